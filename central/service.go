@@ -1,0 +1,485 @@
+package central
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/token"
+)
+
+// Service implements central-admin authentication and administration.
+type Service struct {
+	db         *sqlx.DB
+	keys       *token.Keys
+	guard      *login.Guard
+	refreshTTL time.Duration
+	log        *slog.Logger
+}
+
+// NewService returns a Service on the central database db.
+func NewService(db *sqlx.DB, keys *token.Keys, guard *login.Guard, refreshTTL time.Duration, log *slog.Logger) *Service {
+	return &Service{db: db, keys: keys, guard: guard, refreshTTL: refreshTTL, log: log}
+}
+
+// Ping checks that the central database answers.
+func (s *Service) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		e := *ErrDatabaseUnavailable
+		e.Err = err
+		return &e
+	}
+	return nil
+}
+
+// Session is what a login or refresh hands out.
+type Session struct {
+	AccessToken  string
+	ExpiresIn    int // seconds
+	RefreshToken string
+	Admin        *Admin
+}
+
+// NewAdmin is the input to Register and Create.
+type NewAdmin struct {
+	Email, Password, FirstName, LastName, Role string
+}
+
+// AdminPatch changes an admin; nil fields are left alone.
+type AdminPatch struct {
+	FirstName, LastName, Role *string
+	IsActive                  *bool
+}
+
+// Errors of the central plane.
+var (
+	ErrUserExists        = apperr.New(apperr.Conflict, "USER_EXISTS", "User already exists")
+	ErrRegistrationShut  = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Registration is closed: a superadmin must register new central admins")
+	ErrLastSuperadmin    = apperr.New(apperr.Conflict, "CONFLICT", "The last active superadmin cannot be removed, demoted or deactivated")
+	ErrInactive          = apperr.New(apperr.Forbidden, "FORBIDDEN", "This account is inactive")
+	ErrBadRefreshToken   = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Invalid refresh token")
+	ErrRefreshReused     = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Refresh token already used; the session has been revoked")
+	ErrRefreshExpired    = apperr.New(apperr.Unauthenticated, "TOKEN_EXPIRED", "Refresh token expired")
+	ErrAccessExpired     = apperr.New(apperr.Unauthenticated, "TOKEN_EXPIRED", "Access token expired")
+	ErrBadAccessToken    = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Invalid access token")
+	ErrFirstMustBeSuper  = apperr.Validation(apperr.FieldError{Field: "role", Message: "the first central admin must be a superadmin"})
+	errAdminNotFound     = apperr.New(apperr.NotFound, "NOT_FOUND", "Central admin not found")
+	errInvalidAdminIDArg = apperr.New(apperr.NotFound, "NOT_FOUND", "Central admin not found")
+)
+
+func validRole(r string) bool { return r == RoleAdmin || r == RoleSuperadmin }
+
+// validate checks every field of a new admin and returns it normalised.
+func (in NewAdmin) validate(defaultRole string) (NewAdmin, error) {
+	var v apperr.Validator
+	email, ok := login.NormalizeEmail(in.Email)
+	v.Check(ok, "email", "must be a valid email address")
+	login.CheckNewPassword(&v, "password", in.Password)
+	login.CheckName(&v, "firstName", in.FirstName)
+	login.CheckName(&v, "lastName", in.LastName)
+	if in.Role == "" {
+		in.Role = defaultRole
+	}
+	v.Check(validRole(in.Role), "role", "must be admin or superadmin")
+	in.Email = email
+	return in, v.Err()
+}
+
+// Register creates a central admin through the API. While no admin exists
+// anyone may register the first one, which must be a superadmin; afterwards
+// only an active superadmin (actor) may.
+func (s *Service) Register(ctx context.Context, actor *Admin, in NewAdmin) (*Admin, error) {
+	// Refuse early, before spending bcrypt time on a request that cannot succeed.
+	n, err := countAdmins(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	bootstrap := n == 0
+	if err := authorizeRegister(bootstrap, actor); err != nil {
+		return nil, err
+	}
+	def := RoleAdmin
+	if bootstrap {
+		def = RoleSuperadmin
+	}
+	in, err = in.validate(def)
+	if err != nil {
+		return nil, err
+	}
+	return s.create(ctx, in, func(count int) error {
+		if err := authorizeRegister(count == 0, actor); err != nil {
+			return err
+		}
+		if count == 0 && in.Role != RoleSuperadmin {
+			return ErrFirstMustBeSuper
+		}
+		return nil
+	})
+}
+
+func authorizeRegister(bootstrap bool, actor *Admin) error {
+	switch {
+	case bootstrap:
+		return nil
+	case actor == nil:
+		return ErrRegistrationShut
+	case actor.Role != RoleSuperadmin || !actor.IsActive:
+		return apperr.ErrForbidden
+	}
+	return nil
+}
+
+// Create creates a central admin from the operator's command line.
+func (s *Service) Create(ctx context.Context, in NewAdmin) (*Admin, error) {
+	in, err := in.validate("")
+	if err != nil {
+		return nil, err
+	}
+	return s.create(ctx, in, func(int) error { return nil })
+}
+
+// create hashes the password, then inserts the admin in a transaction that
+// holds the admins lock and asks allow (given the current number of admins).
+func (s *Service) create(ctx context.Context, in NewAdmin, allow func(count int) error) (*Admin, error) {
+	if existing, err := adminByEmail(ctx, s.db, in.Email); err != nil {
+		return nil, err
+	} else if existing != nil {
+		return nil, ErrUserExists
+	}
+	hash, err := s.guard.Hash(ctx, in.Password)
+	if err != nil {
+		return nil, err
+	}
+	t := now()
+	a := &Admin{
+		ID: uuid.Must(uuid.NewV7()).String(), Email: in.Email, PasswordHash: hash,
+		FirstName: in.FirstName, LastName: in.LastName, Role: in.Role, IsActive: true,
+		CreatedAt: t, UpdatedAt: t,
+	}
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockAdmins(ctx, tx); err != nil {
+			return err
+		}
+		n, err := countAdmins(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if err := allow(n); err != nil {
+			return err
+		}
+		if err := insertAdmin(ctx, tx, a); isDuplicate(err) {
+			return ErrUserExists
+		} else if err != nil {
+			return translate(err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Login checks an admin's credentials and starts a new session.
+func (s *Service) Login(ctx context.Context, clientIP, rawEmail, password string) (*Session, error) {
+	var v apperr.Validator
+	v.Check(rawEmail != "", "email", "is required")
+	v.Check(password != "", "password", "is required")
+	v.Check(len(password) <= login.MaxPasswordBytes, "password", "must be at most 72 bytes")
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	email, ok := login.NormalizeEmail(rawEmail)
+	if !ok {
+		// Not an address anyone can have registered: answer as for a wrong
+		// password, after the same work. Such attempts share one email
+		// bucket so that junk input cannot grow the limiter's memory.
+		email = ""
+
+	}
+	if err := s.guard.Allow(clientIP, email); err != nil {
+		return nil, err
+	}
+	var a *Admin
+	if ok {
+		var err error
+		if a, err = adminByEmail(ctx, s.db, email); err != nil {
+			return nil, err
+		}
+	}
+	hash := ""
+	if a != nil {
+		hash = a.PasswordHash
+	}
+	rehash, err := s.guard.Verify(ctx, hash, a != nil, password)
+	if err != nil {
+		return nil, err
+	}
+	if !a.IsActive {
+		return nil, ErrInactive
+	}
+	if rehash {
+		// Upgrade a hash made at an older cost; a failure only delays that.
+		if h, err := s.guard.Hash(ctx, password); err == nil {
+			if err := updatePasswordHash(ctx, s.db, a.ID, h); err != nil {
+				s.log.WarnContext(ctx, "password rehash failed", "admin", a.ID, "err", err)
+			}
+		}
+	}
+	raw, hashed := newRefreshToken()
+	if err := insertRefreshToken(ctx, s.db, uuid.NewString(), a.ID, hashed, s.refreshTTL); err != nil {
+		return nil, err
+	}
+	return s.session(a, raw)
+}
+
+func (s *Service) session(a *Admin, refresh string) (*Session, error) {
+	access, err := s.keys.Issue(token.CentralAudience, a.ID, token.Claims{
+		Email: a.Email, Role: a.Role, IsCentralAdmin: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Session{AccessToken: access, ExpiresIn: int(s.keys.TTL().Seconds()), RefreshToken: refresh, Admin: a}, nil
+}
+
+// Refresh spends a refresh token and returns a new session in the same
+// family. A token that was already spent revokes the whole family.
+func (s *Service) Refresh(ctx context.Context, raw string) (*Session, error) {
+	if raw == "" || len(raw) > 256 {
+		return nil, apperr.Validation(apperr.FieldError{Field: "refresh_token", Message: "is required"})
+	}
+	var a *Admin
+	next, nextHash := newRefreshToken()
+	// Some outcomes (reuse, inactive admin) must commit a revocation and
+	// still fail; they are returned through refuse.
+	var refuse error
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		t, err := refreshTokenForUpdate(ctx, tx, hashRefreshToken(raw))
+		switch {
+		case err != nil:
+			return err
+		case t == nil || t.RevokedAt.Valid:
+			refuse = ErrBadRefreshToken
+			return nil
+		case t.UsedAt.Valid:
+			refuse = ErrRefreshReused
+			s.log.WarnContext(ctx, "refresh token reuse: family revoked", "admin", t.UserID, "family", t.FamilyID)
+			return revokeRefreshFamily(ctx, tx, t.FamilyID)
+		case !time.Now().Before(t.ExpiresAt):
+			refuse = ErrRefreshExpired
+			return nil
+		}
+		if a, err = adminByID(ctx, tx, t.UserID); err != nil {
+			return err
+		}
+		if a == nil || !a.IsActive {
+			refuse = ErrBadRefreshToken
+			return revokeRefreshFamily(ctx, tx, t.FamilyID)
+		}
+		if err := markRefreshTokenUsed(ctx, tx, t.ID); err != nil {
+			return err
+		}
+		return insertRefreshToken(ctx, tx, t.FamilyID, a.ID, nextHash, s.refreshTTL)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if refuse != nil {
+		return nil, refuse
+	}
+	return s.session(a, next)
+}
+
+// Logout revokes the family of a refresh token. Unknown tokens are ignored.
+func (s *Service) Logout(ctx context.Context, raw string) error {
+	if raw == "" || len(raw) > 256 {
+		return apperr.Validation(apperr.FieldError{Field: "refresh_token", Message: "is required"})
+	}
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		t, err := refreshTokenForUpdate(ctx, tx, hashRefreshToken(raw))
+		if err != nil || t == nil {
+			return err
+		}
+		return revokeRefreshFamily(ctx, tx, t.FamilyID)
+	})
+}
+
+// Authenticate verifies a central access token and returns its admin as the
+// database has it now: an admin deactivated or removed since the token was
+// issued is refused, and the role is the current one.
+func (s *Service) Authenticate(ctx context.Context, raw string) (*Admin, error) {
+	claims, err := s.keys.Verify(raw, token.CentralAudience)
+	switch {
+	case errors.Is(err, token.ErrExpired):
+		return nil, ErrAccessExpired
+	case err != nil, !claims.IsCentralAdmin:
+		return nil, ErrBadAccessToken
+	}
+	if _, err := uuid.Parse(claims.Subject); err != nil {
+		return nil, ErrBadAccessToken
+	}
+	a, err := adminByID(ctx, s.db, claims.Subject)
+	if err != nil {
+		return nil, err
+	}
+	if a == nil || !a.IsActive {
+		return nil, ErrBadAccessToken
+	}
+	return a, nil
+}
+
+// ListAdmins returns up to limit admins after the cursor (an admin id) and
+// the cursor of the next page, empty on the last page.
+func (s *Service) ListAdmins(ctx context.Context, limit int, cursor string) ([]Admin, string, error) {
+	if cursor != "" {
+		if _, err := uuid.Parse(cursor); err != nil {
+			return nil, "", apperr.Validation(apperr.FieldError{Field: "cursor", Message: "is not a valid cursor"})
+		}
+	}
+	admins, err := listAdmins(ctx, s.db, cursor, limit+1)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(admins) > limit {
+		admins = admins[:limit]
+		next = admins[limit-1].ID
+	}
+	return admins, next, nil
+}
+
+// GetAdmin returns one admin.
+func (s *Service) GetAdmin(ctx context.Context, id string) (*Admin, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, errInvalidAdminIDArg
+	}
+	a, err := adminByID(ctx, s.db, id)
+	if err == nil && a == nil {
+		err = errAdminNotFound
+	}
+	return a, err
+}
+
+// UpdateAdmin changes an admin's names, role or active flag. The last
+// active superadmin cannot be demoted or deactivated. Deactivation ends the
+// admin's sessions: refresh tokens are revoked and access tokens stop
+// working on their next use.
+func (s *Service) UpdateAdmin(ctx context.Context, id string, p AdminPatch) (*Admin, error) {
+	var v apperr.Validator
+	if p.FirstName != nil {
+		login.CheckName(&v, "firstName", *p.FirstName)
+	}
+	if p.LastName != nil {
+		login.CheckName(&v, "lastName", *p.LastName)
+	}
+	if p.Role != nil {
+		v.Check(validRole(*p.Role), "role", "must be admin or superadmin")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if _, err := uuid.Parse(id); err != nil {
+		return nil, errInvalidAdminIDArg
+	}
+	var out *Admin
+	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockAdmins(ctx, tx); err != nil {
+			return err
+		}
+		a, err := adminByIDForUpdate(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if a == nil {
+			return errAdminNotFound
+		}
+		next := *a
+		if p.FirstName != nil {
+			next.FirstName = *p.FirstName
+		}
+		if p.LastName != nil {
+			next.LastName = *p.LastName
+		}
+		if p.Role != nil {
+			next.Role = *p.Role
+		}
+		if p.IsActive != nil {
+			next.IsActive = *p.IsActive
+		}
+		losesSuper := a.Role == RoleSuperadmin && a.IsActive && (next.Role != RoleSuperadmin || !next.IsActive)
+		if err := s.keepOneSuperadmin(ctx, tx, losesSuper); err != nil {
+			return err
+		}
+		next.UpdatedAt = now()
+		if err := updateAdmin(ctx, tx, &next); err != nil {
+			return err
+		}
+		if a.IsActive && !next.IsActive {
+			if err := revokeUserRefreshTokens(ctx, tx, a.ID); err != nil {
+				return err
+			}
+		}
+		out = &next
+		return nil
+	})
+	return out, err
+}
+
+// DeleteAdmin removes an admin and their refresh tokens.
+func (s *Service) DeleteAdmin(ctx context.Context, id string) error {
+	if _, err := uuid.Parse(id); err != nil {
+		return errInvalidAdminIDArg
+	}
+	return s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockAdmins(ctx, tx); err != nil {
+			return err
+		}
+		a, err := adminByIDForUpdate(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if a == nil {
+			return errAdminNotFound
+		}
+		if err := s.keepOneSuperadmin(ctx, tx, a.Role == RoleSuperadmin && a.IsActive); err != nil {
+			return err
+		}
+		return deleteAdmin(ctx, tx, id)
+	})
+}
+
+// keepOneSuperadmin refuses a change that takes an active superadmin away
+// when it is the last one. The caller holds the admins lock.
+func (s *Service) keepOneSuperadmin(ctx context.Context, tx *sqlx.Tx, losesSuper bool) error {
+	if !losesSuper {
+		return nil
+	}
+	n, err := countActiveSuperadmins(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if n <= 1 {
+		return ErrLastSuperadmin
+	}
+	return nil
+}
+
+// inTx runs fn in a transaction, committing only if fn returns nil.
+func (s *Service) inTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return translate(tx.Commit())
+}

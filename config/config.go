@@ -1,0 +1,398 @@
+// Package config loads Silo's settings from environment variables, with
+// command-line flags overriding them, and validates them all at once so that
+// an operator sees every problem in one run. It imports nothing of Silo's.
+package config
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// Environments.
+const (
+	Development = "development"
+	Production  = "production"
+)
+
+// Config is the validated configuration of one Silo process.
+type Config struct {
+	Env            string
+	Listen         string
+	CentralDSN     *mysql.Config // with Silo's connection defaults applied
+	TenantAdminDSN *mysql.Config // no database selected
+	TenantDBPrefix string
+	BaseDomain     string
+
+	// JWT signing key and its id; VerifyKeys holds every key accepted for
+	// verification by kid, the signing key included.
+	JWTKeyID   string
+	JWTSecret  []byte
+	VerifyKeys map[string][]byte
+	MasterKey  []byte // 32 bytes, AES-256-GCM for secrets at rest
+
+	BcryptCost      int
+	AccessTokenTTL  time.Duration
+	RefreshTokenTTL time.Duration
+	RequestTimeout  time.Duration
+	ShutdownTimeout time.Duration
+
+	// Login attempts allowed per minute, per client IP and per email.
+	LoginPerIPPerMinute    int
+	LoginPerEmailPerMinute int
+
+	LogLevel  string
+	LogFormat string
+
+	// Warnings are notes for the operator produced while loading (for
+	// example: development secrets were generated). Never secrets themselves.
+	Warnings []string
+}
+
+// Loader binds Silo's flags to a flag set; call Load after parsing it.
+type Loader struct {
+	getenv func(string) string
+	fs     *flag.FlagSet
+	values map[string]*string
+
+	// SkipSecrets leaves the JWT and master keys unloaded, for commands
+	// that need neither (migrations, creating an admin).
+	SkipSecrets bool
+}
+
+// setting describes one configuration value: its environment variable, flag
+// name, default and help text.
+type setting struct {
+	env, flag, def, help string
+	secret               bool
+}
+
+var settings = []setting{
+	{"SILO_ENV", "env", Development, "development or production", false},
+	{"SILO_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address", false},
+	{"SILO_CENTRAL_DSN", "central-dsn", "root@tcp(127.0.0.1:3306)/silo_central", "central database DSN (go-sql-driver format)", false},
+	{"SILO_TENANT_ADMIN_DSN", "tenant-admin-dsn", "", "DSN of the account that creates tenant databases and users (default: the central DSN's server)", false},
+	{"SILO_TENANT_DB_PREFIX", "tenant-db-prefix", "silo_t_", "prefix of tenant database names", false},
+	{"SILO_BASE_DOMAIN", "base-domain", "", "base domain whose subdomains name tenants (e.g. example.com)", false},
+	{"SILO_JWT_SECRET", "jwt-secret", "", "HS256 signing secret, at least 32 bytes", true},
+	{"SILO_JWT_KID", "jwt-kid", "", "key id of the signing secret (default: derived from the secret)", false},
+	{"SILO_JWT_VERIFY_KEYS", "jwt-verify-keys", "", "older keys still accepted for verification: kid:secret,kid:secret", true},
+	{"SILO_MASTER_KEY", "master-key", "", "32-byte key (base64 or hex) that encrypts secrets at rest", true},
+	{"SILO_BCRYPT_COST", "bcrypt-cost", "12", "bcrypt cost for passwords (production: at least 10)", false},
+	{"SILO_ACCESS_TOKEN_TTL", "access-token-ttl", "15m", "lifetime of access tokens", false},
+	{"SILO_REFRESH_TOKEN_TTL", "refresh-token-ttl", "720h", "lifetime of refresh tokens", false},
+	{"SILO_REQUEST_TIMEOUT", "request-timeout", "15s", "deadline of one HTTP request", false},
+	{"SILO_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "how long shutdown waits for in-flight requests", false},
+	{"SILO_LOGIN_IP_LIMIT", "login-ip-limit", "20", "login attempts per minute per client IP", false},
+	{"SILO_LOGIN_EMAIL_LIMIT", "login-email-limit", "5", "login attempts per minute per email", false},
+	{"SILO_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", false},
+	{"SILO_LOG_FORMAT", "log-format", "text", "text or json", false},
+	{"SILO_DEV_SECRETS_FILE", "dev-secrets-file", ".silo-dev-secrets.json", "where development keeps generated secrets", false},
+}
+
+// Settings lists every variable with its default and meaning, for docs and --help.
+func Settings() [][3]string {
+	out := make([][3]string, 0, len(settings))
+	for _, s := range settings {
+		out = append(out, [3]string{s.env, s.def, s.help})
+	}
+	return out
+}
+
+// NewLoader registers Silo's flags on fs. Environment values (read through
+// getenv) are the defaults; flags given on the command line override them.
+func NewLoader(fs *flag.FlagSet, getenv func(string) string) *Loader {
+	l := &Loader{getenv: getenv, fs: fs, values: map[string]*string{}}
+	for _, s := range settings {
+		def := s.def
+		if v, ok := lookup(getenv, s.env); ok {
+			def = v
+		}
+		help := s.help + " ($" + s.env + ")"
+		if s.secret {
+			// Keep secrets out of --help output.
+			l.values[s.env] = new(string)
+			*l.values[s.env] = def
+			fs.Func(s.flag, help, func(v string) error { *l.values[s.env] = v; return nil })
+			continue
+		}
+		l.values[s.env] = fs.String(s.flag, def, help)
+	}
+	return l
+}
+
+func lookup(getenv func(string) string, key string) (string, bool) {
+	v := getenv(key)
+	return v, v != ""
+}
+
+var (
+	dbNamePattern = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
+	prefixPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,15}$`)
+	kidPattern    = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+	domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
+)
+
+// ValidDatabaseName reports whether name is safe to quote into SQL as a
+// database name.
+func ValidDatabaseName(name string) bool { return dbNamePattern.MatchString(name) }
+
+// Load validates every setting and returns the configuration, or an error
+// listing each problem on its own line.
+func (l *Loader) Load() (*Config, error) {
+	var problems []string
+	bad := func(env, format string, args ...any) {
+		problems = append(problems, env+": "+fmt.Sprintf(format, args...))
+	}
+	get := func(env string) string { return strings.TrimSpace(*l.values[env]) }
+	c := &Config{}
+
+	c.Env = strings.ToLower(get("SILO_ENV"))
+	if c.Env != Development && c.Env != Production {
+		bad("SILO_ENV", "must be %q or %q, got %q", Development, Production, c.Env)
+	}
+	c.Listen = get("SILO_LISTEN")
+	if _, port, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("SILO_LISTEN", "must be host:port, got %q", c.Listen)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		bad("SILO_LISTEN", "port must be 0-65535, got %q", port)
+	}
+
+	central, err := ParseDSN(get("SILO_CENTRAL_DSN"))
+	if err != nil {
+		bad("SILO_CENTRAL_DSN", "%v", err)
+	} else if !ValidDatabaseName(central.DBName) {
+		bad("SILO_CENTRAL_DSN", "must name a database of letters, digits and underscores (e.g. .../silo_central)")
+	}
+	c.CentralDSN = central
+	if v := get("SILO_TENANT_ADMIN_DSN"); v != "" {
+		admin, err := ParseDSN(v)
+		if err != nil {
+			bad("SILO_TENANT_ADMIN_DSN", "%v", err)
+		} else {
+			admin.DBName = ""
+			c.TenantAdminDSN = admin
+		}
+	} else if central != nil {
+		admin := central.Clone()
+		admin.DBName = ""
+		c.TenantAdminDSN = admin
+	}
+
+	c.TenantDBPrefix = get("SILO_TENANT_DB_PREFIX")
+	if !prefixPattern.MatchString(c.TenantDBPrefix) {
+		bad("SILO_TENANT_DB_PREFIX", "must match %s (lower-case letter first, at most 16 characters)", prefixPattern)
+	}
+	c.BaseDomain = strings.TrimSuffix(strings.ToLower(get("SILO_BASE_DOMAIN")), ".")
+	if c.BaseDomain != "" && (len(c.BaseDomain) > 253 || !domainPattern.MatchString(c.BaseDomain)) {
+		bad("SILO_BASE_DOMAIN", "must be a domain name such as example.com, got %q", c.BaseDomain)
+	}
+
+	c.BcryptCost = l.intSetting("SILO_BCRYPT_COST", bad)
+	if c.BcryptCost != 0 && (c.BcryptCost < 4 || c.BcryptCost > 16) {
+		bad("SILO_BCRYPT_COST", "must be between 4 and 16, got %d", c.BcryptCost)
+	} else if c.Env == Production && c.BcryptCost < 10 {
+		bad("SILO_BCRYPT_COST", "must be at least 10 in production, got %d", c.BcryptCost)
+	}
+	c.LoginPerIPPerMinute = l.intSetting("SILO_LOGIN_IP_LIMIT", bad)
+	c.LoginPerEmailPerMinute = l.intSetting("SILO_LOGIN_EMAIL_LIMIT", bad)
+	for env, v := range map[string]int{"SILO_LOGIN_IP_LIMIT": c.LoginPerIPPerMinute, "SILO_LOGIN_EMAIL_LIMIT": c.LoginPerEmailPerMinute} {
+		if v < 1 || v > 100000 {
+			bad(env, "must be between 1 and 100000 attempts per minute")
+		}
+	}
+	c.AccessTokenTTL = l.durationSetting("SILO_ACCESS_TOKEN_TTL", time.Minute, 24*time.Hour, bad)
+	c.RefreshTokenTTL = l.durationSetting("SILO_REFRESH_TOKEN_TTL", time.Hour, 365*24*time.Hour, bad)
+	c.RequestTimeout = l.durationSetting("SILO_REQUEST_TIMEOUT", time.Second, 10*time.Minute, bad)
+	c.ShutdownTimeout = l.durationSetting("SILO_SHUTDOWN_TIMEOUT", time.Second, 10*time.Minute, bad)
+
+	c.LogLevel = strings.ToLower(get("SILO_LOG_LEVEL"))
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("SILO_LOG_LEVEL", "must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	c.LogFormat = strings.ToLower(get("SILO_LOG_FORMAT"))
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("SILO_LOG_FORMAT", "must be text or json, got %q", c.LogFormat)
+	}
+
+	if !l.SkipSecrets {
+		l.loadSecrets(c, get, bad)
+	}
+
+	if len(problems) > 0 {
+		return nil, &Error{Problems: problems}
+	}
+	return c, nil
+}
+
+// Error lists every configuration problem, one per line.
+type Error struct{ Problems []string }
+
+func (e *Error) Error() string {
+	return "invalid configuration:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+func (l *Loader) intSetting(env string, bad func(string, string, ...any)) int {
+	v := strings.TrimSpace(*l.values[env])
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		bad(env, "must be a whole number, got %q", v)
+		return 0
+	}
+	return n
+}
+
+func (l *Loader) durationSetting(env string, lo, hi time.Duration, bad func(string, string, ...any)) time.Duration {
+	v := strings.TrimSpace(*l.values[env])
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		bad(env, "must be a duration such as 15m or 30s, got %q", v)
+		return 0
+	}
+	if d < lo || d > hi {
+		bad(env, "must be between %s and %s, got %s", lo, hi, d)
+	}
+	return d
+}
+
+func (l *Loader) loadSecrets(c *Config, get func(string) string, bad func(string, string, ...any)) {
+	jwtSecret, masterKey := get("SILO_JWT_SECRET"), get("SILO_MASTER_KEY")
+	if (jwtSecret == "" || masterKey == "") && c.Env == Development {
+		dev, warning, err := loadDevSecrets(get("SILO_DEV_SECRETS_FILE"))
+		if err != nil {
+			bad("SILO_DEV_SECRETS_FILE", "%v", err)
+			return
+		}
+		if warning != "" {
+			c.Warnings = append(c.Warnings, warning)
+		}
+		if jwtSecret == "" {
+			jwtSecret = dev.JWTSecret
+		}
+		if masterKey == "" {
+			masterKey = dev.MasterKey
+		}
+	}
+
+	switch {
+	case jwtSecret == "":
+		bad("SILO_JWT_SECRET", "is required in production (e.g. openssl rand -base64 32)")
+	case len(jwtSecret) < 32:
+		bad("SILO_JWT_SECRET", "must be at least 32 bytes long")
+	default:
+		c.JWTSecret = []byte(jwtSecret)
+	}
+	c.JWTKeyID = get("SILO_JWT_KID")
+	if c.JWTKeyID == "" && c.JWTSecret != nil {
+		c.JWTKeyID = DeriveKeyID(c.JWTSecret)
+	}
+	if c.JWTKeyID != "" && !kidPattern.MatchString(c.JWTKeyID) {
+		bad("SILO_JWT_KID", "must match %s", kidPattern)
+	}
+	c.VerifyKeys = map[string][]byte{}
+	if c.JWTSecret != nil {
+		c.VerifyKeys[c.JWTKeyID] = c.JWTSecret
+	}
+	if v := get("SILO_JWT_VERIFY_KEYS"); v != "" {
+		for i, item := range strings.Split(v, ",") {
+			kid, secret, ok := strings.Cut(strings.TrimSpace(item), ":")
+			switch {
+			case !ok || !kidPattern.MatchString(kid):
+				bad("SILO_JWT_VERIFY_KEYS", "entry %d must be kid:secret with a kid matching %s", i+1, kidPattern)
+			case len(secret) < 32:
+				bad("SILO_JWT_VERIFY_KEYS", "entry %d (kid %q): secret must be at least 32 bytes", i+1, kid)
+			case c.VerifyKeys[kid] != nil:
+				bad("SILO_JWT_VERIFY_KEYS", "entry %d: kid %q is used twice", i+1, kid)
+			default:
+				c.VerifyKeys[kid] = []byte(secret)
+			}
+		}
+	}
+
+	if masterKey == "" {
+		bad("SILO_MASTER_KEY", "is required in production (32 bytes, base64 or hex: openssl rand -base64 32)")
+		return
+	}
+	key, err := DecodeKey(masterKey)
+	if err != nil {
+		bad("SILO_MASTER_KEY", "%v", err)
+		return
+	}
+	c.MasterKey = key
+}
+
+// DeriveKeyID names a key by a short hash of it, so that rotating the secret
+// without choosing a kid still gives the new key a new id.
+func DeriveKeyID(secret []byte) string {
+	sum := sha256.Sum256(secret)
+	return "k" + hex.EncodeToString(sum[:6])
+}
+
+// DecodeKey decodes a 32-byte key written as base64 (standard or URL, with
+// or without padding) or as 64 hex digits.
+func DecodeKey(s string) ([]byte, error) {
+	if len(s) == 64 {
+		if b, err := hex.DecodeString(s); err == nil {
+			return b, nil
+		}
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil {
+			if len(b) != 32 {
+				return nil, fmt.Errorf("must decode to exactly 32 bytes, got %d", len(b))
+			}
+			return b, nil
+		}
+	}
+	return nil, errors.New("must be 32 bytes written as base64 or 64 hex digits")
+}
+
+// ParseDSN parses a go-sql-driver DSN and applies the connection settings
+// Silo relies on: UTC times parsed into time.Time, client-side parameter
+// interpolation (one round trip per query) and bounded timeouts.
+func ParseDSN(dsn string) (*mysql.Config, error) {
+	if dsn == "" {
+		return nil, errors.New("is empty")
+	}
+	cfg, err := mysql.ParseDSN(dsn)
+	if err != nil {
+		// The driver's message may echo the DSN, password included.
+		return nil, errors.New("is not a valid DSN of the form user:password@tcp(host:port)/database")
+	}
+	cfg.ParseTime = true
+	cfg.Loc = time.UTC
+	if !strings.Contains(dsn, "interpolateParams=") {
+		cfg.InterpolateParams = true
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 5 * time.Second
+	}
+	if cfg.ReadTimeout == 0 {
+		cfg.ReadTimeout = 30 * time.Second
+	}
+	if cfg.WriteTimeout == 0 {
+		cfg.WriteTimeout = 30 * time.Second
+	}
+	if cfg.Params == nil {
+		cfg.Params = map[string]string{}
+	}
+	if _, ok := cfg.Params["time_zone"]; !ok {
+		cfg.Params["time_zone"] = "'+00:00'"
+	}
+	if cfg.Collation == "" {
+		cfg.Collation = "utf8mb4_unicode_ci"
+	}
+	return cfg, nil
+}

@@ -1,0 +1,63 @@
+// Package login holds the rules and protections shared by every login in
+// Silo, central and tenant alike: email and password rules, bcrypt hashing
+// with bounded concurrency, constant-work checks for unknown emails, and
+// per-IP and per-email rate limits.
+package login
+
+import (
+	"net/mail"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/silo-dev/silo/internal/apperr"
+)
+
+// Password limits: bcrypt reads at most 72 bytes, so longer passwords are
+// refused rather than silently truncated.
+const (
+	MinPasswordChars = 10
+	MaxPasswordBytes = 72
+	maxEmailBytes    = 254
+)
+
+// NormalizeEmail trims and lower-cases an email address and checks it is a
+// plain address (no display name, no comments).
+func NormalizeEmail(raw string) (string, bool) {
+	email := strings.ToLower(strings.TrimSpace(raw))
+	if email == "" || len(email) > maxEmailBytes || !utf8.ValidString(email) {
+		return "", false
+	}
+	addr, err := mail.ParseAddress(email)
+	if err != nil || addr.Address != email || addr.Name != "" {
+		return "", false
+	}
+	local, domain, ok := strings.Cut(email, "@")
+	if !ok || len(local) > 64 || !strings.Contains(domain, ".") || strings.ContainsAny(email, "\"\\ ") {
+		return "", false
+	}
+	return email, true
+}
+
+// CheckNewPassword adds a validation problem to v when password is not
+// acceptable as a new password.
+func CheckNewPassword(v *apperr.Validator, field, password string) {
+	switch {
+	case len(password) > MaxPasswordBytes:
+		v.Add(field, "must be at most 72 bytes")
+	case utf8.RuneCountInString(password) < MinPasswordChars:
+		v.Add(field, "must be at least 10 characters")
+	}
+}
+
+// CheckName adds a validation problem to v when a person's name is empty,
+// too long or contains control characters.
+func CheckName(v *apperr.Validator, field, name string) {
+	switch {
+	case strings.TrimSpace(name) == "":
+		v.Add(field, "is required")
+	case utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name):
+		v.Add(field, "must be at most 100 characters")
+	case strings.IndexFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
+		v.Add(field, "must not contain control characters")
+	}
+}

@@ -1,0 +1,91 @@
+// Package migrations embeds Silo's goose migrations and runs them through
+// goose's Provider API, locked per database with MySQL's GET_LOCK. It imports
+// nothing of Silo's.
+package migrations
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/pressly/goose/v3"
+)
+
+//go:embed central/*.sql
+var files embed.FS
+
+// Central returns the central database's migrations.
+func Central() fs.FS {
+	sub, err := fs.Sub(files, "central")
+	if err != nil {
+		panic(err) // the embedded tree is fixed at build time
+	}
+	return sub
+}
+
+// NewProvider returns a goose provider for the migrations in fsys on db,
+// holding a GET_LOCK session lock named after lockKey (e.g. the database
+// name) while it migrates. Closing the provider closes db.
+func NewProvider(db *sql.DB, fsys fs.FS, lockKey string) (*goose.Provider, error) {
+	return goose.NewProvider(goose.DialectMySQL, db, fsys,
+		goose.WithDisableGlobalRegistry(true),
+		goose.WithSessionLocker(NewSessionLocker(lockKey, 5*time.Minute)),
+	)
+}
+
+// SessionLocker implements goose's lock.SessionLocker with MySQL's
+// GET_LOCK/RELEASE_LOCK, which goose does not ship. The lock belongs to the
+// connection, so a crashed runner releases it when its session ends.
+type SessionLocker struct {
+	name    string
+	timeout time.Duration
+}
+
+// ErrLockTimeout is returned when another runner held the lock for too long.
+var ErrLockTimeout = errors.New("timed out waiting for the migration lock (another migration is running)")
+
+// NewSessionLocker returns a locker whose lock name is derived from key and
+// fits MySQL's 64-character limit on lock names.
+func NewSessionLocker(key string, timeout time.Duration) *SessionLocker {
+	return &SessionLocker{name: LockName(key), timeout: timeout}
+}
+
+// LockName derives the GET_LOCK name for key.
+func LockName(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return "silo:migrate:" + hex.EncodeToString(sum[:20])
+}
+
+// SessionLock waits for the lock up to the locker's timeout.
+func (l *SessionLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
+	var got sql.NullInt64
+	secs := int64(l.timeout / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", l.name, secs).Scan(&got); err != nil {
+		return fmt.Errorf("acquire migration lock: %w", err)
+	}
+	if !got.Valid || got.Int64 != 1 {
+		return ErrLockTimeout
+	}
+	return nil
+}
+
+// SessionUnlock releases the lock taken by SessionLock on the same connection.
+func (l *SessionLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
+	var released sql.NullInt64
+	if err := conn.QueryRowContext(ctx, "SELECT RELEASE_LOCK(?)", l.name).Scan(&released); err != nil {
+		return fmt.Errorf("release migration lock: %w", err)
+	}
+	if !released.Valid || released.Int64 != 1 {
+		return errors.New("release migration lock: this session did not hold it")
+	}
+	return nil
+}

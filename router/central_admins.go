@@ -1,0 +1,84 @@
+package router
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/internal/apperr"
+)
+
+// pageLimit reads ?limit= (default 50, 1..200).
+func pageLimit(c *gin.Context) (int, error) {
+	raw := c.Query("limit")
+	if raw == "" {
+		return 50, nil
+	}
+	n, err := strconv.Atoi(raw)
+	if err != nil || n < 1 || n > 200 {
+		return 0, apperr.Validation(apperr.FieldError{Field: "limit", Message: "must be a whole number from 1 to 200"})
+	}
+	return n, nil
+}
+
+func (h *handlers) listAdmins(c *gin.Context) {
+	limit, err := pageLimit(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	admins, next, err := h.central.ListAdmins(c.Request.Context(), limit, c.Query("cursor"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]adminView, 0, len(admins))
+	for i := range admins {
+		out = append(out, viewAdmin(&admins[i]))
+	}
+	var cursor *string
+	if next != "" {
+		cursor = &next
+	}
+	c.JSON(http.StatusOK, gin.H{"admins": out, "nextCursor": cursor})
+}
+
+func (h *handlers) getAdmin(c *gin.Context) {
+	a, err := h.central.GetAdmin(c.Request.Context(), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"user": viewAdmin(a)})
+}
+
+type adminPatchRequest struct {
+	FirstName *string `json:"firstName"`
+	LastName  *string `json:"lastName"`
+	Role      *string `json:"role"`
+	IsActive  *bool   `json:"isActive"`
+}
+
+func (h *handlers) updateAdmin(c *gin.Context) {
+	var in adminPatchRequest
+	if err := decode(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	a, err := h.central.UpdateAdmin(c.Request.Context(), c.Param("id"), central.AdminPatch(in))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"user": viewAdmin(a)})
+}
+
+func (h *handlers) deleteAdmin(c *gin.Context) {
+	if err := h.central.DeleteAdmin(c.Request.Context(), c.Param("id")); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}

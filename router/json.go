@@ -1,0 +1,90 @@
+package router
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/silo-dev/silo/internal/apperr"
+)
+
+// maxBody is the request body limit of API.md.
+const maxBody = 1 << 20
+
+var (
+	errBodyTooLarge  = apperr.New(apperr.TooLarge, "BODY_TOO_LARGE", "Request body is larger than 1 MiB")
+	errNotJSON       = apperr.New(apperr.Unsupported, "UNSUPPORTED_MEDIA_TYPE", "Request body must be JSON (Content-Type: application/json)")
+	errMalformedJSON = apperr.New(apperr.Invalid, "MALFORMED_JSON", "Request body is not valid JSON")
+	errEmptyBody     = apperr.New(apperr.Invalid, "MALFORMED_JSON", "Request body must be a JSON object")
+)
+
+// decode reads the request body as one JSON object into dst, refusing
+// unknown fields so that a misspelt field is reported, not ignored.
+func decode(c *gin.Context, dst any) error {
+	if !isJSON(c.GetHeader("Content-Type")) {
+		return errNotJSON
+	}
+	dec := json.NewDecoder(c.Request.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return errBodyTooLarge
+		}
+		return errMalformedJSON
+	}
+	return nil
+}
+
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
+}
+
+func jsonError(err error) error {
+	var (
+		maxErr    *http.MaxBytesError
+		typeErr   *json.UnmarshalTypeError
+		syntaxErr *json.SyntaxError
+	)
+	switch {
+	case errors.As(err, &maxErr):
+		return errBodyTooLarge
+	case errors.Is(err, io.EOF):
+		return errEmptyBody
+	case errors.As(err, &typeErr):
+		if typeErr.Field == "" {
+			return errEmptyBody
+		}
+		return apperr.Validation(apperr.FieldError{Field: typeErr.Field, Message: "must be a " + jsonKind(typeErr.Type.Kind().String())})
+	case errors.As(err, &syntaxErr), errors.Is(err, io.ErrUnexpectedEOF):
+		return errMalformedJSON
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return apperr.Validation(apperr.FieldError{Field: field, Message: "is not a known field"})
+	}
+	return errMalformedJSON
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "string"
+	case "bool":
+		return "boolean"
+	case "slice", "array":
+		return "array"
+	case "struct", "map", "ptr":
+		return "object"
+	default:
+		return "number"
+	}
+}

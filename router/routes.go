@@ -1,0 +1,29 @@
+package router
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+// routes lists Silo's whole HTTP surface.
+func routes(e *gin.Engine, h *handlers, metrics http.Handler) {
+	e.GET("/healthz", h.healthz)
+	e.GET("/readyz", h.readyz)
+	e.GET("/metrics", gin.WrapH(metrics))
+
+	c := e.Group("/api/central")
+	c.POST("/auth/login", h.centralLogin)
+	c.POST("/auth/register", h.centralRegister)
+	c.POST("/auth/refresh", h.centralRefresh)
+	c.POST("/auth/logout", h.centralLogout)
+
+	admin := c.Group("", h.requireCentral)
+	admin.GET("/auth/me", h.centralMe)
+
+	super := admin.Group("", requireSuperadmin)
+	super.GET("/admins", h.listAdmins)
+	super.GET("/admins/:id", h.getAdmin)
+	super.PATCH("/admins/:id", h.updateAdmin)
+	super.DELETE("/admins/:id", h.deleteAdmin)
+}
