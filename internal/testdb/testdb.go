@@ -1,0 +1,79 @@
+// Package testdb gives each test its own uniquely named databases on the
+// shared MariaDB server and drops them when the test ends, so tests run in
+// parallel and never touch databases they did not create.
+package testdb
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/silo-dev/silo/config"
+)
+
+// ServerDSN is the server tests use: $SILO_TEST_DSN, or root on 127.0.0.1:3306.
+func ServerDSN() string {
+	if v := os.Getenv("SILO_TEST_DSN"); v != "" {
+		return v
+	}
+	return "root@tcp(127.0.0.1:3306)/"
+}
+
+// Name returns a fresh random database name with the given suffix, such as
+// silo_test_1a2b3c4d5e6f_central.
+func Name(suffix string) string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return "silo_test_" + hex.EncodeToString(b) + "_" + suffix
+}
+
+// Central returns the configuration of a new, not yet created, central
+// database that is dropped when tb ends.
+func Central(tb testing.TB) *mysql.Config {
+	tb.Helper()
+	cfg, err := config.ParseDSN(ServerDSN())
+	if err != nil {
+		tb.Fatalf("testdb: SILO_TEST_DSN: %v", err)
+	}
+	cfg.DBName = Name("central")
+	DropOnCleanup(tb, cfg.DBName)
+	return cfg
+}
+
+// DropOnCleanup drops database name (if it exists) when tb ends.
+func DropOnCleanup(tb testing.TB, name string) {
+	tb.Helper()
+	if !config.ValidDatabaseName(name) {
+		tb.Fatalf("testdb: bad database name %q", name)
+	}
+	tb.Cleanup(func() {
+		db := Server(tb)
+		defer db.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+name+"`"); err != nil {
+			tb.Errorf("testdb: drop %s: %v", name, err)
+		}
+	})
+}
+
+// Server opens a connection to the test server with no database selected.
+func Server(tb testing.TB) *sql.DB {
+	tb.Helper()
+	cfg, err := config.ParseDSN(ServerDSN())
+	if err != nil {
+		tb.Fatalf("testdb: SILO_TEST_DSN: %v", err)
+	}
+	cfg.DBName = ""
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		tb.Fatalf("testdb: %v", err)
+	}
+	return sql.OpenDB(conn)
+}
