@@ -56,3 +56,9 @@ func isDuplicate(err error) bool {
 	var myErr *mysql.MySQLError
 	return errors.As(err, &myErr) && myErr.Number == 1062
 }
+
+// isDeadlock reports InnoDB choosing this transaction as a deadlock victim (1213).
+func isDeadlock(err error) bool {
+	var myErr *mysql.MySQLError
+	return errors.As(err, &myErr) && myErr.Number == 1213
+}

@@ -261,6 +261,7 @@ func (s *Service) Refresh(ctx context.Context, raw string) (*Session, error) {
 	// still fail; they are returned through refuse.
 	var refuse error
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
+		refuse = nil
 		t, err := refreshTokenForUpdate(ctx, tx, hashRefreshToken(raw))
 		switch {
 		case err != nil:
@@ -471,8 +472,21 @@ func (s *Service) keepOneSuperadmin(ctx context.Context, tx *sqlx.Tx, losesSuper
 	return nil
 }
 
-// inTx runs fn in a transaction, committing only if fn returns nil.
+// inTx runs fn in a transaction, committing only if fn returns nil. InnoDB
+// may pick a transaction as a deadlock victim when several lock the same
+// rows; that transaction is rolled back whole, so fn runs again (fn must
+// therefore set its results afresh on each run).
 func (s *Service) inTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.tryTx(ctx, fn)
+		if !isDeadlock(err) || attempt == 5 {
+			return err
+		}
+		s.log.DebugContext(ctx, "transaction retried after deadlock", "attempt", attempt)
+	}
+}
+
+func (s *Service) tryTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
 	tx, err := s.db.BeginTxx(ctx, nil)
 	if err != nil {
 		return translate(err)
