@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -198,19 +199,14 @@ func (l *Loader) Load() (*Config, error) {
 		bad("SILO_BASE_DOMAIN", "must be a domain name such as example.com, got %q", c.BaseDomain)
 	}
 
-	c.BcryptCost = l.intSetting("SILO_BCRYPT_COST", bad)
-	if c.BcryptCost != 0 && (c.BcryptCost < 4 || c.BcryptCost > 16) {
-		bad("SILO_BCRYPT_COST", "must be between 4 and 16, got %d", c.BcryptCost)
-	} else if c.Env == Production && c.BcryptCost < 10 {
-		bad("SILO_BCRYPT_COST", "must be at least 10 in production, got %d", c.BcryptCost)
-	}
-	c.LoginPerIPPerMinute = l.intSetting("SILO_LOGIN_IP_LIMIT", bad)
-	c.LoginPerEmailPerMinute = l.intSetting("SILO_LOGIN_EMAIL_LIMIT", bad)
-	for env, v := range map[string]int{"SILO_LOGIN_IP_LIMIT": c.LoginPerIPPerMinute, "SILO_LOGIN_EMAIL_LIMIT": c.LoginPerEmailPerMinute} {
-		if v < 1 || v > 100000 {
-			bad(env, "must be between 1 and 100000 attempts per minute")
+	if cost, ok := l.intSetting("SILO_BCRYPT_COST", 4, 16, bad); ok {
+		c.BcryptCost = cost
+		if c.Env == Production && cost < 10 {
+			bad("SILO_BCRYPT_COST", "must be at least 10 in production, got %d", cost)
 		}
 	}
+	c.LoginPerIPPerMinute, _ = l.intSetting("SILO_LOGIN_IP_LIMIT", 1, 100000, bad)
+	c.LoginPerEmailPerMinute, _ = l.intSetting("SILO_LOGIN_EMAIL_LIMIT", 1, 100000, bad)
 	c.AccessTokenTTL = l.durationSetting("SILO_ACCESS_TOKEN_TTL", time.Minute, 24*time.Hour, bad)
 	c.RefreshTokenTTL = l.durationSetting("SILO_REFRESH_TOKEN_TTL", time.Hour, 365*24*time.Hour, bad)
 	c.RequestTimeout = l.durationSetting("SILO_REQUEST_TIMEOUT", time.Second, 10*time.Minute, bad)
@@ -244,14 +240,15 @@ func (e *Error) Error() string {
 	return "invalid configuration:\n  " + strings.Join(e.Problems, "\n  ")
 }
 
-func (l *Loader) intSetting(env string, bad func(string, string, ...any)) int {
+// intSetting parses a whole number in [lo, hi], reporting at most one problem.
+func (l *Loader) intSetting(env string, lo, hi int, bad func(string, string, ...any)) (int, bool) {
 	v := strings.TrimSpace(*l.values[env])
 	n, err := strconv.Atoi(v)
-	if err != nil {
-		bad(env, "must be a whole number, got %q", v)
-		return 0
+	if err != nil || n < lo || n > hi {
+		bad(env, "must be a whole number from %d to %d, got %q", lo, hi, v)
+		return 0, false
 	}
-	return n
+	return n, true
 }
 
 func (l *Loader) durationSetting(env string, lo, hi time.Duration, bad func(string, string, ...any)) time.Duration {
@@ -373,7 +370,19 @@ func ParseDSN(dsn string) (*mysql.Config, error) {
 	}
 	cfg.ParseTime = true
 	cfg.Loc = time.UTC
-	if !strings.Contains(dsn, "interpolateParams=") {
+	// Look for options only in the query part: the password may contain anything.
+	query := ""
+	if i := strings.LastIndex(dsn, "?"); i >= 0 && i > strings.LastIndex(dsn, "/") {
+		query = dsn[i+1:]
+	}
+	values, _ := url.ParseQuery(query)
+	_, setCharset := values["charset"]
+	_, setCollation := values["collation"]
+	// Client-side interpolation is only safe for charsets whose escaping the
+	// driver knows; keep it for utf8mb4, Silo's charset.
+	utf8mb4 := (!setCharset || values.Get("charset") == "utf8mb4") &&
+		(!setCollation || strings.HasPrefix(values.Get("collation"), "utf8mb4_"))
+	if utf8mb4 && !values.Has("interpolateParams") {
 		cfg.InterpolateParams = true
 	}
 	if cfg.Timeout == 0 {
@@ -391,7 +400,7 @@ func ParseDSN(dsn string) (*mysql.Config, error) {
 	if _, ok := cfg.Params["time_zone"]; !ok {
 		cfg.Params["time_zone"] = "'+00:00'"
 	}
-	if cfg.Collation == "" {
+	if !setCharset && !setCollation {
 		cfg.Collation = "utf8mb4_unicode_ci"
 	}
 	return cfg, nil

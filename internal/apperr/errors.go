@@ -93,7 +93,9 @@ var (
 type Validator struct{ details []FieldError }
 
 // Add records a problem with field.
-func (v *Validator) Add(field, message string) { v.details = append(v.details, FieldError{field, message}) }
+func (v *Validator) Add(field, message string) {
+	v.details = append(v.details, FieldError{field, message})
+}
 
 // Check records message for field unless ok.
 func (v *Validator) Check(ok bool, field, message string) {

@@ -7,6 +7,7 @@ package login
 import (
 	"net/mail"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/silo-dev/silo/internal/apperr"
@@ -23,8 +24,11 @@ const (
 // NormalizeEmail trims and lower-cases an email address and checks it is a
 // plain address (no display name, no comments).
 func NormalizeEmail(raw string) (string, bool) {
+	if !utf8.ValidString(raw) {
+		return "", false
+	}
 	email := strings.ToLower(strings.TrimSpace(raw))
-	if email == "" || len(email) > maxEmailBytes || !utf8.ValidString(email) {
+	if email == "" || len(email) > maxEmailBytes {
 		return "", false
 	}
 	addr, err := mail.ParseAddress(email)
@@ -55,9 +59,11 @@ func CheckName(v *apperr.Validator, field, name string) {
 	switch {
 	case strings.TrimSpace(name) == "":
 		v.Add(field, "is required")
-	case utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name):
+	case !utf8.ValidString(name):
+		v.Add(field, "must be valid UTF-8")
+	case utf8.RuneCountInString(name) > 100:
 		v.Add(field, "must be at most 100 characters")
-	case strings.IndexFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0:
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
 		v.Add(field, "must not contain control characters")
 	}
 }

@@ -4,7 +4,6 @@
 package ratelimit
 
 import (
-	"math"
 	"sync"
 	"time"
 
@@ -23,7 +22,8 @@ type Keyed struct {
 }
 
 // PerMinute returns a limiter allowing n events per minute per key, in bursts
-// of up to n, remembering at most maxKeys keys.
+// of up to n. It forgets idle keys once it holds maxKeys, and never holds
+// more than 2×maxKeys.
 func PerMinute(n, maxKeys int) *Keyed {
 	return &Keyed{
 		limit:   rate.Limit(float64(n) / 60),
@@ -45,6 +45,12 @@ func (k *Keyed) Allow(key string) (bool, time.Duration) {
 		if len(k.buckets) >= k.maxKeys {
 			k.sweep(now)
 		}
+		if len(k.buckets) >= 2*k.maxKeys {
+			// Every remembered key has drawn on its budget recently:
+			// forgetting one would hand it a fresh budget, so new keys wait
+			// until buckets refill.
+			return false, time.Second
+		}
 		lim = rate.NewLimiter(k.limit, k.burst)
 		k.buckets[key] = lim
 	}
@@ -56,25 +62,15 @@ func (k *Keyed) Allow(key string) (bool, time.Duration) {
 	return true, 0
 }
 
-// sweep forgets full buckets: they behave exactly like new ones. If every
-// bucket is in use, it forgets half of them: under a flood of distinct keys
-// an attacker gains a fresh bucket, which is no more than a new key gives.
+// sweep forgets full buckets, which behave exactly like new ones. It never
+// forgets a bucket that has been drawn on, so cycling through many keys
+// cannot reset a limited key's budget; Allow refuses new keys instead while
+// 2×maxKeys buckets are in use, which bounds memory.
 func (k *Keyed) sweep(now time.Time) {
 	for key, lim := range k.buckets {
 		if lim.TokensAt(now) >= float64(k.burst) {
 			delete(k.buckets, key)
 		}
-	}
-	if len(k.buckets) < k.maxKeys {
-		return
-	}
-	drop := int(math.Ceil(float64(len(k.buckets)) / 2))
-	for key := range k.buckets {
-		if drop == 0 {
-			break
-		}
-		delete(k.buckets, key)
-		drop--
 	}
 }
 

@@ -56,7 +56,11 @@ func NewKeys(signKID string, verify map[string][]byte, ttl time.Duration) (*Keys
 	if len(verify[signKID]) < 32 {
 		return nil, fmt.Errorf("signing key %q missing or shorter than 32 bytes", signKID)
 	}
-	return &Keys{signKID: signKID, verify: verify, ttl: ttl, now: time.Now}, nil
+	keys := make(map[string][]byte, len(verify))
+	for kid, key := range verify {
+		keys[kid] = append([]byte(nil), key...)
+	}
+	return &Keys{signKID: signKID, verify: keys, ttl: ttl, now: time.Now}, nil
 }
 
 // TTL is the lifetime of the access tokens these keys issue.
@@ -95,11 +99,12 @@ func (k *Keys) Verify(raw, audience string) (*Claims, error) {
 	_, err := parser.ParseWithClaims(raw, &c, k.keyFor)
 	switch {
 	case err == nil:
-		if c.Subject == "" || c.ID == "" {
+		if c.Subject == "" || c.ID == "" || c.IssuedAt == nil {
 			return nil, ErrInvalid
 		}
 		return &c, nil
-	case errors.Is(err, jwt.ErrTokenExpired) && !errors.Is(err, jwt.ErrTokenInvalidAudience) && !errors.Is(err, jwt.ErrTokenInvalidIssuer):
+	case errors.Is(err, jwt.ErrTokenExpired) && !errors.Is(err, jwt.ErrTokenInvalidAudience) &&
+		!errors.Is(err, jwt.ErrTokenInvalidIssuer) && !errors.Is(err, jwt.ErrTokenRequiredClaimMissing):
 		// Only a correctly signed token can be reported as expired.
 		return nil, ErrExpired
 	default:
