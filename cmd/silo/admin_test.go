@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// screen collects what the program writes to a pseudo-terminal.
+type screen struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (s *screen) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.Write(p)
+}
+
+func (s *screen) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.buf.String()
+}
+
+// waitFor waits until the screen shows want n times in all.
+func (s *screen) waitFor(t *testing.T, want string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for strings.Count(s.String(), want) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("terminal never showed %q (×%d); screen:\n%s", want, n, s.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// On a terminal, create-central-admin prompts for every field, hides the
+// password, and asks again when the confirmation does not match.
+func TestCreateCentralAdminInteractive(t *testing.T) {
+	t.Parallel()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	var scr screen
+	go io.Copy(&scr, ptmx)
+
+	env := testEnv(t)
+	done := make(chan error, 1)
+	go func() {
+		done <- run(context.Background(), []string{"create-central-admin"}, getenvFrom(env), tty, tty, io.Discard)
+	}()
+	const secret = "Tr0ub4dor&3-horse"
+	answer := func(prompt, text string, n int) {
+		t.Helper()
+		scr.waitFor(t, prompt, n)
+		if _, err := ptmx.Write([]byte(text + "\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	answer("Email: ", "grace@example.com", 1)
+	answer("First name: ", "Grace", 1)
+	answer("Last name: ", "Hopper", 1)
+	answer("Role (superadmin/admin) [superadmin]: ", "", 1)
+	answer("Password (at least 10 characters): ", secret, 1)
+	answer("Confirm password: ", secret+"-typo", 1)
+	answer("Passwords do not match", "", 1)
+	answer("Password (at least 10 characters): ", secret, 2)
+	answer("Confirm password: ", secret, 2)
+
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("create-central-admin: %v\nscreen:\n%s", err, scr.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatalf("create-central-admin did not finish; screen:\n%s", scr.String())
+	}
+	scr.waitFor(t, "Created superadmin grace@example.com", 1)
+	if strings.Contains(scr.String(), "Tr0ub4dor") {
+		t.Fatalf("the password was echoed:\n%s", scr.String())
+	}
+	// The admin can log in with the password typed at the prompt.
+	url, _ := startServe(t, env)
+	if status, body := postJSON(t, url+"/api/central/auth/login", map[string]string{"email": "grace@example.com", "password": secret}, ""); status != 200 {
+		t.Fatalf("login: %d %v", status, body)
+	}
+}
