@@ -81,8 +81,8 @@ type setting struct {
 var settings = []setting{
 	{"SILO_ENV", "env", Development, "development or production", false},
 	{"SILO_LISTEN", "listen", "127.0.0.1:8080", "HTTP listen address", false},
-	{"SILO_CENTRAL_DSN", "central-dsn", "root@tcp(127.0.0.1:3306)/silo_central", "central database DSN (go-sql-driver format)", false},
-	{"SILO_TENANT_ADMIN_DSN", "tenant-admin-dsn", "", "DSN of the account that creates tenant databases and users (default: the central DSN's server)", false},
+	{"SILO_CENTRAL_DSN", "central-dsn", "root@tcp(127.0.0.1:3306)/silo_central", "central database DSN (go-sql-driver format)", true},
+	{"SILO_TENANT_ADMIN_DSN", "tenant-admin-dsn", "", "DSN of the account that creates tenant databases and users (default: the central DSN's server)", true},
 	{"SILO_TENANT_DB_PREFIX", "tenant-db-prefix", "silo_t_", "prefix of tenant database names", false},
 	{"SILO_BASE_DOMAIN", "base-domain", "", "base domain whose subdomains name tenants (e.g. example.com)", false},
 	{"SILO_JWT_SECRET", "jwt-secret", "", "HS256 signing secret, at least 32 bytes", true},
@@ -121,7 +121,7 @@ func NewLoader(fs *flag.FlagSet, getenv func(string) string) *Loader {
 		}
 		help := s.help + " ($" + s.env + ")"
 		if s.secret {
-			// Keep secrets out of --help output.
+			// Keep secrets (and DSNs, which hold passwords) out of --help output.
 			l.values[s.env] = new(string)
 			*l.values[s.env] = def
 			fs.Func(s.flag, help, func(v string) error { *l.values[s.env] = v; return nil })

@@ -17,15 +17,16 @@ import (
 	"github.com/silo-dev/silo/internal/login"
 )
 
-// createCentralAdmin creates a central admin: by prompts when stdin is a
-// terminal, otherwise from EMAIL, PASSWORD, FIRST_NAME, LAST_NAME and ROLE.
+// createCentralAdmin creates a central admin from EMAIL, PASSWORD,
+// FIRST_NAME, LAST_NAME and ROLE when any of them is set; otherwise it
+// prompts when stdin is a terminal, and fails listing the variables when not.
 func createCentralAdmin(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	cfg, _, err := loadConfig("create-central-admin", args, getenv, stderr, false, nil)
 	if err != nil {
 		return err
 	}
 	var in central.NewAdmin
-	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !anyAdminEnv(getenv) {
 		in, err = promptAdmin(newTerminalPrompter(f, stdout))
 	} else {
 		in, err = adminFromEnv(getenv)
@@ -81,6 +82,15 @@ func envName(field string) string {
 	return field
 }
 
+func anyAdminEnv(getenv func(string) string) bool {
+	for _, e := range adminEnv {
+		if getenv(e.env) != "" {
+			return true
+		}
+	}
+	return false
+}
+
 func adminFromEnv(getenv func(string) string) (central.NewAdmin, error) {
 	var missing []string
 	for _, e := range adminEnv {
@@ -89,7 +99,7 @@ func adminFromEnv(getenv func(string) string) (central.NewAdmin, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return central.NewAdmin{}, fmt.Errorf("stdin is not a terminal, so set %s (e.g. EMAIL=a@example.com PASSWORD=... FIRST_NAME=Ada LAST_NAME=Lovelace ROLE=superadmin silo create-central-admin)", strings.Join(missing, ", "))
+		return central.NewAdmin{}, fmt.Errorf("set %s, or run on a terminal with none of them set to be prompted (e.g. EMAIL=a@example.com PASSWORD=... FIRST_NAME=Ada LAST_NAME=Lovelace ROLE=superadmin silo create-central-admin)", strings.Join(missing, ", "))
 	}
 	return central.NewAdmin{
 		Email: getenv("EMAIL"), Password: getenv("PASSWORD"),

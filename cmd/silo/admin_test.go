@@ -95,3 +95,33 @@ func TestCreateCentralAdminInteractive(t *testing.T) {
 		t.Fatalf("login: %d %v", status, body)
 	}
 }
+
+// With the variables set, a terminal is not prompted: the README's
+// walk-through runs the environment method from a shell.
+func TestCreateCentralAdminEnvOnTerminal(t *testing.T) {
+	t.Parallel()
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pseudo-terminal here: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	go io.Copy(io.Discard, ptmx)
+	env := testEnv(t)
+	for k, v := range map[string]string{"EMAIL": "env@example.com", "PASSWORD": "correct horse battery", "FIRST_NAME": "E", "LAST_NAME": "V", "ROLE": "admin"} {
+		env[k] = v
+	}
+	var out strings.Builder
+	done := make(chan error, 1)
+	go func() {
+		done <- run(context.Background(), []string{"create-central-admin"}, getenvFrom(env), tty, &out, io.Discard)
+	}()
+	select {
+	case err := <-done:
+		if err != nil || !strings.Contains(out.String(), "Created admin env@example.com") {
+			t.Fatalf("err %v, out %q", err, out.String())
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("create-central-admin prompted although the variables were set")
+	}
+}

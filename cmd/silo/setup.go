@@ -23,7 +23,7 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return nil, nil, usageError("help requested")
+			return nil, nil, err
 		}
 		return nil, nil, usageError(err.Error())
 	}
