@@ -3,13 +3,16 @@ package central
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/login"
 	"github.com/silo-dev/silo/internal/token"
 )
@@ -31,9 +34,7 @@ func NewService(db *sqlx.DB, keys *token.Keys, guard *login.Guard, refreshTTL ti
 // Ping checks that the central database answers.
 func (s *Service) Ping(ctx context.Context) error {
 	if err := s.db.PingContext(ctx); err != nil {
-		e := *ErrDatabaseUnavailable
-		e.Err = err
-		return &e
+		return dberr.Unavailable(err)
 	}
 	return nil
 }
@@ -178,7 +179,7 @@ func (s *Service) create(ctx context.Context, in NewAdmin, allow func(count int)
 		} else if err != nil {
 			return translate(err)
 		}
-		return nil
+		return audit(ctx, tx, "admin.create", "admin", a.ID, OutcomeSuccess, a.Email+" as "+a.Role)
 	})
 	if err != nil {
 		return nil, err
@@ -233,7 +234,14 @@ func (s *Service) Login(ctx context.Context, clientIP, rawEmail, password string
 		}
 	}
 	raw, hashed := newRefreshToken()
-	if err := insertRefreshToken(ctx, s.db, uuid.NewString(), a.ID, hashed, s.refreshTTL); err != nil {
+	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
+		if err := insertRefreshToken(ctx, tx, uuid.NewString(), a.ID, hashed, s.refreshTTL); err != nil {
+			return err
+		}
+		ctx := WithActor(ctx, withAdmin(ActorFrom(ctx), a))
+		return audit(ctx, tx, "auth.login", "admin", a.ID, OutcomeSuccess, "")
+	})
+	if err != nil {
 		return nil, err
 	}
 	return s.session(a, raw)
@@ -308,7 +316,10 @@ func (s *Service) Logout(ctx context.Context, raw string) error {
 		if err != nil || t == nil {
 			return err
 		}
-		return revokeRefreshFamily(ctx, tx, t.FamilyID)
+		if err := revokeRefreshFamily(ctx, tx, t.FamilyID); err != nil {
+			return err
+		}
+		return audit(ctx, tx, "auth.logout", "admin", t.UserID, OutcomeSuccess, "")
 	})
 }
 
@@ -428,7 +439,7 @@ func (s *Service) UpdateAdmin(ctx context.Context, id string, p AdminPatch) (*Ad
 			}
 		}
 		out = &next
-		return nil
+		return audit(ctx, tx, "admin.update", "admin", a.ID, OutcomeSuccess, describeChange(a, &next))
 	})
 	return out, err
 }
@@ -452,7 +463,10 @@ func (s *Service) DeleteAdmin(ctx context.Context, id string) error {
 		if err := s.keepOneSuperadmin(ctx, tx, a.Role == RoleSuperadmin && a.IsActive); err != nil {
 			return err
 		}
-		return deleteAdmin(ctx, tx, id)
+		if err := deleteAdmin(ctx, tx, id); err != nil {
+			return err
+		}
+		return audit(ctx, tx, "admin.delete", "admin", a.ID, OutcomeSuccess, a.Email)
 	})
 }
 
@@ -472,28 +486,28 @@ func (s *Service) keepOneSuperadmin(ctx context.Context, tx *sqlx.Tx, losesSuper
 	return nil
 }
 
-// inTx runs fn in a transaction, committing only if fn returns nil. InnoDB
-// may pick a transaction as a deadlock victim when several lock the same
-// rows; that transaction is rolled back whole, so fn runs again (fn must
-// therefore set its results afresh on each run).
+// inTx runs fn in a transaction on the central database; see inTx.
 func (s *Service) inTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := s.tryTx(ctx, fn)
-		if !isDeadlock(err) || attempt == 5 {
-			return err
-		}
-		s.log.DebugContext(ctx, "transaction retried after deadlock", "attempt", attempt)
-	}
+	return inTx(ctx, s.db, fn)
 }
 
-func (s *Service) tryTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
-	if err != nil {
-		return translate(err)
+// withAdmin fills an actor's identity from a central admin.
+func withAdmin(a Actor, admin *Admin) Actor {
+	a.Kind, a.ID, a.Email = "admin", admin.ID, admin.Email
+	return a
+}
+
+// describeChange lists the fields an update changed, for the audit log.
+func describeChange(before, after *Admin) string {
+	var parts []string
+	if before.Role != after.Role {
+		parts = append(parts, "role "+before.Role+" -> "+after.Role)
 	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
+	if before.IsActive != after.IsActive {
+		parts = append(parts, fmt.Sprintf("isActive %t -> %t", before.IsActive, after.IsActive))
 	}
-	return translate(tx.Commit())
+	if before.FirstName != after.FirstName || before.LastName != after.LastName {
+		parts = append(parts, "name")
+	}
+	return strings.Join(parts, ", ")
 }

@@ -48,6 +48,9 @@ type Config struct {
 	RequestTimeout  time.Duration
 	ShutdownTimeout time.Duration
 
+	SparePoolSize        int
+	ProvisionConcurrency int
+
 	// Login attempts allowed per minute, per client IP and per email.
 	LoginPerIPPerMinute    int
 	LoginPerEmailPerMinute int
@@ -84,6 +87,8 @@ var settings = []setting{
 	{"SILO_CENTRAL_DSN", "central-dsn", "root@tcp(127.0.0.1:3306)/silo_central", "central database DSN (go-sql-driver format)", true},
 	{"SILO_TENANT_ADMIN_DSN", "tenant-admin-dsn", "", "DSN of the account that creates tenant databases and users (default: the central DSN's server)", true},
 	{"SILO_TENANT_DB_PREFIX", "tenant-db-prefix", "silo_t_", "prefix of tenant database names", false},
+	{"SILO_SPARE_POOL_SIZE", "spare-pool-size", "2", "spare, fully migrated tenant databases kept ready for fast tenant creation (0 disables)", false},
+	{"SILO_PROVISION_CONCURRENCY", "provision-concurrency", "4", "tenant provisioning runs at once per instance", false},
 	{"SILO_BASE_DOMAIN", "base-domain", "", "base domain whose subdomains name tenants (e.g. example.com)", false},
 	{"SILO_JWT_SECRET", "jwt-secret", "", "HS256 signing secret, at least 32 bytes", true},
 	{"SILO_JWT_KID", "jwt-kid", "", "key id of the signing secret (default: derived from the secret)", false},
@@ -205,6 +210,8 @@ func (l *Loader) Load() (*Config, error) {
 			bad("SILO_BCRYPT_COST", "must be at least 10 in production, got %d", cost)
 		}
 	}
+	c.SparePoolSize, _ = l.intSetting("SILO_SPARE_POOL_SIZE", 0, 100, bad)
+	c.ProvisionConcurrency, _ = l.intSetting("SILO_PROVISION_CONCURRENCY", 1, 64, bad)
 	c.LoginPerIPPerMinute, _ = l.intSetting("SILO_LOGIN_IP_LIMIT", 1, 100000, bad)
 	c.LoginPerEmailPerMinute, _ = l.intSetting("SILO_LOGIN_EMAIL_LIMIT", 1, 100000, bad)
 	c.AccessTokenTTL = l.durationSetting("SILO_ACCESS_TOKEN_TTL", time.Minute, 24*time.Hour, bad)

@@ -17,16 +17,33 @@ import (
 	"github.com/pressly/goose/v3"
 )
 
-//go:embed central/*.sql
+//go:embed central/*.sql tenant/*.sql
 var files embed.FS
 
 // Central returns the central database's migrations.
-func Central() fs.FS {
-	sub, err := fs.Sub(files, "central")
+func Central() fs.FS { return sub("central") }
+
+// Tenant returns the migrations of every tenant database.
+func Tenant() fs.FS { return sub("tenant") }
+
+func sub(dir string) fs.FS {
+	s, err := fs.Sub(files, dir)
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
 	}
-	return sub
+	return s
+}
+
+// Latest returns the highest version among the migrations in fsys.
+func Latest(fsys fs.FS) int64 {
+	var latest int64
+	entries, _ := fs.ReadDir(fsys, ".")
+	for _, e := range entries {
+		if v, err := goose.NumericComponent(e.Name()); err == nil && v > latest {
+			latest = v
+		}
+	}
+	return latest
 }
 
 // NewProvider returns a goose provider for the migrations in fsys on db,

@@ -87,6 +87,7 @@ func (h *handlers) centralRegister(c *gin.Context) {
 			return
 		}
 		actor = a
+		setActor(c, a)
 	}
 	var in registerRequest
 	if err := decode(c, &in); err != nil {
@@ -164,7 +165,16 @@ func (h *handlers) requireCentral(c *gin.Context) {
 		return
 	}
 	c.Set(ctxAdmin, a)
+	setActor(c, a)
 	c.Next()
+}
+
+// setActor records the authenticated admin as the actor of this request.
+func setActor(c *gin.Context, a *central.Admin) {
+	ctx := c.Request.Context()
+	actor := central.ActorFrom(ctx)
+	actor.Kind, actor.ID, actor.Email = "admin", a.ID, a.Email
+	c.Request = c.Request.WithContext(central.WithActor(ctx, actor))
 }
 
 func requireSuperadmin(c *gin.Context) {

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/silo-dev/silo/central"
 )
 
 const (
@@ -32,6 +34,9 @@ func requestIDs(log *slog.Logger) gin.HandlerFunc {
 		c.Set(ctxRequestID, id)
 		c.Set(ctxLogger, log.With("requestId", id))
 		c.Header("X-Request-Id", id)
+		// The audit log learns who acted from the request context.
+		c.Request = c.Request.WithContext(central.WithActor(c.Request.Context(),
+			central.Actor{Kind: "anonymous", RequestID: id, ClientIP: c.ClientIP()}))
 		c.Next()
 	}
 }

@@ -11,11 +11,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/provisioning"
 )
 
 // Deps are what the HTTP layer needs from the rest of Silo.
 type Deps struct {
 	Central        *central.Service
+	Tenants        *provisioning.Provisioner
+	Audit          *central.Audit
 	Log            *slog.Logger
 	RequestTimeout time.Duration
 }
@@ -46,11 +49,13 @@ func New(d Deps) http.Handler {
 	e.NoRoute(func(c *gin.Context) { fail(c, errRouteNotFound) })
 	e.NoMethod(func(c *gin.Context) { fail(c, errMethodNotAllowed) })
 
-	h := &handlers{central: d.Central}
+	h := &handlers{central: d.Central, tenants: d.Tenants, audit: d.Audit}
 	routes(e, h, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return e
 }
 
 type handlers struct {
 	central *central.Service
+	tenants *provisioning.Provisioner
+	audit   *central.Audit
 }

@@ -21,9 +21,19 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler) {
 	admin := c.Group("", h.requireCentral)
 	admin.GET("/auth/me", h.centralMe)
 
+	admin.POST("/tenants", h.createTenant)
+	admin.GET("/tenants", h.listTenants)
+	admin.GET("/tenants/:slug", h.getTenant)
+	admin.PATCH("/tenants/:slug", h.patchTenant)
+	admin.POST("/tenants/:slug/suspend", h.suspendTenant)
+	admin.POST("/tenants/:slug/resume", h.resumeTenant)
+	admin.POST("/tenants/:slug/provision", h.provisionTenant)
+
 	super := admin.Group("", requireSuperadmin)
 	super.GET("/admins", h.listAdmins)
 	super.GET("/admins/:id", h.getAdmin)
 	super.PATCH("/admins/:id", h.updateAdmin)
 	super.DELETE("/admins/:id", h.deleteAdmin)
+	super.DELETE("/tenants/:slug", h.deleteTenant)
+	super.GET("/audit", h.listAudit)
 }

@@ -44,6 +44,8 @@ Usage:
   silo migrate central up|down|status     migrate the central database
   silo create-central-admin [flags]       create a central admin (prompts on a terminal;
                                           otherwise EMAIL, PASSWORD, FIRST_NAME, LAST_NAME, ROLE)
+  silo tenant create|list|get|suspend|resume|delete|repair
+                                          manage tenants (silo tenant for details)
   silo healthcheck [flags]                exit 0 if the server at SILO_LISTEN is healthy
 
 Run "silo <command> -h" for the flags of a command. Every flag can also be
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return migrate(ctx, rest, getenv, stdout, stderr)
 	case "create-central-admin":
 		return createCentralAdmin(ctx, rest, getenv, stdin, stdout, stderr)
+	case "tenant":
+		return tenantCmd(ctx, rest, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stderr)
 	case "help", "-h", "--help":

@@ -264,11 +264,11 @@ func TestMigrateCentral(t *testing.T) {
 		t.Fatalf("second up: %v\n%s", err, out)
 	}
 	out, _, err = runCmd(t, env, "migrate", "central", "down")
-	if err != nil || !strings.Contains(out, "rolled back 00004_seed_central_locks.sql") {
+	if err != nil || !strings.Contains(out, "rolled back 00008_create_spare_databases.sql") {
 		t.Fatalf("down: %v\n%s", err, out)
 	}
 	out, _, err = runCmd(t, env, "migrate", "central", "status")
-	if err != nil || strings.Count(out, "applied") != 3 || strings.Count(out, "pending") != 1 {
+	if err != nil || strings.Count(out, "applied") != 7 || strings.Count(out, "pending") != 1 {
 		t.Fatalf("status after down: %v\n%s", err, out)
 	}
 	if _, _, err := runCmd(t, env, "migrate", "central", "sideways"); err == nil {

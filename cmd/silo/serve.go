@@ -7,10 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/silo-dev/silo/central"
-	"github.com/silo-dev/silo/internal/login"
 	"github.com/silo-dev/silo/internal/token"
 	"github.com/silo-dev/silo/router"
 )
@@ -25,26 +25,38 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log := newLogger(cfg, stderr)
 	logWarnings(log, cfg)
 
-	if _, err := central.NewMigrator(cfg.CentralDSN).Up(ctx); err != nil {
-		return fmt.Errorf("migrate central database %s: %w", describeDSN(cfg), err)
-	}
-	db, err := central.Open(ctx, cfg.CentralDSN)
+	pl, err := openPlane(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-
+	defer pl.Close()
 	keys, err := token.NewKeys(cfg.JWTKeyID, cfg.VerifyKeys, cfg.AccessTokenTTL)
 	if err != nil {
 		return err
 	}
-	guard := login.NewGuard(login.GuardOptions{
-		Cost: cfg.BcryptCost, PerIPPerMinute: cfg.LoginPerIPPerMinute, PerEmailPerMinute: cfg.LoginPerEmailPerMinute,
-	})
-	go guard.Warm()
-	svc := central.NewService(db, keys, guard, cfg.RefreshTokenTTL, log)
+	go pl.guard.Warm()
+	svc := central.NewService(pl.db, keys, pl.guard, cfg.RefreshTokenTTL, log)
 
-	handler := router.New(router.Deps{Central: svc, Log: log, RequestTimeout: cfg.RequestTimeout})
+	// Background work: resume provisionings a dead process left behind,
+	// then keep the spare pool full. Both stop with ctx, before the pools close.
+	bctx, stopBackground := context.WithCancel(central.WithActor(ctx, central.Actor{Kind: "system"}))
+	var background sync.WaitGroup
+	background.Add(1)
+	go func() {
+		defer background.Done()
+		if resumed, err := pl.provisioner.ResumeStuck(bctx); err != nil && ctx.Err() == nil {
+			log.Error("resuming stuck tenant provisioning", "err", err)
+		} else if len(resumed) > 0 {
+			log.Info("resumed stuck tenant provisioning", "tenants", resumed)
+		}
+		pl.provisioner.RunSpares(bctx, 30*time.Second)
+	}()
+	defer background.Wait()
+	defer stopBackground()
+
+	handler := router.New(router.Deps{
+		Central: svc, Tenants: pl.provisioner, Audit: central.NewAudit(pl.db), Log: log, RequestTimeout: cfg.RequestTimeout,
+	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)

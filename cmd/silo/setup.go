@@ -21,17 +21,26 @@ func loadConfig(name string, args []string, getenv func(string) string, stderr i
 	if extra != nil {
 		extra(fs)
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, nil, err
+	// Flags may come before or after positional arguments.
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, nil, err
+			}
+			return nil, nil, usageError(err.Error())
 		}
-		return nil, nil, usageError(err.Error())
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		positional, args = append(positional, args[0]), args[1:]
 	}
 	cfg, err := loader.Load()
 	if err != nil {
 		return nil, nil, err
 	}
-	return cfg, fs.Args(), nil
+	return cfg, positional, nil
 }
 
 // newLogger returns the process logger configured by cfg.

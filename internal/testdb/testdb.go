@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,4 +77,52 @@ func Server(tb testing.TB) *sql.DB {
 		tb.Fatalf("testdb: %v", err)
 	}
 	return sql.OpenDB(conn)
+}
+
+// Prefix returns a fresh tenant database prefix (t + 8 hex digits + _)
+// and, when tb ends, drops every database and DB user whose name starts
+// with it. No two tests share a prefix, and none is a prefix of another.
+func Prefix(tb testing.TB) string {
+	tb.Helper()
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	prefix := "t" + hex.EncodeToString(b) + "_"
+	tb.Cleanup(func() {
+		db := Server(tb)
+		defer db.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		like := strings.ReplaceAll(prefix, "_", `\_`) + "%"
+		var names []string
+		rows, err := db.QueryContext(ctx, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?", like)
+		if err == nil {
+			for rows.Next() {
+				var n string
+				_ = rows.Scan(&n)
+				names = append(names, n)
+			}
+			rows.Close()
+		}
+		for _, n := range names {
+			if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+n+"`"); err != nil {
+				tb.Errorf("testdb: drop %s: %v", n, err)
+			}
+		}
+		var users [][2]string
+		rows, err = db.QueryContext(ctx, "SELECT User, Host FROM mysql.user WHERE User LIKE ?", like)
+		if err == nil {
+			for rows.Next() {
+				var u [2]string
+				_ = rows.Scan(&u[0], &u[1])
+				users = append(users, u)
+			}
+			rows.Close()
+		}
+		for _, u := range users {
+			if _, err := db.ExecContext(ctx, "DROP USER IF EXISTS ?@?", u[0], u[1]); err != nil {
+				tb.Errorf("testdb: drop user %s: %v", u[0], err)
+			}
+		}
+	})
+	return prefix
 }

@@ -1,0 +1,85 @@
+package central
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/silo-dev/silo/internal/apperr"
+)
+
+// Audit outcomes.
+const (
+	OutcomeSuccess = "success"
+	OutcomeFailure = "failure"
+)
+
+// AuditEntry is one row of the central audit log.
+type AuditEntry struct {
+	ID         int64          `db:"id"`
+	At         time.Time      `db:"at"`
+	ActorKind  string         `db:"actor_kind"`
+	ActorID    sql.NullString `db:"actor_id"`
+	ActorEmail sql.NullString `db:"actor_email"`
+	Action     string         `db:"action"`
+	TargetType string         `db:"target_type"`
+	Target     string         `db:"target"`
+	RequestID  sql.NullString `db:"request_id"`
+	ClientIP   sql.NullString `db:"client_ip"`
+	Outcome    string         `db:"outcome"`
+	Detail     sql.NullString `db:"detail"`
+}
+
+func nullable(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// audit records a mutation by the actor in ctx. Pass the transaction that
+// made the change so that the entry commits with it.
+func audit(ctx context.Context, e sqlx.ExecerContext, action, targetType, target, outcome, detail string) error {
+	a := ActorFrom(ctx)
+	if len(detail) > 1000 {
+		detail = detail[:1000]
+	}
+	_, err := e.ExecContext(ctx,
+		"INSERT INTO audit_log (at, actor_kind, actor_id, actor_email, action, target_type, target, request_id, client_ip, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		now(), a.Kind, nullable(a.ID), nullable(a.Email), action, targetType, target,
+		nullable(a.RequestID), nullable(a.ClientIP), outcome, nullable(detail))
+	return translate(err)
+}
+
+// Audit is the central audit log.
+type Audit struct{ db *sqlx.DB }
+
+// NewAudit returns the audit log of the central database db.
+func NewAudit(db *sqlx.DB) *Audit { return &Audit{db: db} }
+
+// Record writes an entry outside any other transaction.
+func (l *Audit) Record(ctx context.Context, action, targetType, target, outcome, detail string) error {
+	return audit(ctx, l.db, action, targetType, target, outcome, detail)
+}
+
+// List returns up to limit entries, newest first, older than the cursor
+// (an entry id), and the cursor of the next page.
+func (l *Audit) List(ctx context.Context, limit int, cursor string) ([]AuditEntry, string, error) {
+	before := int64(1<<63 - 1)
+	if cursor != "" {
+		n, err := strconv.ParseInt(cursor, 10, 64)
+		if err != nil || n < 1 {
+			return nil, "", apperr.Validation(apperr.FieldError{Field: "cursor", Message: "is not a valid cursor"})
+		}
+		before = n
+	}
+	var out []AuditEntry
+	err := l.db.SelectContext(ctx, &out, "SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?", before, limit+1)
+	if err != nil {
+		return nil, "", translate(err)
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = strconv.FormatInt(out[limit-1].ID, 10)
+	}
+	return out, next, nil
+}

@@ -1,0 +1,365 @@
+package central
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/silo-dev/silo/internal/apperr"
+)
+
+// Tenant statuses.
+const (
+	StatusProvisioning = "provisioning"
+	StatusActive       = "active"
+	StatusSuspended    = "suspended"
+	StatusFailed       = "failed"
+	StatusDeleted      = "deleted"
+)
+
+// Tenant is a row of the tenant catalog.
+type Tenant struct {
+	ID            string         `db:"id"`
+	Slug          string         `db:"slug"`
+	Name          string         `db:"name"`
+	Status        string         `db:"status"`
+	Step          string         `db:"step"`
+	DatabaseName  string         `db:"database_name"`
+	DatabaseHost  string         `db:"database_host"`
+	DBUser        string         `db:"db_user"`
+	DBPasswordEnc []byte         `db:"db_password_enc"`
+	SchemaVersion int64          `db:"schema_version"`
+	LastError     sql.NullString `db:"last_error"`
+	PendingAdmin  sql.NullString `db:"pending_admin"`
+	CreatedAt     time.Time      `db:"created_at"`
+	UpdatedAt     time.Time      `db:"updated_at"`
+	Domains       []string       `db:"-"`
+}
+
+// Catalog errors.
+var (
+	ErrTenantExists   = apperr.New(apperr.Conflict, "TENANT_EXISTS", "A tenant with this slug already exists")
+	ErrTenantNotFound = apperr.New(apperr.NotFound, "TENANT_NOT_FOUND", "Tenant not found")
+	ErrDomainTaken    = apperr.New(apperr.Conflict, "CONFLICT", "A domain is already mapped to another tenant")
+)
+
+const tenantColumns = "id, slug, name, status, step, database_name, database_host, db_user, db_password_enc, schema_version, last_error, pending_admin, created_at, updated_at"
+
+// Catalog is the tenant catalog in the central database.
+type Catalog struct {
+	db     *sqlx.DB
+	dbName string // scopes lock names to this installation
+}
+
+// NewCatalog returns the catalog of the central database db, named dbName.
+func NewCatalog(db *sqlx.DB, dbName string) *Catalog { return &Catalog{db: db, dbName: dbName} }
+
+// Tenant returns the tenant with slug, with its domains.
+func (c *Catalog) Tenant(ctx context.Context, slug string) (*Tenant, error) {
+	var t Tenant
+	err := c.db.GetContext(ctx, &t, "SELECT "+tenantColumns+" FROM tenants WHERE slug = ?", slug)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrTenantNotFound
+	}
+	if err != nil {
+		return nil, translate(err)
+	}
+	if err := c.loadDomains(ctx, []*Tenant{&t}); err != nil {
+		return nil, err
+	}
+	return &t, nil
+}
+
+// TenantFilter selects tenants to list.
+type TenantFilter struct {
+	Status string // exact status, or empty
+	Query  string // substring of slug or name, or empty
+	Limit  int
+	Cursor string // id of the last tenant of the previous page
+}
+
+// Tenants lists tenants in creation order and returns the next page's cursor.
+func (c *Catalog) Tenants(ctx context.Context, f TenantFilter) ([]Tenant, string, error) {
+	q := "SELECT " + tenantColumns + " FROM tenants WHERE id > ?"
+	args := []any{f.Cursor}
+	if f.Status != "" {
+		q += " AND status = ?"
+		args = append(args, f.Status)
+	}
+	if f.Query != "" {
+		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(f.Query) + "%"
+		q += " AND (slug LIKE ? OR name LIKE ?)"
+		args = append(args, like, like)
+	}
+	q += " ORDER BY id LIMIT ?"
+	args = append(args, f.Limit+1)
+	var out []Tenant
+	if err := c.db.SelectContext(ctx, &out, q, args...); err != nil {
+		return nil, "", translate(err)
+	}
+	next := ""
+	if len(out) > f.Limit {
+		out = out[:f.Limit]
+		next = out[f.Limit-1].ID
+	}
+	ptrs := make([]*Tenant, len(out))
+	for i := range out {
+		ptrs[i] = &out[i]
+	}
+	return out, next, c.loadDomains(ctx, ptrs)
+}
+
+// TenantsByStatus returns every tenant in one of statuses.
+func (c *Catalog) TenantsByStatus(ctx context.Context, statuses ...string) ([]Tenant, error) {
+	q, args, err := sqlx.In("SELECT "+tenantColumns+" FROM tenants WHERE status IN (?) ORDER BY id", statuses)
+	if err != nil {
+		return nil, err
+	}
+	var out []Tenant
+	return out, translate(c.db.SelectContext(ctx, &out, q, args...))
+}
+
+func (c *Catalog) loadDomains(ctx context.Context, ts []*Tenant) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	byID := map[string]*Tenant{}
+	ids := make([]string, 0, len(ts))
+	for _, t := range ts {
+		t.Domains = []string{}
+		byID[t.ID] = t
+		ids = append(ids, t.ID)
+	}
+	q, args, err := sqlx.In("SELECT tenant_id, domain FROM tenant_domains WHERE tenant_id IN (?) ORDER BY domain", ids)
+	if err != nil {
+		return err
+	}
+	rows, err := c.db.QueryxContext(ctx, q, args...)
+	if err != nil {
+		return translate(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, domain string
+		if err := rows.Scan(&id, &domain); err != nil {
+			return translate(err)
+		}
+		byID[id].Domains = append(byID[id].Domains, domain)
+	}
+	return translate(rows.Err())
+}
+
+// NewTenantID returns a fresh, time-ordered tenant id.
+func NewTenantID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// CreateTenant inserts a new tenant (status provisioning) with its domains.
+// When claimSpare is set and a ready spare database exists, the tenant takes
+// it over: t's database fields and step become the spare's, and the spare
+// leaves the pool in the same transaction. It reports whether it did.
+func (c *Catalog) CreateTenant(ctx context.Context, t *Tenant, claimSpare bool) (claimed bool, err error) {
+	err = inTx(ctx, c.db, func(tx *sqlx.Tx) error {
+		claimed = false
+		if claimSpare {
+			var s Spare
+			err := tx.GetContext(ctx, &s, "SELECT "+spareColumns+" FROM spare_databases WHERE status = 'ready' ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED")
+			switch {
+			case err == nil:
+				claimed = true
+				t.DatabaseName, t.DatabaseHost, t.DBUser, t.DBPasswordEnc = s.DatabaseName, s.DatabaseHost, s.DBUser, s.DBPasswordEnc
+				t.SchemaVersion, t.Step = s.SchemaVersion, "migrated"
+				if _, err := tx.ExecContext(ctx, "DELETE FROM spare_databases WHERE database_name = ?", s.DatabaseName); err != nil {
+					return translate(err)
+				}
+			case !errors.Is(err, sql.ErrNoRows):
+				return translate(err)
+			}
+		}
+		t.CreatedAt, t.UpdatedAt = now(), now()
+		_, err := tx.ExecContext(ctx, "INSERT INTO tenants ("+tenantColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			t.ID, t.Slug, t.Name, t.Status, t.Step, t.DatabaseName, t.DatabaseHost, t.DBUser, t.DBPasswordEnc,
+			t.SchemaVersion, t.LastError, t.PendingAdmin, t.CreatedAt, t.UpdatedAt)
+		if isDuplicate(err) {
+			return ErrTenantExists
+		}
+		if err != nil {
+			return translate(err)
+		}
+		if err := insertDomains(ctx, tx, t.ID, t.Domains); err != nil {
+			return err
+		}
+		detail := "database " + t.DatabaseName
+		if claimed {
+			detail += " (spare)"
+		}
+		return audit(ctx, tx, "tenant.create", "tenant", t.Slug, OutcomeSuccess, detail)
+	})
+	return claimed, err
+}
+
+func insertDomains(ctx context.Context, tx *sqlx.Tx, tenantID string, domains []string) error {
+	for _, d := range domains {
+		_, err := tx.ExecContext(ctx, "INSERT INTO tenant_domains (domain, tenant_id, created_at) VALUES (?, ?, ?)", d, tenantID, now())
+		if isDuplicate(err) {
+			return ErrDomainTaken
+		}
+		if err != nil {
+			return translate(err)
+		}
+	}
+	return nil
+}
+
+// SetStep records that provisioning step completed (and the schema version).
+func (c *Catalog) SetStep(ctx context.Context, id, step string, schemaVersion int64) error {
+	_, err := c.db.ExecContext(ctx, "UPDATE tenants SET step = ?, schema_version = GREATEST(schema_version, ?), updated_at = ? WHERE id = ?",
+		step, schemaVersion, now(), id)
+	return translate(err)
+}
+
+// SetProvisioning marks a tenant as being provisioned again (a retry).
+func (c *Catalog) SetProvisioning(ctx context.Context, id string) error {
+	_, err := c.db.ExecContext(ctx, "UPDATE tenants SET status = 'provisioning', updated_at = ? WHERE id = ? AND status IN ('provisioning', 'failed')", now(), id)
+	return translate(err)
+}
+
+// FinishProvisioning marks the tenant active and forgets the pending admin.
+func (c *Catalog) FinishProvisioning(ctx context.Context, t *Tenant) error {
+	return inTx(ctx, c.db, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'active', step = 'done', last_error = NULL, pending_admin = NULL, updated_at = ? WHERE id = ?", now(), t.ID)
+		if err != nil {
+			return translate(err)
+		}
+		return audit(ctx, tx, "tenant.provision", "tenant", t.Slug, OutcomeSuccess, "")
+	})
+}
+
+// FailProvisioning marks the tenant failed with a message that must hold no secret.
+func (c *Catalog) FailProvisioning(ctx context.Context, t *Tenant, lastError string) error {
+	if len(lastError) > 1000 {
+		lastError = lastError[:1000]
+	}
+	return inTx(ctx, c.db, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?", lastError, now(), t.ID)
+		if err != nil {
+			return translate(err)
+		}
+		return audit(ctx, tx, "tenant.provision", "tenant", t.Slug, OutcomeFailure, lastError)
+	})
+}
+
+// ErrWrongStatus is returned when a lifecycle change does not apply to the
+// tenant's current status.
+func ErrWrongStatus(status string) error {
+	return apperr.New(apperr.Conflict, "CONFLICT", "Not possible while the tenant is "+status)
+}
+
+// ChangeStatus moves the tenant with slug from one of from to status to,
+// recording action in the audit log.
+func (c *Catalog) ChangeStatus(ctx context.Context, slug string, from []string, to, action string) (*Tenant, error) {
+	err := inTx(ctx, c.db, func(tx *sqlx.Tx) error {
+		var status string
+		err := tx.GetContext(ctx, &status, "SELECT status FROM tenants WHERE slug = ? FOR UPDATE", slug)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrTenantNotFound
+		}
+		if err != nil {
+			return translate(err)
+		}
+		if !contains(from, status) {
+			return ErrWrongStatus(status)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE tenants SET status = ?, updated_at = ? WHERE slug = ?", to, now(), slug); err != nil {
+			return translate(err)
+		}
+		return audit(ctx, tx, action, "tenant", slug, OutcomeSuccess, status+" -> "+to)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.Tenant(ctx, slug)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// UpdateTenant changes a tenant's name and/or replaces its domains.
+func (c *Catalog) UpdateTenant(ctx context.Context, slug string, name *string, domains []string, setDomains bool) (*Tenant, error) {
+	err := inTx(ctx, c.db, func(tx *sqlx.Tx) error {
+		var id string
+		err := tx.GetContext(ctx, &id, "SELECT id FROM tenants WHERE slug = ? AND status <> 'deleted' FOR UPDATE", slug)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrTenantNotFound
+		}
+		if err != nil {
+			return translate(err)
+		}
+		var changed []string
+		if name != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE tenants SET name = ?, updated_at = ? WHERE id = ?", *name, now(), id); err != nil {
+				return translate(err)
+			}
+			changed = append(changed, "name")
+		}
+		if setDomains {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM tenant_domains WHERE tenant_id = ?", id); err != nil {
+				return translate(err)
+			}
+			if err := insertDomains(ctx, tx, id, domains); err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE tenants SET updated_at = ? WHERE id = ?", now(), id); err != nil {
+				return translate(err)
+			}
+			changed = append(changed, "domains ["+strings.Join(domains, " ")+"]")
+		}
+		return audit(ctx, tx, "tenant.update", "tenant", slug, OutcomeSuccess, strings.Join(changed, ", "))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.Tenant(ctx, slug)
+}
+
+// RemoveTenant deletes a purged tenant's catalog row and domains.
+func (c *Catalog) RemoveTenant(ctx context.Context, t *Tenant) error {
+	return inTx(ctx, c.db, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM tenants WHERE id = ?", t.ID); err != nil {
+			return translate(err)
+		}
+		return audit(ctx, tx, "tenant.purge", "tenant", t.Slug, OutcomeSuccess, "dropped database "+t.DatabaseName+" and DB user "+t.DBUser)
+	})
+}
+
+// inTx runs fn in a transaction, committing only if fn returns nil, and
+// runs it again when InnoDB picks it as a deadlock victim.
+func inTx(ctx context.Context, db *sqlx.DB, fn func(*sqlx.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := tryTx(ctx, db, fn)
+		if !isDeadlock(err) || attempt == 5 {
+			return err
+		}
+	}
+}
+
+func tryTx(ctx context.Context, db *sqlx.DB, fn func(*sqlx.Tx) error) error {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return translate(tx.Commit())
+}

@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/provisioning"
+	"github.com/silo-dev/silo/router"
+)
+
+const tenantUsage = `usage: silo tenant <command> [flags]
+  create --slug SLUG --name NAME [--domain D]... [--admin-email E --admin-first-name F --admin-last-name L]
+         (the first admin's password comes from $ADMIN_PASSWORD)
+  list [--status S] [--q TEXT]
+  get SLUG
+  suspend SLUG
+  resume SLUG
+  delete SLUG [--purge]
+  repair [--check]
+every command takes --json for machine-readable output`
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+// tenantCmd runs "silo tenant ...".
+func tenantCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError(tenantUsage)
+	}
+	sub, args := args[0], args[1:]
+	var (
+		asJSON, purge, check              bool
+		slug, name, status, query         string
+		adminEmail, adminFirst, adminLast string
+		domains                           stringList
+	)
+	cfg, rest, err := loadConfig("tenant "+sub, args, getenv, stderr, true, func(fs *flag.FlagSet) {
+		fs.BoolVar(&asJSON, "json", false, "print JSON")
+		switch sub {
+		case "create":
+			fs.StringVar(&slug, "slug", "", "tenant slug")
+			fs.StringVar(&name, "name", "", "tenant name")
+			fs.Var(&domains, "domain", "custom domain (repeatable)")
+			fs.StringVar(&adminEmail, "admin-email", "", "first tenant_admin's email")
+			fs.StringVar(&adminFirst, "admin-first-name", "", "first tenant_admin's first name")
+			fs.StringVar(&adminLast, "admin-last-name", "", "first tenant_admin's last name")
+		case "list":
+			fs.StringVar(&status, "status", "", "only tenants with this status")
+			fs.StringVar(&query, "q", "", "only tenants whose slug or name contains this")
+		case "delete":
+			fs.BoolVar(&purge, "purge", false, "drop the database and the DB user")
+		case "repair":
+			fs.BoolVar(&check, "check", false, "only compare the server with the catalog and list orphans")
+		}
+	})
+	if err != nil {
+		return err
+	}
+	needSlug := map[string]bool{"get": true, "suspend": true, "resume": true, "delete": true}
+	if needSlug[sub] {
+		if len(rest) != 1 {
+			return usageError(tenantUsage)
+		}
+		slug = rest[0]
+	} else if len(rest) != 0 {
+		return usageError(tenantUsage)
+	}
+
+	log := newLogger(cfg, stderr)
+	pl, err := openPlane(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer pl.Close()
+	ctx = central.WithActor(ctx, central.Actor{Kind: "cli", ID: getenv("USER"), RequestID: "cli"})
+	p := pl.provisioner
+	out := output{w: stdout, json: asJSON}
+
+	switch sub {
+	case "create":
+		in := provisioning.NewTenant{Slug: slug, Name: name, Domains: domains}
+		if adminEmail != "" {
+			in.Admin = &provisioning.NewAdmin{Email: adminEmail, Password: getenv("ADMIN_PASSWORD"), FirstName: adminFirst, LastName: adminLast}
+		}
+		t, err := p.Create(ctx, in)
+		if err != nil {
+			return describeError(err)
+		}
+		return out.tenants(t)
+	case "list":
+		var all []*central.Tenant
+		cursor := ""
+		for {
+			page, next, err := p.List(ctx, central.TenantFilter{Status: status, Query: query, Limit: 200, Cursor: cursor})
+			if err != nil {
+				return describeError(err)
+			}
+			for i := range page {
+				all = append(all, &page[i])
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		return out.tenants(all...)
+	case "get", "suspend", "resume":
+		var t *central.Tenant
+		switch sub {
+		case "get":
+			t, err = p.Get(ctx, slug)
+		case "suspend":
+			t, err = p.Suspend(ctx, slug)
+		default:
+			t, err = p.Resume(ctx, slug)
+		}
+		if err != nil {
+			return describeError(err)
+		}
+		return out.tenants(t)
+	case "delete":
+		if err := p.Delete(ctx, slug, purge); err != nil {
+			return describeError(err)
+		}
+		what := "deleted (database kept, DB user locked)"
+		if purge {
+			what = "purged (database and DB user dropped)"
+		}
+		return out.message(map[string]string{"slug": slug, "result": what}, "tenant "+slug+" "+what)
+	case "repair":
+		if check {
+			return out.report(p.Check(ctx))
+		}
+		resumed, err := p.Repair(ctx)
+		if out.json {
+			if e := json.NewEncoder(stdout).Encode(map[string]any{"resumed": nonNil(resumed)}); e != nil {
+				return e
+			}
+		} else {
+			fmt.Fprintf(stdout, "resumed %d tenant(s): %s\n", len(resumed), strings.Join(resumed, ", "))
+		}
+		if err != nil {
+			return fmt.Errorf("some tenants could not be repaired:\n%w", err)
+		}
+		return nil
+	}
+	return usageError(tenantUsage)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// output prints command results as a table or as JSON.
+type output struct {
+	w    io.Writer
+	json bool
+}
+
+func (o output) tenants(ts ...*central.Tenant) error {
+	if o.json {
+		views := make([]router.TenantView, 0, len(ts))
+		for _, t := range ts {
+			views = append(views, router.ViewTenant(t))
+		}
+		enc := json.NewEncoder(o.w)
+		enc.SetIndent("", "  ")
+		if len(views) == 1 {
+			return enc.Encode(views[0])
+		}
+		return enc.Encode(views)
+	}
+	tw := tabwriter.NewWriter(o.w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "SLUG\tNAME\tSTATUS\tDATABASE\tSCHEMA\tDOMAINS\tCREATED")
+	for _, t := range ts {
+		status := t.Status
+		if t.Status == central.StatusFailed && t.LastError.Valid {
+			status += " (" + t.LastError.String + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", t.Slug, t.Name, status, t.DatabaseName, t.SchemaVersion,
+			strings.Join(t.Domains, ","), t.CreatedAt.Format("2006-01-02 15:04:05Z"))
+	}
+	return tw.Flush()
+}
+
+func (o output) message(v any, text string) error {
+	if o.json {
+		return json.NewEncoder(o.w).Encode(v)
+	}
+	_, err := fmt.Fprintln(o.w, text)
+	return err
+}
+
+// errOrphans makes "repair --check" exit non-zero when it finds anything.
+var errOrphans = errors.New("the server and the catalog disagree (see above)")
+
+func (o output) report(r *provisioning.Report, err error) error {
+	if err != nil {
+		return err
+	}
+	if o.json {
+		if err := json.NewEncoder(o.w).Encode(r); err != nil {
+			return err
+		}
+	} else if r.Clean() {
+		fmt.Fprintln(o.w, "ok: every database and DB user with Silo's prefix belongs to a tenant or a spare, and every tenant's exist")
+	} else {
+		for _, l := range []struct {
+			what  string
+			items []string
+		}{
+			{"orphan database", r.OrphanDatabases}, {"orphan DB user", r.OrphanUsers},
+			{"missing database", r.MissingDatabases}, {"missing DB user", r.MissingUsers},
+		} {
+			for _, item := range l.items {
+				fmt.Fprintf(o.w, "%s: %s\n", l.what, item)
+			}
+		}
+	}
+	if !r.Clean() {
+		return errOrphans
+	}
+	return nil
+}

@@ -1,0 +1,58 @@
+-- The tenant schema's first version, in one migration so that a new tenant
+-- database is created in a few round trips. MySQL commits each DDL statement
+-- implicitly, so every statement is idempotent: a run interrupted half-way
+-- is simply run again.
+-- +goose NO TRANSACTION
+-- +goose Up
+CREATE TABLE IF NOT EXISTS users (
+    id            CHAR(36)     NOT NULL,
+    email         VARCHAR(254) NOT NULL COLLATE utf8mb4_unicode_ci,
+    password_hash VARCHAR(100) NOT NULL,
+    first_name    VARCHAR(100) NOT NULL,
+    last_name     VARCHAR(100) NOT NULL,
+    is_active     TINYINT(1)   NOT NULL DEFAULT 1,
+    created_at    DATETIME(6)  NOT NULL,
+    updated_at    DATETIME(6)  NOT NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY users_email (email)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS roles (
+    name        VARCHAR(64)  NOT NULL,
+    description VARCHAR(255) NOT NULL DEFAULT '',
+    built_in    TINYINT(1)   NOT NULL DEFAULT 0,
+    created_at  DATETIME(6)  NOT NULL,
+    PRIMARY KEY (name)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS role_permissions (
+    role_name  VARCHAR(64) NOT NULL,
+    permission VARCHAR(64) NOT NULL,
+    PRIMARY KEY (role_name, permission),
+    CONSTRAINT role_permissions_role_fk FOREIGN KEY (role_name) REFERENCES roles (name) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS user_roles (
+    user_id   CHAR(36)    NOT NULL,
+    role_name VARCHAR(64) NOT NULL,
+    PRIMARY KEY (user_id, role_name),
+    KEY user_roles_role (role_name),
+    CONSTRAINT user_roles_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE,
+    CONSTRAINT user_roles_role_fk FOREIGN KEY (role_name) REFERENCES roles (name) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+INSERT IGNORE INTO roles (name, description, built_in, created_at) VALUES
+    ('tenant_admin', 'All permissions', 1, UTC_TIMESTAMP(6)),
+    ('member', 'Reads and writes tenant data', 1, UTC_TIMESTAMP(6));
+
+INSERT IGNORE INTO role_permissions (role_name, permission) VALUES
+    ('tenant_admin', 'users:read'), ('tenant_admin', 'users:write'), ('tenant_admin', 'roles:write'),
+    ('tenant_admin', 'settings:write'), ('tenant_admin', 'apikeys:write'), ('tenant_admin', 'audit:read'),
+    ('tenant_admin', 'data:read'), ('tenant_admin', 'data:write'),
+    ('member', 'data:read'), ('member', 'data:write');
+
+-- +goose Down
+DROP TABLE IF EXISTS user_roles;
+DROP TABLE IF EXISTS role_permissions;
+DROP TABLE IF EXISTS roles;
+DROP TABLE IF EXISTS users;

@@ -1,0 +1,113 @@
+package provisioning_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/secretbox"
+	"github.com/silo-dev/silo/internal/testdb"
+	"github.com/silo-dev/silo/provisioning"
+	"github.com/silo-dev/silo/tenantdb"
+)
+
+// env is a provisioner on its own central database and tenant prefix.
+type env struct {
+	t         testing.TB
+	prov      *provisioning.Provisioner
+	catalog   *central.Catalog
+	server    *tenantdb.Server
+	central   *sqlx.DB
+	centralDB string
+	prefix    string
+	box       *secretbox.Box
+}
+
+func newEnv(t testing.TB, opts ...func(*provisioning.Options)) *env {
+	t.Helper()
+	ctx := context.Background()
+	cfg := testdb.Central(t)
+	if _, err := central.NewMigrator(cfg).Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db, err := central.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	server, err := tenantdb.OpenServer(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	box, _ := secretbox.New(bytes.Repeat([]byte{1}, 32))
+	prefix := testdb.Prefix(t)
+	o := provisioning.Options{Prefix: prefix, BaseDomain: "silo.test", Concurrency: 4, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, f := range opts {
+		f(&o)
+	}
+	catalog := central.NewCatalog(db, cfg.DBName)
+	guard := login.NewGuard(login.GuardOptions{Cost: 4, PerIPPerMinute: 100, PerEmailPerMinute: 100})
+	return &env{
+		t: t, prov: provisioning.New(catalog, server, box, guard, o), catalog: catalog, server: server,
+		central: db, centralDB: cfg.DBName, prefix: prefix, box: box,
+	}
+}
+
+// tenantConn connects as the tenant's own DB user.
+func (e *env) tenantConn(t *central.Tenant, database string) (*sqlx.DB, error) {
+	pw, err := e.box.Open(t.DBPasswordEnc, []byte(t.DBUser))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	cfg := e.server.TenantConfig(database, t.DBUser, string(pw))
+	return tenantdb.Open(context.Background(), cfg)
+}
+
+func (e *env) databaseExists(name string) bool {
+	var n int
+	if err := e.central.Get(&n, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name); err != nil {
+		e.t.Fatal(err)
+	}
+	return n == 1
+}
+
+func (e *env) userExists(name string) bool {
+	var n int
+	if err := e.central.Get(&n, "SELECT COUNT(*) FROM mysql.user WHERE User = ?", name); err != nil {
+		e.t.Fatal(err)
+	}
+	return n > 0
+}
+
+func (e *env) count(query string, args ...any) int {
+	var n int
+	if err := e.central.Get(&n, query, args...); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
+}
+
+// requireClean fails unless the reconciliation check finds nothing.
+func (e *env) requireClean() {
+	e.t.Helper()
+	r, err := e.prov.Check(context.Background())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if !r.Clean() {
+		e.t.Fatalf("reconciliation found problems: %+v", r)
+	}
+}
+
+func isMySQLError(err error, number uint16) bool {
+	me, ok := err.(*mysql.MySQLError)
+	return ok && me.Number == number
+}

@@ -1,0 +1,474 @@
+package provisioning
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"golang.org/x/sync/semaphore"
+
+	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/secretbox"
+	"github.com/silo-dev/silo/migrations"
+	"github.com/silo-dev/silo/tenantdb"
+)
+
+// Catalog is what provisioning needs of the tenant catalog.
+type Catalog interface {
+	Tenant(ctx context.Context, slug string) (*central.Tenant, error)
+	Tenants(ctx context.Context, f central.TenantFilter) ([]central.Tenant, string, error)
+	TenantsByStatus(ctx context.Context, statuses ...string) ([]central.Tenant, error)
+	CreateTenant(ctx context.Context, t *central.Tenant, claimSpare bool) (bool, error)
+	SetStep(ctx context.Context, id, step string, schemaVersion int64) error
+	SetProvisioning(ctx context.Context, id string) error
+	FinishProvisioning(ctx context.Context, t *central.Tenant) error
+	FailProvisioning(ctx context.Context, t *central.Tenant, lastError string) error
+	ChangeStatus(ctx context.Context, slug string, from []string, to, action string) (*central.Tenant, error)
+	UpdateTenant(ctx context.Context, slug string, name *string, domains []string, setDomains bool) (*central.Tenant, error)
+	RemoveTenant(ctx context.Context, t *central.Tenant) error
+	TryLock(ctx context.Context, name string) (func(), bool, error)
+	AddSpare(ctx context.Context, s *central.Spare) error
+	SpareReady(ctx context.Context, name string, schemaVersion int64) error
+	RemoveSpare(ctx context.Context, name string) error
+	Spares(ctx context.Context) ([]central.Spare, error)
+}
+
+// Server is what provisioning needs of the database server.
+type Server interface {
+	Addr() string
+	CreateDatabase(ctx context.Context, name string) error
+	CreateUser(ctx context.Context, user, password string) error
+	Grant(ctx context.Context, user, database string) error
+	Migrate(ctx context.Context, database string) (int64, error)
+	LockUser(ctx context.Context, user string) error
+	DropDatabase(ctx context.Context, name string) error
+	DropUser(ctx context.Context, user string) error
+	Databases(ctx context.Context, prefix string) ([]string, error)
+	Users(ctx context.Context, prefix string) ([]string, error)
+	CreateTenantUser(ctx context.Context, database, user, password string, u *tenantdb.User, roles ...string) error
+}
+
+// Options configure a Provisioner.
+type Options struct {
+	Prefix      string // tenant database and DB user name prefix
+	BaseDomain  string
+	SparePool   int // spare databases to keep ready; 0 disables the pool
+	Concurrency int // provisioning runs at once (default 4)
+	Log         *slog.Logger
+}
+
+// Provisioner creates tenants and manages their lifecycle.
+type Provisioner struct {
+	catalog Catalog
+	server  Server
+	box     *secretbox.Box
+	guard   *login.Guard
+	opts    Options
+	latest  int64
+	slots   *semaphore.Weighted
+	refill  chan struct{}
+	log     *slog.Logger
+
+	// Hook, when set, runs before every provisioning step with the step's
+	// name; an error from it fails the step. Tests inject faults with it.
+	Hook func(step string) error
+}
+
+// New returns a Provisioner.
+func New(catalog Catalog, server Server, box *secretbox.Box, guard *login.Guard, opts Options) *Provisioner {
+	if opts.Concurrency < 1 {
+		opts.Concurrency = 4
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	return &Provisioner{
+		catalog: catalog, server: server, box: box, guard: guard, opts: opts,
+		latest: migrations.Latest(migrations.Tenant()),
+		slots:  semaphore.NewWeighted(int64(opts.Concurrency)),
+		refill: make(chan struct{}, 1),
+		log:    opts.Log,
+	}
+}
+
+// Provisioning steps, in order. A tenant's catalog row records the last
+// one completed; "created" means none yet, "done" means all.
+const (
+	stepCreated  = "created"
+	stepDatabase = "database"
+	stepUser     = "user"
+	stepGrant    = "grant"
+	stepMigrated = "migrated"
+	stepAdmin    = "admin"
+	stepDone     = "done"
+)
+
+var stepOrder = []string{stepCreated, stepDatabase, stepUser, stepGrant, stepMigrated, stepAdmin, stepDone}
+
+func stepIndex(step string) int {
+	for i, s := range stepOrder {
+		if s == step {
+			return i
+		}
+	}
+	return 0
+}
+
+// Errors of provisioning.
+var (
+	ErrBusy = apperr.New(apperr.Conflict, "CONFLICT", "The tenant is being provisioned or changed by another request; retry shortly")
+)
+
+func errProvisioningFailed(slug, step string) error {
+	return apperr.New(apperr.Unavailable, "PROVISIONING_FAILED",
+		fmt.Sprintf("Provisioning failed at step %q; the tenant is marked failed. Retry with POST /api/central/tenants/%s/provision", step, slug))
+}
+
+// NewTenant is the input to Create.
+type NewTenant struct {
+	Slug    string
+	Name    string
+	Domains []string
+	Admin   *NewAdmin
+}
+
+// pendingAdmin is the first tenant_admin kept in the catalog until created.
+type pendingAdmin struct {
+	ID           string `json:"id"`
+	Email        string `json:"email"`
+	FirstName    string `json:"firstName"`
+	LastName     string `json:"lastName"`
+	PasswordHash string `json:"passwordHash"`
+}
+
+// Create validates in, records the tenant and provisions it. It returns once
+// the tenant is active, or with PROVISIONING_FAILED (the tenant is then
+// `failed` and Provision resumes it).
+func (p *Provisioner) Create(ctx context.Context, in NewTenant) (*central.Tenant, error) {
+	var v apperr.Validator
+	checkSlug(&v, in.Slug)
+	checkTenantName(&v, in.Name)
+	domains := normalizeDomains(&v, in.Domains, p.opts.BaseDomain)
+	if in.Admin != nil {
+		in.Admin.check(&v)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	t := &central.Tenant{
+		ID: central.NewTenantID(), Slug: in.Slug, Name: strings.TrimSpace(in.Name), Domains: domains,
+		Status: central.StatusProvisioning, Step: stepCreated, DatabaseHost: p.server.Addr(),
+		DatabaseName: p.opts.Prefix + strings.ReplaceAll(in.Slug, "-", "_"),
+		DBUser:       p.newUserName(),
+	}
+	password := tenantdb.NewPassword()
+	t.DBPasswordEnc = p.box.Seal([]byte(password), []byte(t.DBUser))
+	if in.Admin != nil {
+		hash, err := p.guard.Hash(ctx, in.Admin.Password)
+		if err != nil {
+			return nil, err
+		}
+		pa, _ := json.Marshal(pendingAdmin{
+			ID: central.NewTenantID(), Email: in.Admin.Email, FirstName: in.Admin.FirstName,
+			LastName: in.Admin.LastName, PasswordHash: hash,
+		})
+		t.PendingAdmin = sql.NullString{String: string(pa), Valid: true}
+	}
+
+	release, err := p.lock(ctx, in.Slug, central.ErrTenantExists)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	if err := p.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer p.slots.Release(1)
+	claimed, err := p.catalog.CreateTenant(ctx, t, p.opts.SparePool > 0)
+	if err != nil {
+		return nil, err
+	}
+	if claimed {
+		p.requestRefill()
+	}
+	return p.run(ctx, t)
+}
+
+// newUserName returns a fresh DB user name: prefix, "u", 12 hex digits (at
+// most 29 characters, within MySQL 8's 32).
+func (p *Provisioner) newUserName() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return p.opts.Prefix + "u" + hex.EncodeToString(b)
+}
+
+// lock takes the per-slug lock without waiting; busy is returned when
+// another request or instance holds it.
+func (p *Provisioner) lock(ctx context.Context, slug string, busy error) (func(), error) {
+	release, ok, err := p.catalog.TryLock(ctx, "tenant:"+slug)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, busy
+	}
+	return release, nil
+}
+
+func (p *Provisioner) acquire(ctx context.Context) error {
+	if err := p.slots.Acquire(ctx, 1); err != nil {
+		return apperr.Wrap(apperr.Unavailable, "TIMEOUT", "Too many tenants are being provisioned; retry shortly", err)
+	}
+	return nil
+}
+
+// run performs every step after the tenant's recorded one. The caller
+// holds the tenant's lock and a provisioning slot.
+func (p *Provisioner) run(ctx context.Context, t *central.Tenant) (*central.Tenant, error) {
+	pwBytes, err := p.box.Open(t.DBPasswordEnc, []byte(t.DBUser))
+	if err != nil {
+		return nil, apperr.Wrap(apperr.Internal, "INTERNAL", "The tenant's DB password cannot be decrypted (was SILO_MASTER_KEY changed?)", err)
+	}
+	password := string(pwBytes)
+	// Provisioning must finish even if the client goes away.
+	ctx = context.WithoutCancel(ctx)
+	for i := stepIndex(t.Step) + 1; i < len(stepOrder)-1; i++ {
+		step := stepOrder[i]
+		version, err := p.runStep(ctx, t, step, password)
+		if err != nil {
+			msg := "step " + step + ": " + strings.ReplaceAll(err.Error(), password, "[redacted]")
+			p.log.ErrorContext(ctx, "tenant provisioning failed", "tenant", t.Slug, "step", step, "err", msg)
+			if ferr := p.catalog.FailProvisioning(ctx, t, msg); ferr != nil {
+				p.log.ErrorContext(ctx, "recording the provisioning failure failed", "tenant", t.Slug, "err", ferr)
+			}
+			return nil, errProvisioningFailed(t.Slug, step)
+		}
+		if err := p.catalog.SetStep(ctx, t.ID, step, version); err != nil {
+			return nil, err
+		}
+		t.Step = step
+	}
+	if t.SchemaVersion < p.latest && stepIndex(t.Step) > stepIndex(stepMigrated) {
+		// A spare claimed before an upgrade: bring it to the latest schema.
+		v, err := p.server.Migrate(ctx, t.DatabaseName)
+		if err != nil {
+			return nil, errProvisioningFailed(t.Slug, stepMigrated)
+		}
+		if err := p.catalog.SetStep(ctx, t.ID, t.Step, v); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.catalog.FinishProvisioning(ctx, t); err != nil {
+		return nil, err
+	}
+	return p.catalog.Tenant(ctx, t.Slug)
+}
+
+func (p *Provisioner) runStep(ctx context.Context, t *central.Tenant, step, password string) (int64, error) {
+	if p.Hook != nil {
+		if err := p.Hook(step); err != nil {
+			return 0, err
+		}
+	}
+	switch step {
+	case stepDatabase:
+		return 0, p.server.CreateDatabase(ctx, t.DatabaseName)
+	case stepUser:
+		return 0, p.server.CreateUser(ctx, t.DBUser, password)
+	case stepGrant:
+		return 0, p.server.Grant(ctx, t.DBUser, t.DatabaseName)
+	case stepMigrated:
+		v, err := p.server.Migrate(ctx, t.DatabaseName)
+		t.SchemaVersion = v
+		return v, err
+	case stepAdmin:
+		if !t.PendingAdmin.Valid {
+			return 0, nil
+		}
+		var pa pendingAdmin
+		if err := json.Unmarshal([]byte(t.PendingAdmin.String), &pa); err != nil {
+			return 0, err
+		}
+		now := nowUTC()
+		u := &tenantdb.User{ID: pa.ID, Email: pa.Email, PasswordHash: pa.PasswordHash, FirstName: pa.FirstName,
+			LastName: pa.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
+		// Connecting as the tenant's own user also proves its grants work.
+		return 0, p.server.CreateTenantUser(ctx, t.DatabaseName, t.DBUser, password, u, tenantdb.RoleTenantAdmin)
+	}
+	return 0, fmt.Errorf("unknown step %q", step)
+}
+
+// Provision resumes a failed or interrupted provisioning from its recorded
+// step. For a tenant already active or suspended it changes nothing.
+func (p *Provisioner) Provision(ctx context.Context, slug string) (*central.Tenant, error) {
+	if !SlugPattern.MatchString(slug) {
+		return nil, central.ErrTenantNotFound
+	}
+	release, err := p.lock(ctx, slug, ErrBusy)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	return p.resumeLocked(ctx, slug)
+}
+
+func (p *Provisioner) resumeLocked(ctx context.Context, slug string) (*central.Tenant, error) {
+	t, err := p.catalog.Tenant(ctx, slug)
+	if err != nil {
+		return nil, err
+	}
+	switch t.Status {
+	case central.StatusActive, central.StatusSuspended:
+		return t, nil
+	case central.StatusDeleted:
+		return nil, central.ErrWrongStatus(t.Status)
+	}
+	if err := p.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer p.slots.Release(1)
+	if err := p.catalog.SetProvisioning(ctx, t.ID); err != nil {
+		return nil, err
+	}
+	return p.run(ctx, t)
+}
+
+// ResumeStuck resumes every tenant left in `provisioning` by a process that
+// died (its lock is free). It returns the slugs it resumed successfully.
+func (p *Provisioner) ResumeStuck(ctx context.Context) ([]string, error) {
+	return p.resumeAll(ctx, central.StatusProvisioning)
+}
+
+// Repair resumes every stuck or failed tenant.
+func (p *Provisioner) Repair(ctx context.Context) ([]string, error) {
+	return p.resumeAll(ctx, central.StatusProvisioning, central.StatusFailed)
+}
+
+func (p *Provisioner) resumeAll(ctx context.Context, statuses ...string) ([]string, error) {
+	ts, err := p.catalog.TenantsByStatus(ctx, statuses...)
+	if err != nil {
+		return nil, err
+	}
+	var done []string
+	var errs []error
+	for _, t := range ts {
+		release, ok, err := p.catalog.TryLock(ctx, "tenant:"+t.Slug)
+		if err != nil {
+			return done, err
+		}
+		if !ok {
+			continue // a live process is provisioning it
+		}
+		_, err = p.resumeLocked(ctx, t.Slug)
+		release()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", t.Slug, err))
+			continue
+		}
+		p.log.InfoContext(ctx, "resumed tenant provisioning", "tenant", t.Slug, "from", t.Step)
+		done = append(done, t.Slug)
+	}
+	return done, errors.Join(errs...)
+}
+
+// Suspend makes an active tenant refuse requests.
+func (p *Provisioner) Suspend(ctx context.Context, slug string) (*central.Tenant, error) {
+	return p.catalog.ChangeStatus(ctx, slug, []string{central.StatusActive}, central.StatusSuspended, "tenant.suspend")
+}
+
+// Resume reactivates a suspended tenant.
+func (p *Provisioner) Resume(ctx context.Context, slug string) (*central.Tenant, error) {
+	return p.catalog.ChangeStatus(ctx, slug, []string{central.StatusSuspended}, central.StatusActive, "tenant.resume")
+}
+
+// Delete marks a tenant deleted, keeping its database and locking its DB
+// user; with purge it drops the database and the DB user, then forgets the
+// tenant. Purge works from any status, so it also cleans up failed tenants.
+func (p *Provisioner) Delete(ctx context.Context, slug string, purge bool) error {
+	if !SlugPattern.MatchString(slug) {
+		return central.ErrTenantNotFound
+	}
+	release, err := p.lock(ctx, slug, ErrBusy)
+	if err != nil {
+		return err
+	}
+	defer release()
+	t, err := p.catalog.Tenant(ctx, slug)
+	if err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
+	if !purge {
+		if t.Status == central.StatusDeleted {
+			return nil
+		}
+		from := []string{central.StatusActive, central.StatusSuspended, central.StatusFailed, central.StatusProvisioning}
+		if _, err := p.catalog.ChangeStatus(ctx, slug, from, central.StatusDeleted, "tenant.delete"); err != nil {
+			return err
+		}
+		return p.server.LockUser(ctx, t.DBUser)
+	}
+	// Drop first, forget last: if a drop fails, the catalog still knows
+	// what to purge on the next try.
+	if err := p.server.DropDatabase(ctx, t.DatabaseName); err != nil {
+		return err
+	}
+	if err := p.server.DropUser(ctx, t.DBUser); err != nil {
+		return err
+	}
+	return p.catalog.RemoveTenant(ctx, t)
+}
+
+// Update changes a tenant's name and/or its custom domains.
+func (p *Provisioner) Update(ctx context.Context, slug string, name *string, domains *[]string) (*central.Tenant, error) {
+	var v apperr.Validator
+	if name != nil {
+		checkTenantName(&v, *name)
+		trimmed := strings.TrimSpace(*name)
+		name = &trimmed
+	}
+	var ds []string
+	if domains != nil {
+		ds = normalizeDomains(&v, *domains, p.opts.BaseDomain)
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	if !SlugPattern.MatchString(slug) {
+		return nil, central.ErrTenantNotFound
+	}
+	return p.catalog.UpdateTenant(ctx, slug, name, ds, domains != nil)
+}
+
+// Get returns one tenant.
+func (p *Provisioner) Get(ctx context.Context, slug string) (*central.Tenant, error) {
+	if !SlugPattern.MatchString(slug) {
+		return nil, central.ErrTenantNotFound
+	}
+	return p.catalog.Tenant(ctx, slug)
+}
+
+var statuses = map[string]bool{
+	central.StatusProvisioning: true, central.StatusActive: true, central.StatusSuspended: true,
+	central.StatusFailed: true, central.StatusDeleted: true,
+}
+
+// List lists tenants matching f.
+func (p *Provisioner) List(ctx context.Context, f central.TenantFilter) ([]central.Tenant, string, error) {
+	var v apperr.Validator
+	v.Check(f.Status == "" || statuses[f.Status], "status", "must be provisioning, active, suspended, failed or deleted")
+	v.Check(utf8Valid(f.Query) && len(f.Query) <= 200, "q", "must be valid UTF-8, at most 200 bytes")
+	v.Check(f.Cursor == "" || isUUID(f.Cursor), "cursor", "is not a valid cursor")
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	return p.catalog.Tenants(ctx, f)
+}

@@ -1,0 +1,17 @@
+package provisioning
+
+import (
+	"time"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+)
+
+func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+func utf8Valid(s string) bool { return utf8.ValidString(s) }
+
+func isUUID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil
+}

@@ -1,0 +1,246 @@
+package tenantdb
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/base64"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/silo-dev/silo/internal/dberr"
+	"github.com/silo-dev/silo/migrations"
+)
+
+// Identifier patterns. Names are checked against them before they are
+// quoted into DDL, which cannot take placeholders for identifiers.
+var (
+	databasePattern = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
+	userPattern     = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
+)
+
+// ValidDatabase reports whether name is a tenant database name Silo accepts.
+func ValidDatabase(name string) bool { return databasePattern.MatchString(name) }
+
+// ValidUser reports whether name is a tenant DB user name Silo accepts
+// (MySQL 8 allows at most 32 characters).
+func ValidUser(name string) bool { return userPattern.MatchString(name) }
+
+// TenantPrivileges are all a tenant's DB user may do, and only on its own
+// database: read and write rows. Schema changes run as the admin account.
+const TenantPrivileges = "SELECT, INSERT, UPDATE, DELETE"
+
+// Server administers tenant databases and users on one MySQL server through
+// the tenant admin account (SILO_TENANT_ADMIN_DSN).
+type Server struct {
+	cfg *mysql.Config
+	db  *sqlx.DB
+	// UserHost is the host part of tenant DB accounts ('%' by default, so
+	// that Silo may connect from another host or container).
+	userHost string
+}
+
+// OpenServer connects to the server in cfg (no database selected).
+func OpenServer(ctx context.Context, cfg *mysql.Config) (*Server, error) {
+	c := cfg.Clone()
+	c.DBName = ""
+	// DDL cannot use server-side placeholders; client-side interpolation
+	// escapes the values instead.
+	c.InterpolateParams = true
+	db, err := open(c)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(20)
+	db.SetMaxIdleConns(20)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to the tenant database server %s: %w", c.Addr, dberr.Translate(err))
+	}
+	return &Server{cfg: c, db: db, userHost: "%"}, nil
+}
+
+func open(cfg *mysql.Config) (*sqlx.DB, error) {
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return sqlx.NewDb(sql.OpenDB(conn), "mysql"), nil
+}
+
+// Close closes the admin connections.
+func (s *Server) Close() error { return s.db.Close() }
+
+// Addr is the server's address, recorded as each tenant's database host.
+func (s *Server) Addr() string { return s.cfg.Addr }
+
+// NewPassword returns a random DB password (192 bits, URL-safe characters).
+func NewPassword() string {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func checkDatabase(name string) error {
+	if !ValidDatabase(name) {
+		return fmt.Errorf("invalid tenant database name %q", name)
+	}
+	return nil
+}
+
+func checkUser(name string) error {
+	if !ValidUser(name) {
+		return fmt.Errorf("invalid tenant DB user name %q", name)
+	}
+	return nil
+}
+
+// CreateDatabase creates the database if it does not exist.
+func (s *Server) CreateDatabase(ctx context.Context, name string) error {
+	if err := checkDatabase(name); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS `"+name+"` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+	return dberr.Translate(err)
+}
+
+// CreateUser creates the DB user if needed and sets its password, so that a
+// rerun after a crash leaves the user with exactly this password.
+func (s *Server) CreateUser(ctx context.Context, user, password string) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
+	if _, err := s.db.ExecContext(ctx, "CREATE USER IF NOT EXISTS ?@? IDENTIFIED BY ?", user, s.userHost, password); err != nil {
+		return dberr.Translate(err)
+	}
+	_, err := s.db.ExecContext(ctx, "ALTER USER ?@? IDENTIFIED BY ? ACCOUNT UNLOCK", user, s.userHost, password)
+	return dberr.Translate(err)
+}
+
+// Grant gives user the tenant privileges on database, and nothing else.
+func (s *Server) Grant(ctx context.Context, user, database string) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
+	if err := checkDatabase(database); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, "GRANT "+TenantPrivileges+" ON `"+database+"`.* TO ?@?", user, s.userHost)
+	return dberr.Translate(err)
+}
+
+// LockUser stops user from logging in, keeping it and its grants.
+func (s *Server) LockUser(ctx context.Context, user string) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, "ALTER USER IF EXISTS ?@? ACCOUNT LOCK", user, s.userHost)
+	return dberr.Translate(err)
+}
+
+// DropDatabase drops the database if it exists.
+func (s *Server) DropDatabase(ctx context.Context, name string) error {
+	if err := checkDatabase(name); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+name+"`")
+	return dberr.Translate(err)
+}
+
+// DropUser drops the DB user if it exists.
+func (s *Server) DropUser(ctx context.Context, user string) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
+	_, err := s.db.ExecContext(ctx, "DROP USER IF EXISTS ?@?", user, s.userHost)
+	return dberr.Translate(err)
+}
+
+// Migrate applies the tenant migrations to database and returns the schema
+// version it is at. goose runs on a pool of its own, which it closes.
+func (s *Server) Migrate(ctx context.Context, database string) (int64, error) {
+	if err := checkDatabase(database); err != nil {
+		return 0, err
+	}
+	cfg := s.cfg.Clone()
+	cfg.DBName = database
+	cfg.MultiStatements = false
+	db, err := open(cfg)
+	if err != nil {
+		return 0, err
+	}
+	p, err := migrations.NewProvider(db.DB, migrations.Tenant(), "tenant:"+s.cfg.Addr+"/"+database)
+	if err != nil {
+		db.Close()
+		return 0, err
+	}
+	defer p.Close()
+	if _, err := p.Up(ctx); err != nil {
+		return 0, dberr.Translate(err)
+	}
+	v, err := p.GetDBVersion(ctx)
+	return v, dberr.Translate(err)
+}
+
+// likePrefix escapes prefix for a LIKE pattern matching names that start with it.
+func likePrefix(prefix string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return r.Replace(prefix) + "%"
+}
+
+// Databases lists the databases whose names start with prefix.
+func (s *Server) Databases(ctx context.Context, prefix string) ([]string, error) {
+	var names []string
+	err := s.db.SelectContext(ctx, &names,
+		"SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ? ORDER BY SCHEMA_NAME", likePrefix(prefix))
+	return names, dberr.Translate(err)
+}
+
+// Users lists the DB users (on the tenant host) whose names start with prefix.
+func (s *Server) Users(ctx context.Context, prefix string) ([]string, error) {
+	var names []string
+	err := s.db.SelectContext(ctx, &names,
+		"SELECT User FROM mysql.user WHERE User LIKE ? AND Host = ? ORDER BY User", likePrefix(prefix), s.userHost)
+	return names, dberr.Translate(err)
+}
+
+// TenantConfig returns the DSN a tenant's own DB user connects with.
+func (s *Server) TenantConfig(database, user, password string) *mysql.Config {
+	cfg := s.cfg.Clone()
+	cfg.DBName = database
+	cfg.User = user
+	cfg.Passwd = password
+	return cfg
+}
+
+// Open connects to a tenant database with cfg (normally TenantConfig).
+func Open(ctx context.Context, cfg *mysql.Config) (*sqlx.DB, error) {
+	db, err := open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, dberr.Translate(err)
+	}
+	return db, nil
+}
+
+// CreateTenantUser connects to database as its own DB user (proving the
+// account and its grants work) and creates a tenant user with roles.
+func (s *Server) CreateTenantUser(ctx context.Context, database, user, password string, u *User, roles ...string) error {
+	db, err := Open(ctx, s.TenantConfig(database, user, password))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return CreateUser(ctx, db, u, roles...)
+}
