@@ -54,6 +54,7 @@ type Server interface {
 	Databases(ctx context.Context, prefix string) ([]string, error)
 	Users(ctx context.Context, prefix string) ([]string, error)
 	CreateTenantUser(ctx context.Context, database, user, password string, u *tenantdb.User, roles ...string) error
+	TenantUser(ctx context.Context, database, user, password, id string) (*tenantdb.User, error)
 }
 
 // Options configure a Provisioner.
@@ -471,4 +472,34 @@ func (p *Provisioner) List(ctx context.Context, f central.TenantFilter) ([]centr
 		return nil, "", err
 	}
 	return p.catalog.Tenants(ctx, f)
+}
+
+// ErrNotActive is returned for work that needs an active tenant.
+var ErrNotActive = apperr.New(apperr.Conflict, "CONFLICT", "The tenant is not active")
+
+// ActiveUser returns an active user of an active tenant, read from the
+// tenant's database (for impersonation).
+func (p *Provisioner) ActiveUser(ctx context.Context, slug, userID string) (*central.Tenant, *tenantdb.User, error) {
+	if !isUUID(userID) {
+		return nil, nil, apperr.Validation(apperr.FieldError{Field: "userId", Message: "must be a user id"})
+	}
+	t, err := p.Get(ctx, slug)
+	if err != nil {
+		return nil, nil, err
+	}
+	if t.Status != central.StatusActive {
+		return nil, nil, ErrNotActive
+	}
+	pw, err := p.box.Open(t.DBPasswordEnc, []byte(t.DBUser))
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := p.server.TenantUser(ctx, t.DatabaseName, t.DBUser, string(pw), userID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !u.IsActive {
+		return nil, nil, tenantdb.ErrUserNotFound
+	}
+	return t, u, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/internal/token"
 	"github.com/silo-dev/silo/provisioning"
 )
 
@@ -19,6 +20,7 @@ type Deps struct {
 	Central        *central.Service
 	Tenants        *provisioning.Provisioner
 	Audit          *central.Audit
+	Keys           *token.Keys // signs impersonation tokens
 	Log            *slog.Logger
 	RequestTimeout time.Duration
 }
@@ -49,7 +51,7 @@ func New(d Deps) http.Handler {
 	e.NoRoute(func(c *gin.Context) { fail(c, errRouteNotFound) })
 	e.NoMethod(func(c *gin.Context) { fail(c, errMethodNotAllowed) })
 
-	h := &handlers{central: d.Central, tenants: d.Tenants, audit: d.Audit}
+	h := &handlers{central: d.Central, tenants: d.Tenants, audit: d.Audit, keys: d.Keys}
 	routes(e, h, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return e
 }
@@ -58,4 +60,5 @@ type handlers struct {
 	central *central.Service
 	tenants *provisioning.Provisioner
 	audit   *central.Audit
+	keys    *token.Keys
 }

@@ -35,5 +35,6 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler) {
 	super.PATCH("/admins/:id", h.updateAdmin)
 	super.DELETE("/admins/:id", h.deleteAdmin)
 	super.DELETE("/tenants/:slug", h.deleteTenant)
+	super.POST("/tenants/:slug/impersonate", h.impersonate)
 	super.GET("/audit", h.listAudit)
 }

@@ -244,3 +244,13 @@ func (s *Server) CreateTenantUser(ctx context.Context, database, user, password 
 	defer db.Close()
 	return CreateUser(ctx, db, u, roles...)
 }
+
+// TenantUser reads one tenant user, connecting as the tenant's own DB user.
+func (s *Server) TenantUser(ctx context.Context, database, user, password, id string) (*User, error) {
+	db, err := Open(ctx, s.TenantConfig(database, user, password))
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	return UserByID(ctx, db, id)
+}

@@ -25,6 +25,8 @@ func testEnv(t *testing.T) map[string]string {
 		"SILO_LISTEN":           "127.0.0.1:0",
 		"SILO_DEV_SECRETS_FILE": filepath.Join(t.TempDir(), "secrets.json"),
 		"SILO_LOG_LEVEL":        "warn",
+		"SILO_TENANT_DB_PREFIX": testdb.Prefix(t),
+		"SILO_SPARE_POOL_SIZE":  "0",
 	}
 }
 

@@ -55,7 +55,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer stopBackground()
 
 	handler := router.New(router.Deps{
-		Central: svc, Tenants: pl.provisioner, Audit: central.NewAudit(pl.db), Log: log, RequestTimeout: cfg.RequestTimeout,
+		Central: svc, Tenants: pl.provisioner, Audit: central.NewAudit(pl.db), Keys: keys, Log: log, RequestTimeout: cfg.RequestTimeout,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
