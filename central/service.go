@@ -14,6 +14,7 @@ import (
 	"github.com/silo-dev/silo/internal/apperr"
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/refresh"
 	"github.com/silo-dev/silo/internal/token"
 )
 
@@ -64,9 +65,6 @@ var (
 	ErrRegistrationShut  = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Registration is closed: a superadmin must register new central admins")
 	ErrLastSuperadmin    = apperr.New(apperr.Conflict, "CONFLICT", "The last active superadmin cannot be removed, demoted or deactivated")
 	ErrInactive          = apperr.New(apperr.Forbidden, "FORBIDDEN", "This account is inactive")
-	ErrBadRefreshToken   = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Invalid refresh token")
-	ErrRefreshReused     = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Refresh token already used; the session has been revoked")
-	ErrRefreshExpired    = apperr.New(apperr.Unauthenticated, "TOKEN_EXPIRED", "Refresh token expired")
 	ErrAccessExpired     = apperr.New(apperr.Unauthenticated, "TOKEN_EXPIRED", "Access token expired")
 	ErrBadAccessToken    = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Invalid access token")
 	ErrFirstMustBeSuper  = apperr.Validation(apperr.FieldError{Field: "role", Message: "the first central admin must be a superadmin"})
@@ -233,9 +231,10 @@ func (s *Service) Login(ctx context.Context, clientIP, rawEmail, password string
 			}
 		}
 	}
-	raw, hashed := newRefreshToken()
+	var raw string
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := insertRefreshToken(ctx, tx, uuid.NewString(), a.ID, hashed, s.refreshTTL); err != nil {
+		var err error
+		if raw, err = refresh.Start(ctx, tx, a.ID, s.refreshTTL); err != nil {
 			return err
 		}
 		ctx := WithActor(ctx, withAdmin(ActorFrom(ctx), a))
@@ -260,66 +259,43 @@ func (s *Service) session(a *Admin, refresh string) (*Session, error) {
 // Refresh spends a refresh token and returns a new session in the same
 // family. A token that was already spent revokes the whole family.
 func (s *Service) Refresh(ctx context.Context, raw string) (*Session, error) {
-	if raw == "" || len(raw) > 256 {
-		return nil, apperr.Validation(apperr.FieldError{Field: "refresh_token", Message: "is required"})
+	if err := refresh.CheckFormat(raw); err != nil {
+		return nil, err
 	}
 	var a *Admin
-	next, nextHash := newRefreshToken()
-	// Some outcomes (reuse, inactive admin) must commit a revocation and
-	// still fail; they are returned through refuse.
-	var refuse error
+	var out refresh.Outcome
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		refuse = nil
-		t, err := refreshTokenForUpdate(ctx, tx, hashRefreshToken(raw))
-		switch {
-		case err != nil:
-			return err
-		case t == nil || t.RevokedAt.Valid:
-			refuse = ErrBadRefreshToken
-			return nil
-		case t.UsedAt.Valid:
-			refuse = ErrRefreshReused
-			s.log.WarnContext(ctx, "refresh token reuse: family revoked", "admin", t.UserID, "family", t.FamilyID)
-			return revokeRefreshFamily(ctx, tx, t.FamilyID)
-		case !time.Now().Before(t.ExpiresAt):
-			refuse = ErrRefreshExpired
-			return nil
-		}
-		if a, err = adminByID(ctx, tx, t.UserID); err != nil {
-			return err
-		}
-		if a == nil || !a.IsActive {
-			refuse = ErrBadRefreshToken
-			return revokeRefreshFamily(ctx, tx, t.FamilyID)
-		}
-		if err := markRefreshTokenUsed(ctx, tx, t.ID); err != nil {
-			return err
-		}
-		return insertRefreshToken(ctx, tx, t.FamilyID, a.ID, nextHash, s.refreshTTL)
+		var err error
+		out, err = refresh.Rotate(ctx, tx, raw, s.refreshTTL, func(userID string) (bool, error) {
+			var err error
+			a, err = adminByID(ctx, tx, userID)
+			return a != nil && a.IsActive, err
+		})
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if refuse != nil {
-		return nil, refuse
+	if out.Refused != nil {
+		if out.Refused == refresh.ErrReused {
+			s.log.WarnContext(ctx, "refresh token reuse: family revoked", "admin", out.UserID)
+		}
+		return nil, out.Refused
 	}
-	return s.session(a, next)
+	return s.session(a, out.Next)
 }
 
 // Logout revokes the family of a refresh token. Unknown tokens are ignored.
 func (s *Service) Logout(ctx context.Context, raw string) error {
-	if raw == "" || len(raw) > 256 {
-		return apperr.Validation(apperr.FieldError{Field: "refresh_token", Message: "is required"})
+	if err := refresh.CheckFormat(raw); err != nil {
+		return err
 	}
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		t, err := refreshTokenForUpdate(ctx, tx, hashRefreshToken(raw))
-		if err != nil || t == nil {
+		userID, err := refresh.Revoke(ctx, tx, raw)
+		if err != nil || userID == "" {
 			return err
 		}
-		if err := revokeRefreshFamily(ctx, tx, t.FamilyID); err != nil {
-			return err
-		}
-		return audit(ctx, tx, "auth.logout", "admin", t.UserID, OutcomeSuccess, "")
+		return audit(ctx, tx, "auth.logout", "admin", userID, OutcomeSuccess, "")
 	})
 }
 
@@ -434,7 +410,7 @@ func (s *Service) UpdateAdmin(ctx context.Context, id string, p AdminPatch) (*Ad
 			return err
 		}
 		if a.IsActive && !next.IsActive {
-			if err := revokeUserRefreshTokens(ctx, tx, a.ID); err != nil {
+			if err := refresh.RevokeUser(ctx, tx, a.ID); err != nil {
 				return err
 			}
 		}

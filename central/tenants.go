@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -54,6 +55,45 @@ const tenantColumns = "id, slug, name, status, step, database_name, database_hos
 type Catalog struct {
 	db     *sqlx.DB
 	dbName string // scopes lock names to this installation
+
+	mu       sync.Mutex
+	onChange []func() // called after each committed catalog change
+}
+
+// OnChange registers fn to run after every catalog change this instance
+// commits (other instances learn of it through Version).
+func (c *Catalog) OnChange(fn func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.onChange = append(c.onChange, fn)
+}
+
+// mutate runs fn in a transaction that also bumps the catalog version, and
+// tells this instance's listeners once it has committed.
+func (c *Catalog) mutate(ctx context.Context, fn func(*sqlx.Tx) error) error {
+	err := inTx(ctx, c.db, func(tx *sqlx.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "UPDATE catalog_version SET version = version + 1 WHERE id = 1")
+		return translate(err)
+	})
+	if err == nil {
+		c.mu.Lock()
+		fns := c.onChange
+		c.mu.Unlock()
+		for _, fn := range fns {
+			fn()
+		}
+	}
+	return err
+}
+
+// Version is the catalog's change counter.
+func (c *Catalog) Version(ctx context.Context) (int64, error) {
+	var v int64
+	err := c.db.GetContext(ctx, &v, "SELECT version FROM catalog_version WHERE id = 1")
+	return v, translate(err)
 }
 
 // NewCatalog returns the catalog of the central database db, named dbName.
@@ -162,7 +202,7 @@ func NewTenantID() string { return uuid.Must(uuid.NewV7()).String() }
 // it over: t's database fields and step become the spare's, and the spare
 // leaves the pool in the same transaction. It reports whether it did.
 func (c *Catalog) CreateTenant(ctx context.Context, t *Tenant, claimSpare bool) (claimed bool, err error) {
-	err = inTx(ctx, c.db, func(tx *sqlx.Tx) error {
+	err = c.mutate(ctx, func(tx *sqlx.Tx) error {
 		claimed = false
 		if claimSpare {
 			var s Spare
@@ -223,13 +263,15 @@ func (c *Catalog) SetStep(ctx context.Context, id, step string, schemaVersion in
 
 // SetProvisioning marks a tenant as being provisioned again (a retry).
 func (c *Catalog) SetProvisioning(ctx context.Context, id string) error {
-	_, err := c.db.ExecContext(ctx, "UPDATE tenants SET status = 'provisioning', updated_at = ? WHERE id = ? AND status IN ('provisioning', 'failed')", now(), id)
-	return translate(err)
+	return c.mutate(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'provisioning', updated_at = ? WHERE id = ? AND status IN ('provisioning', 'failed')", now(), id)
+		return translate(err)
+	})
 }
 
 // FinishProvisioning marks the tenant active and forgets the pending admin.
 func (c *Catalog) FinishProvisioning(ctx context.Context, t *Tenant) error {
-	return inTx(ctx, c.db, func(tx *sqlx.Tx) error {
+	return c.mutate(ctx, func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'active', step = 'done', last_error = NULL, pending_admin = NULL, updated_at = ? WHERE id = ?", now(), t.ID)
 		if err != nil {
 			return translate(err)
@@ -243,7 +285,7 @@ func (c *Catalog) FailProvisioning(ctx context.Context, t *Tenant, lastError str
 	if len(lastError) > 1000 {
 		lastError = lastError[:1000]
 	}
-	return inTx(ctx, c.db, func(tx *sqlx.Tx) error {
+	return c.mutate(ctx, func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?", lastError, now(), t.ID)
 		if err != nil {
 			return translate(err)
@@ -261,7 +303,7 @@ func ErrWrongStatus(status string) error {
 // ChangeStatus moves the tenant with slug from one of from to status to,
 // recording action in the audit log.
 func (c *Catalog) ChangeStatus(ctx context.Context, slug string, from []string, to, action string) (*Tenant, error) {
-	err := inTx(ctx, c.db, func(tx *sqlx.Tx) error {
+	err := c.mutate(ctx, func(tx *sqlx.Tx) error {
 		var status string
 		err := tx.GetContext(ctx, &status, "SELECT status FROM tenants WHERE slug = ? FOR UPDATE", slug)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -295,7 +337,7 @@ func contains(list []string, s string) bool {
 
 // UpdateTenant changes a tenant's name and/or replaces its domains.
 func (c *Catalog) UpdateTenant(ctx context.Context, slug string, name *string, domains []string, setDomains bool) (*Tenant, error) {
-	err := inTx(ctx, c.db, func(tx *sqlx.Tx) error {
+	err := c.mutate(ctx, func(tx *sqlx.Tx) error {
 		var id string
 		err := tx.GetContext(ctx, &id, "SELECT id FROM tenants WHERE slug = ? AND status <> 'deleted' FOR UPDATE", slug)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -333,7 +375,7 @@ func (c *Catalog) UpdateTenant(ctx context.Context, slug string, name *string, d
 
 // RemoveTenant deletes a purged tenant's catalog row and domains.
 func (c *Catalog) RemoveTenant(ctx context.Context, t *Tenant) error {
-	return inTx(ctx, c.db, func(tx *sqlx.Tx) error {
+	return c.mutate(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM tenants WHERE id = ?", t.ID); err != nil {
 			return translate(err)
 		}

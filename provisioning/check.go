@@ -53,10 +53,12 @@ func (p *Provisioner) Check(ctx context.Context) (*Report, error) {
 		if t.Status == central.StatusProvisioning || t.Status == central.StatusFailed {
 			continue // not created yet, or half-way: repair finishes it
 		}
-		if !onServerDB[t.DatabaseName] {
+		// A tenant deleted before provisioning finished may never have had
+		// its database or DB user: expect only what its steps created.
+		if stepIndex(t.Step) >= stepIndex(stepDatabase) && !onServerDB[t.DatabaseName] {
 			r.MissingDatabases = append(r.MissingDatabases, t.Slug+": "+t.DatabaseName)
 		}
-		if !onServerUser[t.DBUser] {
+		if stepIndex(t.Step) >= stepIndex(stepUser) && !onServerUser[t.DBUser] {
 			r.MissingUsers = append(r.MissingUsers, t.Slug+": "+t.DBUser)
 		}
 	}

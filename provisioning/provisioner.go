@@ -130,7 +130,7 @@ var (
 
 func errProvisioningFailed(slug, step string) error {
 	return apperr.New(apperr.Unavailable, "PROVISIONING_FAILED",
-		fmt.Sprintf("Provisioning failed at step %q; the tenant is marked failed. Retry with POST /api/central/tenants/%s/provision", step, slug))
+		fmt.Sprintf("Provisioning failed at step %q; the tenant is marked failed. Retry with POST /api/central/tenants/%s/provision or silo tenant repair", step, slug))
 }
 
 // NewTenant is the input to Create.
@@ -339,6 +339,10 @@ func (p *Provisioner) resumeLocked(ctx context.Context, slug string) (*central.T
 	if err := p.catalog.SetProvisioning(ctx, t.ID); err != nil {
 		return nil, err
 	}
+	// Every step is idempotent, so a resume runs them all again rather than
+	// trusting the record: whatever was undone since (a dropped DB user, a
+	// database restored from an older backup) is put right too.
+	t.Step = stepCreated
 	return p.run(ctx, t)
 }
 

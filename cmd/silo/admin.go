@@ -74,6 +74,9 @@ var adminEnv = []struct{ env, field string }{
 }
 
 func envName(field string) string {
+	if field == "admin.password" {
+		return "ADMIN_PASSWORD" // silo tenant create
+	}
 	for _, e := range adminEnv {
 		if e.field == field {
 			return e.env

@@ -38,6 +38,11 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return usageError(tenantUsage)
 	}
 	sub, args := args[0], args[1:]
+	switch sub {
+	case "create", "list", "get", "suspend", "resume", "delete", "repair":
+	default:
+		return usageError(tenantUsage)
+	}
 	var (
 		asJSON, purge, check              bool
 		slug, name, status, query         string
@@ -113,7 +118,7 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 			}
 			cursor = next
 		}
-		return out.tenants(all...)
+		return out.tenantList(all)
 	case "get", "suspend", "resume":
 		var t *central.Tenant
 		switch sub {
@@ -170,19 +175,33 @@ type output struct {
 	json bool
 }
 
-func (o output) tenants(ts ...*central.Tenant) error {
+// tenants prints one tenant (a JSON object).
+func (o output) tenants(t *central.Tenant) error {
+	if o.json {
+		return o.encode(router.ViewTenant(t))
+	}
+	return o.table([]*central.Tenant{t})
+}
+
+// tenantList prints a list of tenants (a JSON array, even of one).
+func (o output) tenantList(ts []*central.Tenant) error {
 	if o.json {
 		views := make([]router.TenantView, 0, len(ts))
 		for _, t := range ts {
 			views = append(views, router.ViewTenant(t))
 		}
-		enc := json.NewEncoder(o.w)
-		enc.SetIndent("", "  ")
-		if len(views) == 1 {
-			return enc.Encode(views[0])
-		}
-		return enc.Encode(views)
+		return o.encode(views)
 	}
+	return o.table(ts)
+}
+
+func (o output) encode(v any) error {
+	enc := json.NewEncoder(o.w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func (o output) table(ts []*central.Tenant) error {
 	tw := tabwriter.NewWriter(o.w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "SLUG\tNAME\tSTATUS\tDATABASE\tSCHEMA\tDOMAINS\tCREATED")
 	for _, t := range ts {

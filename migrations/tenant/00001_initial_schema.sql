@@ -41,6 +41,42 @@ CREATE TABLE IF NOT EXISTS user_roles (
     CONSTRAINT user_roles_role_fk FOREIGN KEY (role_name) REFERENCES roles (name) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
+CREATE TABLE IF NOT EXISTS refresh_tokens (
+    id          CHAR(36)    NOT NULL,
+    family_id   CHAR(36)    NOT NULL,
+    user_id     CHAR(36)    NOT NULL,
+    token_hash  BINARY(32)  NOT NULL,
+    expires_at  DATETIME(6) NOT NULL,
+    created_at  DATETIME(6) NOT NULL,
+    used_at     DATETIME(6) NULL,
+    revoked_at  DATETIME(6) NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY refresh_tokens_hash (token_hash),
+    KEY refresh_tokens_family (family_id),
+    KEY refresh_tokens_user (user_id),
+    CONSTRAINT refresh_tokens_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS user_configs (
+    user_id    CHAR(36)    NOT NULL,
+    config     MEDIUMTEXT  NOT NULL,
+    updated_at DATETIME(6) NOT NULL,
+    PRIMARY KEY (user_id),
+    CONSTRAINT user_configs_user_fk FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS settings (
+    id                  TINYINT       NOT NULL,
+    display_name        VARCHAR(200)  NOT NULL DEFAULT '',
+    logo_url            VARCHAR(2048) NOT NULL DEFAULT '',
+    primary_color       VARCHAR(7)    NOT NULL DEFAULT '',
+    allow_public_signup TINYINT(1)    NOT NULL DEFAULT 1,
+    updated_at          DATETIME(6)   NOT NULL,
+    PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+INSERT IGNORE INTO settings (id, updated_at) VALUES (1, UTC_TIMESTAMP(6));
+
 INSERT IGNORE INTO roles (name, description, built_in, created_at) VALUES
     ('tenant_admin', 'All permissions', 1, UTC_TIMESTAMP(6)),
     ('member', 'Reads and writes tenant data', 1, UTC_TIMESTAMP(6));
@@ -52,6 +88,9 @@ INSERT IGNORE INTO role_permissions (role_name, permission) VALUES
     ('member', 'data:read'), ('member', 'data:write');
 
 -- +goose Down
+DROP TABLE IF EXISTS settings;
+DROP TABLE IF EXISTS user_configs;
+DROP TABLE IF EXISTS refresh_tokens;
 DROP TABLE IF EXISTS user_roles;
 DROP TABLE IF EXISTS role_permissions;
 DROP TABLE IF EXISTS roles;

@@ -1,0 +1,148 @@
+package central
+
+import (
+	"context"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// TenantCache answers tenant lookups by slug and by custom domain from
+// memory. It holds the whole catalog (minus deleted tenants), so an unknown
+// slug or domain is answered without touching the central database however
+// many random names a client invents. It reloads when the catalog version
+// moves: at once after a change made through this instance's Catalog, and
+// within one poll interval after a change made by another instance.
+type TenantCache struct {
+	catalog *Catalog
+
+	snap   atomic.Pointer[snapshot]
+	stale  atomic.Bool
+	reload singleflight.Group
+
+	hits, misses atomic.Int64
+}
+
+type snapshot struct {
+	version  int64
+	bySlug   map[string]*Tenant
+	byDomain map[string]*Tenant
+}
+
+// NewTenantCache returns a cache over catalog; call Run to follow other
+// instances' changes.
+func NewTenantCache(catalog *Catalog) *TenantCache {
+	c := &TenantCache{catalog: catalog}
+	c.stale.Store(true)
+	catalog.OnChange(func() { c.stale.Store(true) })
+	return c
+}
+
+// BySlug returns the tenant with slug, or ErrTenantNotFound.
+func (c *TenantCache) BySlug(ctx context.Context, slug string) (*Tenant, error) {
+	s, err := c.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.found(s.bySlug[slug])
+}
+
+// ByDomain returns the tenant a custom domain is mapped to, or ErrTenantNotFound.
+func (c *TenantCache) ByDomain(ctx context.Context, domain string) (*Tenant, error) {
+	s, err := c.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.found(s.byDomain[domain])
+}
+
+func (c *TenantCache) found(t *Tenant) (*Tenant, error) {
+	if t == nil {
+		c.misses.Add(1)
+		return nil, ErrTenantNotFound
+	}
+	c.hits.Add(1)
+	return t, nil
+}
+
+// Stats returns lookups answered with a tenant (hits) and without (misses).
+func (c *TenantCache) Stats() (hits, misses int64) { return c.hits.Load(), c.misses.Load() }
+
+// current returns the snapshot, reloading it first if it is stale.
+// Concurrent reloads are coalesced into one query.
+func (c *TenantCache) current(ctx context.Context) (*snapshot, error) {
+	if s := c.snap.Load(); s != nil && !c.stale.Load() {
+		return s, nil
+	}
+	v, err, _ := c.reload.Do("reload", func() (any, error) {
+		c.stale.Store(false)
+		s, err := c.load(context.WithoutCancel(ctx))
+		if err != nil {
+			c.stale.Store(true)
+			return nil, err
+		}
+		c.snap.Store(s)
+		return s, nil
+	})
+	if err != nil {
+		// Keep serving the last snapshot through a central-DB outage.
+		if s := c.snap.Load(); s != nil {
+			return s, nil
+		}
+		return nil, err
+	}
+	return v.(*snapshot), nil
+}
+
+func (c *TenantCache) load(ctx context.Context) (*snapshot, error) {
+	version, err := c.catalog.Version(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := c.catalog.TenantsByStatus(ctx, StatusProvisioning, StatusActive, StatusSuspended, StatusFailed)
+	if err != nil {
+		return nil, err
+	}
+	s := &snapshot{version: version, bySlug: make(map[string]*Tenant, len(ts)), byDomain: map[string]*Tenant{}}
+	byID := make(map[string]*Tenant, len(ts))
+	for i := range ts {
+		s.bySlug[ts[i].Slug] = &ts[i]
+		byID[ts[i].ID] = &ts[i]
+	}
+	var domains []struct {
+		TenantID string `db:"tenant_id"`
+		Domain   string `db:"domain"`
+	}
+	if err := c.catalog.db.SelectContext(ctx, &domains, "SELECT tenant_id, domain FROM tenant_domains"); err != nil {
+		return nil, translate(err)
+	}
+	for _, d := range domains {
+		if t := byID[d.TenantID]; t != nil {
+			t.Domains = append(t.Domains, d.Domain)
+			s.byDomain[d.Domain] = t
+		}
+	}
+	return s, nil
+}
+
+// Run polls the catalog version every interval until ctx ends and marks
+// the cache stale when another instance changed the catalog.
+func (c *TenantCache) Run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		v, err := c.catalog.Version(ctx)
+		if err != nil {
+			continue // the central DB is away; keep the last snapshot
+		}
+		if s := c.snap.Load(); s == nil || s.version != v {
+			c.stale.Store(true)
+		}
+	}
+}
