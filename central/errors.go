@@ -5,5 +5,4 @@ import "github.com/silo-dev/silo/internal/dberr"
 var (
 	translate   = dberr.Translate
 	isDuplicate = dberr.IsDuplicate
-	isDeadlock  = dberr.IsDeadlock
 )

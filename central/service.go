@@ -187,36 +187,15 @@ func (s *Service) create(ctx context.Context, in NewAdmin, allow func(count int)
 
 // Login checks an admin's credentials and starts a new session.
 func (s *Service) Login(ctx context.Context, clientIP, rawEmail, password string) (*Session, error) {
-	var v apperr.Validator
-	v.Check(rawEmail != "", "email", "is required")
-	v.Check(password != "", "password", "is required")
-	v.Check(len(password) <= login.MaxPasswordBytes, "password", "must be at most 72 bytes")
-	if err := v.Err(); err != nil {
-		return nil, err
-	}
-	email, ok := login.NormalizeEmail(rawEmail)
-	if !ok {
-		// Not an address anyone can have registered: answer as for a wrong
-		// password, after the same work. Such attempts share one email
-		// bucket so that junk input cannot grow the limiter's memory.
-		email = ""
-
-	}
-	if err := s.guard.Allow(clientIP, email); err != nil {
-		return nil, err
-	}
 	var a *Admin
-	if ok {
+	_, rehash, err := s.guard.Attempt(ctx, clientIP, "central", rawEmail, password, func(email string) (string, bool, error) {
 		var err error
-		if a, err = adminByEmail(ctx, s.db, email); err != nil {
-			return nil, err
+		a, err = adminByEmail(ctx, s.db, email)
+		if a == nil {
+			return "", false, err
 		}
-	}
-	hash := ""
-	if a != nil {
-		hash = a.PasswordHash
-	}
-	rehash, err := s.guard.Verify(ctx, hash, a != nil, password)
+		return a.PasswordHash, true, nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -464,7 +443,7 @@ func (s *Service) keepOneSuperadmin(ctx context.Context, tx *sqlx.Tx, losesSuper
 
 // inTx runs fn in a transaction on the central database; see inTx.
 func (s *Service) inTx(ctx context.Context, fn func(*sqlx.Tx) error) error {
-	return inTx(ctx, s.db, fn)
+	return dberr.InTx(ctx, s.db, fn)
 }
 
 // withAdmin fills an actor's identity from a central admin.

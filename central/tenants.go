@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/dberr"
 )
 
 // Tenant statuses.
@@ -71,7 +72,7 @@ func (c *Catalog) OnChange(fn func()) {
 // mutate runs fn in a transaction that also bumps the catalog version, and
 // tells this instance's listeners once it has committed.
 func (c *Catalog) mutate(ctx context.Context, fn func(*sqlx.Tx) error) error {
-	err := inTx(ctx, c.db, func(tx *sqlx.Tx) error {
+	err := dberr.InTx(ctx, c.db, func(tx *sqlx.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -381,27 +382,4 @@ func (c *Catalog) RemoveTenant(ctx context.Context, t *Tenant) error {
 		}
 		return audit(ctx, tx, "tenant.purge", "tenant", t.Slug, OutcomeSuccess, "dropped database "+t.DatabaseName+" and DB user "+t.DBUser)
 	})
-}
-
-// inTx runs fn in a transaction, committing only if fn returns nil, and
-// runs it again when InnoDB picks it as a deadlock victim.
-func inTx(ctx context.Context, db *sqlx.DB, fn func(*sqlx.Tx) error) error {
-	for attempt := 1; ; attempt++ {
-		err := tryTx(ctx, db, fn)
-		if !isDeadlock(err) || attempt == 5 {
-			return err
-		}
-	}
-}
-
-func tryTx(ctx context.Context, db *sqlx.DB, fn func(*sqlx.Tx) error) error {
-	tx, err := db.BeginTxx(ctx, nil)
-	if err != nil {
-		return translate(err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return err
-	}
-	return translate(tx.Commit())
 }

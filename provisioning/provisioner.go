@@ -245,12 +245,7 @@ func (p *Provisioner) run(ctx context.Context, t *central.Tenant) (*central.Tena
 		step := stepOrder[i]
 		version, err := p.runStep(ctx, t, step, password)
 		if err != nil {
-			msg := "step " + step + ": " + strings.ReplaceAll(err.Error(), password, "[redacted]")
-			p.log.ErrorContext(ctx, "tenant provisioning failed", "tenant", t.Slug, "step", step, "err", msg)
-			if ferr := p.catalog.FailProvisioning(ctx, t, msg); ferr != nil {
-				p.log.ErrorContext(ctx, "recording the provisioning failure failed", "tenant", t.Slug, "err", ferr)
-			}
-			return nil, errProvisioningFailed(t.Slug, step)
+			return nil, p.fail(ctx, t, step, err, password)
 		}
 		if err := p.catalog.SetStep(ctx, t.ID, step, version); err != nil {
 			return nil, err
@@ -261,7 +256,7 @@ func (p *Provisioner) run(ctx context.Context, t *central.Tenant) (*central.Tena
 		// A spare claimed before an upgrade: bring it to the latest schema.
 		v, err := p.server.Migrate(ctx, t.DatabaseName)
 		if err != nil {
-			return nil, errProvisioningFailed(t.Slug, stepMigrated)
+			return nil, p.fail(ctx, t, stepMigrated, err, password)
 		}
 		if err := p.catalog.SetStep(ctx, t.ID, t.Step, v); err != nil {
 			return nil, err
@@ -271,6 +266,17 @@ func (p *Provisioner) run(ctx context.Context, t *central.Tenant) (*central.Tena
 		return nil, err
 	}
 	return p.catalog.Tenant(ctx, t.Slug)
+}
+
+// fail records a failed step (without the DB password) and returns the
+// error the caller answers with.
+func (p *Provisioner) fail(ctx context.Context, t *central.Tenant, step string, err error, password string) error {
+	msg := "step " + step + ": " + strings.ReplaceAll(err.Error(), password, "[redacted]")
+	p.log.ErrorContext(ctx, "tenant provisioning failed", "tenant", t.Slug, "step", step, "err", msg)
+	if ferr := p.catalog.FailProvisioning(ctx, t, msg); ferr != nil {
+		p.log.ErrorContext(ctx, "recording the provisioning failure failed", "tenant", t.Slug, "err", ferr)
+	}
+	return errProvisioningFailed(t.Slug, step)
 }
 
 func (p *Provisioner) runStep(ctx context.Context, t *central.Tenant, step, password string) (int64, error) {
@@ -412,14 +418,17 @@ func (p *Provisioner) Delete(ctx context.Context, slug string, purge bool) error
 	}
 	ctx = context.WithoutCancel(ctx)
 	if !purge {
+		// Lock the DB user first: if that fails the tenant is not yet
+		// marked deleted, and a retry locks it again.
+		if err := p.server.LockUser(ctx, t.DBUser); err != nil {
+			return err
+		}
 		if t.Status == central.StatusDeleted {
 			return nil
 		}
 		from := []string{central.StatusActive, central.StatusSuspended, central.StatusFailed, central.StatusProvisioning}
-		if _, err := p.catalog.ChangeStatus(ctx, slug, from, central.StatusDeleted, "tenant.delete"); err != nil {
-			return err
-		}
-		return p.server.LockUser(ctx, t.DBUser)
+		_, err := p.catalog.ChangeStatus(ctx, slug, from, central.StatusDeleted, "tenant.delete")
+		return err
 	}
 	// Drop first, forget last: if a drop fails, the catalog still knows
 	// what to purge on the next try.

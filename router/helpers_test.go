@@ -16,9 +16,12 @@ import (
 
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/secretbox"
 	"github.com/silo-dev/silo/internal/testdb"
 	"github.com/silo-dev/silo/internal/token"
+	"github.com/silo-dev/silo/provisioning"
 	"github.com/silo-dev/silo/router"
+	"github.com/silo-dev/silo/tenantdb"
 )
 
 const (
@@ -27,18 +30,24 @@ const (
 	password   = "correct horse battery"
 )
 
-// server is a Silo HTTP server on its own central database.
+// server is a Silo HTTP server on its own central database and tenant
+// database/user name prefix.
 type server struct {
-	t    testing.TB
-	url  string
-	db   *sqlx.DB
-	keys *token.Keys
+	t      testing.TB
+	url    string
+	db     *sqlx.DB
+	keys   *token.Keys
+	prov   *provisioning.Provisioner
+	tenant *tenantdb.Server
+	box    *secretbox.Box
+	prefix string
 }
 
 type serverOptions struct {
 	perIP, perEmail int
 	bcryptCost      int
 	timeout         time.Duration
+	sparePool       int
 }
 
 func newServer(t testing.TB, opts ...func(*serverOptions)) *server {
@@ -64,9 +73,26 @@ func newServer(t testing.TB, opts ...func(*serverOptions)) *server {
 	guard := login.NewGuard(login.GuardOptions{Cost: o.bcryptCost, PerIPPerMinute: o.perIP, PerEmailPerMinute: o.perEmail})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := central.NewService(db, keys, guard, 24*time.Hour, log)
-	ts := httptest.NewServer(router.New(router.Deps{Central: svc, Log: log, RequestTimeout: o.timeout}))
+
+	tsrv, err := tenantdb.OpenServer(ctx, cfg)
+	if err != nil {
+		t.Fatalf("open tenant server: %v", err)
+	}
+	t.Cleanup(func() { tsrv.Close() })
+	box, err := secretbox.New(bytes.Repeat([]byte{7}, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	prefix := testdb.Prefix(t)
+	prov := provisioning.New(central.NewCatalog(db, cfg.DBName), tsrv, box,
+		login.NewGuard(login.GuardOptions{Cost: 4, PerIPPerMinute: 10000, PerEmailPerMinute: 10000}),
+		provisioning.Options{Prefix: prefix, BaseDomain: "silo.test", SparePool: o.sparePool, Concurrency: 4, Log: log})
+
+	ts := httptest.NewServer(router.New(router.Deps{
+		Central: svc, Tenants: prov, Audit: central.NewAudit(db), Keys: keys, Log: log, RequestTimeout: o.timeout,
+	}))
 	t.Cleanup(ts.Close)
-	return &server{t: t, url: ts.URL, db: db, keys: keys}
+	return &server{t: t, url: ts.URL, db: db, keys: keys, prov: prov, tenant: tsrv, box: box, prefix: prefix}
 }
 
 // response is a decoded HTTP answer.

@@ -112,8 +112,8 @@ func (l *Lease) Release() { l.once.Do(func() { l.pm.release(l.p) }) }
 
 // Credentials say how to reach one tenant's database.
 type Credentials struct {
-	Key    string        // identifies the pool; change it when credentials change
-	Config *mysql.Config // connects as the tenant's own DB user
+	Key  string                        // identifies the pool; change it when credentials change
+	Open func() (*mysql.Config, error) // the DSN of the tenant's own DB user, asked only to open a pool
 }
 
 // Acquire leases the pool for creds, opening it if needed. Pools are cheap
@@ -124,7 +124,11 @@ func (pm *PoolManager) Acquire(creds Credentials) (*Lease, error) {
 	defer pm.mu.Unlock()
 	p, ok := pm.pools[creds.Key]
 	if !ok {
-		db, err := pm.openPool(creds.Config)
+		cfg, err := creds.Open()
+		if err != nil {
+			return nil, err
+		}
+		db, err := pm.openPool(cfg)
 		if err != nil {
 			return nil, err
 		}

@@ -66,8 +66,7 @@ func CreateUser(ctx context.Context, db *sqlx.DB, u *User, roles ...string) erro
 // UserByID returns the tenant user with id, or ErrUserNotFound.
 func UserByID(ctx context.Context, db sqlx.QueryerContext, id string) (*User, error) {
 	var u User
-	err := sqlx.GetContext(ctx, db, &u,
-		"SELECT id, email, password_hash, first_name, last_name, is_active, created_at, updated_at FROM users WHERE id = ?", id)
+	err := sqlx.GetContext(ctx, db, &u, "SELECT "+userColumns+" FROM users WHERE id = ?", id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrUserNotFound
 	}

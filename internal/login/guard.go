@@ -136,3 +136,40 @@ func rateLimited(wait time.Duration) error {
 	}
 	return e
 }
+
+// Attempt runs the login protocol shared by both planes: required fields,
+// the 72-byte limit, per-IP and per-email rate limits (emails are counted
+// under scope, e.g. a tenant, so that one tenant's user cannot exhaust
+// another's budget), the lookup, and a password check that costs the same
+// for unknown emails. lookup returns the stored hash, or found=false. On
+// success it returns the normalised email and whether the hash should be
+// upgraded to the current cost.
+func (g *Guard) Attempt(ctx context.Context, clientIP, scope, rawEmail, password string,
+	lookup func(email string) (hash string, found bool, err error)) (email string, rehash bool, err error) {
+	var v apperr.Validator
+	v.Check(rawEmail != "", "email", "is required")
+	v.Check(password != "", "password", "is required")
+	v.Check(len(password) <= MaxPasswordBytes, "password", "must be at most 72 bytes")
+	if err := v.Err(); err != nil {
+		return "", false, err
+	}
+	email, ok := NormalizeEmail(rawEmail)
+	bucket := scope + "/" + email
+	if !ok {
+		// Not an address anyone can have registered: answer as for a wrong
+		// password, after the same work. Such attempts share one email
+		// bucket so that junk input cannot grow the limiter's memory.
+		bucket = scope + "/"
+	}
+	if err := g.Allow(clientIP, bucket); err != nil {
+		return "", false, err
+	}
+	hash, found := "", false
+	if ok {
+		if hash, found, err = lookup(email); err != nil {
+			return "", false, err
+		}
+	}
+	rehash, err = g.Verify(ctx, hash, found, password)
+	return email, rehash, err
+}

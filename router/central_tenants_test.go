@@ -1,0 +1,1398 @@
+package router_test
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/silo-dev/silo/internal/testdb"
+	"github.com/silo-dev/silo/internal/token"
+	"github.com/silo-dev/silo/tenantdb"
+)
+
+const tenantsPath = "/api/central/tenants"
+
+func (r response) tenant() map[string]any {
+	m, _ := r.body["tenant"].(map[string]any)
+	return m
+}
+
+func (r response) list(key string) []map[string]any {
+	raw, _ := r.body[key].([]any)
+	out := make([]map[string]any, 0, len(raw))
+	for _, x := range raw {
+		m, _ := x.(map[string]any)
+		out = append(out, m)
+	}
+	return out
+}
+
+// details returns the fields named in a VALIDATION_FAILED envelope.
+func (r response) details() map[string]bool {
+	e, _ := r.body["error"].(map[string]any)
+	ds, _ := e["details"].([]any)
+	out := map[string]bool{}
+	for _, d := range ds {
+		if m, ok := d.(map[string]any); ok {
+			f, _ := m["field"].(string)
+			out[f] = true
+		}
+	}
+	return out
+}
+
+func strs(v any) []string {
+	raw, _ := v.([]any)
+	out := make([]string, 0, len(raw))
+	for _, x := range raw {
+		s, _ := x.(string)
+		out = append(out, s)
+	}
+	return out
+}
+
+var tenantAdmin = map[string]string{"email": "Boss@Acme.Example", "password": password, "firstName": "Grace", "lastName": "Hopper"}
+
+// createTenant creates a tenant over the API and returns its view.
+func (s *server) createTenant(t testing.TB, tok string, body map[string]any) map[string]any {
+	t.Helper()
+	r := s.call("POST", tenantsPath, tok, body)
+	expect(t, r, 201, "")
+	return r.tenant()
+}
+
+func (s *server) count(t testing.TB, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := s.db.Get(&n, q, args...); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func (s *server) likePrefix() string { return strings.ReplaceAll(s.prefix, "_", `\_`) + "%" }
+
+// databases lists the databases on the server with this server's tenant prefix.
+func (s *server) databases(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	if err := s.db.Select(&out, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ? ORDER BY 1", s.likePrefix()); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// dbUsers lists the DB accounts on the server with this server's tenant prefix.
+func (s *server) dbUsers(t testing.TB) []string {
+	t.Helper()
+	var out []string
+	if err := s.db.Select(&out, "SELECT User FROM mysql.user WHERE User LIKE ? ORDER BY 1", s.likePrefix()); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func (s *server) databaseExists(t testing.TB, name string) bool {
+	t.Helper()
+	return s.count(t, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name) == 1
+}
+
+func (s *server) userExists(t testing.TB, name string) bool {
+	t.Helper()
+	return s.count(t, "SELECT COUNT(*) FROM mysql.user WHERE User = ?", name) > 0
+}
+
+// tenantState fingerprints the tenant catalog and this prefix's databases and
+// users, to show that a refused request changed nothing.
+func (s *server) tenantState(t testing.TB) string {
+	t.Helper()
+	var out []string
+	for _, q := range []string{
+		"SELECT CONCAT_WS('|', id, slug, name, status, step, database_name, db_user, HEX(db_password_enc), schema_version, IFNULL(last_error, '-'), updated_at) FROM tenants ORDER BY id",
+		"SELECT CONCAT_WS('|', domain, tenant_id) FROM tenant_domains ORDER BY domain",
+		"SELECT CONCAT_WS('|', database_name, status) FROM spare_databases ORDER BY 1",
+	} {
+		var rs []string
+		if err := s.db.Select(&rs, q); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, rs...)
+	}
+	out = append(out, s.databases(t)...)
+	out = append(out, s.dbUsers(t)...)
+	return strings.Join(out, "\n")
+}
+
+// requireClean fails unless the reconciliation check finds nothing.
+func (s *server) requireClean(t testing.TB) {
+	t.Helper()
+	r, err := s.prov.Check(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Clean() {
+		t.Fatalf("reconciliation found problems: %+v", r)
+	}
+}
+
+// secrets returns a tenant's DB user, its encrypted password and the password.
+func (s *server) secrets(t testing.TB, slug string) (user string, enc []byte, pw string) {
+	t.Helper()
+	row := s.db.QueryRow("SELECT db_user, db_password_enc FROM tenants WHERE slug = ?", slug)
+	if err := row.Scan(&user, &enc); err != nil {
+		t.Fatal(err)
+	}
+	plain, err := s.box.Open(enc, []byte(user))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return user, enc, string(plain)
+}
+
+// connectAsTenant connects to the tenant's database as its own DB user.
+func (s *server) connectAsTenant(t testing.TB, slug, database string) error {
+	t.Helper()
+	user, _, pw := s.secrets(t, slug)
+	db, err := tenantdb.Open(context.Background(), s.tenant.TenantConfig(database, user, pw))
+	if err != nil {
+		return err
+	}
+	return db.Close()
+}
+
+type tenantUser struct {
+	email, first, last, hash, roles string
+	active                          bool
+}
+
+// tenantUsers reads database's users and their roles as root.
+func tenantUsers(t testing.TB, database string) []tenantUser {
+	t.Helper()
+	if !tenantdb.ValidDatabase(database) {
+		t.Fatalf("bad database name %q", database)
+	}
+	root := testdb.Server(t)
+	defer root.Close()
+	rows, err := root.Query("SELECT u.email, u.first_name, u.last_name, u.password_hash, u.is_active, IFNULL(GROUP_CONCAT(r.role_name ORDER BY r.role_name), '') " +
+		"FROM `" + database + "`.users u LEFT JOIN `" + database + "`.user_roles r ON r.user_id = u.id GROUP BY u.id ORDER BY u.email")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []tenantUser
+	for rows.Next() {
+		var u tenantUser
+		if err := rows.Scan(&u.email, &u.first, &u.last, &u.hash, &u.active, &u.roles); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, u)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// requireTenantAdmin checks that the tenant's database holds exactly the
+// first admin of tenantAdmin, as tenant_admin, with a hash of its password.
+func requireTenantAdmin(t testing.TB, database string) {
+	t.Helper()
+	us := tenantUsers(t, database)
+	if len(us) != 1 {
+		t.Fatalf("tenant users = %+v, want the first admin only", us)
+	}
+	u := us[0]
+	if u.email != "boss@acme.example" || u.first != "Grace" || u.last != "Hopper" || !u.active || u.roles != "tenant_admin" {
+		t.Fatalf("tenant admin = %+v", u)
+	}
+	if err := bcrypt.CompareHashAndPassword([]byte(u.hash), []byte(password)); err != nil {
+		t.Fatalf("tenant admin's hash does not match the password: %v", err)
+	}
+}
+
+// requireLeakFree fails if raw shows anything of the tenant's DB credentials.
+func (s *server) requireLeakFree(t testing.TB, slug, raw string) {
+	t.Helper()
+	user, enc, pw := s.secrets(t, slug)
+	lower := strings.ToLower(raw)
+	for _, bad := range []string{"password", "db_user", "dbuser", "passwordhash", "pending", "$2a$", "$2b$",
+		strings.ToLower(user), strings.ToLower(pw), strings.ToLower(base64.StdEncoding.EncodeToString(enc)), hex.EncodeToString(enc)} {
+		if strings.Contains(lower, bad) {
+			t.Fatalf("response leaks %q: %s", bad, raw)
+		}
+	}
+}
+
+func parseTime(t testing.TB, v any) time.Time {
+	t.Helper()
+	s, _ := v.(string)
+	tm, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatalf("bad time %q: %v", s, err)
+	}
+	return tm
+}
+
+// requireTenantView checks the shape of an active tenant's view.
+func (s *server) requireTenantView(t testing.TB, v map[string]any, slug, name string) {
+	t.Helper()
+	if v["slug"] != slug || v["name"] != name || v["status"] != "active" {
+		t.Fatalf("tenant = %v", v)
+	}
+	if id, _ := v["id"].(string); len(id) != 36 {
+		t.Fatalf("id = %v", v["id"])
+	}
+	if _, ok := v["domains"].([]any); !ok {
+		t.Fatalf("domains is not an array: %v", v)
+	}
+	if db, _ := v["databaseName"].(string); !strings.HasPrefix(db, s.prefix) {
+		t.Fatalf("databaseName = %v, want prefix %s", v["databaseName"], s.prefix)
+	}
+	if v["databaseHost"] != s.tenant.Addr() {
+		t.Fatalf("databaseHost = %v, want %s", v["databaseHost"], s.tenant.Addr())
+	}
+	if sv, _ := v["schemaVersion"].(float64); sv < 1 {
+		t.Fatalf("schemaVersion = %v", v["schemaVersion"])
+	}
+	created, updated := parseTime(t, v["createdAt"]), parseTime(t, v["updatedAt"])
+	if updated.Before(created) || time.Since(created) > time.Minute || created.Location() != time.UTC {
+		t.Fatalf("createdAt %v, updatedAt %v", created, updated)
+	}
+	if _, ok := v["lastError"]; ok {
+		t.Fatalf("active tenant has lastError: %v", v)
+	}
+}
+
+func TestTenantCreate(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	super := s.bootstrap()
+	_, admin := s.addAdmin(super, "ops@example.com", "admin")
+
+	t.Run("AdminWithFirstTenantAdmin", func(t *testing.T) {
+		r := s.call("POST", tenantsPath, admin, map[string]any{
+			"slug": "acme", "name": "  Acme Corp  ", "domains": []string{"Shop.Acme.EXAMPLE.", " acme.example.org "}, "admin": tenantAdmin,
+		})
+		expect(t, r, 201, "")
+		v := r.tenant()
+		s.requireTenantView(t, v, "acme", "Acme Corp")
+		if got := strs(v["domains"]); !slices.Equal(got, []string{"acme.example.org", "shop.acme.example"}) {
+			t.Fatalf("domains = %v", got)
+		}
+		if v["databaseName"] != s.prefix+"acme" {
+			t.Fatalf("databaseName = %v", v["databaseName"])
+		}
+		s.requireLeakFree(t, "acme", r.raw)
+		requireTenantAdmin(t, s.prefix+"acme")
+		// The bcrypt hash was only kept until the admin existed.
+		if n := s.count(t, "SELECT COUNT(*) FROM tenants WHERE slug = 'acme' AND pending_admin IS NULL AND status = 'active' AND step = 'done'"); n != 1 {
+			t.Fatal("pending admin kept after provisioning")
+		}
+		// The tenant's own DB user works.
+		if err := s.connectAsTenant(t, "acme", s.prefix+"acme"); err != nil {
+			t.Fatalf("tenant DB user cannot connect: %v", err)
+		}
+		// GET shows the same tenant, without secrets either.
+		g := s.call("GET", tenantsPath+"/acme", admin, nil)
+		expect(t, g, 200, "")
+		if g.tenant()["id"] != v["id"] || g.tenant()["updatedAt"] != v["updatedAt"] {
+			t.Fatalf("GET = %s, POST = %s", g.raw, r.raw)
+		}
+		s.requireLeakFree(t, "acme", g.raw)
+	})
+	t.Run("SuperadminWithoutAdmin", func(t *testing.T) {
+		r := s.call("POST", tenantsPath, super, map[string]any{"slug": "solo-2", "name": "Solo"})
+		expect(t, r, 201, "")
+		v := r.tenant()
+		s.requireTenantView(t, v, "solo-2", "Solo")
+		if v["databaseName"] != s.prefix+"solo_2" {
+			t.Fatalf("databaseName = %v", v["databaseName"])
+		}
+		if d := strs(v["domains"]); len(d) != 0 {
+			t.Fatalf("domains = %v", d)
+		}
+		s.requireLeakFree(t, "solo-2", r.raw)
+		if us := tenantUsers(t, s.prefix+"solo_2"); len(us) != 0 {
+			t.Fatalf("tenant created without admin has users: %+v", us)
+		}
+	})
+	t.Run("LongestSlug", func(t *testing.T) {
+		slug := "l" + strings.Repeat("0", 38) + "z"
+		v := s.createTenant(t, admin, map[string]any{"slug": slug, "name": "Forty"})
+		s.requireTenantView(t, v, slug, "Forty")
+	})
+	t.Run("DuplicateSlug", func(t *testing.T) {
+		before := s.tenantState(t)
+		r := s.call("POST", tenantsPath, super, map[string]any{"slug": "acme", "name": "Other Acme", "admin": tenantAdmin})
+		expect(t, r, 409, "TENANT_EXISTS")
+		if s.tenantState(t) != before {
+			t.Fatal("refused duplicate changed the catalog or the server")
+		}
+		requireTenantAdmin(t, s.prefix+"acme")
+	})
+	t.Run("DomainTaken", func(t *testing.T) {
+		before := s.tenantState(t)
+		r := s.call("POST", tenantsPath, super, map[string]any{"slug": "copycat", "name": "Copy", "domains": []string{"SHOP.acme.example"}})
+		expect(t, r, 409, "CONFLICT")
+		if s.tenantState(t) != before {
+			t.Fatal("refused create changed the catalog or the server")
+		}
+		expect(t, s.call("GET", tenantsPath+"/copycat", super, nil), 404, "TENANT_NOT_FOUND")
+	})
+	if want := []string{s.prefix + "acme", s.prefix + "l" + strings.Repeat("0", 38) + "z", s.prefix + "solo_2"}; !slices.Equal(s.databases(t), want) {
+		t.Fatalf("databases = %v, want %v", s.databases(t), want)
+	}
+	if n := len(s.dbUsers(t)); n != 3 {
+		t.Fatalf("%d DB users, want 3", n)
+	}
+	s.requireClean(t)
+}
+
+func TestTenantSparePool(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, func(o *serverOptions) { o.sparePool = 1 })
+	super := s.bootstrap()
+	if n, err := s.prov.RefillSpares(context.Background()); err != nil || n != 1 {
+		t.Fatalf("refill = %d, %v", n, err)
+	}
+	spares := s.databases(t)
+	if len(spares) != 1 {
+		t.Fatalf("databases after refill = %v", spares)
+	}
+	s.requireClean(t)
+	r := s.call("POST", tenantsPath, super, map[string]any{"slug": "spare-one", "name": "Spare", "admin": tenantAdmin})
+	expect(t, r, 201, "")
+	v := r.tenant()
+	if v["status"] != "active" || v["databaseName"] != spares[0] {
+		t.Fatalf("tenant = %s, want it on spare %s", r.raw, spares[0])
+	}
+	s.requireLeakFree(t, "spare-one", r.raw)
+	requireTenantAdmin(t, spares[0])
+	if n := s.count(t, "SELECT COUNT(*) FROM spare_databases"); n != 0 {
+		t.Fatalf("%d spares left after the claim", n)
+	}
+	if n := s.count(t, "SELECT COUNT(*) FROM audit_log WHERE action = 'tenant.create' AND detail LIKE '%(spare)'"); n != 1 {
+		t.Fatal("claim of a spare not audited")
+	}
+	s.requireClean(t)
+	expect(t, s.call("DELETE", tenantsPath+"/spare-one?purge=true", super, nil), 204, "")
+	if len(s.databases(t)) != 0 || len(s.dbUsers(t)) != 0 {
+		t.Fatalf("purge left %v %v", s.databases(t), s.dbUsers(t))
+	}
+	s.requireClean(t)
+}
+
+func TestTenantAuthentication(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	super := s.bootstrap()
+	s.createTenant(t, super, map[string]any{"slug": "guarded", "name": "Guarded"})
+	me := s.call("GET", "/api/central/auth/me", super, nil).user()
+	tenantTok, err := s.keys.Issue(token.TenantAudience("guarded"), me["id"].(string), token.Claims{
+		Email: "root@example.com", Role: "superadmin", IsCentralAdmin: true, TenantID: "guarded",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	routes := []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", tenantsPath, map[string]any{"slug": "intruder", "name": "Intruder"}},
+		{"GET", tenantsPath, nil},
+		{"GET", tenantsPath + "/guarded", nil},
+		{"PATCH", tenantsPath + "/guarded", map[string]any{"name": "Owned"}},
+		{"POST", tenantsPath + "/guarded/suspend", nil},
+		{"POST", tenantsPath + "/guarded/resume", nil},
+		{"POST", tenantsPath + "/guarded/provision", nil},
+		{"DELETE", tenantsPath + "/guarded", nil},
+		{"DELETE", tenantsPath + "/guarded?purge=true", nil},
+		{"GET", "/api/central/audit", nil},
+	}
+	before := s.tenantState(t)
+	audits := s.count(t, "SELECT COUNT(*) FROM audit_log")
+	for name, tok := range map[string]string{"NoToken": "", "Garbage": "garbage", "TenantAudience": tenantTok, "Empty": " "} {
+		t.Run(name, func(t *testing.T) {
+			for _, rt := range routes {
+				r := s.call(rt.method, rt.path, tok, rt.body)
+				expect(t, r, 401, "UNAUTHENTICATED")
+				if r.header.Get("WWW-Authenticate") == "" {
+					t.Fatalf("%s %s: no WWW-Authenticate", rt.method, rt.path)
+				}
+			}
+		})
+	}
+	t.Run("BasicScheme", func(t *testing.T) {
+		r := s.call("GET", tenantsPath, "", nil, "Authorization", "Basic cm9vdDpyb290")
+		expect(t, r, 401, "UNAUTHENTICATED")
+	})
+	if s.tenantState(t) != before {
+		t.Fatal("unauthenticated requests changed the catalog or the server")
+	}
+	if n := s.count(t, "SELECT COUNT(*) FROM audit_log"); n != audits {
+		t.Fatalf("unauthenticated requests wrote %d audit entries", n-audits)
+	}
+	s.requireClean(t)
+}
+
+func TestTenantCreateValidation(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	super := s.bootstrap()
+	audits := s.count(t, "SELECT COUNT(*) FROM audit_log")
+
+	ok := func(mod func(m map[string]any)) map[string]any {
+		m := map[string]any{"slug": "valid-slug", "name": "Valid", "domains": []string{"valid.example.com"},
+			"admin": map[string]any{"email": "a@valid.example", "password": password, "firstName": "A", "lastName": "B"}}
+		mod(m)
+		return m
+	}
+	withSlug := func(slug string) map[string]any { return ok(func(m map[string]any) { m["slug"] = slug }) }
+	withDomains := func(d ...string) map[string]any { return ok(func(m map[string]any) { m["domains"] = d }) }
+	withAdmin := func(mod func(a map[string]any)) map[string]any {
+		return ok(func(m map[string]any) { mod(m["admin"].(map[string]any)) })
+	}
+	many := make([]string, 21)
+	for i := range many {
+		many[i] = fmt.Sprintf("d%d.example.com", i)
+	}
+	cases := []struct {
+		name  string
+		body  any
+		code  string
+		field string
+	}{
+		{"SlugUpperCase", withSlug("Acme"), "VALIDATION_FAILED", "slug"},
+		{"SlugAllUpper", withSlug("ACME"), "VALIDATION_FAILED", "slug"},
+		{"SlugTooLong41", withSlug("a" + strings.Repeat("b", 40)), "VALIDATION_FAILED", "slug"},
+		{"SlugTooShort", withSlug("ab"), "VALIDATION_FAILED", "slug"},
+		{"SlugReservedAdmin", withSlug("admin"), "VALIDATION_FAILED", "slug"},
+		{"SlugReservedAPI", withSlug("api"), "VALIDATION_FAILED", "slug"},
+		{"SlugReservedWWW", withSlug("www"), "VALIDATION_FAILED", "slug"},
+		{"SlugReservedCentral", withSlug("central"), "VALIDATION_FAILED", "slug"},
+		{"SlugReservedMySQL", withSlug("mysql"), "VALIDATION_FAILED", "slug"},
+		{"SlugReservedTest", withSlug("test"), "VALIDATION_FAILED", "slug"},
+		{"SlugReservedSys", withSlug("sys"), "VALIDATION_FAILED", "slug"},
+		{"SlugInformationSchema", withSlug("information_schema"), "VALIDATION_FAILED", "slug"},
+		{"SlugSQLInjection", withSlug("a;DROP DATABASE x"), "VALIDATION_FAILED", "slug"},
+		{"SlugQuote", withSlug("acme'--"), "VALIDATION_FAILED", "slug"},
+		{"SlugBacktick", withSlug("ac`me"), "VALIDATION_FAILED", "slug"},
+		{"SlugBackticks", withSlug("`acme`"), "VALIDATION_FAILED", "slug"},
+		{"SlugUnicode", withSlug("açme"), "VALIDATION_FAILED", "slug"},
+		{"SlugCyrillic", withSlug("асме"), "VALIDATION_FAILED", "slug"},
+		{"SlugUnderscore", withSlug("ac_me"), "VALIDATION_FAILED", "slug"},
+		{"SlugSpace", withSlug("ac me"), "VALIDATION_FAILED", "slug"},
+		{"SlugDot", withSlug("ac.me"), "VALIDATION_FAILED", "slug"},
+		{"SlugSlash", withSlug("ac/me"), "VALIDATION_FAILED", "slug"},
+		{"SlugTrailingNewline", withSlug("acme\n"), "VALIDATION_FAILED", "slug"},
+		{"SlugLeadingDigit", withSlug("1acme"), "VALIDATION_FAILED", "slug"},
+		{"SlugLeadingHyphen", withSlug("-acme"), "VALIDATION_FAILED", "slug"},
+		{"SlugTrailingHyphen", withSlug("acme-"), "VALIDATION_FAILED", "slug"},
+		{"SlugEmpty", withSlug(""), "VALIDATION_FAILED", "slug"},
+		{"SlugMissing", ok(func(m map[string]any) { delete(m, "slug") }), "VALIDATION_FAILED", "slug"},
+		{"SlugNull", ok(func(m map[string]any) { m["slug"] = nil }), "VALIDATION_FAILED", "slug"},
+		{"SlugNumber", ok(func(m map[string]any) { m["slug"] = 5 }), "VALIDATION_FAILED", "slug"},
+		{"SlugArray", ok(func(m map[string]any) { m["slug"] = []string{"acme"} }), "VALIDATION_FAILED", "slug"},
+		{"NameEmpty", ok(func(m map[string]any) { m["name"] = "" }), "VALIDATION_FAILED", "name"},
+		{"NameBlank", ok(func(m map[string]any) { m["name"] = "   " }), "VALIDATION_FAILED", "name"},
+		{"NameMissing", ok(func(m map[string]any) { delete(m, "name") }), "VALIDATION_FAILED", "name"},
+		{"NameTooLong", ok(func(m map[string]any) { m["name"] = strings.Repeat("é", 201) }), "VALIDATION_FAILED", "name"},
+		{"NameControl", ok(func(m map[string]any) { m["name"] = "Acme\x00Corp" }), "VALIDATION_FAILED", "name"},
+		{"NameBoolean", ok(func(m map[string]any) { m["name"] = true }), "VALIDATION_FAILED", "name"},
+		{"DomainNotAName", withDomains("not a domain"), "VALIDATION_FAILED", "domains"},
+		{"DomainIP", withDomains("192.168.1.1"), "VALIDATION_FAILED", "domains"},
+		{"DomainSingleLabel", withDomains("localhost"), "VALIDATION_FAILED", "domains"},
+		{"DomainEmpty", withDomains(""), "VALIDATION_FAILED", "domains"},
+		{"DomainDoubleDot", withDomains("a..example.com"), "VALIDATION_FAILED", "domains"},
+		{"DomainLeadingHyphen", withDomains("-a.example.com"), "VALIDATION_FAILED", "domains"},
+		{"DomainLabelTooLong", withDomains(strings.Repeat("a", 64) + ".example.com"), "VALIDATION_FAILED", "domains"},
+		{"DomainWithPort", withDomains("example.com:443"), "VALIDATION_FAILED", "domains"},
+		{"DomainURL", withDomains("https://example.com"), "VALIDATION_FAILED", "domains"},
+		{"DomainUnderBase", withDomains("shop.silo.test"), "VALIDATION_FAILED", "domains"},
+		{"DomainIsBase", withDomains("SILO.test."), "VALIDATION_FAILED", "domains"},
+		{"DomainTwice", withDomains("a.example.com", "A.Example.com."), "VALIDATION_FAILED", "domains"},
+		{"DomainsTooMany", withDomains(many...), "VALIDATION_FAILED", "domains"},
+		{"DomainsString", ok(func(m map[string]any) { m["domains"] = "a.example.com" }), "VALIDATION_FAILED", "domains"},
+		{"DomainsNumbers", ok(func(m map[string]any) { m["domains"] = []int{1} }), "VALIDATION_FAILED", ""},
+		{"AdminBadEmail", withAdmin(func(a map[string]any) { a["email"] = "nope" }), "VALIDATION_FAILED", "admin.email"},
+		{"AdminDisplayName", withAdmin(func(a map[string]any) { a["email"] = "Boss <boss@example.com>" }), "VALIDATION_FAILED", "admin.email"},
+		{"AdminShortPassword", withAdmin(func(a map[string]any) { a["password"] = "short" }), "VALIDATION_FAILED", "admin.password"},
+		{"AdminLongPassword", withAdmin(func(a map[string]any) { a["password"] = strings.Repeat("x", 73) }), "VALIDATION_FAILED", "admin.password"},
+		{"AdminNoFirstName", withAdmin(func(a map[string]any) { delete(a, "firstName") }), "VALIDATION_FAILED", "admin.firstName"},
+		{"AdminBlankLastName", withAdmin(func(a map[string]any) { a["lastName"] = " " }), "VALIDATION_FAILED", "admin.lastName"},
+		{"AdminUnknownField", withAdmin(func(a map[string]any) { a["role"] = "superadmin" }), "VALIDATION_FAILED", "role"},
+		{"AdminString", ok(func(m map[string]any) { m["admin"] = "boss@example.com" }), "VALIDATION_FAILED", "admin"},
+		{"AdminEmailNumber", withAdmin(func(a map[string]any) { a["email"] = 7 }), "VALIDATION_FAILED", ""},
+		{"UnknownField", ok(func(m map[string]any) { m["status"] = "active" }), "VALIDATION_FAILED", "status"},
+		{"UnknownFieldDB", ok(func(m map[string]any) { m["databaseName"] = "mysql" }), "VALIDATION_FAILED", "databaseName"},
+		{"EmptyObject", map[string]any{}, "VALIDATION_FAILED", "slug"},
+		{"Null", "null", "VALIDATION_FAILED", "slug"},
+		{"Array", "[]", "MALFORMED_JSON", ""},
+		{"Truncated", `{"slug": "acme"`, "MALFORMED_JSON", ""},
+		{"TwoObjects", `{"slug": "acme", "name": "A"} {}`, "MALFORMED_JSON", ""},
+		{"EmptyBody", "", "MALFORMED_JSON", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := s.call("POST", tenantsPath, super, tc.body)
+			expect(t, r, 400, tc.code)
+			if tc.field != "" && !r.details()[tc.field] {
+				t.Fatalf("no detail for %s: %s", tc.field, r.raw)
+			}
+		})
+	}
+	t.Run("EveryBadFieldReported", func(t *testing.T) {
+		r := s.call("POST", tenantsPath, super, map[string]any{"slug": "Bad Slug", "name": "", "domains": []string{"x"},
+			"admin": map[string]any{"email": "x", "password": "y"}})
+		expect(t, r, 400, "VALIDATION_FAILED")
+		for _, f := range []string{"slug", "name", "domains", "admin.email", "admin.password", "admin.firstName", "admin.lastName"} {
+			if !r.details()[f] {
+				t.Errorf("no detail for %s: %s", f, r.raw)
+			}
+		}
+	})
+	t.Run("NotJSON", func(t *testing.T) {
+		r := s.call("POST", tenantsPath, super, `slug=acme&name=Acme`, "Content-Type", "application/x-www-form-urlencoded")
+		expect(t, r, 415, "UNSUPPORTED_MEDIA_TYPE")
+	})
+
+	// Nothing of any refused request reached the catalog, the audit log or the server.
+	if n := s.count(t, "SELECT COUNT(*) FROM tenants"); n != 0 {
+		t.Fatalf("%d tenants rows after refused creates", n)
+	}
+	if n := s.count(t, "SELECT COUNT(*) FROM tenant_domains"); n != 0 {
+		t.Fatalf("%d tenant_domains rows after refused creates", n)
+	}
+	if n := s.count(t, "SELECT COUNT(*) FROM audit_log"); n != audits {
+		t.Fatalf("refused creates wrote %d audit entries", n-audits)
+	}
+	if dbs, us := s.databases(t), s.dbUsers(t); len(dbs)+len(us) != 0 {
+		t.Fatalf("refused creates left databases %v and users %v", dbs, us)
+	}
+	// The same body with a valid slug is accepted: the refusals were due to the slug.
+	s.createTenant(t, super, ok(func(map[string]any) {}))
+	s.requireClean(t)
+}
+
+// Twenty simultaneous creates of one slug: exactly one wins.
+func TestTenantCreateRace(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	super := s.bootstrap()
+	const n = 20
+	statuses := make([]int, n)
+	codes := make([]string, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			r := s.call("POST", tenantsPath, super, map[string]any{"slug": "race-me", "name": fmt.Sprintf("Racer %d", i), "admin": tenantAdmin})
+			statuses[i], codes[i] = r.status, r.code()
+		}()
+	}
+	close(start)
+	wg.Wait()
+	created := 0
+	for i := range n {
+		switch {
+		case statuses[i] == 201:
+			created++
+		case statuses[i] == 409 && codes[i] == "TENANT_EXISTS":
+		default:
+			t.Fatalf("unexpected answer %d %s (all: %v %v)", statuses[i], codes[i], statuses, codes)
+		}
+	}
+	if created != 1 {
+		t.Fatalf("%d creates succeeded, want 1 (%v)", created, statuses)
+	}
+	if dbs := s.databases(t); !slices.Equal(dbs, []string{s.prefix + "race_me"}) {
+		t.Fatalf("databases = %v", dbs)
+	}
+	if us := s.dbUsers(t); len(us) != 1 {
+		t.Fatalf("DB users = %v", us)
+	}
+	if n := s.count(t, "SELECT COUNT(*) FROM tenants"); n != 1 {
+		t.Fatalf("%d tenants", n)
+	}
+	if n := s.count(t, "SELECT COUNT(*) FROM audit_log WHERE action = 'tenant.create'"); n != 1 {
+		t.Fatalf("%d tenant.create audit entries", n)
+	}
+	requireTenantAdmin(t, s.prefix+"race_me")
+	s.requireClean(t)
+}
+
+func TestTenantList(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	super := s.bootstrap()
+	_, admin := s.addAdmin(super, "ops@example.com", "admin")
+	names := map[string]string{
+		"list-alpha": "Alpha Corp", "list-beta": "Beta 100% Inc", "list-gamma": "Gamma_Co",
+		"list-delta": "Delta", "zeta": "Zeta 100 Inc",
+	}
+	var wg sync.WaitGroup
+	for slug, name := range names {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := s.call("POST", tenantsPath, super, map[string]any{"slug": slug, "name": name})
+			if r.status != 201 {
+				t.Errorf("create %s: %d %s", slug, r.status, r.raw)
+			}
+		}()
+	}
+	wg.Wait()
+	if t.Failed() {
+		t.FailNow()
+	}
+	expect(t, s.call("POST", tenantsPath+"/list-delta/suspend", super, nil), 200, "")
+
+	slugs := func(t *testing.T, query string) []string {
+		t.Helper()
+		r := s.call("GET", tenantsPath+"?"+query, admin, nil)
+		expect(t, r, 200, "")
+		if _, ok := r.body["nextCursor"]; !ok {
+			t.Fatalf("no nextCursor: %s", r.raw)
+		}
+		var out []string
+		for _, v := range r.list("tenants") {
+			out = append(out, v["slug"].(string))
+		}
+		if strings.Contains(strings.ToLower(r.raw), "password") || strings.Contains(r.raw, "dbUser") || strings.Contains(r.raw, "db_user") {
+			t.Fatalf("list leaks credentials: %s", r.raw)
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, tc := range []struct {
+		query string
+		want  []string
+	}{
+		{"", []string{"list-alpha", "list-beta", "list-delta", "list-gamma", "zeta"}},
+		{"status=suspended", []string{"list-delta"}},
+		{"status=active", []string{"list-alpha", "list-beta", "list-gamma", "zeta"}},
+		{"status=failed", nil},
+		{"status=deleted", nil},
+		{"q=alpha", []string{"list-alpha"}}, // slug
+		{"q=Corp", []string{"list-alpha"}},  // name only
+		{"q=list-", []string{"list-alpha", "list-beta", "list-delta", "list-gamma"}},
+		{"q=" + url.QueryEscape("100%"), []string{"list-beta"}}, // % is literal
+		{"q=" + url.QueryEscape("%"), []string{"list-beta"}},
+		{"q=_", []string{"list-gamma"}}, // _ is literal
+		{"q=a_c", []string{"list-gamma"}},
+		{"q=" + url.QueryEscape(`\`), nil},
+		{"q=" + url.QueryEscape("' OR 1=1 -- "), nil},
+		{"q=nothing-like-this", nil},
+		{"q=100&status=active", []string{"list-beta", "zeta"}},
+		{"q=100&status=suspended", nil},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			if got := slugs(t, tc.query); !slices.Equal(got, tc.want) {
+				t.Fatalf("?%s = %v, want %v", tc.query, got, tc.want)
+			}
+		})
+	}
+	t.Run("EmptyIsArray", func(t *testing.T) {
+		r := s.call("GET", tenantsPath+"?status=failed", admin, nil)
+		expect(t, r, 200, "")
+		if !strings.Contains(r.raw, `"tenants":[]`) || !strings.Contains(r.raw, `"nextCursor":null`) {
+			t.Fatalf("empty list = %s", r.raw)
+		}
+	})
+	t.Run("Paginated", func(t *testing.T) {
+		for _, tc := range []struct {
+			query        string
+			total, pages int
+		}{
+			{"limit=2", 5, 3},
+			{"limit=1", 5, 5},
+			{"limit=5", 5, 1},
+			{"limit=200", 5, 1},
+			{"limit=3&q=list-", 4, 2},
+			{"limit=2&status=active", 4, 2},
+		} {
+			seen := map[string]bool{}
+			var order []string
+			cursor, pages := "", 0
+			for {
+				path := tenantsPath + "?" + tc.query
+				if cursor != "" {
+					path += "&cursor=" + url.QueryEscape(cursor)
+				}
+				r := s.call("GET", path, admin, nil)
+				expect(t, r, 200, "")
+				for _, v := range r.list("tenants") {
+					id := v["id"].(string)
+					if seen[id] {
+						t.Fatalf("%s: tenant %s listed twice", tc.query, v["slug"])
+					}
+					seen[id] = true
+					order = append(order, id)
+				}
+				pages++
+				if pages > 10 {
+					t.Fatalf("%s: pagination does not end", tc.query)
+				}
+				next, _ := r.body["nextCursor"].(string)
+				if next == "" {
+					break
+				}
+				cursor = next
+			}
+			if len(seen) != tc.total || pages != tc.pages {
+				t.Fatalf("%s: %d tenants in %d pages, want %d in %d", tc.query, len(seen), pages, tc.total, tc.pages)
+			}
+			if !slices.IsSorted(order) {
+				t.Fatalf("%s: not in a stable (id) order: %v", tc.query, order)
+			}
+		}
+	})
+	t.Run("BadQuery", func(t *testing.T) {
+		for _, q := range []string{
+			"limit=0", "limit=201", "limit=-1", "limit=abc", "limit=1.5", "limit=", // limit= is the default
+			"status=bogus", "status=ACTIVE", "status=" + url.QueryEscape("active' OR '1'='1"),
+			"cursor=garbage", "cursor=" + url.QueryEscape("1' OR 1=1"), "cursor=12345",
+			"q=" + strings.Repeat("a", 201), "q=%FF",
+		} {
+			r := s.call("GET", tenantsPath+"?"+q, admin, nil)
+			if q == "limit=" {
+				expect(t, r, 200, "")
+				continue
+			}
+			expect(t, r, 400, "VALIDATION_FAILED")
+		}
+	})
+	s.requireClean(t)
+}
+
+func TestTenantGetAndPatch(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	super := s.bootstrap()
+	_, admin := s.addAdmin(super, "ops@example.com", "admin")
+	one := s.createTenant(t, admin, map[string]any{"slug": "patch-one", "name": "One", "domains": []string{"One.Example.com."}})
+	s.createTenant(t, admin, map[string]any{"slug": "patch-two", "name": "Two", "domains": []string{"two.example.com"}})
+	if d := strs(one["domains"]); !slices.Equal(d, []string{"one.example.com"}) {
+		t.Fatalf("domains = %v", d)
+	}
+	domainsOf := func(t *testing.T, slug string) []string {
+		t.Helper()
+		r := s.call("GET", tenantsPath+"/"+slug, admin, nil)
+		expect(t, r, 200, "")
+		return strs(r.tenant()["domains"])
+	}
+
+	t.Run("Get", func(t *testing.T) {
+		r := s.call("GET", tenantsPath+"/patch-one", admin, nil)
+		expect(t, r, 200, "")
+		s.requireTenantView(t, r.tenant(), "patch-one", "One")
+		if r.tenant()["id"] != one["id"] {
+			t.Fatalf("GET = %s", r.raw)
+		}
+		s.requireLeakFree(t, "patch-one", r.raw)
+	})
+	t.Run("GetUnknown", func(t *testing.T) {
+		for _, slug := range []string{"nobody-here", "PATCH-ONE", "x", "patch-one-", url.PathEscape("patch-one'--"), url.PathEscape("pätch")} {
+			expect(t, s.call("GET", tenantsPath+"/"+slug, admin, nil), 404, "TENANT_NOT_FOUND")
+		}
+	})
+	t.Run("PatchName", func(t *testing.T) {
+		r := s.call("PATCH", tenantsPath+"/patch-one", admin, map[string]any{"name": "  One Renamed  "})
+		expect(t, r, 200, "")
+		v := r.tenant()
+		if v["name"] != "One Renamed" || !slices.Equal(strs(v["domains"]), []string{"one.example.com"}) {
+			t.Fatalf("patched = %s", r.raw)
+		}
+		if !parseTime(t, v["updatedAt"]).After(parseTime(t, one["updatedAt"])) {
+			t.Fatalf("updatedAt not advanced: %v -> %v", one["updatedAt"], v["updatedAt"])
+		}
+		s.requireLeakFree(t, "patch-one", r.raw)
+	})
+	t.Run("PatchDomains", func(t *testing.T) {
+		r := s.call("PATCH", tenantsPath+"/patch-one", admin, map[string]any{"domains": []string{"WWW.One.Example.COM.", " one.example.org "}})
+		expect(t, r, 200, "")
+		if d := strs(r.tenant()["domains"]); !slices.Equal(d, []string{"one.example.org", "www.one.example.com"}) {
+			t.Fatalf("domains = %v", d)
+		}
+		if r.tenant()["name"] != "One Renamed" {
+			t.Fatalf("domains patch changed the name: %s", r.raw)
+		}
+		// The replaced domain is free again.
+		r = s.call("PATCH", tenantsPath+"/patch-two", admin, map[string]any{"domains": []string{"two.example.com", "one.example.com"}})
+		expect(t, r, 200, "")
+	})
+	t.Run("DomainTakenByAnother", func(t *testing.T) {
+		before := s.tenantState(t)
+		for _, ds := range [][]string{{"one.example.org"}, {"ONE.Example.org."}, {"two.example.com", "www.one.example.com"}} {
+			r := s.call("PATCH", tenantsPath+"/patch-two", admin, map[string]any{"name": "Stolen", "domains": ds})
+			expect(t, r, 409, "CONFLICT")
+		}
+		if s.tenantState(t) != before {
+			t.Fatal("refused domain change changed the catalog")
+		}
+		if d := domainsOf(t, "patch-two"); !slices.Equal(d, []string{"one.example.com", "two.example.com"}) {
+			t.Fatalf("patch-two domains = %v", d)
+		}
+		if d := domainsOf(t, "patch-one"); !slices.Equal(d, []string{"one.example.org", "www.one.example.com"}) {
+			t.Fatalf("patch-one domains = %v", d)
+		}
+		if r := s.call("GET", tenantsPath+"/patch-two", admin, nil); r.tenant()["name"] != "Two" {
+			t.Fatalf("refused patch renamed the tenant: %s", r.raw)
+		}
+	})
+	t.Run("ClearDomains", func(t *testing.T) {
+		r := s.call("PATCH", tenantsPath+"/patch-two", admin, map[string]any{"domains": []string{}})
+		expect(t, r, 200, "")
+		if d := strs(r.tenant()["domains"]); len(d) != 0 {
+			t.Fatalf("domains = %v", d)
+		}
+	})
+	t.Run("BadPatch", func(t *testing.T) {
+		before := s.tenantState(t)
+		for _, body := range []any{
+			map[string]any{"name": ""},
+			map[string]any{"name": "   "},
+			map[string]any{"name": 5},
+			map[string]any{"name": strings.Repeat("n", 201)},
+			map[string]any{"domains": []string{"bad domain"}},
+			map[string]any{"domains": []string{"x.silo.test"}},
+			map[string]any{"domains": "one.example.org"},
+			map[string]any{"slug": "renamed"},
+			map[string]any{"status": "active"},
+			map[string]any{"databaseName": "mysql"},
+		} {
+			expect(t, s.call("PATCH", tenantsPath+"/patch-one", admin, body), 400, "VALIDATION_FAILED")
+		}
+		expect(t, s.call("PATCH", tenantsPath+"/patch-one", admin, "{"), 400, "MALFORMED_JSON")
+		if s.tenantState(t) != before {
+			t.Fatal("bad patches changed the catalog")
+		}
+	})
+	t.Run("PatchUnknown", func(t *testing.T) {
+		expect(t, s.call("PATCH", tenantsPath+"/nobody-here", admin, map[string]any{"name": "X"}), 404, "TENANT_NOT_FOUND")
+		expect(t, s.call("PATCH", tenantsPath+"/Nobody", admin, map[string]any{"name": "X"}), 404, "TENANT_NOT_FOUND")
+	})
+	s.requireClean(t)
+}
+
+func TestTenantSuspendResumeProvision(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	super := s.bootstrap()
+	_, admin := s.addAdmin(super, "ops@example.com", "admin")
+	created := s.createTenant(t, admin, map[string]any{"slug": "cycle", "name": "Cycle"})
+	path := tenantsPath + "/cycle"
+	status := func(t *testing.T) string {
+		t.Helper()
+		r := s.call("GET", path, admin, nil)
+		expect(t, r, 200, "")
+		return r.tenant()["status"].(string)
+	}
+
+	t.Run("ProvisionActiveIsIdempotent", func(t *testing.T) {
+		before := s.tenantState(t)
+		for range 2 {
+			r := s.call("POST", path+"/provision", admin, nil)
+			expect(t, r, 200, "")
+			v := r.tenant()
+			if v["status"] != "active" || v["updatedAt"] != created["updatedAt"] || v["schemaVersion"] != created["schemaVersion"] {
+				t.Fatalf("provision of an active tenant = %s, created %v", r.raw, created)
+			}
+		}
+		if s.tenantState(t) != before {
+			t.Fatal("provision of an active tenant changed something")
+		}
+	})
+	t.Run("Suspend", func(t *testing.T) {
+		r := s.call("POST", path+"/suspend", admin, nil)
+		expect(t, r, 200, "")
+		if r.tenant()["status"] != "suspended" {
+			t.Fatalf("suspend = %s", r.raw)
+		}
+		if status(t) != "suspended" {
+			t.Fatal("not suspended")
+		}
+		expect(t, s.call("POST", path+"/suspend", admin, nil), 409, "CONFLICT")
+		r = s.call("POST", path+"/provision", admin, nil)
+		expect(t, r, 200, "")
+		if r.tenant()["status"] != "suspended" {
+			t.Fatalf("provision of a suspended tenant = %s", r.raw)
+		}
+		// A suspended tenant may still be renamed.
+		expect(t, s.call("PATCH", path, admin, map[string]any{"name": "Cycle Paused"}), 200, "")
+	})
+	t.Run("Resume", func(t *testing.T) {
+		r := s.call("POST", path+"/resume", admin, nil)
+		expect(t, r, 200, "")
+		if r.tenant()["status"] != "active" || r.tenant()["name"] != "Cycle Paused" {
+			t.Fatalf("resume = %s", r.raw)
+		}
+		expect(t, s.call("POST", path+"/resume", admin, nil), 409, "CONFLICT")
+		if status(t) != "active" {
+			t.Fatal("not active")
+		}
+	})
+	t.Run("BodyIgnoredOrRefused", func(t *testing.T) {
+		// The lifecycle actions take no body; a non-JSON one is refused.
+		r := s.call("POST", path+"/suspend", admin, "status=active", "Content-Type", "text/plain")
+		expect(t, r, 415, "UNSUPPORTED_MEDIA_TYPE")
+		if status(t) != "active" {
+			t.Fatal("refused request changed the status")
+		}
+	})
+	t.Run("Unknown", func(t *testing.T) {
+		for _, action := range []string{"suspend", "resume", "provision"} {
+			expect(t, s.call("POST", tenantsPath+"/nobody-here/"+action, admin, nil), 404, "TENANT_NOT_FOUND")
+			expect(t, s.call("POST", tenantsPath+"/NOPE/"+action, admin, nil), 404, "TENANT_NOT_FOUND")
+		}
+	})
+	n := s.count(t, "SELECT COUNT(*) FROM audit_log WHERE target_type = 'tenant' AND target = 'cycle' AND action IN ('tenant.suspend', 'tenant.resume')")
+	if n != 2 {
+		t.Fatalf("%d suspend/resume audit entries, want 2", n)
+	}
+	s.requireClean(t)
+}
+
+func TestTenantDelete(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	super := s.bootstrap()
+	_, admin := s.addAdmin(super, "ops@example.com", "admin")
+	v := s.createTenant(t, admin, map[string]any{"slug": "doomed", "name": "Doomed", "domains": []string{"doomed.example.com"}, "admin": tenantAdmin})
+	database := v["databaseName"].(string)
+	dbUser, _, _ := s.secrets(t, "doomed")
+	if err := s.connectAsTenant(t, "doomed", database); err != nil {
+		t.Fatalf("tenant DB user cannot connect: %v", err)
+	}
+
+	t.Run("AdminForbidden", func(t *testing.T) {
+		before := s.tenantState(t)
+		audits := s.count(t, "SELECT COUNT(*) FROM audit_log")
+		for _, q := range []string{"", "?purge=true", "?purge=false", "?purge=banana"} {
+			expect(t, s.call("DELETE", tenantsPath+"/doomed"+q, admin, nil), 403, "FORBIDDEN")
+		}
+		expect(t, s.call("DELETE", tenantsPath+"/nobody-here", admin, nil), 403, "FORBIDDEN")
+		if s.tenantState(t) != before {
+			t.Fatal("forbidden deletes changed something")
+		}
+		if s.count(t, "SELECT COUNT(*) FROM audit_log") != audits {
+			t.Fatal("forbidden deletes were audited as changes")
+		}
+	})
+	t.Run("BadPurge", func(t *testing.T) {
+		before := s.tenantState(t)
+		for _, q := range []string{"?purge=banana", "?purge=1", "?purge=TRUE", "?purge=yes"} {
+			r := s.call("DELETE", tenantsPath+"/doomed"+q, super, nil)
+			expect(t, r, 400, "VALIDATION_FAILED")
+			if !r.details()["purge"] {
+				t.Fatalf("no purge detail: %s", r.raw)
+			}
+		}
+		if s.tenantState(t) != before {
+			t.Fatal("bad purge flag changed something")
+		}
+	})
+	t.Run("Unknown", func(t *testing.T) {
+		expect(t, s.call("DELETE", tenantsPath+"/nobody-here", super, nil), 404, "TENANT_NOT_FOUND")
+		expect(t, s.call("DELETE", tenantsPath+"/nobody-here?purge=true", super, nil), 404, "TENANT_NOT_FOUND")
+		expect(t, s.call("DELETE", tenantsPath+"/Bad%20Slug?purge=true", super, nil), 404, "TENANT_NOT_FOUND")
+	})
+	t.Run("SoftDelete", func(t *testing.T) {
+		r := s.call("DELETE", tenantsPath+"/doomed", super, nil)
+		expect(t, r, 204, "")
+		if r.raw != "" {
+			t.Fatalf("204 with a body: %q", r.raw)
+		}
+		g := s.call("GET", tenantsPath+"/doomed", admin, nil)
+		expect(t, g, 200, "")
+		if g.tenant()["status"] != "deleted" {
+			t.Fatalf("after delete: %s", g.raw)
+		}
+		if !s.databaseExists(t, database) || !s.userExists(t, dbUser) {
+			t.Fatal("soft delete dropped the database or its user")
+		}
+		requireTenantAdmin(t, database) // data kept
+		if err := s.connectAsTenant(t, "doomed", database); err == nil {
+			t.Fatal("deleted tenant's DB user can still log in")
+		}
+		// Deleting again is harmless; the slug stays taken.
+		expect(t, s.call("DELETE", tenantsPath+"/doomed", super, nil), 204, "")
+		expect(t, s.call("DELETE", tenantsPath+"/doomed?purge=false", super, nil), 204, "")
+		expect(t, s.call("POST", tenantsPath, super, map[string]any{"slug": "doomed", "name": "Again"}), 409, "TENANT_EXISTS")
+		// A deleted tenant cannot be brought back by the lifecycle actions.
+		before := s.tenantState(t)
+		for _, action := range []string{"suspend", "resume", "provision"} {
+			expect(t, s.call("POST", tenantsPath+"/doomed/"+action, admin, nil), 409, "CONFLICT")
+		}
+		if r := s.call("PATCH", tenantsPath+"/doomed", admin, map[string]any{"name": "Zombie"}); r.status < 400 {
+			t.Fatalf("patch of a deleted tenant = %d %s", r.status, r.raw)
+		}
+		if s.tenantState(t) != before {
+			t.Fatal("refused actions on a deleted tenant changed something")
+		}
+		if n := s.count(t, "SELECT COUNT(*) FROM tenants WHERE slug = 'doomed' AND status = 'deleted'"); n != 1 {
+			t.Fatal("catalog row not deleted")
+		}
+		s.requireClean(t)
+	})
+	t.Run("Purge", func(t *testing.T) {
+		expect(t, s.call("DELETE", tenantsPath+"/doomed?purge=true", super, nil), 204, "")
+		if s.databaseExists(t, database) {
+			t.Fatal("purge kept the database")
+		}
+		if s.userExists(t, dbUser) {
+			t.Fatal("purge kept the DB user")
+		}
+		if n := s.count(t, "SELECT COUNT(*) FROM tenants") + s.count(t, "SELECT COUNT(*) FROM tenant_domains"); n != 0 {
+			t.Fatalf("%d catalog rows left after purge", n)
+		}
+		expect(t, s.call("GET", tenantsPath+"/doomed", admin, nil), 404, "TENANT_NOT_FOUND")
+		expect(t, s.call("DELETE", tenantsPath+"/doomed?purge=true", super, nil), 404, "TENANT_NOT_FOUND")
+		s.requireClean(t)
+	})
+	t.Run("SlugAndDomainReusable", func(t *testing.T) {
+		v := s.createTenant(t, admin, map[string]any{"slug": "doomed", "name": "Reborn", "domains": []string{"doomed.example.com"}})
+		s.requireTenantView(t, v, "doomed", "Reborn")
+		if us := tenantUsers(t, v["databaseName"].(string)); len(us) != 0 {
+			t.Fatalf("reborn tenant inherited users: %+v", us)
+		}
+		if newUser, _, _ := s.secrets(t, "doomed"); newUser == dbUser {
+			t.Fatal("reborn tenant reuses the purged DB user name")
+		}
+	})
+	t.Run("PurgeActiveDirectly", func(t *testing.T) {
+		expect(t, s.call("DELETE", tenantsPath+"/doomed?purge=true", super, nil), 204, "")
+		if dbs, us := s.databases(t), s.dbUsers(t); len(dbs)+len(us) != 0 {
+			t.Fatalf("purge left %v %v", dbs, us)
+		}
+	})
+	s.requireClean(t)
+}
+
+// failAt returns a provisioning hook failing at step.
+func failAt(step string) func(string) error {
+	return func(s string) error {
+		if s == step {
+			return errors.New("injected fault")
+		}
+		return nil
+	}
+}
+
+func TestTenantProvisioningFailure(t *testing.T) {
+	t.Parallel()
+	// The hook is set only between requests on this test's own server.
+	s := newServer(t)
+	super := s.bootstrap()
+	_, admin := s.addAdmin(super, "ops@example.com", "admin")
+
+	t.Run("FailAtMigrated", func(t *testing.T) {
+		s.prov.Hook = failAt("migrated")
+		r := s.call("POST", tenantsPath, admin, map[string]any{"slug": "flaky", "name": "Flaky", "admin": tenantAdmin})
+		s.prov.Hook = nil
+		expect(t, r, 503, "PROVISIONING_FAILED")
+		if strings.Contains(r.raw, "injected") {
+			t.Fatalf("the cause leaks to the client: %s", r.raw)
+		}
+		g := s.call("GET", tenantsPath+"/flaky", admin, nil)
+		expect(t, g, 200, "")
+		v := g.tenant()
+		lastErr, _ := v["lastError"].(string)
+		if v["status"] != "failed" || !strings.Contains(lastErr, "step migrated") || !strings.Contains(lastErr, "injected fault") {
+			t.Fatalf("failed tenant = %s", g.raw)
+		}
+		s.requireLeakFree(t, "flaky", g.raw)
+		l := s.call("GET", tenantsPath+"?status=failed", admin, nil)
+		if ts := l.list("tenants"); len(ts) != 1 || ts[0]["slug"] != "flaky" || ts[0]["lastError"] != lastErr {
+			t.Fatalf("failed list = %s", l.raw)
+		}
+		if n := s.count(t, "SELECT COUNT(*) FROM audit_log WHERE action = 'tenant.provision' AND outcome = 'failure' AND target = 'flaky' AND detail LIKE '%step migrated%'"); n != 1 {
+			t.Fatal("failure not audited")
+		}
+		// Steps before the failure happened; the failed tenant owns them.
+		if !s.databaseExists(t, s.prefix+"flaky") {
+			t.Fatal("database step not done")
+		}
+		s.requireClean(t)
+		// Not a new slug, not suspendable.
+		expect(t, s.call("POST", tenantsPath, admin, map[string]any{"slug": "flaky", "name": "Flaky"}), 409, "TENANT_EXISTS")
+		expect(t, s.call("POST", tenantsPath+"/flaky/suspend", admin, nil), 409, "CONFLICT")
+		expect(t, s.call("POST", tenantsPath+"/flaky/resume", admin, nil), 409, "CONFLICT")
+	})
+	t.Run("RetryFailsAgain", func(t *testing.T) {
+		s.prov.Hook = failAt("migrated")
+		r := s.call("POST", tenantsPath+"/flaky/provision", admin, nil)
+		s.prov.Hook = nil
+		expect(t, r, 503, "PROVISIONING_FAILED")
+		if v := s.call("GET", tenantsPath+"/flaky", admin, nil).tenant(); v["status"] != "failed" {
+			t.Fatalf("after a failed retry: %v", v)
+		}
+	})
+	t.Run("Resume", func(t *testing.T) {
+		r := s.call("POST", tenantsPath+"/flaky/provision", admin, nil)
+		expect(t, r, 200, "")
+		s.requireTenantView(t, r.tenant(), "flaky", "Flaky")
+		s.requireLeakFree(t, "flaky", r.raw)
+		requireTenantAdmin(t, s.prefix+"flaky")
+		if n := s.count(t, "SELECT COUNT(*) FROM tenants WHERE slug = 'flaky' AND last_error IS NULL AND pending_admin IS NULL"); n != 1 {
+			t.Fatal("lastError or pending admin kept after a successful retry")
+		}
+		// Idempotent once active.
+		r2 := s.call("POST", tenantsPath+"/flaky/provision", admin, nil)
+		expect(t, r2, 200, "")
+		if r2.tenant()["updatedAt"] != r.tenant()["updatedAt"] {
+			t.Fatalf("second provision changed the tenant: %s vs %s", r2.raw, r.raw)
+		}
+		requireTenantAdmin(t, s.prefix+"flaky")
+		s.requireClean(t)
+	})
+	t.Run("FailAtAdmin", func(t *testing.T) {
+		s.prov.Hook = failAt("admin")
+		r := s.call("POST", tenantsPath, admin, map[string]any{"slug": "late", "name": "Late", "admin": tenantAdmin})
+		s.prov.Hook = nil
+		expect(t, r, 503, "PROVISIONING_FAILED")
+		if us := tenantUsers(t, s.prefix+"late"); len(us) != 0 {
+			t.Fatalf("admin created despite the failure: %+v", us)
+		}
+		expect(t, s.call("POST", tenantsPath+"/late/provision", admin, nil), 200, "")
+		requireTenantAdmin(t, s.prefix+"late")
+		s.requireClean(t)
+	})
+	t.Run("FailAtFirstStepThenPurge", func(t *testing.T) {
+		s.prov.Hook = failAt("database")
+		r := s.call("POST", tenantsPath, admin, map[string]any{"slug": "stillborn", "name": "Stillborn"})
+		s.prov.Hook = nil
+		expect(t, r, 503, "PROVISIONING_FAILED")
+		v := s.call("GET", tenantsPath+"/stillborn", admin, nil).tenant()
+		if v["status"] != "failed" || !strings.Contains(v["lastError"].(string), "step database") {
+			t.Fatalf("tenant = %v", v)
+		}
+		if s.databaseExists(t, s.prefix+"stillborn") {
+			t.Fatal("database created despite the failure")
+		}
+		s.requireClean(t)
+		// Purge works from failed, with nothing to drop.
+		expect(t, s.call("DELETE", tenantsPath+"/stillborn?purge=true", super, nil), 204, "")
+		expect(t, s.call("GET", tenantsPath+"/stillborn", admin, nil), 404, "TENANT_NOT_FOUND")
+		s.requireClean(t)
+	})
+	t.Run("SoftDeleteNeverProvisioned", func(t *testing.T) {
+		s.prov.Hook = failAt("database")
+		r := s.call("POST", tenantsPath, admin, map[string]any{"slug": "ghost", "name": "Ghost"})
+		s.prov.Hook = nil
+		expect(t, r, 503, "PROVISIONING_FAILED")
+		// A soft delete of a failed tenant works though its DB user never existed.
+		expect(t, s.call("DELETE", tenantsPath+"/ghost", super, nil), 204, "")
+		if v := s.call("GET", tenantsPath+"/ghost", admin, nil).tenant(); v["status"] != "deleted" {
+			t.Fatalf("tenant = %v", v)
+		}
+		// It never had a database or DB user, so reconciliation must not
+		// report them missing.
+		s.requireClean(t)
+		expect(t, s.call("DELETE", tenantsPath+"/ghost?purge=true", super, nil), 204, "")
+		s.requireClean(t)
+	})
+	if dbs := s.databases(t); !slices.Equal(dbs, []string{s.prefix + "flaky", s.prefix + "late"}) {
+		t.Fatalf("databases = %v", dbs)
+	}
+	s.requireClean(t)
+}
+
+func TestAuditLog(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	super := s.bootstrap()
+	rootID := s.call("GET", "/api/central/auth/me", super, nil).user()["id"].(string)
+	adminID, admin := s.addAdmin(super, "ops@example.com", "admin")
+
+	// Every mutation below carries its own request id.
+	rid := func(name string) []string { return []string{"X-Request-Id", "req-" + name} }
+	r := s.call("POST", "/api/central/auth/login", "", map[string]string{"email": "root@example.com", "password": password}, rid("login")...)
+	expect(t, r, 200, "")
+	super = r.str("access_token")
+	expect(t, s.call("POST", tenantsPath, super, map[string]any{"slug": "audited", "name": "Audited"}, rid("create")...), 201, "")
+	expect(t, s.call("PATCH", tenantsPath+"/audited", super, map[string]any{"name": "Audited Too"}, rid("update")...), 200, "")
+	expect(t, s.call("POST", tenantsPath+"/audited/suspend", super, nil, rid("suspend")...), 200, "")
+	expect(t, s.call("POST", tenantsPath+"/audited/resume", super, nil, rid("resume")...), 200, "")
+	expect(t, s.call("DELETE", tenantsPath+"/audited", super, nil, rid("delete")...), 204, "")
+	expect(t, s.call("DELETE", tenantsPath+"/audited?purge=true", super, nil, rid("purge")...), 204, "")
+	r = s.call("POST", "/api/central/auth/register", super, newAdmin("new@example.com", "admin"), rid("register")...)
+	expect(t, r, 201, "")
+	newID := r.user()["id"].(string)
+	// Refused requests leave no entry.
+	before := s.count(t, "SELECT COUNT(*) FROM audit_log")
+	expect(t, s.call("POST", tenantsPath, super, map[string]any{"slug": "Bad"}, rid("refused")...), 400, "VALIDATION_FAILED")
+	expect(t, s.call("DELETE", tenantsPath+"/audited", admin, nil, rid("refused")...), 403, "FORBIDDEN")
+	if s.count(t, "SELECT COUNT(*) FROM audit_log") != before {
+		t.Fatal("refused requests were audited")
+	}
+
+	all := s.call("GET", "/api/central/audit?limit=200", super, nil)
+	expect(t, all, 200, "")
+	entries := all.list("entries")
+	if all.body["nextCursor"] != nil || !strings.Contains(all.raw, `"nextCursor":null`) {
+		t.Fatalf("nextCursor on the only page: %v", all.body["nextCursor"])
+	}
+	if len(entries) != before {
+		t.Fatalf("%d entries listed, %d in the table", len(entries), before)
+	}
+
+	t.Run("NewestFirst", func(t *testing.T) {
+		for i := 1; i < len(entries); i++ {
+			if entries[i-1]["id"].(float64) <= entries[i]["id"].(float64) {
+				t.Fatalf("entries not newest first at %d: %v, %v", i, entries[i-1], entries[i])
+			}
+			if parseTime(t, entries[i-1]["at"]).Before(parseTime(t, entries[i]["at"])) {
+				t.Fatalf("entry times go backwards at %d", i)
+			}
+		}
+	})
+	find := func(t *testing.T, action, requestID string) (int, map[string]any) {
+		t.Helper()
+		for i, e := range entries {
+			if e["action"] == action && e["requestId"] == requestID {
+				return i, e
+			}
+		}
+		t.Fatalf("no %s entry with request id %s in %s", action, requestID, all.raw)
+		return 0, nil
+	}
+	t.Run("Entries", func(t *testing.T) {
+		for _, tc := range []struct {
+			action, req, targetType, target, detail string
+		}{
+			{"auth.login", "req-login", "admin", rootID, ""},
+			{"tenant.create", "req-create", "tenant", "audited", "database " + s.prefix + "audited"},
+			{"tenant.provision", "req-create", "tenant", "audited", ""},
+			{"tenant.update", "req-update", "tenant", "audited", "name"},
+			{"tenant.suspend", "req-suspend", "tenant", "audited", "active -> suspended"},
+			{"tenant.resume", "req-resume", "tenant", "audited", "suspended -> active"},
+			{"tenant.delete", "req-delete", "tenant", "audited", "active -> deleted"},
+			{"tenant.purge", "req-purge", "tenant", "audited", ""},
+			{"admin.create", "req-register", "admin", newID, "new@example.com as admin"},
+		} {
+			_, e := find(t, tc.action, tc.req)
+			actor, _ := e["actor"].(map[string]any)
+			target, _ := e["target"].(map[string]any)
+			if actor["kind"] != "admin" || actor["id"] != rootID || actor["email"] != "root@example.com" {
+				t.Errorf("%s: actor = %v", tc.action, actor)
+			}
+			if target["type"] != tc.targetType || target["id"] != tc.target {
+				t.Errorf("%s: target = %v", tc.action, target)
+			}
+			if e["clientIp"] != "127.0.0.1" || e["outcome"] != "success" {
+				t.Errorf("%s: entry = %v", tc.action, e)
+			}
+			if d, _ := e["detail"].(string); tc.detail != "" && d != tc.detail {
+				t.Errorf("%s: detail = %q, want %q", tc.action, d, tc.detail)
+			}
+			if _, err := time.Parse(time.RFC3339Nano, e["at"].(string)); err != nil {
+				t.Errorf("%s: at = %v", tc.action, e["at"])
+			}
+		}
+		// The purge detail names what was dropped, but no secret.
+		_, purge := find(t, "tenant.purge", "req-purge")
+		if d, _ := purge["detail"].(string); !strings.Contains(d, s.prefix+"audited") {
+			t.Errorf("purge detail = %q", d)
+		}
+		if strings.Contains(strings.ToLower(all.raw), "password") || strings.Contains(all.raw, "$2a$") {
+			t.Fatalf("audit log leaks secrets: %s", all.raw)
+		}
+	})
+	t.Run("Order", func(t *testing.T) {
+		var idx []int
+		for _, a := range [][2]string{
+			{"admin.create", "req-register"}, {"tenant.purge", "req-purge"}, {"tenant.delete", "req-delete"},
+			{"tenant.resume", "req-resume"}, {"tenant.suspend", "req-suspend"}, {"tenant.update", "req-update"},
+			{"tenant.provision", "req-create"}, {"tenant.create", "req-create"}, {"auth.login", "req-login"},
+		} {
+			i, _ := find(t, a[0], a[1])
+			idx = append(idx, i)
+		}
+		if !slices.IsSorted(idx) {
+			t.Fatalf("entries out of order: %v", idx)
+		}
+	})
+	t.Run("BootstrapAndOtherAdmins", func(t *testing.T) {
+		// The first superadmin registered itself anonymously.
+		last := entries[len(entries)-1]
+		if last["action"] != "admin.create" || last["actor"].(map[string]any)["kind"] != "anonymous" ||
+			last["target"].(map[string]any)["id"] != rootID {
+			t.Fatalf("oldest entry = %v", last)
+		}
+		// The plain admin's login is attributed to it.
+		found := false
+		for _, e := range entries {
+			if e["action"] == "auth.login" && e["actor"].(map[string]any)["id"] == adminID {
+				found = e["actor"].(map[string]any)["email"] == "ops@example.com"
+			}
+		}
+		if !found {
+			t.Fatal("plain admin's login not attributed to it")
+		}
+	})
+	t.Run("Paginated", func(t *testing.T) {
+		for _, limit := range []int{1, 3, len(entries)} {
+			var ids []any
+			cursor, pages := "", 0
+			for {
+				path := fmt.Sprintf("/api/central/audit?limit=%d", limit)
+				if cursor != "" {
+					path += "&cursor=" + url.QueryEscape(cursor)
+				}
+				r := s.call("GET", path, super, nil)
+				expect(t, r, 200, "")
+				page := r.list("entries")
+				if len(page) > limit {
+					t.Fatalf("page of %d with limit %d", len(page), limit)
+				}
+				for _, e := range page {
+					ids = append(ids, e["id"])
+				}
+				pages++
+				if pages > len(entries)+1 {
+					t.Fatal("pagination does not end")
+				}
+				next, _ := r.body["nextCursor"].(string)
+				if next == "" {
+					break
+				}
+				cursor = next
+			}
+			var want []any
+			for _, e := range entries {
+				want = append(want, e["id"])
+			}
+			if !slices.Equal(ids, want) {
+				t.Fatalf("limit %d: paged ids %v, want %v", limit, ids, want)
+			}
+			if wantPages := (len(entries) + limit - 1) / limit; pages != wantPages {
+				t.Fatalf("limit %d: %d pages, want %d", limit, pages, wantPages)
+			}
+		}
+	})
+	t.Run("BadQuery", func(t *testing.T) {
+		for _, q := range []string{"limit=0", "limit=201", "limit=x", "cursor=abc", "cursor=0", "cursor=-5", "cursor=" + url.QueryEscape("1 OR 1=1"), "cursor=99999999999999999999"} {
+			expect(t, s.call("GET", "/api/central/audit?"+q, super, nil), 400, "VALIDATION_FAILED")
+		}
+	})
+	t.Run("Access", func(t *testing.T) {
+		expect(t, s.call("GET", "/api/central/audit", admin, nil), 403, "FORBIDDEN")
+		expect(t, s.call("GET", "/api/central/audit", "", nil), 401, "UNAUTHENTICATED")
+		expect(t, s.call("GET", "/api/central/audit", "garbage", nil), 401, "UNAUTHENTICATED")
+	})
+	s.requireClean(t)
+}

@@ -1,0 +1,236 @@
+package tenantdb
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/dberr"
+	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/refresh"
+	"github.com/silo-dev/silo/internal/token"
+)
+
+// Auth authenticates tenant users against their own tenant's database.
+// Every method takes the tenant's slug and its pooled database; tokens are
+// bound to the tenant by their audience (silo:tenant:<slug>) and tid claim.
+type Auth struct {
+	keys       *token.Keys
+	guard      *login.Guard
+	refreshTTL time.Duration
+	log        *slog.Logger
+}
+
+// NewAuth returns tenant-user authentication.
+func NewAuth(keys *token.Keys, guard *login.Guard, refreshTTL time.Duration, log *slog.Logger) *Auth {
+	return &Auth{keys: keys, guard: guard, refreshTTL: refreshTTL, log: log}
+}
+
+// Session is what a tenant login or refresh hands out.
+type Session struct {
+	AccessToken  string
+	ExpiresIn    int
+	RefreshToken string
+	User         *User
+}
+
+// Errors of tenant auth.
+var (
+	ErrSignupClosed   = apperr.New(apperr.Forbidden, "FORBIDDEN", "This tenant does not allow public sign-up")
+	ErrInactiveUser   = apperr.New(apperr.Forbidden, "FORBIDDEN", "This account is inactive")
+	ErrBadAccessToken = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Invalid access token")
+	ErrAccessExpired  = apperr.New(apperr.Unauthenticated, "TOKEN_EXPIRED", "Access token expired")
+	ErrConfigTooLarge = apperr.New(apperr.TooLarge, "BODY_TOO_LARGE", "The config must be at most 64 KiB")
+	errConfigNotJSON  = apperr.Validation(apperr.FieldError{Field: "config", Message: "must be a JSON object"})
+)
+
+// MaxConfigBytes bounds a user's config object.
+const MaxConfigBytes = 64 << 10
+
+// NewUser is the input of Register.
+type NewUser struct {
+	Email, Password, FirstName, LastName string
+}
+
+// Register creates a member of the tenant, if the tenant allows sign-up.
+// Public sign-up never grants more than the member role.
+func (a *Auth) Register(ctx context.Context, db *sqlx.DB, in NewUser) (*User, error) {
+	var v apperr.Validator
+	email, ok := login.NormalizeEmail(in.Email)
+	v.Check(ok, "email", "must be a valid email address")
+	login.CheckNewPassword(&v, "password", in.Password)
+	login.CheckName(&v, "firstName", in.FirstName)
+	login.CheckName(&v, "lastName", in.LastName)
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+	open, err := PublicSignup(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	if !open {
+		return nil, ErrSignupClosed
+	}
+	if u, err := UserByEmail(ctx, db, email); err != nil {
+		return nil, err
+	} else if u != nil {
+		return nil, ErrUserExists
+	}
+	hash, err := a.guard.Hash(ctx, in.Password)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	u := &User{ID: uuid.Must(uuid.NewV7()).String(), Email: email, PasswordHash: hash,
+		FirstName: in.FirstName, LastName: in.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
+	if err := CreateUser(ctx, db, u, RoleMember); err != nil {
+		return nil, err
+	}
+	return u, nil
+}
+
+// Login checks a tenant user's credentials and starts a session.
+func (a *Auth) Login(ctx context.Context, db *sqlx.DB, slug, clientIP, rawEmail, password string) (*Session, error) {
+	var u *User
+	_, rehash, err := a.guard.Attempt(ctx, clientIP, "tenant:"+slug, rawEmail, password, func(email string) (string, bool, error) {
+		var err error
+		u, err = UserByEmail(ctx, db, email)
+		if u == nil {
+			return "", false, err
+		}
+		return u.PasswordHash, true, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !u.IsActive {
+		return nil, ErrInactiveUser
+	}
+	if rehash {
+		if h, err := a.guard.Hash(ctx, password); err == nil {
+			if _, err := db.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", h, u.ID); err != nil {
+				a.log.WarnContext(ctx, "password rehash failed", "tenant", slug, "user", u.ID, "err", err)
+			}
+		}
+	}
+	raw, err := refresh.Start(ctx, db, u.ID, a.refreshTTL)
+	if err != nil {
+		return nil, err
+	}
+	return a.session(slug, u, raw)
+}
+
+func (a *Auth) session(slug string, u *User, refreshToken string) (*Session, error) {
+	access, err := a.keys.Issue(token.TenantAudience(slug), u.ID, token.Claims{Email: u.Email, TenantID: slug})
+	if err != nil {
+		return nil, err
+	}
+	return &Session{AccessToken: access, ExpiresIn: int(a.keys.TTL().Seconds()), RefreshToken: refreshToken, User: u}, nil
+}
+
+// Refresh rotates a tenant refresh token (reuse revokes its family).
+func (a *Auth) Refresh(ctx context.Context, db *sqlx.DB, slug, raw string) (*Session, error) {
+	if err := refresh.CheckFormat(raw); err != nil {
+		return nil, err
+	}
+	var u *User
+	var out refresh.Outcome
+	err := dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+		var err error
+		out, err = refresh.Rotate(ctx, tx, raw, a.refreshTTL, func(userID string) (bool, error) {
+			var err error
+			u, err = UserByID(ctx, tx, userID)
+			if errors.Is(err, ErrUserNotFound) {
+				return false, nil
+			}
+			return err == nil && u.IsActive, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out.Refused != nil {
+		if out.Refused == refresh.ErrReused {
+			a.log.WarnContext(ctx, "refresh token reuse: family revoked", "tenant", slug, "user", out.UserID)
+		}
+		return nil, out.Refused
+	}
+	return a.session(slug, u, out.Next)
+}
+
+// Logout revokes the family of a refresh token; unknown tokens are ignored.
+func (a *Auth) Logout(ctx context.Context, db *sqlx.DB, raw string) error {
+	if err := refresh.CheckFormat(raw); err != nil {
+		return err
+	}
+	return dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+		_, err := refresh.Revoke(ctx, tx, raw)
+		return err
+	})
+}
+
+// Caller is an authenticated tenant user as the database has them now.
+type Caller struct {
+	User        *User
+	Roles       []string
+	Permissions []string
+	// ImpersonatedBy is the central admin acting as this user, if any.
+	ImpersonatedBy string
+}
+
+// Authenticate verifies an access token for tenant slug and loads its user,
+// roles and permissions from the tenant database: a removed or deactivated
+// user is refused at once, and role changes apply to the next request.
+func (a *Auth) Authenticate(ctx context.Context, db *sqlx.DB, slug, raw string) (*Caller, error) {
+	claims, err := a.keys.Verify(raw, token.TenantAudience(slug))
+	switch {
+	case errors.Is(err, token.ErrExpired):
+		return nil, ErrAccessExpired
+	case err != nil, claims.TenantID != slug, claims.IsCentralAdmin:
+		return nil, ErrBadAccessToken
+	}
+	if _, err := uuid.Parse(claims.Subject); err != nil {
+		return nil, ErrBadAccessToken
+	}
+	u, err := UserByID(ctx, db, claims.Subject)
+	if errors.Is(err, ErrUserNotFound) || (err == nil && !u.IsActive) {
+		return nil, ErrBadAccessToken
+	}
+	if err != nil {
+		return nil, err
+	}
+	roles, perms, err := RolesOf(ctx, db, u.ID)
+	if err != nil {
+		return nil, err
+	}
+	c := &Caller{User: u, Roles: roles, Permissions: perms}
+	if claims.Actor != nil {
+		c.ImpersonatedBy = claims.Actor.Subject
+	}
+	return c, nil
+}
+
+// Config returns the caller's config object.
+func (a *Auth) Config(ctx context.Context, db *sqlx.DB, userID string) (json.RawMessage, error) {
+	cfg, err := UserConfig(ctx, db, userID)
+	return json.RawMessage(cfg), err
+}
+
+// SetConfig replaces the caller's config object (a JSON object, ≤ 64 KiB).
+func (a *Auth) SetConfig(ctx context.Context, db *sqlx.DB, userID string, cfg json.RawMessage) error {
+	if len(cfg) > MaxConfigBytes {
+		return ErrConfigTooLarge
+	}
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(cfg, &obj); err != nil || obj == nil {
+		return errConfigNotJSON
+	}
+	return SetUserConfig(ctx, db, userID, string(cfg))
+}

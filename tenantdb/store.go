@@ -1,0 +1,72 @@
+package tenantdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/silo-dev/silo/internal/dberr"
+)
+
+const userColumns = "id, email, password_hash, first_name, last_name, is_active, created_at, updated_at"
+
+// UserByEmail returns the tenant user with email (lower-cased), or nil.
+func UserByEmail(ctx context.Context, db sqlx.QueryerContext, email string) (*User, error) {
+	var u User
+	err := sqlx.GetContext(ctx, db, &u, "SELECT "+userColumns+" FROM users WHERE email = ?", email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, dberr.Translate(err)
+	}
+	return &u, nil
+}
+
+// RolesOf returns a user's role names and the union of their permissions,
+// both sorted.
+func RolesOf(ctx context.Context, db sqlx.QueryerContext, userID string) (roles, permissions []string, err error) {
+	if err := sqlx.SelectContext(ctx, db, &roles, "SELECT role_name FROM user_roles WHERE user_id = ? ORDER BY role_name", userID); err != nil {
+		return nil, nil, dberr.Translate(err)
+	}
+	err = sqlx.SelectContext(ctx, db, &permissions,
+		"SELECT DISTINCT p.permission FROM user_roles r JOIN role_permissions p ON p.role_name = r.role_name WHERE r.user_id = ? ORDER BY p.permission", userID)
+	if roles == nil {
+		roles = []string{}
+	}
+	if permissions == nil {
+		permissions = []string{}
+	}
+	return roles, permissions, dberr.Translate(err)
+}
+
+// PublicSignup reports whether the tenant allows anyone to register.
+func PublicSignup(ctx context.Context, db sqlx.QueryerContext) (bool, error) {
+	var allow bool
+	err := sqlx.GetContext(ctx, db, &allow, "SELECT allow_public_signup FROM settings WHERE id = 1")
+	if errors.Is(err, sql.ErrNoRows) {
+		return true, nil
+	}
+	return allow, dberr.Translate(err)
+}
+
+// UserConfig returns a user's stored config JSON, or "{}".
+func UserConfig(ctx context.Context, db sqlx.QueryerContext, userID string) (string, error) {
+	var cfg string
+	err := sqlx.GetContext(ctx, db, &cfg, "SELECT config FROM user_configs WHERE user_id = ?", userID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "{}", nil
+	}
+	return cfg, dberr.Translate(err)
+}
+
+// SetUserConfig stores a user's config JSON.
+func SetUserConfig(ctx context.Context, db sqlx.ExecerContext, userID, config string) error {
+	_, err := db.ExecContext(ctx,
+		"INSERT INTO user_configs (user_id, config, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE config = VALUES(config), updated_at = VALUES(updated_at)",
+		userID, config, time.Now().UTC().Truncate(time.Microsecond))
+	return dberr.Translate(err)
+}
