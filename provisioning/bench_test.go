@@ -2,11 +2,15 @@ package provisioning_test
 
 import (
 	"fmt"
+	"io/fs"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/silo-dev/silo/internal/testdb"
+	"github.com/silo-dev/silo/migrations"
 	"github.com/silo-dev/silo/provisioning"
 )
 
@@ -81,4 +85,55 @@ func BenchmarkRefillSpares(b *testing.B) {
 		b.Fatalf("built %d, %v", built, err)
 	}
 	b.ReportMetric(float64(built)/time.Since(start).Seconds(), "spares/s")
+}
+
+// BenchmarkRawSQLBaseline does the same server work as a direct creation
+// (database, DB user, grant, the tenant schema's statements) with plain SQL
+// and no catalog, goose or locks, with 4 workers: the ceiling the
+// provisioner is compared with.
+func BenchmarkRawSQLBaseline(b *testing.B) {
+	e := newEnv(b)
+	schema, err := fs.ReadFile(migrations.Tenant(), "00001_initial_schema.sql")
+	if err != nil {
+		b.Fatal(err)
+	}
+	up := strings.Split(strings.Split(string(schema), "-- +goose Down")[0], "-- +goose Up")[1]
+	var stmts []string
+	for _, s := range strings.Split(up, ";") {
+		if strings.TrimSpace(s) != "" {
+			stmts = append(stmts, s)
+		}
+	}
+	server := testdb.Server(b)
+	defer server.Close()
+	var n atomic.Int64
+	b.SetParallelism(2)
+	start := time.Now()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		conn, err := server.Conn(bg)
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer conn.Close()
+		for pb.Next() {
+			i := n.Add(1)
+			db, user := fmt.Sprintf("%sraw_%d", e.prefix, i), fmt.Sprintf("%sr%d", e.prefix, i)
+			run := []string{
+				"CREATE DATABASE `" + db + "`",
+				"CREATE USER '" + user + "'@'%' IDENTIFIED BY 'pw-pw-pw-pw-pw'",
+				"GRANT SELECT, INSERT, UPDATE, DELETE ON `" + db + "`.* TO '" + user + "'@'%'",
+				"USE `" + db + "`",
+			}
+			for _, q := range append(run, stmts...) {
+				if _, err := conn.ExecContext(bg, q); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "tenants/s")
 }
