@@ -50,6 +50,9 @@ type Config struct {
 
 	SparePoolSize        int
 	ProvisionConcurrency int
+	TenantPoolsMax       int
+	TenantConnsMax       int
+	TrustedProxies       []string // CIDRs
 
 	// Login attempts allowed per minute, per client IP and per email.
 	LoginPerIPPerMinute    int
@@ -89,6 +92,9 @@ var settings = []setting{
 	{"SILO_TENANT_DB_PREFIX", "tenant-db-prefix", "silo_t_", "prefix of tenant database names", false},
 	{"SILO_SPARE_POOL_SIZE", "spare-pool-size", "2", "spare, fully migrated tenant databases kept ready for fast tenant creation (0 disables)", false},
 	{"SILO_PROVISION_CONCURRENCY", "provision-concurrency", "4", "tenant provisioning runs at once per instance", false},
+	{"SILO_TENANT_POOLS_MAX", "tenant-pools-max", "1000", "open per-tenant connection pools (least recently used closed first)", false},
+	{"SILO_TENANT_CONNS_MAX", "tenant-conns-max", "100", "open tenant database connections across all pools, never exceeded", false},
+	{"SILO_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated IPs/CIDRs whose X-Forwarded-For and X-Forwarded-Host are believed", false},
 	{"SILO_BASE_DOMAIN", "base-domain", "", "base domain whose subdomains name tenants (e.g. example.com)", false},
 	{"SILO_JWT_SECRET", "jwt-secret", "", "HS256 signing secret, at least 32 bytes", true},
 	{"SILO_JWT_KID", "jwt-kid", "", "key id of the signing secret (default: derived from the secret)", false},
@@ -212,6 +218,26 @@ func (l *Loader) Load() (*Config, error) {
 	}
 	c.SparePoolSize, _ = l.intSetting("SILO_SPARE_POOL_SIZE", 0, 100, bad)
 	c.ProvisionConcurrency, _ = l.intSetting("SILO_PROVISION_CONCURRENCY", 1, 64, bad)
+	c.TenantPoolsMax, _ = l.intSetting("SILO_TENANT_POOLS_MAX", 1, 1000000, bad)
+	c.TenantConnsMax, _ = l.intSetting("SILO_TENANT_CONNS_MAX", 1, 100000, bad)
+	for _, p := range strings.Split(get("SILO_TRUSTED_PROXIES"), ",") {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if !strings.Contains(p, "/") {
+			if ip := net.ParseIP(p); ip != nil && ip.To4() != nil {
+				p += "/32"
+			} else {
+				p += "/128"
+			}
+		}
+		if _, _, err := net.ParseCIDR(p); err != nil {
+			bad("SILO_TRUSTED_PROXIES", "%q is not an IP address or CIDR", p)
+			continue
+		}
+		c.TrustedProxies = append(c.TrustedProxies, p)
+	}
 	c.LoginPerIPPerMinute, _ = l.intSetting("SILO_LOGIN_IP_LIMIT", 1, 100000, bad)
 	c.LoginPerEmailPerMinute, _ = l.intSetting("SILO_LOGIN_EMAIL_LIMIT", 1, 100000, bad)
 	c.AccessTokenTTL = l.durationSetting("SILO_ACCESS_TOKEN_TTL", time.Minute, 24*time.Hour, bad)

@@ -61,6 +61,7 @@ func (h *handlers) centralLogin(c *gin.Context) {
 		return
 	}
 	s, err := h.central.Login(c.Request.Context(), c.ClientIP(), in.Email, in.Password)
+	h.metrics.login("central", err)
 	if err != nil {
 		fail(c, err)
 		return

@@ -2,10 +2,15 @@ package router
 
 import (
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/tenantdb"
 )
 
 // httpMetrics counts requests and their durations by route template, so the
@@ -13,6 +18,7 @@ import (
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	logins   *prometheus.CounterVec
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -25,8 +31,44 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 			Buckets: prometheus.DefBuckets,
 		}, []string{"method", "route"}),
 	}
-	reg.MustRegister(m.requests, m.duration)
+	m.logins = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "silo_logins_total", Help: "Login attempts by plane (central, tenant) and outcome.",
+	}, []string{"plane", "outcome"})
+	reg.MustRegister(m.requests, m.duration, m.logins)
 	return m
+}
+
+// login counts a login attempt by its outcome: success or the error code.
+func (m *httpMetrics) login(plane string, err error) {
+	outcome := "success"
+	if err != nil {
+		switch code := apperr.From(err).Code; code {
+		case "INVALID_CREDENTIALS", "RATE_LIMITED", "VALIDATION_FAILED", "FORBIDDEN", "DATABASE_UNAVAILABLE":
+			outcome = strings.ToLower(code)
+		default:
+			outcome = "error"
+		}
+	}
+	m.logins.WithLabelValues(plane, outcome).Inc()
+}
+
+// registerPoolMetrics exports the tenant pools' and the catalog cache's figures.
+func registerPoolMetrics(reg prometheus.Registerer, pools func() tenantdb.PoolStats, cache *central.TenantCache) {
+	gauge := func(name, help string, f func(tenantdb.PoolStats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(pools()) })
+	}
+	counter := func(name, help string, f func() float64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
+	}
+	reg.MustRegister(
+		gauge("silo_tenant_pools_open", "Open per-tenant connection pools.", func(s tenantdb.PoolStats) float64 { return float64(s.Pools) }),
+		gauge("silo_tenant_connections_open", "Open tenant database connections.", func(s tenantdb.PoolStats) float64 { return float64(s.OpenConns) }),
+		gauge("silo_tenant_connections_in_use", "Tenant database connections in use.", func(s tenantdb.PoolStats) float64 { return float64(s.InUse) }),
+		counter("silo_tenant_pool_evictions_total", "Tenant pools closed to stay within the bounds.", func() float64 { return float64(pools().Evictions) }),
+		counter("silo_tenant_connection_waits_total", "Tenant connection opens that waited for a free slot.", func() float64 { return float64(pools().Waits) }),
+		counter("silo_catalog_cache_hits_total", "Tenant lookups answered with a tenant.", func() float64 { h, _ := cache.Stats(); return float64(h) }),
+		counter("silo_catalog_cache_misses_total", "Tenant lookups of unknown slugs or domains (answered from memory).", func() float64 { _, m := cache.Stats(); return float64(m) }),
+	)
 }
 
 func (m *httpMetrics) middleware() gin.HandlerFunc {

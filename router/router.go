@@ -2,6 +2,7 @@ package router
 
 import (
 	"log/slog"
+	"net"
 	"net/http"
 	"time"
 
@@ -13,14 +14,23 @@ import (
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/token"
 	"github.com/silo-dev/silo/provisioning"
+	"github.com/silo-dev/silo/tenantdb"
 )
 
 // Deps are what the HTTP layer needs from the rest of Silo.
 type Deps struct {
-	Central        *central.Service
-	Tenants        *provisioning.Provisioner
-	Audit          *central.Audit
-	Keys           *token.Keys // signs impersonation tokens
+	Central *central.Service
+	Tenants *provisioning.Provisioner
+	Audit   *central.Audit
+	Keys    *token.Keys // signs impersonation tokens
+
+	// The tenant plane.
+	Cache          *central.TenantCache
+	Conns          TenantConns
+	TenantAuth     *tenantdb.Auth
+	PoolStats      func() tenantdb.PoolStats
+	BaseDomain     string
+	TrustedProxies []string // CIDRs
 	Log            *slog.Logger
 	RequestTimeout time.Duration
 }
@@ -45,13 +55,23 @@ func New(d Deps) http.Handler {
 	e.RedirectFixedPath = false
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
-	_ = e.SetTrustedProxies(nil)
+	if err := e.SetTrustedProxies(d.TrustedProxies); err != nil {
+		_ = e.SetTrustedProxies(nil)
+	}
 
-	e.Use(requestIDs(d.Log), accessLog(), recovery(), newHTTPMetrics(reg).middleware(), limits(d.RequestTimeout), jsonOnly())
+	metrics := newHTTPMetrics(reg)
+	if d.PoolStats != nil && d.Cache != nil {
+		registerPoolMetrics(reg, d.PoolStats, d.Cache)
+	}
+	e.Use(requestIDs(d.Log), accessLog(), recovery(), metrics.middleware(), limits(d.RequestTimeout), jsonOnly())
 	e.NoRoute(func(c *gin.Context) { fail(c, errRouteNotFound) })
 	e.NoMethod(func(c *gin.Context) { fail(c, errMethodNotAllowed) })
 
-	h := &handlers{central: d.Central, tenants: d.Tenants, audit: d.Audit, keys: d.Keys}
+	h := &handlers{
+		central: d.Central, tenants: d.Tenants, audit: d.Audit, keys: d.Keys, metrics: metrics,
+		conns: d.Conns, tenantAuth: d.TenantAuth,
+		resolver: &tenantResolver{cache: d.Cache, baseDomain: d.BaseDomain, trusted: parseCIDRs(d.TrustedProxies)},
+	}
 	routes(e, h, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	return e
 }
@@ -61,4 +81,24 @@ type handlers struct {
 	tenants *provisioning.Provisioner
 	audit   *central.Audit
 	keys    *token.Keys
+	metrics *httpMetrics
+
+	resolver   *tenantResolver
+	conns      TenantConns
+	tenantAuth *tenantdb.Auth
+}
+
+// TenantConns leases a tenant's pooled database connection.
+type TenantConns interface {
+	Lease(t *central.Tenant) (*tenantdb.Lease, error)
+}
+
+func parseCIDRs(cidrs []string) []*net.IPNet {
+	var out []*net.IPNet
+	for _, c := range cidrs {
+		if _, n, err := net.ParseCIDR(c); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
 }

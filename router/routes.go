@@ -37,4 +37,17 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler) {
 	super.DELETE("/tenants/:slug", h.deleteTenant)
 	super.POST("/tenants/:slug/impersonate", h.impersonate)
 	super.GET("/audit", h.listAudit)
+
+	// The tenant plane: every route resolves its tenant and leases the
+	// tenant's pooled connection first.
+	t := e.Group("/api", h.requireTenant, h.tenantDB)
+	t.POST("/auth/register", h.tenantRegister)
+	t.POST("/auth/login", h.tenantLogin)
+	t.POST("/auth/refresh", h.tenantRefresh)
+	t.POST("/auth/logout", h.tenantLogout)
+
+	user := t.Group("", h.requireTenantUser)
+	user.GET("/auth/me", h.tenantMe)
+	user.GET("/auth/config", h.getTenantConfig)
+	user.PUT("/auth/config", h.putTenantConfig)
 }

@@ -12,7 +12,9 @@ import (
 
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/token"
+	"github.com/silo-dev/silo/provisioning"
 	"github.com/silo-dev/silo/router"
+	"github.com/silo-dev/silo/tenantdb"
 )
 
 // serve migrates the central database, then serves HTTP until ctx ends,
@@ -39,9 +41,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	// Background work: resume provisionings a dead process left behind,
 	// then keep the spare pool full. Both stop with ctx, before the pools close.
+	pools := tenantdb.NewPoolManager(tenantdb.PoolOptions{MaxPools: cfg.TenantPoolsMax, MaxConns: cfg.TenantConnsMax})
+	defer pools.Close()
+	cache := central.NewTenantCache(pl.catalog)
+
 	bctx, stopBackground := context.WithCancel(central.WithActor(ctx, central.Actor{Kind: "system"}))
 	var background sync.WaitGroup
-	background.Add(1)
+	background.Add(2)
+	go func() {
+		defer background.Done()
+		cache.Run(bctx, 250*time.Millisecond)
+	}()
 	go func() {
 		defer background.Done()
 		if resumed, err := pl.provisioner.ResumeStuck(bctx); err != nil && ctx.Err() == nil {
@@ -56,6 +66,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	handler := router.New(router.Deps{
 		Central: svc, Tenants: pl.provisioner, Audit: central.NewAudit(pl.db), Keys: keys, Log: log, RequestTimeout: cfg.RequestTimeout,
+		Cache: cache, Conns: provisioning.NewConnections(pools, pl.box, pl.server), PoolStats: pools.Stats,
+		TenantAuth: tenantdb.NewAuth(keys, pl.guard, cfg.RefreshTokenTTL, log),
+		BaseDomain: cfg.BaseDomain, TrustedProxies: cfg.TrustedProxies,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

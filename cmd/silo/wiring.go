@@ -19,6 +19,7 @@ import (
 // and the tenant commands.
 type plane struct {
 	db          *sqlx.DB
+	box         *secretbox.Box
 	server      *tenantdb.Server
 	catalog     *central.Catalog
 	guard       *login.Guard
@@ -54,7 +55,7 @@ func openPlane(ctx context.Context, cfg *config.Config, log *slog.Logger) (*plan
 		Prefix: cfg.TenantDBPrefix, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
 		Concurrency: cfg.ProvisionConcurrency, Log: log,
 	})
-	return &plane{db: db, server: server, catalog: catalog, guard: guard, provisioner: prov}, nil
+	return &plane{db: db, box: box, server: server, catalog: catalog, guard: guard, provisioner: prov}, nil
 }
 
 func (p *plane) Close() {

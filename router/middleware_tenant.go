@@ -1,0 +1,171 @@
+package router
+
+import (
+	"net"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/provisioning"
+	"github.com/silo-dev/silo/tenantdb"
+)
+
+const (
+	ctxTenant   = "silo.tenant"
+	ctxTenantDB = "silo.tenantDB"
+	ctxCaller   = "silo.caller"
+)
+
+// Tenant-resolution errors of API.md.
+var (
+	errTenantRequired    = apperr.New(apperr.Invalid, "TENANT_ID_REQUIRED", "Tenant ID is required")
+	errTenantMismatch    = apperr.New(apperr.Invalid, "TENANT_MISMATCH", "The x-tenant-id header and the host name different tenants")
+	errTenantSuspended   = apperr.New(apperr.Forbidden, "TENANT_SUSPENDED", "This tenant is suspended")
+	errTenantUnavailable = apperr.New(apperr.Unavailable, "TENANT_UNAVAILABLE", "This tenant is not available yet, retry later")
+	errRoleNotAllowed    = apperr.Validation(apperr.FieldError{Field: "role", Message: "cannot be chosen at sign-up; new users are members"})
+)
+
+// tenantResolver finds the tenant of a request: the x-tenant-id header,
+// then the subdomain of the base domain, then a mapped custom domain.
+type tenantResolver struct {
+	cache      *central.TenantCache
+	baseDomain string
+	trusted    []*net.IPNet
+}
+
+// hostName returns the request's host name: lower-case, without port or
+// trailing dot. X-Forwarded-Host is used only from a trusted proxy.
+func (r *tenantResolver) hostName(c *gin.Context) string {
+	host := c.Request.Host
+	if fwd := c.GetHeader("X-Forwarded-Host"); fwd != "" && r.fromTrustedProxy(c) {
+		host, _, _ = strings.Cut(fwd, ",")
+	}
+	host = strings.TrimSpace(host)
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	return strings.TrimSuffix(strings.ToLower(host), ".")
+}
+
+func (r *tenantResolver) fromTrustedProxy(c *gin.Context) bool {
+	ipStr, _, err := net.SplitHostPort(c.Request.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	ip := net.ParseIP(ipStr)
+	for _, n := range r.trusted {
+		if ip != nil && n.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// resolve returns the request's tenant or the API.md error for it. A host
+// that names no known tenant (api.example.com, an unmapped domain) does not
+// stand in the way of the header; only two different known tenants clash.
+func (r *tenantResolver) resolve(c *gin.Context) (*central.Tenant, error) {
+	ctx := c.Request.Context()
+	hostTenant, hostErr := r.fromHost(c)
+	if hostErr != nil && !apperr.Is(hostErr, "TENANT_NOT_FOUND") {
+		return nil, hostErr
+	}
+	header := c.GetHeader("x-tenant-id")
+	if header == "" {
+		switch {
+		case hostTenant != nil:
+			return hostTenant, nil
+		case hostErr != nil:
+			return nil, hostErr // a subdomain of the base domain that is no tenant
+		}
+		return nil, errTenantRequired
+	}
+	if !provisioning.SlugPattern.MatchString(header) {
+		return nil, central.ErrTenantNotFound
+	}
+	if hostTenant != nil && hostTenant.Slug != header {
+		return nil, errTenantMismatch
+	}
+	return r.cache.BySlug(ctx, header)
+}
+
+// fromHost resolves the host name: a one-label subdomain of the base domain
+// names a slug; any other host may be a mapped custom domain. It returns
+// nil, nil when the host cannot name a tenant at all.
+func (r *tenantResolver) fromHost(c *gin.Context) (*central.Tenant, error) {
+	host := r.hostName(c)
+	if host == "" || host == r.baseDomain || net.ParseIP(host) != nil {
+		return nil, nil
+	}
+	if r.baseDomain != "" {
+		if label, ok := strings.CutSuffix(host, "."+r.baseDomain); ok {
+			if strings.Contains(label, ".") || !provisioning.SlugPattern.MatchString(label) {
+				return nil, central.ErrTenantNotFound
+			}
+			return r.cache.BySlug(c.Request.Context(), label)
+		}
+	}
+	t, err := r.cache.ByDomain(c.Request.Context(), host)
+	if apperr.Is(err, "TENANT_NOT_FOUND") {
+		return nil, nil
+	}
+	return t, err
+}
+
+// requireTenant resolves the tenant and admits the request only while the
+// tenant is active.
+func (h *handlers) requireTenant(c *gin.Context) {
+	t, err := h.resolver.resolve(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	switch t.Status {
+	case central.StatusActive:
+	case central.StatusSuspended:
+		fail(c, errTenantSuspended)
+		return
+	default:
+		fail(c, errTenantUnavailable)
+		return
+	}
+	c.Set(ctxTenant, t)
+	c.Next()
+}
+
+// tenantDB leases the tenant's pooled connection for the request.
+func (h *handlers) tenantDB(c *gin.Context) {
+	lease, err := h.conns.Lease(currentTenant(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	defer lease.Release()
+	c.Set(ctxTenantDB, lease)
+	c.Next()
+}
+
+// requireTenantUser admits only a user of this tenant with a valid token.
+func (h *handlers) requireTenantUser(c *gin.Context) {
+	raw, _ := bearer(c)
+	if raw == "" {
+		fail(c, apperr.ErrUnauthenticated)
+		return
+	}
+	caller, err := h.tenantAuth.Authenticate(c.Request.Context(), currentTenantDB(c), currentTenant(c).Slug, raw)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.Set(ctxCaller, caller)
+	c.Next()
+}
+
+func currentTenant(c *gin.Context) *central.Tenant { return c.MustGet(ctxTenant).(*central.Tenant) }
+
+func currentTenantDB(c *gin.Context) *sqlx.DB { return c.MustGet(ctxTenantDB).(*tenantdb.Lease).DB }
+
+func currentCaller(c *gin.Context) *tenantdb.Caller { return c.MustGet(ctxCaller).(*tenantdb.Caller) }

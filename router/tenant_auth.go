@@ -1,0 +1,159 @@
+package router
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/tenantdb"
+)
+
+// tenantUserView is a tenant user as the API shows it.
+type tenantUserView struct {
+	ID          string    `json:"id"`
+	Email       string    `json:"email"`
+	FirstName   string    `json:"firstName"`
+	LastName    string    `json:"lastName"`
+	IsActive    bool      `json:"isActive"`
+	Roles       []string  `json:"roles,omitempty"`
+	Permissions []string  `json:"permissions,omitempty"`
+	CreatedAt   time.Time `json:"createdAt"`
+}
+
+func viewTenantUser(u *tenantdb.User, roles, permissions []string) tenantUserView {
+	return tenantUserView{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
+		IsActive: u.IsActive, Roles: roles, Permissions: permissions, CreatedAt: u.CreatedAt}
+}
+
+type tenantRef struct {
+	Slug string `json:"slug"`
+	Name string `json:"name"`
+}
+
+func refTenant(t *central.Tenant) tenantRef { return tenantRef{Slug: t.Slug, Name: t.Name} }
+
+type tenantSessionView struct {
+	AccessToken  string         `json:"access_token"`
+	TokenType    string         `json:"token_type"`
+	ExpiresIn    int            `json:"expires_in"`
+	RefreshToken string         `json:"refresh_token"`
+	User         tenantUserView `json:"user"`
+	Tenant       tenantRef      `json:"tenant"`
+}
+
+func (h *handlers) tenantSession(c *gin.Context, s *tenantdb.Session) {
+	roles, perms, err := tenantdb.RolesOf(c.Request.Context(), currentTenantDB(c), s.User.ID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, tenantSessionView{
+		AccessToken: s.AccessToken, TokenType: "Bearer", ExpiresIn: s.ExpiresIn, RefreshToken: s.RefreshToken,
+		User: viewTenantUser(s.User, roles, perms), Tenant: refTenant(currentTenant(c)),
+	})
+}
+
+func (h *handlers) tenantRegister(c *gin.Context) {
+	var in registerRequest
+	if err := decode(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	if in.Role != "" {
+		// Public sign-up always makes a member; refuse rather than ignore.
+		fail(c, errRoleNotAllowed)
+		return
+	}
+	u, err := h.tenantAuth.Register(c.Request.Context(), currentTenantDB(c), tenantdb.NewUser{
+		Email: in.Email, Password: in.Password, FirstName: in.FirstName, LastName: in.LastName,
+	})
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"user": viewTenantUser(u, []string{tenantdb.RoleMember}, nil)})
+}
+
+func (h *handlers) tenantLogin(c *gin.Context) {
+	var in credentials
+	if err := decode(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	t := currentTenant(c)
+	s, err := h.tenantAuth.Login(c.Request.Context(), currentTenantDB(c), t.Slug, c.ClientIP(), in.Email, in.Password)
+	h.metrics.login("tenant", err)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	h.tenantSession(c, s)
+}
+
+func (h *handlers) tenantRefresh(c *gin.Context) {
+	var in refreshRequest
+	if err := decode(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	s, err := h.tenantAuth.Refresh(c.Request.Context(), currentTenantDB(c), currentTenant(c).Slug, in.RefreshToken)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	h.tenantSession(c, s)
+}
+
+func (h *handlers) tenantLogout(c *gin.Context) {
+	var in refreshRequest
+	if err := decode(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	if err := h.tenantAuth.Logout(c.Request.Context(), currentTenantDB(c), in.RefreshToken); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (h *handlers) tenantMe(c *gin.Context) {
+	caller := currentCaller(c)
+	body := gin.H{
+		"user":   viewTenantUser(caller.User, caller.Roles, caller.Permissions),
+		"tenant": refTenant(currentTenant(c)),
+	}
+	if caller.ImpersonatedBy != "" {
+		body["impersonatedBy"] = caller.ImpersonatedBy
+	}
+	c.JSON(http.StatusOK, body)
+}
+
+type configBody struct {
+	Config json.RawMessage `json:"config"`
+}
+
+func (h *handlers) getTenantConfig(c *gin.Context) {
+	cfg, err := h.tenantAuth.Config(c.Request.Context(), currentTenantDB(c), currentCaller(c).User.ID)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, configBody{Config: cfg})
+}
+
+func (h *handlers) putTenantConfig(c *gin.Context) {
+	var in configBody
+	if err := decode(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	if err := h.tenantAuth.SetConfig(c.Request.Context(), currentTenantDB(c), currentCaller(c).User.ID, in.Config); err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, configBody{Config: in.Config})
+}
