@@ -92,7 +92,7 @@ func (m *Migrator) Up(ctx context.Context) ([]*goose.MigrationResult, error) {
 	var res []*goose.MigrationResult
 	err := m.withProvider(ctx, true, func(p *goose.Provider) error {
 		var err error
-		res, err = p.Up(ctx)
+		res, err = migrations.Up(ctx, p)
 		return err
 	})
 	return res, err

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -105,4 +106,22 @@ func (l *SessionLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error
 		return errors.New("release migration lock: this session did not hold it")
 	}
 	return nil
+}
+
+// Up applies every pending migration of p. When several runners meet a
+// brand-new database at once, goose can see the version table before its
+// zero row ("missing zero version migration"); that runner simply tries
+// again once the first one has finished.
+func Up(ctx context.Context, p *goose.Provider) ([]*goose.MigrationResult, error) {
+	for attempt := 1; ; attempt++ {
+		res, err := p.Up(ctx)
+		if err == nil || attempt == 5 || !strings.Contains(err.Error(), "missing zero version") {
+			return res, err
+		}
+		select {
+		case <-ctx.Done():
+			return res, err
+		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
+		}
+	}
 }

@@ -519,7 +519,7 @@ func TestProviderConcurrentUp(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := p.Up(ctx)
+			res, err := migrations.Up(ctx, p)
 			applied[i], errs[i] = len(res), err
 		}()
 	}

@@ -183,7 +183,7 @@ func (s *Server) Migrate(ctx context.Context, database string) (int64, error) {
 		return 0, err
 	}
 	defer p.Close()
-	if _, err := p.Up(ctx); err != nil {
+	if _, err := migrations.Up(ctx, p); err != nil {
 		return 0, dberr.Translate(err)
 	}
 	v, err := p.GetDBVersion(ctx)
