@@ -10,11 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/silo-dev/silo/central"
-	"github.com/silo-dev/silo/internal/token"
-	"github.com/silo-dev/silo/provisioning"
-	"github.com/silo-dev/silo/router"
-	"github.com/silo-dev/silo/tenantdb"
+	"github.com/silo-dev/silo/internal/app"
 )
 
 // serve migrates the central database, then serves HTTP until ctx ends,
@@ -27,49 +23,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log := newLogger(cfg, stderr)
 	logWarnings(log, cfg)
 
-	pl, err := openPlane(ctx, cfg, log)
+	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer pl.Close()
-	keys, err := token.NewKeys(cfg.JWTKeyID, cfg.VerifyKeys, cfg.AccessTokenTTL)
-	if err != nil {
-		return err
-	}
-	go pl.guard.Warm()
-	svc := central.NewService(pl.db, keys, pl.guard, cfg.RefreshTokenTTL, log)
-
-	// Background work: resume provisionings a dead process left behind,
-	// then keep the spare pool full. Both stop with ctx, before the pools close.
-	pools := tenantdb.NewPoolManager(tenantdb.PoolOptions{MaxPools: cfg.TenantPoolsMax, MaxConns: cfg.TenantConnsMax})
-	defer pools.Close()
-	cache := central.NewTenantCache(pl.catalog)
-
-	bctx, stopBackground := context.WithCancel(central.WithActor(ctx, central.Actor{Kind: "system"}))
+	defer a.Close()
+	bctx, stopBackground := context.WithCancel(ctx)
 	var background sync.WaitGroup
-	background.Add(2)
+	background.Add(1)
 	go func() {
 		defer background.Done()
-		cache.Run(bctx, 250*time.Millisecond)
+		a.RunBackground(bctx)
 	}()
-	go func() {
-		defer background.Done()
-		if resumed, err := pl.provisioner.ResumeStuck(bctx); err != nil && ctx.Err() == nil {
-			log.Error("resuming stuck tenant provisioning", "err", err)
-		} else if len(resumed) > 0 {
-			log.Info("resumed stuck tenant provisioning", "tenants", resumed)
-		}
-		pl.provisioner.RunSpares(bctx, 30*time.Second)
-	}()
+	// Stop the background work before the pools close.
 	defer background.Wait()
 	defer stopBackground()
 
-	handler := router.New(router.Deps{
-		Central: svc, Tenants: pl.provisioner, Audit: central.NewAudit(pl.db), Keys: keys, Log: log, RequestTimeout: cfg.RequestTimeout,
-		Cache: cache, Conns: provisioning.NewConnections(pools, pl.box, pl.server), PoolStats: pools.Stats,
-		TenantAuth: tenantdb.NewAuth(keys, pl.guard, cfg.RefreshTokenTTL, log),
-		BaseDomain: cfg.BaseDomain, TrustedProxies: cfg.TrustedProxies,
-	})
+	handler := a.Handler
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)

@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/internal/app"
 	"github.com/silo-dev/silo/provisioning"
 	"github.com/silo-dev/silo/router"
 )
@@ -82,13 +83,13 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 	}
 
 	log := newLogger(cfg, stderr)
-	pl, err := openPlane(ctx, cfg, log)
+	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer pl.Close()
+	defer a.Close()
 	ctx = central.WithActor(ctx, central.Actor{Kind: "cli", ID: getenv("USER"), RequestID: "cli"})
-	p := pl.provisioner
+	p := a.Provisioner
 	out := output{w: stdout, json: asJSON}
 
 	switch sub {

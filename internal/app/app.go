@@ -1,0 +1,131 @@
+// Package app assembles a Silo instance from its configuration: it
+// migrates and opens the central database, connects to the tenant database
+// server, and builds the services, the tenant pools, the catalog cache and
+// the HTTP handler. The silo binary and the load tool both start Silo
+// through it, so they run the same thing.
+package app
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/config"
+	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/secretbox"
+	"github.com/silo-dev/silo/internal/token"
+	"github.com/silo-dev/silo/provisioning"
+	"github.com/silo-dev/silo/router"
+	"github.com/silo-dev/silo/tenantdb"
+)
+
+// App is one assembled Silo instance.
+type App struct {
+	Handler     http.Handler
+	Provisioner *provisioning.Provisioner
+	Keys        *token.Keys
+	Pools       *tenantdb.PoolManager
+	Cache       *central.TenantCache
+
+	central *sqlx.DB
+	server  *tenantdb.Server
+	log     *slog.Logger
+}
+
+// Open builds an App from cfg. Close it when done.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	if _, err := central.NewMigrator(cfg.CentralDSN).Up(ctx); err != nil {
+		return nil, fmt.Errorf("migrate central database %s/%s: %w", cfg.CentralDSN.Addr, cfg.CentralDSN.DBName, err)
+	}
+	db, err := central.Open(ctx, cfg.CentralDSN)
+	if err != nil {
+		return nil, err
+	}
+	server, err := tenantdb.OpenServer(ctx, cfg.TenantAdminDSN)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a := &App{central: db, server: server, log: log}
+	if err := a.build(cfg); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(cfg *config.Config) error {
+	box, err := secretbox.New(cfg.MasterKey)
+	if err != nil {
+		return err
+	}
+	keys, err := token.NewKeys(cfg.JWTKeyID, cfg.VerifyKeys, cfg.AccessTokenTTL)
+	if err != nil {
+		return err
+	}
+	guard := login.NewGuard(login.GuardOptions{
+		Cost: cfg.BcryptCost, PerIPPerMinute: cfg.LoginPerIPPerMinute, PerEmailPerMinute: cfg.LoginPerEmailPerMinute,
+	})
+	go guard.Warm()
+	catalog := central.NewCatalog(a.central, cfg.CentralDSN.DBName)
+	a.Keys = keys
+	a.Provisioner = provisioning.New(catalog, a.server, box, guard, provisioning.Options{
+		Prefix: cfg.TenantDBPrefix, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
+		Concurrency: cfg.ProvisionConcurrency, Log: a.log,
+	})
+	a.Pools = tenantdb.NewPoolManager(tenantdb.PoolOptions{MaxPools: cfg.TenantPoolsMax, MaxConns: cfg.TenantConnsMax})
+	a.Cache = central.NewTenantCache(catalog)
+	a.Handler = router.New(router.Deps{
+		Central:        central.NewService(a.central, keys, guard, cfg.RefreshTokenTTL, a.log),
+		Tenants:        a.Provisioner,
+		Audit:          central.NewAudit(a.central),
+		Keys:           keys,
+		Log:            a.log,
+		RequestTimeout: cfg.RequestTimeout,
+		Cache:          a.Cache,
+		Conns:          provisioning.NewConnections(a.Pools, box, a.server),
+		PoolStats:      a.Pools.Stats,
+		TenantAuth:     tenantdb.NewAuth(keys, guard, cfg.RefreshTokenTTL, a.log),
+		BaseDomain:     cfg.BaseDomain,
+		TrustedProxies: cfg.TrustedProxies,
+	})
+	return nil
+}
+
+// RunBackground does the instance's background work until ctx ends: it
+// follows other instances' catalog changes, resumes provisionings a dead
+// process left behind, and keeps the spare pool full.
+func (a *App) RunBackground(ctx context.Context) {
+	ctx = central.WithActor(ctx, central.Actor{Kind: "system"})
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		a.Cache.Run(ctx, 250*time.Millisecond)
+	}()
+	go func() {
+		defer wg.Done()
+		if resumed, err := a.Provisioner.ResumeStuck(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("resuming stuck tenant provisioning", "err", err)
+		} else if len(resumed) > 0 {
+			a.log.Info("resumed stuck tenant provisioning", "tenants", resumed)
+		}
+		a.Provisioner.RunSpares(ctx, 30*time.Second)
+	}()
+	wg.Wait()
+}
+
+// Close closes the tenant pools and the database connections.
+func (a *App) Close() {
+	if a.Pools != nil {
+		a.Pools.Close()
+	}
+	a.server.Close()
+	a.central.Close()
+}
