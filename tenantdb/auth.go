@@ -199,14 +199,10 @@ func (a *Auth) Authenticate(ctx context.Context, db *sqlx.DB, slug, raw string) 
 	if _, err := uuid.Parse(claims.Subject); err != nil {
 		return nil, ErrBadAccessToken
 	}
-	u, err := UserByID(ctx, db, claims.Subject)
+	u, roles, perms, err := UserWithRoles(ctx, db, claims.Subject)
 	if errors.Is(err, ErrUserNotFound) || (err == nil && !u.IsActive) {
 		return nil, ErrBadAccessToken
 	}
-	if err != nil {
-		return nil, err
-	}
-	roles, perms, err := RolesOf(ctx, db, u.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -21,8 +21,8 @@ import (
 type PoolOptions struct {
 	MaxPools        int           // open pools (LRU); default 1000
 	MaxConns        int           // open tenant connections across all pools, never exceeded; default 100
-	MaxOpenPerPool  int           // default 10
-	MaxIdlePerPool  int           // default 2
+	MaxOpenPerPool  int           // default 4
+	MaxIdlePerPool  int           // default 1: with thousands of tenants, idle connections are what the global bound runs out of
 	ConnMaxIdleTime time.Duration // default 30s
 	ConnMaxLifetime time.Duration // default 30m
 	// AcquireTimeout bounds the wait for a connection slot when MaxConns
@@ -38,8 +38,8 @@ func (o *PoolOptions) defaults() {
 	}
 	def(&o.MaxPools, 1000)
 	def(&o.MaxConns, 100)
-	def(&o.MaxOpenPerPool, 10)
-	def(&o.MaxIdlePerPool, 2)
+	def(&o.MaxOpenPerPool, 4)
+	def(&o.MaxIdlePerPool, 1)
 	if o.MaxOpenPerPool > o.MaxConns {
 		o.MaxOpenPerPool = o.MaxConns
 	}
@@ -248,16 +248,8 @@ func (c *boundedConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		pm.mu.Lock()
 		pm.waits++
 		pm.mu.Unlock()
-		// Idle connections of other tenants hold the slots: close the
-		// least recently used idle pools, then wait for a slot.
-		pm.reclaim(4)
-		wctx, cancel := context.WithTimeout(ctx, pm.opts.AcquireTimeout)
-		defer cancel()
-		if err := pm.slots.Acquire(wctx, 1); err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, ErrNoConnection
+		if err := pm.waitForSlot(ctx); err != nil {
+			return nil, err
 		}
 	}
 	conn, err := c.Connector.Connect(ctx)
@@ -271,6 +263,29 @@ func (c *boundedConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	return &boundedConn{Conn: conn, pm: pm}, nil
 }
 
+// waitForSlot waits for a free connection slot. Connections above a
+// pool's idle limit close within moments of their query; if none frees up,
+// idle connections of other tenants hold the slots, so the least recently
+// used idle pool is closed, one at a time, until a slot frees or the
+// AcquireTimeout passes.
+func (pm *PoolManager) waitForSlot(ctx context.Context) error {
+	deadline := time.Now().Add(pm.opts.AcquireTimeout)
+	for {
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
+		err := pm.slots.Acquire(wctx, 1)
+		cancel()
+		switch {
+		case err == nil:
+			return nil
+		case ctx.Err() != nil:
+			return ctx.Err()
+		case time.Now().After(deadline):
+			return ErrNoConnection
+		}
+		pm.reclaim(1)
+	}
+}
+
 // boundedConn releases its slot once when closed.
 type boundedConn struct {
 	driver.Conn
@@ -281,13 +296,21 @@ type boundedConn struct {
 func (c *boundedConn) Close() error {
 	err := c.Conn.Close()
 	c.closed.Do(func() {
-		c.pm.mu.Lock()
-		c.pm.open--
-		c.pm.mu.Unlock()
-		c.pm.slots.Release(1)
+		// The server ends its side of the session a moment after the
+		// client hangs up; hold the slot that long so that the server never
+		// sees more than MaxConns of our connections at once.
+		time.AfterFunc(serverCloseLag, func() {
+			c.pm.mu.Lock()
+			c.pm.open--
+			c.pm.mu.Unlock()
+			c.pm.slots.Release(1)
+		})
 	})
 	return err
 }
+
+// serverCloseLag is how long a closed connection keeps its slot.
+const serverCloseLag = 20 * time.Millisecond
 
 // IsUnavailable reports whether err means the tenant's database cannot be
 // reached now (for a 503).

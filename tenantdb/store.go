@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -69,4 +70,36 @@ func SetUserConfig(ctx context.Context, db sqlx.ExecerContext, userID, config st
 		"INSERT INTO user_configs (user_id, config, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE config = VALUES(config), updated_at = VALUES(updated_at)",
 		userID, config, time.Now().UTC().Truncate(time.Microsecond))
 	return dberr.Translate(err)
+}
+
+// UserWithRoles returns the user with id, its role names and the union of
+// their permissions in one round trip (the hot path of every authenticated
+// tenant request), or ErrUserNotFound.
+func UserWithRoles(ctx context.Context, db sqlx.QueryerContext, id string) (*User, []string, []string, error) {
+	var row struct {
+		User
+		Roles       sql.NullString `db:"roles"`
+		Permissions sql.NullString `db:"permissions"`
+	}
+	err := sqlx.GetContext(ctx, db, &row, `SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_active, u.created_at, u.updated_at,
+		GROUP_CONCAT(DISTINCT r.role_name ORDER BY r.role_name SEPARATOR ',') AS roles,
+		GROUP_CONCAT(DISTINCT p.permission ORDER BY p.permission SEPARATOR ',') AS permissions
+		FROM users u
+		LEFT JOIN user_roles r ON r.user_id = u.id
+		LEFT JOIN role_permissions p ON p.role_name = r.role_name
+		WHERE u.id = ? GROUP BY u.id`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, nil, ErrUserNotFound
+	}
+	if err != nil {
+		return nil, nil, nil, dberr.Translate(err)
+	}
+	return &row.User, splitList(row.Roles), splitList(row.Permissions), nil
+}
+
+func splitList(s sql.NullString) []string {
+	if !s.Valid || s.String == "" {
+		return []string{}
+	}
+	return strings.Split(s.String, ",")
 }

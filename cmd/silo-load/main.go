@@ -1,0 +1,393 @@
+// Command silo-load measures Silo's tenant plane under load. It starts a
+// Silo instance in-process on a fresh central database, provisions N
+// tenants each with a user, logs every user in, then drives
+// GET /api/auth/me spread over the tenants from concurrent keep-alive
+// clients. In the same run it drives a baseline Gin handler that verifies
+// the same kind of JWT and runs the same single-row query on one fixed
+// database, and prints requests/s, p50/p99 and the ratio Silo/baseline.
+// Everything it creates is dropped at the end (unless -keep).
+//
+//	go run ./cmd/silo-load -tenants 100 -clients 32 -duration 15s
+//	go run ./cmd/silo-load -tenants 2000 -conns-max 50
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/silo-dev/silo/config"
+	"github.com/silo-dev/silo/internal/app"
+	"github.com/silo-dev/silo/internal/token"
+	"github.com/silo-dev/silo/provisioning"
+	"github.com/silo-dev/silo/tenantdb"
+)
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "silo-load:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	tenants, clients, connsMax int
+	duration                   time.Duration
+	server                     string
+	keep                       bool
+}
+
+func run() error {
+	var o options
+	flag.IntVar(&o.tenants, "tenants", 100, "tenants to provision")
+	flag.IntVar(&o.clients, "clients", 32, "concurrent keep-alive clients")
+	flag.IntVar(&o.connsMax, "conns-max", 100, "SILO_TENANT_CONNS_MAX for the Silo under test")
+	flag.DurationVar(&o.duration, "duration", 15*time.Second, "how long each side is driven")
+	flag.StringVar(&o.server, "server", "root@tcp(127.0.0.1:3306)/", "DSN of the MySQL/MariaDB server to use (an account that may create databases and users)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the databases and users it creates")
+	flag.Parse()
+	ctx := context.Background()
+
+	suffix := randomHex(4)
+	central := strings.TrimSuffix(o.server, "/") + "/silo_load_" + suffix
+	prefix := "ld" + suffix + "_"
+	env := map[string]string{
+		"SILO_CENTRAL_DSN": central, "SILO_TENANT_DB_PREFIX": prefix, "SILO_BCRYPT_COST": "10",
+		"SILO_SPARE_POOL_SIZE": "0", "SILO_PROVISION_CONCURRENCY": "4",
+		"SILO_TENANT_CONNS_MAX": fmt.Sprint(o.connsMax), "SILO_TENANT_POOLS_MAX": fmt.Sprint(max(o.tenants, 1)),
+		"SILO_LOGIN_IP_LIMIT": "100000", "SILO_LOGIN_EMAIL_LIMIT": "100000",
+		"SILO_JWT_SECRET": randomKey(), "SILO_MASTER_KEY": randomKey(), "SILO_ENV": "production",
+		"SILO_BASE_DOMAIN": "silo.test",
+	}
+	fs := flag.NewFlagSet("silo", flag.ContinueOnError)
+	cfg, err := config.NewLoader(fs, func(k string) string { return env[k] }).Load()
+	if err != nil {
+		return err
+	}
+	cfg.BcryptCost = 4 // production mode only to skip the secrets file; cheap hashes for setup
+	log := slog.New(slog.DiscardHandler)
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if !o.keep {
+		defer cleanup(o.server, cfg.CentralDSN.DBName, prefix)
+	}
+
+	silo, stopSilo := listen(a.Handler)
+	defer stopSilo()
+
+	fmt.Printf("provisioning %d tenants... ", o.tenants)
+	start := time.Now()
+	if err := provision(ctx, a.Provisioner, o.tenants); err != nil {
+		return err
+	}
+	fmt.Printf("%.1fs (%.0f tenants/s)\n", time.Since(start).Seconds(), float64(o.tenants)/time.Since(start).Seconds())
+
+	tokens, err := loginAll(silo, o.tenants)
+	if err != nil {
+		return err
+	}
+
+	// The baseline: same JWT verification, same query, one fixed database.
+	first, err := a.Provisioner.Get(ctx, slug(0))
+	if err != nil {
+		return err
+	}
+	base, stopBase, err := baseline(o.server, first.DatabaseName, a.Keys, min(o.connsMax, 10))
+	if err != nil {
+		return err
+	}
+	defer stopBase()
+
+	root, err := openServer(o.server)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+
+	fmt.Printf("driving %d clients for %s each over %d tenants (SILO_TENANT_CONNS_MAX=%d)\n", o.clients, o.duration, o.tenants, o.connsMax)
+	siloRes := drive(o, func(r *mrand.Rand) *http.Request {
+		i := r.IntN(o.tenants)
+		req, _ := http.NewRequest("GET", silo+"/api/auth/me", nil)
+		req.Header.Set("x-tenant-id", slug(i))
+		req.Header.Set("Authorization", "Bearer "+tokens[i])
+		return req
+	}, func() int { return tenantConns(root, prefix) })
+	baseRes := drive(o, func(*mrand.Rand) *http.Request {
+		req, _ := http.NewRequest("GET", base+"/me", nil)
+		req.Header.Set("Authorization", "Bearer "+tokens[0])
+		return req
+	}, nil)
+
+	fmt.Printf("\n%-9s %10s %9s %9s %8s %s\n", "", "req/s", "p50 ms", "p99 ms", "errors", "max tenant conns (server side)")
+	siloRes.print("silo")
+	baseRes.print("baseline")
+	fmt.Printf("ratio silo/baseline: %.2f\n", siloRes.rps/baseRes.rps)
+	st := a.Pools.Stats()
+	fmt.Printf("pools: open %d, evictions %d, connection waits %d; RSS %s\n", st.Pools, st.Evictions, st.Waits, rss())
+	return nil
+}
+
+func slug(i int) string { return fmt.Sprintf("load-%d", i) }
+
+const password = "load-test-password"
+
+func provision(ctx context.Context, p *provisioning.Provisioner, n int) error {
+	var next atomic.Int64
+	errs := make(chan error, 4)
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				_, err := p.Create(ctx, provisioning.NewTenant{Slug: slug(i), Name: slug(i), Admin: &provisioning.NewAdmin{
+					Email: "user@" + slug(i) + ".test", Password: password, FirstName: "Load", LastName: "User"}})
+				if err != nil {
+					errs <- fmt.Errorf("provision %s: %w", slug(i), err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+func loginAll(base string, n int) ([]string, error) {
+	tokens := make([]string, n)
+	for i := range tokens {
+		body := fmt.Sprintf(`{"email":"user@%s.test","password":%q}`, slug(i), password)
+		req, _ := http.NewRequest("POST", base+"/api/auth/login", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("x-tenant-id", slug(i))
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		var s struct {
+			AccessToken string `json:"access_token"`
+		}
+		err = json.NewDecoder(res.Body).Decode(&s)
+		res.Body.Close()
+		if err != nil || res.StatusCode != 200 {
+			return nil, fmt.Errorf("login to %s: status %d %v", slug(i), res.StatusCode, err)
+		}
+		tokens[i] = s.AccessToken
+	}
+	return tokens, nil
+}
+
+// baseline serves GET /me: verify the JWT, then read the user's row from
+// one fixed database, answering the same shape of JSON as Silo.
+func baseline(server, database string, keys *token.Keys, maxConns int) (string, func(), error) {
+	cfg, err := config.ParseDSN(strings.TrimSuffix(server, "/") + "/" + database)
+	if err != nil {
+		return "", nil, err
+	}
+	db, err := tenantdb.Open(context.Background(), cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	aud := token.TenantAudience(slug(0))
+	e := gin.New()
+	e.GET("/me", func(c *gin.Context) {
+		raw := strings.TrimPrefix(c.GetHeader("Authorization"), "Bearer ")
+		claims, err := keys.Verify(raw, aud)
+		if err != nil {
+			c.AbortWithStatus(http.StatusUnauthorized)
+			return
+		}
+		u, err := tenantdb.UserByID(c.Request.Context(), db, claims.Subject)
+		if err != nil {
+			c.AbortWithStatus(http.StatusServiceUnavailable)
+			return
+		}
+		c.JSON(http.StatusOK, gin.H{"user": gin.H{"id": u.ID, "email": u.Email, "firstName": u.FirstName, "lastName": u.LastName}})
+	})
+	url, stop := listen(e)
+	return url, func() { stop(); db.Close() }, nil
+}
+
+func listen(h http.Handler) (string, func()) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	srv := &http.Server{Handler: h}
+	go srv.Serve(ln)
+	return "http://" + ln.Addr().String(), func() { srv.Close() }
+}
+
+type result struct {
+	rps           float64
+	p50, p99      time.Duration
+	errors, total int64
+	maxConns      int
+}
+
+func (r result) print(name string) {
+	conns := "-"
+	if r.maxConns >= 0 {
+		conns = fmt.Sprint(r.maxConns)
+	}
+	fmt.Printf("%-9s %10.0f %9.2f %9.2f %8d %s\n", name, r.rps, ms(r.p50), ms(r.p99), r.errors, conns)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// drive runs o.clients keep-alive clients for o.duration, sampling the
+// server-side tenant connection count with sample (when not nil).
+func drive(o options, next func(*mrand.Rand) *http.Request, sample func() int) result {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.clients, MaxConnsPerHost: o.clients}}
+	deadline := time.Now().Add(o.duration)
+	lats := make([][]time.Duration, o.clients)
+	var errs atomic.Int64
+	maxConns := -1
+	stopSampling := make(chan struct{})
+	sampled := make(chan int)
+	go func() {
+		m := -1
+		for sample != nil {
+			select {
+			case <-stopSampling:
+				sampled <- m
+				return
+			case <-time.After(50 * time.Millisecond):
+				m = max(m, sample())
+			}
+		}
+		<-stopSampling
+		sampled <- m
+	}()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for c := 0; c < o.clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := mrand.New(mrand.NewPCG(uint64(c), 42))
+			for time.Now().Before(deadline) {
+				req := next(r)
+				t0 := time.Now()
+				res, err := client.Do(req)
+				if err == nil {
+					io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+				}
+				if err != nil || res.StatusCode != 200 {
+					errs.Add(1)
+				}
+				lats[c] = append(lats[c], time.Since(t0))
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(stopSampling)
+	maxConns = <-sampled
+	var all []time.Duration
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
+	pct := func(p float64) time.Duration {
+		if len(all) == 0 {
+			return 0
+		}
+		return all[int(math.Ceil(p*float64(len(all))))-1]
+	}
+	return result{rps: float64(len(all)) / elapsed.Seconds(), p50: pct(0.5), p99: pct(0.99),
+		errors: errs.Load(), total: int64(len(all)), maxConns: maxConns}
+}
+
+func tenantConns(root *sqlx.DB, prefix string) int {
+	var n int
+	_ = root.Get(&n, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER LIKE ?", strings.ReplaceAll(prefix, "_", `\_`)+"%")
+	return n
+}
+
+func rss() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "?"
+}
+
+// cleanup drops the central database and every database and user with prefix.
+func cleanup(server, centralDB, prefix string) {
+	db, err := openServer(server)
+	if err != nil {
+		return
+	}
+	defer db.Close()
+	like := strings.ReplaceAll(prefix, "_", `\_`) + "%"
+	var names []string
+	_ = db.Select(&names, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?", like)
+	for _, n := range append(names, centralDB) {
+		if config.ValidDatabaseName(n) {
+			_, _ = db.Exec("DROP DATABASE IF EXISTS `" + n + "`")
+		}
+	}
+	var users []string
+	_ = db.Select(&users, "SELECT User FROM mysql.user WHERE User LIKE ?", like)
+	for _, u := range users {
+		_, _ = db.Exec("DROP USER IF EXISTS ?@'%'", u)
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func randomKey() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// openServer connects to the server with no database selected.
+func openServer(dsn string) (*sqlx.DB, error) {
+	cfg, err := config.ParseDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	cfg.DBName = ""
+	return tenantdb.Open(context.Background(), cfg)
+}
