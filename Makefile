@@ -11,7 +11,7 @@ endif
 
 .DEFAULT_GOAL := build
 
-.PHONY: run db test bench lint build create-central-admin clean
+.PHONY: run db test bench load lint build create-central-admin clean
 
 run: db
 	$(GO) run ./cmd/silo serve
@@ -24,6 +24,15 @@ test: db
 
 bench: db
 	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) ./...
+	$(GO) run ./cmd/silo-load -tenants 20 -clients 16 -duration 5s
+
+# The load tool: Silo's tenant plane against a bare baseline.
+TENANTS ?= 100
+CLIENTS ?= 32
+DURATION ?= 15s
+CONNS_MAX ?= 100
+load: db
+	$(GO) run ./cmd/silo-load -tenants $(TENANTS) -clients $(CLIENTS) -duration $(DURATION) -conns-max $(CONNS_MAX)
 
 lint:
 	@unformatted=$$(gofmt -l .); \
