@@ -17,9 +17,10 @@ import (
 type TenantCache struct {
 	catalog *Catalog
 
-	snap   atomic.Pointer[snapshot]
-	stale  atomic.Bool
-	reload singleflight.Group
+	snap     atomic.Pointer[snapshot]
+	stale    atomic.Bool
+	reload   singleflight.Group
+	failedAt atomic.Int64 // unix nanoseconds of the last failed reload
 
 	hits, misses atomic.Int64
 }
@@ -29,6 +30,9 @@ type snapshot struct {
 	bySlug   map[string]*Tenant
 	byDomain map[string]*Tenant
 }
+
+// reloadTimeout bounds one reload of the catalog.
+const reloadTimeout = time.Second
 
 // NewTenantCache returns a cache over catalog; call Run to follow other
 // instances' changes.
@@ -72,14 +76,26 @@ func (c *TenantCache) Stats() (hits, misses int64) { return c.hits.Load(), c.mis
 // current returns the snapshot, reloading it first if it is stale.
 // Concurrent reloads are coalesced into one query.
 func (c *TenantCache) current(ctx context.Context) (*snapshot, error) {
-	if s := c.snap.Load(); s != nil && !c.stale.Load() {
+	s := c.snap.Load()
+	if s != nil && !c.stale.Load() {
+		return s, nil
+	}
+	if s != nil && time.Since(time.Unix(0, c.failedAt.Load())) < time.Second {
+		// The central DB failed us a moment ago: serve the last snapshot
+		// rather than make every request wait for it again.
 		return s, nil
 	}
 	v, err, _ := c.reload.Do("reload", func() (any, error) {
 		c.stale.Store(false)
-		s, err := c.load(context.WithoutCancel(ctx))
+		// A reload serves many requests: it does not die with the one that
+		// started it, but it is bounded, so a hanging central DB costs each
+		// request at most reloadTimeout before the last snapshot answers.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reloadTimeout)
+		defer cancel()
+		s, err := c.load(rctx)
 		if err != nil {
 			c.stale.Store(true)
+			c.failedAt.Store(time.Now().UnixNano())
 			return nil, err
 		}
 		c.snap.Store(s)

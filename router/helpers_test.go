@@ -3,15 +3,19 @@ package router_test
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"database/sql/driver"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/central"
@@ -31,16 +35,28 @@ const (
 )
 
 // server is a Silo HTTP server on its own central database and tenant
-// database/user name prefix.
+// database/user name prefix. Its tenant plane is wired as cmd/silo/serve.go
+// wires it: a catalog cache, a tenant pool manager, tenant connections and
+// tenant-user auth.
 type server struct {
 	t      testing.TB
 	url    string
-	db     *sqlx.DB
+	db     *sqlx.DB // the central database
+	cfg    *mysql.Config
 	keys   *token.Keys
 	prov   *provisioning.Provisioner
 	tenant *tenantdb.Server
 	box    *secretbox.Box
 	prefix string
+
+	catalog *central.Catalog
+	cache   *central.TenantCache
+	pools   *tenantdb.PoolManager
+	conns   *provisioning.Connections
+	auth    *tenantdb.Auth
+	// queries counts the statements sent to db; set for instances only
+	// (see instance), whose central pool is their own.
+	queries *atomic.Int64
 }
 
 type serverOptions struct {
@@ -48,14 +64,28 @@ type serverOptions struct {
 	bcryptCost      int
 	timeout         time.Duration
 	sparePool       int
+	pools           tenantdb.PoolOptions
+	trustedProxies  []string
+	// poll, when set, runs the catalog cache's poller at this interval
+	// for the server's lifetime.
+	poll time.Duration
+	// central, for instances only, adjusts the DSN of the instance's own
+	// central connection pool (its address, its timeouts).
+	central func(*mysql.Config)
+}
+
+func defaultOptions(opts []func(*serverOptions)) serverOptions {
+	o := serverOptions{perIP: 10000, perEmail: 10000, bcryptCost: 4, timeout: 10 * time.Second,
+		pools: tenantdb.PoolOptions{MaxConns: 20}}
+	for _, f := range opts {
+		f(&o)
+	}
+	return o
 }
 
 func newServer(t testing.TB, opts ...func(*serverOptions)) *server {
 	t.Helper()
-	o := serverOptions{perIP: 10000, perEmail: 10000, bcryptCost: 4, timeout: 10 * time.Second}
-	for _, f := range opts {
-		f(&o)
-	}
+	o := defaultOptions(opts)
 	ctx := context.Background()
 	cfg := testdb.Central(t)
 	if _, err := central.NewMigrator(cfg).Up(ctx); err != nil {
@@ -70,10 +100,6 @@ func newServer(t testing.TB, opts ...func(*serverOptions)) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	guard := login.NewGuard(login.GuardOptions{Cost: o.bcryptCost, PerIPPerMinute: o.perIP, PerEmailPerMinute: o.perEmail})
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := central.NewService(db, keys, guard, 24*time.Hour, log)
-
 	tsrv, err := tenantdb.OpenServer(ctx, cfg)
 	if err != nil {
 		t.Fatalf("open tenant server: %v", err)
@@ -83,16 +109,122 @@ func newServer(t testing.TB, opts ...func(*serverOptions)) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	prefix := testdb.Prefix(t)
-	prov := provisioning.New(central.NewCatalog(db, cfg.DBName), tsrv, box,
-		login.NewGuard(login.GuardOptions{Cost: 4, PerIPPerMinute: 10000, PerEmailPerMinute: 10000}),
-		provisioning.Options{Prefix: prefix, BaseDomain: "silo.test", SparePool: o.sparePool, Concurrency: 4, Log: log})
+	base := &server{t: t, db: db, cfg: cfg, keys: keys, tenant: tsrv, box: box, prefix: testdb.Prefix(t)}
+	return base.serve(t, o)
+}
 
+// serve starts an HTTP server over s's central database and tenant server,
+// with its own catalog, cache, pools, guard and metrics, as a separate Silo
+// process would have them.
+func (s *server) serve(t testing.TB, o serverOptions) *server {
+	t.Helper()
+	guard := login.NewGuard(login.GuardOptions{Cost: o.bcryptCost, PerIPPerMinute: o.perIP, PerEmailPerMinute: o.perEmail})
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc := central.NewService(s.db, s.keys, guard, 24*time.Hour, log)
+	catalog := central.NewCatalog(s.db, s.cfg.DBName)
+	prov := provisioning.New(catalog, s.tenant, s.box,
+		login.NewGuard(login.GuardOptions{Cost: 4, PerIPPerMinute: 10000, PerEmailPerMinute: 10000}),
+		provisioning.Options{Prefix: s.prefix, BaseDomain: "silo.test", SparePool: o.sparePool, Concurrency: 4, Log: log})
+	cache := central.NewTenantCache(catalog)
+	pools := tenantdb.NewPoolManager(o.pools)
+	conns := provisioning.NewConnections(pools, s.box, s.tenant)
+	auth := tenantdb.NewAuth(s.keys, guard, 24*time.Hour, log)
+	// Cleanups run last-in first-out: the HTTP server closes first, then
+	// the poller stops, then the pools close.
+	t.Cleanup(pools.Close)
+	if o.poll > 0 {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			cache.Run(ctx, o.poll)
+		}()
+		t.Cleanup(func() {
+			cancel()
+			<-done
+		})
+	}
 	ts := httptest.NewServer(router.New(router.Deps{
-		Central: svc, Tenants: prov, Audit: central.NewAudit(db), Keys: keys, Log: log, RequestTimeout: o.timeout,
+		Central: svc, Tenants: prov, Audit: central.NewAudit(s.db), Keys: s.keys, Log: log, RequestTimeout: o.timeout,
+		Cache: cache, Conns: conns, TenantAuth: auth, PoolStats: pools.Stats,
+		BaseDomain: "silo.test", TrustedProxies: o.trustedProxies,
 	}))
 	t.Cleanup(ts.Close)
-	return &server{t: t, url: ts.URL, db: db, keys: keys, prov: prov, tenant: tsrv, box: box, prefix: prefix}
+	return &server{t: t, url: ts.URL, db: s.db, cfg: s.cfg, keys: s.keys, prov: prov, tenant: s.tenant, box: s.box,
+		prefix: s.prefix, catalog: catalog, cache: cache, pools: pools, conns: conns, auth: auth, queries: s.queries}
+}
+
+// instance starts another Silo instance over s's central database, with a
+// central connection pool of its own that counts its statements (closing
+// it cuts this instance alone off the central database).
+func (s *server) instance(t testing.TB, opts ...func(*serverOptions)) *server {
+	t.Helper()
+	o := defaultOptions(opts)
+	queries := new(atomic.Int64)
+	cfg := s.cfg.Clone()
+	if o.central != nil {
+		o.central(cfg)
+	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := sqlx.NewDb(sql.OpenDB(&countingConnector{Connector: conn, n: queries}), "mysql")
+	t.Cleanup(func() { db.Close() })
+	base := *s
+	base.db, base.queries = db, queries
+	return base.serve(t, o)
+}
+
+// countingConnector counts the statements its connections run.
+type countingConnector struct {
+	driver.Connector
+	n *atomic.Int64
+}
+
+func (c *countingConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	conn, err := c.Connector.Connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return &countingConn{Conn: conn, n: c.n}, nil
+}
+
+type countingConn struct {
+	driver.Conn
+	n *atomic.Int64
+}
+
+func (c *countingConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	c.n.Add(1)
+	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+}
+
+func (c *countingConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	c.n.Add(1)
+	return c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+}
+
+func (c *countingConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.n.Add(1)
+	return c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+}
+
+func (c *countingConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.n.Add(1)
+	return c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+}
+
+func (c *countingConn) Ping(ctx context.Context) error { return c.Conn.(driver.Pinger).Ping(ctx) }
+
+func (c *countingConn) ResetSession(ctx context.Context) error {
+	return c.Conn.(driver.SessionResetter).ResetSession(ctx)
+}
+
+func (c *countingConn) IsValid() bool { return c.Conn.(driver.Validator).IsValid() }
+
+func (c *countingConn) CheckNamedValue(nv *driver.NamedValue) error {
+	return c.Conn.(driver.NamedValueChecker).CheckNamedValue(nv)
 }
 
 // response is a decoded HTTP answer.
@@ -123,6 +255,16 @@ func (r response) str(key string) string {
 // call sends a request. body is sent as is when it is a string, else as JSON.
 func (s *server) call(method, path, bearer string, body any, headers ...string) response {
 	s.t.Helper()
+	r, err := s.do(method, path, bearer, body, headers...)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return r
+}
+
+// do is call for any goroutine: it reports failure rather than ending the
+// test. A "Host" header sets the request's host.
+func (s *server) do(method, path, bearer string, body any, headers ...string) (response, error) {
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -134,7 +276,7 @@ func (s *server) call(method, path, bearer string, body any, headers ...string) 
 	}
 	req, err := http.NewRequest(method, s.url+path, rd)
 	if err != nil {
-		s.t.Fatal(err)
+		return response{}, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -143,17 +285,24 @@ func (s *server) call(method, path, bearer string, body any, headers ...string) 
 		req.Header.Set("Authorization", "Bearer "+bearer)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
+		if strings.EqualFold(headers[i], "Host") {
+			req.Host = headers[i+1]
+			continue
+		}
 		req.Header.Set(headers[i], headers[i+1])
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		s.t.Fatal(err)
+		return response{}, err
 	}
 	defer res.Body.Close()
-	raw, _ := io.ReadAll(res.Body)
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		return response{}, err
+	}
 	r := response{status: res.StatusCode, header: res.Header, raw: string(raw)}
 	_ = json.Unmarshal(raw, &r.body)
-	return r
+	return r, nil
 }
 
 // expect fails the test unless r has the status and (for errors) code, and

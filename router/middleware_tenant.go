@@ -86,10 +86,14 @@ func (r *tenantResolver) resolve(c *gin.Context) (*central.Tenant, error) {
 	if !provisioning.SlugPattern.MatchString(header) {
 		return nil, central.ErrTenantNotFound
 	}
-	if hostTenant != nil && hostTenant.Slug != header {
+	t, err := r.cache.BySlug(ctx, header)
+	if err != nil {
+		return nil, err
+	}
+	if hostTenant != nil && hostTenant.Slug != t.Slug {
 		return nil, errTenantMismatch
 	}
-	return r.cache.BySlug(ctx, header)
+	return t, nil
 }
 
 // fromHost resolves the host name: a one-label subdomain of the base domain

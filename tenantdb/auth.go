@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -225,7 +226,7 @@ func (a *Auth) SetConfig(ctx context.Context, db *sqlx.DB, userID string, cfg js
 		return ErrConfigTooLarge
 	}
 	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(cfg, &obj); err != nil || obj == nil {
+	if !utf8.Valid(cfg) || json.Unmarshal(cfg, &obj) != nil || obj == nil {
 		return errConfigNotJSON
 	}
 	return SetUserConfig(ctx, db, userID, string(cfg))
