@@ -73,11 +73,13 @@ type PoolManager struct {
 	slots *semaphore.Weighted // one per open tenant connection
 
 	mu        sync.Mutex
-	pools     map[string]*pool // by tenant key
-	lru       *list.List       // of *pool, most recent first
-	open      int              // open connections
+	pools     map[string]*pool   // by tenant key
+	lru       *list.List         // of *pool, most recent first
+	draining  map[*pool]struct{} // evicted pools still leased
+	open      int                // open connections
 	evictions int64
 	waits     int64
+	closed    bool
 }
 
 // pool is one tenant's *sqlx.DB with its in-flight lease count.
@@ -94,7 +96,7 @@ func NewPoolManager(o PoolOptions) *PoolManager {
 	o.defaults()
 	return &PoolManager{
 		opts: o, slots: semaphore.NewWeighted(int64(o.MaxConns)),
-		pools: map[string]*pool{}, lru: list.New(),
+		pools: map[string]*pool{}, lru: list.New(), draining: map[*pool]struct{}{},
 	}
 }
 
@@ -116,12 +118,19 @@ type Credentials struct {
 	Open func() (*mysql.Config, error) // the DSN of the tenant's own DB user, asked only to open a pool
 }
 
+// ErrClosed is returned by Acquire after Close.
+var ErrClosed = apperr.New(apperr.Unavailable, "DATABASE_UNAVAILABLE", "The server is shutting down")
+
 // Acquire leases the pool for creds, opening it if needed. Pools are cheap
-// to open (no connection is made until a query needs one), so concurrent
-// first requests simply share the one pool created under the lock.
+// to open (no connection is made until a query needs one; creds.Open only
+// decrypts and builds a DSN), so concurrent first requests simply share the
+// one pool created under the lock.
 func (pm *PoolManager) Acquire(creds Credentials) (*Lease, error) {
 	pm.mu.Lock()
 	defer pm.mu.Unlock()
+	if pm.closed {
+		return nil, ErrClosed
+	}
 	p, ok := pm.pools[creds.Key]
 	if !ok {
 		cfg, err := creds.Open()
@@ -173,6 +182,8 @@ func (pm *PoolManager) evict(p *pool) {
 	pm.evictions++
 	if p.inflight == 0 {
 		go p.db.Close()
+	} else {
+		pm.draining[p] = struct{}{}
 	}
 }
 
@@ -181,6 +192,7 @@ func (pm *PoolManager) release(p *pool) {
 	defer pm.mu.Unlock()
 	p.inflight--
 	if p.evicted && p.inflight == 0 {
+		delete(pm.draining, p)
 		go p.db.Close()
 	}
 }
@@ -219,13 +231,17 @@ func (pm *PoolManager) Stats() PoolStats {
 	for e := pm.lru.Front(); e != nil; e = e.Next() {
 		s.InUse += e.Value.(*pool).db.Stats().InUse
 	}
+	for p := range pm.draining {
+		s.InUse += p.db.Stats().InUse
+	}
 	return s
 }
 
-// Close closes every pool.
+// Close closes every pool (leased ones when released) and refuses new leases.
 func (pm *PoolManager) Close() {
 	pm.mu.Lock()
 	defer pm.mu.Unlock()
+	pm.closed = true
 	for _, p := range pm.pools {
 		pm.evict(p)
 	}
