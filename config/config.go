@@ -52,6 +52,7 @@ type Config struct {
 	ProvisionConcurrency int
 	TenantPoolsMax       int
 	TenantConnsMax       int
+	TenantPoolConns      int
 	TrustedProxies       []string // CIDRs
 
 	// Login attempts allowed per minute, per client IP and per email.
@@ -94,6 +95,7 @@ var settings = []setting{
 	{"SILO_PROVISION_CONCURRENCY", "provision-concurrency", "4", "tenant provisioning runs at once per instance", false},
 	{"SILO_TENANT_POOLS_MAX", "tenant-pools-max", "1000", "open per-tenant connection pools (least recently used closed first)", false},
 	{"SILO_TENANT_CONNS_MAX", "tenant-conns-max", "100", "open tenant database connections across all pools, never exceeded", false},
+	{"SILO_TENANT_POOL_CONNS", "tenant-pool-conns", "1", "open (and idle) connections per tenant pool", false},
 	{"SILO_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated IPs/CIDRs whose X-Forwarded-For and X-Forwarded-Host are believed", false},
 	{"SILO_BASE_DOMAIN", "base-domain", "", "base domain whose subdomains name tenants (e.g. example.com)", false},
 	{"SILO_JWT_SECRET", "jwt-secret", "", "HS256 signing secret, at least 32 bytes", true},
@@ -220,6 +222,7 @@ func (l *Loader) Load() (*Config, error) {
 	c.ProvisionConcurrency, _ = l.intSetting("SILO_PROVISION_CONCURRENCY", 1, 64, bad)
 	c.TenantPoolsMax, _ = l.intSetting("SILO_TENANT_POOLS_MAX", 1, 1000000, bad)
 	c.TenantConnsMax, _ = l.intSetting("SILO_TENANT_CONNS_MAX", 1, 100000, bad)
+	c.TenantPoolConns, _ = l.intSetting("SILO_TENANT_POOL_CONNS", 1, 100, bad)
 	for _, p := range strings.Split(get("SILO_TRUSTED_PROXIES"), ",") {
 		p = strings.TrimSpace(p)
 		if p == "" {

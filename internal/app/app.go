@@ -79,7 +79,10 @@ func (a *App) build(cfg *config.Config) error {
 		Prefix: cfg.TenantDBPrefix, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
 		Concurrency: cfg.ProvisionConcurrency, Log: a.log,
 	})
-	a.Pools = tenantdb.NewPoolManager(tenantdb.PoolOptions{MaxPools: cfg.TenantPoolsMax, MaxConns: cfg.TenantConnsMax})
+	a.Pools = tenantdb.NewPoolManager(tenantdb.PoolOptions{
+		MaxPools: cfg.TenantPoolsMax, MaxConns: cfg.TenantConnsMax,
+		MaxOpenPerPool: cfg.TenantPoolConns, MaxIdlePerPool: cfg.TenantPoolConns,
+	})
 	a.Cache = central.NewTenantCache(catalog)
 	a.Handler = router.New(router.Deps{
 		Central:        central.NewService(a.central, keys, guard, cfg.RefreshTokenTTL, a.log),
