@@ -19,6 +19,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/config"
 	"github.com/silo-dev/silo/internal/login"
 	"github.com/silo-dev/silo/internal/secretbox"
 	"github.com/silo-dev/silo/internal/testdb"
@@ -72,6 +73,9 @@ type serverOptions struct {
 	// central, for instances only, adjusts the DSN of the instance's own
 	// central connection pool (its address, its timeouts).
 	central func(*mysql.Config)
+	// tenantServer, when set, is the DSN of the server that holds the
+	// tenant databases (a private server a test may stop).
+	tenantServer string
 }
 
 func defaultOptions(opts []func(*serverOptions)) serverOptions {
@@ -100,7 +104,13 @@ func newServer(t testing.TB, opts ...func(*serverOptions)) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tsrv, err := tenantdb.OpenServer(ctx, cfg)
+	tcfg := cfg
+	if o.tenantServer != "" {
+		if tcfg, err = config.ParseDSN(o.tenantServer); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tsrv, err := tenantdb.OpenServer(ctx, tcfg)
 	if err != nil {
 		t.Fatalf("open tenant server: %v", err)
 	}
