@@ -82,6 +82,8 @@ type PoolManager struct {
 	lru       *list.List         // of *pool, most recent first
 	draining  map[*pool]struct{} // evicted pools still leased
 	open      int                // open connections
+	held      int                // slots taken: open connections and those closed moments ago
+	lastWait  time.Time          // when a connection last had to wait for a slot
 	evictions int64
 	waits     int64
 	closed    bool
@@ -268,13 +270,27 @@ func (c *boundedConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	if !pm.slots.TryAcquire(1) {
 		pm.mu.Lock()
 		pm.waits++
+		pm.lastWait = time.Now()
 		pm.mu.Unlock()
 		if err := pm.waitForSlot(ctx); err != nil {
 			return nil, err
 		}
 	}
+	pm.mu.Lock()
+	pm.held++
+	// Under pressure (someone waited within the last second), keep a few
+	// slots free ahead of demand: a closed connection holds its slot for
+	// serverCloseLag, which a request should not have to wait out. Without
+	// pressure, connections stay open: tenants that fit are never churned.
+	if pm.opts.MaxConns-pm.held < headroom(pm.opts.MaxConns) && time.Since(pm.lastWait) < time.Second {
+		go pm.reclaim(1)
+	}
+	pm.mu.Unlock()
 	conn, err := c.Connector.Connect(ctx)
 	if err != nil {
+		pm.mu.Lock()
+		pm.held--
+		pm.mu.Unlock()
 		pm.slots.Release(1)
 		return nil, err
 	}
@@ -320,15 +336,21 @@ func (c *boundedConn) Close() error {
 		// The server ends its side of the session a moment after the
 		// client hangs up; hold the slot that long so that the server never
 		// sees more than MaxConns of our connections at once.
+		c.pm.mu.Lock()
+		c.pm.open--
+		c.pm.mu.Unlock()
 		time.AfterFunc(serverCloseLag, func() {
 			c.pm.mu.Lock()
-			c.pm.open--
+			c.pm.held--
 			c.pm.mu.Unlock()
 			c.pm.slots.Release(1)
 		})
 	})
 	return err
 }
+
+// headroom is how many slots the manager tries to keep free.
+func headroom(maxConns int) int { return max(1, maxConns/8) }
 
 // serverCloseLag is how long a closed connection keeps its slot.
 const serverCloseLag = 20 * time.Millisecond
