@@ -188,27 +188,19 @@ func (s *Service) create(ctx context.Context, in NewAdmin, allow func(count int)
 // Login checks an admin's credentials and starts a new session.
 func (s *Service) Login(ctx context.Context, clientIP, rawEmail, password string) (*Session, error) {
 	var a *Admin
-	_, rehash, err := s.guard.Attempt(ctx, clientIP, "central", rawEmail, password, func(email string) (string, bool, error) {
+	err := s.guard.Attempt(ctx, clientIP, "central", rawEmail, password, func(email string) (string, bool, error) {
 		var err error
 		a, err = adminByEmail(ctx, s.db, email)
 		if a == nil {
 			return "", false, err
 		}
 		return a.PasswordHash, true, nil
-	})
+	}, func(hash string) error { return updatePasswordHash(ctx, s.db, a.ID, hash) })
 	if err != nil {
 		return nil, err
 	}
 	if !a.IsActive {
 		return nil, ErrInactive
-	}
-	if rehash {
-		// Upgrade a hash made at an older cost; a failure only delays that.
-		if h, err := s.guard.Hash(ctx, password); err == nil {
-			if err := updatePasswordHash(ctx, s.db, a.ID, h); err != nil {
-				s.log.WarnContext(ctx, "password rehash failed", "admin", a.ID, "err", err)
-			}
-		}
 	}
 	var raw string
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {

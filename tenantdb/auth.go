@@ -99,26 +99,22 @@ func (a *Auth) Register(ctx context.Context, db *sqlx.DB, in NewUser) (*User, er
 // Login checks a tenant user's credentials and starts a session.
 func (a *Auth) Login(ctx context.Context, db *sqlx.DB, slug, clientIP, rawEmail, password string) (*Session, error) {
 	var u *User
-	_, rehash, err := a.guard.Attempt(ctx, clientIP, "tenant:"+slug, rawEmail, password, func(email string) (string, bool, error) {
+	err := a.guard.Attempt(ctx, clientIP, "tenant:"+slug, rawEmail, password, func(email string) (string, bool, error) {
 		var err error
 		u, err = UserByEmail(ctx, db, email)
 		if u == nil {
 			return "", false, err
 		}
 		return u.PasswordHash, true, nil
+	}, func(hash string) error {
+		_, err := db.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", hash, u.ID)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	if !u.IsActive {
 		return nil, ErrInactiveUser
-	}
-	if rehash {
-		if h, err := a.guard.Hash(ctx, password); err == nil {
-			if _, err := db.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", h, u.ID); err != nil {
-				a.log.WarnContext(ctx, "password rehash failed", "tenant", slug, "user", u.ID, "err", err)
-			}
-		}
 	}
 	raw, err := refresh.Start(ctx, db, u.ID, a.refreshTTL)
 	if err != nil {

@@ -142,16 +142,16 @@ func rateLimited(wait time.Duration) error {
 // under scope, e.g. a tenant, so that one tenant's user cannot exhaust
 // another's budget), the lookup, and a password check that costs the same
 // for unknown emails. lookup returns the stored hash, or found=false. On
-// success it returns the normalised email and whether the hash should be
-// upgraded to the current cost.
+// success, a hash made at another cost is re-made at the current one and
+// handed to upgrade (best effort: a failure only delays the upgrade).
 func (g *Guard) Attempt(ctx context.Context, clientIP, scope, rawEmail, password string,
-	lookup func(email string) (hash string, found bool, err error)) (email string, rehash bool, err error) {
+	lookup func(email string) (hash string, found bool, err error), upgrade func(hash string) error) error {
 	var v apperr.Validator
 	v.Check(rawEmail != "", "email", "is required")
 	v.Check(password != "", "password", "is required")
 	v.Check(len(password) <= MaxPasswordBytes, "password", "must be at most 72 bytes")
 	if err := v.Err(); err != nil {
-		return "", false, err
+		return err
 	}
 	email, ok := NormalizeEmail(rawEmail)
 	bucket := scope + "/" + email
@@ -162,14 +162,23 @@ func (g *Guard) Attempt(ctx context.Context, clientIP, scope, rawEmail, password
 		bucket = scope + "/"
 	}
 	if err := g.Allow(clientIP, bucket); err != nil {
-		return "", false, err
+		return err
 	}
 	hash, found := "", false
 	if ok {
+		var err error
 		if hash, found, err = lookup(email); err != nil {
-			return "", false, err
+			return err
 		}
 	}
-	rehash, err = g.Verify(ctx, hash, found, password)
-	return email, rehash, err
+	rehash, err := g.Verify(ctx, hash, found, password)
+	if err != nil {
+		return err
+	}
+	if rehash {
+		if h, err := g.Hash(ctx, password); err == nil {
+			_ = upgrade(h)
+		}
+	}
+	return nil
 }

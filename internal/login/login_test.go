@@ -533,3 +533,26 @@ func TestGuardAllow(t *testing.T) {
 		}
 	})
 }
+
+// A successful login re-makes a hash of another cost at the current one.
+func TestAttemptUpgradesHash(t *testing.T) {
+	t.Parallel()
+	old, err := bcrypt.GenerateFromPassword([]byte("correct horse battery"), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := login.NewGuard(login.GuardOptions{Cost: 5, PerIPPerMinute: 100, PerEmailPerMinute: 100})
+	var upgraded []byte
+	lookup := func(string) (string, bool, error) { return string(old), true, nil }
+	upgrade := func(h string) error { upgraded = []byte(h); return nil }
+	if err := g.Attempt(context.Background(), "10.0.0.1", "t", "a@b.io", "correct horse battery", lookup, upgrade); err != nil {
+		t.Fatal(err)
+	}
+	if cost, err := bcrypt.Cost(upgraded); err != nil || cost != 5 || bcrypt.CompareHashAndPassword(upgraded, []byte("correct horse battery")) != nil {
+		t.Fatalf("upgraded hash %q (cost %d, %v)", upgraded, cost, err)
+	}
+	upgraded = nil
+	if err := g.Attempt(context.Background(), "10.0.0.1", "t", "a@b.io", "wrong password!!", lookup, upgrade); !errors.Is(err, login.ErrInvalidCredentials) || upgraded != nil {
+		t.Fatalf("wrong password: err %v, upgraded %v", err, upgraded != nil)
+	}
+}
