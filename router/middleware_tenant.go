@@ -164,6 +164,7 @@ func (h *handlers) requireTenantUser(c *gin.Context) {
 		fail(c, err)
 		return
 	}
+	caller.RequestID = requestID(c)
 	c.Set(ctxCaller, caller)
 	c.Next()
 }

@@ -47,7 +47,42 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler) {
 	t.POST("/auth/logout", h.tenantLogout)
 
 	user := t.Group("", h.requireTenantUser)
-	user.GET("/auth/me", h.tenantMe)
-	user.GET("/auth/config", h.getTenantConfig)
-	user.PUT("/auth/config", h.putTenantConfig)
+	for _, r := range tenantRoutes(h) {
+		chain := []gin.HandlerFunc{r.handler}
+		if r.Permission != "" {
+			chain = []gin.HandlerFunc{can(r.Permission), r.handler}
+		}
+		user.Handle(r.Method, r.Path, chain...)
+	}
+}
+
+// TenantRoute is an authenticated tenant route and the permission it needs
+// ("" = any user of the tenant). The list is the single source of the
+// tenant plane's authorization, and tests walk it.
+type TenantRoute struct {
+	Method, Path, Permission string
+	handler                  gin.HandlerFunc
+}
+
+// TenantRoutes lists the authenticated tenant routes with their permissions.
+func TenantRoutes() []TenantRoute { return tenantRoutes(&handlers{}) }
+
+func tenantRoutes(h *handlers) []TenantRoute {
+	return []TenantRoute{
+		{"GET", "/auth/me", "", h.tenantMe},
+		{"GET", "/auth/config", "", h.getTenantConfig},
+		{"PUT", "/auth/config", "", h.putTenantConfig},
+		{"GET", "/users", "users:read", h.listUsers},
+		{"GET", "/users/:id", "users:read", h.getUser},
+		{"POST", "/users", "users:write", h.addUser},
+		{"PUT", "/users/:id/roles", "users:write", h.setUserRoles},
+		{"DELETE", "/users/:id", "users:write", h.deleteUser},
+		{"GET", "/roles", "", h.listRoles},
+		{"POST", "/roles", "roles:write", h.createRole},
+		{"PUT", "/roles/:name", "roles:write", h.updateRole},
+		{"DELETE", "/roles/:name", "roles:write", h.deleteRole},
+		{"GET", "/settings", "", h.getSettings},
+		{"PUT", "/settings", "settings:write", h.putSettings},
+		{"GET", "/audit", "audit:read", h.tenantAudit},
+	}
 }

@@ -180,6 +180,8 @@ type Caller struct {
 	Permissions []string
 	// ImpersonatedBy is the central admin acting as this user, if any.
 	ImpersonatedBy string
+	// RequestID is written to the tenant audit log with the caller's changes.
+	RequestID string
 }
 
 // Authenticate verifies an access token for tenant slug and loads its user,

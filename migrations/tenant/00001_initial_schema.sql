@@ -77,6 +77,20 @@ CREATE TABLE IF NOT EXISTS settings (
 
 INSERT IGNORE INTO settings (id, updated_at) VALUES (1, UTC_TIMESTAMP(6));
 
+CREATE TABLE IF NOT EXISTS audit_log (
+    id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+    at          DATETIME(6)   NOT NULL,
+    actor_kind  VARCHAR(16)   NOT NULL,
+    actor_id    VARCHAR(64)   NULL,
+    acting_as   CHAR(36)      NULL,
+    action      VARCHAR(64)   NOT NULL,
+    target_type VARCHAR(32)   NOT NULL,
+    target      VARCHAR(255)  NOT NULL,
+    request_id  VARCHAR(128)  NULL,
+    detail      VARCHAR(1000) NULL,
+    PRIMARY KEY (id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
 INSERT IGNORE INTO roles (name, description, built_in, created_at) VALUES
     ('tenant_admin', 'All permissions', 1, UTC_TIMESTAMP(6)),
     ('member', 'Reads and writes tenant data', 1, UTC_TIMESTAMP(6));
@@ -88,6 +102,7 @@ INSERT IGNORE INTO role_permissions (role_name, permission) VALUES
     ('member', 'data:read'), ('member', 'data:write');
 
 -- +goose Down
+DROP TABLE IF EXISTS audit_log;
 DROP TABLE IF EXISTS settings;
 DROP TABLE IF EXISTS user_configs;
 DROP TABLE IF EXISTS refresh_tokens;

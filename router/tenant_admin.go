@@ -1,0 +1,238 @@
+package router
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/tenantdb"
+)
+
+// can admits the caller only if they hold permission, read from the tenant
+// database for this request (tenantdb.Caller.Has is the one decision).
+func can(permission string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !currentCaller(c).Has(permission) {
+			fail(c, apperr.ErrForbidden)
+			return
+		}
+		c.Next()
+	}
+}
+
+func (h *handlers) listUsers(c *gin.Context) {
+	limit, err := pageLimit(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	users, next, err := tenantdb.ListUsers(c.Request.Context(), currentTenantDB(c), c.Query("q"), limit, c.Query("cursor"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]tenantUserView, 0, len(users))
+	for _, u := range users {
+		out = append(out, viewTenantUser(&u.User, u.Roles, nil))
+	}
+	var cursor *string
+	if next != "" {
+		cursor = &next
+	}
+	c.JSON(http.StatusOK, gin.H{"users": out, "nextCursor": cursor})
+}
+
+func (h *handlers) getUser(c *gin.Context) {
+	u, err := tenantdb.GetUser(c.Request.Context(), currentTenantDB(c), c.Param("id"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"user": viewTenantUser(&u.User, u.Roles, nil)})
+}
+
+type addUserRequest struct {
+	Email     string   `json:"email"`
+	Password  string   `json:"password"`
+	FirstName string   `json:"firstName"`
+	LastName  string   `json:"lastName"`
+	Roles     []string `json:"roles"`
+}
+
+func (h *handlers) addUser(c *gin.Context) {
+	var in addUserRequest
+	if err := decode(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	u, err := h.tenantAuth.AddUser(c.Request.Context(), currentTenantDB(c), currentCaller(c),
+		tenantdb.NewUser{Email: in.Email, Password: in.Password, FirstName: in.FirstName, LastName: in.LastName}, in.Roles)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"user": viewTenantUser(&u.User, u.Roles, nil)})
+}
+
+type rolesRequest struct {
+	Roles []string `json:"roles"`
+}
+
+func (h *handlers) setUserRoles(c *gin.Context) {
+	var in rolesRequest
+	if err := decode(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	if in.Roles == nil {
+		fail(c, apperr.Validation(apperr.FieldError{Field: "roles", Message: "is required"}))
+		return
+	}
+	u, err := h.tenantAuth.SetRoles(c.Request.Context(), currentTenantDB(c), currentCaller(c), c.Param("id"), in.Roles)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"user": viewTenantUser(&u.User, u.Roles, nil)})
+}
+
+func (h *handlers) deleteUser(c *gin.Context) {
+	if err := h.tenantAuth.DeleteUser(c.Request.Context(), currentTenantDB(c), currentCaller(c), c.Param("id")); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+type roleView struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	BuiltIn     bool     `json:"builtIn"`
+	Permissions []string `json:"permissions"`
+}
+
+func viewRole(r *tenantdb.Role) roleView {
+	return roleView{Name: r.Name, Description: r.Description, BuiltIn: r.BuiltIn, Permissions: r.Permissions}
+}
+
+func (h *handlers) listRoles(c *gin.Context) {
+	roles, err := tenantdb.Roles(c.Request.Context(), currentTenantDB(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]roleView, 0, len(roles))
+	for i := range roles {
+		out = append(out, viewRole(&roles[i]))
+	}
+	c.JSON(http.StatusOK, gin.H{"roles": out})
+}
+
+type roleRequest struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Permissions []string `json:"permissions"`
+}
+
+func (h *handlers) createRole(c *gin.Context) { h.saveRole(c, true) }
+func (h *handlers) updateRole(c *gin.Context) { h.saveRole(c, false) }
+
+func (h *handlers) saveRole(c *gin.Context, create bool) {
+	var in roleRequest
+	if err := decode(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	if !create {
+		if in.Name != "" && in.Name != c.Param("name") {
+			fail(c, apperr.Validation(apperr.FieldError{Field: "name", Message: "cannot be changed"}))
+			return
+		}
+		in.Name = c.Param("name")
+	}
+	r, err := h.tenantAuth.SaveRole(c.Request.Context(), currentTenantDB(c), currentCaller(c), tenantdb.RoleInput(in), create)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	status := http.StatusOK
+	if create {
+		status = http.StatusCreated
+	}
+	c.JSON(status, gin.H{"role": viewRole(r)})
+}
+
+func (h *handlers) deleteRole(c *gin.Context) {
+	if err := h.tenantAuth.DeleteRole(c.Request.Context(), currentTenantDB(c), currentCaller(c), c.Param("name")); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (h *handlers) getSettings(c *gin.Context) {
+	s, err := tenantdb.GetSettings(c.Request.Context(), currentTenantDB(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"settings": s})
+}
+
+type settingsRequest struct {
+	DisplayName       *string `json:"displayName"`
+	LogoURL           *string `json:"logoUrl"`
+	PrimaryColor      *string `json:"primaryColor"`
+	AllowPublicSignup *bool   `json:"allowPublicSignup"`
+}
+
+func (h *handlers) putSettings(c *gin.Context) {
+	var in settingsRequest
+	if err := decode(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	s, err := h.tenantAuth.UpdateSettings(c.Request.Context(), currentTenantDB(c), currentCaller(c), tenantdb.SettingsPatch(in))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"settings": s})
+}
+
+type tenantAuditView struct {
+	ID        int64       `json:"id"`
+	At        time.Time   `json:"at"`
+	Actor     auditActor  `json:"actor"`
+	ActingAs  string      `json:"actingAs,omitempty"`
+	Action    string      `json:"action"`
+	Target    auditTarget `json:"target"`
+	RequestID string      `json:"requestId,omitempty"`
+	Detail    string      `json:"detail,omitempty"`
+}
+
+func (h *handlers) tenantAudit(c *gin.Context) {
+	limit, err := pageLimit(c)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	entries, next, err := tenantdb.AuditLog(c.Request.Context(), currentTenantDB(c), limit, c.Query("cursor"))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]tenantAuditView, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, tenantAuditView{ID: e.ID, At: e.At, Action: e.Action, ActingAs: e.ActingAs.String,
+			Actor:  auditActor{Kind: e.ActorKind, ID: e.ActorID.String},
+			Target: auditTarget{Type: e.TargetType, ID: e.Target}, RequestID: e.RequestID.String, Detail: e.Detail.String})
+	}
+	var cursor *string
+	if next != "" {
+		cursor = &next
+	}
+	c.JSON(http.StatusOK, gin.H{"entries": out, "nextCursor": cursor})
+}

@@ -1,0 +1,41 @@
+package tenantdb
+
+// Permissions of API.md, the only ones a role may hold.
+var Permissions = []string{
+	"users:read", "users:write", "roles:write", "settings:write",
+	"apikeys:write", "audit:read", "data:read", "data:write",
+}
+
+// ValidPermission reports whether p is one of Permissions.
+func ValidPermission(p string) bool {
+	for _, q := range Permissions {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// Has reports whether the caller holds permission p. It is the one
+// authorization decision of the tenant plane: every route asks it, and
+// the caller's permissions were read from the tenant database for this
+// request.
+func (c *Caller) Has(p string) bool {
+	for _, q := range c.Permissions {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// Covers reports whether the caller holds every permission in ps, so that
+// nobody can hand out (to a role, a user or an API key) more than they have.
+func (c *Caller) Covers(ps []string) bool {
+	for _, p := range ps {
+		if !c.Has(p) {
+			return false
+		}
+	}
+	return true
+}
