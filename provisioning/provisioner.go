@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
 	"golang.org/x/sync/semaphore"
 
 	"github.com/silo-dev/silo/central"
@@ -55,6 +56,7 @@ type Server interface {
 	Users(ctx context.Context, prefix string) ([]string, error)
 	CreateTenantUser(ctx context.Context, database, user, password string, u *tenantdb.User, roles ...string) error
 	TenantUser(ctx context.Context, database, user, password, id string) (*tenantdb.User, error)
+	WithTenantDB(ctx context.Context, database, user, password string, fn func(*sqlx.DB) error) error
 }
 
 // Options configure a Provisioner.
@@ -485,6 +487,31 @@ func (p *Provisioner) List(ctx context.Context, f central.TenantFilter) ([]centr
 		return nil, "", err
 	}
 	return p.catalog.Tenants(ctx, f)
+}
+
+// Invite creates an invitation in an active tenant on behalf of a central
+// admin (how a tenant created without an admin gets its first one). The
+// token is returned once.
+func (p *Provisioner) Invite(ctx context.Context, slug, adminID, requestID, email, role string) (*central.Tenant, *tenantdb.Invitation, string, error) {
+	t, err := p.Get(ctx, slug)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	if t.Status != central.StatusActive {
+		return nil, nil, "", ErrNotActive
+	}
+	pw, err := p.box.Open(t.DBPasswordEnc, []byte(t.DBUser))
+	if err != nil {
+		return nil, nil, "", err
+	}
+	var inv *tenantdb.Invitation
+	var raw string
+	err = p.server.WithTenantDB(ctx, t.DatabaseName, t.DBUser, string(pw), func(db *sqlx.DB) error {
+		var err error
+		inv, raw, err = tenantdb.CreateInvitation(ctx, db, tenantdb.CentralCaller(adminID, requestID), email, role)
+		return err
+	})
+	return t, inv, raw, err
 }
 
 // ErrNotActive is returned for work that needs an active tenant.

@@ -152,14 +152,25 @@ func (h *handlers) tenantDB(c *gin.Context) {
 	c.Next()
 }
 
-// requireTenantUser admits only a user of this tenant with a valid token.
+// requireTenantUser admits only a user of this tenant with a valid token,
+// or one of this tenant's API keys (Authorization: Bearer silo_… or
+// X-API-Key).
 func (h *handlers) requireTenantUser(c *gin.Context) {
 	raw, _ := bearer(c)
+	if key := c.GetHeader("X-API-Key"); key != "" && raw == "" {
+		raw = key
+	}
 	if raw == "" {
 		fail(c, apperr.ErrUnauthenticated)
 		return
 	}
-	caller, err := h.tenantAuth.Authenticate(c.Request.Context(), currentTenantDB(c), currentTenant(c).Slug, raw)
+	var caller *tenantdb.Caller
+	var err error
+	if strings.HasPrefix(raw, tenantdb.APIKeyPrefix) {
+		caller, err = h.tenantAuth.AuthenticateKey(c.Request.Context(), currentTenantDB(c), raw)
+	} else {
+		caller, err = h.tenantAuth.Authenticate(c.Request.Context(), currentTenantDB(c), currentTenant(c).Slug, raw)
+	}
 	if err != nil {
 		fail(c, err)
 		return

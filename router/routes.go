@@ -35,6 +35,7 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler) {
 	super.PATCH("/admins/:id", h.updateAdmin)
 	super.DELETE("/admins/:id", h.deleteAdmin)
 	super.DELETE("/tenants/:slug", h.deleteTenant)
+	admin.POST("/tenants/:slug/invitations", h.inviteToTenant)
 	super.POST("/tenants/:slug/impersonate", h.impersonate)
 	super.GET("/audit", h.listAudit)
 
@@ -45,6 +46,7 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler) {
 	t.POST("/auth/login", h.tenantLogin)
 	t.POST("/auth/refresh", h.tenantRefresh)
 	t.POST("/auth/logout", h.tenantLogout)
+	t.POST("/invitations/accept", h.acceptInvitation)
 
 	user := t.Group("", h.requireTenantUser)
 	for _, r := range tenantRoutes(h) {
@@ -69,9 +71,9 @@ func TenantRoutes() []TenantRoute { return tenantRoutes(&handlers{}) }
 
 func tenantRoutes(h *handlers) []TenantRoute {
 	return []TenantRoute{
-		{"GET", "/auth/me", "", h.tenantMe},
-		{"GET", "/auth/config", "", h.getTenantConfig},
-		{"PUT", "/auth/config", "", h.putTenantConfig},
+		{"GET", "/auth/me", "", userOnly(h.tenantMe)},
+		{"GET", "/auth/config", "", userOnly(h.getTenantConfig)},
+		{"PUT", "/auth/config", "", userOnly(h.putTenantConfig)},
 		{"GET", "/users", "users:read", h.listUsers},
 		{"GET", "/users/:id", "users:read", h.getUser},
 		{"POST", "/users", "users:write", h.addUser},
@@ -84,5 +86,11 @@ func tenantRoutes(h *handlers) []TenantRoute {
 		{"GET", "/settings", "", h.getSettings},
 		{"PUT", "/settings", "settings:write", h.putSettings},
 		{"GET", "/audit", "audit:read", h.tenantAudit},
+		{"POST", "/invitations", "users:write", h.createInvitation},
+		{"GET", "/invitations", "users:write", h.listInvitations},
+		{"DELETE", "/invitations/:id", "users:write", h.revokeInvitation},
+		{"POST", "/api-keys", "apikeys:write", h.createAPIKey},
+		{"GET", "/api-keys", "apikeys:write", h.listAPIKeys},
+		{"DELETE", "/api-keys/:id", "apikeys:write", h.revokeAPIKey},
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/internal/apperr"
 	"github.com/silo-dev/silo/tenantdb"
 )
 
@@ -118,6 +119,20 @@ func (h *handlers) tenantLogout(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+// errNotAUser refuses user-only routes to API keys.
+var errNotAUser = apperr.New(apperr.Forbidden, "FORBIDDEN", "API keys have no user account; use a user's token")
+
+// userOnly refuses a user-only handler to API keys.
+func userOnly(next gin.HandlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if currentCaller(c).User == nil {
+			fail(c, errNotAUser)
+			return
+		}
+		next(c)
+	}
 }
 
 func (h *handlers) tenantMe(c *gin.Context) {

@@ -173,15 +173,20 @@ func (a *Auth) Logout(ctx context.Context, db *sqlx.DB, raw string) error {
 	})
 }
 
-// Caller is an authenticated tenant user as the database has them now.
+// Caller is an authenticated tenant user (or API key) as the database has
+// them now.
 type Caller struct {
-	User        *User
+	User        *User   // nil for an API key
+	APIKey      *APIKey // set for an API key
 	Roles       []string
 	Permissions []string
 	// ImpersonatedBy is the central admin acting as this user, if any.
 	ImpersonatedBy string
 	// RequestID is written to the tenant audit log with the caller's changes.
 	RequestID string
+	// Kind and ID name a caller that is neither a user nor a key (a central
+	// admin acting through the central API, "central_admin").
+	Kind, ID string
 }
 
 // Authenticate verifies an access token for tenant slug and loads its user,

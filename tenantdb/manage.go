@@ -94,11 +94,7 @@ func permissionsOf(ctx context.Context, db sqlx.QueryerContext, roles []string) 
 
 // Audit records a tenant mutation by caller in the tenant's audit log.
 func Audit(ctx context.Context, e sqlx.ExecerContext, caller *Caller, action, targetType, target, detail string) error {
-	kind, actor, actingAs := "user", caller.User.ID, sql.NullString{}
-	if caller.ImpersonatedBy != "" {
-		kind, actor = "central_admin", caller.ImpersonatedBy
-		actingAs = sql.NullString{String: caller.User.ID, Valid: true}
-	}
+	kind, actor, actingAs := caller.actor()
 	if len(detail) > 1000 {
 		detail = detail[:1000]
 	}

@@ -1,5 +1,7 @@
 package tenantdb
 
+import "database/sql"
+
 // Permissions of API.md, the only ones a role may hold.
 var Permissions = []string{
 	"users:read", "users:write", "roles:write", "settings:write",
@@ -38,4 +40,24 @@ func (c *Caller) Covers(ps []string) bool {
 		}
 	}
 	return true
+}
+
+// actor names the caller for the audit log: a user, an API key, or a
+// central admin acting as a user (impersonation) or on their own.
+func (c *Caller) actor() (kind, id string, actingAs sql.NullString) {
+	switch {
+	case c.APIKey != nil:
+		return "api_key", c.APIKey.ID, sql.NullString{}
+	case c.ImpersonatedBy != "":
+		return "central_admin", c.ImpersonatedBy, sql.NullString{String: c.User.ID, Valid: true}
+	case c.User != nil:
+		return "user", c.User.ID, sql.NullString{}
+	}
+	return c.Kind, c.ID, sql.NullString{}
+}
+
+// ActorID is the id the audit log and created records name the caller by.
+func (c *Caller) ActorID() string {
+	_, id, _ := c.actor()
+	return id
 }

@@ -254,3 +254,14 @@ func (s *Server) TenantUser(ctx context.Context, database, user, password, id st
 	defer db.Close()
 	return UserByID(ctx, db, id)
 }
+
+// WithTenantDB runs fn on a short-lived connection to database as its own
+// DB user (for central-plane work inside one tenant).
+func (s *Server) WithTenantDB(ctx context.Context, database, user, password string, fn func(*sqlx.DB) error) error {
+	db, err := Open(ctx, s.TenantConfig(database, user, password))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return fn(db)
+}

@@ -77,6 +77,36 @@ CREATE TABLE IF NOT EXISTS settings (
 
 INSERT IGNORE INTO settings (id, updated_at) VALUES (1, UTC_TIMESTAMP(6));
 
+CREATE TABLE IF NOT EXISTS api_keys (
+    id           CHAR(36)      NOT NULL,
+    name         VARCHAR(100)  NOT NULL,
+    key_hash     BINARY(32)    NOT NULL,
+    prefix       VARCHAR(16)   NOT NULL,
+    permissions  VARCHAR(1000) NOT NULL,
+    created_by   VARCHAR(64)   NOT NULL,
+    created_at   DATETIME(6)   NOT NULL,
+    expires_at   DATETIME(6)   NULL,
+    last_used_at DATETIME(6)   NULL,
+    revoked_at   DATETIME(6)   NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY api_keys_hash (key_hash)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+CREATE TABLE IF NOT EXISTS invitations (
+    id          CHAR(36)     NOT NULL,
+    email       VARCHAR(254) NOT NULL,
+    role_name   VARCHAR(64)  NOT NULL,
+    token_hash  BINARY(32)   NOT NULL,
+    created_by  VARCHAR(64)  NOT NULL,
+    created_at  DATETIME(6)  NOT NULL,
+    expires_at  DATETIME(6)  NOT NULL,
+    accepted_at DATETIME(6)  NULL,
+    accepted_by CHAR(36)     NULL,
+    revoked_at  DATETIME(6)  NULL,
+    PRIMARY KEY (id),
+    UNIQUE KEY invitations_token (token_hash)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
 CREATE TABLE IF NOT EXISTS audit_log (
     id          BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
     at          DATETIME(6)   NOT NULL,
@@ -103,6 +133,8 @@ INSERT IGNORE INTO role_permissions (role_name, permission) VALUES
 
 -- +goose Down
 DROP TABLE IF EXISTS audit_log;
+DROP TABLE IF EXISTS invitations;
+DROP TABLE IF EXISTS api_keys;
 DROP TABLE IF EXISTS settings;
 DROP TABLE IF EXISTS user_configs;
 DROP TABLE IF EXISTS refresh_tokens;

@@ -1,0 +1,132 @@
+package router
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/tenantdb"
+)
+
+type invitationView struct {
+	ID        string    `json:"id"`
+	Email     string    `json:"email"`
+	Role      string    `json:"role"`
+	Status    string    `json:"status"`
+	CreatedAt time.Time `json:"createdAt"`
+	ExpiresAt time.Time `json:"expiresAt"`
+}
+
+func viewInvitation(i *tenantdb.Invitation) invitationView {
+	return invitationView{ID: i.ID, Email: i.Email, Role: i.Role, Status: i.Status(), CreatedAt: i.CreatedAt, ExpiresAt: i.ExpiresAt}
+}
+
+type invitationRequest struct {
+	Email string `json:"email"`
+	Role  string `json:"role"`
+}
+
+func (h *handlers) createInvitation(c *gin.Context) {
+	var in invitationRequest
+	if err := decode(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	inv, raw, err := tenantdb.CreateInvitation(c.Request.Context(), currentTenantDB(c), currentCaller(c), in.Email, in.Role)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"invitation": viewInvitation(inv), "token": raw})
+}
+
+func (h *handlers) listInvitations(c *gin.Context) {
+	invs, err := tenantdb.Invitations(c.Request.Context(), currentTenantDB(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]invitationView, 0, len(invs))
+	for i := range invs {
+		out = append(out, viewInvitation(&invs[i]))
+	}
+	c.JSON(http.StatusOK, gin.H{"invitations": out})
+}
+
+func (h *handlers) revokeInvitation(c *gin.Context) {
+	if err := tenantdb.RevokeInvitation(c.Request.Context(), currentTenantDB(c), currentCaller(c), c.Param("id")); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+type acceptRequest struct {
+	Token     string  `json:"token"`
+	Password  *string `json:"password"`
+	FirstName string  `json:"firstName"`
+	LastName  string  `json:"lastName"`
+}
+
+// acceptInvitation is public: with password and names it creates the
+// invited account; with the invitee's bearer token instead it adds the
+// role to their existing account.
+func (h *handlers) acceptInvitation(c *gin.Context) {
+	var in acceptRequest
+	if err := decode(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	if in.Token == "" {
+		fail(c, apperr.Validation(apperr.FieldError{Field: "token", Message: "is required"}))
+		return
+	}
+	acc := tenantdb.Acceptance{Token: in.Token, RequestID: requestID(c)}
+	status := http.StatusOK
+	if raw, present := bearer(c); present {
+		caller, err := h.tenantAuth.Authenticate(c.Request.Context(), currentTenantDB(c), currentTenant(c).Slug, raw)
+		if err != nil {
+			fail(c, err)
+			return
+		}
+		caller.RequestID = requestID(c)
+		acc.Existing = caller
+	} else {
+		if in.Password == nil {
+			fail(c, apperr.Validation(apperr.FieldError{Field: "password", Message: "is required to create an account (or send the invitee's bearer token)"}))
+			return
+		}
+		acc.NewUser = &tenantdb.NewUser{Password: *in.Password, FirstName: in.FirstName, LastName: in.LastName}
+		status = http.StatusCreated
+	}
+	u, err := h.tenantAuth.AcceptInvitation(c.Request.Context(), currentTenantDB(c), acc)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(status, gin.H{"user": viewTenantUser(&u.User, u.Roles, nil)})
+}
+
+// inviteToTenant creates a tenant invitation through the central plane,
+// audited in both logs (tenant: by the central admin; central: tenant.invite).
+func (h *handlers) inviteToTenant(c *gin.Context) {
+	var in invitationRequest
+	if err := decode(c, &in); err != nil {
+		fail(c, err)
+		return
+	}
+	ctx := c.Request.Context()
+	t, inv, raw, err := h.tenants.Invite(ctx, c.Param("slug"), currentAdmin(c).ID, requestID(c), in.Email, in.Role)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	if err := h.audit.Record(ctx, "tenant.invite", "tenant", t.Slug, central.OutcomeSuccess, inv.Email+" as "+inv.Role); err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"invitation": viewInvitation(inv), "token": raw})
+}

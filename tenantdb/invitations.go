@@ -1,0 +1,223 @@
+package tenantdb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
+
+	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/dberr"
+	"github.com/silo-dev/silo/internal/login"
+)
+
+// InvitationTTL is how long an invitation can be accepted.
+const InvitationTTL = 7 * 24 * time.Hour
+
+const invitationPrefix = "silo_inv_"
+
+// Invitation is a stored invitation; its token is never stored.
+type Invitation struct {
+	ID         string         `db:"id"`
+	Email      string         `db:"email"`
+	Role       string         `db:"role_name"`
+	CreatedBy  string         `db:"created_by"`
+	CreatedAt  time.Time      `db:"created_at"`
+	ExpiresAt  time.Time      `db:"expires_at"`
+	AcceptedAt sql.NullTime   `db:"accepted_at"`
+	AcceptedBy sql.NullString `db:"accepted_by"`
+	RevokedAt  sql.NullTime   `db:"revoked_at"`
+}
+
+// Status is pending, accepted, revoked or expired.
+func (i *Invitation) Status() string {
+	switch {
+	case i.AcceptedAt.Valid:
+		return "accepted"
+	case i.RevokedAt.Valid:
+		return "revoked"
+	case !time.Now().Before(i.ExpiresAt):
+		return "expired"
+	}
+	return "pending"
+}
+
+const invitationColumns = "id, email, role_name, created_by, created_at, expires_at, accepted_at, accepted_by, revoked_at"
+
+// Invitation errors: each names what is wrong with the token.
+var (
+	ErrInvitationNotFound = apperr.New(apperr.NotFound, "NOT_FOUND", "Invitation not found")
+	ErrInvitationInvalid  = apperr.New(apperr.Invalid, "INVITATION_INVALID", "This invitation token is not valid for this tenant")
+	ErrInvitationUsed     = apperr.New(apperr.Conflict, "INVITATION_USED", "This invitation has already been accepted")
+	ErrInvitationRevoked  = apperr.New(apperr.Conflict, "INVITATION_REVOKED", "This invitation has been revoked")
+	ErrInvitationExpired  = apperr.New(apperr.Conflict, "INVITATION_EXPIRED", "This invitation has expired")
+	ErrInvitationEmail    = apperr.New(apperr.Forbidden, "FORBIDDEN", "This invitation is for another email address")
+)
+
+// CentralCaller is a central admin acting on a tenant through the central
+// API (first-admin invitations): it may grant any role.
+func CentralCaller(adminID, requestID string) *Caller {
+	return &Caller{Kind: "central_admin", ID: adminID, RequestID: requestID, Permissions: Permissions}
+}
+
+// CreateInvitation invites email to the tenant with role; the caller must
+// hold every permission of the role. The token is returned once.
+func CreateInvitation(ctx context.Context, db *sqlx.DB, caller *Caller, rawEmail, role string) (*Invitation, string, error) {
+	var v apperr.Validator
+	email, ok := login.NormalizeEmail(rawEmail)
+	v.Check(ok, "email", "must be a valid email address")
+	v.Check(role != "", "role", "is required")
+	if err := v.Err(); err != nil {
+		return nil, "", err
+	}
+	perms, err := permissionsOf(ctx, db, []string{role})
+	if err != nil {
+		return nil, "", apperr.Validation(apperr.FieldError{Field: "role", Message: errUnknownRoleName + role})
+	}
+	if !caller.Covers(perms) {
+		return nil, "", ErrEscalation
+	}
+	raw := randomSecret(invitationPrefix)
+	now := nowUTC()
+	inv := &Invitation{ID: uuid.Must(uuid.NewV7()).String(), Email: email, Role: role, CreatedBy: caller.ActorID(),
+		CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
+	err = dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, "INSERT INTO invitations (id, email, role_name, token_hash, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+			inv.ID, inv.Email, inv.Role, hashSecret(raw), inv.CreatedBy, inv.CreatedAt, inv.ExpiresAt)
+		if err != nil {
+			return dberr.Translate(err)
+		}
+		return Audit(ctx, tx, caller, "invitation.create", "invitation", inv.ID, email+" as "+role)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return inv, raw, nil
+}
+
+// Invitations lists the tenant's invitations, newest first.
+func Invitations(ctx context.Context, db sqlx.QueryerContext) ([]Invitation, error) {
+	var out []Invitation
+	err := sqlx.SelectContext(ctx, db, &out, "SELECT "+invitationColumns+" FROM invitations ORDER BY id DESC")
+	return out, dberr.Translate(err)
+}
+
+// RevokeInvitation revokes a pending invitation.
+func RevokeInvitation(ctx context.Context, db *sqlx.DB, caller *Caller, id string) error {
+	if !isUUID(id) {
+		return ErrInvitationNotFound
+	}
+	return dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+		var inv Invitation
+		err := tx.GetContext(ctx, &inv, "SELECT "+invitationColumns+" FROM invitations WHERE id = ? FOR UPDATE", id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrInvitationNotFound
+		}
+		if err != nil {
+			return dberr.Translate(err)
+		}
+		if inv.AcceptedAt.Valid {
+			return ErrInvitationUsed
+		}
+		if inv.RevokedAt.Valid {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE invitations SET revoked_at = ? WHERE id = ?", nowUTC(), id); err != nil {
+			return dberr.Translate(err)
+		}
+		return Audit(ctx, tx, caller, "invitation.revoke", "invitation", id, inv.Email)
+	})
+}
+
+// Acceptance is how an invitation is accepted: as a new account (NewUser)
+// or by an existing user of the tenant (Existing, their authenticated self).
+type Acceptance struct {
+	Token     string
+	RequestID string
+	NewUser   *NewUser // Email is taken from the invitation
+	Existing  *Caller
+}
+
+// AcceptInvitation spends an invitation token once: it creates the invited
+// account with the invitation's role, or adds the role to the caller's
+// account when their email is the invited one.
+func (a *Auth) AcceptInvitation(ctx context.Context, db *sqlx.DB, in Acceptance) (*UserView, error) {
+	if !strings.HasPrefix(in.Token, invitationPrefix) || len(in.Token) > 100 {
+		return nil, ErrInvitationInvalid
+	}
+	var hash string
+	if in.NewUser != nil {
+		var v apperr.Validator
+		login.CheckNewPassword(&v, "password", in.NewUser.Password)
+		login.CheckName(&v, "firstName", in.NewUser.FirstName)
+		login.CheckName(&v, "lastName", in.NewUser.LastName)
+		if err := v.Err(); err != nil {
+			return nil, err
+		}
+		var err error
+		if hash, err = a.guard.Hash(ctx, in.NewUser.Password); err != nil {
+			return nil, err
+		}
+	}
+	var userID string
+	err := dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+		var inv Invitation
+		err := tx.GetContext(ctx, &inv, "SELECT "+invitationColumns+" FROM invitations WHERE token_hash = ? FOR UPDATE", hashSecret(in.Token))
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrInvitationInvalid
+		}
+		if err != nil {
+			return dberr.Translate(err)
+		}
+		switch inv.Status() {
+		case "accepted":
+			return ErrInvitationUsed
+		case "revoked":
+			return ErrInvitationRevoked
+		case "expired":
+			return ErrInvitationExpired
+		}
+		caller := in.Existing
+		if caller != nil {
+			if caller.User == nil || caller.User.Email != inv.Email {
+				return ErrInvitationEmail
+			}
+			userID = caller.User.ID
+		} else {
+			if u, err := UserByEmail(ctx, tx, inv.Email); err != nil {
+				return err
+			} else if u != nil {
+				return ErrUserExists
+			}
+			now := nowUTC()
+			u := &User{ID: uuid.Must(uuid.NewV7()).String(), Email: inv.Email, PasswordHash: hash,
+				FirstName: in.NewUser.FirstName, LastName: in.NewUser.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
+			_, err := tx.ExecContext(ctx,
+				"INSERT INTO users (id, email, password_hash, first_name, last_name, is_active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
+				u.ID, u.Email, u.PasswordHash, u.FirstName, u.LastName, u.CreatedAt, u.UpdatedAt)
+			if dberr.IsDuplicate(err) {
+				return ErrUserExists
+			}
+			if err != nil {
+				return dberr.Translate(err)
+			}
+			userID = u.ID
+			caller = &Caller{User: u, RequestID: in.RequestID}
+		}
+		if _, err := tx.ExecContext(ctx, "INSERT IGNORE INTO user_roles (user_id, role_name) VALUES (?, ?)", userID, inv.Role); err != nil {
+			return dberr.Translate(err)
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE invitations SET accepted_at = ?, accepted_by = ? WHERE id = ?", nowUTC(), userID, inv.ID); err != nil {
+			return dberr.Translate(err)
+		}
+		return Audit(ctx, tx, caller, "invitation.accept", "invitation", inv.ID, inv.Email+" as "+inv.Role)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return GetUser(ctx, db, userID)
+}
