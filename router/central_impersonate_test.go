@@ -2,6 +2,9 @@ package router_test
 
 import (
 	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
 )
 
 func TestImpersonate(t *testing.T) {
@@ -54,6 +57,45 @@ func TestImpersonate(t *testing.T) {
 		}
 		if !found {
 			t.Fatalf("no tenant.impersonate audit entry: %s", audit.raw)
+		}
+	})
+	t.Run("ExpiresAfter15Minutes", func(t *testing.T) {
+		r := s.call("POST", path, super, map[string]string{"userId": userID})
+		claims, err := s.keys.Verify(r.str("access_token"), "silo:tenant:imp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if life := claims.ExpiresAt.Sub(claims.IssuedAt.Time); life != 15*time.Minute {
+			t.Fatalf("impersonation token lives %v", life)
+		}
+		// The same token 16 minutes on (a clock moved by signing it back in time).
+		past := time.Now().Add(-16 * time.Minute)
+		m := jwt.MapClaims{"iss": "silo", "sub": userID, "aud": []string{"silo:tenant:imp"}, "tid": "imp",
+			"email": claims.Email, "act": map[string]string{"sub": superID}, "jti": "x",
+			"iat": past.Unix(), "nbf": past.Unix(), "exp": past.Add(15 * time.Minute).Unix()}
+		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, m)
+		tok.Header["kid"] = testKID
+		old, err := tok.SignedString([]byte(testSecret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		expect(t, s.tc(t, "GET", mePath, "imp", old, nil), 401, "TOKEN_EXPIRED")
+	})
+	t.Run("RefusedAtAnotherTenant", func(t *testing.T) {
+		s.newTenant(t, "imp-other")
+		tok := s.call("POST", path, super, map[string]string{"userId": userID}).str("access_token")
+		expect(t, s.tc(t, "GET", mePath, "imp-other", tok, nil), 401, "UNAUTHENTICATED")
+	})
+	t.Run("AuditedInTheTenantLog", func(t *testing.T) {
+		tok := s.call("POST", path, super, map[string]string{"userId": userID}).str("access_token")
+		expect(t, s.tc(t, "PUT", "/api/settings", "imp", tok, map[string]any{"displayName": "Changed by support"}), 200, "")
+		admin := s.tlogin(t, "imp", adminOf("imp"), password).str("access_token")
+		log := s.tc(t, "GET", "/api/audit", "imp", admin, nil)
+		expect(t, log, 200, "")
+		e := log.body["entries"].([]any)[0].(map[string]any)
+		actor := e["actor"].(map[string]any)
+		if e["action"] != "settings.update" || actor["kind"] != "central_admin" || actor["id"] != superID || e["actingAs"] != userID {
+			t.Fatalf("tenant audit entry %v", e)
 		}
 	})
 	t.Run("SuspendedTenant", func(t *testing.T) {
