@@ -13,13 +13,18 @@ import (
 // server do not block each other, and it is released by release or when
 // the connection dies with its process.
 func (c *Catalog) TryLock(ctx context.Context, name string) (release func(), ok bool, err error) {
+	return c.Lock(ctx, name, 0)
+}
+
+// Lock is TryLock waiting up to wait for the lock.
+func (c *Catalog) Lock(ctx context.Context, name string, wait time.Duration) (release func(), ok bool, err error) {
 	conn, err := c.db.Conn(ctx)
 	if err != nil {
 		return nil, false, translate(err)
 	}
 	key := lockKey(c.dbName, name)
 	var got *int64
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, 0)", key).Scan(&got); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", key, int(wait.Seconds())).Scan(&got); err != nil {
 		conn.Close()
 		return nil, false, translate(err)
 	}

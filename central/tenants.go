@@ -38,6 +38,7 @@ type Tenant struct {
 	SchemaVersion int64          `db:"schema_version"`
 	LastError     sql.NullString `db:"last_error"`
 	PendingAdmin  sql.NullString `db:"pending_admin"`
+	MigrationErr  sql.NullString `db:"migration_error"`
 	CreatedAt     time.Time      `db:"created_at"`
 	UpdatedAt     time.Time      `db:"updated_at"`
 	Domains       []string       `db:"-"`
@@ -50,7 +51,7 @@ var (
 	ErrDomainTaken    = apperr.New(apperr.Conflict, "CONFLICT", "A domain is already mapped to another tenant")
 )
 
-const tenantColumns = "id, slug, name, status, step, database_name, database_host, db_user, db_password_enc, schema_version, last_error, pending_admin, created_at, updated_at"
+const tenantColumns = "id, slug, name, status, step, database_name, database_host, db_user, db_password_enc, schema_version, last_error, pending_admin, created_at, updated_at, migration_error"
 
 // Catalog is the tenant catalog in the central database.
 type Catalog struct {
@@ -221,9 +222,9 @@ func (c *Catalog) CreateTenant(ctx context.Context, t *Tenant, claimSpare bool) 
 			}
 		}
 		t.CreatedAt, t.UpdatedAt = now(), now()
-		_, err := tx.ExecContext(ctx, "INSERT INTO tenants ("+tenantColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		_, err := tx.ExecContext(ctx, "INSERT INTO tenants ("+tenantColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			t.ID, t.Slug, t.Name, t.Status, t.Step, t.DatabaseName, t.DatabaseHost, t.DBUser, t.DBPasswordEnc,
-			t.SchemaVersion, t.LastError, t.PendingAdmin, t.CreatedAt, t.UpdatedAt)
+			t.SchemaVersion, t.LastError, t.PendingAdmin, t.CreatedAt, t.UpdatedAt, t.MigrationErr)
 		if isDuplicate(err) {
 			return ErrTenantExists
 		}
@@ -382,4 +383,21 @@ func (c *Catalog) RemoveTenant(ctx context.Context, t *Tenant) error {
 		}
 		return audit(ctx, tx, "tenant.purge", "tenant", t.Slug, OutcomeSuccess, "dropped database "+t.DatabaseName+" and DB user "+t.DBUser)
 	})
+}
+
+// RecordMigration stores the schema version a fleet run left a tenant at,
+// and its error (empty after a success).
+func (c *Catalog) RecordMigration(ctx context.Context, id string, version int64, errMsg string) error {
+	if len(errMsg) > 1000 {
+		errMsg = errMsg[:1000]
+	}
+	_, err := c.db.ExecContext(ctx, "UPDATE tenants SET schema_version = ?, migration_error = ?, updated_at = ? WHERE id = ?",
+		version, sql.NullString{String: errMsg, Valid: errMsg != ""}, now(), id)
+	return translate(err)
+}
+
+// RecordSpareVersion stores a spare's schema version after a fleet run.
+func (c *Catalog) RecordSpareVersion(ctx context.Context, name string, version int64) error {
+	_, err := c.db.ExecContext(ctx, "UPDATE spare_databases SET schema_version = ? WHERE database_name = ?", version, name)
+	return translate(err)
 }

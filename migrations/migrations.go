@@ -125,3 +125,15 @@ func Up(ctx context.Context, p *goose.Provider) ([]*goose.MigrationResult, error
 		}
 	}
 }
+
+// Versions lists the versions of the migrations in fsys, ascending.
+func Versions(fsys fs.FS) []int64 {
+	var out []int64
+	entries, _ := fs.ReadDir(fsys, ".")
+	for _, e := range entries {
+		if v, err := goose.NumericComponent(e.Name()); err == nil {
+			out = append(out, v)
+		}
+	}
+	return out
+}

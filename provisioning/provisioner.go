@@ -8,8 +8,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/sync/semaphore"
@@ -36,6 +38,9 @@ type Catalog interface {
 	UpdateTenant(ctx context.Context, slug string, name *string, domains []string, setDomains bool) (*central.Tenant, error)
 	RemoveTenant(ctx context.Context, t *central.Tenant) error
 	TryLock(ctx context.Context, name string) (func(), bool, error)
+	Lock(ctx context.Context, name string, wait time.Duration) (func(), bool, error)
+	RecordMigration(ctx context.Context, id string, version int64, errMsg string) error
+	RecordSpareVersion(ctx context.Context, name string, version int64) error
 	AddSpare(ctx context.Context, s *central.Spare) error
 	SpareReady(ctx context.Context, name string, schemaVersion int64) error
 	RemoveSpare(ctx context.Context, name string) error
@@ -48,14 +53,15 @@ type Server interface {
 	CreateDatabase(ctx context.Context, name string) error
 	CreateUser(ctx context.Context, user, password string) error
 	Grant(ctx context.Context, user, database string) error
-	Migrate(ctx context.Context, database string) (int64, error)
+	Migrate(ctx context.Context, database string, fsys fs.FS) (int64, error)
+	MigrateTo(ctx context.Context, database string, fsys fs.FS, up bool, to int64) (int64, error)
+	Version(ctx context.Context, database string, fsys fs.FS) (int64, error)
 	LockUser(ctx context.Context, user string) error
 	DropDatabase(ctx context.Context, name string) error
 	DropUser(ctx context.Context, user string) error
 	Databases(ctx context.Context, prefix string) ([]string, error)
 	Users(ctx context.Context, prefix string) ([]string, error)
 	CreateTenantUser(ctx context.Context, database, user, password string, u *tenantdb.User, roles ...string) error
-	TenantUser(ctx context.Context, database, user, password, id string) (*tenantdb.User, error)
 	WithTenantDB(ctx context.Context, database, user, password string, fn func(*sqlx.DB) error) error
 }
 
@@ -66,6 +72,8 @@ type Options struct {
 	SparePool   int // spare databases to keep ready; 0 disables the pool
 	Concurrency int // provisioning runs at once (default 4)
 	Log         *slog.Logger
+	// Migrations are the tenant migrations (default migrations.Tenant()).
+	Migrations fs.FS
 }
 
 // Provisioner creates tenants and manages their lifecycle.
@@ -93,9 +101,12 @@ func New(catalog Catalog, server Server, box *secretbox.Box, guard *login.Guard,
 	if opts.Log == nil {
 		opts.Log = slog.Default()
 	}
+	if opts.Migrations == nil {
+		opts.Migrations = migrations.Tenant()
+	}
 	return &Provisioner{
 		catalog: catalog, server: server, box: box, guard: guard, opts: opts,
-		latest: migrations.Latest(migrations.Tenant()),
+		latest: migrations.Latest(opts.Migrations),
 		slots:  semaphore.NewWeighted(int64(opts.Concurrency)),
 		refill: make(chan struct{}, 1),
 		log:    opts.Log,
@@ -256,7 +267,7 @@ func (p *Provisioner) run(ctx context.Context, t *central.Tenant) (*central.Tena
 	}
 	if t.SchemaVersion < p.latest && stepIndex(t.Step) > stepIndex(stepMigrated) {
 		// A spare claimed before an upgrade: bring it to the latest schema.
-		v, err := p.server.Migrate(ctx, t.DatabaseName)
+		v, err := p.server.Migrate(ctx, t.DatabaseName, p.opts.Migrations)
 		if err != nil {
 			return nil, p.fail(ctx, t, stepMigrated, err, password)
 		}
@@ -295,7 +306,7 @@ func (p *Provisioner) runStep(ctx context.Context, t *central.Tenant, step, pass
 	case stepGrant:
 		return 0, p.server.Grant(ctx, t.DBUser, t.DatabaseName)
 	case stepMigrated:
-		v, err := p.server.Migrate(ctx, t.DatabaseName)
+		v, err := p.server.Migrate(ctx, t.DatabaseName, p.opts.Migrations)
 		t.SchemaVersion = v
 		return v, err
 	case stepAdmin:
@@ -517,9 +528,10 @@ func (p *Provisioner) Invite(ctx context.Context, slug, adminID, requestID, emai
 // ErrNotActive is returned for work that needs an active tenant.
 var ErrNotActive = apperr.New(apperr.Conflict, "CONFLICT", "The tenant is not active")
 
-// ActiveUser returns an active user of an active tenant, read from the
-// tenant's database (for impersonation).
-func (p *Provisioner) ActiveUser(ctx context.Context, slug, userID string) (*central.Tenant, *tenantdb.User, error) {
+// Impersonate checks that userID is an active user of an active tenant and
+// records in the tenant's own audit log that a central admin starts acting
+// as them; the caller issues the token only after this succeeded.
+func (p *Provisioner) Impersonate(ctx context.Context, slug, userID, adminID, requestID string) (*central.Tenant, *tenantdb.User, error) {
 	if !isUUID(userID) {
 		return nil, nil, apperr.Validation(apperr.FieldError{Field: "userId", Message: "must be a user id"})
 	}
@@ -534,12 +546,19 @@ func (p *Provisioner) ActiveUser(ctx context.Context, slug, userID string) (*cen
 	if err != nil {
 		return nil, nil, err
 	}
-	u, err := p.server.TenantUser(ctx, t.DatabaseName, t.DBUser, string(pw), userID)
+	var u *tenantdb.User
+	err = p.server.WithTenantDB(ctx, t.DatabaseName, t.DBUser, string(pw), func(db *sqlx.DB) error {
+		var err error
+		if u, err = tenantdb.UserByID(ctx, db, userID); err != nil {
+			return err
+		}
+		if !u.IsActive {
+			return tenantdb.ErrUserNotFound
+		}
+		return tenantdb.Audit(ctx, db, tenantdb.CentralCaller(adminID, requestID), "impersonation.start", "user", userID, u.Email)
+	})
 	if err != nil {
 		return nil, nil, err
-	}
-	if !u.IsActive {
-		return nil, nil, tenantdb.ErrUserNotFound
 	}
 	return t, u, nil
 }

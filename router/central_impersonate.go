@@ -14,8 +14,9 @@ type impersonateRequest struct {
 }
 
 // impersonate gives a superadmin a 15-minute token of a tenant user, which
-// names the admin in its act claim. The audit entry is written before the
-// token is issued, so no impersonation goes unrecorded.
+// names the admin in its act claim. Both audit logs (the tenant's and the
+// central one) are written before the token is issued, so no impersonation
+// goes unrecorded.
 func (h *handlers) impersonate(c *gin.Context) {
 	var in impersonateRequest
 	if err := decode(c, &in); err != nil {
@@ -23,12 +24,12 @@ func (h *handlers) impersonate(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	t, u, err := h.tenants.ActiveUser(ctx, c.Param("slug"), in.UserID)
+	admin := currentAdmin(c)
+	t, u, err := h.tenants.Impersonate(ctx, c.Param("slug"), in.UserID, admin.ID, requestID(c))
 	if err != nil {
 		fail(c, err)
 		return
 	}
-	admin := currentAdmin(c)
 	if err := h.audit.Record(ctx, "tenant.impersonate", "tenant", t.Slug, central.OutcomeSuccess, "user "+u.ID+" ("+u.Email+")"); err != nil {
 		fail(c, err)
 		return

@@ -97,6 +97,16 @@ func TestImpersonate(t *testing.T) {
 		if e["action"] != "settings.update" || actor["kind"] != "central_admin" || actor["id"] != superID || e["actingAs"] != userID {
 			t.Fatalf("tenant audit entry %v", e)
 		}
+		started := false
+		for _, x := range log.body["entries"].([]any) {
+			x := x.(map[string]any)
+			if x["action"] == "impersonation.start" && x["actor"].(map[string]any)["id"] == superID {
+				started = true
+			}
+		}
+		if !started {
+			t.Fatalf("the impersonation itself is not in the tenant log: %s", log.raw)
+		}
 	})
 	t.Run("SuspendedTenant", func(t *testing.T) {
 		expect(t, s.call("POST", "/api/central/tenants/imp/suspend", super, nil), 200, "")

@@ -208,3 +208,13 @@ func (h *handlers) listAudit(c *gin.Context) {
 	}
 	c.JSON(http.StatusOK, gin.H{"entries": out, "nextCursor": cursor})
 }
+
+// migrationStatus reports every tenant's schema version against the latest.
+func (h *handlers) migrationStatus(c *gin.Context) {
+	st, err := h.tenants.FleetStatus(c.Request.Context())
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, st)
+}

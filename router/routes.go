@@ -36,6 +36,7 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler) {
 	super.DELETE("/admins/:id", h.deleteAdmin)
 	super.DELETE("/tenants/:slug", h.deleteTenant)
 	admin.POST("/tenants/:slug/invitations", h.inviteToTenant)
+	admin.GET("/migrations/status", h.migrationStatus)
 	super.POST("/tenants/:slug/impersonate", h.impersonate)
 	super.GET("/audit", h.listAudit)
 

@@ -23,6 +23,7 @@ import (
 var (
 	ErrLastAdmin       = apperr.New(apperr.Conflict, "CONFLICT", "The last tenant_admin cannot lose the role or be deleted")
 	ErrEscalation      = apperr.New(apperr.Forbidden, "FORBIDDEN", "You cannot grant permissions you do not have")
+	ErrAdminProtected  = apperr.New(apperr.Forbidden, "FORBIDDEN", "Only a caller holding every permission can change or remove a tenant_admin")
 	ErrRoleNotFound    = apperr.New(apperr.NotFound, "NOT_FOUND", "Role not found")
 	ErrRoleExists      = apperr.New(apperr.Conflict, "CONFLICT", "A role with this name already exists")
 	ErrBuiltInRole     = apperr.New(apperr.Forbidden, "FORBIDDEN", "Built-in roles cannot be changed or deleted")
@@ -125,6 +126,20 @@ func hasRole(ctx context.Context, tx *sqlx.Tx, userID, role string) (bool, error
 	return n > 0, dberr.Translate(err)
 }
 
+// actOn loads the user a caller wants to change: only a caller holding
+// every permission may change or remove a tenant_admin, so that a user
+// manager (users:write) cannot unseat the tenant's administrators.
+func actOn(ctx context.Context, tx *sqlx.Tx, caller *Caller, userID string) (*User, error) {
+	u, roles, _, err := UserWithRoles(ctx, tx, userID)
+	if err != nil {
+		return nil, err
+	}
+	if contains(roles, RoleTenantAdmin) && !caller.Covers(Permissions) {
+		return nil, ErrAdminProtected
+	}
+	return u, nil
+}
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -207,11 +222,17 @@ func (a *Auth) AddUser(ctx context.Context, db *sqlx.DB, caller *Caller, in NewU
 	if len(roles) == 0 {
 		roles = []string{RoleMember}
 	}
-	if err := v.Err(); err != nil {
+	roles = dedupe(roles)
+	perms, err := permissionsOf(ctx, db, roles)
+	var roleErr *apperr.Error
+	if errors.As(err, &roleErr) && roleErr.Kind == apperr.Invalid {
+		for _, d := range roleErr.Details {
+			v.Add(d.Field, d.Message)
+		}
+	} else if err != nil {
 		return nil, err
 	}
-	perms, err := permissionsOf(ctx, db, roles)
-	if err != nil {
+	if err := v.Err(); err != nil {
 		return nil, err
 	}
 	if !caller.Covers(perms) {
@@ -239,6 +260,7 @@ func (a *Auth) SetRoles(ctx context.Context, db *sqlx.DB, caller *Caller, userID
 	if !isUUID(userID) {
 		return nil, ErrUserNotFound
 	}
+	roles = dedupe(roles)
 	perms, err := permissionsOf(ctx, db, roles)
 	if err != nil {
 		return nil, err
@@ -250,14 +272,15 @@ func (a *Auth) SetRoles(ctx context.Context, db *sqlx.DB, caller *Caller, userID
 		if err := lockAdmins(ctx, tx); err != nil {
 			return err
 		}
-		if _, err := UserByID(ctx, tx, userID); err != nil {
+		target, err := actOn(ctx, tx, caller, userID)
+		if err != nil {
 			return err
 		}
 		wasAdmin, err := hasRole(ctx, tx, userID, RoleTenantAdmin)
 		if err != nil {
 			return err
 		}
-		if wasAdmin && !contains(roles, RoleTenantAdmin) {
+		if wasAdmin && target.IsActive && !contains(roles, RoleTenantAdmin) {
 			if n, err := countAdmins(ctx, tx); err != nil {
 				return err
 			} else if n <= 1 {
@@ -290,13 +313,13 @@ func (a *Auth) DeleteUser(ctx context.Context, db *sqlx.DB, caller *Caller, user
 		if err := lockAdmins(ctx, tx); err != nil {
 			return err
 		}
-		u, err := UserByID(ctx, tx, userID)
+		u, err := actOn(ctx, tx, caller, userID)
 		if err != nil {
 			return err
 		}
 		if isAdmin, err := hasRole(ctx, tx, userID, RoleTenantAdmin); err != nil {
 			return err
-		} else if isAdmin {
+		} else if isAdmin && u.IsActive {
 			if n, err := countAdmins(ctx, tx); err != nil {
 				return err
 			} else if n <= 1 {

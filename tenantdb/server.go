@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
+	"io/fs"
 	"regexp"
 	"strings"
 	"time"
@@ -164,9 +165,17 @@ func (s *Server) DropUser(ctx context.Context, user string) error {
 	return dberr.Translate(err)
 }
 
-// Migrate applies the tenant migrations to database and returns the schema
-// version it is at. goose runs on a pool of its own, which it closes.
-func (s *Server) Migrate(ctx context.Context, database string) (int64, error) {
+// Migrate applies every pending migration of fsys to database and returns
+// the schema version it is at.
+func (s *Server) Migrate(ctx context.Context, database string, fsys fs.FS) (int64, error) {
+	return s.MigrateTo(ctx, database, fsys, true, 0)
+}
+
+// MigrateTo moves database up (to version to, or the latest when to is 0)
+// or down to version to, and returns the version it is at, also after a
+// failure part-way. goose runs on a pool of its own, which it closes, and
+// holds the database's GET_LOCK session lock while it works.
+func (s *Server) MigrateTo(ctx context.Context, database string, fsys fs.FS, up bool, to int64) (int64, error) {
 	if err := checkDatabase(database); err != nil {
 		return 0, err
 	}
@@ -177,15 +186,44 @@ func (s *Server) Migrate(ctx context.Context, database string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	p, err := migrations.NewProvider(db.DB, migrations.Tenant(), "tenant:"+s.cfg.Addr+"/"+database)
+	p, err := migrations.NewProvider(db.DB, fsys, "tenant:"+s.cfg.Addr+"/"+database)
 	if err != nil {
 		db.Close()
 		return 0, err
 	}
 	defer p.Close()
-	if _, err := migrations.Up(ctx, p); err != nil {
-		return 0, dberr.Translate(err)
+	switch {
+	case up && to == 0:
+		_, err = migrations.Up(ctx, p)
+	case up:
+		_, err = p.UpTo(ctx, to)
+	default:
+		_, err = p.DownTo(ctx, to)
 	}
+	v, verr := p.GetDBVersion(ctx)
+	if err != nil {
+		return v, dberr.Translate(err)
+	}
+	return v, dberr.Translate(verr)
+}
+
+// Version reads database's goose version (for operators who distrust the catalog).
+func (s *Server) Version(ctx context.Context, database string, fsys fs.FS) (int64, error) {
+	if err := checkDatabase(database); err != nil {
+		return 0, err
+	}
+	cfg := s.cfg.Clone()
+	cfg.DBName = database
+	db, err := open(cfg)
+	if err != nil {
+		return 0, err
+	}
+	p, err := migrations.NewProvider(db.DB, fsys, "tenant:"+s.cfg.Addr+"/"+database)
+	if err != nil {
+		db.Close()
+		return 0, err
+	}
+	defer p.Close()
 	v, err := p.GetDBVersion(ctx)
 	return v, dberr.Translate(err)
 }
@@ -243,16 +281,6 @@ func (s *Server) CreateTenantUser(ctx context.Context, database, user, password 
 	}
 	defer db.Close()
 	return CreateUser(ctx, db, u, roles...)
-}
-
-// TenantUser reads one tenant user, connecting as the tenant's own DB user.
-func (s *Server) TenantUser(ctx context.Context, database, user, password, id string) (*User, error) {
-	db, err := Open(ctx, s.TenantConfig(database, user, password))
-	if err != nil {
-		return nil, err
-	}
-	defer db.Close()
-	return UserByID(ctx, db, id)
 }
 
 // WithTenantDB runs fn on a short-lived connection to database as its own

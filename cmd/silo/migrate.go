@@ -9,12 +9,19 @@ import (
 	"github.com/silo-dev/silo/central"
 )
 
-const migrateUsage = "usage: silo migrate central up|down|status [flags]"
+const migrateUsage = "usage: silo migrate central|tenants up|down|status [flags]"
 
-// migrate runs "silo migrate central up|down|status".
+// migrate runs "silo migrate central|tenants up|down|status".
 func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	if len(args) < 2 || args[0] != "central" {
+	if len(args) < 2 || (args[0] != "central" && args[0] != "tenants") {
 		return usageError(migrateUsage)
+	}
+	if args[0] == "tenants" {
+		switch args[1] {
+		case "up", "down", "status":
+			return migrateTenants(ctx, args[1], args[2:], getenv, stdout, stderr)
+		}
+		return usageError(migrateTenantsUsage)
 	}
 	action := args[1]
 	cfg, _, err := loadConfig("migrate central "+action, args[2:], getenv, stderr, false, nil)

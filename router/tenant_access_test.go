@@ -142,3 +142,26 @@ func TestInvitations(t *testing.T) {
 		expect(t, r, 400, "VALIDATION_FAILED")
 	})
 }
+
+// A user manager (users:write) manages members but cannot demote or remove
+// a tenant_admin.
+func TestUserManagerCannotUnseatAdmins(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	s.newTenant(t, "seat")
+	admin := s.tlogin(t, "seat", adminOf("seat"), password).str("access_token")
+	adminID := s.tc(t, "GET", mePath, "seat", admin, nil).user()["id"].(string)
+	expect(t, s.tc(t, "POST", "/api/roles", "seat", admin, map[string]any{"name": "manager", "permissions": []string{"users:read", "users:write"}}), 201, "")
+	r := s.tc(t, "POST", "/api/users", "seat", admin, map[string]any{"email": "mgr@seat.io", "password": password, "firstName": "M", "lastName": "G", "roles": []string{"manager"}})
+	expect(t, r, 201, "")
+	second := s.tc(t, "POST", "/api/users", "seat", admin, map[string]any{"email": "adm2@seat.io", "password": password, "firstName": "A", "lastName": "D", "roles": []string{"tenant_admin"}})
+	expect(t, second, 201, "")
+	member := s.register(t, "seat", "mem@seat.io", password)
+	mgr := s.tlogin(t, "seat", "mgr@seat.io", password).str("access_token")
+
+	expect(t, s.tc(t, "DELETE", "/api/users/"+adminID, "seat", mgr, nil), 403, "FORBIDDEN")
+	expect(t, s.tc(t, "PUT", "/api/users/"+second.user()["id"].(string)+"/roles", "seat", mgr, map[string]any{"roles": []string{}}), 403, "FORBIDDEN")
+	expect(t, s.tc(t, "DELETE", "/api/users/"+member, "seat", mgr, nil), 204, "")
+	// A tenant_admin may remove another one (not the last).
+	expect(t, s.tc(t, "DELETE", "/api/users/"+second.user()["id"].(string), "seat", admin, nil), 204, "")
+}

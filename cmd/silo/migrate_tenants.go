@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/internal/app"
+	"github.com/silo-dev/silo/provisioning"
+)
+
+const migrateTenantsUsage = `usage: silo migrate tenants up|down|status [flags]
+  --concurrency N   tenants migrated at once (default 4)
+  --tenant a,b      only these tenants
+  --to VERSION      target version (down needs it, with --tenant)
+  --dry-run         show what would run, change nothing
+  --max-failures F  stop starting tenants after F failures (default: never stop)
+  --canary K        migrate K tenants first, go on only if all succeed
+  --verify          read each database's version instead of trusting the catalog
+  --json            print JSON`
+
+// errFleetIncomplete makes the exit status non-zero when a tenant did not
+// reach the target.
+var errFleetIncomplete = errors.New("some tenants did not reach the target (see the summary)")
+
+// migrateTenants runs "silo migrate tenants up|down|status".
+func migrateTenants(ctx context.Context, action string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var o provisioning.FleetOptions
+	var tenants string
+	var asJSON bool
+	cfg, _, err := loadConfig("migrate tenants "+action, args, getenv, stderr, true, func(fs *flag.FlagSet) {
+		fs.IntVar(&o.Concurrency, "concurrency", 4, "tenants migrated at once")
+		fs.StringVar(&tenants, "tenant", "", "comma-separated slugs")
+		fs.Int64Var(&o.To, "to", 0, "target version")
+		fs.BoolVar(&o.DryRun, "dry-run", false, "change nothing")
+		fs.IntVar(&o.MaxFailures, "max-failures", 0, "stop after this many failures")
+		fs.IntVar(&o.Canary, "canary", 0, "canary tenants")
+		fs.BoolVar(&o.Verify, "verify", false, "verify versions in the databases")
+		fs.BoolVar(&asJSON, "json", false, "print JSON")
+	})
+	if err != nil {
+		return err
+	}
+	if tenants != "" {
+		o.Tenants = strings.Split(tenants, ",")
+	}
+	log := newLogger(cfg, stderr)
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	ctx = central.WithActor(ctx, central.Actor{Kind: "cli", ID: getenv("USER")})
+	p := a.Provisioner
+
+	switch action {
+	case "status":
+		st, err := p.FleetStatus(ctx)
+		if err != nil {
+			return describeError(err)
+		}
+		if asJSON {
+			return json.NewEncoder(stdout).Encode(st)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "TENANT\tSTATUS\tVERSION\tLATEST\tPENDING\tLAST ERROR")
+		for _, t := range st.Tenants {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", t.Slug, t.Status, t.SchemaVersion, t.LatestVersion, t.Pending, t.LastError)
+		}
+		tw.Flush()
+		fmt.Fprintf(stdout, "%d tenants, %d up to date, %d behind, latest version %d\n", st.Totals.Tenants, st.Totals.UpToDate, st.Totals.Behind, st.LatestVersion)
+		return nil
+	case "up", "down":
+		o.Down = action == "down"
+	default:
+		return usageError(migrateTenantsUsage)
+	}
+
+	progress := progressPrinter(stdout, stderr, asJSON)
+	report, err := p.MigrateFleet(ctx, o, progress.update)
+	progress.finish()
+	if err != nil {
+		return describeError(err)
+	}
+	if asJSON {
+		if err := json.NewEncoder(stdout).Encode(report); err != nil {
+			return err
+		}
+	} else {
+		printFleetSummary(stdout, report)
+	}
+	if !report.OK() {
+		return errFleetIncomplete
+	}
+	return nil
+}
+
+// fleetProgress shows a progress bar on a terminal, a log line per tenant
+// otherwise (and nothing with --json).
+type fleetProgress struct {
+	bar   *progressbar.ProgressBar
+	lines io.Writer
+}
+
+func progressPrinter(stdout, stderr io.Writer, asJSON bool) *fleetProgress {
+	if asJSON {
+		return &fleetProgress{}
+	}
+	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return &fleetProgress{bar: progressbar.NewOptions(-1, progressbar.OptionSetWriter(stderr),
+			progressbar.OptionShowCount(), progressbar.OptionSetDescription("migrating tenants"),
+			progressbar.OptionShowElapsedTimeOnFinish())}
+	}
+	return &fleetProgress{lines: stdout}
+}
+
+func (f *fleetProgress) update(r provisioning.TenantResult) {
+	switch {
+	case f.bar != nil:
+		_ = f.bar.Add(1)
+	case f.lines != nil && r.Outcome != provisioning.OutcomeUpToDate:
+		line := fmt.Sprintf("%s: %s %d -> %d", r.Slug, r.Outcome, r.From, r.To)
+		if r.Reason != "" {
+			line += " (" + r.Reason + ")"
+		}
+		if r.Error != "" {
+			line += ": " + r.Error
+		}
+		fmt.Fprintln(f.lines, line)
+	}
+}
+
+func (f *fleetProgress) finish() {
+	if f.bar != nil {
+		_ = f.bar.Finish()
+	}
+}
+
+func printFleetSummary(w io.Writer, r *provisioning.FleetReport) {
+	keys := make([]string, 0, len(r.Counts))
+	for k := range r.Counts {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%d %s", r.Counts[k], k))
+	}
+	fmt.Fprintf(w, "target version %d: %s in %s\n", r.Target, strings.Join(parts, ", "), r.Duration.Round(1e6))
+	for _, res := range r.Results {
+		if res.Outcome == provisioning.OutcomeFailed {
+			fmt.Fprintf(w, "FAILED %s at version %d: %s\n", res.Slug, res.To, res.Error)
+		}
+	}
+}
