@@ -11,7 +11,7 @@ endif
 
 .DEFAULT_GOAL := build
 
-.PHONY: run db test bench load lint build create-central-admin clean
+.PHONY: run db test bench bench-fleet load lint build create-central-admin clean
 
 run: db
 	$(GO) run ./cmd/silo serve
@@ -33,6 +33,13 @@ DURATION ?= 15s
 CONNS_MAX ?= 100
 load: db
 	$(GO) run ./cmd/silo-load -tenants $(TENANTS) -clients $(CLIENTS) -duration $(DURATION) -conns-max $(CONNS_MAX)
+
+# The fleet migration benchmark: FLEET_TENANTS tenants, Silo's runner at
+# concurrency 1/4/8 against a shell loop of the goose CLI.
+FLEET_TENANTS ?= 1000
+bench-fleet: db
+	$(GO) install github.com/pressly/goose/v3/cmd/goose@v3.29.0
+	$(GO) run ./cmd/silo-bench-fleet -tenants $(FLEET_TENANTS) -goose "$$($(GO) env GOPATH)/bin/goose"
 
 lint:
 	@unformatted=$$(gofmt -l .); \

@@ -1,0 +1,306 @@
+// Command silo-bench-fleet measures the fleet migration runner. It
+// provisions N tenants on a fresh central database, times a no-op fleet
+// run, then an additive two-statement migration (add a column, then an
+// index) across all tenants at concurrency 1, 4 and 8, and, in the same
+// run, the same migration applied by a shell loop of the goose CLI, one
+// database after another and with xargs -P4. Everything it creates is
+// dropped at the end.
+//
+//	go run ./cmd/silo-bench-fleet -tenants 1000 -goose "$(go env GOPATH)/bin/goose"
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing/fstest"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/config"
+	"github.com/silo-dev/silo/internal/app"
+	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/secretbox"
+	"github.com/silo-dev/silo/migrations"
+	"github.com/silo-dev/silo/provisioning"
+	"github.com/silo-dev/silo/tenantdb"
+)
+
+//go:embed extra/*.sql
+var extra embed.FS
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "silo-bench-fleet:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	tenants := flag.Int("tenants", 1000, "tenants to provision")
+	server := flag.String("server", "root@tcp(127.0.0.1:3306)/", "DSN of the server")
+	goose := flag.String("goose", "", "path of the goose CLI (empty: skip the goose comparison)")
+	flag.Parse()
+	ctx := context.Background()
+
+	suffix := randomHex(4)
+	prefix := "fb" + suffix + "_"
+	env := map[string]string{
+		"SILO_CENTRAL_DSN": strings.TrimSuffix(*server, "/") + "/silo_fleet_" + suffix, "SILO_TENANT_DB_PREFIX": prefix,
+		"SILO_BCRYPT_COST": "10", "SILO_SPARE_POOL_SIZE": "0", "SILO_PROVISION_CONCURRENCY": "4",
+		"SILO_JWT_SECRET": randomKey(), "SILO_MASTER_KEY": randomKey(), "SILO_ENV": "production",
+	}
+	cfg, err := config.NewLoader(flag.NewFlagSet("silo", flag.ContinueOnError), func(k string) string { return env[k] }).Load()
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.DiscardHandler)
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	defer cleanup(*server, cfg.CentralDSN.DBName, prefix)
+
+	fmt.Printf("provisioning %d tenants... ", *tenants)
+	start := time.Now()
+	slugs, err := provision(ctx, a.Provisioner, *tenants)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("%.1fs\n", time.Since(start).Seconds())
+
+	// A second provisioner over the same catalog with the extended set.
+	ext, err := extended()
+	if err != nil {
+		return err
+	}
+	db, err := central.Open(ctx, cfg.CentralDSN)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tserver, err := tenantdb.OpenServer(ctx, cfg.TenantAdminDSN)
+	if err != nil {
+		return err
+	}
+	defer tserver.Close()
+	box, _ := secretbox.New(cfg.MasterKey)
+	guard := login.NewGuard(login.GuardOptions{Cost: 4, PerIPPerMinute: 1, PerEmailPerMinute: 1})
+	extP := provisioning.New(central.NewCatalog(db, cfg.CentralDSN.DBName), tserver, box, guard,
+		provisioning.Options{Prefix: prefix, Log: log, Migrations: ext})
+
+	results := map[string]time.Duration{}
+	start = time.Now()
+	rep, err := a.Provisioner.MigrateFleet(ctx, provisioning.FleetOptions{}, nil)
+	if err != nil || !rep.OK() {
+		return fmt.Errorf("no-op run: %v %v", err, rep.Counts)
+	}
+	results["silo no-op run"] = time.Since(start)
+
+	for _, c := range []int{1, 4, 8} {
+		start = time.Now()
+		rep, err := extP.MigrateFleet(ctx, provisioning.FleetOptions{Concurrency: c}, nil)
+		if err != nil || !rep.OK() {
+			return fmt.Errorf("up at concurrency %d: %v %v", c, err, rep.Counts)
+		}
+		results[fmt.Sprintf("silo up, concurrency %d", c)] = time.Since(start)
+		if err := reset(ctx, extP, slugs); err != nil {
+			return err
+		}
+	}
+
+	if *goose != "" {
+		dir, err := os.MkdirTemp("", "silo-goose-*")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		if err := writeDir(ext, dir); err != nil {
+			return err
+		}
+		var dsns []string
+		for _, s := range slugs {
+			t, err := a.Provisioner.Get(ctx, s)
+			if err != nil {
+				return err
+			}
+			c := cfg.TenantAdminDSN.Clone()
+			c.DBName = t.DatabaseName
+			dsns = append(dsns, c.FormatDSN())
+		}
+		list := filepath.Join(dir, "dsns.txt")
+		if err := os.WriteFile(list, []byte(strings.Join(dsns, "\n")+"\n"), 0o600); err != nil {
+			return err
+		}
+		for _, mode := range []struct{ name, script string }{
+			{"goose CLI loop, sequential", `while read -r dsn; do "$GOOSE" -dir "$DIR" mysql "$dsn" up >/dev/null || exit 1; done < "$LIST"`},
+			{"goose CLI loop, xargs -P4", `xargs -P4 -I{} "$GOOSE" -dir "$DIR" mysql {} up < "$LIST" >/dev/null`},
+		} {
+			cmd := exec.Command("bash", "-c", mode.script)
+			cmd.Env = append(os.Environ(), "GOOSE="+*goose, "DIR="+dir, "LIST="+list)
+			cmd.Stderr = os.Stderr
+			start = time.Now()
+			if err := cmd.Run(); err != nil {
+				return fmt.Errorf("%s: %w", mode.name, err)
+			}
+			results[mode.name] = time.Since(start)
+			if err := reset(ctx, extP, slugs); err != nil {
+				return err
+			}
+		}
+	}
+
+	fmt.Printf("\n| run (%d tenants) | wall time |\n|---|---|\n", *tenants)
+	for _, k := range []string{"silo no-op run", "silo up, concurrency 1", "silo up, concurrency 4", "silo up, concurrency 8",
+		"goose CLI loop, sequential", "goose CLI loop, xargs -P4"} {
+		if d, ok := results[k]; ok {
+			fmt.Printf("| %s | %s |\n", k, d.Round(time.Millisecond))
+		}
+	}
+	c1, c4, c8 := results["silo up, concurrency 1"], results["silo up, concurrency 4"], results["silo up, concurrency 8"]
+	fmt.Printf("\nspeed-up: concurrency 4 vs 1: %.2fx, 8 vs 1: %.2fx\n", c1.Seconds()/c4.Seconds(), c1.Seconds()/c8.Seconds())
+	if g, ok := results["goose CLI loop, xargs -P4"]; ok {
+		fmt.Printf("silo (concurrency 4) vs goose xargs -P4: %.2fx faster\n", g.Seconds()/c4.Seconds())
+	}
+	return nil
+}
+
+// reset rolls every tenant back to version 1.
+func reset(ctx context.Context, p *provisioning.Provisioner, slugs []string) error {
+	rep, err := p.MigrateFleet(ctx, provisioning.FleetOptions{Down: true, To: 1, Tenants: slugs, Concurrency: 8}, nil)
+	if err != nil {
+		return err
+	}
+	if !rep.OK() {
+		return fmt.Errorf("reset: %v", rep.Counts)
+	}
+	return nil
+}
+
+// extended is the tenant migrations plus the benchmark's two.
+func extended() (fs.FS, error) {
+	m := fstest.MapFS{}
+	for _, src := range []fs.FS{migrations.Tenant(), mustSub(extra, "extra")} {
+		entries, err := fs.ReadDir(src, ".")
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			b, err := fs.ReadFile(src, e.Name())
+			if err != nil {
+				return nil, err
+			}
+			m[e.Name()] = &fstest.MapFile{Data: b}
+		}
+	}
+	return m, nil
+}
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	s, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+func writeDir(src fs.FS, dir string) error {
+	entries, err := fs.ReadDir(src, ".")
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		b, err := fs.ReadFile(src, e.Name())
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func provision(ctx context.Context, p *provisioning.Provisioner, n int) ([]string, error) {
+	slugs := make([]string, n)
+	for i := range slugs {
+		slugs[i] = fmt.Sprintf("fleet-%d", i)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var firstErr error
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if _, err := p.Create(ctx, provisioning.NewTenant{Slug: slugs[i], Name: slugs[i]}); err != nil {
+					mu.Lock()
+					firstErr = err
+					mu.Unlock()
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return slugs, firstErr
+}
+
+func cleanup(server, centralDB, prefix string) {
+	cfg, err := config.ParseDSN(server)
+	if err != nil {
+		return
+	}
+	cfg.DBName = ""
+	db, err := tenantdb.Open(context.Background(), cfg)
+	if err != nil {
+		return
+	}
+	defer db.Close()
+	like := strings.ReplaceAll(prefix, "_", `\_`) + "%"
+	var names []string
+	_ = sqlx.Select(db, &names, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?", like)
+	for _, n := range append(names, centralDB) {
+		if config.ValidDatabaseName(n) {
+			_, _ = db.Exec("DROP DATABASE IF EXISTS `" + n + "`")
+		}
+	}
+	var users []string
+	_ = sqlx.Select(db, &users, "SELECT User FROM mysql.user WHERE User LIKE ?", like)
+	for _, u := range users {
+		_, _ = db.Exec("DROP USER IF EXISTS ?@'%'", u)
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func randomKey() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	return base64.StdEncoding.EncodeToString(b)
+}
