@@ -11,10 +11,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"embed"
-	"encoding/base64"
-	"encoding/hex"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -28,11 +25,9 @@ import (
 	"testing/fstest"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/silo-dev/silo/central"
-	"github.com/silo-dev/silo/config"
 	"github.com/silo-dev/silo/internal/app"
+	"github.com/silo-dev/silo/internal/benchenv"
 	"github.com/silo-dev/silo/internal/login"
 	"github.com/silo-dev/silo/internal/secretbox"
 	"github.com/silo-dev/silo/migrations"
@@ -57,14 +52,9 @@ func run() error {
 	flag.Parse()
 	ctx := context.Background()
 
-	suffix := randomHex(4)
-	prefix := "fb" + suffix + "_"
-	env := map[string]string{
-		"SILO_CENTRAL_DSN": strings.TrimSuffix(*server, "/") + "/silo_fleet_" + suffix, "SILO_TENANT_DB_PREFIX": prefix,
-		"SILO_BCRYPT_COST": "10", "SILO_SPARE_POOL_SIZE": "0", "SILO_PROVISION_CONCURRENCY": "4",
-		"SILO_JWT_SECRET": randomKey(), "SILO_MASTER_KEY": randomKey(), "SILO_ENV": "production",
-	}
-	cfg, err := config.NewLoader(flag.NewFlagSet("silo", flag.ContinueOnError), func(k string) string { return env[k] }).Load()
+	bench := benchenv.New(*server, "fb")
+	prefix := bench.Prefix
+	cfg, err := bench.Config(map[string]string{"SILO_PROVISION_CONCURRENCY": "4"})
 	if err != nil {
 		return err
 	}
@@ -74,7 +64,7 @@ func run() error {
 		return err
 	}
 	defer a.Close()
-	defer cleanup(*server, cfg.CentralDSN.DBName, prefix)
+	defer bench.Cleanup()
 
 	fmt.Printf("provisioning %d tenants... ", *tenants)
 	start := time.Now()
@@ -265,42 +255,4 @@ func provision(ctx context.Context, p *provisioning.Provisioner, n int) ([]strin
 	}
 	wg.Wait()
 	return slugs, firstErr
-}
-
-func cleanup(server, centralDB, prefix string) {
-	cfg, err := config.ParseDSN(server)
-	if err != nil {
-		return
-	}
-	cfg.DBName = ""
-	db, err := tenantdb.Open(context.Background(), cfg)
-	if err != nil {
-		return
-	}
-	defer db.Close()
-	like := strings.ReplaceAll(prefix, "_", `\_`) + "%"
-	var names []string
-	_ = sqlx.Select(db, &names, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?", like)
-	for _, n := range append(names, centralDB) {
-		if config.ValidDatabaseName(n) {
-			_, _ = db.Exec("DROP DATABASE IF EXISTS `" + n + "`")
-		}
-	}
-	var users []string
-	_ = sqlx.Select(db, &users, "SELECT User FROM mysql.user WHERE User LIKE ?", like)
-	for _, u := range users {
-		_, _ = db.Exec("DROP USER IF EXISTS ?@'%'", u)
-	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func randomKey() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.StdEncoding.EncodeToString(b)
 }

@@ -13,9 +13,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -37,6 +34,7 @@ import (
 
 	"github.com/silo-dev/silo/config"
 	"github.com/silo-dev/silo/internal/app"
+	"github.com/silo-dev/silo/internal/benchenv"
 	"github.com/silo-dev/silo/internal/token"
 	"github.com/silo-dev/silo/provisioning"
 	"github.com/silo-dev/silo/tenantdb"
@@ -67,23 +65,17 @@ func run() error {
 	flag.Parse()
 	ctx := context.Background()
 
-	suffix := randomHex(4)
-	central := strings.TrimSuffix(o.server, "/") + "/silo_load_" + suffix
-	prefix := "ld" + suffix + "_"
-	env := map[string]string{
-		"SILO_CENTRAL_DSN": central, "SILO_TENANT_DB_PREFIX": prefix, "SILO_BCRYPT_COST": "10",
-		"SILO_SPARE_POOL_SIZE": "0", "SILO_PROVISION_CONCURRENCY": "4",
-		"SILO_TENANT_CONNS_MAX": fmt.Sprint(o.connsMax), "SILO_TENANT_POOLS_MAX": fmt.Sprint(max(o.tenants, 1)),
-		"SILO_LOGIN_IP_LIMIT": "100000", "SILO_LOGIN_EMAIL_LIMIT": "100000",
-		"SILO_JWT_SECRET": randomKey(), "SILO_MASTER_KEY": randomKey(), "SILO_ENV": "production",
-		"SILO_BASE_DOMAIN": "silo.test",
-	}
-	fs := flag.NewFlagSet("silo", flag.ContinueOnError)
-	cfg, err := config.NewLoader(fs, func(k string) string { return env[k] }).Load()
+	bench := benchenv.New(o.server, "ld")
+	prefix := bench.Prefix
+	cfg, err := bench.Config(map[string]string{
+		"SILO_PROVISION_CONCURRENCY": "4",
+		"SILO_TENANT_CONNS_MAX":      fmt.Sprint(o.connsMax), "SILO_TENANT_POOLS_MAX": fmt.Sprint(max(o.tenants, 1)),
+		"SILO_LOGIN_IP_LIMIT": "100000", "SILO_LOGIN_EMAIL_LIMIT": "100000", "SILO_BASE_DOMAIN": "silo.test",
+	})
 	if err != nil {
 		return err
 	}
-	cfg.BcryptCost = 4 // production mode only to skip the secrets file; cheap hashes for setup
+	cfg.BcryptCost = 4 // cheap hashes for setup; production mode only skips the secrets file
 	log := slog.New(slog.DiscardHandler)
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
@@ -91,7 +83,7 @@ func run() error {
 	}
 	defer a.Close()
 	if !o.keep {
-		defer cleanup(o.server, cfg.CentralDSN.DBName, prefix)
+		defer bench.Cleanup()
 	}
 
 	silo, stopSilo := listen(a.Handler)
@@ -120,7 +112,7 @@ func run() error {
 	}
 	defer stopBase()
 
-	root, err := openServer(o.server)
+	root, err := bench.Open()
 	if err != nil {
 		return err
 	}
@@ -346,48 +338,4 @@ func rss() string {
 		}
 	}
 	return "?"
-}
-
-// cleanup drops the central database and every database and user with prefix.
-func cleanup(server, centralDB, prefix string) {
-	db, err := openServer(server)
-	if err != nil {
-		return
-	}
-	defer db.Close()
-	like := strings.ReplaceAll(prefix, "_", `\_`) + "%"
-	var names []string
-	_ = db.Select(&names, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?", like)
-	for _, n := range append(names, centralDB) {
-		if config.ValidDatabaseName(n) {
-			_, _ = db.Exec("DROP DATABASE IF EXISTS `" + n + "`")
-		}
-	}
-	var users []string
-	_ = db.Select(&users, "SELECT User FROM mysql.user WHERE User LIKE ?", like)
-	for _, u := range users {
-		_, _ = db.Exec("DROP USER IF EXISTS ?@'%'", u)
-	}
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
-func randomKey() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b)
-	return base64.StdEncoding.EncodeToString(b)
-}
-
-// openServer connects to the server with no database selected.
-func openServer(dsn string) (*sqlx.DB, error) {
-	cfg, err := config.ParseDSN(dsn)
-	if err != nil {
-		return nil, err
-	}
-	cfg.DBName = ""
-	return tenantdb.Open(context.Background(), cfg)
 }
