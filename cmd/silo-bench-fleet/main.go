@@ -138,8 +138,8 @@ func run() error {
 			return err
 		}
 		for _, mode := range []struct{ name, script string }{
-			{"goose CLI loop, sequential", `while read -r dsn; do "$GOOSE" -dir "$DIR" mysql "$dsn" up >/dev/null || exit 1; done < "$LIST"`},
-			{"goose CLI loop, xargs -P4", `xargs -P4 -I{} "$GOOSE" -dir "$DIR" mysql {} up < "$LIST" >/dev/null`},
+			{"goose CLI loop, sequential", `while read -r dsn; do "$GOOSE" -dir "$DIR" mysql "$dsn" up >/dev/null 2>&1 || exit 1; done < "$LIST"`},
+			{"goose CLI loop, xargs -P4", `xargs -P4 -I{} sh -c '"$GOOSE" -dir "$DIR" mysql "$1" up >/dev/null 2>&1' _ {} < "$LIST"`},
 		} {
 			cmd := exec.Command("bash", "-c", mode.script)
 			cmd.Env = append(os.Environ(), "GOOSE="+*goose, "DIR="+dir, "LIST="+list)
@@ -170,9 +170,10 @@ func run() error {
 	return nil
 }
 
-// reset rolls every tenant back to version 1.
+// reset rolls every tenant back to version 1, reading the versions from
+// the databases (the goose CLI moves them behind the catalog's back).
 func reset(ctx context.Context, p *provisioning.Provisioner, slugs []string) error {
-	rep, err := p.MigrateFleet(ctx, provisioning.FleetOptions{Down: true, To: 1, Tenants: slugs, Concurrency: 8}, nil)
+	rep, err := p.MigrateFleet(ctx, provisioning.FleetOptions{Down: true, To: 1, Tenants: slugs, Concurrency: 8, Verify: true}, nil)
 	if err != nil {
 		return err
 	}
