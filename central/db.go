@@ -122,3 +122,15 @@ func (m *Migrator) Status(ctx context.Context) ([]*goose.MigrationStatus, error)
 	})
 	return res, err
 }
+
+// OpenLockPool connects a pool for named locks (see Catalog.UseLockPool):
+// unbounded, since each connection stands for one lock held.
+func OpenLockPool(ctx context.Context, cfg *mysql.Config) (*sqlx.DB, error) {
+	db, err := Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(0)
+	db.SetMaxIdleConns(4)
+	return db, nil
+}

@@ -18,7 +18,7 @@ func (c *Catalog) TryLock(ctx context.Context, name string) (release func(), ok 
 
 // Lock is TryLock waiting up to wait for the lock.
 func (c *Catalog) Lock(ctx context.Context, name string, wait time.Duration) (release func(), ok bool, err error) {
-	conn, err := c.db.Conn(ctx)
+	conn, err := c.locks.Conn(ctx)
 	if err != nil {
 		return nil, false, translate(err)
 	}

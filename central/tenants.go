@@ -56,7 +56,8 @@ const tenantColumns = "id, slug, name, status, step, database_name, database_hos
 // Catalog is the tenant catalog in the central database.
 type Catalog struct {
 	db     *sqlx.DB
-	dbName string // scopes lock names to this installation
+	locks  *sqlx.DB // holds one connection per lock held; db unless UseLockPool
+	dbName string   // scopes lock names to this installation
 
 	mu       sync.Mutex
 	onChange []func() // called after each committed catalog change
@@ -99,7 +100,15 @@ func (c *Catalog) Version(ctx context.Context) (int64, error) {
 }
 
 // NewCatalog returns the catalog of the central database db, named dbName.
-func NewCatalog(db *sqlx.DB, dbName string) *Catalog { return &Catalog{db: db, dbName: dbName} }
+func NewCatalog(db *sqlx.DB, dbName string) *Catalog {
+	return &Catalog{db: db, locks: db, dbName: dbName}
+}
+
+// UseLockPool takes named locks on connections of pool rather than of the
+// catalog's own pool. A lock holds its connection for as long as it is
+// held, while its holder needs catalog connections too: with one bounded
+// pool, enough concurrent holders would wait on each other for ever.
+func (c *Catalog) UseLockPool(pool *sqlx.DB) { c.locks = pool }
 
 // Tenant returns the tenant with slug, with its domains.
 func (c *Catalog) Tenant(ctx context.Context, slug string) (*Tenant, error) {

@@ -57,10 +57,13 @@ type FleetReport struct {
 	Duration time.Duration  `json:"durationNs"`
 }
 
-// OK reports whether every selected tenant reached the target.
+// OK reports whether every tenant that could be migrated reached the
+// target: none failed and none was left unrun. Tenants skipped because of
+// their status (provisioning, failed, deleted) are reported but do not
+// fail the run.
 func (r *FleetReport) OK() bool {
 	for _, res := range r.Results {
-		if res.Outcome != OutcomeMigrated && res.Outcome != OutcomeUpToDate && res.Outcome != OutcomeWould {
+		if res.Outcome == OutcomeFailed || res.Outcome == OutcomeNotRun {
 			return false
 		}
 	}
@@ -91,8 +94,9 @@ func (p *Provisioner) MigrateFleet(ctx context.Context, o FleetOptions, progress
 	if !o.Down && target == 0 {
 		target = p.latest
 	}
-	if o.Down && (o.To < 0 || len(o.Tenants) == 0) {
-		return nil, apperr.Validation(apperr.FieldError{Field: "to", Message: "down needs --to VERSION and --tenant"})
+	if o.Down && (o.To < 1 || len(o.Tenants) == 0) {
+		// Version 0 would drop every table of the tenant schema: never by default.
+		return nil, apperr.Validation(apperr.FieldError{Field: "to", Message: "down needs --to VERSION (at least 1) and --tenant"})
 	}
 	if target > p.latest {
 		return nil, apperr.Validation(apperr.FieldError{Field: "to", Message: fmt.Sprintf("no migration has version %d (latest is %d)", target, p.latest)})
@@ -129,6 +133,10 @@ func (p *Provisioner) MigrateFleet(ctx context.Context, o FleetOptions, progress
 			go func() {
 				defer wg.Done()
 				for it := range work {
+					if o.MaxFailures > 0 && failed.Load() >= int64(o.MaxFailures) {
+						record(TenantResult{Slug: it.name(), Spare: it.spare != nil, Outcome: OutcomeNotRun, Reason: "stopped after failures"})
+						continue
+					}
 					r := p.migrateOne(ctx, it, o, target)
 					if r.Outcome == OutcomeFailed {
 						failed.Add(1)
@@ -139,8 +147,12 @@ func (p *Provisioner) MigrateFleet(ctx context.Context, o FleetOptions, progress
 		}
 		for i, it := range batch {
 			if (o.MaxFailures > 0 && failed.Load() >= int64(o.MaxFailures)) || ctx.Err() != nil {
+				reason := "stopped after failures"
+				if ctx.Err() != nil {
+					reason = "cancelled"
+				}
 				for _, rest := range batch[i:] {
-					record(TenantResult{Slug: rest.name(), Spare: rest.spare != nil, Outcome: OutcomeNotRun, Reason: "stopped after failures"})
+					record(TenantResult{Slug: rest.name(), Spare: rest.spare != nil, Outcome: OutcomeNotRun, Reason: reason})
 				}
 				break
 			}
@@ -185,14 +197,15 @@ func (p *Provisioner) fleetItems(ctx context.Context, only []string) ([]fleetIte
 	for _, s := range only {
 		want[s] = true
 	}
+	seen := map[string]bool{}
 	var items []fleetItem
 	var skipped []TenantResult
 	for i := range ts {
 		t := &ts[i]
-		if len(want) > 0 && !want[t.Slug] {
+		if len(only) > 0 && !want[t.Slug] {
 			continue
 		}
-		delete(want, t.Slug)
+		seen[t.Slug] = true
 		switch t.Status {
 		case central.StatusActive, central.StatusSuspended:
 			items = append(items, fleetItem{tenant: t})
@@ -201,8 +214,11 @@ func (p *Provisioner) fleetItems(ctx context.Context, only []string) ([]fleetIte
 				Outcome: OutcomeSkipped, Reason: "tenant is " + t.Status})
 		}
 	}
-	for slug := range want {
-		skipped = append(skipped, TenantResult{Slug: slug, Outcome: OutcomeSkipped, Reason: "no such tenant"})
+	for _, slug := range only {
+		if !seen[slug] {
+			seen[slug] = true
+			skipped = append(skipped, TenantResult{Slug: slug, Outcome: OutcomeFailed, Reason: "no such tenant", Error: "no such tenant"})
+		}
 	}
 	if len(only) == 0 {
 		spares, err := p.catalog.Spares(ctx)
@@ -243,6 +259,9 @@ func (p *Provisioner) migrateOne(ctx context.Context, it fleetItem, o FleetOptio
 	}
 	// Fast path: the catalog says the tenant is there; no connection made.
 	if current == target {
+		if o.Verify && !o.DryRun && it.tenant != nil && it.tenant.SchemaVersion != current {
+			_ = p.catalog.RecordMigration(context.WithoutCancel(ctx), it.tenant.ID, current, "")
+		}
 		return done(OutcomeUpToDate)
 	}
 	if o.DryRun {
@@ -263,6 +282,9 @@ func (p *Provisioner) migrateOne(ctx context.Context, it fleetItem, o FleetOptio
 	}
 	defer release()
 	v, err := p.server.MigrateTo(ctx, database, p.opts.Migrations, !o.Down, target)
+	if v < 0 {
+		v = current // the database could not tell: keep what the catalog knew
+	}
 	r.To = v
 	msg := ""
 	if err != nil {

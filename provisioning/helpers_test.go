@@ -54,6 +54,12 @@ func newEnv(t testing.TB, opts ...func(*provisioning.Options)) *env {
 		f(&o)
 	}
 	catalog := central.NewCatalog(db, cfg.DBName)
+	locks, err := central.OpenLockPool(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { locks.Close() })
+	catalog.UseLockPool(locks)
 	guard := login.NewGuard(login.GuardOptions{Cost: 4, PerIPPerMinute: 100, PerEmailPerMinute: 100})
 	return &env{
 		t: t, prov: provisioning.New(catalog, server, box, guard, o), catalog: catalog, server: server,

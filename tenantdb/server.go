@@ -173,7 +173,7 @@ func (s *Server) Migrate(ctx context.Context, database string, fsys fs.FS) (int6
 
 // MigrateTo moves database up (to version to, or the latest when to is 0)
 // or down to version to, and returns the version it is at, also after a
-// failure part-way. goose runs on a pool of its own, which it closes, and
+// failure part-way; -1 when the database could not be asked. goose runs on a pool of its own, which it closes, and
 // holds the database's GET_LOCK session lock while it works.
 func (s *Server) MigrateTo(ctx context.Context, database string, fsys fs.FS, up bool, to int64) (int64, error) {
 	if err := checkDatabase(database); err != nil {
@@ -201,6 +201,9 @@ func (s *Server) MigrateTo(ctx context.Context, database string, fsys fs.FS, up 
 		_, err = p.DownTo(ctx, to)
 	}
 	v, verr := p.GetDBVersion(ctx)
+	if verr != nil {
+		v = -1
+	}
 	if err != nil {
 		return v, dberr.Translate(err)
 	}

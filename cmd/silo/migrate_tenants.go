@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/schollz/progressbar/v3"
@@ -39,7 +40,7 @@ func migrateTenants(ctx context.Context, action string, args []string, getenv fu
 	var o provisioning.FleetOptions
 	var tenants string
 	var asJSON bool
-	cfg, _, err := loadConfig("migrate tenants "+action, args, getenv, stderr, true, func(fs *flag.FlagSet) {
+	cfg, rest, err := loadConfig("migrate tenants "+action, args, getenv, stderr, true, func(fs *flag.FlagSet) {
 		fs.IntVar(&o.Concurrency, "concurrency", 4, "tenants migrated at once")
 		fs.StringVar(&tenants, "tenant", "", "comma-separated slugs")
 		fs.Int64Var(&o.To, "to", 0, "target version")
@@ -51,6 +52,9 @@ func migrateTenants(ctx context.Context, action string, args []string, getenv fu
 	})
 	if err != nil {
 		return err
+	}
+	if len(rest) > 0 {
+		return usageError("unexpected argument " + rest[0] + " (use --tenant a,b)\n" + migrateTenantsUsage)
 	}
 	if tenants != "" {
 		o.Tenants = strings.Split(tenants, ",")
@@ -109,6 +113,7 @@ func migrateTenants(ctx context.Context, action string, args []string, getenv fu
 // fleetProgress shows a progress bar on a terminal, a log line per tenant
 // otherwise (and nothing with --json).
 type fleetProgress struct {
+	mu    sync.Mutex // workers report concurrently
 	bar   *progressbar.ProgressBar
 	lines io.Writer
 }
@@ -126,6 +131,8 @@ func progressPrinter(stdout, stderr io.Writer, asJSON bool) *fleetProgress {
 }
 
 func (f *fleetProgress) update(r provisioning.TenantResult) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	switch {
 	case f.bar != nil:
 		_ = f.bar.Add(1)

@@ -34,6 +34,7 @@ type App struct {
 	Cache       *central.TenantCache
 
 	central *sqlx.DB
+	locks   *sqlx.DB
 	server  *tenantdb.Server
 	log     *slog.Logger
 }
@@ -47,12 +48,18 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, erro
 	if err != nil {
 		return nil, err
 	}
-	server, err := tenantdb.OpenServer(ctx, cfg.TenantAdminDSN)
+	locks, err := central.OpenLockPool(ctx, cfg.CentralDSN)
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
-	a := &App{central: db, server: server, log: log}
+	server, err := tenantdb.OpenServer(ctx, cfg.TenantAdminDSN)
+	if err != nil {
+		db.Close()
+		locks.Close()
+		return nil, err
+	}
+	a := &App{central: db, locks: locks, server: server, log: log}
 	if err := a.build(cfg); err != nil {
 		a.Close()
 		return nil, err
@@ -74,6 +81,7 @@ func (a *App) build(cfg *config.Config) error {
 	})
 	go guard.Warm()
 	catalog := central.NewCatalog(a.central, cfg.CentralDSN.DBName)
+	catalog.UseLockPool(a.locks)
 	a.Keys = keys
 	a.Provisioner = provisioning.New(catalog, a.server, box, guard, provisioning.Options{
 		Prefix: cfg.TenantDBPrefix, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
@@ -130,5 +138,6 @@ func (a *App) Close() {
 		a.Pools.Close()
 	}
 	a.server.Close()
+	a.locks.Close()
 	a.central.Close()
 }
