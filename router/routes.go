@@ -28,6 +28,8 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler) {
 	admin.POST("/tenants/:slug/suspend", h.suspendTenant)
 	admin.POST("/tenants/:slug/resume", h.resumeTenant)
 	admin.POST("/tenants/:slug/provision", h.provisionTenant)
+	admin.POST("/tenants/:slug/invitations", h.inviteToTenant)
+	admin.GET("/migrations/status", h.migrationStatus)
 
 	super := admin.Group("", requireSuperadmin)
 	super.GET("/admins", h.listAdmins)
@@ -35,8 +37,6 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler) {
 	super.PATCH("/admins/:id", h.updateAdmin)
 	super.DELETE("/admins/:id", h.deleteAdmin)
 	super.DELETE("/tenants/:slug", h.deleteTenant)
-	admin.POST("/tenants/:slug/invitations", h.inviteToTenant)
-	admin.GET("/migrations/status", h.migrationStatus)
 	super.POST("/tenants/:slug/impersonate", h.impersonate)
 	super.GET("/audit", h.listAudit)
 
