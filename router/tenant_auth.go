@@ -46,7 +46,7 @@ type tenantSessionView struct {
 }
 
 func (h *handlers) tenantSession(c *gin.Context, s *tenantdb.Session) {
-	roles, perms, err := tenantdb.RolesOf(c.Request.Context(), currentTenantDB(c), s.User.ID)
+	_, roles, perms, err := tenantdb.UserWithRoles(c.Request.Context(), currentTenantDB(c), s.User.ID)
 	if err != nil {
 		fail(c, err)
 		return

@@ -182,15 +182,46 @@ func ListUsers(ctx context.Context, db sqlx.QueryerContext, q string, limit int,
 		users = users[:limit]
 		next = users[limit-1].ID
 	}
+	roles, err := rolesOfUsers(ctx, db, users)
+	if err != nil {
+		return nil, "", err
+	}
 	out := make([]UserView, 0, len(users))
 	for _, u := range users {
-		roles, _, err := RolesOf(ctx, db, u.ID)
-		if err != nil {
-			return nil, "", err
+		r := roles[u.ID]
+		if r == nil {
+			r = []string{}
 		}
-		out = append(out, UserView{User: u, Roles: roles})
+		out = append(out, UserView{User: u, Roles: r})
 	}
 	return out, next, nil
+}
+
+// rolesOfUsers reads the role names of a page of users in one query.
+func rolesOfUsers(ctx context.Context, db sqlx.QueryerContext, users []User) (map[string][]string, error) {
+	out := map[string][]string{}
+	if len(users) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	q, args, err := sqlx.In("SELECT user_id, role_name FROM user_roles WHERE user_id IN (?) ORDER BY role_name", ids)
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		UserID string `db:"user_id"`
+		Role   string `db:"role_name"`
+	}
+	if err := sqlx.SelectContext(ctx, db, &rows, q, args...); err != nil {
+		return nil, dberr.Translate(err)
+	}
+	for _, r := range rows {
+		out[r.UserID] = append(out[r.UserID], r.Role)
+	}
+	return out, nil
 }
 
 func isUUID(s string) bool {

@@ -27,23 +27,6 @@ func UserByEmail(ctx context.Context, db sqlx.QueryerContext, email string) (*Us
 	return &u, nil
 }
 
-// RolesOf returns a user's role names and the union of their permissions,
-// both sorted.
-func RolesOf(ctx context.Context, db sqlx.QueryerContext, userID string) (roles, permissions []string, err error) {
-	if err := sqlx.SelectContext(ctx, db, &roles, "SELECT role_name FROM user_roles WHERE user_id = ? ORDER BY role_name", userID); err != nil {
-		return nil, nil, dberr.Translate(err)
-	}
-	err = sqlx.SelectContext(ctx, db, &permissions,
-		"SELECT DISTINCT p.permission FROM user_roles r JOIN role_permissions p ON p.role_name = r.role_name WHERE r.user_id = ? ORDER BY p.permission", userID)
-	if roles == nil {
-		roles = []string{}
-	}
-	if permissions == nil {
-		permissions = []string{}
-	}
-	return roles, permissions, dberr.Translate(err)
-}
-
 // PublicSignup reports whether the tenant allows anyone to register.
 func PublicSignup(ctx context.Context, db sqlx.QueryerContext) (bool, error) {
 	var allow bool

@@ -45,6 +45,8 @@ func CreateUser(ctx context.Context, db *sqlx.DB, u *User, roles ...string) erro
 		return nil
 	case err == nil:
 		return ErrUserExists
+	case !errors.Is(err, sql.ErrNoRows):
+		return dberr.Translate(err)
 	}
 	_, err = tx.ExecContext(ctx,
 		"INSERT INTO users (id, email, password_hash, first_name, last_name, is_active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
