@@ -24,6 +24,9 @@ type FleetOptions struct {
 	MaxFailures int      // stop starting tenants after this many failures; 0 = never stop
 	Canary      int      // migrate this many tenants first; go on only if all succeed
 	Verify      bool     // read each database's goose version instead of trusting the catalog
+	// OnStart, when set, is called once before the first result with the
+	// number of results the run will report (for a progress bar's ETA).
+	OnStart func(total int)
 }
 
 // Outcomes of one tenant in a fleet run.
@@ -109,6 +112,9 @@ func (p *Provisioner) MigrateFleet(ctx context.Context, o FleetOptions, progress
 		return nil, err
 	}
 	report := &FleetReport{Target: target, Results: skipped}
+	if o.OnStart != nil {
+		o.OnStart(len(items) + len(skipped))
+	}
 
 	var mu sync.Mutex
 	record := func(r TenantResult) {

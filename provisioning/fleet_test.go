@@ -15,6 +15,9 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/config"
 	"github.com/silo-dev/silo/internal/apperr"
@@ -719,11 +722,36 @@ func TestFleetSkipsTenantsNotReady(t *testing.T) {
 	e.prov.Hook = nil
 
 	p, _ := e.upgraded()
-	r := migrate(t, p, provisioning.FleetOptions{Tenants: nil})
+	reg := prometheus.NewRegistry()
+	metrics := provisioning.NewFleetMetrics(reg)
+	total := -1
+	r, err := p.MigrateFleet(bg, provisioning.FleetOptions{OnStart: func(n int) { total = n }}, metrics.Observe)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if !r.OK() {
 		t.Fatal("tenants skipped for their status failed the run")
 	}
 	requireCounts(t, r, map[string]int{provisioning.OutcomeMigrated: 2, provisioning.OutcomeSkipped: 3})
+	if total != 5 {
+		t.Fatalf("OnStart got %d, want 5", total)
+	}
+	if n, err := testutil.GatherAndCount(reg, "silo_fleet_tenant_migration_duration_seconds"); err != nil || n != 1 {
+		t.Fatalf("duration series %d %v", n, err)
+	}
+	err = testutil.GatherAndCompare(reg, strings.NewReader(`
+# HELP silo_fleet_tenants_total Tenants (and spares) handled by fleet migration runs, by outcome: migrated, up-to-date, failed, skipped, not-run, would-migrate.
+# TYPE silo_fleet_tenants_total counter
+silo_fleet_tenants_total{outcome="failed"} 0
+silo_fleet_tenants_total{outcome="migrated"} 2
+silo_fleet_tenants_total{outcome="not-run"} 0
+silo_fleet_tenants_total{outcome="skipped"} 3
+silo_fleet_tenants_total{outcome="up-to-date"} 0
+silo_fleet_tenants_total{outcome="would-migrate"} 0
+`), "silo_fleet_tenants_total")
+	if err != nil {
+		t.Fatal(err)
+	}
 	byslug := results(t, r)
 	requireResult(t, byslug["ready"], provisioning.OutcomeMigrated, baseVersion, idxVersion)
 	requireResult(t, byslug["paused"], provisioning.OutcomeMigrated, baseVersion, idxVersion) // suspended tenants migrate too

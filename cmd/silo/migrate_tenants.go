@@ -13,6 +13,7 @@ import (
 	"sync"
 	"text/tabwriter"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
@@ -29,7 +30,8 @@ const migrateTenantsUsage = `usage: silo migrate tenants up|down|status [flags]
   --max-failures F  stop starting tenants after F failures (default: never stop)
   --canary K        migrate K tenants first, go on only if all succeed
   --verify          read each database's version instead of trusting the catalog
-  --json            print JSON`
+  --json            print JSON
+  --metrics-file F  write the run's Prometheus metrics to F (textfile format)`
 
 // errFleetIncomplete makes the exit status non-zero when a tenant did not
 // reach the target.
@@ -40,6 +42,7 @@ func migrateTenants(ctx context.Context, action string, args []string, getenv fu
 	var o provisioning.FleetOptions
 	var tenants string
 	var asJSON bool
+	var metricsFile string
 	cfg, rest, err := loadConfig("migrate tenants "+action, args, getenv, stderr, true, func(fs *flag.FlagSet) {
 		fs.IntVar(&o.Concurrency, "concurrency", 4, "tenants migrated at once")
 		fs.StringVar(&tenants, "tenant", "", "comma-separated slugs")
@@ -49,6 +52,7 @@ func migrateTenants(ctx context.Context, action string, args []string, getenv fu
 		fs.IntVar(&o.Canary, "canary", 0, "canary tenants")
 		fs.BoolVar(&o.Verify, "verify", false, "verify versions in the databases")
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
+		fs.StringVar(&metricsFile, "metrics-file", "", "write Prometheus metrics to this file")
 	})
 	if err != nil {
 		return err
@@ -92,10 +96,24 @@ func migrateTenants(ctx context.Context, action string, args []string, getenv fu
 	}
 
 	progress := progressPrinter(stdout, stderr, asJSON)
-	report, err := p.MigrateFleet(ctx, o, progress.update)
+	o.OnStart = progress.start
+	reg := prometheus.NewRegistry()
+	metrics := provisioning.NewFleetMetrics(reg)
+	report, err := p.MigrateFleet(ctx, o, func(r provisioning.TenantResult) {
+		metrics.Observe(r)
+		progress.update(r)
+	})
 	progress.finish()
 	if err != nil {
 		return describeError(err)
+	}
+	if metricsFile != "" {
+		metrics.Finish(report)
+		// Written atomically (a temporary file renamed into place), so a
+		// textfile collector never reads half a file.
+		if err := prometheus.WriteToTextfile(metricsFile, reg); err != nil {
+			return fmt.Errorf("write metrics: %w", err)
+		}
 	}
 	if asJSON {
 		if err := json.NewEncoder(stdout).Encode(report); err != nil {
@@ -110,10 +128,11 @@ func migrateTenants(ctx context.Context, action string, args []string, getenv fu
 	return nil
 }
 
-// fleetProgress shows a progress bar on a terminal, a log line per tenant
-// otherwise (and nothing with --json).
+// fleetProgress shows a progress bar with counts and an ETA on a terminal,
+// a log line per tenant otherwise (and nothing with --json).
 type fleetProgress struct {
 	mu    sync.Mutex // workers report concurrently
+	term  io.Writer  // set when the bar goes to a terminal
 	bar   *progressbar.ProgressBar
 	lines io.Writer
 }
@@ -123,11 +142,20 @@ func progressPrinter(stdout, stderr io.Writer, asJSON bool) *fleetProgress {
 		return &fleetProgress{}
 	}
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		return &fleetProgress{bar: progressbar.NewOptions(-1, progressbar.OptionSetWriter(stderr),
-			progressbar.OptionShowCount(), progressbar.OptionSetDescription("migrating tenants"),
-			progressbar.OptionShowElapsedTimeOnFinish())}
+		return &fleetProgress{term: stderr}
 	}
 	return &fleetProgress{lines: stdout}
+}
+
+// start sizes the bar once the run knows how many tenants it covers.
+func (f *fleetProgress) start(total int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.term != nil {
+		f.bar = progressbar.NewOptions(total, progressbar.OptionSetWriter(f.term),
+			progressbar.OptionShowCount(), progressbar.OptionSetDescription("migrating tenants"),
+			progressbar.OptionSetPredictTime(true), progressbar.OptionShowElapsedTimeOnFinish())
+	}
 }
 
 func (f *fleetProgress) update(r provisioning.TenantResult) {

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -309,6 +311,34 @@ func TestMigrateTenantsCLI(t *testing.T) {
 		}
 		if st.Totals != (provisioning.FleetTotals{Tenants: 4, UpToDate: 3, Behind: 1, Failed: 1}) {
 			t.Fatalf("%+v", st.Totals)
+		}
+	})
+	t.Run("MetricsFile", func(t *testing.T) {
+		e.setSchemaVersion(t, "alpha", 0)
+		path := filepath.Join(t.TempDir(), "fleet.prom")
+		_, _, err := runFleet(t, e.env, "migrate", "tenants", "up", "--metrics-file", path)
+		if !errors.Is(err, errFleetIncomplete) {
+			t.Fatalf("err %v", err)
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(b)
+		for _, want := range []string{
+			`silo_fleet_tenants_total{outcome="migrated"} 1` + "\n",
+			`silo_fleet_tenants_total{outcome="failed"} 1` + "\n",
+			`silo_fleet_tenants_total{outcome="up-to-date"} 2` + "\n",
+			`silo_fleet_tenants_total{outcome="skipped"} 0` + "\n",
+			`silo_fleet_tenant_migration_duration_seconds_count{outcome="migrated"} 1` + "\n",
+			`silo_fleet_tenant_migration_duration_seconds_count{outcome="failed"} 1` + "\n",
+			"silo_fleet_target_version " + l(latest) + "\n",
+			"silo_fleet_run_duration_seconds ",
+			"silo_fleet_run_finished_timestamp_seconds ",
+		} {
+			if !strings.Contains(text, want) {
+				t.Errorf("metrics file lacks %q:\n%s", want, text)
+			}
 		}
 	})
 	t.Run("Selected", func(t *testing.T) {
