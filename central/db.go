@@ -78,7 +78,7 @@ func (m *Migrator) withProvider(ctx context.Context, create bool, fn func(*goose
 	if err != nil {
 		return err
 	}
-	p, err := migrations.NewProvider(db, migrations.Central(), "central:"+m.cfg.Addr+"/"+m.cfg.DBName)
+	p, err := migrations.NewProvider(db, migrations.Central(), "", "central:"+m.cfg.Addr+"/"+m.cfg.DBName)
 	if err != nil {
 		db.Close()
 		return err

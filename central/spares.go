@@ -3,6 +3,10 @@ package central
 import (
 	"context"
 	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/silo-dev/silo/internal/dberr"
 )
 
 // Spare is a pre-provisioned database waiting to be claimed by a new tenant.
@@ -35,8 +39,13 @@ func (c *Catalog) SpareReady(ctx context.Context, name string, schemaVersion int
 
 // RemoveSpare forgets a spare whose database objects were dropped.
 func (c *Catalog) RemoveSpare(ctx context.Context, name string) error {
-	_, err := c.db.ExecContext(ctx, "DELETE FROM spare_databases WHERE database_name = ?", name)
-	return translate(err)
+	return dberr.InTx(ctx, c.db, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM spare_databases WHERE database_name = ?", name); err != nil {
+			return translate(err)
+		}
+		_, err := tx.ExecContext(ctx, "DELETE FROM schema_sets WHERE database_name = ?", name)
+		return translate(err)
+	})
 }
 
 // Spares lists every spare, ready or being built.

@@ -390,6 +390,9 @@ func (c *Catalog) RemoveTenant(ctx context.Context, t *Tenant) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM tenants WHERE id = ?", t.ID); err != nil {
 			return translate(err)
 		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM schema_sets WHERE database_name = ?", t.DatabaseName); err != nil {
+			return translate(err)
+		}
 		return audit(ctx, tx, "tenant.purge", "tenant", t.Slug, OutcomeSuccess, "dropped database "+t.DatabaseName+" and DB user "+t.DBUser)
 	})
 }

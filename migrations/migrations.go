@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"strings"
 	"time"
 
@@ -48,14 +49,59 @@ func Latest(fsys fs.FS) int64 {
 }
 
 // NewProvider returns a goose provider for the migrations in fsys on db,
-// holding a GET_LOCK session lock named after lockKey (e.g. the database
-// name) while it migrates. Closing the provider closes db.
-func NewProvider(db *sql.DB, fsys fs.FS, lockKey string) (*goose.Provider, error) {
-	return goose.NewProvider(goose.DialectMySQL, db, fsys,
+// recording them in goose's version table named table ("" for goose's
+// default, goose_db_version), holding a GET_LOCK session lock named after
+// lockKey (e.g. the database name) while it migrates. Closing the provider
+// closes db.
+func NewProvider(db *sql.DB, fsys fs.FS, table, lockKey string) (*goose.Provider, error) {
+	opts := []goose.ProviderOption{
 		goose.WithDisableGlobalRegistry(true),
 		goose.WithSessionLocker(NewSessionLocker(lockKey, 5*time.Minute)),
-	)
+	}
+	if table != "" {
+		opts = append(opts, goose.WithTableName(table))
+	}
+	return goose.NewProvider(goose.DialectMySQL, db, fsys, opts...)
 }
+
+// A Set is one sequence of tenant migrations with its own goose version
+// table: Silo's own (CoreSet), and each application's, so that their
+// version numbers never collide.
+type Set struct {
+	Name  string // CoreSetName for Silo's own
+	FS    fs.FS
+	Table string // goose's version table in each tenant database
+}
+
+// CoreSetName names Silo's own tenant migrations.
+const CoreSetName = "silo"
+
+// CoreSet is Silo's own tenant migrations in fsys (normally Tenant()),
+// recorded in goose's default version table.
+func CoreSet(fsys fs.FS) Set {
+	return Set{Name: CoreSetName, FS: fsys, Table: "goose_db_version"}
+}
+
+var setName = regexp.MustCompile(`^[a-z][a-z0-9_]{0,30}$`)
+
+// NewSet is an application's tenant migration set: name (lower-case
+// letters, digits and _, at most 31 characters, not "silo") and its
+// migrations, recorded in the table goose_<name>_version.
+func NewSet(name string, fsys fs.FS) (Set, error) {
+	if !setName.MatchString(name) || name == CoreSetName {
+		return Set{}, fmt.Errorf("migration set name %q: use ^[a-z][a-z0-9_]{0,30}$, not %q", name, CoreSetName)
+	}
+	if fsys == nil {
+		return Set{}, fmt.Errorf("migration set %q has no files", name)
+	}
+	if len(Versions(fsys)) == 0 {
+		return Set{}, fmt.Errorf("migration set %q: no migration files (NNNNN_name.sql) at the top of its fs.FS", name)
+	}
+	return Set{Name: name, FS: fsys, Table: "goose_" + name + "_version"}, nil
+}
+
+// Latest is the set's newest version.
+func (s Set) Latest() int64 { return Latest(s.FS) }
 
 // SessionLocker implements goose's lock.SessionLocker with MySQL's
 // GET_LOCK/RELEASE_LOCK, which goose does not ship. The lock belongs to the

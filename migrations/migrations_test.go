@@ -338,7 +338,7 @@ func TestCentralMigrationFiles(t *testing.T) {
 func newProvider(tb testing.TB, cfg *mysql.Config) *goose.Provider {
 	tb.Helper()
 	db := open(tb, cfg)
-	p, err := migrations.NewProvider(db, migrations.Central(), "central:"+cfg.Addr+"/"+cfg.DBName)
+	p, err := migrations.NewProvider(db, migrations.Central(), "", "central:"+cfg.Addr+"/"+cfg.DBName)
 	if err != nil {
 		db.Close()
 		tb.Fatalf("NewProvider: %v", err)
@@ -541,7 +541,7 @@ func TestProviderClosesDB(t *testing.T) {
 	t.Parallel()
 	cfg := newDatabase(t)
 	db := open(t, cfg)
-	p, err := migrations.NewProvider(db, migrations.Central(), fmt.Sprintf("central:%s/%s", cfg.Addr, cfg.DBName))
+	p, err := migrations.NewProvider(db, migrations.Central(), "", fmt.Sprintf("central:%s/%s", cfg.Addr, cfg.DBName))
 	if err != nil {
 		db.Close()
 		t.Fatal(err)

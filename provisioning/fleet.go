@@ -24,6 +24,10 @@ type FleetOptions struct {
 	MaxFailures int      // stop starting tenants after this many failures; 0 = never stop
 	Canary      int      // migrate this many tenants first; go on only if all succeed
 	Verify      bool     // read each database's goose version instead of trusting the catalog
+	// Set limits the run to one migration set (see Options.AppSets); down
+	// and To apply to it, Silo's own set ("silo") when empty. An up run
+	// without To and without Set brings every set to its latest version.
+	Set string
 	// OnStart, when set, is called once before the first result with the
 	// number of results the run will report (for a progress bar's ETA).
 	OnStart func(total int)
@@ -40,7 +44,9 @@ const (
 	fleetLockTimeout = time.Minute
 )
 
-// TenantResult is one tenant's (or spare's) part of a fleet run.
+// TenantResult is one tenant's (or spare's) part of a fleet run. From and
+// To are the versions of the run's first set (Silo's own unless Set names
+// another); Sets details every set when the run covers more than one.
 type TenantResult struct {
 	Slug     string        `json:"slug"` // a spare's database name for spares
 	Spare    bool          `json:"spare,omitempty"`
@@ -50,14 +56,25 @@ type TenantResult struct {
 	Reason   string        `json:"reason,omitempty"` // why skipped or not run
 	Error    string        `json:"error,omitempty"`
 	Duration time.Duration `json:"durationNs"`
+	Sets     []SetResult   `json:"sets,omitempty"`
 }
 
-// FleetReport sums a fleet run up.
+// SetResult is one migration set's part of a tenant's result.
+type SetResult struct {
+	Set   string `json:"set"`
+	From  int64  `json:"from"`
+	To    int64  `json:"to"`
+	Error string `json:"error,omitempty"`
+}
+
+// FleetReport sums a fleet run up. Target is the first set's target;
+// Targets has every set's.
 type FleetReport struct {
-	Target   int64          `json:"target"`
-	Results  []TenantResult `json:"results"`
-	Counts   map[string]int `json:"counts"`
-	Duration time.Duration  `json:"durationNs"`
+	Target   int64            `json:"target"`
+	Targets  map[string]int64 `json:"targets"`
+	Results  []TenantResult   `json:"results"`
+	Counts   map[string]int   `json:"counts"`
+	Duration time.Duration    `json:"durationNs"`
 }
 
 // OK reports whether every tenant that could be migrated reached the
@@ -93,16 +110,9 @@ func (it fleetItem) name() string {
 // each tenant finishes.
 func (p *Provisioner) MigrateFleet(ctx context.Context, o FleetOptions, progress func(TenantResult)) (*FleetReport, error) {
 	start := time.Now()
-	target := o.To
-	if !o.Down && target == 0 {
-		target = p.latest
-	}
-	if o.Down && (o.To < 1 || len(o.Tenants) == 0) {
-		// Version 0 would drop every table of the tenant schema: never by default.
-		return nil, apperr.Validation(apperr.FieldError{Field: "to", Message: "down needs --to VERSION (at least 1) and --tenant"})
-	}
-	if target > p.latest {
-		return nil, apperr.Validation(apperr.FieldError{Field: "to", Message: fmt.Sprintf("no migration has version %d (latest is %d)", target, p.latest)})
+	plan, err := p.fleetPlan(o)
+	if err != nil {
+		return nil, err
 	}
 	if o.Concurrency < 1 {
 		o.Concurrency = 4
@@ -111,7 +121,16 @@ func (p *Provisioner) MigrateFleet(ctx context.Context, o FleetOptions, progress
 	if err != nil {
 		return nil, err
 	}
-	report := &FleetReport{Target: target, Results: skipped}
+	var recorded map[string]map[string]central.SetVersion
+	if len(p.sets) > 1 {
+		if recorded, err = p.catalog.SetVersions(ctx); err != nil {
+			return nil, err
+		}
+	}
+	report := &FleetReport{Target: plan[0].target, Targets: map[string]int64{}, Results: skipped}
+	for _, sp := range plan {
+		report.Targets[sp.set.Name] = sp.target
+	}
 	if o.OnStart != nil {
 		o.OnStart(len(items) + len(skipped))
 	}
@@ -143,7 +162,7 @@ func (p *Provisioner) MigrateFleet(ctx context.Context, o FleetOptions, progress
 						record(TenantResult{Slug: it.name(), Spare: it.spare != nil, Outcome: OutcomeNotRun, Reason: "stopped after failures"})
 						continue
 					}
-					r := p.migrateOne(ctx, it, o, target)
+					r := p.migrateOne(ctx, it, o, plan, recorded)
 					if r.Outcome == OutcomeFailed {
 						failed.Add(1)
 					}
@@ -180,6 +199,43 @@ func (p *Provisioner) MigrateFleet(ctx context.Context, o FleetOptions, progress
 	}
 	run(items)
 	return report.finish(start), nil
+}
+
+// setPlan is one migration set of a fleet run and the version it goes to.
+type setPlan struct {
+	set    migrations.Set
+	target int64
+}
+
+// fleetPlan checks o and lists the sets the run moves, with their targets.
+func (p *Provisioner) fleetPlan(o FleetOptions) ([]setPlan, error) {
+	if o.Set == "" && (o.Down || o.To != 0) {
+		o.Set = migrations.CoreSetName
+	}
+	var plan []setPlan
+	for _, set := range p.sets {
+		if o.Set == "" || o.Set == set.Name {
+			plan = append(plan, setPlan{set: set, target: set.Latest()})
+		}
+	}
+	if len(plan) == 0 {
+		names := make([]string, len(p.sets))
+		for i, set := range p.sets {
+			names[i] = set.Name
+		}
+		return nil, apperr.Validation(apperr.FieldError{Field: "set", Message: fmt.Sprintf("no migration set %q (there are: %s)", o.Set, strings.Join(names, ", "))})
+	}
+	if o.Down && (o.To < 1 || len(o.Tenants) == 0) {
+		// Version 0 would drop every table of the set: never by default.
+		return nil, apperr.Validation(apperr.FieldError{Field: "to", Message: "down needs --to VERSION (at least 1) and --tenant"})
+	}
+	if o.To != 0 {
+		if o.To > plan[0].target {
+			return nil, apperr.Validation(apperr.FieldError{Field: "to", Message: fmt.Sprintf("no migration has version %d (latest is %d)", o.To, plan[0].target)})
+		}
+		plan[0].target = o.To
+	}
+	return plan, nil
 }
 
 func (r *FleetReport) finish(start time.Time) *FleetReport {
@@ -240,38 +296,58 @@ func (p *Provisioner) fleetItems(ctx context.Context, only []string) ([]fleetIte
 	return items, skipped, nil
 }
 
-// migrateOne brings one tenant or spare to target.
-func (p *Provisioner) migrateOne(ctx context.Context, it fleetItem, o FleetOptions, target int64) TenantResult {
+// migrateOne brings one tenant or spare to the plan's targets, set by set.
+func (p *Provisioner) migrateOne(ctx context.Context, it fleetItem, o FleetOptions, plan []setPlan, recorded map[string]map[string]central.SetVersion) TenantResult {
 	start := time.Now()
 	r := TenantResult{Slug: it.name(), Spare: it.spare != nil}
-	database, current := "", int64(0)
+	database, core := "", int64(0)
 	if it.spare != nil {
-		database, current = it.spare.DatabaseName, it.spare.SchemaVersion
+		database, core = it.spare.DatabaseName, it.spare.SchemaVersion
 	} else {
-		database, current = it.tenant.DatabaseName, it.tenant.SchemaVersion
+		database, core = it.tenant.DatabaseName, it.tenant.SchemaVersion
 	}
-	r.From, r.To = current, current
+	sets := make([]SetResult, len(plan))
+	for i, sp := range plan {
+		sets[i] = SetResult{Set: sp.set.Name, From: core}
+		if sp.set.Name != migrations.CoreSetName {
+			sets[i].From = recorded[database][sp.set.Name].Version
+		}
+		sets[i].To = sets[i].From
+	}
 	done := func(outcome string) TenantResult {
+		r.From, r.To = sets[0].From, sets[0].To
+		if len(sets) > 1 {
+			r.Sets = sets
+		}
 		r.Outcome, r.Duration = outcome, time.Since(start)
 		return r
 	}
 	if o.Verify {
-		v, err := p.server.Version(ctx, database, p.opts.Migrations)
-		if err != nil {
-			r.Error = p.safeError(err)
-			return done(OutcomeFailed)
+		for i, sp := range plan {
+			v, err := p.server.Version(ctx, database, sp.set)
+			if err != nil {
+				r.Error = p.safeError(err)
+				return done(OutcomeFailed)
+			}
+			if v != sets[i].From && !o.DryRun && v == sp.target {
+				// The catalog was wrong and the database is there: correct it.
+				p.record(ctx, it, database, sp.set.Name, v, nil)
+			}
+			sets[i].From, sets[i].To = v, v
 		}
-		r.From, r.To, current = v, v, v
 	}
 	// Fast path: the catalog says the tenant is there; no connection made.
-	if current == target {
-		if o.Verify && !o.DryRun && it.tenant != nil && it.tenant.SchemaVersion != current {
-			_ = p.catalog.RecordMigration(context.WithoutCancel(ctx), it.tenant.ID, current, "")
-		}
+	pending := false
+	for i, sp := range plan {
+		pending = pending || sets[i].From != sp.target
+	}
+	if !pending {
 		return done(OutcomeUpToDate)
 	}
 	if o.DryRun {
-		r.To = target
+		for i, sp := range plan {
+			sets[i].To = sp.target
+		}
 		return done(OutcomeWould)
 	}
 	lockName := "tenant:" + it.name()
@@ -287,27 +363,47 @@ func (p *Provisioner) migrateOne(ctx context.Context, it fleetItem, o FleetOptio
 		return done(OutcomeFailed)
 	}
 	defer release()
-	v, err := p.server.MigrateTo(ctx, database, p.opts.Migrations, !o.Down, target)
-	if v < 0 {
-		v = current // the database could not tell: keep what the catalog knew
-	}
-	r.To = v
-	msg := ""
-	if err != nil {
-		msg = p.safeError(err)
-		r.Error = msg
-	}
-	if it.spare != nil {
-		_ = p.catalog.RecordSpareVersion(context.WithoutCancel(ctx), database, v)
-	} else if rerr := p.catalog.RecordMigration(context.WithoutCancel(ctx), it.tenant.ID, v, msg); rerr != nil && err == nil {
-		r.Error = p.safeError(rerr)
-		return done(OutcomeFailed)
-	}
-	if err != nil {
-		p.log.ErrorContext(ctx, "tenant migration failed", "tenant", it.name(), "version", v, "err", msg)
-		return done(OutcomeFailed)
+	for i, sp := range plan {
+		if sets[i].From == sp.target {
+			continue
+		}
+		v, err := p.server.MigrateTo(ctx, database, sp.set, !o.Down, sp.target)
+		if v < 0 {
+			v = sets[i].From // the database could not tell: keep what the catalog knew
+		}
+		sets[i].To = v
+		if rerr := p.record(ctx, it, database, sp.set.Name, v, err); rerr != nil && err == nil {
+			err = rerr
+		}
+		if err != nil {
+			sets[i].Error = p.safeError(err)
+			r.Error = sets[i].Error
+			if len(plan) > 1 {
+				r.Error = "migration set " + sp.set.Name + ": " + r.Error
+			}
+			p.log.ErrorContext(ctx, "tenant migration failed", "tenant", it.name(), "set", sp.set.Name, "version", v, "err", sets[i].Error)
+			// Later sets may build on this one: they wait for a rerun.
+			return done(OutcomeFailed)
+		}
 	}
 	return done(OutcomeMigrated)
+}
+
+// record stores the version a set reached in a tenant's or spare's database.
+func (p *Provisioner) record(ctx context.Context, it fleetItem, database, set string, v int64, runErr error) error {
+	ctx = context.WithoutCancel(ctx)
+	switch {
+	case set != migrations.CoreSetName:
+		return p.recordSet(ctx, database, set, v, runErr)
+	case it.spare != nil:
+		return p.catalog.RecordSpareVersion(ctx, database, v)
+	default:
+		msg := ""
+		if runErr != nil {
+			msg = p.safeError(runErr)
+		}
+		return p.catalog.RecordMigration(ctx, it.tenant.ID, v, msg)
+	}
 }
 
 // safeError is an error's text for reports: first line, bounded.
@@ -327,17 +423,38 @@ func (p *Provisioner) safeError(err error) string {
 // Latest is the newest tenant schema version.
 func (p *Provisioner) Latest() int64 { return p.latest }
 
-// FleetStatus is the fleet's schema state as the catalog records it.
+// FleetStatus is the fleet's schema state as the catalog records it. The
+// top-level figures are Silo's own migration set's; Sets and SetTotals
+// report every set, Silo's own ("silo") first.
 type FleetStatus struct {
-	LatestVersion int64               `json:"latestVersion"`
-	Tenants       []TenantSchemaState `json:"tenants"`
-	Totals        FleetTotals         `json:"totals"`
+	LatestVersion int64                  `json:"latestVersion"`
+	Tenants       []TenantSchemaState    `json:"tenants"`
+	Totals        FleetTotals            `json:"totals"`
+	Sets          []SetInfo              `json:"sets"`
+	SetTotals     map[string]FleetTotals `json:"setTotals"`
+}
+
+// SetInfo names a migration set and its newest version.
+type SetInfo struct {
+	Name          string `json:"name"`
+	LatestVersion int64  `json:"latestVersion"`
 }
 
 // TenantSchemaState is one tenant's schema state.
 type TenantSchemaState struct {
 	Slug          string `json:"slug"`
 	Status        string `json:"status"`
+	SchemaVersion int64  `json:"schemaVersion"`
+	LatestVersion int64  `json:"latestVersion"`
+	Pending       int    `json:"pending"`
+	LastError     string `json:"lastError,omitempty"`
+	// Sets is every migration set's state, Silo's own first.
+	Sets []SetState `json:"sets"`
+}
+
+// SetState is one migration set's state in one tenant database.
+type SetState struct {
+	Set           string `json:"set"`
 	SchemaVersion int64  `json:"schemaVersion"`
 	LatestVersion int64  `json:"latestVersion"`
 	Pending       int    `json:"pending"`
@@ -352,35 +469,60 @@ type FleetTotals struct {
 	Failed   int `json:"failed"`
 }
 
-// FleetStatus reads every tenant's recorded schema version.
+func (t *FleetTotals) add(s SetState) {
+	t.Tenants++
+	switch {
+	case s.LastError != "":
+		t.Failed++
+		t.Behind++
+	case s.Pending == 0:
+		t.UpToDate++
+	default:
+		t.Behind++
+	}
+}
+
+// FleetStatus reads every tenant's recorded schema versions.
 func (p *Provisioner) FleetStatus(ctx context.Context) (*FleetStatus, error) {
 	ts, err := p.catalog.TenantsByStatus(ctx, central.StatusActive, central.StatusSuspended,
 		central.StatusProvisioning, central.StatusFailed)
 	if err != nil {
 		return nil, err
 	}
-	versions := migrations.Versions(p.opts.Migrations)
-	st := &FleetStatus{LatestVersion: p.latest, Tenants: make([]TenantSchemaState, 0, len(ts))}
+	recorded := map[string]map[string]central.SetVersion{}
+	if len(p.sets) > 1 {
+		if recorded, err = p.catalog.SetVersions(ctx); err != nil {
+			return nil, err
+		}
+	}
+	versions := make([][]int64, len(p.sets))
+	st := &FleetStatus{LatestVersion: p.latest, Tenants: make([]TenantSchemaState, 0, len(ts)), SetTotals: map[string]FleetTotals{}}
+	for i, set := range p.sets {
+		versions[i] = migrations.Versions(set.FS)
+		st.Sets = append(st.Sets, SetInfo{Name: set.Name, LatestVersion: set.Latest()})
+	}
 	for _, t := range ts {
-		pending := 0
-		for _, v := range versions {
-			if v > t.SchemaVersion {
-				pending++
+		row := TenantSchemaState{Slug: t.Slug, Status: t.Status}
+		for i, set := range p.sets {
+			s := SetState{Set: set.Name, SchemaVersion: t.SchemaVersion, LatestVersion: st.Sets[i].LatestVersion, LastError: t.MigrationErr.String}
+			if i > 0 {
+				rec := recorded[t.DatabaseName][set.Name]
+				s.SchemaVersion, s.LastError = rec.Version, rec.Error
 			}
+			for _, v := range versions[i] {
+				if v > s.SchemaVersion {
+					s.Pending++
+				}
+			}
+			row.Sets = append(row.Sets, s)
+			totals := st.SetTotals[set.Name]
+			totals.add(s)
+			st.SetTotals[set.Name] = totals
 		}
-		s := TenantSchemaState{Slug: t.Slug, Status: t.Status, SchemaVersion: t.SchemaVersion,
-			LatestVersion: p.latest, Pending: pending, LastError: t.MigrationErr.String}
-		st.Tenants = append(st.Tenants, s)
-		st.Totals.Tenants++
-		switch {
-		case s.LastError != "":
-			st.Totals.Failed++
-			st.Totals.Behind++
-		case pending == 0:
-			st.Totals.UpToDate++
-		default:
-			st.Totals.Behind++
-		}
+		core := row.Sets[0]
+		row.SchemaVersion, row.LatestVersion, row.Pending, row.LastError = core.SchemaVersion, core.LatestVersion, core.Pending, core.LastError
+		st.Tenants = append(st.Tenants, row)
+		st.Totals.add(core)
 	}
 	return st, nil
 }

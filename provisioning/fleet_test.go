@@ -72,14 +72,14 @@ type countingServer struct {
 	version   atomic.Int64
 }
 
-func (s *countingServer) MigrateTo(ctx context.Context, database string, fsys fs.FS, up bool, to int64) (int64, error) {
+func (s *countingServer) MigrateTo(ctx context.Context, database string, set migrations.Set, up bool, to int64) (int64, error) {
 	s.migrateTo.Add(1)
-	return s.Server.MigrateTo(ctx, database, fsys, up, to)
+	return s.Server.MigrateTo(ctx, database, set, up, to)
 }
 
-func (s *countingServer) Version(ctx context.Context, database string, fsys fs.FS) (int64, error) {
+func (s *countingServer) Version(ctx context.Context, database string, set migrations.Set) (int64, error) {
 	s.version.Add(1)
-	return s.Server.Version(ctx, database, fsys)
+	return s.Server.Version(ctx, database, set)
 }
 
 // calls is how many tenant connections the fleet runs made.
@@ -540,7 +540,8 @@ func TestFleetDryRun(t *testing.T) {
 	}
 	// A dry run for a target below the current version migrates nothing either.
 	r := migrate(t, p, provisioning.FleetOptions{DryRun: true, Down: true, To: 1, Tenants: []string{"dry-c"}})
-	requireCounts(t, r, map[string]int{provisioning.OutcomeUpToDate: 1})
+	requireCounts(t, r, map[string]int{provisioning.OutcomeWould: 1})
+	requireResult(t, results(t, r)["dry-c"], provisioning.OutcomeWould, baseVersion, 1)
 	e.requireSchema(e.dbName("dry-c"), baseVersion)
 }
 
@@ -1035,7 +1036,7 @@ func TestFleetVerify(t *testing.T) {
 	p, srv := e.upgraded()
 	// The catalog is wrong both ways: one database was migrated behind the
 	// catalog's back, another's row claims a version it does not have.
-	if v, err := e.server.MigrateTo(bg, e.dbName("understated"), extendedMigrations(t), true, 0); err != nil || v != idxVersion {
+	if v, err := e.server.MigrateTo(bg, e.dbName("understated"), migrations.CoreSet(extendedMigrations(t)), true, 0); err != nil || v != idxVersion {
 		t.Fatalf("MigrateTo = %d, %v", v, err)
 	}
 	e.setCatalogVersion("overstated", idxVersion)

@@ -41,6 +41,9 @@ type Catalog interface {
 	Lock(ctx context.Context, name string, wait time.Duration) (func(), bool, error)
 	RecordMigration(ctx context.Context, id string, version int64, errMsg string) error
 	RecordSpareVersion(ctx context.Context, name string, version int64) error
+	RecordSetVersion(ctx context.Context, database, set string, version int64, errMsg string) error
+	SetVersions(ctx context.Context) (map[string]map[string]central.SetVersion, error)
+	SetVersionsOf(ctx context.Context, database string) (map[string]central.SetVersion, error)
 	AddSpare(ctx context.Context, s *central.Spare) error
 	SpareReady(ctx context.Context, name string, schemaVersion int64) error
 	RemoveSpare(ctx context.Context, name string) error
@@ -53,9 +56,9 @@ type Server interface {
 	CreateDatabase(ctx context.Context, name string) error
 	CreateUser(ctx context.Context, user, password string) error
 	Grant(ctx context.Context, user, database string) error
-	Migrate(ctx context.Context, database string, fsys fs.FS) (int64, error)
-	MigrateTo(ctx context.Context, database string, fsys fs.FS, up bool, to int64) (int64, error)
-	Version(ctx context.Context, database string, fsys fs.FS) (int64, error)
+	Migrate(ctx context.Context, database string, set migrations.Set) (int64, error)
+	MigrateTo(ctx context.Context, database string, set migrations.Set, up bool, to int64) (int64, error)
+	Version(ctx context.Context, database string, set migrations.Set) (int64, error)
 	LockUser(ctx context.Context, user string) error
 	DropDatabase(ctx context.Context, name string) error
 	DropUser(ctx context.Context, user string) error
@@ -72,8 +75,12 @@ type Options struct {
 	SparePool   int // spare databases to keep ready; 0 disables the pool
 	Concurrency int // provisioning runs at once (default 4)
 	Log         *slog.Logger
-	// Migrations are the tenant migrations (default migrations.Tenant()).
+	// Migrations are Silo's own tenant migrations (default migrations.Tenant()).
 	Migrations fs.FS
+	// AppSets are the application's tenant migration sets (see
+	// migrations.NewSet), applied after Silo's own wherever those are: at
+	// provisioning, to spares, and by fleet runs.
+	AppSets []migrations.Set
 }
 
 // Provisioner creates tenants and manages their lifecycle.
@@ -83,7 +90,8 @@ type Provisioner struct {
 	box     *secretbox.Box
 	guard   *login.Guard
 	opts    Options
-	latest  int64
+	latest  int64            // Silo's own set's newest version
+	sets    []migrations.Set // Silo's own set, then the application's
 	slots   *semaphore.Weighted
 	refill  chan struct{}
 	log     *slog.Logger
@@ -107,6 +115,7 @@ func New(catalog Catalog, server Server, box *secretbox.Box, guard *login.Guard,
 	return &Provisioner{
 		catalog: catalog, server: server, box: box, guard: guard, opts: opts,
 		latest: migrations.Latest(opts.Migrations),
+		sets:   append([]migrations.Set{migrations.CoreSet(opts.Migrations)}, opts.AppSets...),
 		slots:  semaphore.NewWeighted(int64(opts.Concurrency)),
 		refill: make(chan struct{}, 1),
 		log:    opts.Log,
@@ -265,9 +274,9 @@ func (p *Provisioner) run(ctx context.Context, t *central.Tenant) (*central.Tena
 		}
 		t.Step = step
 	}
-	if t.SchemaVersion < p.latest && stepIndex(t.Step) > stepIndex(stepMigrated) {
+	if stepIndex(t.Step) > stepIndex(stepMigrated) && p.behind(ctx, t.DatabaseName, t.SchemaVersion) {
 		// A spare claimed before an upgrade: bring it to the latest schema.
-		v, err := p.server.Migrate(ctx, t.DatabaseName, p.opts.Migrations)
+		v, err := p.migrateAll(ctx, t.DatabaseName)
 		if err != nil {
 			return nil, p.fail(ctx, t, stepMigrated, err, password)
 		}
@@ -306,7 +315,7 @@ func (p *Provisioner) runStep(ctx context.Context, t *central.Tenant, step, pass
 	case stepGrant:
 		return 0, p.server.Grant(ctx, t.DBUser, t.DatabaseName)
 	case stepMigrated:
-		v, err := p.server.Migrate(ctx, t.DatabaseName, p.opts.Migrations)
+		v, err := p.migrateAll(ctx, t.DatabaseName)
 		t.SchemaVersion = v
 		return v, err
 	case stepAdmin:
@@ -561,4 +570,58 @@ func (p *Provisioner) Impersonate(ctx context.Context, slug, userID, adminID, re
 		return nil, nil, err
 	}
 	return t, u, nil
+}
+
+// migrateAll brings database to the latest version of every migration set,
+// Silo's own first, records the application sets' versions, and returns
+// the version of Silo's own set.
+func (p *Provisioner) migrateAll(ctx context.Context, database string) (int64, error) {
+	v, err := p.server.Migrate(ctx, database, p.sets[0])
+	if err != nil {
+		return v, err
+	}
+	for _, set := range p.sets[1:] {
+		sv, err := p.server.Migrate(ctx, database, set)
+		if err != nil {
+			err = fmt.Errorf("migration set %s: %w", set.Name, err)
+		}
+		if rerr := p.recordSet(ctx, database, set.Name, sv, err); rerr != nil && err == nil {
+			err = rerr
+		}
+		if err != nil {
+			return v, err
+		}
+	}
+	return v, nil
+}
+
+// recordSet stores an application set's version in database after a run
+// that ended with err (nil for a success).
+func (p *Provisioner) recordSet(ctx context.Context, database, set string, version int64, err error) error {
+	msg := ""
+	if err != nil {
+		msg = p.safeError(err)
+	}
+	return p.catalog.RecordSetVersion(context.WithoutCancel(ctx), database, set, max(version, 0), msg)
+}
+
+// behind reports whether database, at version core of Silo's own set, lacks
+// a migration of any set (a spare built by an older binary).
+func (p *Provisioner) behind(ctx context.Context, database string, core int64) bool {
+	if core < p.latest {
+		return true
+	}
+	if len(p.sets) == 1 {
+		return false
+	}
+	got, err := p.catalog.SetVersionsOf(ctx, database)
+	if err != nil {
+		return true // migrating again is harmless; goose finds what is applied
+	}
+	for _, set := range p.sets[1:] {
+		if got[set.Name].Version < set.Latest() {
+			return true
+		}
+	}
+	return false
 }

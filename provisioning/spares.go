@@ -87,7 +87,7 @@ func (p *Provisioner) buildSpare(ctx context.Context) error {
 	}
 	var version int64
 	if err == nil {
-		version, err = p.server.Migrate(ctx, s.DatabaseName, p.opts.Migrations)
+		version, err = p.migrateAll(ctx, s.DatabaseName)
 	}
 	if err == nil {
 		err = p.catalog.SpareReady(ctx, s.DatabaseName, version)

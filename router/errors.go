@@ -9,6 +9,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/dberr"
 )
 
 // statusOf is the one table from error kinds to HTTP statuses.
@@ -19,6 +20,7 @@ var statusOf = map[apperr.Kind]int{
 	apperr.NotFound:        http.StatusNotFound,
 	apperr.Conflict:        http.StatusConflict,
 	apperr.TooLarge:        http.StatusRequestEntityTooLarge,
+	apperr.Stale:           http.StatusPreconditionFailed,
 	apperr.Unsupported:     http.StatusUnsupportedMediaType,
 	apperr.RateLimited:     http.StatusTooManyRequests,
 	apperr.Unavailable:     http.StatusServiceUnavailable,
@@ -40,7 +42,7 @@ type errorDetail struct {
 // unavailable errors are logged with their cause; callers only ever see the
 // safe message.
 func fail(c *gin.Context, err error) {
-	e := apperr.From(err)
+	e := apperr.From(dberr.Translate(err))
 	if errors.Is(err, c.Request.Context().Err()) && c.Request.Context().Err() != nil {
 		e = errTimeout
 	}

@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
-	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/apperr"
@@ -167,9 +166,9 @@ func (h *handlers) requireTenantUser(c *gin.Context) {
 	var caller *tenantdb.Caller
 	var err error
 	if strings.HasPrefix(raw, tenantdb.APIKeyPrefix) {
-		caller, err = h.tenantAuth.AuthenticateKey(c.Request.Context(), currentTenantDB(c), raw)
+		caller, err = h.tenantAuth.AuthenticateKey(c.Request.Context(), DB(c), raw)
 	} else {
-		caller, err = h.tenantAuth.Authenticate(c.Request.Context(), currentTenantDB(c), currentTenant(c).Slug, raw)
+		caller, err = h.tenantAuth.Authenticate(c.Request.Context(), DB(c), currentTenant(c).Slug, raw)
 	}
 	if err != nil {
 		fail(c, err)
@@ -181,7 +180,3 @@ func (h *handlers) requireTenantUser(c *gin.Context) {
 }
 
 func currentTenant(c *gin.Context) *central.Tenant { return c.MustGet(ctxTenant).(*central.Tenant) }
-
-func currentTenantDB(c *gin.Context) *sqlx.DB { return c.MustGet(ctxTenantDB).(*tenantdb.Lease).DB }
-
-func currentCaller(c *gin.Context) *tenantdb.Caller { return c.MustGet(ctxCaller).(*tenantdb.Caller) }

@@ -33,6 +33,9 @@ type Deps struct {
 	TrustedProxies []string // CIDRs
 	Log            *slog.Logger
 	RequestTimeout time.Duration
+	// Routes are tenant routes added to Silo's own: the record store and an
+	// application's (see CheckTenantRoutes).
+	Routes []TenantRoute
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -72,7 +75,7 @@ func New(d Deps) http.Handler {
 		conns: d.Conns, tenantAuth: d.TenantAuth,
 		resolver: &tenantResolver{cache: d.Cache, baseDomain: d.BaseDomain, trusted: parseCIDRs(d.TrustedProxies)},
 	}
-	routes(e, h, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	routes(e, h, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), d.Routes)
 	return e
 }
 

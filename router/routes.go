@@ -1,13 +1,18 @@
 package router
 
 import (
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/silo-dev/silo/tenantdb"
 )
 
 // routes lists Silo's whole HTTP surface.
-func routes(e *gin.Engine, h *handlers, metrics http.Handler) {
+func routes(e *gin.Engine, h *handlers, metrics http.Handler, extra []TenantRoute) {
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 	e.GET("/metrics", gin.WrapH(metrics))
@@ -50,25 +55,62 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler) {
 	t.POST("/invitations/accept", h.acceptInvitation)
 
 	user := t.Group("", h.requireTenantUser)
-	for _, r := range tenantRoutes(h) {
-		chain := []gin.HandlerFunc{r.handler}
+	for _, r := range append(tenantRoutes(h), extra...) {
+		chain := []gin.HandlerFunc{r.Handler}
 		if r.Permission != "" {
-			chain = []gin.HandlerFunc{can(r.Permission), r.handler}
+			chain = []gin.HandlerFunc{can(r.Permission), r.Handler}
 		}
 		user.Handle(r.Method, r.Path, chain...)
 	}
 }
 
-// TenantRoute is an authenticated tenant route and the permission it needs
-// ("" = any user of the tenant). The list is the single source of the
-// tenant plane's authorization, and tests walk it.
+// TenantRoute is an authenticated tenant route under /api and the
+// permission it needs ("" = any user or API key of the tenant). Silo's own
+// routes and an application's (silo.WithTenantRoutes) are both listed this
+// way; the lists are the single source of the tenant plane's authorization,
+// and tests walk them. Silo has resolved the tenant, leased its connection
+// and authenticated the caller before Handler runs; see Tenant, DB, Caller
+// and Audit.
 type TenantRoute struct {
 	Method, Path, Permission string
-	handler                  gin.HandlerFunc
+	Handler                  gin.HandlerFunc
 }
 
-// TenantRoutes lists the authenticated tenant routes with their permissions.
+// TenantRoutes lists Silo's own authenticated tenant routes with their
+// permissions (the record store's are in internal/records).
 func TenantRoutes() []TenantRoute { return tenantRoutes(&handlers{}) }
+
+// CheckTenantRoutes reports what is wrong with additional tenant routes:
+// an unknown method or permission, a path not starting with "/", a missing
+// handler, or a route that clashes with Silo's or another one.
+func CheckTenantRoutes(extra []TenantRoute) (err error) {
+	var errs []error
+	for _, r := range extra {
+		name := r.Method + " " + r.Path
+		switch {
+		case !knownMethods[r.Method] || r.Method == "HEAD" || r.Method == "OPTIONS":
+			errs = append(errs, fmt.Errorf("tenant route %s: method must be GET, POST, PUT, PATCH or DELETE", name))
+		case !strings.HasPrefix(r.Path, "/"):
+			errs = append(errs, fmt.Errorf("tenant route %s: the path must start with / (it is mounted under /api)", name))
+		case r.Handler == nil:
+			errs = append(errs, fmt.Errorf("tenant route %s: no handler", name))
+		case r.Permission != "" && !tenantdb.ValidPermission(r.Permission):
+			errs = append(errs, fmt.Errorf("tenant route %s: unknown permission %q (one of %s, or \"\" for any caller)",
+				name, r.Permission, strings.Join(tenantdb.Permissions, ", ")))
+		}
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	// gin panics on a clash; find it on a scratch engine with Silo's routes.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("tenant routes clash: %v", p)
+		}
+	}()
+	routes(gin.New(), &handlers{}, http.NotFoundHandler(), extra)
+	return nil
+}
 
 func tenantRoutes(h *handlers) []TenantRoute {
 	return []TenantRoute{

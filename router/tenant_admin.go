@@ -14,7 +14,7 @@ import (
 // database for this request (tenantdb.Caller.Has is the one decision).
 func can(permission string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if !currentCaller(c).Has(permission) {
+		if !Caller(c).Has(permission) {
 			fail(c, apperr.ErrForbidden)
 			return
 		}
@@ -28,7 +28,7 @@ func (h *handlers) listUsers(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	users, next, err := tenantdb.ListUsers(c.Request.Context(), currentTenantDB(c), c.Query("q"), limit, c.Query("cursor"))
+	users, next, err := tenantdb.ListUsers(c.Request.Context(), DB(c), c.Query("q"), limit, c.Query("cursor"))
 	if err != nil {
 		fail(c, err)
 		return
@@ -45,7 +45,7 @@ func (h *handlers) listUsers(c *gin.Context) {
 }
 
 func (h *handlers) getUser(c *gin.Context) {
-	u, err := tenantdb.GetUser(c.Request.Context(), currentTenantDB(c), c.Param("id"))
+	u, err := tenantdb.GetUser(c.Request.Context(), DB(c), c.Param("id"))
 	if err != nil {
 		fail(c, err)
 		return
@@ -67,7 +67,7 @@ func (h *handlers) addUser(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	u, err := h.tenantAuth.AddUser(c.Request.Context(), currentTenantDB(c), currentCaller(c),
+	u, err := h.tenantAuth.AddUser(c.Request.Context(), DB(c), Caller(c),
 		tenantdb.NewUser{Email: in.Email, Password: in.Password, FirstName: in.FirstName, LastName: in.LastName}, in.Roles)
 	if err != nil {
 		fail(c, err)
@@ -90,7 +90,7 @@ func (h *handlers) setUserRoles(c *gin.Context) {
 		fail(c, apperr.Validation(apperr.FieldError{Field: "roles", Message: "is required"}))
 		return
 	}
-	u, err := h.tenantAuth.SetRoles(c.Request.Context(), currentTenantDB(c), currentCaller(c), c.Param("id"), in.Roles)
+	u, err := h.tenantAuth.SetRoles(c.Request.Context(), DB(c), Caller(c), c.Param("id"), in.Roles)
 	if err != nil {
 		fail(c, err)
 		return
@@ -99,7 +99,7 @@ func (h *handlers) setUserRoles(c *gin.Context) {
 }
 
 func (h *handlers) deleteUser(c *gin.Context) {
-	if err := h.tenantAuth.DeleteUser(c.Request.Context(), currentTenantDB(c), currentCaller(c), c.Param("id")); err != nil {
+	if err := h.tenantAuth.DeleteUser(c.Request.Context(), DB(c), Caller(c), c.Param("id")); err != nil {
 		fail(c, err)
 		return
 	}
@@ -118,7 +118,7 @@ func viewRole(r *tenantdb.Role) roleView {
 }
 
 func (h *handlers) listRoles(c *gin.Context) {
-	roles, err := tenantdb.Roles(c.Request.Context(), currentTenantDB(c))
+	roles, err := tenantdb.Roles(c.Request.Context(), DB(c))
 	if err != nil {
 		fail(c, err)
 		return
@@ -152,7 +152,7 @@ func (h *handlers) saveRole(c *gin.Context, create bool) {
 		}
 		in.Name = c.Param("name")
 	}
-	r, err := h.tenantAuth.SaveRole(c.Request.Context(), currentTenantDB(c), currentCaller(c), tenantdb.RoleInput(in), create)
+	r, err := h.tenantAuth.SaveRole(c.Request.Context(), DB(c), Caller(c), tenantdb.RoleInput(in), create)
 	if err != nil {
 		fail(c, err)
 		return
@@ -165,7 +165,7 @@ func (h *handlers) saveRole(c *gin.Context, create bool) {
 }
 
 func (h *handlers) deleteRole(c *gin.Context) {
-	if err := h.tenantAuth.DeleteRole(c.Request.Context(), currentTenantDB(c), currentCaller(c), c.Param("name")); err != nil {
+	if err := h.tenantAuth.DeleteRole(c.Request.Context(), DB(c), Caller(c), c.Param("name")); err != nil {
 		fail(c, err)
 		return
 	}
@@ -173,7 +173,7 @@ func (h *handlers) deleteRole(c *gin.Context) {
 }
 
 func (h *handlers) getSettings(c *gin.Context) {
-	s, err := tenantdb.GetSettings(c.Request.Context(), currentTenantDB(c))
+	s, err := tenantdb.GetSettings(c.Request.Context(), DB(c))
 	if err != nil {
 		fail(c, err)
 		return
@@ -194,7 +194,7 @@ func (h *handlers) putSettings(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	s, err := h.tenantAuth.UpdateSettings(c.Request.Context(), currentTenantDB(c), currentCaller(c), tenantdb.SettingsPatch(in))
+	s, err := h.tenantAuth.UpdateSettings(c.Request.Context(), DB(c), Caller(c), tenantdb.SettingsPatch(in))
 	if err != nil {
 		fail(c, err)
 		return
@@ -219,7 +219,7 @@ func (h *handlers) tenantAudit(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	entries, next, err := tenantdb.AuditLog(c.Request.Context(), currentTenantDB(c), limit, c.Query("cursor"))
+	entries, next, err := tenantdb.AuditLog(c.Request.Context(), DB(c), limit, c.Query("cursor"))
 	if err != nil {
 		fail(c, err)
 		return

@@ -44,7 +44,7 @@ func (h *handlers) createAPIKey(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	k, raw, err := h.tenantAuth.CreateAPIKey(c.Request.Context(), currentTenantDB(c), currentCaller(c), tenantdb.NewAPIKey(in))
+	k, raw, err := h.tenantAuth.CreateAPIKey(c.Request.Context(), DB(c), Caller(c), tenantdb.NewAPIKey(in))
 	if err != nil {
 		fail(c, err)
 		return
@@ -53,7 +53,7 @@ func (h *handlers) createAPIKey(c *gin.Context) {
 }
 
 func (h *handlers) listAPIKeys(c *gin.Context) {
-	keys, err := tenantdb.APIKeys(c.Request.Context(), currentTenantDB(c))
+	keys, err := tenantdb.APIKeys(c.Request.Context(), DB(c))
 	if err != nil {
 		fail(c, err)
 		return
@@ -66,7 +66,7 @@ func (h *handlers) listAPIKeys(c *gin.Context) {
 }
 
 func (h *handlers) revokeAPIKey(c *gin.Context) {
-	if err := h.tenantAuth.RevokeAPIKey(c.Request.Context(), currentTenantDB(c), currentCaller(c), c.Param("id")); err != nil {
+	if err := h.tenantAuth.RevokeAPIKey(c.Request.Context(), DB(c), Caller(c), c.Param("id")); err != nil {
 		fail(c, err)
 		return
 	}

@@ -46,7 +46,7 @@ type tenantSessionView struct {
 }
 
 func (h *handlers) tenantSession(c *gin.Context, s *tenantdb.Session) {
-	_, roles, perms, err := tenantdb.UserWithRoles(c.Request.Context(), currentTenantDB(c), s.User.ID)
+	_, roles, perms, err := tenantdb.UserWithRoles(c.Request.Context(), DB(c), s.User.ID)
 	if err != nil {
 		fail(c, err)
 		return
@@ -68,7 +68,7 @@ func (h *handlers) tenantRegister(c *gin.Context) {
 		fail(c, errRoleNotAllowed)
 		return
 	}
-	u, err := h.tenantAuth.Register(c.Request.Context(), currentTenantDB(c), tenantdb.NewUser{
+	u, err := h.tenantAuth.Register(c.Request.Context(), DB(c), tenantdb.NewUser{
 		Email: in.Email, Password: in.Password, FirstName: in.FirstName, LastName: in.LastName,
 	})
 	if err != nil {
@@ -85,7 +85,7 @@ func (h *handlers) tenantLogin(c *gin.Context) {
 		return
 	}
 	t := currentTenant(c)
-	s, err := h.tenantAuth.Login(c.Request.Context(), currentTenantDB(c), t.Slug, c.ClientIP(), in.Email, in.Password)
+	s, err := h.tenantAuth.Login(c.Request.Context(), DB(c), t.Slug, c.ClientIP(), in.Email, in.Password)
 	h.metrics.login("tenant", err)
 	if err != nil {
 		fail(c, err)
@@ -100,7 +100,7 @@ func (h *handlers) tenantRefresh(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	s, err := h.tenantAuth.Refresh(c.Request.Context(), currentTenantDB(c), currentTenant(c).Slug, in.RefreshToken)
+	s, err := h.tenantAuth.Refresh(c.Request.Context(), DB(c), currentTenant(c).Slug, in.RefreshToken)
 	if err != nil {
 		fail(c, err)
 		return
@@ -114,7 +114,7 @@ func (h *handlers) tenantLogout(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	if err := h.tenantAuth.Logout(c.Request.Context(), currentTenantDB(c), in.RefreshToken); err != nil {
+	if err := h.tenantAuth.Logout(c.Request.Context(), DB(c), in.RefreshToken); err != nil {
 		fail(c, err)
 		return
 	}
@@ -127,7 +127,7 @@ var errNotAUser = apperr.New(apperr.Forbidden, "FORBIDDEN", "API keys have no us
 // userOnly refuses a user-only handler to API keys.
 func userOnly(next gin.HandlerFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		if currentCaller(c).User == nil {
+		if Caller(c).User == nil {
 			fail(c, errNotAUser)
 			return
 		}
@@ -136,7 +136,7 @@ func userOnly(next gin.HandlerFunc) gin.HandlerFunc {
 }
 
 func (h *handlers) tenantMe(c *gin.Context) {
-	caller := currentCaller(c)
+	caller := Caller(c)
 	body := gin.H{
 		"user":   viewTenantUser(caller.User, caller.Roles, caller.Permissions),
 		"tenant": refTenant(currentTenant(c)),
@@ -152,7 +152,7 @@ type configBody struct {
 }
 
 func (h *handlers) getTenantConfig(c *gin.Context) {
-	cfg, err := h.tenantAuth.Config(c.Request.Context(), currentTenantDB(c), currentCaller(c).User.ID)
+	cfg, err := h.tenantAuth.Config(c.Request.Context(), DB(c), Caller(c).User.ID)
 	if err != nil {
 		fail(c, err)
 		return
@@ -166,7 +166,7 @@ func (h *handlers) putTenantConfig(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	if err := h.tenantAuth.SetConfig(c.Request.Context(), currentTenantDB(c), currentCaller(c).User.ID, in.Config); err != nil {
+	if err := h.tenantAuth.SetConfig(c.Request.Context(), DB(c), Caller(c).User.ID, in.Config); err != nil {
 		fail(c, err)
 		return
 	}

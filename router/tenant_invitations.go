@@ -35,7 +35,7 @@ func (h *handlers) createInvitation(c *gin.Context) {
 		fail(c, err)
 		return
 	}
-	inv, raw, err := tenantdb.CreateInvitation(c.Request.Context(), currentTenantDB(c), currentCaller(c), in.Email, in.Role)
+	inv, raw, err := tenantdb.CreateInvitation(c.Request.Context(), DB(c), Caller(c), in.Email, in.Role)
 	if err != nil {
 		fail(c, err)
 		return
@@ -44,7 +44,7 @@ func (h *handlers) createInvitation(c *gin.Context) {
 }
 
 func (h *handlers) listInvitations(c *gin.Context) {
-	invs, err := tenantdb.Invitations(c.Request.Context(), currentTenantDB(c))
+	invs, err := tenantdb.Invitations(c.Request.Context(), DB(c))
 	if err != nil {
 		fail(c, err)
 		return
@@ -57,7 +57,7 @@ func (h *handlers) listInvitations(c *gin.Context) {
 }
 
 func (h *handlers) revokeInvitation(c *gin.Context) {
-	if err := tenantdb.RevokeInvitation(c.Request.Context(), currentTenantDB(c), currentCaller(c), c.Param("id")); err != nil {
+	if err := tenantdb.RevokeInvitation(c.Request.Context(), DB(c), Caller(c), c.Param("id")); err != nil {
 		fail(c, err)
 		return
 	}
@@ -87,7 +87,7 @@ func (h *handlers) acceptInvitation(c *gin.Context) {
 	acc := tenantdb.Acceptance{Token: in.Token, RequestID: requestID(c)}
 	status := http.StatusOK
 	if raw, present := bearer(c); present {
-		caller, err := h.tenantAuth.Authenticate(c.Request.Context(), currentTenantDB(c), currentTenant(c).Slug, raw)
+		caller, err := h.tenantAuth.Authenticate(c.Request.Context(), DB(c), currentTenant(c).Slug, raw)
 		if err != nil {
 			fail(c, err)
 			return
@@ -102,7 +102,7 @@ func (h *handlers) acceptInvitation(c *gin.Context) {
 		acc.NewUser = &tenantdb.NewUser{Password: *in.Password, FirstName: in.FirstName, LastName: in.LastName}
 		status = http.StatusCreated
 	}
-	u, err := h.tenantAuth.AcceptInvitation(c.Request.Context(), currentTenantDB(c), acc)
+	u, err := h.tenantAuth.AcceptInvitation(c.Request.Context(), DB(c), acc)
 	if err != nil {
 		fail(c, err)
 		return

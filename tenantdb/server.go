@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
-	"io/fs"
 	"regexp"
 	"strings"
 	"time"
@@ -165,17 +164,17 @@ func (s *Server) DropUser(ctx context.Context, user string) error {
 	return dberr.Translate(err)
 }
 
-// Migrate applies every pending migration of fsys to database and returns
-// the schema version it is at.
-func (s *Server) Migrate(ctx context.Context, database string, fsys fs.FS) (int64, error) {
-	return s.MigrateTo(ctx, database, fsys, true, 0)
+// Migrate applies every pending migration of set to database and returns
+// the set's version there.
+func (s *Server) Migrate(ctx context.Context, database string, set migrations.Set) (int64, error) {
+	return s.MigrateTo(ctx, database, set, true, 0)
 }
 
 // MigrateTo moves database up (to version to, or the latest when to is 0)
 // or down to version to, and returns the version it is at, also after a
 // failure part-way; -1 when the database could not be asked. goose runs on a pool of its own, which it closes, and
 // holds the database's GET_LOCK session lock while it works.
-func (s *Server) MigrateTo(ctx context.Context, database string, fsys fs.FS, up bool, to int64) (int64, error) {
+func (s *Server) MigrateTo(ctx context.Context, database string, set migrations.Set, up bool, to int64) (int64, error) {
 	if err := checkDatabase(database); err != nil {
 		return 0, err
 	}
@@ -186,7 +185,7 @@ func (s *Server) MigrateTo(ctx context.Context, database string, fsys fs.FS, up 
 	if err != nil {
 		return 0, err
 	}
-	p, err := migrations.NewProvider(db.DB, fsys, "tenant:"+s.cfg.Addr+"/"+database)
+	p, err := migrations.NewProvider(db.DB, set.FS, set.Table, "tenant:"+s.cfg.Addr+"/"+database)
 	if err != nil {
 		db.Close()
 		return 0, err
@@ -211,7 +210,7 @@ func (s *Server) MigrateTo(ctx context.Context, database string, fsys fs.FS, up 
 }
 
 // Version reads database's goose version (for operators who distrust the catalog).
-func (s *Server) Version(ctx context.Context, database string, fsys fs.FS) (int64, error) {
+func (s *Server) Version(ctx context.Context, database string, set migrations.Set) (int64, error) {
 	if err := checkDatabase(database); err != nil {
 		return 0, err
 	}
@@ -221,7 +220,7 @@ func (s *Server) Version(ctx context.Context, database string, fsys fs.FS) (int6
 	if err != nil {
 		return 0, err
 	}
-	p, err := migrations.NewProvider(db.DB, fsys, "tenant:"+s.cfg.Addr+"/"+database)
+	p, err := migrations.NewProvider(db.DB, set.FS, set.Table, "tenant:"+s.cfg.Addr+"/"+database)
 	if err != nil {
 		db.Close()
 		return 0, err

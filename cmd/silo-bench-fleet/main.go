@@ -208,10 +208,12 @@ func run() error {
 	return nil
 }
 
-// reset rolls every tenant back to version 1, reading the versions from
-// the databases (the goose CLI moves them behind the catalog's back).
+// reset rolls every tenant back to the shipped schema, reading the
+// versions from the databases (the goose CLI moves them behind the
+// catalog's back).
 func reset(ctx context.Context, p *provisioning.Provisioner, slugs []string) error {
-	rep, err := p.MigrateFleet(ctx, provisioning.FleetOptions{Down: true, To: 1, Tenants: slugs, Concurrency: 8, Verify: true}, nil)
+	rep, err := p.MigrateFleet(ctx, provisioning.FleetOptions{Down: true, To: migrations.Latest(migrations.Tenant()),
+		Tenants: slugs, Concurrency: 8, Verify: true}, nil)
 	if err != nil {
 		return err
 	}

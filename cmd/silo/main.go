@@ -1,79 +1,9 @@
 // Command silo is Silo's single binary: the HTTP server, the migration
-// runner and the operator's tools. main only wires packages together; run
-// is what tests call.
+// runner and the operator's tools (see internal/cli). An application that
+// embeds Silo builds its own binary the same way, with its options (see the
+// silo package and examples/notes).
 package main
 
-import (
-	"context"
-	"errors"
-	"flag"
-	"fmt"
-	"io"
-	"os"
-	"os/signal"
-	"syscall"
-)
+import "github.com/silo-dev/silo"
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return // the flag package printed the help
-	}
-	if err != nil {
-		var u usageError
-		if errors.As(err, &u) {
-			fmt.Fprintln(os.Stderr, "silo:", err)
-			os.Exit(2)
-		}
-		fmt.Fprintln(os.Stderr, "silo:", err)
-		os.Exit(1)
-	}
-}
-
-// usageError is a mistake in the command line (exit status 2).
-type usageError string
-
-func (u usageError) Error() string { return string(u) }
-
-const usage = `Silo: database-per-tenant control plane.
-
-Usage:
-  silo serve [flags]                      start the HTTP server
-  silo migrate central up|down|status     migrate the central database
-  silo create-central-admin [flags]       create a central admin (prompts on a terminal;
-                                          otherwise EMAIL, PASSWORD, FIRST_NAME, LAST_NAME, ROLE)
-  silo tenant create|list|get|suspend|resume|delete|repair
-                                          manage tenants (silo tenant for details)
-  silo healthcheck [flags]                exit 0 if the server at SILO_LISTEN is healthy
-
-Run "silo <command> -h" for the flags of a command. Every flag can also be
-set by its SILO_* environment variable; a flag overrides the variable.
-`
-
-// run executes one silo command.
-func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return usageError("no command given")
-	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "serve":
-		return serve(ctx, rest, getenv, stdout, stderr)
-	case "migrate":
-		return migrate(ctx, rest, getenv, stdout, stderr)
-	case "create-central-admin":
-		return createCentralAdmin(ctx, rest, getenv, stdin, stdout, stderr)
-	case "tenant":
-		return tenantCmd(ctx, rest, getenv, stdout, stderr)
-	case "healthcheck":
-		return healthcheck(ctx, rest, getenv, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	}
-	fmt.Fprint(stderr, usage)
-	return usageError(fmt.Sprintf("unknown command %q", cmd))
-}
+func main() { silo.Main() }

@@ -18,8 +18,10 @@ import (
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/config"
 	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/records"
 	"github.com/silo-dev/silo/internal/secretbox"
 	"github.com/silo-dev/silo/internal/token"
+	"github.com/silo-dev/silo/migrations"
 	"github.com/silo-dev/silo/provisioning"
 	"github.com/silo-dev/silo/router"
 	"github.com/silo-dev/silo/tenantdb"
@@ -39,8 +41,21 @@ type App struct {
 	log     *slog.Logger
 }
 
-// Open builds an App from cfg. Close it when done.
-func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+// Extensions are what an application embedding Silo adds: its tenant
+// migration sets and its tenant routes (see the silo package).
+type Extensions struct {
+	Sets   []migrations.Set
+	Routes []router.TenantRoute
+}
+
+// Open builds an App from cfg with the application's extensions, if any.
+// Close it when done.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, ext ...Extensions) (*App, error) {
+	var x Extensions
+	for _, e := range ext {
+		x.Sets = append(x.Sets, e.Sets...)
+		x.Routes = append(x.Routes, e.Routes...)
+	}
 	if _, err := central.NewMigrator(cfg.CentralDSN).Up(ctx); err != nil {
 		return nil, fmt.Errorf("migrate central database %s/%s: %w", cfg.CentralDSN.Addr, cfg.CentralDSN.DBName, err)
 	}
@@ -60,14 +75,14 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, erro
 		return nil, err
 	}
 	a := &App{central: db, locks: locks, server: server, log: log}
-	if err := a.build(cfg); err != nil {
+	if err := a.build(cfg, x); err != nil {
 		a.Close()
 		return nil, err
 	}
 	return a, nil
 }
 
-func (a *App) build(cfg *config.Config) error {
+func (a *App) build(cfg *config.Config, x Extensions) error {
 	box, err := secretbox.New(cfg.MasterKey)
 	if err != nil {
 		return err
@@ -85,7 +100,7 @@ func (a *App) build(cfg *config.Config) error {
 	a.Keys = keys
 	a.Provisioner = provisioning.New(catalog, a.server, box, guard, provisioning.Options{
 		Prefix: cfg.TenantDBPrefix, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
-		Concurrency: cfg.ProvisionConcurrency, Log: a.log,
+		Concurrency: cfg.ProvisionConcurrency, Log: a.log, AppSets: x.Sets,
 	})
 	a.Pools = tenantdb.NewPoolManager(tenantdb.PoolOptions{
 		MaxPools: cfg.TenantPoolsMax, MaxConns: cfg.TenantConnsMax,
@@ -105,6 +120,7 @@ func (a *App) build(cfg *config.Config) error {
 		TenantAuth:     tenantdb.NewAuth(keys, guard, cfg.RefreshTokenTTL, a.log),
 		BaseDomain:     cfg.BaseDomain,
 		TrustedProxies: cfg.TrustedProxies,
+		Routes:         append(records.Routes(), x.Routes...),
 	})
 	return nil
 }

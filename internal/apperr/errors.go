@@ -19,6 +19,7 @@ const (
 	NotFound        Kind = "not_found"
 	Conflict        Kind = "conflict"
 	TooLarge        Kind = "too_large"
+	Stale           Kind = "stale" // a conditional write's precondition (If-Match) failed
 	Unsupported     Kind = "unsupported"
 	RateLimited     Kind = "rate_limited"
 	Unavailable     Kind = "unavailable"

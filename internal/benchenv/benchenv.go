@@ -31,9 +31,9 @@ func New(server, tag string) *Env {
 	return &Env{Server: server, Prefix: tag + suffix + "_", CentralDB: "silo_" + tag + "_" + suffix}
 }
 
-// Config returns a production configuration for the installation with
-// fresh secrets; extra settings override the defaults.
-func (e *Env) Config(extra map[string]string) (*config.Config, error) {
+// Settings are the SILO_* variables of a production configuration for the
+// installation with fresh secrets; extra settings override the defaults.
+func (e *Env) Settings(extra map[string]string) map[string]string {
 	env := map[string]string{
 		"SILO_CENTRAL_DSN": strings.TrimSuffix(e.Server, "/") + "/" + e.CentralDB, "SILO_TENANT_DB_PREFIX": e.Prefix,
 		"SILO_BCRYPT_COST": "10", "SILO_SPARE_POOL_SIZE": "0", "SILO_ENV": "production",
@@ -42,6 +42,12 @@ func (e *Env) Config(extra map[string]string) (*config.Config, error) {
 	for k, v := range extra {
 		env[k] = v
 	}
+	return env
+}
+
+// Config loads the configuration of Settings(extra).
+func (e *Env) Config(extra map[string]string) (*config.Config, error) {
+	env := e.Settings(extra)
 	return config.NewLoader(flag.NewFlagSet("silo", flag.ContinueOnError), func(k string) string { return env[k] }).Load()
 }
 

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -26,6 +26,8 @@ const migrateTenantsUsage = `usage: silo migrate tenants up|down|status [flags]
   --concurrency N   tenants migrated at once (default 4)
   --tenant a,b      only these tenants
   --to VERSION      target version (down needs it, with --tenant)
+  --set NAME        only this migration set (an application's; "silo" is Silo's own,
+                    which down and --to use by default)
   --dry-run         show what would run, change nothing
   --max-failures F  stop starting tenants after F failures (default: never stop)
   --canary K        migrate K tenants first, go on only if all succeed
@@ -38,7 +40,7 @@ const migrateTenantsUsage = `usage: silo migrate tenants up|down|status [flags]
 var errFleetIncomplete = errors.New("some tenants did not reach the target (see the summary)")
 
 // migrateTenants runs "silo migrate tenants up|down|status".
-func migrateTenants(ctx context.Context, action string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func migrateTenants(ctx context.Context, ext app.Extensions, action string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var o provisioning.FleetOptions
 	var tenants string
 	var asJSON bool
@@ -47,6 +49,7 @@ func migrateTenants(ctx context.Context, action string, args []string, getenv fu
 		fs.IntVar(&o.Concurrency, "concurrency", 4, "tenants migrated at once")
 		fs.StringVar(&tenants, "tenant", "", "comma-separated slugs")
 		fs.Int64Var(&o.To, "to", 0, "target version")
+		fs.StringVar(&o.Set, "set", "", "only this migration set")
 		fs.BoolVar(&o.DryRun, "dry-run", false, "change nothing")
 		fs.IntVar(&o.MaxFailures, "max-failures", 0, "stop after this many failures")
 		fs.IntVar(&o.Canary, "canary", 0, "canary tenants")
@@ -64,7 +67,7 @@ func migrateTenants(ctx context.Context, action string, args []string, getenv fu
 		o.Tenants = strings.Split(tenants, ",")
 	}
 	log := newLogger(cfg, stderr)
-	a, err := app.Open(ctx, cfg, log)
+	a, err := app.Open(ctx, cfg, log, ext)
 	if err != nil {
 		return err
 	}
@@ -82,12 +85,26 @@ func migrateTenants(ctx context.Context, action string, args []string, getenv fu
 			return json.NewEncoder(stdout).Encode(st)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "TENANT\tSTATUS\tVERSION\tLATEST\tPENDING\tLAST ERROR")
+		if len(st.Sets) == 1 {
+			fmt.Fprintln(tw, "TENANT\tSTATUS\tVERSION\tLATEST\tPENDING\tLAST ERROR")
+			for _, t := range st.Tenants {
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", t.Slug, t.Status, t.SchemaVersion, t.LatestVersion, t.Pending, t.LastError)
+			}
+			tw.Flush()
+			fmt.Fprintf(stdout, "%d tenants, %d up to date, %d behind, latest version %d\n", st.Totals.Tenants, st.Totals.UpToDate, st.Totals.Behind, st.LatestVersion)
+			return nil
+		}
+		fmt.Fprintln(tw, "TENANT\tSET\tSTATUS\tVERSION\tLATEST\tPENDING\tLAST ERROR")
 		for _, t := range st.Tenants {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", t.Slug, t.Status, t.SchemaVersion, t.LatestVersion, t.Pending, t.LastError)
+			for _, s := range t.Sets {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", t.Slug, s.Set, t.Status, s.SchemaVersion, s.LatestVersion, s.Pending, s.LastError)
+			}
 		}
 		tw.Flush()
-		fmt.Fprintf(stdout, "%d tenants, %d up to date, %d behind, latest version %d\n", st.Totals.Tenants, st.Totals.UpToDate, st.Totals.Behind, st.LatestVersion)
+		for _, set := range st.Sets {
+			tot := st.SetTotals[set.Name]
+			fmt.Fprintf(stdout, "set %s: %d tenants, %d up to date, %d behind, latest version %d\n", set.Name, tot.Tenants, tot.UpToDate, tot.Behind, set.LatestVersion)
+		}
 		return nil
 	case "up", "down":
 		o.Down = action == "down"

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -34,7 +34,7 @@ func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // tenantCmd runs "silo tenant ...".
-func tenantCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func tenantCmd(ctx context.Context, ext app.Extensions, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usageError(tenantUsage)
 	}
@@ -83,7 +83,7 @@ func tenantCmd(ctx context.Context, args []string, getenv func(string) string, s
 	}
 
 	log := newLogger(cfg, stderr)
-	a, err := app.Open(ctx, cfg, log)
+	a, err := app.Open(ctx, cfg, log, ext)
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 
 // serve migrates the central database, then serves HTTP until ctx ends,
 // draining in-flight requests before it closes the database.
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func serve(ctx context.Context, ext app.Extensions, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cfg, _, err := loadConfig("serve", args, getenv, stderr, true, nil)
 	if err != nil {
 		return err
@@ -23,7 +23,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	log := newLogger(cfg, stderr)
 	logWarnings(log, cfg)
 
-	a, err := app.Open(ctx, cfg, log)
+	a, err := app.Open(ctx, cfg, log, ext)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,215 @@
+// Package testsilo starts a whole Silo for tests through the public
+// embedding API (silo.New), on its own central database and tenant prefix
+// on the test server, served by httptest, and talks to it over HTTP. Every
+// database and DB user it made is dropped when the test ends.
+package testsilo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/silo-dev/silo"
+	"github.com/silo-dev/silo/config"
+	"github.com/silo-dev/silo/internal/benchenv"
+	"github.com/silo-dev/silo/internal/testdb"
+)
+
+// Password is every test user's password.
+const Password = "correct horse battery"
+
+// Env is one running Silo.
+type Env struct {
+	t      testing.TB
+	URL    string
+	Server *silo.Server
+	Bench  *benchenv.Env
+	// Settings are the SILO_* variables it runs with (for the CLI on the
+	// same installation).
+	Settings map[string]string
+	client   *http.Client
+	admin    string // the superadmin's access token, once made
+}
+
+// Start runs Silo with opts; extra settings (SILO_* variables) override the
+// test defaults (bcrypt cost 4, generous login limits, no spare pool).
+func Start(t testing.TB, extra map[string]string, opts ...silo.Option) *Env {
+	t.Helper()
+	bench := benchenv.New(testdb.ServerDSN(), "ts")
+	t.Cleanup(bench.Cleanup)
+	settings := map[string]string{"SILO_ENV": "development", "SILO_BCRYPT_COST": "4",
+		"SILO_LOGIN_IP_LIMIT": "100000", "SILO_LOGIN_EMAIL_LIMIT": "100000", "SILO_BASE_DOMAIN": "silo.test"}
+	for k, v := range extra {
+		settings[k] = v
+	}
+	settings = bench.Settings(settings)
+	cfg, err := config.NewLoader(flag.NewFlagSet("silo", flag.ContinueOnError), func(k string) string { return settings[k] }).Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := silo.New(context.Background(), cfg, slog.New(slog.DiscardHandler), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	ctx, stop := context.WithCancel(context.Background())
+	background := make(chan struct{})
+	go func() {
+		defer close(background)
+		srv.RunBackground(ctx)
+	}()
+	// Closed before the databases are dropped (cleanups run last first).
+	t.Cleanup(func() {
+		stop()
+		<-background
+		hs.Close()
+		srv.Close()
+	})
+	return &Env{t: t, URL: hs.URL, Server: srv, Bench: bench, Settings: settings, client: hs.Client()}
+}
+
+// Request is one HTTP call.
+type Request struct {
+	Method, Path string
+	Token        string            // Authorization: Bearer
+	Tenant       string            // x-tenant-id
+	Header       map[string]string // more headers
+	Body         any               // JSON-encoded unless a string or []byte
+}
+
+// Response is an answer with its body decoded.
+type Response struct {
+	Status int
+	Header http.Header
+	Raw    []byte
+	JSON   map[string]any
+}
+
+// Code is the error envelope's code ("" when there is none).
+func (r *Response) Code() string {
+	if e, ok := r.JSON["error"].(map[string]any); ok {
+		s, _ := e["code"].(string)
+		return s
+	}
+	return ""
+}
+
+// Do sends req and decodes the answer.
+func (e *Env) Do(req Request) *Response {
+	e.t.Helper()
+	var body io.Reader
+	switch b := req.Body.(type) {
+	case nil:
+	case string:
+		body = strings.NewReader(b)
+	case []byte:
+		body = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		body = bytes.NewReader(raw)
+	}
+	hr, err := http.NewRequest(req.Method, e.URL+req.Path, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if body != nil {
+		hr.Header.Set("Content-Type", "application/json")
+	}
+	if req.Token != "" {
+		hr.Header.Set("Authorization", "Bearer "+req.Token)
+	}
+	if req.Tenant != "" {
+		hr.Header.Set("x-tenant-id", req.Tenant)
+	}
+	for k, v := range req.Header {
+		hr.Header.Set(k, v)
+	}
+	res, err := e.client.Do(hr)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", req.Method, req.Path, err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	out := &Response{Status: res.StatusCode, Header: res.Header, Raw: raw}
+	if len(raw) > 0 {
+		_ = json.Unmarshal(raw, &out.JSON)
+	}
+	return out
+}
+
+// Must sends req and fails the test unless the answer has status want.
+func (e *Env) Must(want int, req Request) *Response {
+	e.t.Helper()
+	r := e.Do(req)
+	if r.Status != want {
+		e.t.Fatalf("%s %s: status %d, want %d: %s", req.Method, req.Path, r.Status, want, r.Raw)
+	}
+	return r
+}
+
+// AdminToken is a central superadmin's access token (registered on first use).
+func (e *Env) AdminToken() string {
+	e.t.Helper()
+	if e.admin == "" {
+		e.Must(http.StatusCreated, Request{Method: "POST", Path: "/api/central/auth/register", Body: map[string]string{
+			"email": "root@silo.test", "password": Password, "firstName": "Root", "lastName": "Admin", "role": "superadmin"}})
+		r := e.Must(http.StatusOK, Request{Method: "POST", Path: "/api/central/auth/login",
+			Body: map[string]string{"email": "root@silo.test", "password": Password}})
+		e.admin = r.JSON["access_token"].(string)
+	}
+	return e.admin
+}
+
+// CreateTenant provisions slug with a tenant_admin admin@<slug>.test and
+// returns that admin's access token.
+func (e *Env) CreateTenant(slug string) string {
+	e.t.Helper()
+	e.Must(http.StatusCreated, Request{Method: "POST", Path: "/api/central/tenants", Token: e.AdminToken(), Body: map[string]any{
+		"slug": slug, "name": strings.ToUpper(slug),
+		"admin": map[string]string{"email": "admin@" + slug + ".test", "password": Password, "firstName": "Ada", "lastName": "Admin"}}})
+	return e.Login(slug, "admin@"+slug+".test")
+}
+
+// Login logs a tenant user in and returns the access token.
+func (e *Env) Login(slug, email string) string {
+	e.t.Helper()
+	r := e.Must(http.StatusOK, Request{Method: "POST", Path: "/api/auth/login", Tenant: slug,
+		Body: map[string]string{"email": email, "password": Password}})
+	return r.JSON["access_token"].(string)
+}
+
+// Member registers a member (data:read, data:write) of slug and returns
+// their access token.
+func (e *Env) Member(slug, email string) string {
+	e.t.Helper()
+	e.Must(http.StatusCreated, Request{Method: "POST", Path: "/api/auth/register", Tenant: slug,
+		Body: map[string]string{"email": email, "password": Password, "firstName": "Mo", "lastName": "Member"}})
+	return e.Login(slug, email)
+}
+
+// APIKey creates an API key of slug with permissions, using a tenant
+// admin's token, and returns the key.
+func (e *Env) APIKey(slug, adminToken string, permissions ...string) string {
+	e.t.Helper()
+	r := e.Must(http.StatusCreated, Request{Method: "POST", Path: "/api/api-keys", Tenant: slug, Token: adminToken,
+		Body: map[string]any{"name": fmt.Sprintf("key-%d", len(permissions)), "permissions": permissions}})
+	if k, ok := r.JSON["key"].(string); ok {
+		return k
+	}
+	e.t.Fatalf("no key in %s", r.Raw)
+	return ""
+}
