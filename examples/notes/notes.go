@@ -1,0 +1,136 @@
+package main
+
+import (
+	"database/sql"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/silo-dev/silo/router"
+)
+
+// Routes are the notes API, mounted under /api in the tenant group. Silo
+// resolves the tenant, authenticates the caller and checks the permission
+// before a handler runs.
+func Routes() []router.TenantRoute {
+	return []router.TenantRoute{
+		{Method: "GET", Path: "/notes", Permission: "data:read", Handler: listNotes},
+		{Method: "POST", Path: "/notes", Permission: "data:write", Handler: createNote},
+		{Method: "GET", Path: "/notes/:id", Permission: "data:read", Handler: getNote},
+		{Method: "DELETE", Path: "/notes/:id", Permission: "data:write", Handler: deleteNote},
+	}
+}
+
+// Note is one note.
+type Note struct {
+	ID        int64     `db:"id" json:"id"`
+	Title     string    `db:"title" json:"title"`
+	Body      string    `db:"body" json:"body"`
+	AuthorID  string    `db:"author_id" json:"authorId"`
+	CreatedAt time.Time `db:"created_at" json:"createdAt"`
+}
+
+func createNote(c *gin.Context) {
+	var in struct {
+		Title string `json:"title"`
+		Body  string `json:"body"`
+	}
+	if err := router.Decode(c, &in); err != nil {
+		router.Fail(c, err)
+		return
+	}
+	in.Title = strings.TrimSpace(in.Title)
+	var bad []router.FieldError
+	if in.Title == "" || len(in.Title) > 200 {
+		bad = append(bad, router.FieldError{Field: "title", Message: "must be 1 to 200 characters"})
+	}
+	if len(in.Body) > 10000 {
+		bad = append(bad, router.FieldError{Field: "body", Message: "must be at most 10,000 characters"})
+	}
+	if len(bad) > 0 {
+		router.Fail(c, router.Invalid(bad...))
+		return
+	}
+	n := Note{Title: in.Title, Body: in.Body, AuthorID: router.Caller(c).ActorID(), CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
+	// The tenant's own pooled database: this tenant's rows only.
+	res, err := router.DB(c).ExecContext(c.Request.Context(),
+		"INSERT INTO notes (title, body, author_id, created_at) VALUES (?, ?, ?, ?)", n.Title, n.Body, n.AuthorID, n.CreatedAt)
+	if err == nil {
+		n.ID, err = res.LastInsertId()
+	}
+	if err == nil {
+		err = router.Audit(c).Log(nil, "note.create", "note", strconv.FormatInt(n.ID, 10), n.Title)
+	}
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"note": n})
+}
+
+func listNotes(c *gin.Context) {
+	notes := []Note{}
+	err := router.DB(c).SelectContext(c.Request.Context(), &notes,
+		"SELECT id, title, body, author_id, created_at FROM notes ORDER BY id DESC LIMIT 100")
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"tenant": router.Tenant(c), "notes": notes})
+}
+
+// noteID is the :id of the path; anything but a number names no note.
+func noteID(c *gin.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, router.NotFound()
+	}
+	return id, nil
+}
+
+func getNote(c *gin.Context) {
+	id, err := noteID(c)
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	var n Note
+	err = router.DB(c).GetContext(c.Request.Context(), &n,
+		"SELECT id, title, body, author_id, created_at FROM notes WHERE id = ?", id)
+	if errors.Is(err, sql.ErrNoRows) {
+		err = router.NotFound()
+	}
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"note": n})
+}
+
+func deleteNote(c *gin.Context) {
+	id, err := noteID(c)
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	res, err := router.DB(c).ExecContext(c.Request.Context(), "DELETE FROM notes WHERE id = ?", id)
+	var n int64
+	if err == nil {
+		n, err = res.RowsAffected()
+	}
+	if err == nil && n == 0 {
+		err = router.NotFound()
+	}
+	if err == nil {
+		err = router.Audit(c).Log(nil, "note.delete", "note", strconv.FormatInt(id, 10), "")
+	}
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
