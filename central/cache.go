@@ -17,8 +17,11 @@ import (
 type TenantCache struct {
 	catalog *Catalog
 
-	snap     atomic.Pointer[snapshot]
-	stale    atomic.Bool
+	snap atomic.Pointer[snapshot]
+	// changes counts catalog changes seen (this instance's, and other
+	// instances' found by Run); a snapshot is current while its gen, the
+	// count when its load began, is still the count.
+	changes  atomic.Int64
 	reload   singleflight.Group
 	failedAt atomic.Int64 // unix nanoseconds of the last failed reload
 
@@ -26,6 +29,7 @@ type TenantCache struct {
 }
 
 type snapshot struct {
+	gen      int64
 	version  int64
 	bySlug   map[string]*Tenant
 	byDomain map[string]*Tenant
@@ -38,8 +42,7 @@ const reloadTimeout = time.Second
 // instances' changes.
 func NewTenantCache(catalog *Catalog) *TenantCache {
 	c := &TenantCache{catalog: catalog}
-	c.stale.Store(true)
-	catalog.OnChange(func() { c.stale.Store(true) })
+	catalog.OnChange(func() { c.changes.Add(1) })
 	return c
 }
 
@@ -73,11 +76,14 @@ func (c *TenantCache) found(t *Tenant) (*Tenant, error) {
 // Stats returns lookups answered with a tenant (hits) and without (misses).
 func (c *TenantCache) Stats() (hits, misses int64) { return c.hits.Load(), c.misses.Load() }
 
-// current returns the snapshot, reloading it first if it is stale.
-// Concurrent reloads are coalesced into one query.
+// current returns the snapshot, reloading it first if a change happened
+// since its load began. Concurrent reloads are coalesced into one query; a
+// request that joins a reload begun before the change it must see waits
+// for the next one.
 func (c *TenantCache) current(ctx context.Context) (*snapshot, error) {
+	want := c.changes.Load()
 	s := c.snap.Load()
-	if s != nil && !c.stale.Load() {
+	if s != nil && s.gen >= want {
 		return s, nil
 	}
 	if s != nil && time.Since(time.Unix(0, c.failedAt.Load())) < time.Second {
@@ -85,30 +91,38 @@ func (c *TenantCache) current(ctx context.Context) (*snapshot, error) {
 		// rather than make every request wait for it again.
 		return s, nil
 	}
-	v, err, _ := c.reload.Do("reload", func() (any, error) {
-		c.stale.Store(false)
-		// A reload serves many requests: it does not die with the one that
-		// started it, but it is bounded, so a hanging central DB costs each
-		// request at most reloadTimeout before the last snapshot answers.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reloadTimeout)
-		defer cancel()
-		s, err := c.load(rctx)
+	for attempt := 0; attempt < 3; attempt++ {
+		v, err, _ := c.reload.Do("reload", func() (any, error) {
+			gen := c.changes.Load()
+			// A reload serves many requests: it does not die with the one
+			// that started it, but it is bounded, so a hanging central DB
+			// costs each request at most reloadTimeout before the last
+			// snapshot answers.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), reloadTimeout)
+			defer cancel()
+			s, err := c.load(rctx)
+			if err != nil {
+				c.failedAt.Store(time.Now().UnixNano())
+				return nil, err
+			}
+			s.gen = gen
+			if old := c.snap.Load(); old == nil || old.gen <= gen {
+				c.snap.Store(s)
+			}
+			return s, nil
+		})
 		if err != nil {
-			c.stale.Store(true)
-			c.failedAt.Store(time.Now().UnixNano())
+			// Keep serving the last snapshot through a central-DB outage.
+			if s := c.snap.Load(); s != nil {
+				return s, nil
+			}
 			return nil, err
 		}
-		c.snap.Store(s)
-		return s, nil
-	})
-	if err != nil {
-		// Keep serving the last snapshot through a central-DB outage.
-		if s := c.snap.Load(); s != nil {
+		if s := v.(*snapshot); s.gen >= want {
 			return s, nil
 		}
-		return nil, err
 	}
-	return v.(*snapshot), nil
+	return c.snap.Load(), nil
 }
 
 func (c *TenantCache) load(ctx context.Context) (*snapshot, error) {
@@ -158,7 +172,7 @@ func (c *TenantCache) Run(ctx context.Context, interval time.Duration) {
 			continue // the central DB is away; keep the last snapshot
 		}
 		if s := c.snap.Load(); s == nil || s.version != v {
-			c.stale.Store(true)
+			c.changes.Add(1)
 		}
 	}
 }

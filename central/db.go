@@ -126,6 +126,10 @@ func (m *Migrator) Status(ctx context.Context) ([]*goose.MigrationStatus, error)
 // OpenLockPool connects a pool for named locks (see Catalog.UseLockPool):
 // unbounded, since each connection stands for one lock held.
 func OpenLockPool(ctx context.Context, cfg *mysql.Config) (*sqlx.DB, error) {
+	// GET_LOCK waits (a fleet run waits up to a minute for a tenant) must
+	// not be cut by the driver's read timeout.
+	cfg = cfg.Clone()
+	cfg.ReadTimeout = max(cfg.ReadTimeout, 2*time.Minute)
 	db, err := Open(ctx, cfg)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,8 @@
 package provisioning
 
 import (
+	"time"
+
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/silo-dev/silo/central"
@@ -13,14 +15,20 @@ import (
 // each tenant's own DB user; the password is decrypted only when a pool
 // opens.
 type Connections struct {
-	pools  *tenantdb.PoolManager
-	box    *secretbox.Box
-	server *tenantdb.Server
+	pools     *tenantdb.PoolManager
+	box       *secretbox.Box
+	server    *tenantdb.Server
+	ioTimeout time.Duration
 }
 
 // NewConnections returns Connections over pools.
-func NewConnections(pools *tenantdb.PoolManager, box *secretbox.Box, server *tenantdb.Server) *Connections {
-	return &Connections{pools: pools, box: box, server: server}
+//
+// ioTimeout, when not 0, bounds each read and write on a tenant connection:
+// a request's context cancels its queries, but database/sql's Commit takes
+// no context, so without this a COMMIT to a server that stopped answering
+// would hold the request for the driver's default (30 s).
+func NewConnections(pools *tenantdb.PoolManager, box *secretbox.Box, server *tenantdb.Server, ioTimeout time.Duration) *Connections {
+	return &Connections{pools: pools, box: box, server: server, ioTimeout: ioTimeout}
 }
 
 // Lease borrows t's pool for one request; release the lease when done.
@@ -32,7 +40,11 @@ func (c *Connections) Lease(t *central.Tenant) (*tenantdb.Lease, error) {
 			if err != nil {
 				return nil, apperr.Wrap(apperr.Internal, "INTERNAL", "Internal server error", err)
 			}
-			return c.server.TenantConfig(t.DatabaseName, t.DBUser, string(pw)), nil
+			cfg := c.server.TenantConfig(t.DatabaseName, t.DBUser, string(pw))
+			if c.ioTimeout > 0 {
+				cfg.ReadTimeout, cfg.WriteTimeout = c.ioTimeout, c.ioTimeout
+			}
+			return cfg, nil
 		},
 	})
 }

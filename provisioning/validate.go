@@ -44,8 +44,8 @@ func checkTenantName(v *apperr.Validator, name string) {
 		v.Add("name", "must be valid UTF-8")
 	case utf8.RuneCountInString(name) > 200:
 		v.Add("name", "must be at most 200 characters")
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		v.Add("name", "must not contain control characters")
+	case !login.PlainText(name):
+		v.Add("name", "must not contain control or invisible formatting characters")
 	}
 }
 

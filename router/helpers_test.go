@@ -137,7 +137,7 @@ func (s *server) serve(t testing.TB, o serverOptions) *server {
 		provisioning.Options{Prefix: s.prefix, BaseDomain: "silo.test", SparePool: o.sparePool, Concurrency: 4, Log: log})
 	cache := central.NewTenantCache(catalog)
 	pools := tenantdb.NewPoolManager(o.pools)
-	conns := provisioning.NewConnections(pools, s.box, s.tenant)
+	conns := provisioning.NewConnections(pools, s.box, s.tenant, 0)
 	auth := tenantdb.NewAuth(s.keys, guard, 24*time.Hour, log)
 	// Cleanups run last-in first-out: the HTTP server closes first, then
 	// the poller stops, then the pools close.

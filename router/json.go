@@ -1,12 +1,14 @@
 package router
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
 	"mime"
 	"net/http"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -21,24 +23,30 @@ var (
 	errNotJSON       = apperr.New(apperr.Unsupported, "UNSUPPORTED_MEDIA_TYPE", "Request body must be JSON (Content-Type: application/json)")
 	errMalformedJSON = apperr.New(apperr.Invalid, "MALFORMED_JSON", "Request body is not valid JSON")
 	errEmptyBody     = apperr.New(apperr.Invalid, "MALFORMED_JSON", "Request body must be a JSON object")
+	errNotUTF8       = apperr.New(apperr.Invalid, "MALFORMED_JSON", "Request body must be UTF-8")
 )
 
 // decode reads the request body as one JSON object into dst, refusing
-// unknown fields so that a misspelt field is reported, not ignored.
+// unknown fields so that a misspelt field is reported, not ignored, and
+// bodies that are not UTF-8 (encoding/json would quietly replace the bad
+// bytes, and the mangled text would be stored).
 func decode(c *gin.Context, dst any) error {
 	if !isJSON(c.GetHeader("Content-Type")) {
 		return errNotJSON
 	}
-	dec := json.NewDecoder(c.Request.Body)
+	raw, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		return jsonError(err)
+	}
+	if !utf8.Valid(raw) {
+		return errNotUTF8
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
 		return jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		var maxErr *http.MaxBytesError
-		if errors.As(err, &maxErr) {
-			return errBodyTooLarge
-		}
 		return errMalformedJSON
 	}
 	return nil

@@ -73,6 +73,11 @@ func (r *tenantResolver) resolve(c *gin.Context) (*central.Tenant, error) {
 		return nil, hostErr
 	}
 	header := c.GetHeader("x-tenant-id")
+	for _, other := range c.Request.Header.Values("x-tenant-id") {
+		if other != header {
+			return nil, errTenantMismatch // two headers naming different tenants
+		}
+	}
 	if header == "" {
 		switch {
 		case hostTenant != nil:

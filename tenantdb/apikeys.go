@@ -16,6 +16,7 @@ import (
 
 	"github.com/silo-dev/silo/internal/apperr"
 	"github.com/silo-dev/silo/internal/dberr"
+	"github.com/silo-dev/silo/internal/login"
 )
 
 // APIKeyPrefix starts every API key, so that a bearer value is recognised
@@ -72,7 +73,7 @@ type NewAPIKey struct {
 func (a *Auth) CreateAPIKey(ctx context.Context, db *sqlx.DB, caller *Caller, in NewAPIKey) (*APIKey, string, error) {
 	var v apperr.Validator
 	name := strings.TrimSpace(in.Name)
-	v.Check(name != "" && utf8.ValidString(name) && utf8.RuneCountInString(name) <= 100 && !strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 }),
+	v.Check(name != "" && login.PlainText(name) && utf8.RuneCountInString(name) <= 100,
 		"name", "is required, at most 100 characters")
 	v.Check(len(in.Permissions) > 0, "permissions", "must name at least one permission")
 	for _, p := range in.Permissions {

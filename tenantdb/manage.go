@@ -373,7 +373,8 @@ type RoleInput struct {
 func (in RoleInput) check(caller *Caller) error {
 	var v apperr.Validator
 	v.Check(rolePattern.MatchString(in.Name), "name", "must be 2-64 characters: lower-case letters, digits, '-' and '_', starting with a letter")
-	v.Check(utf8.ValidString(in.Description) && utf8.RuneCountInString(in.Description) <= 255, "description", "must be at most 255 characters")
+	v.Check(login.PlainText(in.Description) && utf8.RuneCountInString(in.Description) <= 255, "description",
+		"must be at most 255 characters without control or invisible formatting characters")
 	for _, p := range in.Permissions {
 		if !ValidPermission(p) {
 			v.Add("permissions", "unknown permission: "+p)
@@ -502,9 +503,8 @@ func (a *Auth) UpdateSettings(ctx context.Context, db *sqlx.DB, caller *Caller, 
 	}
 	var v apperr.Validator
 	if p.DisplayName != nil {
-		v.Check(utf8.ValidString(*p.DisplayName) && utf8.RuneCountInString(*p.DisplayName) <= 200 &&
-			!strings.ContainsFunc(*p.DisplayName, func(r rune) bool { return r < 0x20 || r == 0x7f }),
-			"displayName", "must be at most 200 characters without control characters")
+		v.Check(login.PlainText(*p.DisplayName) && utf8.RuneCountInString(*p.DisplayName) <= 200,
+			"displayName", "must be at most 200 characters without control or invisible formatting characters")
 		s.DisplayName = *p.DisplayName
 	}
 	if p.LogoURL != nil {

@@ -7,8 +7,17 @@
 // database, and prints requests/s, p50/p99 and the ratio Silo/baseline.
 // Everything it creates is dropped at the end (unless -keep).
 //
+// Other scenarios (-scenario): records (record creates, then reads by id),
+// mix (70% me, 15% record create, 10% record list, 5% login; fails on any
+// 5xx; reports peak RSS and tenant connections against their bound) and
+// flood (a login flood from one client at the shipped login limits while
+// another client reads, reporting the 429s and the reader's p99).
+//
 //	go run ./cmd/silo-load -tenants 100 -clients 32 -duration 15s
 //	go run ./cmd/silo-load -tenants 2000 -conns-max 50
+//	go run ./cmd/silo-load -scenario records -tenants 100
+//	go run ./cmd/silo-load -scenario mix -tenants 500 -clients 200 -duration 60s -bcrypt-cost 10
+//	go run ./cmd/silo-load -scenario flood -tenants 2
 package main
 
 import (
@@ -52,6 +61,9 @@ type options struct {
 	duration                   time.Duration
 	server                     string
 	keep                       bool
+	scenario                   string
+	bcryptCost                 int
+	floodAttempts              int
 }
 
 func run() error {
@@ -62,20 +74,34 @@ func run() error {
 	flag.DurationVar(&o.duration, "duration", 15*time.Second, "how long each side is driven")
 	flag.StringVar(&o.server, "server", "root@tcp(127.0.0.1:3306)/", "DSN of the MySQL/MariaDB server to use (an account that may create databases and users)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the databases and users it creates")
+	flag.StringVar(&o.scenario, "scenario", "me", "me (GET /api/auth/me against a baseline), records (record create, then read), mix (reads, logins and writes), flood (a login flood from one client while another reads)")
+	flag.IntVar(&o.bcryptCost, "bcrypt-cost", 4, "bcrypt cost of the users' passwords (production: at least 10)")
+	flag.IntVar(&o.floodAttempts, "flood-attempts", 1000, "login attempts of the flood scenario")
 	flag.Parse()
+	switch o.scenario {
+	case "me", "records", "mix", "flood":
+	default:
+		return fmt.Errorf("unknown -scenario %q", o.scenario)
+	}
 	ctx := context.Background()
 
 	bench := benchenv.New(o.server, "ld")
 	prefix := bench.Prefix
-	cfg, err := bench.Config(map[string]string{
+	settings := map[string]string{
 		"SILO_PROVISION_CONCURRENCY": "4",
 		"SILO_TENANT_CONNS_MAX":      fmt.Sprint(o.connsMax), "SILO_TENANT_POOLS_MAX": fmt.Sprint(max(o.tenants, 1)),
 		"SILO_LOGIN_IP_LIMIT": "100000", "SILO_LOGIN_EMAIL_LIMIT": "100000", "SILO_BASE_DOMAIN": "silo.test",
-	})
+	}
+	if o.scenario == "flood" {
+		// The flood meets the shipped login limits.
+		delete(settings, "SILO_LOGIN_IP_LIMIT")
+		delete(settings, "SILO_LOGIN_EMAIL_LIMIT")
+	}
+	cfg, err := bench.Config(settings)
 	if err != nil {
 		return err
 	}
-	cfg.BcryptCost = 4 // cheap hashes for setup; production mode only skips the secrets file
+	cfg.BcryptCost = o.bcryptCost // production mode requires 10; the load tool may measure cheaper hashes
 	log := slog.New(slog.DiscardHandler)
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
@@ -100,6 +126,20 @@ func run() error {
 	if err != nil {
 		return err
 	}
+	root, err := bench.Open()
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	conns := func() int { return tenantConns(root, prefix) }
+	switch o.scenario {
+	case "records":
+		return recordsScenario(o, silo, tokens, conns)
+	case "mix":
+		return mixScenario(o, silo, tokens, conns, a.Pools.Stats)
+	case "flood":
+		return floodScenario(o, silo, tokens)
+	}
 
 	// The baseline: same JWT verification, same query, one fixed database.
 	first, err := a.Provisioner.Get(ctx, slug(0))
@@ -112,12 +152,6 @@ func run() error {
 	}
 	defer stopBase()
 
-	root, err := bench.Open()
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-
 	fmt.Printf("driving %d clients for %s each over %d tenants (SILO_TENANT_CONNS_MAX=%d)\n", o.clients, o.duration, o.tenants, o.connsMax)
 	siloRes := drive(o, func(r *mrand.Rand) *http.Request {
 		i := r.IntN(o.tenants)
@@ -125,7 +159,7 @@ func run() error {
 		req.Header.Set("x-tenant-id", slug(i))
 		req.Header.Set("Authorization", "Bearer "+tokens[i])
 		return req
-	}, func() int { return tenantConns(root, prefix) })
+	}, conns)
 	baseRes := drive(o, func(*mrand.Rand) *http.Request {
 		req, _ := http.NewRequest("GET", base+"/me", nil)
 		req.Header.Set("Authorization", "Bearer "+tokens[0])
@@ -137,7 +171,7 @@ func run() error {
 	baseRes.print("baseline")
 	fmt.Printf("ratio silo/baseline: %.2f\n", siloRes.rps/baseRes.rps)
 	st := a.Pools.Stats()
-	fmt.Printf("pools: open %d, evictions %d, connection waits %d; RSS %s\n", st.Pools, st.Evictions, st.Waits, rss())
+	fmt.Printf("pools: open %d, evictions %d, connection waits %d; RSS %s\n", st.Pools, st.Evictions, st.Waits, procStatus("VmRSS:"))
 	return nil
 }
 
@@ -242,7 +276,8 @@ func listen(h http.Handler) (string, func()) {
 type result struct {
 	rps           float64
 	p50, p99      time.Duration
-	errors, total int64
+	errors, total int64 // errors: no answer or not 2xx
+	serverErrors  int64 // 5xx answers
 	maxConns      int
 }
 
@@ -262,7 +297,7 @@ func drive(o options, next func(*mrand.Rand) *http.Request, sample func() int) r
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.clients, MaxConnsPerHost: o.clients}}
 	deadline := time.Now().Add(o.duration)
 	lats := make([][]time.Duration, o.clients)
-	var errs atomic.Int64
+	var errs, serverErrs atomic.Int64
 	maxConns := -1
 	stopSampling := make(chan struct{})
 	sampled := make(chan int)
@@ -295,8 +330,11 @@ func drive(o options, next func(*mrand.Rand) *http.Request, sample func() int) r
 					io.Copy(io.Discard, res.Body)
 					res.Body.Close()
 				}
-				if err != nil || res.StatusCode != 200 {
+				if err != nil || res.StatusCode/100 != 2 {
 					errs.Add(1)
+				}
+				if err == nil && res.StatusCode >= 500 {
+					serverErrs.Add(1)
 				}
 				lats[c] = append(lats[c], time.Since(t0))
 			}
@@ -310,32 +348,23 @@ func drive(o options, next func(*mrand.Rand) *http.Request, sample func() int) r
 	for _, l := range lats {
 		all = append(all, l...)
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i] < all[j] })
-	pct := func(p float64) time.Duration {
-		if len(all) == 0 {
-			return 0
-		}
-		return all[int(math.Ceil(p*float64(len(all))))-1]
+	p50, p99 := percentiles(all)
+	return result{rps: float64(len(all)) / elapsed.Seconds(), p50: p50, p99: p99,
+		errors: errs.Load(), serverErrors: serverErrs.Load(), total: int64(len(all)), maxConns: maxConns}
+}
+
+// percentiles sorts lats and returns their median and 99th percentile.
+func percentiles(lats []time.Duration) (p50, p99 time.Duration) {
+	if len(lats) == 0 {
+		return 0, 0
 	}
-	return result{rps: float64(len(all)) / elapsed.Seconds(), p50: pct(0.5), p99: pct(0.99),
-		errors: errs.Load(), total: int64(len(all)), maxConns: maxConns}
+	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
+	pct := func(p float64) time.Duration { return lats[int(math.Ceil(p*float64(len(lats))))-1] }
+	return pct(0.5), pct(0.99)
 }
 
 func tenantConns(root *sqlx.DB, prefix string) int {
 	var n int
 	_ = root.Get(&n, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER LIKE ?", strings.ReplaceAll(prefix, "_", `\_`)+"%")
 	return n
-}
-
-func rss() string {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return "?"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	return "?"
 }

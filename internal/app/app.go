@@ -59,7 +59,12 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, ext ...Exte
 	if _, err := central.NewMigrator(cfg.CentralDSN).Up(ctx); err != nil {
 		return nil, fmt.Errorf("migrate central database %s/%s: %w", cfg.CentralDSN.Addr, cfg.CentralDSN.DBName, err)
 	}
-	db, err := central.Open(ctx, cfg.CentralDSN)
+	// Requests use the central pool; bound its reads and writes near the
+	// request timeout, as the tenant pools' (see provisioning.NewConnections).
+	requestDSN := cfg.CentralDSN.Clone()
+	requestDSN.ReadTimeout = min(requestDSN.ReadTimeout, cfg.RequestTimeout+time.Second)
+	requestDSN.WriteTimeout = min(requestDSN.WriteTimeout, cfg.RequestTimeout+time.Second)
+	db, err := central.Open(ctx, requestDSN)
 	if err != nil {
 		return nil, err
 	}
@@ -115,7 +120,7 @@ func (a *App) build(cfg *config.Config, x Extensions) error {
 		Log:            a.log,
 		RequestTimeout: cfg.RequestTimeout,
 		Cache:          a.Cache,
-		Conns:          provisioning.NewConnections(a.Pools, box, a.server),
+		Conns:          provisioning.NewConnections(a.Pools, box, a.server, cfg.RequestTimeout+time.Second),
 		PoolStats:      a.Pools.Stats,
 		TenantAuth:     tenantdb.NewAuth(keys, guard, cfg.RefreshTokenTTL, a.log),
 		BaseDomain:     cfg.BaseDomain,

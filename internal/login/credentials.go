@@ -24,10 +24,10 @@ const (
 // NormalizeEmail trims and lower-cases an email address and checks it is a
 // plain address (no display name, no comments).
 func NormalizeEmail(raw string) (string, bool) {
-	if !utf8.ValidString(raw) {
+	email := strings.ToLower(strings.TrimSpace(raw))
+	if !PlainText(email) {
 		return "", false
 	}
-	email := strings.ToLower(strings.TrimSpace(raw))
 	if email == "" || len(email) > maxEmailBytes {
 		return "", false
 	}
@@ -63,7 +63,20 @@ func CheckName(v *apperr.Validator, field, name string) {
 		v.Add(field, "must be valid UTF-8")
 	case utf8.RuneCountInString(name) > 100:
 		v.Add(field, "must be at most 100 characters")
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		v.Add(field, "must not contain control characters")
+	case !PlainText(name):
+		v.Add(field, "must not contain control or invisible formatting characters")
 	}
+}
+
+// PlainText reports whether s is valid UTF-8 without control characters
+// (C0, DEL, C1), invisible format characters (bidi overrides, zero-width
+// space, byte-order mark), which let one string pose as another in logs
+// and screens, or U+FFFD, the mark of text mangled on its way. The
+// zero-width (non-)joiners some scripts need are allowed.
+func PlainText(s string) bool {
+	return utf8.ValidString(s) && !strings.ContainsFunc(s, hidden)
+}
+
+func hidden(r rune) bool {
+	return unicode.IsControl(r) || r == utf8.RuneError || (unicode.Is(unicode.Cf, r) && r != '\u200c' && r != '\u200d')
 }

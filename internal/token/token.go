@@ -88,6 +88,9 @@ func (k *Keys) Issue(audience, subject string, c Claims) (string, error) {
 func (k *Keys) Verify(raw, audience string) (*Claims, error) {
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		// One spelling per token: no padding, no stray bits in the last
+		// base64url character (otherwise four texts verify as one token).
+		jwt.WithStrictDecoding(),
 		jwt.WithIssuer(Issuer),
 		jwt.WithAudience(audience),
 		jwt.WithExpirationRequired(),
