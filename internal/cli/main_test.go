@@ -267,11 +267,11 @@ func TestMigrateCentral(t *testing.T) {
 		t.Fatalf("second up: %v\n%s", err, out)
 	}
 	out, _, err = runCmd(t, env, "migrate", "central", "down")
-	if err != nil || !strings.Contains(out, "rolled back 00012_create_schema_sets.sql") {
+	if err != nil || !strings.Contains(out, "rolled back 00013_exact_admin_emails.sql") {
 		t.Fatalf("down: %v\n%s", err, out)
 	}
 	out, _, err = runCmd(t, env, "migrate", "central", "status")
-	if err != nil || strings.Count(out, "applied") != 11 || strings.Count(out, "pending") != 1 {
+	if err != nil || strings.Count(out, "applied") != 12 || strings.Count(out, "pending") != 1 {
 		t.Fatalf("status after down: %v\n%s", err, out)
 	}
 	if _, _, err := runCmd(t, env, "migrate", "central", "sideways"); err == nil {
