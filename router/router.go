@@ -66,7 +66,7 @@ func New(d Deps) http.Handler {
 	if d.PoolStats != nil && d.Cache != nil {
 		registerPoolMetrics(reg, d.PoolStats, d.Cache)
 	}
-	e.Use(requestIDs(d.Log), accessLog(), recovery(), metrics.middleware(), limits(d.RequestTimeout), jsonOnly())
+	e.Use(secureHeaders(), requestIDs(d.Log), accessLog(), recovery(), metrics.middleware(), limits(d.RequestTimeout), jsonOnly())
 	e.NoRoute(func(c *gin.Context) { fail(c, errRouteNotFound) })
 	e.NoMethod(func(c *gin.Context) { fail(c, errMethodNotAllowed) })
 
@@ -76,6 +76,8 @@ func New(d Deps) http.Handler {
 		resolver: &tenantResolver{cache: d.Cache, baseDomain: d.BaseDomain, trusted: parseCIDRs(d.TrustedProxies)},
 	}
 	routes(e, h, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), d.Routes)
+	spec := openAPI(e.Routes(), append(tenantRoutes(h), d.Routes...))
+	e.GET("/api/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", spec) })
 	return e
 }
 

@@ -62,8 +62,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, ext ...Exte
 	// Requests use the central pool; bound its reads and writes near the
 	// request timeout, as the tenant pools' (see provisioning.NewConnections).
 	requestDSN := cfg.CentralDSN.Clone()
-	requestDSN.ReadTimeout = min(requestDSN.ReadTimeout, cfg.RequestTimeout+time.Second)
-	requestDSN.WriteTimeout = min(requestDSN.WriteTimeout, cfg.RequestTimeout+time.Second)
+	requestDSN.ReadTimeout = min(requestDSN.ReadTimeout, cfg.RequestTimeout)
+	requestDSN.WriteTimeout = min(requestDSN.WriteTimeout, cfg.RequestTimeout)
 	db, err := central.Open(ctx, requestDSN)
 	if err != nil {
 		return nil, err
@@ -120,7 +120,7 @@ func (a *App) build(cfg *config.Config, x Extensions) error {
 		Log:            a.log,
 		RequestTimeout: cfg.RequestTimeout,
 		Cache:          a.Cache,
-		Conns:          provisioning.NewConnections(a.Pools, box, a.server, cfg.RequestTimeout+time.Second),
+		Conns:          provisioning.NewConnections(a.Pools, box, a.server, cfg.RequestTimeout),
 		PoolStats:      a.Pools.Stats,
 		TenantAuth:     tenantdb.NewAuth(keys, guard, cfg.RefreshTokenTTL, a.log),
 		BaseDomain:     cfg.BaseDomain,

@@ -43,6 +43,12 @@ type Env struct {
 // test defaults (bcrypt cost 4, generous login limits, no spare pool).
 func Start(t testing.TB, extra map[string]string, opts ...silo.Option) *Env {
 	t.Helper()
+	return StartLogged(t, extra, slog.New(slog.DiscardHandler), opts...)
+}
+
+// StartLogged is Start with Silo's log going to log.
+func StartLogged(t testing.TB, extra map[string]string, log *slog.Logger, opts ...silo.Option) *Env {
+	t.Helper()
 	bench := benchenv.New(testdb.ServerDSN(), "ts")
 	t.Cleanup(bench.Cleanup)
 	settings := map[string]string{"SILO_ENV": "development", "SILO_BCRYPT_COST": "4",
@@ -55,7 +61,7 @@ func Start(t testing.TB, extra map[string]string, opts ...silo.Option) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := silo.New(context.Background(), cfg, slog.New(slog.DiscardHandler), opts...)
+	srv, err := silo.New(context.Background(), cfg, log, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
