@@ -42,7 +42,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		t.Fatalf("%d %s", r.status, r.header.Get("Content-Type"))
 	}
 	var doc struct {
-		OpenAPI string                                `json:"openapi"`
+		OpenAPI string                               `json:"openapi"`
 		Paths   map[string]map[string]map[string]any `json:"paths"`
 	}
 	if err := json.Unmarshal([]byte(r.raw), &doc); err != nil || doc.OpenAPI != "3.0.3" {
