@@ -58,6 +58,7 @@ func main() {
 
 type options struct {
 	tenants, clients, connsMax int
+	poolConns                  int
 	duration                   time.Duration
 	server                     string
 	keep                       bool
@@ -71,6 +72,7 @@ func run() error {
 	flag.IntVar(&o.tenants, "tenants", 100, "tenants to provision")
 	flag.IntVar(&o.clients, "clients", 32, "concurrent keep-alive clients")
 	flag.IntVar(&o.connsMax, "conns-max", 100, "SILO_TENANT_CONNS_MAX for the Silo under test")
+	flag.IntVar(&o.poolConns, "pool-conns", 1, "SILO_TENANT_POOL_CONNS (connections per tenant pool) for the Silo under test")
 	flag.DurationVar(&o.duration, "duration", 15*time.Second, "how long each side is driven")
 	flag.StringVar(&o.server, "server", "root@tcp(127.0.0.1:3306)/", "DSN of the MySQL/MariaDB server to use (an account that may create databases and users)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the databases and users it creates")
@@ -90,7 +92,8 @@ func run() error {
 	settings := map[string]string{
 		"SILO_PROVISION_CONCURRENCY": "4",
 		"SILO_TENANT_CONNS_MAX":      fmt.Sprint(o.connsMax), "SILO_TENANT_POOLS_MAX": fmt.Sprint(max(o.tenants, 1)),
-		"SILO_LOGIN_IP_LIMIT": "100000", "SILO_LOGIN_EMAIL_LIMIT": "100000", "SILO_BASE_DOMAIN": "silo.test",
+		"SILO_TENANT_POOL_CONNS": fmt.Sprint(o.poolConns),
+		"SILO_LOGIN_IP_LIMIT":    "100000", "SILO_LOGIN_EMAIL_LIMIT": "100000", "SILO_BASE_DOMAIN": "silo.test",
 	}
 	if o.scenario == "flood" {
 		// The flood meets the shipped login limits.
