@@ -11,7 +11,7 @@ endif
 
 .DEFAULT_GOAL := build
 
-.PHONY: run db test chaos bench bench-fleet load lint build create-central-admin clean
+.PHONY: run db test chaos fuzz bench bench-fleet load lint build create-central-admin clean
 
 run: db
 	$(GO) run ./cmd/silo serve
@@ -21,6 +21,19 @@ db:
 
 test: db
 	$(GO) test -race -count=1 ./...
+
+# Fuzzing: each target for FUZZTIME (Go fuzzes one target per invocation);
+# plain `go test` (make test) runs the committed seed corpora.
+FUZZTIME ?= 30s
+FUZZFLAGS ?= -fuzzminimizetime=5s
+FUZZ_TARGETS = internal/token:FuzzVerify internal/token:FuzzVerifySigned internal/token:FuzzIssueVerify \
+	internal/token:FuzzTokenMutation tenantdb:FuzzValidIdentifiers provisioning:FuzzTenantValidation \
+	router:FuzzTenantResolution router:FuzzRequestBodies router:FuzzLoginEmail router:FuzzRecordQuery
+fuzz: db
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t#*:}; echo "== $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$$name\$$" -fuzztime=$(FUZZTIME) $(FUZZFLAGS) ./$$pkg; \
+	done
 
 # Fault tests: private MariaDB servers the tests stop, freeze and outlive, and
 # a silo serve SIGKILLed mid-provisioning (about 2-3 minutes; needs the

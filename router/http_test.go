@@ -96,7 +96,7 @@ func TestHTTPBasics(t *testing.T) {
 		"TrailingData":   {`{"email":"a@b.co","password":"xxxxxxxxxxxx"} {}`, "MALFORMED_JSON", 400},
 		"WrongType":      {`{"email":42,"password":"xxxxxxxxxxxx"}`, "VALIDATION_FAILED", 400},
 		"UnknownField":   {`{"email":"a@b.co","passwrd":"xxxxxxxxxxxx"}`, "VALIDATION_FAILED", 400},
-		"InvalidUTF8":    {"{\"email\":\"\xff\",\"password\":\"xxxxxxxxxxxx\"}", "INVALID_CREDENTIALS", 401},
+		"InvalidUTF8":    {"{\"email\":\"\xff\",\"password\":\"xxxxxxxxxxxx\"}", "MALFORMED_JSON", 400},
 		"SQLMetaInEmail": {`{"email":"' OR 1=1 -- @x.io","password":"xxxxxxxxxxxx"}`, "INVALID_CREDENTIALS", 401},
 	}
 	for name, tc := range cases {

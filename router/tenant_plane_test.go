@@ -915,7 +915,7 @@ func TestTenantUserAuth(t *testing.T) {
 			done := s.snapshot(t, db)
 			for _, body := range []string{"{\"config\":{\"a\":\"\xff\xfe\"}}", "{\"config\":{\"\xc3\x28\":1}}"} {
 				r := s.tc(t, "PUT", configPath, slug, access, body)
-				expect(t, r, 400, "VALIDATION_FAILED")
+				expect(t, r, 400, "MALFORMED_JSON") // bodies must be UTF-8
 			}
 			done()
 		})

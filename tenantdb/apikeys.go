@@ -19,6 +19,8 @@ import (
 	"github.com/silo-dev/silo/internal/login"
 )
 
+var maxExpiry = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+
 // APIKeyPrefix starts every API key, so that a bearer value is recognised
 // as a key rather than a JWT.
 const APIKeyPrefix = "silo_"
@@ -83,6 +85,8 @@ func (a *Auth) CreateAPIKey(ctx context.Context, db *sqlx.DB, caller *Caller, in
 	}
 	if in.ExpiresAt != nil {
 		v.Check(in.ExpiresAt.After(time.Now()), "expiresAt", "must be in the future")
+		// DATETIME ends with year 9999 (and the driver refuses later times).
+		v.Check(!in.ExpiresAt.After(maxExpiry), "expiresAt", "must be before the year 10000 (UTC)")
 	}
 	if err := v.Err(); err != nil {
 		return nil, "", err

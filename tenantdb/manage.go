@@ -168,8 +168,10 @@ func ListUsers(ctx context.Context, db sqlx.QueryerContext, q string, limit int,
 	args := []any{cursor}
 	if q != "" {
 		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
+		// Emails are stored lower-cased and compare exactly; names compare
+		// case-insensitively.
 		query += " AND (email LIKE ? OR first_name LIKE ? OR last_name LIKE ?)"
-		args = append(args, like, like, like)
+		args = append(args, strings.ToLower(like), like, like)
 	}
 	query += " ORDER BY id LIMIT ?"
 	args = append(args, limit+1)
@@ -391,6 +393,8 @@ func (in RoleInput) check(caller *Caller) error {
 
 // SaveRole creates (create=true) or replaces a custom role.
 func (a *Auth) SaveRole(ctx context.Context, db *sqlx.DB, caller *Caller, in RoleInput, create bool) (*Role, error) {
+	// A permission listed many times is one row (and one statement).
+	in.Permissions = dedupe(in.Permissions)
 	if err := in.check(caller); err != nil {
 		return nil, err
 	}

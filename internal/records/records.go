@@ -27,7 +27,7 @@ import (
 // Limits of API.md and of the JSON functions of MySQL and MariaDB.
 const (
 	MaxData    = 256 << 10 // bytes of a record's data
-	MaxDepth   = 32        // nesting of a record's data (MariaDB's JSON limit)
+	MaxDepth   = 31        // nesting of a record's data (MariaDB's JSON_VALID accepts 31 below the row)
 	MaxFilters = 8         // where[...] filters of one listing
 )
 
