@@ -19,8 +19,10 @@ run: db
 db:
 	.ci/mariadb-up
 
+# Every test, then the fault tests (make chaos), which fit in CI's budget.
 test: db
 	$(GO) test -race -count=1 ./...
+	$(GO) test -race -count=1 -tags chaos -timeout 10m ./internal/chaos/
 
 # Fuzzing: each target for FUZZTIME (Go fuzzes one target per invocation);
 # plain `go test` (make test) runs the committed seed corpora.
