@@ -281,6 +281,7 @@ type result struct {
 	p50, p99      time.Duration
 	errors, total int64 // errors: no answer or not 2xx
 	serverErrors  int64 // 5xx answers
+	statuses      map[int]int64
 	maxConns      int
 }
 
@@ -300,6 +301,7 @@ func drive(o options, next func(*mrand.Rand) *http.Request, sample func() int) r
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.clients, MaxConnsPerHost: o.clients}}
 	deadline := time.Now().Add(o.duration)
 	lats := make([][]time.Duration, o.clients)
+	statuses := make([]map[int]int64, o.clients)
 	var errs, serverErrs atomic.Int64
 	maxConns := -1
 	stopSampling := make(chan struct{})
@@ -325,11 +327,16 @@ func drive(o options, next func(*mrand.Rand) *http.Request, sample func() int) r
 		go func() {
 			defer wg.Done()
 			r := mrand.New(mrand.NewPCG(uint64(c), 42))
+			statuses[c] = map[int]int64{}
 			for time.Now().Before(deadline) {
 				req := next(r)
 				t0 := time.Now()
 				res, err := client.Do(req)
 				if err == nil {
+					if res.StatusCode >= 500 {
+						b, _ := io.ReadAll(io.LimitReader(res.Body, 512))
+						fmt.Fprintf(os.Stderr, "%s %s: %d %s\n", req.Method, req.URL.Path, res.StatusCode, b)
+					}
 					io.Copy(io.Discard, res.Body)
 					res.Body.Close()
 				}
@@ -338,6 +345,9 @@ func drive(o options, next func(*mrand.Rand) *http.Request, sample func() int) r
 				}
 				if err == nil && res.StatusCode >= 500 {
 					serverErrs.Add(1)
+				}
+				if err == nil {
+					statuses[c][res.StatusCode]++
 				}
 				lats[c] = append(lats[c], time.Since(t0))
 			}
@@ -351,8 +361,14 @@ func drive(o options, next func(*mrand.Rand) *http.Request, sample func() int) r
 	for _, l := range lats {
 		all = append(all, l...)
 	}
+	merged := map[int]int64{}
+	for _, m := range statuses {
+		for k, v := range m {
+			merged[k] += v
+		}
+	}
 	p50, p99 := percentiles(all)
-	return result{rps: float64(len(all)) / elapsed.Seconds(), p50: p50, p99: p99,
+	return result{statuses: merged, rps: float64(len(all)) / elapsed.Seconds(), p50: p50, p99: p99,
 		errors: errs.Load(), serverErrors: serverErrs.Load(), total: int64(len(all)), maxConns: maxConns}
 }
 

@@ -97,7 +97,7 @@ func mixScenario(o options, silo string, tokens []string, conns func() int, pool
 	fmt.Printf("\n%-9s %10s %9s %9s %8s %s\n", "", "req/s", "p50 ms", "p99 ms", "non-2xx", "max tenant conns (server side)")
 	res.print("mix")
 	st := pools()
-	fmt.Printf("5xx answers: %d of %d\n", res.serverErrors, res.total)
+	fmt.Printf("5xx answers: %d of %d; statuses %v\n", res.serverErrors, res.total, res.statuses)
 	fmt.Printf("tenant connections: peak %d server side, bound SILO_TENANT_CONNS_MAX=%d; pools open %d, evictions %d\n",
 		res.maxConns, o.connsMax, st.Pools, st.Evictions)
 	fmt.Printf("memory: peak RSS %s, RSS now %s\n", procStatus("VmHWM:"), procStatus("VmRSS:"))

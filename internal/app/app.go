@@ -110,6 +110,8 @@ func (a *App) build(cfg *config.Config, x Extensions) error {
 	a.Pools = tenantdb.NewPoolManager(tenantdb.PoolOptions{
 		MaxPools: cfg.TenantPoolsMax, MaxConns: cfg.TenantConnsMax,
 		MaxOpenPerPool: cfg.TenantPoolConns, MaxIdlePerPool: cfg.TenantPoolConns,
+		// A request waits for a connection slot as long as it may run at all.
+		AcquireTimeout: cfg.RequestTimeout,
 	})
 	a.Cache = central.NewTenantCache(catalog)
 	a.Handler = router.New(router.Deps{
