@@ -21,6 +21,7 @@ import (
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/config"
 	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/records"
 	"github.com/silo-dev/silo/internal/secretbox"
 	"github.com/silo-dev/silo/internal/testdb"
 	"github.com/silo-dev/silo/internal/token"
@@ -158,6 +159,7 @@ func (s *server) serve(t testing.TB, o serverOptions) *server {
 		Central: svc, Tenants: prov, Audit: central.NewAudit(s.db), Keys: s.keys, Log: log, RequestTimeout: o.timeout,
 		Cache: cache, Conns: conns, TenantAuth: auth, PoolStats: pools.Stats,
 		BaseDomain: "silo.test", TrustedProxies: o.trustedProxies,
+		Routes: records.Routes(), // the built-in record store, as the app mounts it
 	}))
 	t.Cleanup(ts.Close)
 	return &server{t: t, url: ts.URL, db: s.db, cfg: s.cfg, keys: s.keys, prov: prov, tenant: s.tenant, box: s.box,

@@ -30,6 +30,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"github.com/silo-dev/silo/internal/records"
 	"github.com/silo-dev/silo/internal/testdb"
 	"github.com/silo-dev/silo/router"
 )
@@ -678,7 +679,7 @@ func (a hostileState) diff(b hostileState) string {
 // so that a route added later is covered by the generic cases at once.
 func hostileRoutes(t testing.TB) []gin.RouteInfo {
 	t.Helper()
-	h := router.New(router.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h := router.New(router.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Routes: records.Routes()})
 	e, ok := h.(*gin.Engine)
 	if !ok {
 		t.Fatalf("router.New returned %T, not a *gin.Engine", h)
