@@ -203,21 +203,16 @@ func read(ctx context.Context, q sqlx.QueryerContext, coll, id string, lock bool
 	return &r, err
 }
 
-func update(c *gin.Context) {
+// change runs fn on the path's record, locked in a transaction, once the
+// collection name and If-Match are checked and the record's version matches.
+func change(c *gin.Context, fn func(tx *sqlx.Tx, r *Record) error) (*Record, error) {
 	coll, err := collection(c)
 	if err != nil {
-		router.Fail(c, err)
-		return
+		return nil, err
 	}
 	want, conditional, err := ifMatch(c)
 	if err != nil {
-		router.Fail(c, err)
-		return
-	}
-	data, err := readData(c)
-	if err != nil {
-		router.Fail(c, err)
-		return
+		return nil, err
 	}
 	var r *Record
 	err = inTx(c, func(tx *sqlx.Tx) error {
@@ -228,13 +223,27 @@ func update(c *gin.Context) {
 		if conditional && r.Version != want {
 			return router.VersionMismatch()
 		}
+		return fn(tx, r)
+	})
+	return r, err
+}
+
+func update(c *gin.Context) {
+	// The body is read before the transaction, so that a slow client never
+	// holds a row lock.
+	data, err := readData(c)
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	r, err := change(c, func(tx *sqlx.Tx, r *Record) error {
 		r.Data, r.Version, r.UpdatedAt = data, r.Version+1, time.Now().UTC().Truncate(time.Microsecond)
 		if _, err := tx.ExecContext(c.Request.Context(),
 			"UPDATE records SET data = ?, version = ?, updated_at = ? WHERE collection = ? AND id = ?",
-			string(r.Data), r.Version, r.UpdatedAt, coll, r.ID); err != nil {
+			string(r.Data), r.Version, r.UpdatedAt, r.Collection, r.ID); err != nil {
 			return err
 		}
-		return router.Audit(c).Log(tx, "record.update", "record", coll+"/"+r.ID, "version "+strconv.FormatInt(r.Version, 10))
+		return router.Audit(c).Log(tx, "record.update", "record", r.Collection+"/"+r.ID, "version "+strconv.FormatInt(r.Version, 10))
 	})
 	if err != nil {
 		router.Fail(c, err)
@@ -244,28 +253,11 @@ func update(c *gin.Context) {
 }
 
 func remove(c *gin.Context) {
-	coll, err := collection(c)
-	if err != nil {
-		router.Fail(c, err)
-		return
-	}
-	want, conditional, err := ifMatch(c)
-	if err != nil {
-		router.Fail(c, err)
-		return
-	}
-	err = inTx(c, func(tx *sqlx.Tx) error {
-		r, err := read(c.Request.Context(), tx, coll, c.Param("id"), true)
-		if err != nil {
+	_, err := change(c, func(tx *sqlx.Tx, r *Record) error {
+		if _, err := tx.ExecContext(c.Request.Context(), "DELETE FROM records WHERE collection = ? AND id = ?", r.Collection, r.ID); err != nil {
 			return err
 		}
-		if conditional && r.Version != want {
-			return router.VersionMismatch()
-		}
-		if _, err := tx.ExecContext(c.Request.Context(), "DELETE FROM records WHERE collection = ? AND id = ?", coll, r.ID); err != nil {
-			return err
-		}
-		return router.Audit(c).Log(tx, "record.delete", "record", coll+"/"+r.ID, "")
+		return router.Audit(c).Log(tx, "record.delete", "record", r.Collection+"/"+r.ID, "")
 	})
 	if err != nil {
 		router.Fail(c, err)
