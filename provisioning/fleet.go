@@ -331,7 +331,7 @@ func (p *Provisioner) migrateOne(ctx context.Context, it fleetItem, o FleetOptio
 			}
 			if v != sets[i].From && !o.DryRun && v == sp.target {
 				// The catalog was wrong and the database is there: correct it.
-				p.record(ctx, it, database, sp.set.Name, v, nil)
+				_ = p.record(ctx, it, database, sp.set.Name, v, nil)
 			}
 			sets[i].From, sets[i].To = v, v
 		}
