@@ -10,8 +10,8 @@ import (
 	"github.com/silo-dev/silo/internal/apperr"
 )
 
-// pageLimit reads ?limit= (default 50, 1..200).
-func pageLimit(c *gin.Context) (int, error) {
+// PageLimit reads ?limit= (default 50, 1..200).
+func PageLimit(c *gin.Context) (int, error) {
 	raw := c.Query("limit")
 	if raw == "" {
 		return 50, nil
@@ -24,14 +24,14 @@ func pageLimit(c *gin.Context) (int, error) {
 }
 
 func (h *handlers) listAdmins(c *gin.Context) {
-	limit, err := pageLimit(c)
+	limit, err := PageLimit(c)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	admins, next, err := h.central.ListAdmins(c.Request.Context(), limit, c.Query("cursor"))
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	out := make([]adminView, 0, len(admins))
@@ -48,7 +48,7 @@ func (h *handlers) listAdmins(c *gin.Context) {
 func (h *handlers) getAdmin(c *gin.Context) {
 	a, err := h.central.GetAdmin(c.Request.Context(), c.Param("id"))
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"user": viewAdmin(a)})
@@ -63,13 +63,13 @@ type adminPatchRequest struct {
 
 func (h *handlers) updateAdmin(c *gin.Context) {
 	var in adminPatchRequest
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	a, err := h.central.UpdateAdmin(c.Request.Context(), c.Param("id"), central.AdminPatch(in))
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"user": viewAdmin(a)})
@@ -77,7 +77,7 @@ func (h *handlers) updateAdmin(c *gin.Context) {
 
 func (h *handlers) deleteAdmin(c *gin.Context) {
 	if err := h.central.DeleteAdmin(c.Request.Context(), c.Param("id")); err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)

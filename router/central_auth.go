@@ -56,14 +56,14 @@ type credentials struct {
 
 func (h *handlers) centralLogin(c *gin.Context) {
 	var in credentials
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	s, err := h.central.Login(c.Request.Context(), c.ClientIP(), in.Email, in.Password)
 	h.metrics.login("central", err)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, viewSession(s))
@@ -84,20 +84,20 @@ func (h *handlers) centralRegister(c *gin.Context) {
 	if raw, present := bearer(c); present {
 		a, err := h.central.Authenticate(c.Request.Context(), raw)
 		if err != nil {
-			fail(c, err)
+			Fail(c, err)
 			return
 		}
 		actor = a
 		setActor(c, a)
 	}
 	var in registerRequest
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	a, err := h.central.Register(c.Request.Context(), actor, central.NewAdmin(in))
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, gin.H{"user": viewAdmin(a)})
@@ -109,13 +109,13 @@ type refreshRequest struct {
 
 func (h *handlers) centralRefresh(c *gin.Context) {
 	var in refreshRequest
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	s, err := h.central.Refresh(c.Request.Context(), in.RefreshToken)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, viewSession(s))
@@ -123,12 +123,12 @@ func (h *handlers) centralRefresh(c *gin.Context) {
 
 func (h *handlers) centralLogout(c *gin.Context) {
 	var in refreshRequest
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	if err := h.central.Logout(c.Request.Context(), in.RefreshToken); err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
@@ -157,12 +157,12 @@ func bearer(c *gin.Context) (string, bool) {
 func (h *handlers) requireCentral(c *gin.Context) {
 	raw, _ := bearer(c)
 	if raw == "" {
-		fail(c, apperr.ErrUnauthenticated)
+		Fail(c, apperr.ErrUnauthenticated)
 		return
 	}
 	a, err := h.central.Authenticate(c.Request.Context(), raw)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.Set(ctxAdmin, a)
@@ -180,7 +180,7 @@ func setActor(c *gin.Context, a *central.Admin) {
 
 func requireSuperadmin(c *gin.Context) {
 	if currentAdmin(c).Role != central.RoleSuperadmin {
-		fail(c, apperr.ErrForbidden)
+		Fail(c, apperr.ErrForbidden)
 		return
 	}
 	c.Next()

@@ -19,26 +19,26 @@ type impersonateRequest struct {
 // goes unrecorded.
 func (h *handlers) impersonate(c *gin.Context) {
 	var in impersonateRequest
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	ctx := c.Request.Context()
 	admin := currentAdmin(c)
 	t, u, err := h.tenants.Impersonate(ctx, c.Param("slug"), in.UserID, admin.ID, requestID(c))
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	if err := h.audit.Record(ctx, "tenant.impersonate", "tenant", t.Slug, central.OutcomeSuccess, "user "+u.ID+" ("+u.Email+")"); err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	tok, err := h.keys.Issue(token.TenantAudience(t.Slug), u.ID, token.Claims{
 		Email: u.Email, TenantID: t.Slug, Actor: &token.Actor{Subject: admin.ID},
 	})
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{

@@ -58,8 +58,8 @@ type createTenantRequest struct {
 
 func (h *handlers) createTenant(c *gin.Context) {
 	var in createTenantRequest
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	nt := provisioning.NewTenant{Slug: in.Slug, Name: in.Name, Domains: in.Domains}
@@ -69,23 +69,23 @@ func (h *handlers) createTenant(c *gin.Context) {
 	}
 	t, err := h.tenants.Create(c.Request.Context(), nt)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, gin.H{"tenant": ViewTenant(t)})
 }
 
 func (h *handlers) listTenants(c *gin.Context) {
-	limit, err := pageLimit(c)
+	limit, err := PageLimit(c)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	ts, next, err := h.tenants.List(c.Request.Context(), central.TenantFilter{
 		Status: c.Query("status"), Query: c.Query("q"), Limit: limit, Cursor: c.Query("cursor"),
 	})
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	out := make([]TenantView, 0, len(ts))
@@ -111,8 +111,8 @@ type patchTenantRequest struct {
 
 func (h *handlers) patchTenant(c *gin.Context) {
 	var in patchTenantRequest
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	t, err := h.tenants.Update(c.Request.Context(), c.Param("slug"), in.Name, in.Domains)
@@ -141,11 +141,11 @@ func (h *handlers) deleteTenant(c *gin.Context) {
 	case "true":
 		purge = true
 	default:
-		fail(c, apperr.Validation(apperr.FieldError{Field: "purge", Message: "must be true or false"}))
+		Fail(c, apperr.Validation(apperr.FieldError{Field: "purge", Message: "must be true or false"}))
 		return
 	}
 	if err := h.tenants.Delete(c.Request.Context(), c.Param("slug"), purge); err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
@@ -153,7 +153,7 @@ func (h *handlers) deleteTenant(c *gin.Context) {
 
 func (h *handlers) answerTenant(c *gin.Context, t *central.Tenant, err error) {
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"tenant": ViewTenant(t)})
@@ -183,14 +183,14 @@ type auditTarget struct {
 }
 
 func (h *handlers) listAudit(c *gin.Context) {
-	limit, err := pageLimit(c)
+	limit, err := PageLimit(c)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	entries, next, err := h.audit.List(c.Request.Context(), limit, c.Query("cursor"))
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	out := make([]auditView, 0, len(entries))
@@ -213,7 +213,7 @@ func (h *handlers) listAudit(c *gin.Context) {
 func (h *handlers) migrationStatus(c *gin.Context) {
 	st, err := h.tenants.FleetStatus(c.Request.Context())
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, st)

@@ -38,10 +38,13 @@ type errorDetail struct {
 	Details   []apperr.FieldError `json:"details,omitempty"`
 }
 
-// fail answers err in the error envelope and aborts the chain. Internal and
-// unavailable errors are logged with their cause; callers only ever see the
-// safe message.
-func fail(c *gin.Context, err error) {
+// Fail answers with err in API.md's error envelope and stops the request:
+// errors made by NotFound, Invalid, Conflict and the other constructors of
+// tenant_api.go, and Silo's own, keep their status and code; driver errors
+// of an unreachable database are 503 DATABASE_UNAVAILABLE; any other error
+// is a 500 INTERNAL. Internal and unavailable errors are logged with their
+// cause; callers only ever see the safe message.
+func Fail(c *gin.Context, err error) {
 	e := apperr.From(dberr.Translate(err))
 	if errors.Is(err, c.Request.Context().Err()) && c.Request.Context().Err() != nil {
 		e = errTimeout

@@ -14,7 +14,7 @@ func (h *handlers) healthz(c *gin.Context) {
 // readyz says whether the central database answers.
 func (h *handlers) readyz(c *gin.Context) {
 	if err := h.central.Ping(c.Request.Context()); err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ready"})

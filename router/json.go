@@ -26,11 +26,12 @@ var (
 	errNotUTF8       = apperr.New(apperr.Invalid, "MALFORMED_JSON", "Request body must be UTF-8")
 )
 
-// decode reads the request body as one JSON object into dst, refusing
-// unknown fields so that a misspelt field is reported, not ignored, and
-// bodies that are not UTF-8 (encoding/json would quietly replace the bad
-// bytes, and the mangled text would be stored).
-func decode(c *gin.Context, dst any) error {
+// Decode reads the request body (Content-Type: application/json) as one
+// JSON object into dst, refusing unknown fields so that a misspelt field is
+// reported, not ignored, and bodies that are not UTF-8 (encoding/json would
+// quietly replace the bad bytes, and the mangled text would be stored). Its
+// errors are for Fail.
+func Decode(c *gin.Context, dst any) error {
 	if !isJSON(c.GetHeader("Content-Type")) {
 		return errNotJSON
 	}

@@ -108,7 +108,7 @@ func recovery() gin.HandlerFunc {
 			}
 			logFrom(c).ErrorContext(c.Request.Context(), "panic in handler", "panic", rec, "stack", string(debug.Stack()))
 			if !c.Writer.Written() {
-				fail(c, errInternal)
+				Fail(c, errInternal)
 			} else {
 				c.Abort()
 			}
@@ -121,7 +121,7 @@ func recovery() gin.HandlerFunc {
 func limits(timeout time.Duration) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.ContentLength > maxBody {
-			fail(c, errBodyTooLarge)
+			Fail(c, errBodyTooLarge)
 			return
 		}
 		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
@@ -130,7 +130,7 @@ func limits(timeout time.Duration) gin.HandlerFunc {
 		c.Request = c.Request.WithContext(ctx)
 		c.Next()
 		if errors.Is(ctx.Err(), context.DeadlineExceeded) && !c.Writer.Written() {
-			fail(c, errTimeout)
+			Fail(c, errTimeout)
 		}
 	}
 }
@@ -140,7 +140,7 @@ func jsonOnly() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		hasBody := c.Request.ContentLength > 0 || len(c.Request.TransferEncoding) > 0
 		if hasBody && !isJSON(c.GetHeader("Content-Type")) {
-			fail(c, errNotJSON)
+			Fail(c, errNotJSON)
 			return
 		}
 		c.Next()

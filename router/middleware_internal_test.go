@@ -44,7 +44,7 @@ func TestRequestTimeout(t *testing.T) {
 	e := testEngine(50*time.Millisecond, io.Discard)
 	e.GET("/slow", func(c *gin.Context) {
 		<-c.Request.Context().Done()
-		fail(c, c.Request.Context().Err())
+		Fail(c, c.Request.Context().Err())
 	})
 	w := httptest.NewRecorder()
 	e.ServeHTTP(w, httptest.NewRequest("GET", "/slow", nil))
@@ -58,7 +58,7 @@ func TestAccessLogHasNoSecrets(t *testing.T) {
 	e := testEngine(time.Second, &logs)
 	e.POST("/login", func(c *gin.Context) {
 		var in struct{ Password string }
-		_ = decode(c, &in)
+		_ = Decode(c, &in)
 		c.Status(204)
 	})
 	req := httptest.NewRequest("POST", "/login?token=qsecret", strings.NewReader(`{"Password":"hunter2hunter2"}`))

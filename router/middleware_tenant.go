@@ -128,16 +128,16 @@ func (r *tenantResolver) fromHost(c *gin.Context) (*central.Tenant, error) {
 func (h *handlers) requireTenant(c *gin.Context) {
 	t, err := h.resolver.resolve(c)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	switch t.Status {
 	case central.StatusActive:
 	case central.StatusSuspended:
-		fail(c, errTenantSuspended)
+		Fail(c, errTenantSuspended)
 		return
 	default:
-		fail(c, errTenantUnavailable)
+		Fail(c, errTenantUnavailable)
 		return
 	}
 	c.Set(ctxTenant, t)
@@ -148,7 +148,7 @@ func (h *handlers) requireTenant(c *gin.Context) {
 func (h *handlers) tenantDB(c *gin.Context) {
 	lease, err := h.conns.Lease(currentTenant(c))
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	defer lease.Release()
@@ -165,7 +165,7 @@ func (h *handlers) requireTenantUser(c *gin.Context) {
 		raw = key
 	}
 	if raw == "" {
-		fail(c, apperr.ErrUnauthenticated)
+		Fail(c, apperr.ErrUnauthenticated)
 		return
 	}
 	var caller *tenantdb.Caller
@@ -176,7 +176,7 @@ func (h *handlers) requireTenantUser(c *gin.Context) {
 		caller, err = h.tenantAuth.Authenticate(c.Request.Context(), DB(c), currentTenant(c).Slug, raw)
 	}
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	caller.RequestID = requestID(c)

@@ -67,8 +67,8 @@ func New(d Deps) http.Handler {
 		registerPoolMetrics(reg, d.PoolStats, d.Cache)
 	}
 	e.Use(secureHeaders(), requestIDs(d.Log), accessLog(), recovery(), metrics.middleware(), limits(d.RequestTimeout), jsonOnly())
-	e.NoRoute(func(c *gin.Context) { fail(c, errRouteNotFound) })
-	e.NoMethod(func(c *gin.Context) { fail(c, errMethodNotAllowed) })
+	e.NoRoute(func(c *gin.Context) { Fail(c, errRouteNotFound) })
+	e.NoMethod(func(c *gin.Context) { Fail(c, errMethodNotAllowed) })
 
 	h := &handlers{
 		central: d.Central, tenants: d.Tenants, audit: d.Audit, keys: d.Keys, metrics: metrics,

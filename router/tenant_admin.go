@@ -15,7 +15,7 @@ import (
 func can(permission string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if !Caller(c).Has(permission) {
-			fail(c, apperr.ErrForbidden)
+			Fail(c, apperr.ErrForbidden)
 			return
 		}
 		c.Next()
@@ -23,14 +23,14 @@ func can(permission string) gin.HandlerFunc {
 }
 
 func (h *handlers) listUsers(c *gin.Context) {
-	limit, err := pageLimit(c)
+	limit, err := PageLimit(c)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	users, next, err := tenantdb.ListUsers(c.Request.Context(), DB(c), c.Query("q"), limit, c.Query("cursor"))
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	out := make([]tenantUserView, 0, len(users))
@@ -47,7 +47,7 @@ func (h *handlers) listUsers(c *gin.Context) {
 func (h *handlers) getUser(c *gin.Context) {
 	u, err := tenantdb.GetUser(c.Request.Context(), DB(c), c.Param("id"))
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"user": viewTenantUser(&u.User, u.Roles, nil)})
@@ -63,14 +63,14 @@ type addUserRequest struct {
 
 func (h *handlers) addUser(c *gin.Context) {
 	var in addUserRequest
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	u, err := h.tenantAuth.AddUser(c.Request.Context(), DB(c), Caller(c),
 		tenantdb.NewUser{Email: in.Email, Password: in.Password, FirstName: in.FirstName, LastName: in.LastName}, in.Roles)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, gin.H{"user": viewTenantUser(&u.User, u.Roles, nil)})
@@ -82,17 +82,17 @@ type rolesRequest struct {
 
 func (h *handlers) setUserRoles(c *gin.Context) {
 	var in rolesRequest
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	if in.Roles == nil {
-		fail(c, apperr.Validation(apperr.FieldError{Field: "roles", Message: "is required"}))
+		Fail(c, apperr.Validation(apperr.FieldError{Field: "roles", Message: "is required"}))
 		return
 	}
 	u, err := h.tenantAuth.SetRoles(c.Request.Context(), DB(c), Caller(c), c.Param("id"), in.Roles)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"user": viewTenantUser(&u.User, u.Roles, nil)})
@@ -100,7 +100,7 @@ func (h *handlers) setUserRoles(c *gin.Context) {
 
 func (h *handlers) deleteUser(c *gin.Context) {
 	if err := h.tenantAuth.DeleteUser(c.Request.Context(), DB(c), Caller(c), c.Param("id")); err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
@@ -120,7 +120,7 @@ func viewRole(r *tenantdb.Role) roleView {
 func (h *handlers) listRoles(c *gin.Context) {
 	roles, err := tenantdb.Roles(c.Request.Context(), DB(c))
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	out := make([]roleView, 0, len(roles))
@@ -141,20 +141,20 @@ func (h *handlers) updateRole(c *gin.Context) { h.saveRole(c, false) }
 
 func (h *handlers) saveRole(c *gin.Context, create bool) {
 	var in roleRequest
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	if !create {
 		if in.Name != "" && in.Name != c.Param("name") {
-			fail(c, apperr.Validation(apperr.FieldError{Field: "name", Message: "cannot be changed"}))
+			Fail(c, apperr.Validation(apperr.FieldError{Field: "name", Message: "cannot be changed"}))
 			return
 		}
 		in.Name = c.Param("name")
 	}
 	r, err := h.tenantAuth.SaveRole(c.Request.Context(), DB(c), Caller(c), tenantdb.RoleInput(in), create)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	status := http.StatusOK
@@ -166,7 +166,7 @@ func (h *handlers) saveRole(c *gin.Context, create bool) {
 
 func (h *handlers) deleteRole(c *gin.Context) {
 	if err := h.tenantAuth.DeleteRole(c.Request.Context(), DB(c), Caller(c), c.Param("name")); err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
@@ -175,7 +175,7 @@ func (h *handlers) deleteRole(c *gin.Context) {
 func (h *handlers) getSettings(c *gin.Context) {
 	s, err := tenantdb.GetSettings(c.Request.Context(), DB(c))
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"settings": s})
@@ -190,13 +190,13 @@ type settingsRequest struct {
 
 func (h *handlers) putSettings(c *gin.Context) {
 	var in settingsRequest
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	s, err := h.tenantAuth.UpdateSettings(c.Request.Context(), DB(c), Caller(c), tenantdb.SettingsPatch(in))
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"settings": s})
@@ -214,14 +214,14 @@ type tenantAuditView struct {
 }
 
 func (h *handlers) tenantAudit(c *gin.Context) {
-	limit, err := pageLimit(c)
+	limit, err := PageLimit(c)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	entries, next, err := tenantdb.AuditLog(c.Request.Context(), DB(c), limit, c.Query("cursor"))
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	out := make([]tenantAuditView, 0, len(entries))

@@ -61,17 +61,6 @@ func (a AuditLogger) Log(tx sqlx.ExecerContext, action, targetType, target, deta
 	return tenantdb.Audit(a.ctx, tx, a.caller, action, targetType, target, detail)
 }
 
-// Fail answers with err in API.md's error envelope and stops the request:
-// errors made by NotFound, Invalid, Conflict and the other constructors
-// below, and Silo's own, keep their status and code; any other error is a
-// 500 INTERNAL whose cause is logged, never shown.
-func Fail(c *gin.Context, err error) { fail(c, err) }
-
-// Decode reads the request body, which must be one JSON object
-// (Content-Type: application/json) with no unknown fields, into dst; its
-// errors are for Fail.
-func Decode(c *gin.Context, dst any) error { return decode(c, dst) }
-
 // FieldError names one invalid input field of a 400 VALIDATION_FAILED.
 type FieldError = apperr.FieldError
 
@@ -94,6 +83,3 @@ func TooLarge(message string) error { return apperr.New(apperr.TooLarge, "BODY_T
 func VersionMismatch() error {
 	return apperr.New(apperr.Stale, "VERSION_MISMATCH", "The record has changed since you read it (If-Match is stale)")
 }
-
-// PageLimit reads ?limit= (1 to 200; 50 when absent).
-func PageLimit(c *gin.Context) (int, error) { return pageLimit(c) }

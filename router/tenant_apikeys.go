@@ -40,13 +40,13 @@ type apiKeyRequest struct {
 
 func (h *handlers) createAPIKey(c *gin.Context) {
 	var in apiKeyRequest
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	k, raw, err := h.tenantAuth.CreateAPIKey(c.Request.Context(), DB(c), Caller(c), tenantdb.NewAPIKey(in))
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, gin.H{"apiKey": viewAPIKey(k), "key": raw})
@@ -55,7 +55,7 @@ func (h *handlers) createAPIKey(c *gin.Context) {
 func (h *handlers) listAPIKeys(c *gin.Context) {
 	keys, err := tenantdb.APIKeys(c.Request.Context(), DB(c))
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	out := make([]apiKeyView, 0, len(keys))
@@ -67,7 +67,7 @@ func (h *handlers) listAPIKeys(c *gin.Context) {
 
 func (h *handlers) revokeAPIKey(c *gin.Context) {
 	if err := h.tenantAuth.RevokeAPIKey(c.Request.Context(), DB(c), Caller(c), c.Param("id")); err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)

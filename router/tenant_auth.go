@@ -48,7 +48,7 @@ type tenantSessionView struct {
 func (h *handlers) tenantSession(c *gin.Context, s *tenantdb.Session) {
 	_, roles, perms, err := tenantdb.UserWithRoles(c.Request.Context(), DB(c), s.User.ID)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, tenantSessionView{
@@ -59,20 +59,20 @@ func (h *handlers) tenantSession(c *gin.Context, s *tenantdb.Session) {
 
 func (h *handlers) tenantRegister(c *gin.Context) {
 	var in registerRequest
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	if in.Role != "" {
 		// Public sign-up always makes a member; refuse rather than ignore.
-		fail(c, errRoleNotAllowed)
+		Fail(c, errRoleNotAllowed)
 		return
 	}
 	u, err := h.tenantAuth.Register(c.Request.Context(), DB(c), tenantdb.NewUser{
 		Email: in.Email, Password: in.Password, FirstName: in.FirstName, LastName: in.LastName,
 	})
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, gin.H{"user": viewTenantUser(u, []string{tenantdb.RoleMember}, nil)})
@@ -80,15 +80,15 @@ func (h *handlers) tenantRegister(c *gin.Context) {
 
 func (h *handlers) tenantLogin(c *gin.Context) {
 	var in credentials
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	t := currentTenant(c)
 	s, err := h.tenantAuth.Login(c.Request.Context(), DB(c), t.Slug, c.ClientIP(), in.Email, in.Password)
 	h.metrics.login("tenant", err)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	h.tenantSession(c, s)
@@ -96,13 +96,13 @@ func (h *handlers) tenantLogin(c *gin.Context) {
 
 func (h *handlers) tenantRefresh(c *gin.Context) {
 	var in refreshRequest
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	s, err := h.tenantAuth.Refresh(c.Request.Context(), DB(c), currentTenant(c).Slug, in.RefreshToken)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	h.tenantSession(c, s)
@@ -110,12 +110,12 @@ func (h *handlers) tenantRefresh(c *gin.Context) {
 
 func (h *handlers) tenantLogout(c *gin.Context) {
 	var in refreshRequest
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	if err := h.tenantAuth.Logout(c.Request.Context(), DB(c), in.RefreshToken); err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
@@ -128,7 +128,7 @@ var errNotAUser = apperr.New(apperr.Forbidden, "FORBIDDEN", "API keys have no us
 func userOnly(next gin.HandlerFunc) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if Caller(c).User == nil {
-			fail(c, errNotAUser)
+			Fail(c, errNotAUser)
 			return
 		}
 		next(c)
@@ -154,7 +154,7 @@ type configBody struct {
 func (h *handlers) getTenantConfig(c *gin.Context) {
 	cfg, err := h.tenantAuth.Config(c.Request.Context(), DB(c), Caller(c).User.ID)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, configBody{Config: cfg})
@@ -162,12 +162,12 @@ func (h *handlers) getTenantConfig(c *gin.Context) {
 
 func (h *handlers) putTenantConfig(c *gin.Context) {
 	var in configBody
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	if err := h.tenantAuth.SetConfig(c.Request.Context(), DB(c), Caller(c).User.ID, in.Config); err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, configBody{Config: in.Config})

@@ -31,13 +31,13 @@ type invitationRequest struct {
 
 func (h *handlers) createInvitation(c *gin.Context) {
 	var in invitationRequest
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	inv, raw, err := tenantdb.CreateInvitation(c.Request.Context(), DB(c), Caller(c), in.Email, in.Role)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, gin.H{"invitation": viewInvitation(inv), "token": raw})
@@ -46,7 +46,7 @@ func (h *handlers) createInvitation(c *gin.Context) {
 func (h *handlers) listInvitations(c *gin.Context) {
 	invs, err := tenantdb.Invitations(c.Request.Context(), DB(c))
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	out := make([]invitationView, 0, len(invs))
@@ -58,7 +58,7 @@ func (h *handlers) listInvitations(c *gin.Context) {
 
 func (h *handlers) revokeInvitation(c *gin.Context) {
 	if err := tenantdb.RevokeInvitation(c.Request.Context(), DB(c), Caller(c), c.Param("id")); err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
@@ -76,12 +76,12 @@ type acceptRequest struct {
 // role to their existing account.
 func (h *handlers) acceptInvitation(c *gin.Context) {
 	var in acceptRequest
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	if in.Token == "" {
-		fail(c, apperr.Validation(apperr.FieldError{Field: "token", Message: "is required"}))
+		Fail(c, apperr.Validation(apperr.FieldError{Field: "token", Message: "is required"}))
 		return
 	}
 	acc := tenantdb.Acceptance{Token: in.Token, RequestID: requestID(c)}
@@ -89,14 +89,14 @@ func (h *handlers) acceptInvitation(c *gin.Context) {
 	if raw, present := bearer(c); present {
 		caller, err := h.tenantAuth.Authenticate(c.Request.Context(), DB(c), currentTenant(c).Slug, raw)
 		if err != nil {
-			fail(c, err)
+			Fail(c, err)
 			return
 		}
 		caller.RequestID = requestID(c)
 		acc.Existing = caller
 	} else {
 		if in.Password == nil {
-			fail(c, apperr.Validation(apperr.FieldError{Field: "password", Message: "is required to create an account (or send the invitee's bearer token)"}))
+			Fail(c, apperr.Validation(apperr.FieldError{Field: "password", Message: "is required to create an account (or send the invitee's bearer token)"}))
 			return
 		}
 		acc.NewUser = &tenantdb.NewUser{Password: *in.Password, FirstName: in.FirstName, LastName: in.LastName}
@@ -104,7 +104,7 @@ func (h *handlers) acceptInvitation(c *gin.Context) {
 	}
 	u, err := h.tenantAuth.AcceptInvitation(c.Request.Context(), DB(c), acc)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(status, gin.H{"user": viewTenantUser(&u.User, u.Roles, nil)})
@@ -114,18 +114,18 @@ func (h *handlers) acceptInvitation(c *gin.Context) {
 // audited in both logs (tenant: by the central admin; central: tenant.invite).
 func (h *handlers) inviteToTenant(c *gin.Context) {
 	var in invitationRequest
-	if err := decode(c, &in); err != nil {
-		fail(c, err)
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
 		return
 	}
 	ctx := c.Request.Context()
 	t, inv, raw, err := h.tenants.Invite(ctx, c.Param("slug"), currentAdmin(c).ID, requestID(c), in.Email, in.Role)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	if err := h.audit.Record(ctx, "tenant.invite", "tenant", t.Slug, central.OutcomeSuccess, inv.Email+" as "+inv.Role); err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, gin.H{"invitation": viewInvitation(inv), "token": raw})
