@@ -161,6 +161,24 @@ var (
 // database name.
 func ValidDatabaseName(name string) bool { return dbNamePattern.MatchString(name) }
 
+// CentralMayBeTenant reports whether a tenant database name (prefix, then
+// a name derived from a slug or a spare's name) could equal the central
+// database's name or match it as a grant pattern, where `_` stands for any
+// character: whenever the central name starts with the prefix, `_` read
+// as a wildcard.
+func CentralMayBeTenant(prefix, centralDB string) bool {
+	c := strings.ToLower(centralDB)
+	if len(c) <= len(prefix) {
+		return false
+	}
+	for i := range len(prefix) {
+		if prefix[i] != '_' && prefix[i] != c[i] {
+			return false
+		}
+	}
+	return true
+}
+
 // Load validates every setting and returns the configuration, or an error
 // listing each problem on its own line.
 func (l *Loader) Load() (*Config, error) {
@@ -206,6 +224,9 @@ func (l *Loader) Load() (*Config, error) {
 	c.TenantDBPrefix = get("SILO_TENANT_DB_PREFIX")
 	if !prefixPattern.MatchString(c.TenantDBPrefix) {
 		bad("SILO_TENANT_DB_PREFIX", "must match %s (lower-case letter first, at most 16 characters)", prefixPattern)
+	} else if central != nil && CentralMayBeTenant(c.TenantDBPrefix, central.DBName) {
+		bad("SILO_TENANT_DB_PREFIX", "tenant databases are named %q followed by the slug, so the central database %q could be a tenant's database or match a tenant's grant (`_` is a wildcard in grants): choose a prefix the central database name does not start with",
+			c.TenantDBPrefix, central.DBName)
 	}
 	c.BaseDomain = strings.TrimSuffix(strings.ToLower(get("SILO_BASE_DOMAIN")), ".")
 	if c.BaseDomain != "" && (len(c.BaseDomain) > 253 || !domainPattern.MatchString(c.BaseDomain)) {

@@ -1215,3 +1215,42 @@ func TestParseDSNCharsetStillConnects(t *testing.T) {
 		t.Errorf("ping: %v", err)
 	}
 }
+
+// A prefix that the central database's name starts with (`_` read as the
+// wildcard it is in grants) is refused at start: a tenant's database could
+// be, or a tenant's grant could match, the central database.
+func TestPrefixThatCouldNameTheCentralDatabaseRefused(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		prefix, central string
+		refused         bool
+	}{
+		{"silo_", "silo_central", true},   // slug "central" would be the central database
+		{"silo_t_", "silo_tab", true},     // slug "ab" would be the central database
+		{"silo_t_", "silo_txab_cd", true}, // matches an unescaped "silo_t_ab_cd"
+		{"silo_t_", "silo_Tab", true},
+		{"silo_t_", "silo_t_", false}, // no tenant database is the bare prefix
+		{"silo_t_", "silo_central", false},
+		{"tenant_", "silo_central", false},
+		{"silo_t_", "silo", false},
+	} {
+		t.Run(c.prefix+"/"+c.central, func(t *testing.T) {
+			t.Parallel()
+			e := withSecrets(t, env{"SILO_TENANT_DB_PREFIX": c.prefix, "SILO_CENTRAL_DSN": "root@tcp(127.0.0.1:3306)/" + c.central})
+			cfg, err := load(t, e)
+			if !c.refused {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if cfg != nil || err == nil {
+				t.Fatal("loaded")
+			}
+			ce := configError(t, e)
+			if p := problemsFor(ce, "SILO_TENANT_DB_PREFIX"); len(p) != 1 || !strings.Contains(p[0], c.central) || len(ce.Problems) != 1 {
+				t.Fatalf("problems: %q", ce.Problems)
+			}
+		})
+	}
+}

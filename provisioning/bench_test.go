@@ -12,6 +12,7 @@ import (
 	"github.com/silo-dev/silo/internal/testdb"
 	"github.com/silo-dev/silo/migrations"
 	"github.com/silo-dev/silo/provisioning"
+	"github.com/silo-dev/silo/tenantdb"
 )
 
 // reportLatencies adds p50 and p95 (milliseconds) of lat to b's results.
@@ -123,7 +124,7 @@ func BenchmarkRawSQLBaseline(b *testing.B) {
 			run := []string{
 				"CREATE DATABASE `" + db + "`",
 				"CREATE USER '" + user + "'@'%' IDENTIFIED BY 'pw-pw-pw-pw-pw'",
-				"GRANT SELECT, INSERT, UPDATE, DELETE ON `" + db + "`.* TO '" + user + "'@'%'",
+				"GRANT " + tenantdb.TenantPrivileges + " ON " + tenantdb.GrantTarget(db) + " TO '" + user + "'@'%'",
 				"USE `" + db + "`",
 			}
 			for _, q := range append(run, stmts...) {

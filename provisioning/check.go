@@ -2,28 +2,52 @@ package provisioning
 
 import (
 	"context"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/tenantdb"
 )
 
 // Report is the reconciliation of the database server with the catalog.
 type Report struct {
 	// Databases and DB users on the server (with Silo's prefix) that no
-	// tenant or spare owns.
+	// tenant or spare owns. The central database is never one.
 	OrphanDatabases []string `json:"orphanDatabases"`
 	OrphanUsers     []string `json:"orphanUsers"`
-	// Tenants whose catalog says their database or DB user exists, but the
-	// server has none: "slug: name".
+	// Tenants and spares whose catalog says their database or DB user
+	// exists, but the server has none: "slug: name" ("spare NAME: name").
 	MissingDatabases []string `json:"missingDatabases"`
 	MissingUsers     []string `json:"missingUsers"`
+	// DB users of tenants and spares whose privileges are not exactly the
+	// tenant privileges on their own database (escaped), without GRANT
+	// OPTION and without global privileges: "slug: user: difference".
+	// Installations from before wildcards were escaped in grants show
+	// each slug-named database here; `silo tenant repair` corrects them.
+	WrongGrants []string `json:"wrongGrants"`
+	// DB users that exist but cannot log in to their database (wrong
+	// password, locked): "slug: user: reason".
+	BrokenUsers []string `json:"brokenUsers"`
 }
 
 // Clean reports whether the server and the catalog agree.
 func (r *Report) Clean() bool {
-	return len(r.OrphanDatabases)+len(r.OrphanUsers)+len(r.MissingDatabases)+len(r.MissingUsers) == 0
+	return len(r.OrphanDatabases)+len(r.OrphanUsers)+len(r.MissingDatabases)+len(r.MissingUsers)+
+		len(r.WrongGrants)+len(r.BrokenUsers) == 0
 }
 
-// Check compares the databases and DB users on the server with the catalog.
+// account is the DB account of a tenant or a spare.
+type account struct {
+	label       string // the tenant's slug, or "spare " and the spare's database
+	user        string
+	database    string
+	passwordEnc []byte
+}
+
+// Check compares the databases and DB users on the server with the catalog,
+// and the privileges and logins of every tenant's and spare's DB user with
+// what they must be.
 func (p *Provisioner) Check(ctx context.Context) (*Report, error) {
 	// Read the catalog before the server: an object created in between is
 	// then seen as an orphan only if its catalog row is newer than this
@@ -46,8 +70,10 @@ func (p *Provisioner) Check(ctx context.Context) (*Report, error) {
 		return nil, err
 	}
 	onServerDB, onServerUser := set(dbs), set(users)
-	ownedDB, ownedUser := map[string]bool{}, map[string]bool{}
-	r := &Report{OrphanDatabases: []string{}, OrphanUsers: []string{}, MissingDatabases: []string{}, MissingUsers: []string{}}
+	ownedDB, ownedUser := map[string]bool{p.opts.CentralDatabase: true}, map[string]bool{}
+	r := &Report{OrphanDatabases: []string{}, OrphanUsers: []string{}, MissingDatabases: []string{}, MissingUsers: []string{},
+		WrongGrants: []string{}, BrokenUsers: []string{}}
+	var live []account // accounts that must exist and work
 	for _, t := range tenants {
 		ownedDB[t.DatabaseName], ownedUser[t.DBUser] = true, true
 		if t.Status == central.StatusProvisioning || t.Status == central.StatusFailed {
@@ -61,9 +87,24 @@ func (p *Provisioner) Check(ctx context.Context) (*Report, error) {
 		if stepIndex(t.Step) >= stepIndex(stepUser) && !onServerUser[t.DBUser] {
 			r.MissingUsers = append(r.MissingUsers, t.Slug+": "+t.DBUser)
 		}
+		if t.Status != central.StatusDeleted && onServerUser[t.DBUser] {
+			live = append(live, account{t.Slug, t.DBUser, t.DatabaseName, t.DBPasswordEnc})
+		}
 	}
 	for _, s := range spares {
 		ownedDB[s.DatabaseName], ownedUser[s.DBUser] = true, true
+		if s.Status == central.StatusProvisioning {
+			continue // being built, or left half-built: the next refill drops it
+		}
+		label := "spare " + s.DatabaseName
+		if !onServerDB[s.DatabaseName] {
+			r.MissingDatabases = append(r.MissingDatabases, label+": "+s.DatabaseName)
+		}
+		if !onServerUser[s.DBUser] {
+			r.MissingUsers = append(r.MissingUsers, label+": "+s.DBUser)
+			continue
+		}
+		live = append(live, account{label, s.DBUser, s.DatabaseName, s.DBPasswordEnc})
 	}
 	for _, d := range dbs {
 		if !ownedDB[d] {
@@ -75,7 +116,48 @@ func (p *Provisioner) Check(ctx context.Context) (*Report, error) {
 			r.OrphanUsers = append(r.OrphanUsers, u)
 		}
 	}
+	for _, a := range live {
+		if err := p.checkAccount(ctx, a, onServerDB[a.database], r); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
+}
+
+// checkAccount adds a's wrong grants and, when its database exists, a
+// failed login to r.
+func (p *Provisioner) checkAccount(ctx context.Context, a account, dbExists bool, r *Report) error {
+	problems, err := p.server.GrantProblems(ctx, a.user, a.database)
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		r.WrongGrants = append(r.WrongGrants, a.label+": "+a.user+": "+strings.Join(problems, "; "))
+	}
+	if !dbExists {
+		return nil // reported missing
+	}
+	if reason := p.loginProblem(ctx, a); reason != "" {
+		r.BrokenUsers = append(r.BrokenUsers, a.label+": "+a.user+": "+reason)
+	}
+	return nil
+}
+
+// loginProblem tries to log in as a's DB user to its database and returns
+// why that fails ("" when it works).
+func (p *Provisioner) loginProblem(ctx context.Context, a account) string {
+	pw, err := p.box.Open(a.passwordEnc, []byte(a.user))
+	if err != nil {
+		return "its password cannot be decrypted"
+	}
+	err = p.server.WithTenantDB(ctx, a.database, a.user, string(pw), func(*sqlx.DB) error { return nil })
+	if err == nil {
+		return ""
+	}
+	if reason := tenantdb.AccountReason(err); reason != "" {
+		return reason
+	}
+	return "cannot log in: " + strings.ReplaceAll(err.Error(), string(pw), "[redacted]")
 }
 
 func set(items []string) map[string]bool {

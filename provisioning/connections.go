@@ -31,10 +31,16 @@ func NewConnections(pools *tenantdb.PoolManager, box *secretbox.Box, server *ten
 	return &Connections{pools: pools, box: box, server: server, ioTimeout: ioTimeout}
 }
 
+func poolKey(t *central.Tenant) string { return t.ID + "/" + t.DBUser }
+
+// Forget closes t's pool (once its leases are released), so that the next
+// request connects afresh: after its DB account was repaired.
+func (c *Connections) Forget(t *central.Tenant) { c.pools.Forget(poolKey(t)) }
+
 // Lease borrows t's pool for one request; release the lease when done.
 func (c *Connections) Lease(t *central.Tenant) (*tenantdb.Lease, error) {
 	return c.pools.Acquire(tenantdb.Credentials{
-		Key: t.ID + "/" + t.DBUser,
+		Key: poolKey(t),
 		Open: func() (*mysql.Config, error) {
 			pw, err := c.box.Open(t.DBPasswordEnc, []byte(t.DBUser))
 			if err != nil {

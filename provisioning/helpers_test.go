@@ -30,10 +30,22 @@ type env struct {
 	box       *secretbox.Box
 }
 
+// newEnv starts a provisioner; opts may name the central database (set
+// CentralDatabase; Prefix is already set), else it gets a fresh name.
 func newEnv(t testing.TB, opts ...func(*provisioning.Options)) *env {
 	t.Helper()
 	ctx := context.Background()
+	prefix := testdb.Prefix(t)
+	o := provisioning.Options{Prefix: prefix, BaseDomain: "silo.test", Concurrency: 4, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, f := range opts {
+		f(&o)
+	}
 	cfg := testdb.Central(t)
+	if o.CentralDatabase != "" {
+		cfg.DBName = o.CentralDatabase
+		testdb.DropOnCleanup(t, cfg.DBName)
+	}
+	o.CentralDatabase = cfg.DBName
 	if _, err := central.NewMigrator(cfg).Up(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -48,11 +60,6 @@ func newEnv(t testing.TB, opts ...func(*provisioning.Options)) *env {
 	}
 	t.Cleanup(func() { server.Close() })
 	box, _ := secretbox.New(bytes.Repeat([]byte{1}, 32))
-	prefix := testdb.Prefix(t)
-	o := provisioning.Options{Prefix: prefix, BaseDomain: "silo.test", Concurrency: 4, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	for _, f := range opts {
-		f(&o)
-	}
 	catalog := central.NewCatalog(db, cfg.DBName)
 	locks, err := central.OpenLockPool(ctx, cfg)
 	if err != nil {

@@ -56,6 +56,8 @@ type Server interface {
 	CreateDatabase(ctx context.Context, name string) error
 	CreateUser(ctx context.Context, user, password string) error
 	Grant(ctx context.Context, user, database string) error
+	GrantProblems(ctx context.Context, user, database string) ([]string, error)
+	FixGrants(ctx context.Context, user, database string) (bool, error)
 	Migrate(ctx context.Context, database string, set migrations.Set) (int64, error)
 	MigrateTo(ctx context.Context, database string, set migrations.Set, up bool, to int64) (int64, error)
 	Version(ctx context.Context, database string, set migrations.Set) (int64, error)
@@ -70,11 +72,14 @@ type Server interface {
 
 // Options configure a Provisioner.
 type Options struct {
-	Prefix      string // tenant database and DB user name prefix
-	BaseDomain  string
-	SparePool   int // spare databases to keep ready; 0 disables the pool
-	Concurrency int // provisioning runs at once (default 4)
-	Log         *slog.Logger
+	Prefix string // tenant database and DB user name prefix
+	// CentralDatabase is the central database's name: never a tenant's,
+	// never reported as an orphan even when it starts with Prefix.
+	CentralDatabase string
+	BaseDomain      string
+	SparePool       int // spare databases to keep ready; 0 disables the pool
+	Concurrency     int // provisioning runs at once (default 4)
+	Log             *slog.Logger
 	// Migrations are Silo's own tenant migrations (default migrations.Tenant()).
 	Migrations fs.FS
 	// AppSets are the application's tenant migration sets (see
@@ -222,7 +227,7 @@ func (p *Provisioner) Create(ctx context.Context, in NewTenant) (*central.Tenant
 	if claimed {
 		p.requestRefill()
 	}
-	return p.run(ctx, t)
+	return p.run(ctx, t, claimed)
 }
 
 // newUserName returns a fresh DB user name: prefix, "u", 12 hex digits (at
@@ -254,15 +259,22 @@ func (p *Provisioner) acquire(ctx context.Context) error {
 }
 
 // run performs every step after the tenant's recorded one. The caller
-// holds the tenant's lock and a provisioning slot.
-func (p *Provisioner) run(ctx context.Context, t *central.Tenant) (*central.Tenant, error) {
-	pwBytes, err := p.box.Open(t.DBPasswordEnc, []byte(t.DBUser))
+// holds the tenant's lock and a provisioning slot. A tenant that took over
+// a spare (fromSpare) first has the spare's account redone and proven:
+// whatever happened to it while it waited in the pool, the tenant never
+// starts with a missing or broken DB user.
+func (p *Provisioner) run(ctx context.Context, t *central.Tenant, fromSpare bool) (*central.Tenant, error) {
+	password, err := p.password(t.DBUser, t.DBPasswordEnc)
 	if err != nil {
-		return nil, apperr.Wrap(apperr.Internal, "INTERNAL", "The tenant's DB password cannot be decrypted (was SILO_MASTER_KEY changed?)", err)
+		return nil, err
 	}
-	password := string(pwBytes)
 	// Provisioning must finish even if the client goes away.
 	ctx = context.WithoutCancel(ctx)
+	if fromSpare {
+		if err := p.redoAccount(ctx, t.DBUser, t.DatabaseName, password); err != nil {
+			return nil, p.fail(ctx, t, stepGrant, err, password)
+		}
+	}
 	for i := stepIndex(t.Step) + 1; i < len(stepOrder)-1; i++ {
 		step := stepOrder[i]
 		version, err := p.runStep(ctx, t, step, password)
@@ -313,7 +325,8 @@ func (p *Provisioner) runStep(ctx context.Context, t *central.Tenant, step, pass
 	case stepUser:
 		return 0, p.server.CreateUser(ctx, t.DBUser, password)
 	case stepGrant:
-		return 0, p.server.Grant(ctx, t.DBUser, t.DatabaseName)
+		_, err := p.server.FixGrants(ctx, t.DBUser, t.DatabaseName)
+		return 0, err
 	case stepMigrated:
 		v, err := p.migrateAll(ctx, t.DatabaseName)
 		t.SchemaVersion = v
@@ -336,7 +349,9 @@ func (p *Provisioner) runStep(ctx context.Context, t *central.Tenant, step, pass
 }
 
 // Provision resumes a failed or interrupted provisioning from its recorded
-// step. For a tenant already active or suspended it changes nothing.
+// step. For a tenant already active or suspended it redoes the DB user,
+// password and grant steps (see repairAccount); the caller then drops its
+// pooled connections.
 func (p *Provisioner) Provision(ctx context.Context, slug string) (*central.Tenant, error) {
 	if !SlugPattern.MatchString(slug) {
 		return nil, central.ErrTenantNotFound
@@ -356,7 +371,7 @@ func (p *Provisioner) resumeLocked(ctx context.Context, slug string) (*central.T
 	}
 	switch t.Status {
 	case central.StatusActive, central.StatusSuspended:
-		return t, nil
+		return t, p.repairAccount(ctx, t)
 	case central.StatusDeleted:
 		return nil, central.ErrWrongStatus(t.Status)
 	}
@@ -371,7 +386,7 @@ func (p *Provisioner) resumeLocked(ctx context.Context, slug string) (*central.T
 	// trusting the record: whatever was undone since (a dropped DB user, a
 	// database restored from an older backup) is put right too.
 	t.Step = stepCreated
-	return p.run(ctx, t)
+	return p.run(ctx, t, false)
 }
 
 // ResumeStuck resumes every tenant left in `provisioning` by a process that

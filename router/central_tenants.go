@@ -129,8 +129,15 @@ func (h *handlers) resumeTenant(c *gin.Context) {
 	h.answerTenant(c, t, err)
 }
 
+// provisionTenant resumes a failed provisioning, or redoes an active or
+// suspended tenant's DB account; either way the tenant's pooled
+// connections are closed so that the next request uses the account as it
+// is now.
 func (h *handlers) provisionTenant(c *gin.Context) {
 	t, err := h.tenants.Provision(c.Request.Context(), c.Param("slug"))
+	if t != nil && h.conns != nil {
+		h.conns.Forget(t)
+	}
 	h.answerTenant(c, t, err)
 }
 

@@ -10,7 +10,11 @@ import (
 
 	"github.com/silo-dev/silo/internal/apperr"
 	"github.com/silo-dev/silo/internal/dberr"
+	"github.com/silo-dev/silo/tenantdb"
 )
+
+// ctxAccountFailure holds the AccountError reason of a failed request.
+const ctxAccountFailure = "silo.accountFailure"
 
 // statusOf is the one table from error kinds to HTTP statuses.
 var statusOf = map[apperr.Kind]int{
@@ -53,7 +57,11 @@ func Fail(c *gin.Context, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	if status >= 500 {
+	if reason := tenantdb.AccountReason(err); reason != "" {
+		// Counted by the metrics middleware: silo_tenant_unavailable_total.
+		c.Set(ctxAccountFailure, reason)
+		logFrom(c).ErrorContext(c.Request.Context(), "request failed: the tenant's DB account is refused", "code", e.Code, "reason", reason, "err", err)
+	} else if status >= 500 {
 		logFrom(c).ErrorContext(c.Request.Context(), "request failed", "code", e.Code, "err", err)
 	} else {
 		logFrom(c).DebugContext(c.Request.Context(), "request refused", "code", e.Code, "err", err)

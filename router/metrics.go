@@ -19,6 +19,9 @@ type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	logins   *prometheus.CounterVec
+	// unavailable counts tenant requests refused because the server
+	// refused the tenant's own DB account, by reason (see tenantdb.AccountError).
+	unavailable *prometheus.CounterVec
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -34,7 +37,11 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 	m.logins = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "silo_logins_total", Help: "Login attempts by plane (central, tenant) and outcome.",
 	}, []string{"plane", "outcome"})
-	reg.MustRegister(m.requests, m.duration, m.logins)
+	m.unavailable = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "silo_tenant_unavailable_total",
+		Help: "Tenant requests answered 503 TENANT_UNAVAILABLE because the server refused the tenant's DB account, by reason.",
+	}, []string{"reason"})
+	reg.MustRegister(m.requests, m.duration, m.logins, m.unavailable)
 	return m
 }
 
@@ -85,6 +92,9 @@ func (m *httpMetrics) middleware() gin.HandlerFunc {
 		}
 		m.requests.WithLabelValues(method, route, strconv.Itoa(c.Writer.Status())).Inc()
 		m.duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
+		if reason := c.GetString(ctxAccountFailure); reason != "" {
+			m.unavailable.WithLabelValues(reason).Inc()
+		}
 	}
 }
 

@@ -96,6 +96,8 @@ type handlers struct {
 // TenantConns leases a tenant's pooled database connection.
 type TenantConns interface {
 	Lease(t *central.Tenant) (*tenantdb.Lease, error)
+	// Forget closes t's pool, once its leases are released.
+	Forget(t *central.Tenant)
 }
 
 func parseCIDRs(cidrs []string) []*net.IPNet {

@@ -292,7 +292,7 @@ func (c *boundedConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		pm.held--
 		pm.mu.Unlock()
 		pm.slots.Release(1)
-		return nil, err
+		return nil, accountError(err)
 	}
 	pm.mu.Lock()
 	pm.open++
@@ -361,6 +361,11 @@ func IsUnavailable(err error) bool {
 	return errors.Is(err, ErrNoConnection) || dberr.IsUnavailable(err)
 }
 
+// The server's refusals of the tenant's own account (see AccountError) are
+// turned into TENANT_UNAVAILABLE where connections are opened and queries
+// run, so that every tenant request answers 503 with the cause logged,
+// whichever handler ran the query.
+//
 // The driver's connection implements these optional interfaces; forwarding
 // them keeps database/sql on its fast paths (one round trip per query with
 // interpolated parameters, session reset, validity checks).
@@ -376,19 +381,23 @@ var (
 )
 
 func (c *boundedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	tx, err := c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	return tx, accountError(err)
 }
 
 func (c *boundedConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
-	return c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	st, err := c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
+	return st, accountError(err)
 }
 
 func (c *boundedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	return c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+	rows, err := c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
+	return rows, accountError(err)
 }
 
 func (c *boundedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	return c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+	res, err := c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
+	return res, accountError(err)
 }
 
 func (c *boundedConn) Ping(ctx context.Context) error { return c.Conn.(driver.Pinger).Ping(ctx) }

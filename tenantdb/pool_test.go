@@ -506,7 +506,7 @@ func TestPoolGlobalBound(t *testing.T) {
 			var create, grant strings.Builder
 			var createArgs, grantArgs []any
 			create.WriteString("CREATE USER ")
-			grant.WriteString("GRANT SELECT ON `" + database + "`.* TO ")
+			grant.WriteString("GRANT SELECT ON " + tenantdb.GrantTarget(database) + " TO ")
 			for i := lo; i < min(lo+batch, users); i++ {
 				if i > lo {
 					create.WriteString(", ")

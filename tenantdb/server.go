@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -133,8 +134,111 @@ func (s *Server) Grant(ctx context.Context, user, database string) error {
 	if err := checkDatabase(database); err != nil {
 		return err
 	}
-	_, err := s.db.ExecContext(ctx, "GRANT "+TenantPrivileges+" ON `"+database+"`.* TO ?@?", user, s.userHost)
+	_, err := s.db.ExecContext(ctx, "GRANT "+TenantPrivileges+" ON "+GrantTarget(database)+" TO ?@?", user, s.userHost)
 	return dberr.Translate(err)
+}
+
+// grantPattern escapes the LIKE wildcards of a database name: GRANT and
+// REVOKE read `_` and `%` in a database name as wildcards, so an unescaped
+// `silo_t_ab_cd` would also grant on `silo_tXabYcd` (another tenant's
+// database, or the central one). It is also the form the server stores and
+// information_schema.SCHEMA_PRIVILEGES shows.
+func grantPattern(database string) string {
+	return strings.NewReplacer(`\`, `\\`, `_`, `\_`, `%`, `\%`).Replace(database)
+}
+
+// GrantTarget is the privilege level "`db`.*" naming exactly database, its
+// wildcards escaped. Every GRANT and REVOKE on a tenant database uses it.
+func GrantTarget(database string) string { return "`" + grantPattern(database) + "`.*" }
+
+// privilegeRow is one row of information_schema's privilege tables.
+type privilegeRow struct {
+	Schema    string `db:"schema_name"`
+	Privilege string `db:"privilege"`
+	Grantable string `db:"grantable"`
+}
+
+// GrantProblems compares user's privileges with the only ones a tenant DB
+// user may hold (TenantPrivileges on exactly database, escaped, without
+// GRANT OPTION) and describes every difference; none when they match. It
+// reads information_schema (USER_PRIVILEGES, SCHEMA_PRIVILEGES,
+// TABLE_PRIVILEGES, COLUMN_PRIVILEGES), which MariaDB and MySQL both have.
+func (s *Server) GrantProblems(ctx context.Context, user, database string) ([]string, error) {
+	if err := checkUser(user); err != nil {
+		return nil, err
+	}
+	if err := checkDatabase(database); err != nil {
+		return nil, err
+	}
+	var rows []privilegeRow
+	grantee := "'" + user + "'@'" + s.userHost + "'"
+	err := s.db.SelectContext(ctx, &rows, `
+SELECT '*' AS schema_name, PRIVILEGE_TYPE AS privilege, IS_GRANTABLE AS grantable FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ?
+UNION ALL SELECT TABLE_SCHEMA, PRIVILEGE_TYPE, IS_GRANTABLE FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?
+UNION ALL SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME), PRIVILEGE_TYPE, IS_GRANTABLE FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = ?
+UNION ALL SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME, '.', COLUMN_NAME), PRIVILEGE_TYPE, IS_GRANTABLE FROM information_schema.COLUMN_PRIVILEGES WHERE GRANTEE = ?`,
+		grantee, grantee, grantee, grantee)
+	if err != nil {
+		return nil, dberr.Translate(err)
+	}
+	return grantDifferences(rows, grantPattern(database)), nil
+}
+
+// grantDifferences describes how rows differ from TenantPrivileges on the
+// escaped database pattern own.
+func grantDifferences(rows []privilegeRow, own string) []string {
+	var problems []string
+	want := map[string]bool{}
+	for _, p := range strings.Split(TenantPrivileges, ", ") {
+		want[p] = true
+	}
+	got := map[string]bool{}
+	for _, r := range rows {
+		if r.Grantable == "YES" {
+			problems = append(problems, "GRANT OPTION on "+r.Schema)
+		}
+		switch {
+		case r.Schema == "*":
+			if r.Privilege != "USAGE" {
+				problems = append(problems, "global privilege "+r.Privilege)
+			}
+		case r.Schema != own:
+			problems = append(problems, r.Privilege+" on "+r.Schema)
+		case !want[r.Privilege]:
+			problems = append(problems, "extra privilege "+r.Privilege+" on "+r.Schema)
+		default:
+			got[r.Privilege] = true
+		}
+	}
+	for _, p := range strings.Split(TenantPrivileges, ", ") {
+		if !got[p] {
+			problems = append(problems, "missing "+p+" on "+own)
+		}
+	}
+	slices.Sort(problems)
+	return slices.Compact(problems)
+}
+
+// FixGrants leaves user with exactly the tenant privileges on database and
+// reports whether it changed anything. Missing privileges are granted;
+// anything more (the wildcard grants of older versions, other databases,
+// global privileges, GRANT OPTION) is revoked, all of it at once, and the
+// tenant privileges granted again.
+func (s *Server) FixGrants(ctx context.Context, user, database string) (bool, error) {
+	problems, err := s.GrantProblems(ctx, user, database)
+	if err != nil || len(problems) == 0 {
+		return false, err
+	}
+	if err := s.Grant(ctx, user, database); err != nil {
+		return false, err
+	}
+	if problems, err = s.GrantProblems(ctx, user, database); err != nil || len(problems) == 0 {
+		return true, err
+	}
+	if _, err := s.db.ExecContext(ctx, "REVOKE ALL PRIVILEGES, GRANT OPTION FROM ?@?", user, s.userHost); err != nil {
+		return true, dberr.Translate(err)
+	}
+	return true, s.Grant(ctx, user, database)
 }
 
 // LockUser stops user from logging in, keeping it and its grants.
@@ -279,18 +383,19 @@ func Open(ctx context.Context, cfg *mysql.Config) (*sqlx.DB, error) {
 func (s *Server) CreateTenantUser(ctx context.Context, database, user, password string, u *User, roles ...string) error {
 	db, err := Open(ctx, s.TenantConfig(database, user, password))
 	if err != nil {
-		return err
+		return accountError(err)
 	}
 	defer db.Close()
 	return CreateUser(ctx, db, u, roles...)
 }
 
 // WithTenantDB runs fn on a short-lived connection to database as its own
-// DB user (for central-plane work inside one tenant).
+// DB user (for central-plane work inside one tenant). A refused account is
+// TENANT_UNAVAILABLE with an AccountError cause.
 func (s *Server) WithTenantDB(ctx context.Context, database, user, password string, fn func(*sqlx.DB) error) error {
 	db, err := Open(ctx, s.TenantConfig(database, user, password))
 	if err != nil {
-		return err
+		return accountError(err)
 	}
 	defer db.Close()
 	return fn(db)

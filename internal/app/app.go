@@ -104,7 +104,7 @@ func (a *App) build(cfg *config.Config, x Extensions) error {
 	catalog.UseLockPool(a.locks)
 	a.Keys = keys
 	a.Provisioner = provisioning.New(catalog, a.server, box, guard, provisioning.Options{
-		Prefix: cfg.TenantDBPrefix, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
+		Prefix: cfg.TenantDBPrefix, CentralDatabase: cfg.CentralDSN.DBName, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
 		Concurrency: cfg.ProvisionConcurrency, Log: a.log, AppSets: x.Sets,
 	})
 	a.Pools = tenantdb.NewPoolManager(tenantdb.PoolOptions{

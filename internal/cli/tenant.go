@@ -66,7 +66,7 @@ func tenantCmd(ctx context.Context, ext app.Extensions, args []string, getenv fu
 		case "delete":
 			fs.BoolVar(&purge, "purge", false, "drop the database and the DB user")
 		case "repair":
-			fs.BoolVar(&check, "check", false, "only compare the server with the catalog and list orphans")
+			fs.BoolVar(&check, "check", false, "only compare the server with the catalog: orphans, missing databases and DB users, wrong grants, refused logins")
 		}
 	})
 	if err != nil {
@@ -147,20 +147,35 @@ func tenantCmd(ctx context.Context, ext app.Extensions, args []string, getenv fu
 		if check {
 			return out.report(p.Check(ctx))
 		}
-		resumed, err := p.Repair(ctx)
-		if out.json {
-			if e := json.NewEncoder(stdout).Encode(map[string]any{"resumed": nonNil(resumed)}); e != nil {
-				return e
-			}
-		} else {
-			fmt.Fprintf(stdout, "resumed %d tenant(s): %s\n", len(resumed), strings.Join(resumed, ", "))
-		}
-		if err != nil {
-			return fmt.Errorf("some tenants could not be repaired:\n%w", err)
-		}
-		return nil
+		return repair(ctx, p, out)
 	}
 	return usageError(tenantUsage)
+}
+
+// repair resumes stuck and failed tenants, then redoes the DB accounts of
+// active and suspended tenants and of spares that are missing, wrongly
+// granted (the wildcard grants of older versions) or refused.
+func repair(ctx context.Context, p *provisioning.Provisioner, out output) error {
+	resumed, err := p.Repair(ctx)
+	accounts, aerr := p.RepairAccounts(ctx)
+	if out.json {
+		v := struct {
+			Resumed          []string `json:"resumed"`
+			RepairedAccounts []string `json:"repairedAccounts"`
+		}{nonNil(resumed), nonNil(accounts)}
+		if e := json.NewEncoder(out.w).Encode(v); e != nil {
+			return e
+		}
+	} else {
+		fmt.Fprintf(out.w, "resumed %d tenant(s): %s\n", len(resumed), strings.Join(resumed, ", "))
+		if len(accounts) > 0 {
+			fmt.Fprintf(out.w, "repaired %d DB account(s) (user, password, grants): %s\n", len(accounts), strings.Join(accounts, ", "))
+		}
+	}
+	if err = errors.Join(err, aerr); err != nil {
+		return fmt.Errorf("some tenants could not be repaired:\n%w", err)
+	}
+	return nil
 }
 
 func nonNil(s []string) []string {
@@ -236,7 +251,7 @@ func (o output) report(r *provisioning.Report, err error) error {
 			return err
 		}
 	} else if r.Clean() {
-		fmt.Fprintln(o.w, "ok: every database and DB user with Silo's prefix belongs to a tenant or a spare, and every tenant's exist")
+		fmt.Fprintln(o.w, "ok: every database and DB user with Silo's prefix belongs to a tenant or a spare, every tenant's and spare's exist, and each DB user logs in and holds exactly its own database's grants")
 	} else {
 		for _, l := range []struct {
 			what  string
@@ -244,6 +259,7 @@ func (o output) report(r *provisioning.Report, err error) error {
 		}{
 			{"orphan database", r.OrphanDatabases}, {"orphan DB user", r.OrphanUsers},
 			{"missing database", r.MissingDatabases}, {"missing DB user", r.MissingUsers},
+			{"wrong grants", r.WrongGrants}, {"DB user cannot log in", r.BrokenUsers},
 		} {
 			for _, item := range l.items {
 				fmt.Fprintf(o.w, "%s: %s\n", l.what, item)

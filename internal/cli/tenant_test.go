@@ -617,7 +617,7 @@ func TestTenantRepairResumesFailed(t *testing.T) {
 	if out := e.silo(t, "tenant", "repair", "--check"); !strings.HasPrefix(out, "ok: ") {
 		t.Fatalf("check after repair: %q", out)
 	}
-	if out := e.silo(t, "tenant", "repair", "--json"); out != "{\"resumed\":[]}\n" {
+	if out := e.silo(t, "tenant", "repair", "--json"); out != "{\"resumed\":[],\"repairedAccounts\":[]}\n" {
 		t.Fatalf("repair --json with nothing to do printed %q", out)
 	}
 	var kind string
@@ -821,7 +821,7 @@ func TestTenantCreateFailureThenRepair(t *testing.T) {
 		t.Fatal(err)
 	}
 	out, _, err = runCmd(t, e.env, "tenant", "repair", "--json")
-	if err != nil || out != "{\"resumed\":[\"acme\"]}\n" {
+	if err != nil || out != "{\"resumed\":[\"acme\"],\"repairedAccounts\":[]}\n" {
 		t.Fatalf("repair --json: err = %v, printed %q", err, out)
 	}
 	if v := e.tenantJSON(t, "acme"); v["status"] != "active" || v["lastError"] != nil {
@@ -832,5 +832,66 @@ func TestTenantCreateFailureThenRepair(t *testing.T) {
 	}
 	if out := e.silo(t, "tenant", "repair", "--check"); !strings.HasPrefix(out, "ok: ") {
 		t.Fatalf("check after repair: %q", out)
+	}
+}
+
+// An installation whose slug-named database was granted with the `_`
+// wildcard (as before grants were escaped): "repair --check" reports the
+// grant and fails, "repair" replaces it with the escaped one, and a second
+// check is clean.
+func TestTenantRepairFixesWildcardGrants(t *testing.T) {
+	t.Parallel()
+	e := newTenantEnv(t)
+	e.silo(t, "tenant", "create", "--slug", "ab-cd", "--name", "A")
+	e.silo(t, "tenant", "create", "--slug", "abycd", "--name", "B")
+	_, _, user, _ := e.catalogRow(t, "ab-cd")
+	db := e.prefix + "ab_cd"
+	schemas := func() string {
+		var s []string
+		rows, err := e.root.Query("SELECT DISTINCT TABLE_SCHEMA FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?", "'"+user+"'@'%'")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			s = append(s, n)
+		}
+		return strings.Join(s, ",")
+	}
+	escaped := strings.ReplaceAll(db, "_", `\_`)
+	if got := schemas(); got != escaped {
+		t.Fatalf("a new tenant is granted on %q, want %q", got, escaped)
+	}
+	for _, q := range []string{"REVOKE ALL PRIVILEGES, GRANT OPTION FROM ?@'%'", "GRANT SELECT, INSERT, UPDATE, DELETE ON `" + db + "`.* TO ?@'%'"} {
+		if _, err := e.root.Exec(q, user); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	out, _, err := runCmd(t, e.env, "tenant", "repair", "--check")
+	if !errors.Is(err, errOrphans) || !strings.HasPrefix(out, "wrong grants: ab-cd: "+user+": ") || strings.Count(out, "\n") != 1 {
+		t.Fatalf("check of a wildcard grant: err = %v, printed %q", err, out)
+	}
+	var report map[string][]string
+	out, _, _ = runCmd(t, e.env, "tenant", "repair", "--check", "--json")
+	if err := json.Unmarshal([]byte(out), &report); err != nil || len(report["wrongGrants"]) != 1 || len(report["brokenUsers"]) != 0 {
+		t.Fatalf("check --json printed %q (%v)", out, err)
+	}
+
+	if out := e.silo(t, "tenant", "repair"); out != "resumed 0 tenant(s): \nrepaired 1 DB account(s) (user, password, grants): ab-cd\n" {
+		t.Fatalf("repair printed %q", out)
+	}
+	if got := schemas(); got != escaped {
+		t.Fatalf("after repair the grants are on %q, want %q", got, escaped)
+	}
+	if out := e.silo(t, "tenant", "repair", "--check"); !strings.HasPrefix(out, "ok: ") {
+		t.Fatalf("check after repair: %q", out)
+	}
+	if out := e.silo(t, "tenant", "repair", "--json"); out != "{\"resumed\":[],\"repairedAccounts\":[]}\n" {
+		t.Fatalf("second repair printed %q", out)
 	}
 }

@@ -1,0 +1,181 @@
+package provisioning
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/internal/apperr"
+)
+
+// password decrypts the DB password of user.
+func (p *Provisioner) password(user string, enc []byte) (string, error) {
+	pw, err := p.box.Open(enc, []byte(user))
+	if err != nil {
+		return "", apperr.Wrap(apperr.Internal, "INTERNAL", "The tenant's DB password cannot be decrypted (was SILO_MASTER_KEY changed?)", err)
+	}
+	return string(pw), nil
+}
+
+// redoAccount redoes the user, password and grant steps of a tenant's or a
+// spare's DB account, each idempotent (CREATE USER IF NOT EXISTS, ALTER
+// USER with the catalog's password and ACCOUNT UNLOCK, FixGrants), then
+// proves the account by logging in to its database with it.
+func (p *Provisioner) redoAccount(ctx context.Context, user, database, password string) error {
+	if err := p.server.CreateUser(ctx, user, password); err != nil {
+		return err
+	}
+	if _, err := p.server.FixGrants(ctx, user, database); err != nil {
+		return err
+	}
+	return p.server.WithTenantDB(ctx, database, user, password, func(*sqlx.DB) error { return nil })
+}
+
+// errAccountRepair is answered when an active tenant's DB account could not
+// be put right; the cause is logged.
+var errAccountRepair = apperr.New(apperr.Unavailable, "PROVISIONING_FAILED",
+	"The tenant's DB account could not be repaired (see the server log; silo tenant repair --check lists what is wrong)")
+
+// repairAccount redoes an active or suspended tenant's DB account (the
+// caller holds the tenant's lock). Its status is left as it is.
+func (p *Provisioner) repairAccount(ctx context.Context, t *central.Tenant) error {
+	password, err := p.password(t.DBUser, t.DBPasswordEnc)
+	if err != nil {
+		return err
+	}
+	ctx = context.WithoutCancel(ctx)
+	if err := p.redoAccount(ctx, t.DBUser, t.DatabaseName, password); err != nil {
+		p.log.ErrorContext(ctx, "tenant DB account repair failed", "tenant", t.Slug, "err", err)
+		e := *errAccountRepair
+		e.Err = err
+		return &e
+	}
+	return nil
+}
+
+// RepairAccounts redoes the DB account of every active or suspended tenant
+// and every ready spare whose account Check finds wrong (missing user,
+// wrong grants, login refused). A tenant locked by another process is
+// left for the next run. It returns what it repaired ("slug" or "spare
+// NAME"); a spare that cannot be repaired is dropped (the pool builds a
+// fresh one), as it holds no tenant's data.
+func (p *Provisioner) RepairAccounts(ctx context.Context) ([]string, error) {
+	broken, err := p.brokenAccounts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var done []string
+	var errs []error
+	for _, a := range broken.tenants {
+		ok, err := p.repairTenantAccount(ctx, a)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", a, err))
+		} else if ok {
+			done = append(done, a)
+		}
+	}
+	for _, s := range broken.spares {
+		if err := p.repairSpare(ctx, s); err != nil {
+			errs = append(errs, fmt.Errorf("spare %s: %w", s.DatabaseName, err))
+			continue
+		}
+		done = append(done, "spare "+s.DatabaseName)
+	}
+	return done, errors.Join(errs...)
+}
+
+// brokenSet is what RepairAccounts works on: slugs and spares.
+type brokenSet struct {
+	tenants []string
+	spares  []central.Spare
+}
+
+// brokenAccounts lists the tenants (active or suspended) and ready spares
+// whose DB account is missing, wrongly granted or refused.
+func (p *Provisioner) brokenAccounts(ctx context.Context) (*brokenSet, error) {
+	users, err := p.server.Users(ctx, p.opts.Prefix)
+	if err != nil {
+		return nil, err
+	}
+	exists := set(users)
+	var b brokenSet
+	tenants, err := p.catalog.TenantsByStatus(ctx, central.StatusActive, central.StatusSuspended)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range tenants {
+		bad, err := p.accountBroken(ctx, account{t.Slug, t.DBUser, t.DatabaseName, t.DBPasswordEnc}, exists)
+		if err != nil {
+			return nil, err
+		}
+		if bad {
+			b.tenants = append(b.tenants, t.Slug)
+		}
+	}
+	spares, err := p.catalog.Spares(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range spares {
+		if s.Status == central.StatusProvisioning {
+			continue
+		}
+		bad, err := p.accountBroken(ctx, account{"spare " + s.DatabaseName, s.DBUser, s.DatabaseName, s.DBPasswordEnc}, exists)
+		if err != nil {
+			return nil, err
+		}
+		if bad {
+			b.spares = append(b.spares, s)
+		}
+	}
+	return &b, nil
+}
+
+func (p *Provisioner) accountBroken(ctx context.Context, a account, exists map[string]bool) (bool, error) {
+	if !exists[a.user] {
+		return true, nil
+	}
+	problems, err := p.server.GrantProblems(ctx, a.user, a.database)
+	if err != nil || len(problems) > 0 {
+		return len(problems) > 0, err
+	}
+	return p.loginProblem(ctx, a) != "", nil
+}
+
+// repairTenantAccount redoes slug's account under its lock; false when
+// another process holds the lock or the tenant is no longer active or
+// suspended.
+func (p *Provisioner) repairTenantAccount(ctx context.Context, slug string) (bool, error) {
+	release, ok, err := p.catalog.TryLock(ctx, "tenant:"+slug)
+	if err != nil || !ok {
+		return false, err
+	}
+	defer release()
+	t, err := p.catalog.Tenant(ctx, slug)
+	if err != nil {
+		return false, err
+	}
+	if t.Status != central.StatusActive && t.Status != central.StatusSuspended {
+		return false, nil
+	}
+	if err := p.repairAccount(ctx, t); err != nil {
+		return false, err
+	}
+	p.log.InfoContext(ctx, "repaired tenant DB account", "tenant", slug)
+	return true, nil
+}
+
+// repairSpare redoes a spare's account. A tenant may claim the spare
+// meanwhile; it redoes the account itself, and both runs are idempotent.
+// A spare that cannot be repaired is left in place and reported: it is
+// never dropped here, as a claim may have made it a tenant's database.
+func (p *Provisioner) repairSpare(ctx context.Context, s central.Spare) error {
+	password, err := p.password(s.DBUser, s.DBPasswordEnc)
+	if err != nil {
+		return err
+	}
+	return p.redoAccount(context.WithoutCancel(ctx), s.DBUser, s.DatabaseName, password)
+}
