@@ -161,6 +161,17 @@ var (
 // database name.
 func ValidDatabaseName(name string) bool { return dbNamePattern.MatchString(name) }
 
+// checkPrefix validates the tenant database prefix, also against the
+// central database's name.
+func checkPrefix(prefix string, central *mysql.Config, bad func(string, string, ...any)) {
+	if !prefixPattern.MatchString(prefix) {
+		bad("SILO_TENANT_DB_PREFIX", "must match %s (lower-case letter first, at most 16 characters)", prefixPattern)
+	} else if central != nil && CentralMayBeTenant(prefix, central.DBName) {
+		bad("SILO_TENANT_DB_PREFIX", "tenant databases are named %q followed by the slug, so the central database %q could be a tenant's database or match a tenant's grant (`_` is a wildcard in grants): choose a prefix the central database name does not start with",
+			prefix, central.DBName)
+	}
+}
+
 // CentralMayBeTenant reports whether a tenant database name (prefix, then
 // a name derived from a slug or a spare's name) could equal the central
 // database's name or match it as a grant pattern, where `_` stands for any
@@ -222,12 +233,7 @@ func (l *Loader) Load() (*Config, error) {
 	}
 
 	c.TenantDBPrefix = get("SILO_TENANT_DB_PREFIX")
-	if !prefixPattern.MatchString(c.TenantDBPrefix) {
-		bad("SILO_TENANT_DB_PREFIX", "must match %s (lower-case letter first, at most 16 characters)", prefixPattern)
-	} else if central != nil && CentralMayBeTenant(c.TenantDBPrefix, central.DBName) {
-		bad("SILO_TENANT_DB_PREFIX", "tenant databases are named %q followed by the slug, so the central database %q could be a tenant's database or match a tenant's grant (`_` is a wildcard in grants): choose a prefix the central database name does not start with",
-			c.TenantDBPrefix, central.DBName)
-	}
+	checkPrefix(c.TenantDBPrefix, central, bad)
 	c.BaseDomain = strings.TrimSuffix(strings.ToLower(get("SILO_BASE_DOMAIN")), ".")
 	if c.BaseDomain != "" && (len(c.BaseDomain) > 253 || !domainPattern.MatchString(c.BaseDomain)) {
 		bad("SILO_BASE_DOMAIN", "must be a domain name such as example.com, got %q", c.BaseDomain)
