@@ -58,7 +58,8 @@ func (p *Provisioner) repairAccount(ctx context.Context, t *central.Tenant) erro
 
 // RepairAccounts redoes the DB account of every active or suspended tenant
 // and every ready spare whose account Check finds wrong (missing user,
-// wrong grants, login refused). A tenant locked by another process is
+// wrong grants, login refused), and corrects the grants of deleted
+// tenants' (locked) users. A tenant locked by another process is
 // left for the next run. It returns what it repaired ("slug" or "spare
 // NAME"); a spare that cannot be repaired is dropped (the pool builds a
 // fresh one), as it holds no tenant's data.
@@ -102,12 +103,16 @@ func (p *Provisioner) brokenAccounts(ctx context.Context) (*brokenSet, error) {
 	}
 	exists := set(users)
 	var b brokenSet
-	tenants, err := p.catalog.TenantsByStatus(ctx, central.StatusActive, central.StatusSuspended)
+	tenants, err := p.catalog.TenantsByStatus(ctx, central.StatusActive, central.StatusSuspended, central.StatusDeleted)
 	if err != nil {
 		return nil, err
 	}
 	for _, t := range tenants {
-		bad, err := p.accountBroken(ctx, account{t.Slug, t.DBUser, t.DatabaseName, t.DBPasswordEnc}, exists)
+		deleted := t.Status == central.StatusDeleted
+		if deleted && !exists[t.DBUser] {
+			continue // purged, or never created
+		}
+		bad, err := p.accountBroken(ctx, account{t.Slug, t.DBUser, t.DatabaseName, t.DBPasswordEnc, deleted}, exists)
 		if err != nil {
 			return nil, err
 		}
@@ -123,7 +128,7 @@ func (p *Provisioner) brokenAccounts(ctx context.Context) (*brokenSet, error) {
 		if s.Status == central.StatusProvisioning {
 			continue
 		}
-		bad, err := p.accountBroken(ctx, account{"spare " + s.DatabaseName, s.DBUser, s.DatabaseName, s.DBPasswordEnc}, exists)
+		bad, err := p.accountBroken(ctx, account{"spare " + s.DatabaseName, s.DBUser, s.DatabaseName, s.DBPasswordEnc, false}, exists)
 		if err != nil {
 			return nil, err
 		}
@@ -139,15 +144,15 @@ func (p *Provisioner) accountBroken(ctx context.Context, a account, exists map[s
 		return true, nil
 	}
 	problems, err := p.server.GrantProblems(ctx, a.user, a.database)
-	if err != nil || len(problems) > 0 {
+	if err != nil || len(problems) > 0 || a.locked {
 		return len(problems) > 0, err
 	}
 	return p.loginProblem(ctx, a) != "", nil
 }
 
-// repairTenantAccount redoes slug's account under its lock; false when
-// another process holds the lock or the tenant is no longer active or
-// suspended.
+// repairTenantAccount redoes slug's account under its lock (a deleted
+// tenant's grants only); false when another process holds the lock or
+// the tenant's status changed to one repair leaves alone.
 func (p *Provisioner) repairTenantAccount(ctx context.Context, slug string) (bool, error) {
 	release, ok, err := p.catalog.TryLock(ctx, "tenant:"+slug)
 	if err != nil || !ok {
@@ -158,7 +163,12 @@ func (p *Provisioner) repairTenantAccount(ctx context.Context, slug string) (boo
 	if err != nil {
 		return false, err
 	}
-	if t.Status != central.StatusActive && t.Status != central.StatusSuspended {
+	switch t.Status {
+	case central.StatusActive, central.StatusSuspended:
+	case central.StatusDeleted:
+		// Its user stays locked; only wrong grants are corrected.
+		return p.server.FixGrants(context.WithoutCancel(ctx), t.DBUser, t.DatabaseName)
+	default:
 		return false, nil
 	}
 	if err := p.repairAccount(ctx, t); err != nil {

@@ -78,12 +78,21 @@ func TestRepairReplacesWildcardGrant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// What older versions granted.
-	if _, err := e.central.Exec("REVOKE ALL PRIVILEGES, GRANT OPTION FROM ?@'%'", a.DBUser); err != nil {
+	gone, err := e.prov.Create(bg, provisioning.NewTenant{Slug: "ab-ce", Name: "Gone"})
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.central.Exec("GRANT "+tenantdb.TenantPrivileges+" ON `"+a.DatabaseName+"`.* TO ?@'%'", a.DBUser); err != nil {
+	if err := e.prov.Delete(bg, "ab-ce", false); err != nil {
 		t.Fatal(err)
+	}
+	// What older versions granted.
+	for _, tn := range []*central.Tenant{a, gone} {
+		if _, err := e.central.Exec("REVOKE ALL PRIVILEGES, GRANT OPTION FROM ?@'%'", tn.DBUser); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.central.Exec("GRANT "+tenantdb.TenantPrivileges+" ON `"+tn.DatabaseName+"`.* TO ?@'%'", tn.DBUser); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for _, other := range []string{b.DatabaseName, e.centralDB} {
 		db, err := e.tenantConn(a, other)
@@ -96,17 +105,22 @@ func TestRepairReplacesWildcardGrant(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.WrongGrants) != 1 || !strings.HasPrefix(r.WrongGrants[0], "ab-cd: "+a.DBUser+": ") || r.Clean() {
-		t.Fatalf("check of the wildcard grant: %+v", r)
+	if len(r.WrongGrants) != 2 || !strings.HasPrefix(r.WrongGrants[0], "ab-cd: "+a.DBUser+": ") ||
+		!strings.HasPrefix(r.WrongGrants[1], "ab-ce: "+gone.DBUser+": ") || r.Clean() {
+		t.Fatalf("check of the wildcard grants: %+v", r)
 	}
 	fixed, err := e.prov.RepairAccounts(bg)
-	if err != nil || !slices.Equal(fixed, []string{"ab-cd"}) {
+	if err != nil || !slices.Equal(fixed, []string{"ab-cd", "ab-ce"}) {
 		t.Fatalf("repair: %v %v", fixed, err)
 	}
 	e.requireClean()
 	e.connects(t, a)
 	e.refused(t, a, b.DatabaseName)
 	e.refused(t, a, e.centralDB)
+	// The deleted tenant's user stays locked.
+	if _, err := e.tenantConn(gone, gone.DatabaseName); !isMySQLError(err, 4151) && !isMySQLError(err, 3118) {
+		t.Fatalf("the deleted tenant's user after repair: %v, want locked", err)
+	}
 	// Idempotent: nothing more to do.
 	if fixed, err := e.prov.RepairAccounts(bg); err != nil || len(fixed) != 0 {
 		t.Fatalf("second repair: %v %v", fixed, err)

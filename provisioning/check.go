@@ -43,6 +43,9 @@ type account struct {
 	user        string
 	database    string
 	passwordEnc []byte
+	// locked: a deleted tenant's user, locked on purpose; only its grants
+	// are checked and corrected, never its login.
+	locked bool
 }
 
 // Check compares the databases and DB users on the server with the catalog,
@@ -87,8 +90,8 @@ func (p *Provisioner) Check(ctx context.Context) (*Report, error) {
 		if stepIndex(t.Step) >= stepIndex(stepUser) && !onServerUser[t.DBUser] {
 			r.MissingUsers = append(r.MissingUsers, t.Slug+": "+t.DBUser)
 		}
-		if t.Status != central.StatusDeleted && onServerUser[t.DBUser] {
-			live = append(live, account{t.Slug, t.DBUser, t.DatabaseName, t.DBPasswordEnc})
+		if onServerUser[t.DBUser] {
+			live = append(live, account{t.Slug, t.DBUser, t.DatabaseName, t.DBPasswordEnc, t.Status == central.StatusDeleted})
 		}
 	}
 	for _, s := range spares {
@@ -104,7 +107,7 @@ func (p *Provisioner) Check(ctx context.Context) (*Report, error) {
 			r.MissingUsers = append(r.MissingUsers, label+": "+s.DBUser)
 			continue
 		}
-		live = append(live, account{label, s.DBUser, s.DatabaseName, s.DBPasswordEnc})
+		live = append(live, account{label, s.DBUser, s.DatabaseName, s.DBPasswordEnc, false})
 	}
 	for _, d := range dbs {
 		if !ownedDB[d] {
@@ -134,8 +137,8 @@ func (p *Provisioner) checkAccount(ctx context.Context, a account, dbExists bool
 	if len(problems) > 0 {
 		r.WrongGrants = append(r.WrongGrants, a.label+": "+a.user+": "+strings.Join(problems, "; "))
 	}
-	if !dbExists {
-		return nil // reported missing
+	if !dbExists || a.locked {
+		return nil // reported missing, or locked on purpose
 	}
 	if reason := p.loginProblem(ctx, a); reason != "" {
 		r.BrokenUsers = append(r.BrokenUsers, a.label+": "+a.user+": "+reason)
