@@ -574,6 +574,17 @@ func TestTenantRepairCheck(t *testing.T) {
 	if !errors.Is(err, errOrphans) || !strings.Contains(out, "missing DB user: acme: "+user+"\n") {
 		t.Fatalf("check with a missing DB user: err = %v, printed %q", err, out)
 	}
+	// Repair recreates it (with the catalog's password and grants).
+	if out := e.silo(t, "tenant", "repair"); out != "resumed 0 tenant(s): \nrepaired 1 DB account(s) (user, password, grants): acme\n" {
+		t.Fatalf("repair of a missing DB user printed %q", out)
+	}
+	if !e.userExists(t, user) {
+		t.Fatal("repair did not recreate the DB user")
+	}
+	out, _, err = runCmd(t, e.env, "tenant", "repair", "--check")
+	if !errors.Is(err, errOrphans) || out != "orphan database: "+stray+"\n" {
+		t.Fatalf("check after repair: err = %v, printed %q", err, out)
+	}
 
 	if _, err := e.root.Exec("DROP DATABASE `" + stray + "`"); err != nil {
 		t.Fatal(err)
