@@ -294,6 +294,22 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Admin, error) 
 	return a, nil
 }
 
+// MayImpersonate reports whether the central admin id may act as a tenant
+// user now: it exists, is active and is a superadmin. Tenant-plane requests
+// made with an impersonation token ask it every time (one primary-key read
+// of the central database, not cached), so that deleting, deactivating or
+// demoting the admin ends their impersonations from the next request on.
+func (s *Service) MayImpersonate(ctx context.Context, id string) (bool, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return false, nil
+	}
+	a, err := adminByID(ctx, s.db, id)
+	if err != nil {
+		return false, err
+	}
+	return a != nil && a.IsActive && a.Role == RoleSuperadmin, nil
+}
+
 // ListAdmins returns up to limit admins after the cursor (an admin id) and
 // the cursor of the next page, empty on the last page.
 func (s *Service) ListAdmins(ctx context.Context, limit int, cursor string) ([]Admin, string, error) {

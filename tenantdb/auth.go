@@ -22,15 +22,29 @@ import (
 // Every method takes the tenant's slug and its pooled database; tokens are
 // bound to the tenant by their audience (silo:tenant:<slug>) and tid claim.
 type Auth struct {
-	keys       *token.Keys
-	guard      *login.Guard
-	refreshTTL time.Duration
-	log        *slog.Logger
+	keys          *token.Keys
+	guard         *login.Guard
+	refreshTTL    time.Duration
+	log           *slog.Logger
+	impersonators ImpersonatorCheck
 }
+
+// ImpersonatorCheck reports whether the central admin adminID may still act
+// as a tenant user (exists, is active, is a superadmin), as the central
+// database has them now.
+type ImpersonatorCheck func(ctx context.Context, adminID string) (bool, error)
 
 // NewAuth returns tenant-user authentication.
 func NewAuth(keys *token.Keys, guard *login.Guard, refreshTTL time.Duration, log *slog.Logger) *Auth {
 	return &Auth{keys: keys, guard: guard, refreshTTL: refreshTTL, log: log}
+}
+
+// CheckImpersonators sets how tokens carrying an act claim (a central admin
+// impersonating a user) are checked on every request, and returns a. Without
+// it, such tokens are refused.
+func (a *Auth) CheckImpersonators(check ImpersonatorCheck) *Auth {
+	a.impersonators = check
+	return a
 }
 
 // Session is what a tenant login or refresh hands out.
@@ -191,7 +205,9 @@ type Caller struct {
 
 // Authenticate verifies an access token for tenant slug and loads its user,
 // roles and permissions from the tenant database: a removed or deactivated
-// user is refused at once, and role changes apply to the next request.
+// user is refused at once, and role changes apply to the next request. A
+// token carrying an act claim is refused as soon as its central admin is no
+// longer an active superadmin (see CheckImpersonators).
 func (a *Auth) Authenticate(ctx context.Context, db *sqlx.DB, slug, raw string) (*Caller, error) {
 	claims, err := a.keys.Verify(raw, token.TenantAudience(slug))
 	switch {
@@ -202,6 +218,11 @@ func (a *Auth) Authenticate(ctx context.Context, db *sqlx.DB, slug, raw string) 
 	}
 	if _, err := uuid.Parse(claims.Subject); err != nil {
 		return nil, ErrBadAccessToken
+	}
+	if claims.Actor != nil {
+		if err := a.checkImpersonator(ctx, claims.Actor.Subject); err != nil {
+			return nil, err
+		}
 	}
 	u, roles, perms, err := UserWithRoles(ctx, db, claims.Subject)
 	if errors.Is(err, ErrUserNotFound) || (err == nil && !u.IsActive) {
@@ -215,6 +236,22 @@ func (a *Auth) Authenticate(ctx context.Context, db *sqlx.DB, slug, raw string) 
 		c.ImpersonatedBy = claims.Actor.Subject
 	}
 	return c, nil
+}
+
+// checkImpersonator admits an impersonation only while its central admin
+// may still impersonate; the central database is asked on every request.
+func (a *Auth) checkImpersonator(ctx context.Context, adminID string) error {
+	if _, err := uuid.Parse(adminID); err != nil || a.impersonators == nil {
+		return ErrBadAccessToken
+	}
+	ok, err := a.impersonators(ctx, adminID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrBadAccessToken
+	}
+	return nil
 }
 
 // Config returns the caller's config object.
