@@ -64,7 +64,6 @@ var (
 	ErrUserExists        = apperr.New(apperr.Conflict, "USER_EXISTS", "User already exists")
 	ErrRegistrationShut  = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Registration is closed: a superadmin must register new central admins")
 	ErrLastSuperadmin    = apperr.New(apperr.Conflict, "CONFLICT", "The last active superadmin cannot be removed, demoted or deactivated")
-	ErrInactive          = apperr.New(apperr.Forbidden, "FORBIDDEN", "This account is inactive")
 	ErrAccessExpired     = apperr.New(apperr.Unauthenticated, "TOKEN_EXPIRED", "Access token expired")
 	ErrBadAccessToken    = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Invalid access token")
 	ErrFirstMustBeSuper  = apperr.Validation(apperr.FieldError{Field: "role", Message: "the first central admin must be a superadmin"})
@@ -185,7 +184,8 @@ func (s *Service) create(ctx context.Context, in NewAdmin, allow func(count int)
 	return a, nil
 }
 
-// Login checks an admin's credentials and starts a new session.
+// Login checks an admin's credentials and starts a new session. An
+// inactive admin is answered as a wrong password, whatever the password.
 func (s *Service) Login(ctx context.Context, clientIP, rawEmail, password string) (*Session, error) {
 	var a *Admin
 	err := s.guard.Attempt(ctx, clientIP, "central", rawEmail, password, func(email string) (string, bool, error) {
@@ -194,13 +194,11 @@ func (s *Service) Login(ctx context.Context, clientIP, rawEmail, password string
 		if a == nil {
 			return "", false, err
 		}
-		return a.PasswordHash, true, nil
+		hash, usable := login.Usable(a.PasswordHash, a.IsActive)
+		return hash, usable, nil
 	}, func(hash string) error { return updatePasswordHash(ctx, s.db, a.ID, hash) })
 	if err != nil {
 		return nil, err
-	}
-	if !a.IsActive {
-		return nil, ErrInactive
 	}
 	var raw string
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {

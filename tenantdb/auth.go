@@ -58,7 +58,6 @@ type Session struct {
 // Errors of tenant auth.
 var (
 	ErrSignupClosed   = apperr.New(apperr.Forbidden, "FORBIDDEN", "This tenant does not allow public sign-up")
-	ErrInactiveUser   = apperr.New(apperr.Forbidden, "FORBIDDEN", "This account is inactive")
 	ErrBadAccessToken = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Invalid access token")
 	ErrAccessExpired  = apperr.New(apperr.Unauthenticated, "TOKEN_EXPIRED", "Access token expired")
 	ErrConfigTooLarge = apperr.New(apperr.TooLarge, "BODY_TOO_LARGE", "The config must be at most 64 KiB")
@@ -110,7 +109,8 @@ func (a *Auth) Register(ctx context.Context, db *sqlx.DB, in NewUser) (*User, er
 	return u, nil
 }
 
-// Login checks a tenant user's credentials and starts a session.
+// Login checks a tenant user's credentials and starts a session. An
+// inactive user is answered as a wrong password, whatever the password.
 func (a *Auth) Login(ctx context.Context, db *sqlx.DB, slug, clientIP, rawEmail, password string) (*Session, error) {
 	var u *User
 	err := a.guard.Attempt(ctx, clientIP, "tenant:"+slug, rawEmail, password, func(email string) (string, bool, error) {
@@ -119,16 +119,14 @@ func (a *Auth) Login(ctx context.Context, db *sqlx.DB, slug, clientIP, rawEmail,
 		if u == nil {
 			return "", false, err
 		}
-		return u.PasswordHash, true, nil
+		hash, usable := login.Usable(u.PasswordHash, u.IsActive)
+		return hash, usable, nil
 	}, func(hash string) error {
 		_, err := db.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", hash, u.ID)
 		return err
 	})
 	if err != nil {
 		return nil, err
-	}
-	if !u.IsActive {
-		return nil, ErrInactiveUser
 	}
 	raw, err := refresh.Start(ctx, db, u.ID, a.refreshTTL)
 	if err != nil {
