@@ -199,6 +199,9 @@ type Caller struct {
 	// Kind and ID name a caller that is neither a user nor a key (a central
 	// admin acting through the central API, "central_admin").
 	Kind, ID string
+	// keyChain is, for an API key, how many keys stand between the request
+	// and the user at the root of its creators (the key included).
+	keyChain int
 	// firstAdminOnly limits a central caller to tenants without an active
 	// tenant_admin (a plain central admin; see CentralFirstAdminCaller).
 	firstAdminOnly bool
