@@ -1,7 +1,9 @@
 package router_test
 
 import (
+	"slices"
 	"testing"
+	"time"
 )
 
 // keyBy creates an API key with tok (a user's token or a key) and returns
@@ -111,4 +113,35 @@ func TestAPIKeysFollowTheirCreator(t *testing.T) {
 		expect(t, r, 200, "")
 		f.refuse(t, 403, "FORBIDDEN", "POST", apiKeysPath, r.str("access_token"), map[string]any{"name": "backdoor", "permissions": []string{"users:read"}})
 	})
+}
+
+// BenchmarkAPIKeyRequest measures GET /api/roles authenticated by an API
+// key made by a user, and by a key made by that key, and reports the median
+// latency: the price of reading the key's creators on every request.
+func BenchmarkAPIKeyRequest(b *testing.B) {
+	s := newServer(b)
+	s.newTenant(b, "key-bench")
+	admin := s.tlogin(b, "key-bench", adminOf("key-bench"), password).str("access_token")
+	mint := func(tok string) string {
+		r := s.tc(b, "POST", apiKeysPath, "key-bench", tok, map[string]any{"name": "bench", "permissions": []string{"apikeys:write", "users:read"}})
+		expect(b, r, 201, "")
+		return r.str("key")
+	}
+	userKey := mint(admin)
+	keyKey := mint(userKey)
+	for _, c := range []struct{ name, key string }{{"UserKey", userKey}, {"KeyOfKey", keyKey}} {
+		b.Run(c.name, func(b *testing.B) {
+			lat := make([]time.Duration, 0, b.N)
+			for i := 0; i < b.N; i++ {
+				start := time.Now()
+				r := s.tc(b, "GET", rolesPath, "key-bench", c.key, nil)
+				lat = append(lat, time.Since(start))
+				if r.status != 200 {
+					b.Fatalf("status %d: %s", r.status, r.raw)
+				}
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+		})
+	}
 }
