@@ -64,7 +64,6 @@ var (
 	ErrUserExists        = apperr.New(apperr.Conflict, "USER_EXISTS", "User already exists")
 	ErrRegistrationShut  = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Registration is closed: a superadmin must register new central admins")
 	ErrLastSuperadmin    = apperr.New(apperr.Conflict, "CONFLICT", "The last active superadmin cannot be removed, demoted or deactivated")
-	ErrInactive          = apperr.New(apperr.Forbidden, "FORBIDDEN", "This account is inactive")
 	ErrAccessExpired     = apperr.New(apperr.Unauthenticated, "TOKEN_EXPIRED", "Access token expired")
 	ErrBadAccessToken    = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Invalid access token")
 	ErrFirstMustBeSuper  = apperr.Validation(apperr.FieldError{Field: "role", Message: "the first central admin must be a superadmin"})
@@ -185,7 +184,8 @@ func (s *Service) create(ctx context.Context, in NewAdmin, allow func(count int)
 	return a, nil
 }
 
-// Login checks an admin's credentials and starts a new session.
+// Login checks an admin's credentials and starts a new session. An
+// inactive admin is answered as a wrong password, whatever the password.
 func (s *Service) Login(ctx context.Context, clientIP, rawEmail, password string) (*Session, error) {
 	var a *Admin
 	err := s.guard.Attempt(ctx, clientIP, "central", rawEmail, password, func(email string) (string, bool, error) {
@@ -194,13 +194,11 @@ func (s *Service) Login(ctx context.Context, clientIP, rawEmail, password string
 		if a == nil {
 			return "", false, err
 		}
-		return a.PasswordHash, true, nil
+		hash, usable := login.Usable(a.PasswordHash, a.IsActive)
+		return hash, usable, nil
 	}, func(hash string) error { return updatePasswordHash(ctx, s.db, a.ID, hash) })
 	if err != nil {
 		return nil, err
-	}
-	if !a.IsActive {
-		return nil, ErrInactive
 	}
 	var raw string
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -292,6 +290,22 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Admin, error) 
 		return nil, ErrBadAccessToken
 	}
 	return a, nil
+}
+
+// MayImpersonate reports whether the central admin id may act as a tenant
+// user now: it exists, is active and is a superadmin. Tenant-plane requests
+// made with an impersonation token ask it every time (one primary-key read
+// of the central database, not cached), so that deleting, deactivating or
+// demoting the admin ends their impersonations from the next request on.
+func (s *Service) MayImpersonate(ctx context.Context, id string) (bool, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return false, nil
+	}
+	a, err := adminByID(ctx, s.db, id)
+	if err != nil {
+		return false, err
+	}
+	return a != nil && a.IsActive && a.Role == RoleSuperadmin, nil
 }
 
 // ListAdmins returns up to limit admins after the cursor (an admin id) and

@@ -525,9 +525,15 @@ func (p *Provisioner) List(ctx context.Context, f central.TenantFilter) ([]centr
 }
 
 // Invite creates an invitation in an active tenant on behalf of a central
-// admin (how a tenant created without an admin gets its first one). The
+// admin (how a tenant created without an admin gets its first one). A
+// superadmin may invite into any active tenant; a plain admin only into one
+// without an active tenant_admin (tenantdb.ErrTenantHasAdmin otherwise). The
 // token is returned once.
-func (p *Provisioner) Invite(ctx context.Context, slug, adminID, requestID, email, role string) (*central.Tenant, *tenantdb.Invitation, string, error) {
+func (p *Provisioner) Invite(ctx context.Context, slug string, by *central.Admin, requestID, email, role string) (*central.Tenant, *tenantdb.Invitation, string, error) {
+	caller := tenantdb.CentralFirstAdminCaller(by.ID, requestID)
+	if by.Role == central.RoleSuperadmin {
+		caller = tenantdb.CentralCaller(by.ID, requestID)
+	}
 	t, err := p.Get(ctx, slug)
 	if err != nil {
 		return nil, nil, "", err
@@ -543,7 +549,7 @@ func (p *Provisioner) Invite(ctx context.Context, slug, adminID, requestID, emai
 	var raw string
 	err = p.server.WithTenantDB(ctx, t.DatabaseName, t.DBUser, string(pw), func(db *sqlx.DB) error {
 		var err error
-		inv, raw, err = tenantdb.CreateInvitation(ctx, db, tenantdb.CentralCaller(adminID, requestID), email, role)
+		inv, raw, err = tenantdb.CreateInvitation(ctx, db, caller, email, role)
 		return err
 	})
 	return t, inv, raw, err

@@ -157,10 +157,11 @@ func TestLogin(t *testing.T) {
 		id, tok := s.addAdmin(super, "leaver@example.com", "admin")
 		expect(t, s.call("GET", "/api/central/auth/me", tok, nil), 200, "")
 		expect(t, s.call("PATCH", "/api/central/admins/"+id, super, map[string]any{"isActive": false}), 200, "")
-		// The live token stops working at once, and login is refused.
+		// The live token stops working at once, and login is refused as
+		// for a wrong password (TestInactiveLoginIsNoOracle).
 		expect(t, s.call("GET", "/api/central/auth/me", tok, nil), 401, "UNAUTHENTICATED")
 		r := s.call("POST", "/api/central/auth/login", "", map[string]string{"email": "leaver@example.com", "password": password})
-		expect(t, r, 403, "FORBIDDEN")
+		expect(t, r, 401, "INVALID_CREDENTIALS")
 		// Reactivated: login works again.
 		expect(t, s.call("PATCH", "/api/central/admins/"+id, super, map[string]any{"isActive": true}), 200, "")
 		s.login("leaver@example.com", password)

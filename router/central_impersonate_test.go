@@ -1,6 +1,7 @@
 package router_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -111,5 +112,51 @@ func TestImpersonate(t *testing.T) {
 	t.Run("SuspendedTenant", func(t *testing.T) {
 		expect(t, s.call("POST", "/api/central/tenants/imp/suspend", super, nil), 200, "")
 		expect(t, s.call("POST", path, super, map[string]string{"userId": userID}), 409, "CONFLICT")
+	})
+}
+
+// TestImpersonationEndsWithTheImpersonator: an impersonation token is
+// refused from the next request on once its central admin is deleted,
+// deactivated or no longer a superadmin, though the token itself is still
+// valid for minutes.
+func TestImpersonationEndsWithTheImpersonator(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	root := s.bootstrap()
+	s.newTenant(t, "imp-end")
+	userID := s.tlogin(t, "imp-end", adminOf("imp-end"), password).user()["id"].(string)
+	for _, c := range []struct {
+		name   string
+		method string
+		body   any
+	}{
+		{"Deleted", "DELETE", nil},
+		{"Deactivated", "PATCH", map[string]any{"isActive": false}},
+		{"Demoted", "PATCH", map[string]any{"role": "admin"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			id, super := s.addAdmin(root, strings.ToLower(c.name)+"@example.com", "superadmin")
+			r := s.call("POST", "/api/central/tenants/imp-end/impersonate", super, map[string]string{"userId": userID})
+			expect(t, r, 200, "")
+			tok := r.str("access_token")
+			expect(t, s.tc(t, "GET", mePath, "imp-end", tok, nil), 200, "")
+			expect(t, s.tc(t, "GET", "/api/users", "imp-end", tok, nil), 200, "")
+			want := 200
+			if c.method == "DELETE" {
+				want = 204
+			}
+			expect(t, s.call(c.method, "/api/central/admins/"+id, root, c.body), want, "")
+			expect(t, s.tc(t, "GET", mePath, "imp-end", tok, nil), 401, "UNAUTHENTICATED")
+			expect(t, s.tc(t, "GET", "/api/users", "imp-end", tok, nil), 401, "UNAUTHENTICATED")
+			before := s.tc(t, "GET", "/api/settings", "imp-end", s.tlogin(t, "imp-end", adminOf("imp-end"), password).str("access_token"), nil).raw
+			expect(t, s.tc(t, "PUT", "/api/settings", "imp-end", tok, map[string]any{"displayName": "Stale support"}), 401, "UNAUTHENTICATED")
+			after := s.tc(t, "GET", "/api/settings", "imp-end", s.tlogin(t, "imp-end", adminOf("imp-end"), password).str("access_token"), nil).raw
+			if before != after {
+				t.Fatalf("a refused impersonation changed the settings: %s -> %s", before, after)
+			}
+		})
+	}
+	t.Run("UserTokensUnaffected", func(t *testing.T) {
+		expect(t, s.tc(t, "GET", mePath, "imp-end", s.tlogin(t, "imp-end", adminOf("imp-end"), password).str("access_token"), nil), 200, "")
 	})
 }

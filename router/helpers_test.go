@@ -139,7 +139,7 @@ func (s *server) serve(t testing.TB, o serverOptions) *server {
 	cache := central.NewTenantCache(catalog)
 	pools := tenantdb.NewPoolManager(o.pools)
 	conns := provisioning.NewConnections(pools, s.box, s.tenant, 0)
-	auth := tenantdb.NewAuth(s.keys, guard, 24*time.Hour, log)
+	auth := tenantdb.NewAuth(s.keys, guard, 24*time.Hour, log).CheckImpersonators(svc.MayImpersonate)
 	// Cleanups run last-in first-out: the HTTP server closes first, then
 	// the poller stops, then the pools close.
 	t.Cleanup(pools.Close)

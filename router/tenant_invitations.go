@@ -1,7 +1,9 @@
 package router
 
 import (
+	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -112,6 +114,8 @@ func (h *handlers) acceptInvitation(c *gin.Context) {
 
 // inviteToTenant creates a tenant invitation through the central plane,
 // audited in both logs (tenant: by the central admin; central: tenant.invite).
+// A plain admin may only invite into a tenant without an active
+// tenant_admin; that refusal is audited in the central log too.
 func (h *handlers) inviteToTenant(c *gin.Context) {
 	var in invitationRequest
 	if err := Decode(c, &in); err != nil {
@@ -119,7 +123,14 @@ func (h *handlers) inviteToTenant(c *gin.Context) {
 		return
 	}
 	ctx := c.Request.Context()
-	t, inv, raw, err := h.tenants.Invite(ctx, c.Param("slug"), currentAdmin(c).ID, requestID(c), in.Email, in.Role)
+	t, inv, raw, err := h.tenants.Invite(ctx, c.Param("slug"), currentAdmin(c), requestID(c), in.Email, in.Role)
+	if errors.Is(err, tenantdb.ErrTenantHasAdmin) {
+		// Both passed validation before the refusal: a plain address, a role of the tenant.
+		detail := strings.ToLower(strings.TrimSpace(in.Email)) + " as " + in.Role + ": refused, the tenant has an active tenant_admin"
+		if aerr := h.audit.Record(ctx, "tenant.invite", "tenant", c.Param("slug"), central.OutcomeFailure, detail); aerr != nil {
+			logFrom(c).ErrorContext(ctx, "recording a refused invitation failed", "err", aerr)
+		}
+	}
 	if err != nil {
 		Fail(c, err)
 		return

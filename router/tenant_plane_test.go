@@ -1027,9 +1027,9 @@ func TestTenantTokenBinding(t *testing.T) {
 		rootExec(t, alpha.DatabaseName, "UPDATE {db}.users SET is_active = 0 WHERE id = ?", id)
 		expect(t, s.tc(t, "GET", mePath, "alpha", r.str("access_token"), nil), 401, "UNAUTHENTICATED")
 		expect(t, s.tc(t, "PUT", configPath, "alpha", r.str("access_token"), map[string]any{"config": map[string]any{"a": 1}}), 401, "UNAUTHENTICATED")
-		expect(t, s.tc(t, "POST", loginPath, "alpha", "", creds("off@example.com", password)), 403, "FORBIDDEN")
+		expect(t, s.tc(t, "POST", loginPath, "alpha", "", creds("off@example.com", password)), 401, "INVALID_CREDENTIALS")
 		expect(t, s.tc(t, "POST", refreshPath, "alpha", "", map[string]string{"refresh_token": r.str("refresh_token")}), 401, "UNAUTHENTICATED")
-		// A wrong password still says only that.
+		// A wrong password answers the same (TestInactiveLoginIsNoOracle).
 		expect(t, s.tc(t, "POST", loginPath, "alpha", "", creds("off@example.com", "wrong password 1")), 401, "INVALID_CREDENTIALS")
 		var live int
 		root := testdb.Server(t)

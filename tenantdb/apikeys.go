@@ -46,9 +46,21 @@ func (k *APIKey) PermissionList() []string {
 const apiKeyColumns = "id, name, prefix, permissions, created_by, created_at, expires_at, last_used_at, revoked_at"
 
 var (
-	ErrAPIKeyNotFound = apperr.New(apperr.NotFound, "NOT_FOUND", "API key not found")
-	errBadAPIKey      = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Invalid API key")
+	ErrAPIKeyNotFound    = apperr.New(apperr.NotFound, "NOT_FOUND", "API key not found")
+	ErrKeyByImpersonator = apperr.New(apperr.Forbidden, "FORBIDDEN", "API keys cannot be created while impersonating a user")
+	ErrKeyChainTooDeep   = apperr.New(apperr.Forbidden, "FORBIDDEN", "This API key cannot create keys: its chain of creators is at the limit")
+	errBadAPIKey         = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Invalid API key")
 )
+
+// maxKeyChain bounds the keys between a request's key and the user at the
+// root of its creators (the request's key included): a key may create keys,
+// which may create keys, this deep and no deeper.
+const maxKeyChain = 5
+
+// usable reports whether the key is neither revoked nor expired at now.
+func (k *APIKey) usable(now time.Time) bool {
+	return !k.RevokedAt.Valid && (!k.ExpiresAt.Valid || now.Before(k.ExpiresAt.Time))
+}
 
 func hashSecret(raw string) []byte {
 	sum := sha256.Sum256([]byte(raw))
@@ -70,8 +82,11 @@ type NewAPIKey struct {
 	ExpiresAt   *time.Time
 }
 
-// CreateAPIKey makes a key whose permissions the caller all holds. The key
-// is returned once; only its hash is stored.
+// CreateAPIKey makes a key whose permissions the caller all holds (a key
+// creating a key: the permissions it may use now). The key is returned once;
+// only its hash is stored. It acts on its creator's authority: see
+// AuthenticateKey. A central admin impersonating a user may not create keys,
+// which would outlive the impersonation.
 func (a *Auth) CreateAPIKey(ctx context.Context, db *sqlx.DB, caller *Caller, in NewAPIKey) (*APIKey, string, error) {
 	var v apperr.Validator
 	name := strings.TrimSpace(in.Name)
@@ -91,7 +106,14 @@ func (a *Auth) CreateAPIKey(ctx context.Context, db *sqlx.DB, caller *Caller, in
 	if err := v.Err(); err != nil {
 		return nil, "", err
 	}
-	if !caller.Covers(in.Permissions) {
+	switch {
+	case caller.ImpersonatedBy != "":
+		return nil, "", ErrKeyByImpersonator
+	case caller.User == nil && caller.APIKey == nil:
+		return nil, "", apperr.ErrForbidden // a key needs a creator of this tenant
+	case caller.APIKey != nil && caller.keyChain >= maxKeyChain:
+		return nil, "", ErrKeyChainTooDeep
+	case !caller.Covers(in.Permissions):
 		return nil, "", ErrEscalation
 	}
 	raw := randomSecret(APIKeyPrefix)
@@ -153,28 +175,72 @@ func (a *Auth) RevokeAPIKey(ctx context.Context, db *sqlx.DB, caller *Caller, id
 			}
 			return nil // already revoked
 		}
-		return Audit(ctx, tx, caller, "apikey.revoke", "apikey", id, "")
+		if err := Audit(ctx, tx, caller, "apikey.revoke", "apikey", id, ""); err != nil {
+			return err
+		}
+		return revokeKeysOf(ctx, tx, caller, "the key that created it was revoked", id)
 	})
+}
+
+// revokeKeysOf revokes, in tx, the keys that any of creators (users or
+// keys) created and, down their chains, every key those keys created, and
+// audits each revocation with why. AuthenticateKey would refuse them anyway;
+// revoking them makes it final and visible in the key list.
+func revokeKeysOf(ctx context.Context, tx *sqlx.Tx, caller *Caller, why string, creators ...string) error {
+	seen := map[string]bool{}
+	for len(creators) > 0 {
+		q, args, err := sqlx.In("SELECT id, revoked_at FROM api_keys WHERE created_by IN (?) ORDER BY id", creators)
+		if err != nil {
+			return err
+		}
+		var keys []struct {
+			ID        string       `db:"id"`
+			RevokedAt sql.NullTime `db:"revoked_at"`
+		}
+		if err := tx.SelectContext(ctx, &keys, tx.Rebind(q), args...); err != nil {
+			return dberr.Translate(err)
+		}
+		creators = nil
+		for _, k := range keys {
+			if seen[k.ID] {
+				continue
+			}
+			seen[k.ID] = true
+			creators = append(creators, k.ID)
+			if k.RevokedAt.Valid {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ?", nowUTC(), k.ID); err != nil {
+				return dberr.Translate(err)
+			}
+			if err := Audit(ctx, tx, caller, "apikey.revoke", "apikey", k.ID, why); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // AuthenticateKey checks an API key against the tenant database: it must
 // exist here (so another tenant's key is refused), be unrevoked and
-// unexpired. The caller it returns holds exactly the key's permissions.
+// unexpired, and so must its creators (see keyAuthority). The caller it
+// returns holds the key's permissions as far as its creators still hold
+// them now.
 func (a *Auth) AuthenticateKey(ctx context.Context, db *sqlx.DB, raw string) (*Caller, error) {
 	if !strings.HasPrefix(raw, APIKeyPrefix) || len(raw) > 100 {
 		return nil, errBadAPIKey
 	}
-	var k APIKey
-	err := sqlx.GetContext(ctx, db, &k, "SELECT "+apiKeyColumns+" FROM api_keys WHERE key_hash = ?", hashSecret(raw))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errBadAPIKey
-	}
+	k, err := getKey(ctx, db, keyByHash, hashSecret(raw))
 	if err != nil {
-		return nil, dberr.Translate(err)
+		return nil, err
 	}
 	now := time.Now()
-	if k.RevokedAt.Valid || (k.ExpiresAt.Valid && !now.Before(k.ExpiresAt.Time)) {
+	if k == nil || !k.usable(now) {
 		return nil, errBadAPIKey
+	}
+	perms, chain, err := keyAuthority(ctx, db, k, now)
+	if err != nil {
+		return nil, err
 	}
 	if !k.LastUsedAt.Valid || now.Sub(k.LastUsedAt.Time) > time.Minute {
 		// Recorded at most once a minute per key, to keep requests read-only.
@@ -182,5 +248,67 @@ func (a *Auth) AuthenticateKey(ctx context.Context, db *sqlx.DB, raw string) (*C
 			a.log.WarnContext(ctx, "recording API key use failed", "key", k.ID, "err", err)
 		}
 	}
-	return &Caller{APIKey: &k, Roles: []string{}, Permissions: k.PermissionList()}, nil
+	return &Caller{APIKey: k, Roles: []string{}, Permissions: perms, keyChain: chain}, nil
+}
+
+// The queries getKey runs.
+const (
+	keyByHash = "SELECT " + apiKeyColumns + " FROM api_keys WHERE key_hash = ?"
+	keyByID   = "SELECT " + apiKeyColumns + " FROM api_keys WHERE id = ?"
+)
+
+// getKey returns the key query (keyByHash, keyByID) finds for arg, or nil.
+func getKey(ctx context.Context, db sqlx.QueryerContext, query string, arg any) (*APIKey, error) {
+	var k APIKey
+	err := sqlx.GetContext(ctx, db, &k, query, arg)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, dberr.Translate(err)
+	}
+	return &k, nil
+}
+
+// keyAuthority walks a key's creators up to the user who made the first key
+// of its chain and returns the permissions the key may use now: its own, as
+// far as every key up the chain and that user (with the roles they have
+// now) hold them, and the chain's length. A creator that is removed,
+// deactivated, revoked or expired, or not of this tenant (a central admin),
+// refuses the key: a key never acts beyond what its creator may do now.
+func keyAuthority(ctx context.Context, db sqlx.QueryerContext, k *APIKey, now time.Time) ([]string, int, error) {
+	perms := k.PermissionList()
+	creator := k.CreatedBy
+	for chain := 1; chain <= maxKeyChain; chain++ {
+		u, _, held, err := UserWithRoles(ctx, db, creator)
+		switch {
+		case err == nil && !u.IsActive:
+			return nil, 0, errBadAPIKey
+		case err == nil:
+			return intersect(perms, held), chain, nil
+		case !errors.Is(err, ErrUserNotFound):
+			return nil, 0, err
+		}
+		parent, err := getKey(ctx, db, keyByID, creator)
+		if err != nil {
+			return nil, 0, err
+		}
+		if parent == nil || !parent.usable(now) {
+			return nil, 0, errBadAPIKey
+		}
+		perms = intersect(perms, parent.PermissionList())
+		creator = parent.CreatedBy
+	}
+	return nil, 0, errBadAPIKey
+}
+
+// intersect returns the elements of a that b holds, in a's order.
+func intersect(a, b []string) []string {
+	out := []string{}
+	for _, p := range a {
+		if contains(b, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -22,15 +22,29 @@ import (
 // Every method takes the tenant's slug and its pooled database; tokens are
 // bound to the tenant by their audience (silo:tenant:<slug>) and tid claim.
 type Auth struct {
-	keys       *token.Keys
-	guard      *login.Guard
-	refreshTTL time.Duration
-	log        *slog.Logger
+	keys          *token.Keys
+	guard         *login.Guard
+	refreshTTL    time.Duration
+	log           *slog.Logger
+	impersonators ImpersonatorCheck
 }
+
+// ImpersonatorCheck reports whether the central admin adminID may still act
+// as a tenant user (exists, is active, is a superadmin), as the central
+// database has them now.
+type ImpersonatorCheck func(ctx context.Context, adminID string) (bool, error)
 
 // NewAuth returns tenant-user authentication.
 func NewAuth(keys *token.Keys, guard *login.Guard, refreshTTL time.Duration, log *slog.Logger) *Auth {
 	return &Auth{keys: keys, guard: guard, refreshTTL: refreshTTL, log: log}
+}
+
+// CheckImpersonators sets how tokens carrying an act claim (a central admin
+// impersonating a user) are checked on every request, and returns a. Without
+// it, such tokens are refused.
+func (a *Auth) CheckImpersonators(check ImpersonatorCheck) *Auth {
+	a.impersonators = check
+	return a
 }
 
 // Session is what a tenant login or refresh hands out.
@@ -44,7 +58,6 @@ type Session struct {
 // Errors of tenant auth.
 var (
 	ErrSignupClosed   = apperr.New(apperr.Forbidden, "FORBIDDEN", "This tenant does not allow public sign-up")
-	ErrInactiveUser   = apperr.New(apperr.Forbidden, "FORBIDDEN", "This account is inactive")
 	ErrBadAccessToken = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Invalid access token")
 	ErrAccessExpired  = apperr.New(apperr.Unauthenticated, "TOKEN_EXPIRED", "Access token expired")
 	ErrConfigTooLarge = apperr.New(apperr.TooLarge, "BODY_TOO_LARGE", "The config must be at most 64 KiB")
@@ -96,7 +109,8 @@ func (a *Auth) Register(ctx context.Context, db *sqlx.DB, in NewUser) (*User, er
 	return u, nil
 }
 
-// Login checks a tenant user's credentials and starts a session.
+// Login checks a tenant user's credentials and starts a session. An
+// inactive user is answered as a wrong password, whatever the password.
 func (a *Auth) Login(ctx context.Context, db *sqlx.DB, slug, clientIP, rawEmail, password string) (*Session, error) {
 	var u *User
 	err := a.guard.Attempt(ctx, clientIP, "tenant:"+slug, rawEmail, password, func(email string) (string, bool, error) {
@@ -105,16 +119,14 @@ func (a *Auth) Login(ctx context.Context, db *sqlx.DB, slug, clientIP, rawEmail,
 		if u == nil {
 			return "", false, err
 		}
-		return u.PasswordHash, true, nil
+		hash, usable := login.Usable(u.PasswordHash, u.IsActive)
+		return hash, usable, nil
 	}, func(hash string) error {
 		_, err := db.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", hash, u.ID)
 		return err
 	})
 	if err != nil {
 		return nil, err
-	}
-	if !u.IsActive {
-		return nil, ErrInactiveUser
 	}
 	raw, err := refresh.Start(ctx, db, u.ID, a.refreshTTL)
 	if err != nil {
@@ -187,11 +199,19 @@ type Caller struct {
 	// Kind and ID name a caller that is neither a user nor a key (a central
 	// admin acting through the central API, "central_admin").
 	Kind, ID string
+	// keyChain is, for an API key, how many keys stand between the request
+	// and the user at the root of its creators (the key included).
+	keyChain int
+	// firstAdminOnly limits a central caller to tenants without an active
+	// tenant_admin (a plain central admin; see CentralFirstAdminCaller).
+	firstAdminOnly bool
 }
 
 // Authenticate verifies an access token for tenant slug and loads its user,
 // roles and permissions from the tenant database: a removed or deactivated
-// user is refused at once, and role changes apply to the next request.
+// user is refused at once, and role changes apply to the next request. A
+// token carrying an act claim is refused as soon as its central admin is no
+// longer an active superadmin (see CheckImpersonators).
 func (a *Auth) Authenticate(ctx context.Context, db *sqlx.DB, slug, raw string) (*Caller, error) {
 	claims, err := a.keys.Verify(raw, token.TenantAudience(slug))
 	switch {
@@ -202,6 +222,11 @@ func (a *Auth) Authenticate(ctx context.Context, db *sqlx.DB, slug, raw string) 
 	}
 	if _, err := uuid.Parse(claims.Subject); err != nil {
 		return nil, ErrBadAccessToken
+	}
+	if claims.Actor != nil {
+		if err := a.checkImpersonator(ctx, claims.Actor.Subject); err != nil {
+			return nil, err
+		}
 	}
 	u, roles, perms, err := UserWithRoles(ctx, db, claims.Subject)
 	if errors.Is(err, ErrUserNotFound) || (err == nil && !u.IsActive) {
@@ -215,6 +240,22 @@ func (a *Auth) Authenticate(ctx context.Context, db *sqlx.DB, slug, raw string) 
 		c.ImpersonatedBy = claims.Actor.Subject
 	}
 	return c, nil
+}
+
+// checkImpersonator admits an impersonation only while its central admin
+// may still impersonate; the central database is asked on every request.
+func (a *Auth) checkImpersonator(ctx context.Context, adminID string) error {
+	if _, err := uuid.Parse(adminID); err != nil || a.impersonators == nil {
+		return ErrBadAccessToken
+	}
+	ok, err := a.impersonators(ctx, adminID)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrBadAccessToken
+	}
+	return nil
 }
 
 // Config returns the caller's config object.

@@ -58,11 +58,27 @@ var (
 	ErrInvitationEmail    = apperr.New(apperr.Forbidden, "FORBIDDEN", "This invitation is for another email address")
 )
 
-// CentralCaller is a central admin acting on a tenant through the central
-// API (first-admin invitations): it may grant any role.
+// CentralCaller is a central superadmin acting on a tenant through the
+// central API: it may grant any role.
 func CentralCaller(adminID, requestID string) *Caller {
 	return &Caller{Kind: "central_admin", ID: adminID, RequestID: requestID, Permissions: Permissions}
 }
+
+// CentralFirstAdminCaller is a plain central admin acting on a tenant
+// through the central API: like CentralCaller, but CreateInvitation refuses
+// it (ErrTenantHasAdmin) once the tenant has an active tenant_admin, so that
+// it can give a tenant its first administrator and never make itself one of
+// a tenant that has one.
+func CentralFirstAdminCaller(adminID, requestID string) *Caller {
+	c := CentralCaller(adminID, requestID)
+	c.firstAdminOnly = true
+	return c
+}
+
+// ErrTenantHasAdmin refuses a plain central admin's invitation into a
+// tenant that already has an active tenant_admin.
+var ErrTenantHasAdmin = apperr.New(apperr.Forbidden, "FORBIDDEN",
+	"This tenant already has an active tenant_admin: only a superadmin may invite into it")
 
 // CreateInvitation invites email to the tenant with role; the caller must
 // hold every permission of the role. The token is returned once.
@@ -86,6 +102,9 @@ func CreateInvitation(ctx context.Context, db *sqlx.DB, caller *Caller, rawEmail
 	inv := &Invitation{ID: uuid.Must(uuid.NewV7()).String(), Email: email, Role: role, CreatedBy: caller.ActorID(),
 		CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
 	err = dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+		if err := firstAdminOnly(ctx, tx, caller); err != nil {
+			return err
+		}
 		_, err := tx.ExecContext(ctx, "INSERT INTO invitations (id, email, role_name, token_hash, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
 			inv.ID, inv.Email, inv.Role, hashSecret(raw), inv.CreatedBy, inv.CreatedAt, inv.ExpiresAt)
 		if err != nil {
@@ -97,6 +116,26 @@ func CreateInvitation(ctx context.Context, db *sqlx.DB, caller *Caller, rawEmail
 		return nil, "", err
 	}
 	return inv, raw, nil
+}
+
+// firstAdminOnly refuses a first-admin-only caller when the tenant has an
+// active tenant_admin. It holds the admins lock for the rest of tx, so the
+// answer stays true until the invitation is written.
+func firstAdminOnly(ctx context.Context, tx *sqlx.Tx, caller *Caller) error {
+	if !caller.firstAdminOnly {
+		return nil
+	}
+	if err := lockAdmins(ctx, tx); err != nil {
+		return err
+	}
+	n, err := countAdmins(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return ErrTenantHasAdmin
+	}
+	return nil
 }
 
 // Invitations lists the tenant's invitations, newest first.

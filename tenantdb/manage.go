@@ -337,7 +337,8 @@ func (a *Auth) SetRoles(ctx context.Context, db *sqlx.DB, caller *Caller, userID
 }
 
 // DeleteUser removes a user (their tokens stop working on the next
-// request); the last tenant_admin cannot be deleted.
+// request) and revokes the API keys they created, and the keys those keys
+// created; the last tenant_admin cannot be deleted.
 func (a *Auth) DeleteUser(ctx context.Context, db *sqlx.DB, caller *Caller, userID string) error {
 	if !isUUID(userID) {
 		return ErrUserNotFound
@@ -362,7 +363,10 @@ func (a *Auth) DeleteUser(ctx context.Context, db *sqlx.DB, caller *Caller, user
 		if _, err := tx.ExecContext(ctx, "DELETE FROM users WHERE id = ?", userID); err != nil {
 			return dberr.Translate(err)
 		}
-		return Audit(ctx, tx, caller, "user.delete", "user", userID, u.Email)
+		if err := Audit(ctx, tx, caller, "user.delete", "user", userID, u.Email); err != nil {
+			return err
+		}
+		return revokeKeysOf(ctx, tx, caller, "its creator was removed", userID)
 	})
 }
 

@@ -114,8 +114,9 @@ func (a *App) build(cfg *config.Config, x Extensions) error {
 		AcquireTimeout: cfg.RequestTimeout,
 	})
 	a.Cache = central.NewTenantCache(catalog)
+	svc := central.NewService(a.central, keys, guard, cfg.RefreshTokenTTL, a.log)
 	a.Handler = router.New(router.Deps{
-		Central:        central.NewService(a.central, keys, guard, cfg.RefreshTokenTTL, a.log),
+		Central:        svc,
 		Tenants:        a.Provisioner,
 		Audit:          central.NewAudit(a.central),
 		Keys:           keys,
@@ -124,7 +125,7 @@ func (a *App) build(cfg *config.Config, x Extensions) error {
 		Cache:          a.Cache,
 		Conns:          provisioning.NewConnections(a.Pools, box, a.server, cfg.RequestTimeout),
 		PoolStats:      a.Pools.Stats,
-		TenantAuth:     tenantdb.NewAuth(keys, guard, cfg.RefreshTokenTTL, a.log),
+		TenantAuth:     tenantdb.NewAuth(keys, guard, cfg.RefreshTokenTTL, a.log).CheckImpersonators(svc.MayImpersonate),
 		BaseDomain:     cfg.BaseDomain,
 		TrustedProxies: cfg.TrustedProxies,
 		Routes:         append(records.Routes(), x.Routes...),

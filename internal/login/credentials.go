@@ -42,6 +42,19 @@ func NormalizeEmail(raw string) (string, bool) {
 	return email, true
 }
 
+// Usable is what a login's lookup returns for an account it found: the
+// stored hash, and found=false when the account may not log in (inactive).
+// Such an account is then answered exactly as an unknown email is, after
+// the same bcrypt work against a dummy hash (see Guard.Attempt): 401
+// INVALID_CREDENTIALS whether the password is right or wrong, so that a
+// login never confirms the password of an account it refuses.
+func Usable(hash string, active bool) (string, bool) {
+	if !active {
+		return "", false
+	}
+	return hash, true
+}
+
 // CheckNewPassword adds a validation problem to v when password is not
 // acceptable as a new password.
 func CheckNewPassword(v *apperr.Validator, field, password string) {
