@@ -27,6 +27,7 @@ import (
 const (
 	testJWTSecret = "test-jwt-secret-0123456789abcdefghij" // 36 bytes
 	oldJWTSecret  = "old-jwt-secret-zyxwvutsrqponmlkjihgf" // 36 bytes
+	retired       = ":2026-11-01T00:00:00Z"                // a SILO_JWT_VERIFY_KEYS retirement time
 )
 
 // testMasterKey is 32 bytes (0x00..0x1f).
@@ -303,7 +304,7 @@ func TestFlagOverridesEnv(t *testing.T) {
 
 func TestSecretFlagsKeepSecretsOutOfHelp(t *testing.T) {
 	t.Parallel()
-	e := withSecrets(t, env{"SILO_JWT_VERIFY_KEYS": "old:" + oldJWTSecret})
+	e := withSecrets(t, env{"SILO_JWT_VERIFY_KEYS": "old:" + oldJWTSecret + retired})
 	fs := flag.NewFlagSet("silo", flag.ContinueOnError)
 	var help bytes.Buffer
 	fs.SetOutput(&help)
@@ -804,7 +805,7 @@ func TestJWTVerifyKeys(t *testing.T) {
 	t.Parallel()
 	t.Run("old key with derived signing kid", func(t *testing.T) {
 		t.Parallel()
-		cfg := mustLoad(t, withSecrets(t, env{"SILO_JWT_VERIFY_KEYS": "old:" + oldJWTSecret}))
+		cfg := mustLoad(t, withSecrets(t, env{"SILO_JWT_VERIFY_KEYS": "old:" + oldJWTSecret + retired}))
 		kid := config.DeriveKeyID([]byte(testJWTSecret))
 		if cfg.JWTKeyID != kid {
 			t.Errorf("JWTKeyID = %q, want derived %q", cfg.JWTKeyID, kid)
@@ -824,7 +825,7 @@ func TestJWTVerifyKeys(t *testing.T) {
 		colon := "secret:with:colons-0123456789abcdefghij"
 		cfg := mustLoad(t, withSecrets(t, env{
 			"SILO_JWT_KID":         "current",
-			"SILO_JWT_VERIFY_KEYS": " old:" + oldJWTSecret + " , older:" + colon,
+			"SILO_JWT_VERIFY_KEYS": " old:" + oldJWTSecret + retired + " , older:" + colon + ":2026-10-01T12:30:00+02:00",
 		}))
 		want := map[string]string{"current": testJWTSecret, "old": oldJWTSecret, "older": colon}
 		if len(cfg.VerifyKeys) != len(want) {
@@ -838,6 +839,18 @@ func TestJWTVerifyKeys(t *testing.T) {
 		if cfg.JWTKeyID != "current" {
 			t.Errorf("JWTKeyID = %q", cfg.JWTKeyID)
 		}
+		wantRetired := map[string]time.Time{
+			"old":   time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+			"older": time.Date(2026, 10, 1, 10, 30, 0, 0, time.UTC),
+		}
+		if len(cfg.RetiredKeys) != len(wantRetired) {
+			t.Errorf("RetiredKeys = %v, want %v", cfg.RetiredKeys, wantRetired)
+		}
+		for k, v := range wantRetired {
+			if !cfg.RetiredKeys[k].Equal(v) {
+				t.Errorf("RetiredKeys[%q] = %v, want %v", k, cfg.RetiredKeys[k], v)
+			}
+		}
 	})
 	t.Run("no verify keys", func(t *testing.T) {
 		t.Parallel()
@@ -850,16 +863,20 @@ func TestJWTVerifyKeys(t *testing.T) {
 	bad := []struct {
 		name, value string
 	}{
-		{"no separator", "old" + oldJWTSecret},
-		{"short secret", "old:tooshort"},
-		{"secret 31 bytes", "old:" + strings.Repeat("s", 31)},
-		{"empty kid", ":" + oldJWTSecret},
-		{"kid with space", "old key:" + oldJWTSecret},
-		{"kid with slash", "a/b:" + oldJWTSecret},
-		{"duplicate kid", "old:" + oldJWTSecret + ",old:" + strings.Repeat("o", 40)},
-		{"kid of the signing key", config.DeriveKeyID([]byte(testJWTSecret)) + ":" + oldJWTSecret},
-		{"trailing comma", "old:" + oldJWTSecret + ","},
-		{"empty entry", "old:" + oldJWTSecret + ",,older:" + oldJWTSecret},
+		{"no separator", "old" + oldJWTSecret + retired},
+		{"short secret", "old:tooshort" + retired},
+		{"secret 31 bytes", "old:" + strings.Repeat("s", 31) + retired},
+		{"empty kid", ":" + oldJWTSecret + retired},
+		{"kid with space", "old key:" + oldJWTSecret + retired},
+		{"kid with slash", "a/b:" + oldJWTSecret + retired},
+		{"duplicate kid", "old:" + oldJWTSecret + retired + ",old:" + strings.Repeat("o", 40) + retired},
+		{"kid of the signing key", config.DeriveKeyID([]byte(testJWTSecret)) + ":" + oldJWTSecret + retired},
+		{"trailing comma", "old:" + oldJWTSecret + retired + ","},
+		{"empty entry", "old:" + oldJWTSecret + retired + ",,older:" + oldJWTSecret + retired},
+		{"no retirement time (the old form)", "old:" + oldJWTSecret},
+		{"date without time", "old:" + oldJWTSecret + ":2026-11-01"},
+		{"impossible time", "old:" + oldJWTSecret + ":2026-13-01T00:00:00Z"},
+		{"time without zone", "old:" + oldJWTSecret + ":2026-11-01T00:00:00"},
 	}
 	for _, tt := range bad {
 		t.Run("refuses "+tt.name, func(t *testing.T) {
@@ -873,6 +890,34 @@ func TestJWTVerifyKeys(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The old kid:secret form is refused with a message that says what to write.
+func TestJWTVerifyKeysOldFormExplained(t *testing.T) {
+	t.Parallel()
+	ce := configError(t, withSecrets(t, env{"SILO_JWT_VERIFY_KEYS": "old:" + oldJWTSecret}))
+	msg := ce.Error()
+	for _, want := range []string{"kid:secret:retired", "RFC 3339", "KID:SECRET:", "issued before"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error does not say %q: %v", want, msg)
+		}
+	}
+	if strings.Contains(msg, oldJWTSecret) {
+		t.Errorf("error reveals the secret: %v", msg)
+	}
+}
+
+// A key retired longer ago than a token lives verifies nothing: say so.
+func TestJWTVerifyKeysLongRetiredWarns(t *testing.T) {
+	t.Parallel()
+	cfg := mustLoad(t, withSecrets(t, env{"SILO_JWT_VERIFY_KEYS": "old:" + oldJWTSecret + ":2020-01-01T00:00:00Z"}))
+	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], `"old"`) || strings.Contains(cfg.Warnings[0], oldJWTSecret) {
+		t.Errorf("Warnings = %q, want one naming kid old", cfg.Warnings)
+	}
+	recent := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	if cfg := mustLoad(t, withSecrets(t, env{"SILO_JWT_VERIFY_KEYS": "old:" + oldJWTSecret + ":" + recent})); len(cfg.Warnings) != 0 {
+		t.Errorf("a key retired a minute ago: Warnings = %q", cfg.Warnings)
 	}
 }
 

@@ -92,7 +92,7 @@ func (a *App) build(cfg *config.Config, x Extensions) error {
 	if err != nil {
 		return err
 	}
-	keys, err := token.NewKeys(cfg.JWTKeyID, cfg.VerifyKeys, cfg.AccessTokenTTL)
+	keys, err := token.NewKeys(cfg.JWTKeyID, cfg.VerifyKeys, cfg.AccessTokenTTL, token.Retired(cfg.RetiredKeys))
 	if err != nil {
 		return err
 	}
