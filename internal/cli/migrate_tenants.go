@@ -75,7 +75,11 @@ func migrateTenants(ctx context.Context, ext app.Extensions, action string, args
 		}
 	}
 	log := newLogger(cfg, stderr)
-	a, err := app.Open(ctx, cfg, log, ext)
+	open := app.Open
+	if action == "status" || o.DryRun {
+		open = app.OpenExisting // read-only: never create or migrate the central database
+	}
+	a, err := open(ctx, cfg, log, ext)
 	if err != nil {
 		return err
 	}

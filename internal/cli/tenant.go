@@ -90,7 +90,11 @@ func tenantCmd(ctx context.Context, ext app.Extensions, args []string, getenv fu
 	}
 
 	log := newLogger(cfg, stderr)
-	a, err := app.Open(ctx, cfg, log, ext)
+	open := app.Open
+	if sub == "list" || sub == "get" || (sub == "repair" && check) {
+		open = app.OpenExisting // read-only: never create or migrate the central database
+	}
+	a, err := open(ctx, cfg, log, ext)
 	if err != nil {
 		return err
 	}

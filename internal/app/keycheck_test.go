@@ -1,0 +1,119 @@
+package app_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/config"
+	"github.com/silo-dev/silo/internal/app"
+	"github.com/silo-dev/silo/internal/testdb"
+	"github.com/silo-dev/silo/provisioning"
+)
+
+// keyEnv is one installation (central database and tenant prefix) whose
+// processes may start with different master keys.
+type keyEnv struct {
+	dsn, prefix, central string
+	root                 *sql.DB
+}
+
+func (e *keyEnv) cfg(t *testing.T, masterKey string) *config.Config {
+	t.Helper()
+	env := map[string]string{
+		"SILO_CENTRAL_DSN": e.dsn, "SILO_TENANT_DB_PREFIX": e.prefix, "SILO_BCRYPT_COST": "4",
+		"SILO_SPARE_POOL_SIZE": "0", "SILO_JWT_SECRET": strings.Repeat("s", 32), "SILO_MASTER_KEY": masterKey,
+	}
+	cfg, err := config.NewLoader(flag.NewFlagSet("t", flag.ContinueOnError), func(k string) string { return env[k] }).Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// snapshot is everything of the central database a start could change.
+func (e *keyEnv) snapshot(t *testing.T) string {
+	t.Helper()
+	var out []string
+	for _, q := range []string{
+		"SELECT COUNT(*) FROM `%s`.master_key_check",
+		"SELECT COUNT(*) FROM `%s`.tenants",
+		"SELECT COUNT(*) FROM `%s`.spare_databases",
+		"SELECT COUNT(*) FROM `%s`.audit_log",
+		"SELECT IFNULL(GROUP_CONCAT(CONCAT_WS('|', slug, status, step, HEX(db_password_enc), updated_at)), '') FROM `%s`.tenants",
+		"SELECT IFNULL(HEX(sealed), '') FROM `%s`.master_key_check RIGHT JOIN (SELECT 1 AS one) x ON id = 1",
+	} {
+		var v string
+		if err := e.root.QueryRow(fmt.Sprintf(q, e.central)).Scan(&v); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		out = append(out, v)
+	}
+	return strings.Join(out, "\n")
+}
+
+// A process started with another master key than the installation's (a
+// lost variable, development secrets generated anew in another folder)
+// must not start: it would seal new tenants' DB passwords, and resume
+// stuck provisionings, under a key the others cannot open.
+func TestOpenRefusesAnotherMasterKey(t *testing.T) {
+	t.Parallel()
+	dsn := testdb.Central(t)
+	e := &keyEnv{dsn: dsn.FormatDSN(), prefix: testdb.Prefix(t), central: dsn.DBName, root: testdb.Server(t)}
+	t.Cleanup(func() { e.root.Close() })
+	right, wrong := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	ctx := context.Background()
+	log := slog.New(slog.DiscardHandler)
+
+	a, err := app.Open(ctx, e.cfg(t, right), log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Provisioner.Create(ctx, provisioning.NewTenant{Slug: "acme", Name: "Acme"}); err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	before := e.snapshot(t)
+	if !strings.HasPrefix(before, "1\n1\n") {
+		t.Fatalf("the first start stored no key check:\n%s", before)
+	}
+
+	refused := func(what string, open func(context.Context, *config.Config, *slog.Logger, ...app.Extensions) (*app.App, error), want string) {
+		t.Helper()
+		a, err := open(ctx, e.cfg(t, wrong), log)
+		if err == nil {
+			a.Close()
+		}
+		if !errors.Is(err, central.ErrWrongMasterKey) || !strings.Contains(err.Error(), "nothing was changed") {
+			t.Fatalf("%s: err = %v, want ErrWrongMasterKey", what, err)
+		}
+		if after := e.snapshot(t); after != want {
+			t.Fatalf("%s changed the central database:\nbefore\n%s\nafter\n%s", what, want, after)
+		}
+	}
+	refused("Open", app.Open, before)
+	refused("OpenExisting", app.OpenExisting, before)
+
+	// An installation from before the check: the tenant's sealed DB
+	// password tells the keys apart, and a wrong key stores no check.
+	if _, err := e.root.Exec("DELETE FROM `" + e.central + "`.master_key_check"); err != nil {
+		t.Fatal(err)
+	}
+	old := e.snapshot(t)
+	refused("Open without a stored check", app.Open, old)
+	a, err = app.Open(ctx, e.cfg(t, right), log)
+	if err != nil {
+		t.Fatalf("the right key without a stored check: %v", err)
+	}
+	a.Close()
+	if now := e.snapshot(t); !strings.HasPrefix(now, "1\n") {
+		t.Fatalf("the right key stored no check:\n%s", now)
+	}
+	refused("Open after the check was stored", app.Open, e.snapshot(t))
+}
