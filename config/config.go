@@ -113,7 +113,7 @@ var settings = []setting{
 	{"SILO_LOGIN_EMAIL_LIMIT", "login-email-limit", "5", "login attempts per minute per email", false},
 	{"SILO_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", false},
 	{"SILO_LOG_FORMAT", "log-format", "text", "text or json", false},
-	{"SILO_DEV_SECRETS_FILE", "dev-secrets-file", ".silo-dev-secrets.json", "where development keeps generated secrets", false},
+	{"SILO_DEV_SECRETS_FILE", "dev-secrets-file", "", "absolute path where development keeps generated secrets (default: silo/dev-secrets.json in the user's config directory, e.g. ~/.config/silo/dev-secrets.json)", false},
 }
 
 // Settings lists every variable with its default and meaning, for docs and --help.
@@ -305,7 +305,7 @@ func (l *Loader) durationSetting(env string, lo, hi time.Duration, bad func(stri
 func (l *Loader) loadSecrets(c *Config, get func(string) string, bad func(string, string, ...any)) {
 	jwtSecret, masterKey := get("SILO_JWT_SECRET"), get("SILO_MASTER_KEY")
 	if (jwtSecret == "" || masterKey == "") && c.Env == Development {
-		dev, warning, err := loadDevSecrets(get("SILO_DEV_SECRETS_FILE"))
+		dev, warning, err := loadDevSecrets(get("SILO_DEV_SECRETS_FILE"), l.getenv)
 		if err != nil {
 			bad("SILO_DEV_SECRETS_FILE", "%v", err)
 			return

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -1258,5 +1259,106 @@ func TestParseDSNCharsetStillConnects(t *testing.T) {
 	t.Cleanup(func() { db.Close() })
 	if err := db.PingContext(context.Background()); err != nil {
 		t.Errorf("ping: %v", err)
+	}
+}
+
+// devHomeEnv is a development environment without secrets or a secrets
+// file, whose user config directory is configHome.
+func devHomeEnv(configHome string) env {
+	return env{"SILO_ENV": "development", "XDG_CONFIG_HOME": configHome, "HOME": "/nonexistent-home"}
+}
+
+// A command run from another folder must find the same development
+// secrets: they live in the user's config directory, not the working one.
+func TestDevelopmentSecretsIndependentOfWorkingDirectory(t *testing.T) {
+	configHome := t.TempDir()
+	dirA, dirB := t.TempDir(), t.TempDir()
+	t.Chdir(dirA)
+	a := mustLoad(t, devHomeEnv(configHome))
+	t.Chdir(dirB)
+	b := mustLoad(t, devHomeEnv(configHome))
+	if !bytes.Equal(a.MasterKey, b.MasterKey) || !bytes.Equal(a.JWTSecret, b.JWTSecret) {
+		t.Fatal("two working directories got different development secrets")
+	}
+	path := filepath.Join(configHome, "silo", "dev-secrets.json")
+	info, err := os.Stat(path)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("secrets file %s: %v %v", path, info, err)
+	}
+	if dir, err := os.Stat(filepath.Dir(path)); err != nil || dir.Mode().Perm() != 0o700 {
+		t.Fatalf("secrets directory: %v %v", dir, err)
+	}
+	if len(a.Warnings) != 1 || !strings.Contains(a.Warnings[0], path) || len(b.Warnings) != 0 {
+		t.Errorf("warnings %q then %q, want one naming %s, then none", a.Warnings, b.Warnings, path)
+	}
+	for _, d := range []string{dirA, dirB} {
+		if entries, _ := os.ReadDir(d); len(entries) != 0 {
+			t.Errorf("the working directory %s got %d files", d, len(entries))
+		}
+	}
+}
+
+func TestDevelopmentSecretsUnderHome(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("$HOME/.config is the Unix default")
+	}
+	t.Parallel()
+	home := t.TempDir()
+	mustLoad(t, env{"SILO_ENV": "development", "HOME": home})
+	if _, err := os.Stat(filepath.Join(home, ".config", "silo", "dev-secrets.json")); err != nil {
+		t.Fatalf("secrets not in $HOME/.config/silo: %v", err)
+	}
+}
+
+func TestDevelopmentSecretsLocationErrors(t *testing.T) {
+	t.Parallel()
+	t.Run("relative file", func(t *testing.T) {
+		t.Parallel()
+		e := devHomeEnv(t.TempDir())
+		e["SILO_DEV_SECRETS_FILE"] = "secrets.json"
+		ce := configError(t, e)
+		requireProblem(t, ce, "SILO_DEV_SECRETS_FILE")
+		if !strings.Contains(ce.Error(), "absolute") {
+			t.Errorf("error does not ask for an absolute path: %v", ce)
+		}
+	})
+	t.Run("no config directory", func(t *testing.T) {
+		t.Parallel()
+		ce := configError(t, env{"SILO_ENV": "development"})
+		requireProblem(t, ce, "SILO_DEV_SECRETS_FILE")
+	})
+	t.Run("relative XDG_CONFIG_HOME", func(t *testing.T) {
+		t.Parallel()
+		ce := configError(t, env{"SILO_ENV": "development", "XDG_CONFIG_HOME": "conf"})
+		requireProblem(t, ce, "SILO_DEV_SECRETS_FILE")
+	})
+}
+
+// The old location (the working directory) is never silently replaced by
+// new secrets: the operator is told to move the file.
+func TestDevelopmentSecretsOldLocationMustMove(t *testing.T) {
+	configHome, work := t.TempDir(), t.TempDir()
+	t.Chdir(work)
+	old := `{"jwtSecret":"` + testJWTSecret + `","masterKey":"` + base64.StdEncoding.EncodeToString(testMasterKey) + `"}`
+	if err := os.WriteFile(".silo-dev-secrets.json", []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ce := configError(t, devHomeEnv(configHome))
+	requireProblem(t, ce, "SILO_DEV_SECRETS_FILE")
+	path := filepath.Join(configHome, "silo", "dev-secrets.json")
+	if !strings.Contains(ce.Error(), "mv .silo-dev-secrets.json "+path) {
+		t.Errorf("error does not say how to move the file: %v", ce)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("new secrets generated beside the old ones: %v", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(".silo-dev-secrets.json", path); err != nil {
+		t.Fatal(err)
+	}
+	if cfg := mustLoad(t, devHomeEnv(configHome)); !bytes.Equal(cfg.MasterKey, testMasterKey) {
+		t.Fatal("the moved file's master key was not used")
 	}
 }
