@@ -93,37 +93,16 @@ func migrateTenants(ctx context.Context, ext app.Extensions, action string, args
 		if err != nil {
 			return describeError(err)
 		}
-		if asJSON {
-			return json.NewEncoder(stdout).Encode(st)
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		if len(st.Sets) == 1 {
-			fmt.Fprintln(tw, "TENANT\tSTATUS\tVERSION\tLATEST\tPENDING\tLAST ERROR")
-			for _, t := range st.Tenants {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", t.Slug, t.Status, t.SchemaVersion, t.LatestVersion, t.Pending, t.LastError)
-			}
-			tw.Flush()
-			fmt.Fprintf(stdout, "%d tenants, %d up to date, %d behind, latest version %d\n", st.Totals.Tenants, st.Totals.UpToDate, st.Totals.Behind, st.LatestVersion)
-			return nil
-		}
-		fmt.Fprintln(tw, "TENANT\tSET\tSTATUS\tVERSION\tLATEST\tPENDING\tLAST ERROR")
-		for _, t := range st.Tenants {
-			for _, s := range t.Sets {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", t.Slug, s.Set, t.Status, s.SchemaVersion, s.LatestVersion, s.Pending, s.LastError)
-			}
-		}
-		tw.Flush()
-		for _, set := range st.Sets {
-			tot := st.SetTotals[set.Name]
-			fmt.Fprintf(stdout, "set %s: %d tenants, %d up to date, %d behind, latest version %d\n", set.Name, tot.Tenants, tot.UpToDate, tot.Behind, set.LatestVersion)
-		}
-		return nil
+		return printFleetStatus(stdout, st, asJSON)
 	case "up", "down":
 		o.Down = action == "down"
-	default:
-		return usageError(migrateTenantsUsage)
+		return migrateFleet(ctx, p, o, asJSON, metricsFile, stdout, stderr)
 	}
+	return usageError(migrateTenantsUsage)
+}
 
+// migrateFleet runs "migrate tenants up|down" with progress, metrics and a summary.
+func migrateFleet(ctx context.Context, p *provisioning.Provisioner, o provisioning.FleetOptions, asJSON bool, metricsFile string, stdout, stderr io.Writer) error {
 	progress := progressPrinter(stdout, stderr, asJSON)
 	o.OnStart = progress.start
 	reg := prometheus.NewRegistry()
@@ -153,6 +132,36 @@ func migrateTenants(ctx context.Context, ext app.Extensions, action string, args
 	}
 	if !report.OK() {
 		return errFleetIncomplete
+	}
+	return nil
+}
+
+// printFleetStatus prints "migrate tenants status": a row per tenant (and
+// set, when there are several) and the totals.
+func printFleetStatus(stdout io.Writer, st *provisioning.FleetStatus, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(st)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	if len(st.Sets) == 1 {
+		fmt.Fprintln(tw, "TENANT\tSTATUS\tVERSION\tLATEST\tPENDING\tLAST ERROR")
+		for _, t := range st.Tenants {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", t.Slug, t.Status, t.SchemaVersion, t.LatestVersion, t.Pending, t.LastError)
+		}
+		tw.Flush()
+		fmt.Fprintf(stdout, "%d tenants, %d up to date, %d behind, latest version %d\n", st.Totals.Tenants, st.Totals.UpToDate, st.Totals.Behind, st.LatestVersion)
+		return nil
+	}
+	fmt.Fprintln(tw, "TENANT\tSET\tSTATUS\tVERSION\tLATEST\tPENDING\tLAST ERROR")
+	for _, t := range st.Tenants {
+		for _, s := range t.Sets {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", t.Slug, s.Set, t.Status, s.SchemaVersion, s.LatestVersion, s.Pending, s.LastError)
+		}
+	}
+	tw.Flush()
+	for _, set := range st.Sets {
+		tot := st.SetTotals[set.Name]
+		fmt.Fprintf(stdout, "set %s: %d tenants, %d up to date, %d behind, latest version %d\n", set.Name, tot.Tenants, tot.UpToDate, tot.Behind, set.LatestVersion)
 	}
 	return nil
 }
