@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 )
 
@@ -80,6 +81,9 @@ func openExistingSecrets(ctx context.Context, db *sqlx.DB, box Sealer) error {
 	}
 	err := db.SelectContext(ctx, &rows, `(SELECT db_user, db_password_enc FROM tenants WHERE LENGTH(db_password_enc) > 0 LIMIT 10)
 		UNION ALL (SELECT db_user, db_password_enc FROM spare_databases WHERE LENGTH(db_password_enc) > 0 LIMIT 10)`)
+	if noSuchTable(err) {
+		return nil // a central database not yet migrated holds no sealed passwords
+	}
 	if err != nil {
 		return fmt.Errorf("read sealed DB passwords: %w", translate(err))
 	}
@@ -94,11 +98,34 @@ func openExistingSecrets(ctx context.Context, db *sqlx.DB, box Sealer) error {
 	return nil
 }
 
+// CheckMasterKeyBeforeMigrating is CheckMasterKey, recording nothing, for
+// the central database in cfg if it exists, whatever its schema version: a
+// process with the wrong key must not even migrate the installation.
+func CheckMasterKeyBeforeMigrating(ctx context.Context, cfg *mysql.Config, box Sealer) error {
+	if err := RequireDatabase(ctx, cfg); errors.Is(err, ErrNoDatabase) {
+		return nil // a new installation: nothing sealed yet
+	} else if err != nil {
+		return err
+	}
+	db, err := Open(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return CheckMasterKey(ctx, db, box, false)
+}
+
+// noSuchTable reports a table that a database from before its migration lacks.
+func noSuchTable(err error) bool {
+	var me *mysql.MySQLError
+	return errors.As(err, &me) && me.Number == 1146
+}
+
 // readKeyCheck returns the stored check value, or nil if there is none.
 func readKeyCheck(ctx context.Context, db *sqlx.DB) ([]byte, error) {
 	var sealed []byte
 	err := db.GetContext(ctx, &sealed, "SELECT sealed FROM master_key_check WHERE id = 1")
-	if errors.Is(err, sql.ErrNoRows) {
+	if errors.Is(err, sql.ErrNoRows) || noSuchTable(err) {
 		return nil, nil
 	}
 	if err != nil {

@@ -76,6 +76,9 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, create bool
 	}
 	m := central.NewMigrator(cfg.CentralDSN)
 	if create {
+		if err := central.CheckMasterKeyBeforeMigrating(ctx, cfg.CentralDSN, box); err != nil {
+			return nil, err
+		}
 		if _, err := m.Up(ctx); err != nil {
 			return nil, fmt.Errorf("migrate central database %s/%s: %w", cfg.CentralDSN.Addr, cfg.CentralDSN.DBName, err)
 		}
