@@ -16,7 +16,7 @@ FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/silo /silo
 USER nonroot:nonroot
 # /home/nonroot is writable by nonroot (only matters with SILO_ENV=development,
-# which writes .silo-dev-secrets.json into the working directory).
+# which writes its secrets into $HOME/.config/silo/dev-secrets.json).
 WORKDIR /home/nonroot
 ENV SILO_ENV=production
 ENV SILO_LISTEN=0.0.0.0:8080

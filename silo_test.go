@@ -156,7 +156,7 @@ func TestApplicationMigrationsAndRoutes(t *testing.T) {
 		t.Fatalf("color column in %d databases (want 2 tenants and 1 spare): %v", n, err)
 	}
 	// Down and up again for one tenant, on the application's set only.
-	cliRun(t, e, upgraded, "migrate", "tenants", "down", "--set", "widgets", "--tenant", "alpha", "--to", "1")
+	cliRun(t, e, upgraded, "migrate", "tenants", "down", "--set", "widgets", "--tenant", "alpha", "--to", "1", "--yes")
 	out = cliRun(t, e, upgraded, "migrate", "tenants", "status")
 	if !strings.Contains(out, "set widgets: 2 tenants, 1 up to date, 1 behind, latest version 2") ||
 		!strings.Contains(out, "set silo: 2 tenants, 2 up to date") {

@@ -36,11 +36,13 @@ type Config struct {
 	BaseDomain     string
 
 	// JWT signing key and its id; VerifyKeys holds every key accepted for
-	// verification by kid, the signing key included.
-	JWTKeyID   string
-	JWTSecret  []byte
-	VerifyKeys map[string][]byte
-	MasterKey  []byte // 32 bytes, AES-256-GCM for secrets at rest
+	// verification by kid, the signing key included. RetiredKeys says when
+	// each older key stopped signing: it verifies only tokens issued before.
+	JWTKeyID    string
+	JWTSecret   []byte
+	VerifyKeys  map[string][]byte
+	RetiredKeys map[string]time.Time
+	MasterKey   []byte // 32 bytes, AES-256-GCM for secrets at rest
 
 	BcryptCost      int
 	AccessTokenTTL  time.Duration
@@ -100,7 +102,7 @@ var settings = []setting{
 	{"SILO_BASE_DOMAIN", "base-domain", "", "base domain whose subdomains name tenants (e.g. example.com)", false},
 	{"SILO_JWT_SECRET", "jwt-secret", "", "HS256 signing secret, at least 32 bytes", true},
 	{"SILO_JWT_KID", "jwt-kid", "", "key id of the signing secret (default: derived from the secret)", false},
-	{"SILO_JWT_VERIFY_KEYS", "jwt-verify-keys", "", "older keys still accepted for verification: kid:secret,kid:secret", true},
+	{"SILO_JWT_VERIFY_KEYS", "jwt-verify-keys", "", "retired keys still accepted for tokens issued before they retired: kid:secret:RFC3339-time,...", true},
 	{"SILO_MASTER_KEY", "master-key", "", "32-byte key (base64 or hex) that encrypts secrets at rest", true},
 	{"SILO_BCRYPT_COST", "bcrypt-cost", "12", "bcrypt cost for passwords (production: at least 10)", false},
 	{"SILO_ACCESS_TOKEN_TTL", "access-token-ttl", "15m", "lifetime of access tokens", false},
@@ -111,7 +113,7 @@ var settings = []setting{
 	{"SILO_LOGIN_EMAIL_LIMIT", "login-email-limit", "5", "login attempts per minute per email", false},
 	{"SILO_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", false},
 	{"SILO_LOG_FORMAT", "log-format", "text", "text or json", false},
-	{"SILO_DEV_SECRETS_FILE", "dev-secrets-file", ".silo-dev-secrets.json", "where development keeps generated secrets", false},
+	{"SILO_DEV_SECRETS_FILE", "dev-secrets-file", "", "absolute path where development keeps generated secrets (default: silo/dev-secrets.json in the user's config directory, e.g. ~/.config/silo/dev-secrets.json)", false},
 }
 
 // Settings lists every variable with its default and meaning, for docs and --help.
@@ -330,7 +332,7 @@ func (l *Loader) durationSetting(env string, lo, hi time.Duration, bad func(stri
 func (l *Loader) loadSecrets(c *Config, get func(string) string, bad func(string, string, ...any)) {
 	jwtSecret, masterKey := get("SILO_JWT_SECRET"), get("SILO_MASTER_KEY")
 	if (jwtSecret == "" || masterKey == "") && c.Env == Development {
-		dev, warning, err := loadDevSecrets(get("SILO_DEV_SECRETS_FILE"))
+		dev, warning, err := loadDevSecrets(get("SILO_DEV_SECRETS_FILE"), l.getenv)
 		if err != nil {
 			bad("SILO_DEV_SECRETS_FILE", "%v", err)
 			return
@@ -365,19 +367,10 @@ func (l *Loader) loadSecrets(c *Config, get func(string) string, bad func(string
 	if c.JWTSecret != nil {
 		c.VerifyKeys[c.JWTKeyID] = c.JWTSecret
 	}
+	c.RetiredKeys = map[string]time.Time{}
 	if v := get("SILO_JWT_VERIFY_KEYS"); v != "" {
 		for i, item := range strings.Split(v, ",") {
-			kid, secret, ok := strings.Cut(strings.TrimSpace(item), ":")
-			switch {
-			case !ok || !kidPattern.MatchString(kid):
-				bad("SILO_JWT_VERIFY_KEYS", "entry %d must be kid:secret with a kid matching %s", i+1, kidPattern)
-			case len(secret) < 32:
-				bad("SILO_JWT_VERIFY_KEYS", "entry %d (kid %q): secret must be at least 32 bytes", i+1, kid)
-			case c.VerifyKeys[kid] != nil:
-				bad("SILO_JWT_VERIFY_KEYS", "entry %d: kid %q is used twice", i+1, kid)
-			default:
-				c.VerifyKeys[kid] = []byte(secret)
-			}
+			l.retiredKey(c, i+1, strings.TrimSpace(item), bad)
 		}
 	}
 
@@ -391,6 +384,41 @@ func (l *Loader) loadSecrets(c *Config, get func(string) string, bad func(string
 		return
 	}
 	c.MasterKey = key
+}
+
+// retiredKeyPattern is one SILO_JWT_VERIFY_KEYS entry: kid, secret (which
+// may hold colons) and the RFC 3339 time the key stopped signing.
+var retiredKeyPattern = regexp.MustCompile(`^([^:]*):(.*):(\d{4}-\d{2}-\d{2}T[0-9:.]+(?:Z|[+-]\d{2}:\d{2}))$`)
+
+// retiredKey parses entry n of SILO_JWT_VERIFY_KEYS into c. An entry without
+// a retirement time (the old kid:secret form) is refused: such a key would
+// verify tokens minted today by whoever holds it.
+func (l *Loader) retiredKey(c *Config, n int, item string, bad func(string, string, ...any)) {
+	m := retiredKeyPattern.FindStringSubmatch(item)
+	if m == nil {
+		// Nothing of the entry is echoed: where its secret starts is unknown.
+		bad("SILO_JWT_VERIFY_KEYS", "entry %d must be kid:secret:retired, retired being the RFC 3339 time the key stopped signing "+
+			"(e.g. KID:SECRET:%s); the key then verifies only tokens issued before that time", n, time.Now().UTC().Format("2006-01-02T15:04:05Z"))
+		return
+	}
+	kid, secret := m[1], m[2]
+	at, err := time.Parse(time.RFC3339, m[3])
+	switch {
+	case !kidPattern.MatchString(kid):
+		bad("SILO_JWT_VERIFY_KEYS", "entry %d: the kid must match %s", n, kidPattern)
+	case len(secret) < 32:
+		bad("SILO_JWT_VERIFY_KEYS", "entry %d (kid %q): secret must be at least 32 bytes", n, kid)
+	case err != nil:
+		bad("SILO_JWT_VERIFY_KEYS", "entry %d (kid %q): %q is not an RFC 3339 time such as 2026-11-01T00:00:00Z", n, kid, m[3])
+	case c.VerifyKeys[kid] != nil:
+		bad("SILO_JWT_VERIFY_KEYS", "entry %d: kid %q is used twice", n, kid)
+	default:
+		c.VerifyKeys[kid] = []byte(secret)
+		c.RetiredKeys[kid] = at
+		if c.AccessTokenTTL > 0 && time.Since(at) > c.AccessTokenTTL+time.Minute {
+			c.Warnings = append(c.Warnings, fmt.Sprintf("SILO_JWT_VERIFY_KEYS: key %q retired at %s; every token it signed has expired, so it can be removed", kid, at.UTC().Format(time.RFC3339)))
+		}
+	}
 }
 
 // DeriveKeyID names a key by a short hash of it, so that rotating the secret

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -27,6 +28,7 @@ import (
 const (
 	testJWTSecret = "test-jwt-secret-0123456789abcdefghij" // 36 bytes
 	oldJWTSecret  = "old-jwt-secret-zyxwvutsrqponmlkjihgf" // 36 bytes
+	retired       = ":2026-11-01T00:00:00Z"                // a SILO_JWT_VERIFY_KEYS retirement time
 )
 
 // testMasterKey is 32 bytes (0x00..0x1f).
@@ -303,7 +305,7 @@ func TestFlagOverridesEnv(t *testing.T) {
 
 func TestSecretFlagsKeepSecretsOutOfHelp(t *testing.T) {
 	t.Parallel()
-	e := withSecrets(t, env{"SILO_JWT_VERIFY_KEYS": "old:" + oldJWTSecret})
+	e := withSecrets(t, env{"SILO_JWT_VERIFY_KEYS": "old:" + oldJWTSecret + retired})
 	fs := flag.NewFlagSet("silo", flag.ContinueOnError)
 	var help bytes.Buffer
 	fs.SetOutput(&help)
@@ -804,7 +806,7 @@ func TestJWTVerifyKeys(t *testing.T) {
 	t.Parallel()
 	t.Run("old key with derived signing kid", func(t *testing.T) {
 		t.Parallel()
-		cfg := mustLoad(t, withSecrets(t, env{"SILO_JWT_VERIFY_KEYS": "old:" + oldJWTSecret}))
+		cfg := mustLoad(t, withSecrets(t, env{"SILO_JWT_VERIFY_KEYS": "old:" + oldJWTSecret + retired}))
 		kid := config.DeriveKeyID([]byte(testJWTSecret))
 		if cfg.JWTKeyID != kid {
 			t.Errorf("JWTKeyID = %q, want derived %q", cfg.JWTKeyID, kid)
@@ -824,7 +826,7 @@ func TestJWTVerifyKeys(t *testing.T) {
 		colon := "secret:with:colons-0123456789abcdefghij"
 		cfg := mustLoad(t, withSecrets(t, env{
 			"SILO_JWT_KID":         "current",
-			"SILO_JWT_VERIFY_KEYS": " old:" + oldJWTSecret + " , older:" + colon,
+			"SILO_JWT_VERIFY_KEYS": " old:" + oldJWTSecret + retired + " , older:" + colon + ":2026-10-01T12:30:00+02:00",
 		}))
 		want := map[string]string{"current": testJWTSecret, "old": oldJWTSecret, "older": colon}
 		if len(cfg.VerifyKeys) != len(want) {
@@ -838,6 +840,18 @@ func TestJWTVerifyKeys(t *testing.T) {
 		if cfg.JWTKeyID != "current" {
 			t.Errorf("JWTKeyID = %q", cfg.JWTKeyID)
 		}
+		wantRetired := map[string]time.Time{
+			"old":   time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC),
+			"older": time.Date(2026, 10, 1, 10, 30, 0, 0, time.UTC),
+		}
+		if len(cfg.RetiredKeys) != len(wantRetired) {
+			t.Errorf("RetiredKeys = %v, want %v", cfg.RetiredKeys, wantRetired)
+		}
+		for k, v := range wantRetired {
+			if !cfg.RetiredKeys[k].Equal(v) {
+				t.Errorf("RetiredKeys[%q] = %v, want %v", k, cfg.RetiredKeys[k], v)
+			}
+		}
 	})
 	t.Run("no verify keys", func(t *testing.T) {
 		t.Parallel()
@@ -850,16 +864,20 @@ func TestJWTVerifyKeys(t *testing.T) {
 	bad := []struct {
 		name, value string
 	}{
-		{"no separator", "old" + oldJWTSecret},
-		{"short secret", "old:tooshort"},
-		{"secret 31 bytes", "old:" + strings.Repeat("s", 31)},
-		{"empty kid", ":" + oldJWTSecret},
-		{"kid with space", "old key:" + oldJWTSecret},
-		{"kid with slash", "a/b:" + oldJWTSecret},
-		{"duplicate kid", "old:" + oldJWTSecret + ",old:" + strings.Repeat("o", 40)},
-		{"kid of the signing key", config.DeriveKeyID([]byte(testJWTSecret)) + ":" + oldJWTSecret},
-		{"trailing comma", "old:" + oldJWTSecret + ","},
-		{"empty entry", "old:" + oldJWTSecret + ",,older:" + oldJWTSecret},
+		{"no separator", "old" + oldJWTSecret + retired},
+		{"short secret", "old:tooshort" + retired},
+		{"secret 31 bytes", "old:" + strings.Repeat("s", 31) + retired},
+		{"empty kid", ":" + oldJWTSecret + retired},
+		{"kid with space", "old key:" + oldJWTSecret + retired},
+		{"kid with slash", "a/b:" + oldJWTSecret + retired},
+		{"duplicate kid", "old:" + oldJWTSecret + retired + ",old:" + strings.Repeat("o", 40) + retired},
+		{"kid of the signing key", config.DeriveKeyID([]byte(testJWTSecret)) + ":" + oldJWTSecret + retired},
+		{"trailing comma", "old:" + oldJWTSecret + retired + ","},
+		{"empty entry", "old:" + oldJWTSecret + retired + ",,older:" + oldJWTSecret + retired},
+		{"no retirement time (the old form)", "old:" + oldJWTSecret},
+		{"date without time", "old:" + oldJWTSecret + ":2026-11-01"},
+		{"impossible time", "old:" + oldJWTSecret + ":2026-13-01T00:00:00Z"},
+		{"time without zone", "old:" + oldJWTSecret + ":2026-11-01T00:00:00"},
 	}
 	for _, tt := range bad {
 		t.Run("refuses "+tt.name, func(t *testing.T) {
@@ -873,6 +891,34 @@ func TestJWTVerifyKeys(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The old kid:secret form is refused with a message that says what to write.
+func TestJWTVerifyKeysOldFormExplained(t *testing.T) {
+	t.Parallel()
+	ce := configError(t, withSecrets(t, env{"SILO_JWT_VERIFY_KEYS": "old:" + oldJWTSecret}))
+	msg := ce.Error()
+	for _, want := range []string{"kid:secret:retired", "RFC 3339", "KID:SECRET:", "issued before"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("error does not say %q: %v", want, msg)
+		}
+	}
+	if strings.Contains(msg, oldJWTSecret) {
+		t.Errorf("error reveals the secret: %v", msg)
+	}
+}
+
+// A key retired longer ago than a token lives verifies nothing: say so.
+func TestJWTVerifyKeysLongRetiredWarns(t *testing.T) {
+	t.Parallel()
+	cfg := mustLoad(t, withSecrets(t, env{"SILO_JWT_VERIFY_KEYS": "old:" + oldJWTSecret + ":2020-01-01T00:00:00Z"}))
+	if len(cfg.Warnings) != 1 || !strings.Contains(cfg.Warnings[0], `"old"`) || strings.Contains(cfg.Warnings[0], oldJWTSecret) {
+		t.Errorf("Warnings = %q, want one naming kid old", cfg.Warnings)
+	}
+	recent := time.Now().UTC().Add(-time.Minute).Format(time.RFC3339)
+	if cfg := mustLoad(t, withSecrets(t, env{"SILO_JWT_VERIFY_KEYS": "old:" + oldJWTSecret + ":" + recent})); len(cfg.Warnings) != 0 {
+		t.Errorf("a key retired a minute ago: Warnings = %q", cfg.Warnings)
 	}
 }
 
@@ -1252,5 +1298,106 @@ func TestPrefixThatCouldNameTheCentralDatabaseRefused(t *testing.T) {
 				t.Fatalf("problems: %q", ce.Problems)
 			}
 		})
+	}
+}
+
+// devHomeEnv is a development environment without secrets or a secrets
+// file, whose user config directory is configHome.
+func devHomeEnv(configHome string) env {
+	return env{"SILO_ENV": "development", "XDG_CONFIG_HOME": configHome, "HOME": "/nonexistent-home"}
+}
+
+// A command run from another folder must find the same development
+// secrets: they live in the user's config directory, not the working one.
+func TestDevelopmentSecretsIndependentOfWorkingDirectory(t *testing.T) {
+	configHome := t.TempDir()
+	dirA, dirB := t.TempDir(), t.TempDir()
+	t.Chdir(dirA)
+	a := mustLoad(t, devHomeEnv(configHome))
+	t.Chdir(dirB)
+	b := mustLoad(t, devHomeEnv(configHome))
+	if !bytes.Equal(a.MasterKey, b.MasterKey) || !bytes.Equal(a.JWTSecret, b.JWTSecret) {
+		t.Fatal("two working directories got different development secrets")
+	}
+	path := filepath.Join(configHome, "silo", "dev-secrets.json")
+	info, err := os.Stat(path)
+	if err != nil || info.Mode().Perm() != 0o600 {
+		t.Fatalf("secrets file %s: %v %v", path, info, err)
+	}
+	if dir, err := os.Stat(filepath.Dir(path)); err != nil || dir.Mode().Perm() != 0o700 {
+		t.Fatalf("secrets directory: %v %v", dir, err)
+	}
+	if len(a.Warnings) != 1 || !strings.Contains(a.Warnings[0], path) || len(b.Warnings) != 0 {
+		t.Errorf("warnings %q then %q, want one naming %s, then none", a.Warnings, b.Warnings, path)
+	}
+	for _, d := range []string{dirA, dirB} {
+		if entries, _ := os.ReadDir(d); len(entries) != 0 {
+			t.Errorf("the working directory %s got %d files", d, len(entries))
+		}
+	}
+}
+
+func TestDevelopmentSecretsUnderHome(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("$HOME/.config is the Unix default")
+	}
+	t.Parallel()
+	home := t.TempDir()
+	mustLoad(t, env{"SILO_ENV": "development", "HOME": home})
+	if _, err := os.Stat(filepath.Join(home, ".config", "silo", "dev-secrets.json")); err != nil {
+		t.Fatalf("secrets not in $HOME/.config/silo: %v", err)
+	}
+}
+
+func TestDevelopmentSecretsLocationErrors(t *testing.T) {
+	t.Parallel()
+	t.Run("relative file", func(t *testing.T) {
+		t.Parallel()
+		e := devHomeEnv(t.TempDir())
+		e["SILO_DEV_SECRETS_FILE"] = "secrets.json"
+		ce := configError(t, e)
+		requireProblem(t, ce, "SILO_DEV_SECRETS_FILE")
+		if !strings.Contains(ce.Error(), "absolute") {
+			t.Errorf("error does not ask for an absolute path: %v", ce)
+		}
+	})
+	t.Run("no config directory", func(t *testing.T) {
+		t.Parallel()
+		ce := configError(t, env{"SILO_ENV": "development"})
+		requireProblem(t, ce, "SILO_DEV_SECRETS_FILE")
+	})
+	t.Run("relative XDG_CONFIG_HOME", func(t *testing.T) {
+		t.Parallel()
+		ce := configError(t, env{"SILO_ENV": "development", "XDG_CONFIG_HOME": "conf"})
+		requireProblem(t, ce, "SILO_DEV_SECRETS_FILE")
+	})
+}
+
+// The old location (the working directory) is never silently replaced by
+// new secrets: the operator is told to move the file.
+func TestDevelopmentSecretsOldLocationMustMove(t *testing.T) {
+	configHome, work := t.TempDir(), t.TempDir()
+	t.Chdir(work)
+	old := `{"jwtSecret":"` + testJWTSecret + `","masterKey":"` + base64.StdEncoding.EncodeToString(testMasterKey) + `"}`
+	if err := os.WriteFile(".silo-dev-secrets.json", []byte(old), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ce := configError(t, devHomeEnv(configHome))
+	requireProblem(t, ce, "SILO_DEV_SECRETS_FILE")
+	path := filepath.Join(configHome, "silo", "dev-secrets.json")
+	if !strings.Contains(ce.Error(), "mv .silo-dev-secrets.json "+path) {
+		t.Errorf("error does not say how to move the file: %v", ce)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("new secrets generated beside the old ones: %v", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(".silo-dev-secrets.json", path); err != nil {
+		t.Fatal(err)
+	}
+	if cfg := mustLoad(t, devHomeEnv(configHome)); !bytes.Equal(cfg.MasterKey, testMasterKey) {
+		t.Fatal("the moved file's master key was not used")
 	}
 }

@@ -48,16 +48,42 @@ type Extensions struct {
 	Routes []router.TenantRoute
 }
 
-// Open builds an App from cfg with the application's extensions, if any.
-// Close it when done.
+// Open builds an App from cfg with the application's extensions, if any,
+// creating and migrating the central database as needed. It refuses a
+// master key that cannot open what the central database holds. Close the
+// App when done.
 func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, ext ...Extensions) (*App, error) {
+	return open(ctx, cfg, log, true, ext)
+}
+
+// OpenExisting is Open for commands that only read: the central database
+// must exist with every migration applied (an error matching
+// central.ErrNoDatabase says what is missing), and nothing is written to
+// it on the way.
+func OpenExisting(ctx context.Context, cfg *config.Config, log *slog.Logger, ext ...Extensions) (*App, error) {
+	return open(ctx, cfg, log, false, ext)
+}
+
+func open(ctx context.Context, cfg *config.Config, log *slog.Logger, create bool, ext []Extensions) (*App, error) {
 	var x Extensions
 	for _, e := range ext {
 		x.Sets = append(x.Sets, e.Sets...)
 		x.Routes = append(x.Routes, e.Routes...)
 	}
-	if _, err := central.NewMigrator(cfg.CentralDSN).Up(ctx); err != nil {
-		return nil, fmt.Errorf("migrate central database %s/%s: %w", cfg.CentralDSN.Addr, cfg.CentralDSN.DBName, err)
+	box, err := secretbox.New(cfg.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	m := central.NewMigrator(cfg.CentralDSN)
+	if create {
+		if err := central.CheckMasterKeyBeforeMigrating(ctx, cfg.CentralDSN, box); err != nil {
+			return nil, err
+		}
+		if _, err := m.Up(ctx); err != nil {
+			return nil, fmt.Errorf("migrate central database %s/%s: %w", cfg.CentralDSN.Addr, cfg.CentralDSN.DBName, err)
+		}
+	} else if err := m.RequireCurrent(ctx); err != nil {
+		return nil, err
 	}
 	// Requests use the central pool; bound its reads and writes near the
 	// request timeout, as the tenant pools' (see provisioning.NewConnections).
@@ -66,6 +92,10 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, ext ...Exte
 	requestDSN.WriteTimeout = min(requestDSN.WriteTimeout, cfg.RequestTimeout)
 	db, err := central.Open(ctx, requestDSN)
 	if err != nil {
+		return nil, err
+	}
+	if err := central.CheckMasterKey(ctx, db, box, create); err != nil {
+		db.Close()
 		return nil, err
 	}
 	locks, err := central.OpenLockPool(ctx, cfg.CentralDSN)
@@ -80,19 +110,15 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, ext ...Exte
 		return nil, err
 	}
 	a := &App{central: db, locks: locks, server: server, log: log}
-	if err := a.build(cfg, x); err != nil {
+	if err := a.build(cfg, box, x); err != nil {
 		a.Close()
 		return nil, err
 	}
 	return a, nil
 }
 
-func (a *App) build(cfg *config.Config, x Extensions) error {
-	box, err := secretbox.New(cfg.MasterKey)
-	if err != nil {
-		return err
-	}
-	keys, err := token.NewKeys(cfg.JWTKeyID, cfg.VerifyKeys, cfg.AccessTokenTTL)
+func (a *App) build(cfg *config.Config, box *secretbox.Box, x Extensions) error {
+	keys, err := token.NewKeys(cfg.JWTKeyID, cfg.VerifyKeys, cfg.AccessTokenTTL, token.Retired(cfg.RetiredKeys))
 	if err != nil {
 		return err
 	}

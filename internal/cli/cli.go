@@ -57,8 +57,15 @@ Run "silo <command> -h" for the flags of a command. Every flag can also be
 set by its SILO_* environment variable; a flag overrides the variable.
 `
 
-// Run executes one silo command.
+// Run executes one silo command. Destructive commands ask for confirmation
+// when stdin is a terminal and refuse without --yes when it is not.
 func Run(ctx context.Context, ext app.Extensions, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	return runConsole(ctx, ext, args, getenv, console{in: stdin, terminal: isTerminal(stdin)}, stdout, stderr)
+}
+
+// runConsole is Run with the console given (tests play a terminal with it).
+func runConsole(ctx context.Context, ext app.Extensions, args []string, getenv func(string) string, con console, stdout, stderr io.Writer) error {
+	stdin := con.in
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usageError("no command given")
@@ -68,11 +75,11 @@ func Run(ctx context.Context, ext app.Extensions, args []string, getenv func(str
 	case "serve":
 		return serve(ctx, ext, rest, getenv, stdout, stderr)
 	case "migrate":
-		return migrate(ctx, ext, rest, getenv, stdout, stderr)
+		return migrate(ctx, ext, rest, getenv, con, stdout, stderr)
 	case "create-central-admin":
 		return createCentralAdmin(ctx, rest, getenv, stdin, stdout, stderr)
 	case "tenant":
-		return tenantCmd(ctx, ext, rest, getenv, stdout, stderr)
+		return tenantCmd(ctx, ext, rest, getenv, con, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stderr)
 	case "help", "-h", "--help":

@@ -13,14 +13,14 @@ import (
 const migrateUsage = "usage: silo migrate central|tenants up|down|status [flags]"
 
 // migrate runs "silo migrate central|tenants up|down|status".
-func migrate(ctx context.Context, ext app.Extensions, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func migrate(ctx context.Context, ext app.Extensions, args []string, getenv func(string) string, con console, stdout, stderr io.Writer) error {
 	if len(args) < 2 || (args[0] != "central" && args[0] != "tenants") {
 		return usageError(migrateUsage)
 	}
 	if args[0] == "tenants" {
 		switch args[1] {
 		case "up", "down", "status":
-			return migrateTenants(ctx, ext, args[1], args[2:], getenv, stdout, stderr)
+			return migrateTenants(ctx, ext, args[1], args[2:], getenv, con, stdout, stderr)
 		}
 		return usageError(migrateTenantsUsage)
 	}

@@ -33,6 +33,8 @@ const migrateTenantsUsage = `usage: silo migrate tenants up|down|status [flags]
   --canary K        migrate K tenants first, go on only if all succeed
   --verify          read each database's version instead of trusting the catalog
   --json            print JSON
+  --yes             down: do not ask (down asks you to type yes on a terminal,
+                    and refuses without --yes when there is none)
   --metrics-file F  write the run's Prometheus metrics to F (textfile format)`
 
 // errFleetIncomplete makes the exit status non-zero when a tenant did not
@@ -40,10 +42,10 @@ const migrateTenantsUsage = `usage: silo migrate tenants up|down|status [flags]
 var errFleetIncomplete = errors.New("some tenants did not reach the target (see the summary)")
 
 // migrateTenants runs "silo migrate tenants up|down|status".
-func migrateTenants(ctx context.Context, ext app.Extensions, action string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func migrateTenants(ctx context.Context, ext app.Extensions, action string, args []string, getenv func(string) string, con console, stdout, stderr io.Writer) error {
 	var o provisioning.FleetOptions
 	var tenants string
-	var asJSON bool
+	var asJSON, yes bool
 	var metricsFile string
 	cfg, rest, err := loadConfig("migrate tenants "+action, args, getenv, stderr, true, func(fs *flag.FlagSet) {
 		fs.IntVar(&o.Concurrency, "concurrency", 4, "tenants migrated at once")
@@ -56,6 +58,7 @@ func migrateTenants(ctx context.Context, ext app.Extensions, action string, args
 		fs.BoolVar(&o.Verify, "verify", false, "verify versions in the databases")
 		fs.BoolVar(&asJSON, "json", false, "print JSON")
 		fs.StringVar(&metricsFile, "metrics-file", "", "write Prometheus metrics to this file")
+		fs.BoolVar(&yes, "yes", false, "roll back (down) without asking")
 	})
 	if err != nil {
 		return err
@@ -66,8 +69,17 @@ func migrateTenants(ctx context.Context, ext app.Extensions, action string, args
 	if tenants != "" {
 		o.Tenants = strings.Split(tenants, ",")
 	}
+	if action == "down" && !o.DryRun {
+		if err := con.confirm(stderr, yes, describeDown(o), "yes"); err != nil {
+			return err
+		}
+	}
 	log := newLogger(cfg, stderr)
-	a, err := app.Open(ctx, cfg, log, ext)
+	open := app.Open
+	if action == "status" || o.DryRun {
+		open = app.OpenExisting // read-only: never create or migrate the central database
+	}
+	a, err := open(ctx, cfg, log, ext)
 	if err != nil {
 		return err
 	}
@@ -81,37 +93,16 @@ func migrateTenants(ctx context.Context, ext app.Extensions, action string, args
 		if err != nil {
 			return describeError(err)
 		}
-		if asJSON {
-			return json.NewEncoder(stdout).Encode(st)
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		if len(st.Sets) == 1 {
-			fmt.Fprintln(tw, "TENANT\tSTATUS\tVERSION\tLATEST\tPENDING\tLAST ERROR")
-			for _, t := range st.Tenants {
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", t.Slug, t.Status, t.SchemaVersion, t.LatestVersion, t.Pending, t.LastError)
-			}
-			tw.Flush()
-			fmt.Fprintf(stdout, "%d tenants, %d up to date, %d behind, latest version %d\n", st.Totals.Tenants, st.Totals.UpToDate, st.Totals.Behind, st.LatestVersion)
-			return nil
-		}
-		fmt.Fprintln(tw, "TENANT\tSET\tSTATUS\tVERSION\tLATEST\tPENDING\tLAST ERROR")
-		for _, t := range st.Tenants {
-			for _, s := range t.Sets {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", t.Slug, s.Set, t.Status, s.SchemaVersion, s.LatestVersion, s.Pending, s.LastError)
-			}
-		}
-		tw.Flush()
-		for _, set := range st.Sets {
-			tot := st.SetTotals[set.Name]
-			fmt.Fprintf(stdout, "set %s: %d tenants, %d up to date, %d behind, latest version %d\n", set.Name, tot.Tenants, tot.UpToDate, tot.Behind, set.LatestVersion)
-		}
-		return nil
+		return printFleetStatus(stdout, st, asJSON)
 	case "up", "down":
 		o.Down = action == "down"
-	default:
-		return usageError(migrateTenantsUsage)
+		return migrateFleet(ctx, p, o, asJSON, metricsFile, stdout, stderr)
 	}
+	return usageError(migrateTenantsUsage)
+}
 
+// migrateFleet runs "migrate tenants up|down" with progress, metrics and a summary.
+func migrateFleet(ctx context.Context, p *provisioning.Provisioner, o provisioning.FleetOptions, asJSON bool, metricsFile string, stdout, stderr io.Writer) error {
 	progress := progressPrinter(stdout, stderr, asJSON)
 	o.OnStart = progress.start
 	reg := prometheus.NewRegistry()
@@ -143,6 +134,49 @@ func migrateTenants(ctx context.Context, ext app.Extensions, action string, args
 		return errFleetIncomplete
 	}
 	return nil
+}
+
+// printFleetStatus prints "migrate tenants status": a row per tenant (and
+// set, when there are several) and the totals.
+func printFleetStatus(stdout io.Writer, st *provisioning.FleetStatus, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(stdout).Encode(st)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	if len(st.Sets) == 1 {
+		fmt.Fprintln(tw, "TENANT\tSTATUS\tVERSION\tLATEST\tPENDING\tLAST ERROR")
+		for _, t := range st.Tenants {
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", t.Slug, t.Status, t.SchemaVersion, t.LatestVersion, t.Pending, t.LastError)
+		}
+		tw.Flush()
+		fmt.Fprintf(stdout, "%d tenants, %d up to date, %d behind, latest version %d\n", st.Totals.Tenants, st.Totals.UpToDate, st.Totals.Behind, st.LatestVersion)
+		return nil
+	}
+	fmt.Fprintln(tw, "TENANT\tSET\tSTATUS\tVERSION\tLATEST\tPENDING\tLAST ERROR")
+	for _, t := range st.Tenants {
+		for _, s := range t.Sets {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", t.Slug, s.Set, t.Status, s.SchemaVersion, s.LatestVersion, s.Pending, s.LastError)
+		}
+	}
+	tw.Flush()
+	for _, set := range st.Sets {
+		tot := st.SetTotals[set.Name]
+		fmt.Fprintf(stdout, "set %s: %d tenants, %d up to date, %d behind, latest version %d\n", set.Name, tot.Tenants, tot.UpToDate, tot.Behind, set.LatestVersion)
+	}
+	return nil
+}
+
+// describeDown says what "migrate tenants down" is about to do.
+func describeDown(o provisioning.FleetOptions) string {
+	who := "every tenant"
+	if len(o.Tenants) > 0 {
+		who = "tenants " + strings.Join(o.Tenants, ", ")
+	}
+	set := o.Set
+	if set == "" {
+		set = "silo"
+	}
+	return fmt.Sprintf("This rolls back the %s migrations of %s to version %d; what the rolled-back migrations created is dropped with its data.", set, who, o.To)
 }
 
 // fleetProgress shows a progress bar with counts and an ETA on a terminal,

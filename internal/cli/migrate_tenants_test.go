@@ -392,7 +392,7 @@ func TestMigrateTenantsCLI(t *testing.T) {
 	// Rolling a tenant back to version 0 would drop its whole schema: the
 	// CLI refuses it (round trips to real versions are covered in provisioning).
 	t.Run("DownToZeroRefused", func(t *testing.T) {
-		_, _, err := runCmd(t, e.env, "migrate", "tenants", "down", "--tenant", "delta", "--to", "0")
+		_, _, err := runCmd(t, e.env, "migrate", "tenants", "down", "--tenant", "delta", "--to", "0", "--yes")
 		if err == nil || !strings.Contains(err.Error(), "at least 1") {
 			t.Fatalf("err = %v", err)
 		}
@@ -426,10 +426,10 @@ func TestMigrateTenantsUsage(t *testing.T) {
 	}
 	// Mistakes only the fleet runner sees.
 	for args, want := range map[string]string{
-		"down":                    "down needs --to VERSION (at least 1) and --tenant",
-		"down --to 0":             "down needs --to VERSION (at least 1) and --tenant",
-		"down --tenant x --to -1": "down needs --to VERSION (at least 1) and --tenant",
-		"up --to 99":              "no migration has version 99",
+		"down --yes":                    "down needs --to VERSION (at least 1) and --tenant",
+		"down --to 0 --yes":             "down needs --to VERSION (at least 1) and --tenant",
+		"down --tenant x --to -1 --yes": "down needs --to VERSION (at least 1) and --tenant",
+		"up --to 99":                    "no migration has version 99",
 	} {
 		_, _, err := runCmd(t, env, append([]string{"migrate", "tenants"}, strings.Fields(args)...)...)
 		if err == nil || !strings.Contains(err.Error(), want) {

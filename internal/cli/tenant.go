@@ -23,7 +23,7 @@ const tenantUsage = `usage: silo tenant <command> [flags]
   get SLUG
   suspend SLUG
   resume SLUG
-  delete SLUG [--purge]
+  delete SLUG [--purge [--yes]]   (--purge asks you to type SLUG on a terminal; --yes skips that)
   repair [--check]
 every command takes --json for machine-readable output`
 
@@ -34,7 +34,7 @@ func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 // tenantCmd runs "silo tenant ...".
-func tenantCmd(ctx context.Context, ext app.Extensions, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func tenantCmd(ctx context.Context, ext app.Extensions, args []string, getenv func(string) string, con console, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usageError(tenantUsage)
 	}
@@ -45,7 +45,7 @@ func tenantCmd(ctx context.Context, ext app.Extensions, args []string, getenv fu
 		return usageError(tenantUsage)
 	}
 	var (
-		asJSON, purge, check              bool
+		asJSON, purge, check, yes         bool
 		slug, name, status, query         string
 		adminEmail, adminFirst, adminLast string
 		domains                           stringList
@@ -65,6 +65,7 @@ func tenantCmd(ctx context.Context, ext app.Extensions, args []string, getenv fu
 			fs.StringVar(&query, "q", "", "only tenants whose slug or name contains this")
 		case "delete":
 			fs.BoolVar(&purge, "purge", false, "drop the database and the DB user")
+			fs.BoolVar(&yes, "yes", false, "purge without asking")
 		case "repair":
 			fs.BoolVar(&check, "check", false, "only compare the server with the catalog: orphans, missing databases and DB users, wrong grants, refused logins")
 		}
@@ -81,9 +82,19 @@ func tenantCmd(ctx context.Context, ext app.Extensions, args []string, getenv fu
 	} else if len(rest) != 0 {
 		return usageError(tenantUsage)
 	}
+	if sub == "delete" && purge {
+		what := fmt.Sprintf("This drops tenant %s's database and DB user for good.", slug)
+		if err := con.confirm(stderr, yes, what, slug); err != nil {
+			return err
+		}
+	}
 
 	log := newLogger(cfg, stderr)
-	a, err := app.Open(ctx, cfg, log, ext)
+	open := app.Open
+	if sub == "list" || sub == "get" || (sub == "repair" && check) {
+		open = app.OpenExisting // read-only: never create or migrate the central database
+	}
+	a, err := open(ctx, cfg, log, ext)
 	if err != nil {
 		return err
 	}

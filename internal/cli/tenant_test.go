@@ -402,7 +402,7 @@ func TestTenantCommands(t *testing.T) {
 			t.Fatalf("resume of a deleted tenant: err = %v", err)
 		}
 
-		out = e.silo(t, "tenant", "delete", "acme", "--purge", "--json")
+		out = e.silo(t, "tenant", "delete", "acme", "--purge", "--yes", "--json")
 		var msg map[string]string
 		if err := json.Unmarshal([]byte(out), &msg); err != nil || msg["slug"] != "acme" || msg["result"] != "purged (database and DB user dropped)" {
 			t.Fatalf("delete --purge --json printed %q (%v)", out, err)
@@ -418,7 +418,7 @@ func TestTenantCommands(t *testing.T) {
 		}
 		// Purging beta straight from active, as a table command.
 		_, _, betaUser, _ := e.catalogRow(t, "beta-co")
-		if out := e.silo(t, "tenant", "delete", "beta-co", "--purge"); out != "tenant beta-co purged (database and DB user dropped)\n" {
+		if out := e.silo(t, "tenant", "delete", "beta-co", "--purge", "--yes"); out != "tenant beta-co purged (database and DB user dropped)\n" {
 			t.Fatalf("delete --purge printed %q", out)
 		}
 		if e.databaseExists(t, betaDB) || e.userExists(t, betaUser) {

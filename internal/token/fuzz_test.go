@@ -364,6 +364,9 @@ func requireAccepted(t *testing.T, raw, audience string, c *token.Claims) {
 	if !okIat || iat > now+leeway {
 		t.Fatalf("accepted iat %s (now %.0f): %s", p["iat"], now, payload)
 	}
+	if exp-iat > (ttl + token.LifetimeLeeway).Seconds() {
+		t.Fatalf("accepted a lifetime of %.0f s (iat %s, exp %s): %s", exp-iat, p["iat"], p["exp"], payload)
+	}
 	if v, present := p["nbf"]; present && v != "null" {
 		if nbf, ok := num(v); !ok || nbf > now+leeway {
 			t.Fatalf("accepted nbf %s (now %.0f): %s", v, now, payload)

@@ -491,7 +491,7 @@ func TestVerifyExpiry(t *testing.T) {
 	}{
 		{"expired", hs256(t, keyA, "a", expired(nil)), token.ErrExpired, ""},
 		{"expired 31s ago (beyond leeway)", hs256(t, keyA, "a", expired(map[string]any{"exp": now.Add(-31 * time.Second).Unix()})), token.ErrExpired, ""},
-		{"expired 10s ago (within leeway)", hs256(t, keyA, "a", expired(map[string]any{"exp": now.Add(-10 * time.Second).Unix()})), nil, ""},
+		{"expired 10s ago (within leeway)", hs256(t, keyA, "a", expired(map[string]any{"iat": now.Add(-10 * time.Minute).Unix(), "exp": now.Add(-10 * time.Second).Unix()})), nil, ""},
 		{"nbf 10s ahead (within leeway)", hs256(t, keyA, "a", with(map[string]any{"nbf": now.Add(10 * time.Second).Unix()})), nil, ""},
 		{"expired with wrong audience", hs256(t, keyA, "a", expired(map[string]any{"aud": []string{"silo:tenant:x"}})), token.ErrInvalid, ""},
 		{"expired without audience", hs256(t, keyA, "a", expired(map[string]any{"aud": nil})), token.ErrInvalid, missingClaimBug},
@@ -624,5 +624,108 @@ func BenchmarkVerify(b *testing.B) {
 		if _, err := keys.Verify(raw, token.CentralAudience); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+func TestNewKeysRetiredErrors(t *testing.T) {
+	t.Parallel()
+	verify := map[string][]byte{"a": keyA, "b": keyB}
+	for name, retired := range map[string]map[string]time.Time{
+		"signing key retired": {"a": time.Now()},
+		"unknown kid retired": {"c": time.Now()},
+	} {
+		if k, err := token.NewKeys("a", verify, ttl, token.Retired(retired)); err == nil {
+			t.Errorf("%s: NewKeys = %v, want an error", name, k)
+		}
+	}
+	if k, err := token.NewKeys("a", verify, 0); err == nil {
+		t.Errorf("zero lifetime: NewKeys = %v, want an error", k)
+	}
+}
+
+// A retired key (SILO_JWT_VERIFY_KEYS kid:secret:time) verifies only the
+// tokens issued before it retired: whoever holds it now cannot mint new ones.
+func TestRetiredKeyVerifiesOnlyEarlierTokens(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	retiredAt := now.Add(-5 * time.Minute).Truncate(time.Second) // iat has whole seconds
+	keys, err := token.NewKeys("new", map[string][]byte{"new": keyB, "old": keyA}, ttl,
+		token.Retired(map[string]time.Time{"old": retiredAt}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := func(iat time.Time, life time.Duration) map[string]any {
+		return map[string]any{"iat": iat.Unix(), "nbf": iat.Unix(), "exp": iat.Add(life).Unix()}
+	}
+	tests := []struct {
+		name string
+		raw  string
+		ok   bool
+	}{
+		{"old key, issued before retirement", hs256(t, keyA, "old", with(at(retiredAt.Add(-time.Minute), ttl))), true},
+		{"old key, issued at retirement", hs256(t, keyA, "old", with(at(retiredAt, ttl))), false},
+		{"old key, issued after retirement", hs256(t, keyA, "old", with(at(now, 5*time.Minute))), false},
+		{"old key, issued today for 10 years", hs256(t, keyA, "old", with(at(now, 10*365*24*time.Hour))), false},
+		{"old key, backdated iat with 10 years", hs256(t, keyA, "old", with(at(retiredAt.Add(-time.Hour), 10*365*24*time.Hour))), false},
+		{"new key, issued now", hs256(t, keyB, "new", with(at(now, ttl))), true},
+	}
+	for _, tt := range tests {
+		c, err := keys.Verify(tt.raw, token.CentralAudience)
+		switch {
+		case tt.ok && err != nil:
+			t.Errorf("%s: Verify: %v", tt.name, err)
+		case !tt.ok && (err != token.ErrInvalid || c != nil):
+			t.Errorf("%s: Verify = %+v, %v; want ErrInvalid", tt.name, c, err)
+		}
+	}
+	issued, err := keys.Issue(token.CentralAudience, "u", token.Claims{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.Verify(issued, token.CentralAudience); err != nil {
+		t.Errorf("a token the keys issued: %v", err)
+	}
+}
+
+// Whatever the key, a token whose exp − iat exceeds the lifetime Silo issues
+// tokens with (plus LifetimeLeeway) is refused: a 10-year token is forged.
+func TestVerifyRefusesLongLivedTokens(t *testing.T) {
+	t.Parallel()
+	keys := newKeys(t, "a", map[string][]byte{"a": keyA})
+	now := time.Now()
+	life := func(d time.Duration, extra map[string]any) jwt.MapClaims {
+		c := with(map[string]any{"iat": now.Unix(), "nbf": now.Unix(), "exp": now.Add(d).Unix()})
+		for k, v := range extra {
+			c[k] = v
+		}
+		return c
+	}
+	tests := []struct {
+		name string
+		raw  string
+		ok   bool
+	}{
+		{"10 years", hs256(t, keyA, "a", life(10*365*24*time.Hour, nil)), false},
+		{"10-year impersonation", hs256(t, keyA, "a", life(10*365*24*time.Hour, map[string]any{"act": map[string]any{"sub": "admin-1"}})), false},
+		{"lifetime + leeway + 1s", hs256(t, keyA, "a", life(ttl+token.LifetimeLeeway+time.Second, nil)), false},
+		{"lifetime + leeway", hs256(t, keyA, "a", life(ttl+token.LifetimeLeeway, nil)), true},
+		{"lifetime", hs256(t, keyA, "a", life(ttl, nil)), true},
+		{"impersonation, lifetime", hs256(t, keyA, "a", life(ttl, map[string]any{"act": map[string]any{"sub": "admin-1"}})), true},
+	}
+	for _, tt := range tests {
+		c, err := keys.Verify(tt.raw, token.CentralAudience)
+		switch {
+		case tt.ok && err != nil:
+			t.Errorf("%s: Verify: %v", tt.name, err)
+		case !tt.ok && (err != token.ErrInvalid || c != nil):
+			t.Errorf("%s: Verify = %+v, %v; want ErrInvalid", tt.name, c, err)
+		}
+	}
+	issued, err := keys.Issue(token.TenantAudience("acme"), "u", token.Claims{TenantID: "acme", Actor: &token.Actor{Subject: "admin-1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := keys.Verify(issued, token.TenantAudience("acme")); err != nil {
+		t.Errorf("a normal issued token: %v", err)
 	}
 }
