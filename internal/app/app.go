@@ -98,6 +98,7 @@ func (a *App) build(cfg *config.Config, x Extensions) error {
 	}
 	guard := login.NewGuard(login.GuardOptions{
 		Cost: cfg.BcryptCost, PerIPPerMinute: cfg.LoginPerIPPerMinute, PerEmailPerMinute: cfg.LoginPerEmailPerMinute,
+		SignupPerTenantPerMinute: cfg.SignupPerTenantPerMinute,
 	})
 	go guard.Warm()
 	catalog := central.NewCatalog(a.central, cfg.CentralDSN.DBName)
@@ -105,7 +106,7 @@ func (a *App) build(cfg *config.Config, x Extensions) error {
 	a.Keys = keys
 	a.Provisioner = provisioning.New(catalog, a.server, box, guard, provisioning.Options{
 		Prefix: cfg.TenantDBPrefix, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
-		Concurrency: cfg.ProvisionConcurrency, Log: a.log, AppSets: x.Sets,
+		Concurrency: cfg.ProvisionConcurrency, Log: a.log, AppSets: x.Sets, PublicSignup: cfg.DefaultPublicSignup,
 	})
 	a.Pools = tenantdb.NewPoolManager(tenantdb.PoolOptions{
 		MaxPools: cfg.TenantPoolsMax, MaxConns: cfg.TenantConnsMax,

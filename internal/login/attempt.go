@@ -80,7 +80,9 @@ type ticket struct {
 }
 
 // admit takes the attempt's share of the three budgets, or refuses it.
-func (g *Guard) admit(ip, account string) (*ticket, error) {
+// Junk (not an email, so no guess at any account) skips the account
+// back-off: locking the one account all junk shares would guard nothing.
+func (g *Guard) admit(ip, account string, junk bool) (*ticket, error) {
 	t := &ticket{g: g, ip: ip, pair: ip + "\x00" + account, account: account, key: account + "\x00" + ip}
 	if ok, wait := g.perIP.Take(ip); !ok {
 		return nil, rateLimited(wait)
@@ -89,7 +91,7 @@ func (g *Guard) admit(ip, account string) (*ticket, error) {
 		g.perIP.Refund(ip)
 		return nil, rateLimited(wait)
 	}
-	if !g.known.has(t.key) {
+	if !junk && !g.known.has(t.key) {
 		if ok, wait := g.account.Take(account); !ok {
 			g.perIP.Refund(ip)
 			g.perPair.Refund(t.pair)
@@ -144,7 +146,7 @@ func (g *Guard) Attempt(ctx context.Context, clientIP, scope, rawEmail, password
 		// know.
 		account = scope + "/"
 	}
-	t, err := g.admit(clientIP, account)
+	t, err := g.admit(clientIP, account, !ok)
 	if err != nil {
 		return err
 	}
