@@ -164,3 +164,81 @@ func TestPublicSignupDefault(t *testing.T) {
 	open.newTenant(t, "open")
 	expect(t, open.tc(t, "POST", registerPath, "open", "", signup("walk-in@open.io", password)), 201, "")
 }
+
+// Failed central logins are in the central audit log with their client IP,
+// at most once a minute per IP and email.
+func TestCentralFailedLoginsAudited(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, viaProxy)
+	super := s.bootstrap()
+	for range 5 {
+		expect(t, s.call("POST", "/api/central/auth/login", "", creds("root@example.com", "wrong password!"), fromIP("203.0.113.5")...), 401, "INVALID_CREDENTIALS")
+	}
+	expect(t, s.call("POST", "/api/central/auth/login", "", creds("nobody@example.com", "wrong password!"), fromIP("203.0.113.5")...), 401, "INVALID_CREDENTIALS")
+	expect(t, s.call("POST", "/api/central/auth/login", "", creds("root@example.com", "wrong password!"), fromIP("203.0.113.6")...), 401, "INVALID_CREDENTIALS")
+	expect(t, s.call("POST", "/api/central/auth/login", "", creds("not an email", "wrong password!"), fromIP("203.0.113.6")...), 401, "INVALID_CREDENTIALS")
+	r := s.call("GET", "/api/central/audit?limit=100", super, nil)
+	expect(t, r, 200, "")
+	got := map[string]int{}
+	for _, e := range r.list("entries") {
+		if e["action"] != "auth.login" || e["outcome"] != "failure" {
+			continue // successful logins are audited too
+		}
+		target := e["target"].(map[string]any)
+		if target["type"] != "email" || e["actor"].(map[string]any)["kind"] != "anonymous" {
+			t.Fatalf("failed-login entry %v", e)
+		}
+		got[e["clientIp"].(string)+" "+target["id"].(string)]++
+	}
+	want := map[string]int{"203.0.113.5 root@example.com": 1, "203.0.113.5 nobody@example.com": 1,
+		"203.0.113.6 root@example.com": 1, "203.0.113.6 (invalid)": 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("failed-login entries %v, want %v", got, want)
+	}
+	if strings.Contains(r.raw, "wrong password") {
+		t.Fatal("a password reached the audit log")
+	}
+	// At most 60 such entries a minute in all, however many sources.
+	for i := range 70 {
+		expect(t, s.call("POST", "/api/central/auth/login", "", creds(fmt.Sprintf("spray%d@example.com", i), "wrong password!"), fromIP("203.0.113.7")...), 401, "INVALID_CREDENTIALS")
+	}
+	if n := s.count(t, "SELECT COUNT(*) FROM audit_log WHERE action = 'auth.login' AND outcome = 'failure'"); n != 60 {
+		t.Fatalf("%d failed-login entries, want the cap of 60", n)
+	}
+}
+
+// logoUrl values that url.Parse takes for https URLs but that break out of
+// an HTML attribute, a CSS url() or a script string are refused, naming
+// the field and changing nothing.
+func TestSettingsLogoURLStrict(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	f := newAdminFixture(t, s, "logo")
+	expect(t, f.do(t, "PUT", settingsPath, f.admin, map[string]any{"logoUrl": "https://cdn.example.com/a/logo.png?v=2#x"}), 200, "")
+	for _, logo := range []string{
+		`https://cdn.example.com/logo.png" onerror="alert(1)`,
+		`https://cdn.example.com/logo.png' onerror='alert(1)`,
+		"https://cdn.example.com/logo.png><script>alert(1)</script>",
+		"https://cdn.example.com/logo.png);background:url(javascript:alert(1)",
+		"https://cdn.example.com/a b.png",
+		"https://cdn.example.com/logo.png\n",
+		"https://cdn.example.com/logo.png\t",
+		"https://cdn.example.com/\\logo.png",
+		"https://cdn.example.com/`logo`.png",
+		"https://cdn.example.com/{logo}.png",
+		"https://cdn.exämple.com/logo.png",
+	} {
+		f.invalid(t, "PUT", settingsPath, f.admin, map[string]any{"logoUrl": logo, "displayName": "Not applied"}, "logoUrl")
+	}
+}
+
+// A custom role named like a built-in one but for '-' and '_' is refused:
+// it would pass for the built-in role in lists and logs.
+func TestRoleLookAlikeBuiltInRefused(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	f := newAdminFixture(t, s, "roles")
+	f.invalid(t, "POST", rolesPath, f.admin, map[string]any{"name": "tenant-admin", "permissions": []string{"data:read"}}, "name")
+	expect(t, f.do(t, "POST", rolesPath, f.admin, map[string]any{"name": "tenant_admin", "permissions": []string{}}), 409, "CONFLICT")
+	f.addRole(t, "tenant-admins", "data:read") // another name: fine
+}
