@@ -250,12 +250,7 @@ func (l *Loader) Load() (*Config, error) {
 	c.LoginPerIPPerMinute, _ = l.intSetting("SILO_LOGIN_IP_LIMIT", 1, 100000, bad)
 	c.LoginPerEmailPerMinute, _ = l.intSetting("SILO_LOGIN_EMAIL_LIMIT", 1, 100000, bad)
 	c.SignupPerTenantPerMinute, _ = l.intSetting("SILO_SIGNUP_TENANT_LIMIT", 1, 1000000, bad)
-	switch v := strings.ToLower(strings.TrimSpace(get("SILO_DEFAULT_PUBLIC_SIGNUP"))); v {
-	case "true", "false":
-		c.DefaultPublicSignup = v == "true"
-	default:
-		bad("SILO_DEFAULT_PUBLIC_SIGNUP", "must be true or false, got %q", v)
-	}
+	c.DefaultPublicSignup = l.boolSetting("SILO_DEFAULT_PUBLIC_SIGNUP", bad)
 	c.AccessTokenTTL = l.durationSetting("SILO_ACCESS_TOKEN_TTL", time.Minute, 24*time.Hour, bad)
 	c.RefreshTokenTTL = l.durationSetting("SILO_REFRESH_TOKEN_TTL", time.Hour, 365*24*time.Hour, bad)
 	c.RequestTimeout = l.durationSetting("SILO_REQUEST_TIMEOUT", time.Second, 10*time.Minute, bad)
@@ -287,6 +282,15 @@ type Error struct{ Problems []string }
 
 func (e *Error) Error() string {
 	return "invalid configuration:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// boolSetting parses true or false (any letter case).
+func (l *Loader) boolSetting(env string, bad func(string, string, ...any)) bool {
+	v := strings.ToLower(strings.TrimSpace(*l.values[env]))
+	if v != "true" && v != "false" {
+		bad(env, "must be true or false, got %q", v)
+	}
+	return v == "true"
 }
 
 // intSetting parses a whole number in [lo, hi], reporting at most one problem.
