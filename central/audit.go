@@ -9,6 +9,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/ratelimit"
 )
 
 // Audit outcomes.
@@ -50,10 +52,39 @@ func audit(ctx context.Context, e sqlx.ExecerContext, action, targetType, target
 }
 
 // Audit is the central audit log.
-type Audit struct{ db *sqlx.DB }
+type Audit struct {
+	db *sqlx.DB
+	// Failed logins are recorded at most once a minute per client IP and
+	// email, and at most failedLoginsPerMinute times a minute in all, so
+	// that a login flood cannot flood the log.
+	perSource, overall *ratelimit.Keyed
+}
+
+// failedLoginsPerMinute bounds the failed-login entries one instance writes.
+const failedLoginsPerMinute = 60
 
 // NewAudit returns the audit log of the central database db.
-func NewAudit(db *sqlx.DB) *Audit { return &Audit{db: db} }
+func NewAudit(db *sqlx.DB) *Audit {
+	return &Audit{db: db, perSource: ratelimit.PerMinute(1, 10_000), overall: ratelimit.PerMinute(failedLoginsPerMinute, 1)}
+}
+
+// FailedLogin records a refused central login (wrong email or password)
+// by the anonymous actor in ctx, whose client IP the entry carries. The
+// email is recorded as sent when it is a plain address, else as
+// "(invalid)". Entries beyond the bounds above are dropped.
+func (l *Audit) FailedLogin(ctx context.Context, rawEmail string) error {
+	email, ok := login.NormalizeEmail(rawEmail)
+	if !ok {
+		email = "(invalid)"
+	}
+	if ok, _ := l.perSource.Allow(ActorFrom(ctx).ClientIP + "\x00" + email); !ok {
+		return nil
+	}
+	if ok, _ := l.overall.Allow(""); !ok {
+		return nil
+	}
+	return audit(ctx, l.db, "auth.login", "email", email, OutcomeFailure, "wrong email or password")
+}
 
 // Record writes an entry outside any other transaction.
 func (l *Audit) Record(ctx context.Context, action, targetType, target, outcome, detail string) error {

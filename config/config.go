@@ -60,6 +60,10 @@ type Config struct {
 	// Login attempts allowed per minute, per client IP and per email.
 	LoginPerIPPerMinute    int
 	LoginPerEmailPerMinute int
+	// Sign-ups allowed per minute per tenant, and whether new tenants start
+	// with public sign-up on.
+	SignupPerTenantPerMinute int
+	DefaultPublicSignup      bool
 
 	LogLevel  string
 	LogFormat string
@@ -109,8 +113,10 @@ var settings = []setting{
 	{"SILO_REFRESH_TOKEN_TTL", "refresh-token-ttl", "720h", "lifetime of refresh tokens", false},
 	{"SILO_REQUEST_TIMEOUT", "request-timeout", "15s", "deadline of one HTTP request", false},
 	{"SILO_SHUTDOWN_TIMEOUT", "shutdown-timeout", "20s", "how long shutdown waits for in-flight requests", false},
-	{"SILO_LOGIN_IP_LIMIT", "login-ip-limit", "20", "login attempts per minute per client IP", false},
-	{"SILO_LOGIN_EMAIL_LIMIT", "login-email-limit", "5", "login attempts per minute per email", false},
+	{"SILO_LOGIN_IP_LIMIT", "login-ip-limit", "20", "failed logins per minute per client IP; also sign-ups and invitation acceptances per minute per client IP", false},
+	{"SILO_LOGIN_EMAIL_LIMIT", "login-email-limit", "5", "failed logins per minute per account from one client IP", false},
+	{"SILO_SIGNUP_TENANT_LIMIT", "signup-tenant-limit", "30", "public sign-ups per minute per tenant", false},
+	{"SILO_DEFAULT_PUBLIC_SIGNUP", "default-public-signup", "false", "whether new tenants start with public sign-up on (allowPublicSignup)", false},
 	{"SILO_LOG_LEVEL", "log-level", "info", "debug, info, warn or error", false},
 	{"SILO_LOG_FORMAT", "log-format", "text", "text or json", false},
 	{"SILO_DEV_SECRETS_FILE", "dev-secrets-file", "", "absolute path where development keeps generated secrets (default: silo/dev-secrets.json in the user's config directory, e.g. ~/.config/silo/dev-secrets.json)", false},
@@ -272,6 +278,8 @@ func (l *Loader) Load() (*Config, error) {
 	}
 	c.LoginPerIPPerMinute, _ = l.intSetting("SILO_LOGIN_IP_LIMIT", 1, 100000, bad)
 	c.LoginPerEmailPerMinute, _ = l.intSetting("SILO_LOGIN_EMAIL_LIMIT", 1, 100000, bad)
+	c.SignupPerTenantPerMinute, _ = l.intSetting("SILO_SIGNUP_TENANT_LIMIT", 1, 1000000, bad)
+	c.DefaultPublicSignup = l.boolSetting("SILO_DEFAULT_PUBLIC_SIGNUP", bad)
 	c.AccessTokenTTL = l.durationSetting("SILO_ACCESS_TOKEN_TTL", time.Minute, 24*time.Hour, bad)
 	c.RefreshTokenTTL = l.durationSetting("SILO_REFRESH_TOKEN_TTL", time.Hour, 365*24*time.Hour, bad)
 	c.RequestTimeout = l.durationSetting("SILO_REQUEST_TIMEOUT", time.Second, 10*time.Minute, bad)
@@ -303,6 +311,15 @@ type Error struct{ Problems []string }
 
 func (e *Error) Error() string {
 	return "invalid configuration:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// boolSetting parses true or false (any letter case).
+func (l *Loader) boolSetting(env string, bad func(string, string, ...any)) bool {
+	v := strings.ToLower(strings.TrimSpace(*l.values[env]))
+	if v != "true" && v != "false" {
+		bad(env, "must be true or false, got %q", v)
+	}
+	return v == "true"
 }
 
 // intSetting parses a whole number in [lo, hi], reporting at most one problem.

@@ -86,6 +86,9 @@ type Options struct {
 	// migrations.NewSet), applied after Silo's own wherever those are: at
 	// provisioning, to spares, and by fleet runs.
 	AppSets []migrations.Set
+	// PublicSignup is the allowPublicSignup setting new tenants start with
+	// (SILO_DEFAULT_PUBLIC_SIGNUP; off unless set).
+	PublicSignup bool
 }
 
 // Provisioner creates tenants and manages their lifecycle.
@@ -332,20 +335,34 @@ func (p *Provisioner) runStep(ctx context.Context, t *central.Tenant, step, pass
 		t.SchemaVersion = v
 		return v, err
 	case stepAdmin:
-		if !t.PendingAdmin.Valid {
-			return 0, nil
-		}
-		var pa pendingAdmin
-		if err := json.Unmarshal([]byte(t.PendingAdmin.String), &pa); err != nil {
-			return 0, err
-		}
-		now := nowUTC()
-		u := &tenantdb.User{ID: pa.ID, Email: pa.Email, PasswordHash: pa.PasswordHash, FirstName: pa.FirstName,
-			LastName: pa.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
-		// Connecting as the tenant's own user also proves its grants work.
-		return 0, p.server.CreateTenantUser(ctx, t.DatabaseName, t.DBUser, password, u, tenantdb.RoleTenantAdmin)
+		return 0, p.initTenant(ctx, t, password)
 	}
 	return 0, fmt.Errorf("unknown step %q", step)
+}
+
+// initTenant gives a new tenant its default settings (public sign-up as
+// configured) and creates its first tenant_admin, if one was given.
+// Connecting as the tenant's own user also proves its grants work.
+func (p *Provisioner) initTenant(ctx context.Context, t *central.Tenant, password string) error {
+	var admin *tenantdb.User
+	if t.PendingAdmin.Valid {
+		var pa pendingAdmin
+		if err := json.Unmarshal([]byte(t.PendingAdmin.String), &pa); err != nil {
+			return err
+		}
+		now := nowUTC()
+		admin = &tenantdb.User{ID: pa.ID, Email: pa.Email, PasswordHash: pa.PasswordHash, FirstName: pa.FirstName,
+			LastName: pa.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
+	}
+	return p.server.WithTenantDB(ctx, t.DatabaseName, t.DBUser, password, func(db *sqlx.DB) error {
+		if err := tenantdb.SetPublicSignup(ctx, db, p.opts.PublicSignup); err != nil {
+			return err
+		}
+		if admin == nil {
+			return nil
+		}
+		return tenantdb.CreateUser(ctx, db, admin, tenantdb.RoleTenantAdmin)
+	})
 }
 
 // Provision resumes a failed or interrupted provisioning from its recorded

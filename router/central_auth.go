@@ -1,6 +1,7 @@
 package router
 
 import (
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/login"
 )
 
 const ctxAdmin = "silo.centralAdmin"
@@ -62,6 +64,11 @@ func (h *handlers) centralLogin(c *gin.Context) {
 	}
 	s, err := h.central.Login(c.Request.Context(), c.ClientIP(), in.Email, in.Password)
 	h.metrics.login("central", err)
+	if errors.Is(err, login.ErrInvalidCredentials) {
+		if aerr := h.audit.FailedLogin(c.Request.Context(), in.Email); aerr != nil {
+			logFrom(c).WarnContext(c.Request.Context(), "recording a failed central login", "err", aerr)
+		}
+	}
 	if err != nil {
 		Fail(c, err)
 		return

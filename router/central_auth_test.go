@@ -173,11 +173,11 @@ func TestLoginRateLimit(t *testing.T) {
 	t.Run("PerEmail", func(t *testing.T) {
 		t.Parallel()
 		s := newServer(t, func(o *serverOptions) { o.perEmail = 3 })
-		s.bootstrap() // one login
-		var last response
+		s.bootstrap() // one login: successes use no budget
 		for i := 0; i < 3; i++ {
-			last = s.call("POST", "/api/central/auth/login", "", map[string]string{"email": "root@example.com", "password": "wrong password!"})
+			expect(t, s.call("POST", "/api/central/auth/login", "", map[string]string{"email": "root@example.com", "password": "wrong password!"}), 401, "INVALID_CREDENTIALS")
 		}
+		last := s.call("POST", "/api/central/auth/login", "", map[string]string{"email": "root@example.com", "password": "wrong password!"})
 		expect(t, last, 429, "RATE_LIMITED")
 		if ra := last.header.Get("Retry-After"); ra == "" || ra == "0" {
 			t.Fatalf("Retry-After = %q", ra)

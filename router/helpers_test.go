@@ -56,6 +56,7 @@ type server struct {
 	pools   *tenantdb.PoolManager
 	conns   *provisioning.Connections
 	auth    *tenantdb.Auth
+	guard   *login.Guard // the instance's login guard (it counts bcrypt runs)
 	// queries counts the statements sent to db; set for instances only
 	// (see instance), whose central pool is their own.
 	queries *atomic.Int64
@@ -77,10 +78,15 @@ type serverOptions struct {
 	// tenantServer, when set, is the DSN of the server that holds the
 	// tenant databases (a private server a test may stop).
 	tenantServer string
+	// accountFailures and signupPerTenant are the Guard's (0: its defaults).
+	accountFailures, signupPerTenant int
+	// closedSignup provisions tenants with public sign-up off, Silo's own
+	// default; most tests sign members up, so it is on unless set.
+	closedSignup bool
 }
 
 func defaultOptions(opts []func(*serverOptions)) serverOptions {
-	o := serverOptions{perIP: 10000, perEmail: 10000, bcryptCost: 4, timeout: 10 * time.Second,
+	o := serverOptions{perIP: 10000, perEmail: 10000, signupPerTenant: 100000, bcryptCost: 4, timeout: 10 * time.Second,
 		pools: tenantdb.PoolOptions{MaxConns: 20}}
 	for _, f := range opts {
 		f(&o)
@@ -129,13 +135,15 @@ func newServer(t testing.TB, opts ...func(*serverOptions)) *server {
 // process would have them.
 func (s *server) serve(t testing.TB, o serverOptions) *server {
 	t.Helper()
-	guard := login.NewGuard(login.GuardOptions{Cost: o.bcryptCost, PerIPPerMinute: o.perIP, PerEmailPerMinute: o.perEmail})
+	guard := login.NewGuard(login.GuardOptions{Cost: o.bcryptCost, PerIPPerMinute: o.perIP, PerEmailPerMinute: o.perEmail,
+		AccountFailures: o.accountFailures, SignupPerTenantPerMinute: o.signupPerTenant})
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := central.NewService(s.db, s.keys, guard, 24*time.Hour, log)
 	catalog := central.NewCatalog(s.db, s.cfg.DBName)
 	prov := provisioning.New(catalog, s.tenant, s.box,
 		login.NewGuard(login.GuardOptions{Cost: 4, PerIPPerMinute: 10000, PerEmailPerMinute: 10000}),
-		provisioning.Options{Prefix: s.prefix, BaseDomain: "silo.test", SparePool: o.sparePool, Concurrency: 4, Log: log})
+		provisioning.Options{Prefix: s.prefix, BaseDomain: "silo.test", SparePool: o.sparePool, Concurrency: 4, Log: log,
+			PublicSignup: !o.closedSignup})
 	cache := central.NewTenantCache(catalog)
 	pools := tenantdb.NewPoolManager(o.pools)
 	conns := provisioning.NewConnections(pools, s.box, s.tenant, 0)
@@ -162,7 +170,7 @@ func (s *server) serve(t testing.TB, o serverOptions) *server {
 		Routes: records.Routes(), // the built-in record store, as the app mounts it
 	}))
 	t.Cleanup(ts.Close)
-	return &server{t: t, url: ts.URL, db: s.db, cfg: s.cfg, keys: s.keys, prov: prov, tenant: s.tenant, box: s.box,
+	return &server{t: t, url: ts.URL, db: s.db, cfg: s.cfg, keys: s.keys, prov: prov, tenant: s.tenant, box: s.box, guard: guard,
 		prefix: s.prefix, catalog: catalog, cache: cache, pools: pools, conns: conns, auth: auth, queries: s.queries}
 }
 

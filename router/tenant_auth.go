@@ -68,7 +68,7 @@ func (h *handlers) tenantRegister(c *gin.Context) {
 		Fail(c, errRoleNotAllowed)
 		return
 	}
-	u, err := h.tenantAuth.Register(c.Request.Context(), DB(c), tenantdb.NewUser{
+	u, err := h.tenantAuth.Register(c.Request.Context(), DB(c), currentTenant(c).Slug, c.ClientIP(), tenantdb.NewUser{
 		Email: in.Email, Password: in.Password, FirstName: in.FirstName, LastName: in.LastName,
 	})
 	if err != nil {

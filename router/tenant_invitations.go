@@ -86,7 +86,7 @@ func (h *handlers) acceptInvitation(c *gin.Context) {
 		Fail(c, apperr.Validation(apperr.FieldError{Field: "token", Message: "is required"}))
 		return
 	}
-	acc := tenantdb.Acceptance{Token: in.Token, RequestID: requestID(c)}
+	acc := tenantdb.Acceptance{Token: in.Token, RequestID: requestID(c), ClientIP: c.ClientIP()}
 	status := http.StatusOK
 	if raw, present := bearer(c); present {
 		caller, err := h.tenantAuth.Authenticate(c.Request.Context(), DB(c), currentTenant(c).Slug, raw)

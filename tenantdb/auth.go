@@ -72,9 +72,14 @@ type NewUser struct {
 	Email, Password, FirstName, LastName string
 }
 
-// Register creates a member of the tenant, if the tenant allows sign-up.
-// Public sign-up never grants more than the member role.
-func (a *Auth) Register(ctx context.Context, db *sqlx.DB, in NewUser) (*User, error) {
+// Register creates a member of tenant slug, if the tenant allows sign-up.
+// Public sign-up never grants more than the member role. Sign-ups are
+// limited per client IP and per tenant before any other work, and the
+// password is hashed only once everything else is known to be right.
+func (a *Auth) Register(ctx context.Context, db *sqlx.DB, slug, clientIP string, in NewUser) (*User, error) {
+	if err := a.guard.AllowSignup(ctx, clientIP, slug); err != nil {
+		return nil, err
+	}
 	var v apperr.Validator
 	email, ok := login.NormalizeEmail(in.Email)
 	v.Check(ok, "email", "must be a valid email address")

@@ -179,12 +179,58 @@ type Acceptance struct {
 	RequestID string
 	NewUser   *NewUser // Email is taken from the invitation
 	Existing  *Caller
+	ClientIP  string // limits acceptances per client IP
+}
+
+// pendingInvitation returns the pending invitation of token, or the error
+// that says why it cannot be accepted.
+// With forUpdate the row is locked for the caller's transaction.
+func pendingInvitation(ctx context.Context, q sqlx.QueryerContext, token string, forUpdate bool) (*Invitation, error) {
+	query := "SELECT " + invitationColumns + " FROM invitations WHERE token_hash = ?"
+	if forUpdate {
+		query += " FOR UPDATE"
+	}
+	var inv Invitation
+	err := sqlx.GetContext(ctx, q, &inv, query, hashSecret(token))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrInvitationInvalid
+	}
+	if err != nil {
+		return nil, dberr.Translate(err)
+	}
+	switch inv.Status() {
+	case "accepted":
+		return nil, ErrInvitationUsed
+	case "revoked":
+		return nil, ErrInvitationRevoked
+	case "expired":
+		return nil, ErrInvitationExpired
+	}
+	return &inv, nil
+}
+
+// acceptable checks, without locking, that token names a pending
+// invitation whose email has no account yet.
+func acceptable(ctx context.Context, db *sqlx.DB, token string) error {
+	inv, err := pendingInvitation(ctx, db, token, false)
+	if err != nil {
+		return err
+	}
+	if u, err := UserByEmail(ctx, db, inv.Email); err != nil {
+		return err
+	} else if u != nil {
+		return ErrUserExists
+	}
+	return nil
 }
 
 // AcceptInvitation spends an invitation token once: it creates the invited
 // account with the invitation's role, or adds the role to the caller's
 // account when their email is the invited one.
 func (a *Auth) AcceptInvitation(ctx context.Context, db *sqlx.DB, in Acceptance) (*UserView, error) {
+	if err := a.guard.AllowAccept(ctx, in.ClientIP); err != nil {
+		return nil, err
+	}
 	if !strings.HasPrefix(in.Token, invitationPrefix) || len(in.Token) > 100 {
 		return nil, ErrInvitationInvalid
 	}
@@ -197,6 +243,11 @@ func (a *Auth) AcceptInvitation(ctx context.Context, db *sqlx.DB, in Acceptance)
 		if err := v.Err(); err != nil {
 			return nil, err
 		}
+		// Hash only for an invitation that can be accepted: a wrong token
+		// costs a lookup, never a bcrypt. The transaction checks again.
+		if err := acceptable(ctx, db, in.Token); err != nil {
+			return nil, err
+		}
 		var err error
 		if hash, err = a.guard.Hash(ctx, in.NewUser.Password); err != nil {
 			return nil, err
@@ -204,21 +255,9 @@ func (a *Auth) AcceptInvitation(ctx context.Context, db *sqlx.DB, in Acceptance)
 	}
 	var userID string
 	err := dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
-		var inv Invitation
-		err := tx.GetContext(ctx, &inv, "SELECT "+invitationColumns+" FROM invitations WHERE token_hash = ? FOR UPDATE", hashSecret(in.Token))
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrInvitationInvalid
-		}
+		inv, err := pendingInvitation(ctx, tx, in.Token, true)
 		if err != nil {
-			return dberr.Translate(err)
-		}
-		switch inv.Status() {
-		case "accepted":
-			return ErrInvitationUsed
-		case "revoked":
-			return ErrInvitationRevoked
-		case "expired":
-			return ErrInvitationExpired
+			return err
 		}
 		caller := in.Existing
 		if caller != nil {

@@ -33,6 +33,12 @@ var (
 	errUnknownRoleName = "is not a role of this tenant: "
 )
 
+// logoURLPattern is an https URL with a host name, port, path, query and
+// fragment of URL characters only: no space, quote, angle bracket,
+// backslash, backtick, parenthesis, brace or control character, so the
+// value is inert in an HTML attribute, a CSS url() or a script string.
+var logoURLPattern = regexp.MustCompile(`^https://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~!$&+,;=:@%/-]*)?(?:\?[A-Za-z0-9._~!$&+,;=:@%/?-]*)?(?:#[A-Za-z0-9._~!$&+,;=:@%/?-]*)?$`)
+
 func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // Role is a tenant role with its permissions.
@@ -376,9 +382,23 @@ type RoleInput struct {
 	Permissions       []string
 }
 
-func (in RoleInput) check(caller *Caller) error {
+// lookAlikeBuiltIn returns the built-in role name differs from only by
+// '-' for '_' (tenant-admin for tenant_admin), or "".
+func lookAlikeBuiltIn(name string) string {
+	for _, b := range []string{RoleTenantAdmin, RoleMember} {
+		if name != b && strings.ReplaceAll(name, "-", "_") == strings.ReplaceAll(b, "-", "_") {
+			return b
+		}
+	}
+	return ""
+}
+
+func (in RoleInput) check(caller *Caller, create bool) error {
 	var v apperr.Validator
 	v.Check(rolePattern.MatchString(in.Name), "name", "must be 2-64 characters: lower-case letters, digits, '-' and '_', starting with a letter")
+	if b := lookAlikeBuiltIn(in.Name); b != "" && create {
+		v.Add("name", "must not look like the built-in role "+b)
+	}
 	v.Check(login.PlainText(in.Description) && utf8.RuneCountInString(in.Description) <= 255, "description",
 		"must be at most 255 characters without control or invisible formatting characters")
 	for _, p := range in.Permissions {
@@ -399,7 +419,7 @@ func (in RoleInput) check(caller *Caller) error {
 func (a *Auth) SaveRole(ctx context.Context, db *sqlx.DB, caller *Caller, in RoleInput, create bool) (*Role, error) {
 	// A permission listed many times is one row (and one statement).
 	in.Permissions = dedupe(in.Permissions)
-	if err := in.check(caller); err != nil {
+	if err := in.check(caller, create); err != nil {
 		return nil, err
 	}
 	err := dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
@@ -490,9 +510,21 @@ func GetSettings(ctx context.Context, db sqlx.QueryerContext) (*Settings, error)
 	var s Settings
 	err := sqlx.GetContext(ctx, db, &s, "SELECT display_name, logo_url, primary_color, allow_public_signup FROM settings WHERE id = 1")
 	if errors.Is(err, sql.ErrNoRows) {
-		return &Settings{AllowPublicSignup: true}, nil
+		return &Settings{}, nil
 	}
 	return &s, dberr.Translate(err)
+}
+
+// validLogoURL accepts "" or a strict https URL (see logoURLPattern).
+func validLogoURL(raw string) bool {
+	if raw == "" {
+		return true
+	}
+	if len(raw) > 2048 || !logoURLPattern.MatchString(raw) {
+		return false
+	}
+	u, err := url.Parse(raw)
+	return err == nil && u.Scheme == "https" && u.Hostname() != "" && u.User == nil && u.Opaque == ""
 }
 
 // SettingsPatch changes settings; nil fields are left alone.
@@ -516,9 +548,8 @@ func (a *Auth) UpdateSettings(ctx context.Context, db *sqlx.DB, caller *Caller, 
 		s.DisplayName = *p.DisplayName
 	}
 	if p.LogoURL != nil {
-		u, err := url.Parse(*p.LogoURL)
-		ok := *p.LogoURL == "" || (err == nil && u.Scheme == "https" && u.Host != "" && u.User == nil && len(*p.LogoURL) <= 2048)
-		v.Check(ok, "logoUrl", "must be an https URL (or empty)")
+		v.Check(validLogoURL(*p.LogoURL), "logoUrl",
+			"must be an https URL with a host, at most 2048 bytes, without spaces, quotes, angle brackets, parentheses, backslashes or control characters (or empty)")
 		s.LogoURL = *p.LogoURL
 	}
 	if p.PrimaryColor != nil {

@@ -27,14 +27,22 @@ func UserByEmail(ctx context.Context, db sqlx.QueryerContext, email string) (*Us
 	return &u, nil
 }
 
-// PublicSignup reports whether the tenant allows anyone to register.
+// PublicSignup reports whether the tenant allows anyone to register (not
+// without a settings row).
 func PublicSignup(ctx context.Context, db sqlx.QueryerContext) (bool, error) {
 	var allow bool
 	err := sqlx.GetContext(ctx, db, &allow, "SELECT allow_public_signup FROM settings WHERE id = 1")
 	if errors.Is(err, sql.ErrNoRows) {
-		return true, nil
+		return false, nil
 	}
 	return allow, dberr.Translate(err)
+}
+
+// SetPublicSignup sets whether the tenant allows public sign-up, as a new
+// tenant's default (the schema's own default is the historical "on").
+func SetPublicSignup(ctx context.Context, db sqlx.ExecerContext, allow bool) error {
+	_, err := db.ExecContext(ctx, "UPDATE settings SET allow_public_signup = ?, updated_at = ? WHERE id = 1", allow, nowUTC())
+	return dberr.Translate(err)
 }
 
 // UserConfig returns a user's stored config JSON, or "{}".

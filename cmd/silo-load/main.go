@@ -11,13 +11,17 @@
 // mix (70% me, 15% record create, 10% record list, 5% login; fails on any
 // 5xx; reports peak RSS and tenant connections against their bound) and
 // flood (a login flood from one client at the shipped login limits while
-// another client reads, reporting the 429s and the reader's p99).
+// another client reads, reporting the 429s and the reader's p99) and
+// accept-flood (garbage invitation acceptances from -flood-clients clients
+// at the shipped limits while another client logs in: its login p99 alone
+// and under the flood, which must stay within 2×).
 //
 //	go run ./cmd/silo-load -tenants 100 -clients 32 -duration 15s
 //	go run ./cmd/silo-load -tenants 2000 -conns-max 50
 //	go run ./cmd/silo-load -scenario records -tenants 100
 //	go run ./cmd/silo-load -scenario mix -tenants 500 -clients 200 -duration 60s -bcrypt-cost 10
 //	go run ./cmd/silo-load -scenario flood -tenants 2
+//	go run ./cmd/silo-load -scenario accept-flood -tenants 2 -bcrypt-cost 10 -duration 10s
 package main
 
 import (
@@ -65,6 +69,7 @@ type options struct {
 	scenario                   string
 	bcryptCost                 int
 	floodAttempts              int
+	floodClients               int
 }
 
 func run() error {
@@ -76,12 +81,13 @@ func run() error {
 	flag.DurationVar(&o.duration, "duration", 15*time.Second, "how long each side is driven")
 	flag.StringVar(&o.server, "server", "root@tcp(127.0.0.1:3306)/", "DSN of the MySQL/MariaDB server to use (an account that may create databases and users)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the databases and users it creates")
-	flag.StringVar(&o.scenario, "scenario", "me", "me (GET /api/auth/me against a baseline), records (record create, then read), mix (reads, logins and writes), flood (a login flood from one client while another reads)")
+	flag.StringVar(&o.scenario, "scenario", "me", "me (GET /api/auth/me against a baseline), records (record create, then read), mix (reads, logins and writes), flood (a login flood from one client while another reads), accept-flood (garbage invitation acceptances while another client logs in)")
 	flag.IntVar(&o.bcryptCost, "bcrypt-cost", 4, "bcrypt cost of the users' passwords (production: at least 10)")
 	flag.IntVar(&o.floodAttempts, "flood-attempts", 1000, "login attempts of the flood scenario")
+	flag.IntVar(&o.floodClients, "flood-clients", 200, "parallel clients of the accept-flood scenario")
 	flag.Parse()
 	switch o.scenario {
-	case "me", "records", "mix", "flood":
+	case "me", "records", "mix", "flood", "accept-flood":
 	default:
 		return fmt.Errorf("unknown -scenario %q", o.scenario)
 	}
@@ -95,8 +101,8 @@ func run() error {
 		"SILO_TENANT_POOL_CONNS": fmt.Sprint(o.poolConns),
 		"SILO_LOGIN_IP_LIMIT":    "100000", "SILO_LOGIN_EMAIL_LIMIT": "100000", "SILO_BASE_DOMAIN": "silo.test",
 	}
-	if o.scenario == "flood" {
-		// The flood meets the shipped login limits.
+	if o.scenario == "flood" || o.scenario == "accept-flood" {
+		// The flood meets the shipped limits.
 		delete(settings, "SILO_LOGIN_IP_LIMIT")
 		delete(settings, "SILO_LOGIN_EMAIL_LIMIT")
 	}
@@ -142,6 +148,8 @@ func run() error {
 		return mixScenario(o, silo, tokens, conns, a.Pools.Stats)
 	case "flood":
 		return floodScenario(o, silo, tokens)
+	case "accept-flood":
+		return acceptFloodScenario(o, silo)
 	}
 
 	// The baseline: same JWT verification, same query, one fixed database.

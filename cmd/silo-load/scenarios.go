@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	mrand "math/rand/v2"
 	"net/http"
 	"os"
@@ -189,4 +190,98 @@ func procStatus(key string) string {
 		}
 	}
 	return "?"
+}
+
+// acceptFloodScenario measures one tenant user's login p99 alone and
+// while o.floodClients clients send garbage invitation acceptances (a wrong
+// token with a password, which once cost a bcrypt each) as fast as they
+// are answered. Quiet and flooded phases alternate (floodRounds of each,
+// o.duration in all per side) so that other load on the machine weighs on
+// both alike. It fails unless the flooded p99 is within 2× the quiet one
+// and the flood got no 5xx.
+func acceptFloodScenario(o options, silo string) error {
+	const floodRounds = 5
+	seg := o.duration / floodRounds
+	tenant := slug(1 % o.tenants)
+	var quiet, flooded []time.Duration
+	statuses := map[int]int{}
+	loginErrs := 0
+	for range floodRounds {
+		q, qe := loginLatencies(silo, tenant, seg)
+		stop := startAcceptFlood(o, silo, statuses)
+		f, fe := loginLatencies(silo, tenant, seg)
+		stop()
+		quiet, flooded, loginErrs = append(quiet, q...), append(flooded, f...), loginErrs+qe+fe
+	}
+	_, qp99 := percentiles(quiet)
+	_, fp99 := percentiles(flooded)
+	ratio := float64(fp99) / float64(max(qp99, time.Microsecond))
+	fmt.Printf("accept flood: %d parallel clients, %d rounds, statuses %v\n", o.floodClients, floodRounds, statuses)
+	fmt.Printf("other client's login (bcrypt cost %d): quiet p99 %.2f ms (%d logins), under the flood p99 %.2f ms (%d logins), %d not 200; ratio %.2f\n",
+		o.bcryptCost, ms(qp99), len(quiet), ms(fp99), len(flooded), loginErrs, ratio)
+	if statuses[0] > 0 || statuses[http.StatusInternalServerError] > 0 || statuses[http.StatusServiceUnavailable] > 0 {
+		return fmt.Errorf("the flood got transport errors or 5xx: %v", statuses)
+	}
+	if loginErrs > 0 || ratio > 2 {
+		return fmt.Errorf("login p99 under the flood is %.2f× the quiet one (%d failed), want at most 2×", ratio, loginErrs)
+	}
+	return nil
+}
+
+// startAcceptFlood starts o.floodClients clients sending garbage
+// acceptances, counting answers in statuses, until the returned stop
+// function is called; stop waits for them.
+func startAcceptFlood(o options, silo string, statuses map[int]int) (stop func()) {
+	done := make(chan struct{})
+	var mu sync.Mutex
+	var flood sync.WaitGroup
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.floodClients}}
+	for w := 0; w < o.floodClients; w++ {
+		flood.Go(func() {
+			for i := 0; ; i++ {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				body := fmt.Sprintf(`{"token":"silo_inv_garbage%d_%d","password":"a long enough password","firstName":"Eve","lastName":"Flood"}`, w, i)
+				res, err := client.Do(tenantRequest("POST", silo+"/api/invitations/accept", slug(0), "", body))
+				status := 0
+				if err == nil {
+					status = res.StatusCode
+					res.Body.Close()
+				}
+				mu.Lock()
+				statuses[status]++
+				mu.Unlock()
+			}
+		})
+	}
+	return func() {
+		close(done)
+		flood.Wait()
+		client.CloseIdleConnections()
+	}
+}
+
+// loginLatencies logs a tenant's user in, one login at a time, for d, and
+// returns the latencies and how many logins did not answer 200.
+func loginLatencies(silo, tenant string, d time.Duration) ([]time.Duration, int) {
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 1}}
+	var lats []time.Duration
+	errs := 0
+	body := fmt.Sprintf(`{"email":"user@%s.test","password":%q}`, tenant, password)
+	for deadline := time.Now().Add(d); time.Now().Before(deadline); {
+		t0 := time.Now()
+		res, err := client.Do(tenantRequest("POST", silo+"/api/auth/login", tenant, "", body))
+		if err == nil {
+			_, _ = io.Copy(io.Discard, res.Body)
+			res.Body.Close()
+		}
+		if err != nil || res.StatusCode != http.StatusOK {
+			errs++
+		}
+		lats = append(lats, time.Since(t0))
+	}
+	return lats, errs
 }

@@ -124,6 +124,7 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, x Extensions) error 
 	}
 	guard := login.NewGuard(login.GuardOptions{
 		Cost: cfg.BcryptCost, PerIPPerMinute: cfg.LoginPerIPPerMinute, PerEmailPerMinute: cfg.LoginPerEmailPerMinute,
+		SignupPerTenantPerMinute: cfg.SignupPerTenantPerMinute,
 	})
 	go guard.Warm()
 	catalog := central.NewCatalog(a.central, cfg.CentralDSN.DBName)
@@ -131,7 +132,7 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, x Extensions) error 
 	a.Keys = keys
 	a.Provisioner = provisioning.New(catalog, a.server, box, guard, provisioning.Options{
 		Prefix: cfg.TenantDBPrefix, CentralDatabase: cfg.CentralDSN.DBName, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
-		Concurrency: cfg.ProvisionConcurrency, Log: a.log, AppSets: x.Sets,
+		Concurrency: cfg.ProvisionConcurrency, Log: a.log, AppSets: x.Sets, PublicSignup: cfg.DefaultPublicSignup,
 	})
 	a.Pools = tenantdb.NewPoolManager(tenantdb.PoolOptions{
 		MaxPools: cfg.TenantPoolsMax, MaxConns: cfg.TenantConnsMax,

@@ -110,6 +110,8 @@ func siloEnv(t *testing.T, m *testdb.MariaDB, extra map[string]string) map[strin
 		"SILO_LOG_LEVEL":         "warn",
 		"SILO_DEV_SECRETS_FILE":  filepath.Join(t.TempDir(), "secrets.json"),
 	}
+	// The tests sign members up freely.
+	env["SILO_SIGNUP_TENANT_LIMIT"], env["SILO_DEFAULT_PUBLIC_SIGNUP"] = "1000000", "true"
 	for k, v := range extra {
 		env[k] = v
 	}

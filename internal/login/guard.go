@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -22,12 +23,20 @@ var ErrInvalidCredentials = apperr.New(apperr.Unauthenticated, "INVALID_CREDENTI
 
 // Guard hashes and checks passwords. bcrypt work is bounded by a semaphore
 // of one slot per CPU so that a login flood queues instead of starving every
-// other request of CPU.
+// other request of CPU, and anonymous work is throttled before it costs a
+// bcrypt: see Attempt for logins, AllowSignup and AllowAccept for the rest.
 type Guard struct {
-	cost    int
-	slots   *semaphore.Weighted
-	perIP   *ratelimit.Keyed
-	perMail *ratelimit.Keyed
+	cost     int
+	slots    *semaphore.Weighted
+	perIP    *ratelimit.Failures // failed logins per client IP
+	perPair  *ratelimit.Failures // failed logins per client IP and account
+	account  *ratelimit.Backoff  // failed logins per account, from everywhere
+	known    *knownClients       // (account, IP) pairs that logged in
+	signupIP *ratelimit.Keyed
+	signupTn *ratelimit.Keyed
+	acceptIP *ratelimit.Keyed
+	tarpit   *semaphore.Weighted // refused sign-ups and acceptances held
+	bcrypts  atomic.Int64
 
 	dummyOnce sync.Once
 	dummy     []byte
@@ -35,18 +44,42 @@ type Guard struct {
 
 // GuardOptions configure a Guard.
 type GuardOptions struct {
-	Cost              int // bcrypt cost
-	PerIPPerMinute    int
+	Cost int // bcrypt cost
+	// PerIPPerMinute is the failed logins allowed per client IP, and also
+	// the sign-ups and invitation acceptances (each counted apart).
+	PerIPPerMinute int
+	// PerEmailPerMinute is the failed logins allowed per account (email in
+	// its scope) from one client IP.
 	PerEmailPerMinute int
+	// AccountFailures is how many failed logins one account takes from all
+	// IPs together before each further one backs off exponentially
+	// (default 10).
+	AccountFailures int
+	// SignupPerTenantPerMinute is the sign-ups allowed per tenant (default 30).
+	SignupPerTenantPerMinute int
 }
+
+const maxLimiterKeys = 100_000
 
 // NewGuard returns a Guard.
 func NewGuard(o GuardOptions) *Guard {
+	if o.AccountFailures < 1 {
+		o.AccountFailures = 10
+	}
+	if o.SignupPerTenantPerMinute < 1 {
+		o.SignupPerTenantPerMinute = 30
+	}
 	return &Guard{
-		cost:    o.Cost,
-		slots:   semaphore.NewWeighted(int64(bcryptSlots())),
-		perIP:   ratelimit.PerMinute(o.PerIPPerMinute, 100_000),
-		perMail: ratelimit.PerMinute(o.PerEmailPerMinute, 100_000),
+		cost:     o.Cost,
+		slots:    semaphore.NewWeighted(int64(bcryptSlots())),
+		perIP:    ratelimit.NewFailures(o.PerIPPerMinute, maxLimiterKeys),
+		perPair:  ratelimit.NewFailures(o.PerEmailPerMinute, maxLimiterKeys),
+		account:  ratelimit.NewBackoff(o.AccountFailures, maxLimiterKeys),
+		known:    newKnownClients(maxLimiterKeys, knownClientTTL),
+		signupIP: ratelimit.PerMinute(o.PerIPPerMinute, maxLimiterKeys),
+		signupTn: ratelimit.PerMinute(o.SignupPerTenantPerMinute, maxLimiterKeys),
+		acceptIP: ratelimit.PerMinute(o.PerIPPerMinute, maxLimiterKeys),
+		tarpit:   semaphore.NewWeighted(tarpitSlots),
 	}
 }
 
@@ -55,6 +88,10 @@ func NewGuard(o GuardOptions) *Guard {
 // 2-CPU machine a reader's p99 during a 1,000-login flood went from 60-84 ms
 // to 5.4-5.7 ms: go run ./cmd/silo-load -scenario flood).
 func bcryptSlots() int { return max(1, runtime.GOMAXPROCS(0)-1) }
+
+// BcryptRuns is how many bcrypt computations (hashes and checks) the Guard
+// has run for requests (hashes and password checks).
+func (g *Guard) BcryptRuns() int64 { return g.bcrypts.Load() }
 
 var errPasswordTooLong = apperr.Validation(apperr.FieldError{Field: "password", Message: "must be at most 72 bytes"})
 
@@ -67,23 +104,12 @@ func (g *Guard) Hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer g.slots.Release(1)
+	g.bcrypts.Add(1)
 	h, err := bcrypt.GenerateFromPassword([]byte(password), g.cost)
 	if err != nil {
 		return "", err
 	}
 	return string(h), nil
-}
-
-// Allow applies the per-IP and per-email login rate limits. Call it before
-// looking the email up, so that limited attempts cost no database work.
-func (g *Guard) Allow(ip, email string) error {
-	if ok, wait := g.perIP.Allow(ip); !ok {
-		return rateLimited(wait)
-	}
-	if ok, wait := g.perMail.Allow(email); !ok {
-		return rateLimited(wait)
-	}
-	return nil
 }
 
 // Verify checks password against hash. With found false (no such user) it
@@ -101,6 +127,7 @@ func (g *Guard) Verify(ctx context.Context, hash string, found bool, password st
 	if err := g.acquire(ctx); err != nil {
 		return false, err
 	}
+	g.bcrypts.Add(1)
 	cmp := bcrypt.CompareHashAndPassword(h, []byte(password))
 	g.slots.Release(1)
 	if cmp != nil || !found {
@@ -141,50 +168,4 @@ func rateLimited(wait time.Duration) error {
 		e.RetryAfter = 1
 	}
 	return e
-}
-
-// Attempt runs the login protocol shared by both planes: required fields,
-// the 72-byte limit, per-IP and per-email rate limits (emails are counted
-// under scope, e.g. a tenant, so that one tenant's user cannot exhaust
-// another's budget), the lookup, and a password check that costs the same
-// for unknown emails. lookup returns the stored hash, or found=false. On
-// success, a hash made at another cost is re-made at the current one and
-// handed to upgrade (best effort: a failure only delays the upgrade).
-func (g *Guard) Attempt(ctx context.Context, clientIP, scope, rawEmail, password string,
-	lookup func(email string) (hash string, found bool, err error), upgrade func(hash string) error) error {
-	var v apperr.Validator
-	v.Check(rawEmail != "", "email", "is required")
-	v.Check(password != "", "password", "is required")
-	v.Check(len(password) <= MaxPasswordBytes, "password", "must be at most 72 bytes")
-	if err := v.Err(); err != nil {
-		return err
-	}
-	email, ok := NormalizeEmail(rawEmail)
-	bucket := scope + "/" + email
-	if !ok {
-		// Not an address anyone can have registered: answer as for a wrong
-		// password, after the same work. Such attempts share one email
-		// bucket so that junk input cannot grow the limiter's memory.
-		bucket = scope + "/"
-	}
-	if err := g.Allow(clientIP, bucket); err != nil {
-		return err
-	}
-	hash, found := "", false
-	if ok {
-		var err error
-		if hash, found, err = lookup(email); err != nil {
-			return err
-		}
-	}
-	rehash, err := g.Verify(ctx, hash, found, password)
-	if err != nil {
-		return err
-	}
-	if rehash {
-		if h, err := g.Hash(ctx, password); err == nil {
-			_ = upgrade(h)
-		}
-	}
-	return nil
 }

@@ -52,7 +52,8 @@ func StartLogged(t testing.TB, extra map[string]string, log *slog.Logger, opts .
 	bench := benchenv.New(testdb.ServerDSN(), "ts")
 	t.Cleanup(bench.Cleanup)
 	settings := map[string]string{"SILO_ENV": "development", "SILO_BCRYPT_COST": "4",
-		"SILO_LOGIN_IP_LIMIT": "100000", "SILO_LOGIN_EMAIL_LIMIT": "100000", "SILO_BASE_DOMAIN": "silo.test"}
+		"SILO_LOGIN_IP_LIMIT": "100000", "SILO_LOGIN_EMAIL_LIMIT": "100000", "SILO_BASE_DOMAIN": "silo.test",
+		"SILO_SIGNUP_TENANT_LIMIT": "1000000", "SILO_DEFAULT_PUBLIC_SIGNUP": "true"}
 	for k, v := range extra {
 		settings[k] = v
 	}
