@@ -19,6 +19,7 @@ import (
 	"github.com/silo-dev/silo/config"
 	"github.com/silo-dev/silo/internal/apperr"
 	"github.com/silo-dev/silo/internal/dberr"
+	"github.com/silo-dev/silo/internal/processlist"
 	"github.com/silo-dev/silo/internal/testdb"
 	"github.com/silo-dev/silo/tenantdb"
 )
@@ -119,53 +120,11 @@ func whoami(t testing.TB, db interface {
 // serverConns counts the server's connections of DB users that match.
 func serverConns(t testing.TB, root *sql.DB, match func(user string) bool) int {
 	t.Helper()
-	n, err := countProcesses(root, func(user, _ string) bool { return match(user) })
+	n, err := processlist.Count(context.Background(), root, func(user, _ string) bool { return match(user) })
 	if err != nil {
 		t.Fatal(err)
 	}
 	return n
-}
-
-// countProcesses counts the server's connections for which match(user,
-// info) holds. It reads SHOW FULL PROCESSLIST, not
-// information_schema.PROCESSLIST: polling the latter while connections
-// come and go crashed MariaDB 10.11.19 (signal 11 freeing the query's
-// temporary table), taking down every test sharing the server.
-func countProcesses(db *sql.DB, match func(user, info string) bool) (int, error) {
-	rows, err := db.Query("SHOW FULL PROCESSLIST")
-	if err != nil {
-		return 0, err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return 0, err
-	}
-	vals := make([]sql.RawBytes, len(cols))
-	ptrs := make([]any, len(cols))
-	userCol, infoCol := -1, -1
-	for i, c := range cols {
-		ptrs[i] = &vals[i]
-		switch strings.ToLower(c) {
-		case "user":
-			userCol = i
-		case "info":
-			infoCol = i
-		}
-	}
-	if userCol < 0 || infoCol < 0 {
-		return 0, fmt.Errorf("SHOW FULL PROCESSLIST has no User or Info column: %v", cols)
-	}
-	n := 0
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return 0, err
-		}
-		if match(string(vals[userCol]), string(vals[infoCol])) {
-			n++
-		}
-	}
-	return n, rows.Err()
 }
 
 // userIs and userStartsWith match a process's DB user for serverConns.
@@ -597,7 +556,7 @@ func TestPoolGlobalBound(t *testing.T) {
 				return
 			case <-tick.C:
 			}
-			n, err := countProcesses(mon, func(user, _ string) bool { return ofTest(user) })
+			n, err := processlist.Count(context.Background(), mon, func(user, _ string) bool { return ofTest(user) })
 			if err != nil {
 				monErr = err
 				return
@@ -744,7 +703,7 @@ func TestPoolOutage(t *testing.T) {
 		running <- result{err, time.Since(begin)}
 	}()
 	eventually(t, 10*time.Second, "sleeping query on the server", func() error {
-		n, err := countProcesses(root, func(_, info string) bool { return strings.HasPrefix(info, "SELECT SLEEP(30)") })
+		n, err := processlist.Count(context.Background(), root, func(_, info string) bool { return strings.HasPrefix(info, "SELECT SLEEP(30)") })
 		if err != nil {
 			return err
 		}

@@ -48,6 +48,7 @@ import (
 	"github.com/silo-dev/silo/config"
 	"github.com/silo-dev/silo/internal/app"
 	"github.com/silo-dev/silo/internal/benchenv"
+	"github.com/silo-dev/silo/internal/processlist"
 	"github.com/silo-dev/silo/internal/token"
 	"github.com/silo-dev/silo/provisioning"
 	"github.com/silo-dev/silo/tenantdb"
@@ -391,7 +392,6 @@ func percentiles(lats []time.Duration) (p50, p99 time.Duration) {
 }
 
 func tenantConns(root *sqlx.DB, prefix string) int {
-	var n int
-	_ = root.Get(&n, "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE USER LIKE ?", strings.ReplaceAll(prefix, "_", `\_`)+"%")
+	n, _ := processlist.Count(context.Background(), root.DB, processlist.UserPrefix(prefix))
 	return n
 }
