@@ -573,9 +573,8 @@ func (f *hostileFixture) state(t testing.TB) hostileState {
 	}
 	// Row counts and the databases and DB users under the tenant prefix in
 	// one round trip, then every table's checksum in another. The first is
-	// one row of scalar subqueries, not a UNION: a UNION of long strings
-	// needs an on-disk temporary table, and dropping those under parallel
-	// tests crashed MariaDB 10.11.19 (signal 11 in ha_maria::drop_table).
+	// one row of scalar subqueries, not a UNION, which would put the long
+	// strings in an on-disk temporary table.
 	keys := make([]string, 0, len(f.tables)+5)
 	subqueries := make([]string, 0, cap(keys))
 	probe := func(key, query string) {

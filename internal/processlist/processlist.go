@@ -1,11 +1,9 @@
 // Package processlist counts a MySQL/MariaDB server's connections, for the
 // tests and the load tool that watch how many connections Silo holds.
 //
-// It reads SHOW FULL PROCESSLIST, never information_schema.PROCESSLIST:
-// the latter is filled into an on-disk temporary table (its INFO column is
-// LONGTEXT), and polling it while connections come and go crashed MariaDB
-// 10.11.19 (signal 11 in ha_maria::drop_table), taking down every test that
-// shared the server.
+// It reads SHOW FULL PROCESSLIST, not information_schema.PROCESSLIST, which
+// the server fills into an on-disk temporary table (its INFO column is
+// LONGTEXT) on every poll.
 package processlist
 
 import (

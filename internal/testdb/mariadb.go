@@ -83,6 +83,9 @@ func StartMariaDB(tb testing.TB) *MariaDB {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		tb.Fatalf("testdb: %v", err)
 	}
+	if err := os.Mkdir(filepath.Join(dir, "tmp"), 0o700); err != nil {
+		tb.Fatalf("testdb: %v", err)
+	}
 	if err := m.chown(dir); err != nil {
 		tb.Fatalf("testdb: chown %s: %v", dir, err)
 	}
@@ -155,6 +158,11 @@ func (m *MariaDB) start() error {
 		"--socket=" + filepath.Join(m.dir, "sock"),
 		"--pid-file=" + filepath.Join(m.dir, "pid"),
 		"--log-error=" + filepath.Join(m.dir, "error.log"),
+		// A server starting deletes every #sql* file in its tmpdir: in the
+		// default /tmp those are the temporary tables of the shared server
+		// (and of other private ones) in use, which then fail or crash
+		// (signal 11 in ha_maria::drop_table). Each server has its own.
+		"--tmpdir=" + filepath.Join(m.dir, "tmp"),
 	}
 	if m.cred != nil {
 		args = append(args, "--user=mysql")
@@ -318,8 +326,16 @@ func mariadbTemplate(installDB, mariadbd string, cred *syscall.Credential) (stri
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return "", err
 	}
-	args := []string{"--no-defaults", "--datadir=" + filepath.Join(tmp, "data"), "--auth-root-authentication-method=normal", "--skip-test-db"}
+	// Its own tmpdir, for the reason in (*MariaDB).start.
+	if err := os.Mkdir(filepath.Join(tmp, "tmp"), 0o700); err != nil {
+		return "", err
+	}
+	args := []string{"--no-defaults", "--datadir=" + filepath.Join(tmp, "data"), "--auth-root-authentication-method=normal", "--skip-test-db",
+		"--tmpdir=" + filepath.Join(tmp, "tmp")}
 	if cred != nil {
+		if err := os.Lchown(filepath.Join(tmp, "tmp"), int(cred.Uid), int(cred.Gid)); err != nil {
+			return "", err
+		}
 		if err := os.Lchown(tmp, int(cred.Uid), int(cred.Gid)); err != nil {
 			return "", err
 		}
