@@ -47,27 +47,34 @@ func TestCentralInvitationFirstAdminOnly(t *testing.T) {
 	tn := s.newTenant(t, "headed")
 	invitations := func(t *testing.T, slug string) int {
 		t.Helper()
-		db := tn.DatabaseName
-		if slug == "headless" {
-			ht, err := s.prov.Get(t.Context(), "headless")
-			if err != nil {
-				t.Fatal(err)
-			}
-			db = ht.DatabaseName
-		}
-		return s.count(t, "SELECT COUNT(*) FROM `"+db+"`.invitations")
+		return s.count(t, "SELECT COUNT(*) FROM `"+mustTenantDB(t, s, slug)+"`.invitations")
 	}
 	invite := func(tok, slug, email, role string) response {
 		return s.call("POST", tenantsPath+"/"+slug+"/invitations", tok, map[string]string{"email": email, "role": role})
 	}
 
+	accept := func(slug, token, first string) response {
+		return s.tc(t, "POST", "/api/invitations/accept", slug, "", map[string]any{
+			"token": token, "password": password, "firstName": first, "lastName": "Admin"})
+	}
+	var spare string // a second first-admin invitation, made before the tenant had one
 	t.Run("AdminInvitesTheFirstTenantAdmin", func(t *testing.T) {
 		r := invite(admin, "headless", "first@headless.example", "tenant_admin")
 		expect(t, r, 201, "")
 		s.requireInviteAudit(t, root, adminID, "headless", "first@headless.example", "tenant_admin", "success")
-		acc := s.tc(t, "POST", "/api/invitations/accept", "headless", "", map[string]any{
-			"token": r.str("token"), "password": password, "firstName": "First", "lastName": "Admin"})
-		expect(t, acc, 201, "")
+		second := invite(admin, "headless", "plain@example.com", "tenant_admin")
+		expect(t, second, 201, "")
+		spare = second.str("token")
+		expect(t, accept("headless", r.str("token"), "First"), 201, "")
+	})
+	t.Run("AdminsEarlierInvitationRefusedOnceThereIsOne", func(t *testing.T) {
+		// The plain admin's second invitation, to itself, was made while the
+		// tenant had no tenant_admin; accepting it now would make it one.
+		before := s.count(t, "SELECT COUNT(*) FROM `"+mustTenantDB(t, s, "headless")+"`.users")
+		expect(t, accept("headless", spare, "Plain"), 403, "FORBIDDEN")
+		if n := s.count(t, "SELECT COUNT(*) FROM `"+mustTenantDB(t, s, "headless")+"`.users"); n != before {
+			t.Fatalf("a refused acceptance created a user (%d -> %d)", before, n)
+		}
 	})
 	t.Run("AdminRefusedOnceThereIsOne", func(t *testing.T) {
 		for _, slug := range []string{"headless", "headed"} {
@@ -94,4 +101,31 @@ func TestCentralInvitationFirstAdminOnly(t *testing.T) {
 		expect(t, invite(admin, "headed", "rescue@headed.example", "tenant_admin"), 201, "")
 		s.requireInviteAudit(t, root, adminID, "headed", "rescue@headed.example", "tenant_admin", "success")
 	})
+}
+
+// mustTenantDB is the database name of the tenant slug.
+func mustTenantDB(t *testing.T, s *server, slug string) string {
+	t.Helper()
+	tn, err := s.prov.Get(t.Context(), slug)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tn.DatabaseName
+}
+
+// Invitations made inside the tenant, by a user or an API key, are accepted
+// while the tenant has a tenant_admin: the acceptance-time first-admin rule
+// is for central admins' invitations only.
+func TestTenantMadeInvitationsAcceptedWithAnAdmin(t *testing.T) {
+	t.Parallel()
+	s := newServer(t)
+	f := newAdminFixture(t, s, "inviting")
+	_, key := f.keyBy(t, f.admin, "users:write", "data:read", "data:write")
+	for _, tok := range []string{f.admin, key} {
+		email := f.name("invitee") + "@inviting.example"
+		r := f.do(t, "POST", invitationsPath, tok, map[string]string{"email": email, "role": "member"})
+		expect(t, r, 201, "")
+		expect(t, f.do(t, "POST", "/api/invitations/accept", "", map[string]any{
+			"token": r.str("token"), "password": password, "firstName": "In", "lastName": "Vitee"}), 201, "")
+	}
 }

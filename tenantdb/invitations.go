@@ -138,6 +138,38 @@ func firstAdminOnly(ctx context.Context, tx *sqlx.Tx, caller *Caller) error {
 	return nil
 }
 
+// inviterMayStill applies the first-admin rule again when an invitation is
+// accepted: one whose creator is neither a user or API key of this tenant
+// nor an active superadmin (a plain central admin, or a creator since
+// removed) is accepted only while the tenant has no active tenant_admin.
+// Otherwise a plain admin could invite itself while the tenant had none and
+// accept after the tenant got one. It holds the admins lock for the rest of
+// tx.
+func (a *Auth) inviterMayStill(ctx context.Context, tx *sqlx.Tx, inv *Invitation) error {
+	if _, err := UserByID(ctx, tx, inv.CreatedBy); !errors.Is(err, ErrUserNotFound) {
+		return err // a user of this tenant (nil), or the lookup failed
+	}
+	if k, err := getKey(ctx, tx, keyByID, inv.CreatedBy); err != nil || k != nil {
+		return err
+	}
+	if _, err := uuid.Parse(inv.CreatedBy); err == nil && a.impersonators != nil {
+		super, err := a.impersonators(ctx, inv.CreatedBy)
+		if err != nil || super {
+			return err
+		}
+	}
+	err := firstAdminOnly(ctx, tx, &Caller{firstAdminOnly: true})
+	if errors.Is(err, ErrTenantHasAdmin) {
+		return ErrInviterNoLongerMay
+	}
+	return err
+}
+
+// ErrInviterNoLongerMay refuses an invitation whose creator could not make
+// it now (see inviterMayStill).
+var ErrInviterNoLongerMay = apperr.New(apperr.Forbidden, "FORBIDDEN",
+	"This invitation was for the tenant's first tenant_admin, which it now has: ask a tenant admin for a new invitation")
+
 // Invitations lists the tenant's invitations, newest first.
 func Invitations(ctx context.Context, db sqlx.QueryerContext) ([]Invitation, error) {
 	var out []Invitation
@@ -257,6 +289,9 @@ func (a *Auth) AcceptInvitation(ctx context.Context, db *sqlx.DB, in Acceptance)
 	err := dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
 		inv, err := pendingInvitation(ctx, tx, in.Token, true)
 		if err != nil {
+			return err
+		}
+		if err := a.inviterMayStill(ctx, tx, inv); err != nil {
 			return err
 		}
 		caller := in.Existing
