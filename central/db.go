@@ -102,7 +102,7 @@ func NewMigrator(cfg *mysql.Config) *Migrator { return &Migrator{cfg: cfg} }
 // withProvider runs fn with a goose provider on its own connection pool,
 // creating the database first when create is set; otherwise the database
 // must exist. goose closes the pool.
-func (m *Migrator) withProvider(ctx context.Context, create bool, fn func(*goose.Provider) error) error {
+func (m *Migrator) withProvider(ctx context.Context, create bool, fn func(*migrations.Provider) error) error {
 	check := RequireDatabase
 	if create {
 		check = EnsureDatabase
@@ -126,7 +126,7 @@ func (m *Migrator) withProvider(ctx context.Context, create bool, fn func(*goose
 // Up creates the central database if needed and applies every pending migration.
 func (m *Migrator) Up(ctx context.Context) ([]*goose.MigrationResult, error) {
 	var res []*goose.MigrationResult
-	err := m.withProvider(ctx, true, func(p *goose.Provider) error {
+	err := m.withProvider(ctx, true, func(p *migrations.Provider) error {
 		var err error
 		res, err = migrations.Up(ctx, p)
 		return err
@@ -147,7 +147,7 @@ func (m *Migrator) Down(ctx context.Context) (*goose.MigrationResult, error) {
 		return nil, errNothingToRollBack
 	}
 	var res *goose.MigrationResult
-	err = m.withProvider(ctx, false, func(p *goose.Provider) error {
+	err = m.withProvider(ctx, false, func(p *migrations.Provider) error {
 		var err error
 		res, err = p.Down(ctx)
 		if errors.Is(err, goose.ErrNoNextVersion) {
@@ -167,7 +167,7 @@ func (m *Migrator) Status(ctx context.Context) ([]*goose.MigrationStatus, error)
 		return nil, err
 	}
 	var res []*goose.MigrationStatus
-	err = m.withProvider(ctx, false, func(p *goose.Provider) error {
+	err = m.withProvider(ctx, false, func(p *migrations.Provider) error {
 		if !migrated {
 			for _, src := range p.ListSources() {
 				res = append(res, &goose.MigrationStatus{Source: src, State: goose.StatePending})
@@ -213,7 +213,7 @@ func (m *Migrator) RequireCurrent(ctx context.Context) error {
 		return &notReady{fmt.Sprintf("the database %s on %s holds no Silo central schema: check SILO_CENTRAL_DSN, "+
 			"or run silo migrate central up", m.cfg.DBName, m.cfg.Addr)}
 	}
-	return m.withProvider(ctx, false, func(p *goose.Provider) error {
+	return m.withProvider(ctx, false, func(p *migrations.Provider) error {
 		pending, err := p.HasPending(ctx)
 		if err != nil {
 			return err

@@ -48,20 +48,35 @@ func Latest(fsys fs.FS) int64 {
 	return latest
 }
 
+// Provider is a goose provider with what Up needs to repair a version
+// table a killed runner left without its zero row.
+type Provider struct {
+	*goose.Provider
+	db      *sql.DB
+	table   string
+	lockKey string
+}
+
 // NewProvider returns a goose provider for the migrations in fsys on db,
 // recording them in goose's version table named table ("" for goose's
 // default, goose_db_version), holding a GET_LOCK session lock named after
 // lockKey (e.g. the database name) while it migrates. Closing the provider
 // closes db.
-func NewProvider(db *sql.DB, fsys fs.FS, table, lockKey string) (*goose.Provider, error) {
+func NewProvider(db *sql.DB, fsys fs.FS, table, lockKey string) (*Provider, error) {
 	opts := []goose.ProviderOption{
 		goose.WithDisableGlobalRegistry(true),
 		goose.WithSessionLocker(NewSessionLocker(lockKey, 5*time.Minute)),
 	}
 	if table != "" {
 		opts = append(opts, goose.WithTableName(table))
+	} else {
+		table = goose.DefaultTablename
 	}
-	return goose.NewProvider(goose.DialectMySQL, db, fsys, opts...)
+	p, err := goose.NewProvider(goose.DialectMySQL, db, fsys, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &Provider{Provider: p, db: db, table: table, lockKey: lockKey}, nil
 }
 
 // A Set is one sequence of tenant migrations with its own goose version
@@ -157,12 +172,26 @@ func (l *SessionLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error
 // Up applies every pending migration of p. When several runners meet a
 // brand-new database at once, goose can see the version table before its
 // zero row ("missing zero version migration"); that runner simply tries
-// again once the first one has finished.
-func Up(ctx context.Context, p *goose.Provider) ([]*goose.MigrationResult, error) {
+// again once the first one has finished. When the zero row stays missing,
+// a runner was killed between goose's CREATE TABLE and its INSERT (MySQL
+// commits DDL at once, so goose's transaction cannot hold the two
+// together): Up writes the row under the migration lock and tries again.
+func Up(ctx context.Context, p *Provider) ([]*goose.MigrationResult, error) {
+	repaired := false
 	for attempt := 1; ; attempt++ {
 		res, err := p.Up(ctx)
-		if err == nil || attempt == 5 || !strings.Contains(err.Error(), "missing zero version") {
+		if err == nil || !strings.Contains(err.Error(), "missing zero version") {
 			return res, err
+		}
+		if attempt >= 5 {
+			if repaired {
+				return res, err
+			}
+			if rerr := p.repairZeroVersion(ctx); rerr != nil {
+				return res, errors.Join(err, rerr)
+			}
+			repaired = true
+			continue
 		}
 		select {
 		case <-ctx.Done():
@@ -170,6 +199,35 @@ func Up(ctx context.Context, p *goose.Provider) ([]*goose.MigrationResult, error
 		case <-time.After(time.Duration(attempt) * 100 * time.Millisecond):
 		}
 	}
+}
+
+// repairZeroVersion writes goose's zero row into p's version table if the
+// table has no row at all, holding the migration lock so that no runner is
+// half-way through creating it. An empty version table records no
+// migration, and none can have run: goose writes the zero row first.
+func (p *Provider) repairZeroVersion(ctx context.Context) error {
+	conn, err := p.db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	l := NewSessionLocker(p.lockKey, 30*time.Second)
+	if err := l.SessionLock(ctx, conn); err != nil {
+		return err
+	}
+	defer l.SessionUnlock(context.WithoutCancel(ctx), conn) //nolint:errcheck // closing the connection releases it too
+	quoted := "`" + strings.ReplaceAll(p.table, "`", "``") + "`"
+	var rows int
+	if err := conn.QueryRowContext(ctx, "SELECT COUNT(*) FROM "+quoted).Scan(&rows); err != nil {
+		return fmt.Errorf("repair the version table: %w", err)
+	}
+	if rows > 0 {
+		return nil
+	}
+	if _, err := conn.ExecContext(ctx, "INSERT INTO "+quoted+" (version_id, is_applied) VALUES (0, 1)"); err != nil {
+		return fmt.Errorf("repair the version table: %w", err)
+	}
+	return nil
 }
 
 // Versions lists the versions of the migrations in fsys, ascending.

@@ -335,7 +335,7 @@ func TestCentralMigrationFiles(t *testing.T) {
 
 // newProvider returns a provider on a fresh pool for cfg; closing it (at
 // cleanup) closes the pool.
-func newProvider(tb testing.TB, cfg *mysql.Config) *goose.Provider {
+func newProvider(tb testing.TB, cfg *mysql.Config) *migrations.Provider {
 	tb.Helper()
 	db := open(tb, cfg)
 	p, err := migrations.NewProvider(db, migrations.Central(), "", "central:"+cfg.Addr+"/"+cfg.DBName)
@@ -370,7 +370,7 @@ func tables(tb testing.TB, db *sql.DB, name string) []string {
 	return out
 }
 
-func requireVersion(tb testing.TB, p *goose.Provider, want int64) {
+func requireVersion(tb testing.TB, p *migrations.Provider, want int64) {
 	tb.Helper()
 	v, err := p.GetDBVersion(context.Background())
 	if err != nil {
@@ -508,7 +508,7 @@ func TestProviderConcurrentUp(t *testing.T) {
 	ctx := ctxTimeout(t, 50*time.Second)
 	n := len(migrationFiles(t))
 	const runners = 3
-	providers := make([]*goose.Provider, runners)
+	providers := make([]*migrations.Provider, runners)
 	for i := range providers {
 		providers[i] = newProvider(t, cfg)
 	}
@@ -594,4 +594,34 @@ func TestProviderWaitsForLock(t *testing.T) {
 		t.Fatal("Up did not finish after the lock was released")
 	}
 	requireVersion(t, p, int64(len(migrationFiles(t))))
+}
+
+// A runner killed between goose's CREATE TABLE of the version table and its
+// zero-row INSERT (MySQL commits the DDL at once) leaves an empty version
+// table; the next Up writes the zero row and migrates, instead of failing
+// with "missing zero version migration" forever.
+func TestUpRepairsEmptyVersionTable(t *testing.T) {
+	t.Parallel()
+	cfg := newDatabase(t)
+	ctx := ctxTimeout(t, 50*time.Second)
+	db := open(t, cfg)
+	_, err := db.ExecContext(ctx, `CREATE TABLE goose_db_version (
+		id bigint(20) unsigned NOT NULL AUTO_INCREMENT,
+		version_id bigint NOT NULL,
+		is_applied boolean NOT NULL,
+		tstamp datetime NULL default CURRENT_TIMESTAMP,
+		PRIMARY KEY(id))`)
+	db.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newProvider(t, cfg)
+	res, err := migrations.Up(ctx, p)
+	if err != nil {
+		t.Fatalf("Up on an empty version table: %v", err)
+	}
+	if n := len(migrationFiles(t)); len(res) != n {
+		t.Fatalf("applied %d migrations, want %d", len(res), n)
+	}
+	requireVersion(t, p, int64(len(res)))
 }
