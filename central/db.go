@@ -20,9 +20,7 @@ func EnsureDatabase(ctx context.Context, cfg *mysql.Config) error {
 	if !config.ValidDatabaseName(cfg.DBName) {
 		return fmt.Errorf("central database name %q is not valid", cfg.DBName)
 	}
-	server := cfg.Clone()
-	server.DBName = ""
-	db, err := openDB(server)
+	db, err := openServer(cfg)
 	if err != nil {
 		return err
 	}
@@ -49,9 +47,7 @@ func (e *notReady) Is(target error) bool { return target == ErrNoDatabase }
 // RequireDatabase checks, changing nothing, that the central database named
 // in cfg exists; otherwise it returns an error matching ErrNoDatabase.
 func RequireDatabase(ctx context.Context, cfg *mysql.Config) error {
-	server := cfg.Clone()
-	server.DBName = ""
-	db, err := openDB(server)
+	db, err := openServer(cfg)
 	if err != nil {
 		return err
 	}
@@ -83,6 +79,13 @@ func Open(ctx context.Context, cfg *mysql.Config) (*sqlx.DB, error) {
 		return nil, fmt.Errorf("connect to central database %s at %s: %w", cfg.DBName, cfg.Addr, translate(err))
 	}
 	return sqlx.NewDb(db, "mysql"), nil
+}
+
+// openServer connects to cfg's server with no database selected.
+func openServer(cfg *mysql.Config) (*sql.DB, error) {
+	server := cfg.Clone()
+	server.DBName = ""
+	return openDB(server)
 }
 
 func openDB(cfg *mysql.Config) (*sql.DB, error) {

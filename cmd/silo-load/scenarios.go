@@ -147,13 +147,8 @@ func floodScenario(o options, silo string, tokens []string) error {
 		go func() {
 			defer flood.Done()
 			for i := range attempts {
-				res, err := client.Do(tenantRequest("POST", silo+"/api/auth/login", slug(0), "",
-					fmt.Sprintf(`{"email":"user@%s.test","password":"wrong password %d"}`, slug(0), i)))
-				status := 0
-				if err == nil {
-					status = res.StatusCode
-					res.Body.Close()
-				}
+				status := statusOf(client.Do(tenantRequest("POST", silo+"/api/auth/login", slug(0), "",
+					fmt.Sprintf(`{"email":"user@%s.test","password":"wrong password %d"}`, slug(0), i))))
 				mu.Lock()
 				statuses[status]++
 				mu.Unlock()
@@ -245,12 +240,7 @@ func startAcceptFlood(o options, silo string, statuses map[int]int) (stop func()
 				default:
 				}
 				body := fmt.Sprintf(`{"token":"silo_inv_garbage%d_%d","password":"a long enough password","firstName":"Eve","lastName":"Flood"}`, w, i)
-				res, err := client.Do(tenantRequest("POST", silo+"/api/invitations/accept", slug(0), "", body))
-				status := 0
-				if err == nil {
-					status = res.StatusCode
-					res.Body.Close()
-				}
+				status := statusOf(client.Do(tenantRequest("POST", silo+"/api/invitations/accept", slug(0), "", body)))
 				mu.Lock()
 				statuses[status]++
 				mu.Unlock()
@@ -284,4 +274,14 @@ func loginLatencies(silo, tenant string, d time.Duration) ([]time.Duration, int)
 		lats = append(lats, time.Since(t0))
 	}
 	return lats, errs
+}
+
+// statusOf is a response's status code, 0 when there was none; it closes
+// the body.
+func statusOf(res *http.Response, err error) int {
+	if err != nil {
+		return 0
+	}
+	res.Body.Close()
+	return res.StatusCode
 }
