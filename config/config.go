@@ -208,6 +208,25 @@ func (l *Loader) Load() (*Config, error) {
 	get := func(env string) string { return strings.TrimSpace(*l.values[env]) }
 	c := &Config{}
 
+	// The order matters: later checks read what earlier ones set (the
+	// environment, the central DSN, the access token lifetime), and the
+	// problems are listed in the order they are found.
+	loadServer(c, get, bad)
+	loadDatabases(c, get, bad)
+	l.loadLimits(c, get, bad)
+	loadLogging(c, get, bad)
+	if !l.SkipSecrets {
+		l.loadSecrets(c, get, bad)
+	}
+
+	if len(problems) > 0 {
+		return nil, &Error{Problems: problems}
+	}
+	return c, nil
+}
+
+// loadServer reads the environment and the listen address.
+func loadServer(c *Config, get func(string) string, bad func(string, string, ...any)) {
 	c.Env = strings.ToLower(get("SILO_ENV"))
 	if c.Env != Development && c.Env != Production {
 		bad("SILO_ENV", "must be %q or %q, got %q", Development, Production, c.Env)
@@ -218,7 +237,12 @@ func (l *Loader) Load() (*Config, error) {
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		bad("SILO_LISTEN", "port must be 0-65535, got %q", port)
 	}
+}
 
+// loadDatabases reads the central and tenant-admin DSNs, the tenant
+// database prefix and the base domain. Without its own DSN, the tenant
+// admin is the central DSN's account on the same server.
+func loadDatabases(c *Config, get func(string) string, bad func(string, string, ...any)) {
 	central, err := ParseDSN(get("SILO_CENTRAL_DSN"))
 	if err != nil {
 		bad("SILO_CENTRAL_DSN", "%v", err)
@@ -246,7 +270,11 @@ func (l *Loader) Load() (*Config, error) {
 	if c.BaseDomain != "" && (len(c.BaseDomain) > 253 || !domainPattern.MatchString(c.BaseDomain)) {
 		bad("SILO_BASE_DOMAIN", "must be a domain name such as example.com, got %q", c.BaseDomain)
 	}
+}
 
+// loadLimits reads costs, pool sizes, trusted proxies, rate limits and
+// timeouts. The bcrypt floor depends on c.Env, so loadServer runs first.
+func (l *Loader) loadLimits(c *Config, get func(string) string, bad func(string, string, ...any)) {
 	if cost, ok := l.intSetting("SILO_BCRYPT_COST", 4, 16, bad); ok {
 		c.BcryptCost = cost
 		if c.Env == Production && cost < 10 {
@@ -258,7 +286,22 @@ func (l *Loader) Load() (*Config, error) {
 	c.TenantPoolsMax, _ = l.intSetting("SILO_TENANT_POOLS_MAX", 1, 1000000, bad)
 	c.TenantConnsMax, _ = l.intSetting("SILO_TENANT_CONNS_MAX", 1, 100000, bad)
 	c.TenantPoolConns, _ = l.intSetting("SILO_TENANT_POOL_CONNS", 1, 100, bad)
-	for _, p := range strings.Split(get("SILO_TRUSTED_PROXIES"), ",") {
+	c.TrustedProxies = trustedProxies(get("SILO_TRUSTED_PROXIES"), bad)
+	c.LoginPerIPPerMinute, _ = l.intSetting("SILO_LOGIN_IP_LIMIT", 1, 100000, bad)
+	c.LoginPerEmailPerMinute, _ = l.intSetting("SILO_LOGIN_EMAIL_LIMIT", 1, 100000, bad)
+	c.SignupPerTenantPerMinute, _ = l.intSetting("SILO_SIGNUP_TENANT_LIMIT", 1, 1000000, bad)
+	c.DefaultPublicSignup = l.boolSetting("SILO_DEFAULT_PUBLIC_SIGNUP", bad)
+	c.AccessTokenTTL = l.durationSetting("SILO_ACCESS_TOKEN_TTL", time.Minute, 24*time.Hour, bad)
+	c.RefreshTokenTTL = l.durationSetting("SILO_REFRESH_TOKEN_TTL", time.Hour, 365*24*time.Hour, bad)
+	c.RequestTimeout = l.durationSetting("SILO_REQUEST_TIMEOUT", time.Second, 10*time.Minute, bad)
+	c.ShutdownTimeout = l.durationSetting("SILO_SHUTDOWN_TIMEOUT", time.Second, 10*time.Minute, bad)
+}
+
+// trustedProxies parses a comma-separated list of IPs and CIDRs into CIDRs;
+// a bare IP becomes a /32 (IPv4) or /128 (IPv6) network.
+func trustedProxies(v string, bad func(string, string, ...any)) []string {
+	var cidrs []string
+	for _, p := range strings.Split(v, ",") {
 		p = strings.TrimSpace(p)
 		if p == "" {
 			continue
@@ -274,17 +317,13 @@ func (l *Loader) Load() (*Config, error) {
 			bad("SILO_TRUSTED_PROXIES", "%q is not an IP address or CIDR", p)
 			continue
 		}
-		c.TrustedProxies = append(c.TrustedProxies, p)
+		cidrs = append(cidrs, p)
 	}
-	c.LoginPerIPPerMinute, _ = l.intSetting("SILO_LOGIN_IP_LIMIT", 1, 100000, bad)
-	c.LoginPerEmailPerMinute, _ = l.intSetting("SILO_LOGIN_EMAIL_LIMIT", 1, 100000, bad)
-	c.SignupPerTenantPerMinute, _ = l.intSetting("SILO_SIGNUP_TENANT_LIMIT", 1, 1000000, bad)
-	c.DefaultPublicSignup = l.boolSetting("SILO_DEFAULT_PUBLIC_SIGNUP", bad)
-	c.AccessTokenTTL = l.durationSetting("SILO_ACCESS_TOKEN_TTL", time.Minute, 24*time.Hour, bad)
-	c.RefreshTokenTTL = l.durationSetting("SILO_REFRESH_TOKEN_TTL", time.Hour, 365*24*time.Hour, bad)
-	c.RequestTimeout = l.durationSetting("SILO_REQUEST_TIMEOUT", time.Second, 10*time.Minute, bad)
-	c.ShutdownTimeout = l.durationSetting("SILO_SHUTDOWN_TIMEOUT", time.Second, 10*time.Minute, bad)
+	return cidrs
+}
 
+// loadLogging reads the log level and format.
+func loadLogging(c *Config, get func(string) string, bad func(string, string, ...any)) {
 	c.LogLevel = strings.ToLower(get("SILO_LOG_LEVEL"))
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
@@ -295,15 +334,6 @@ func (l *Loader) Load() (*Config, error) {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		bad("SILO_LOG_FORMAT", "must be text or json, got %q", c.LogFormat)
 	}
-
-	if !l.SkipSecrets {
-		l.loadSecrets(c, get, bad)
-	}
-
-	if len(problems) > 0 {
-		return nil, &Error{Problems: problems}
-	}
-	return c, nil
 }
 
 // Error lists every configuration problem, one per line.

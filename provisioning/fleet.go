@@ -135,70 +135,95 @@ func (p *Provisioner) MigrateFleet(ctx context.Context, o FleetOptions, progress
 		o.OnStart(len(items) + len(skipped))
 	}
 
-	var mu sync.Mutex
-	record := func(r TenantResult) {
-		mu.Lock()
-		report.Results = append(report.Results, r)
-		mu.Unlock()
-		if progress != nil {
-			progress(r)
-		}
-	}
+	f := &fleetRun{p: p, o: o, plan: plan, recorded: recorded, progress: progress, report: report}
 	for _, r := range skipped {
 		if progress != nil {
 			progress(r)
 		}
 	}
-	run := func(batch []fleetItem) (failures int) {
-		var failed atomic.Int64
-		work := make(chan fleetItem)
-		var wg sync.WaitGroup
-		for w := 0; w < o.Concurrency; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for it := range work {
-					if o.MaxFailures > 0 && failed.Load() >= int64(o.MaxFailures) {
-						record(TenantResult{Slug: it.name(), Spare: it.spare != nil, Outcome: OutcomeNotRun, Reason: "stopped after failures"})
-						continue
-					}
-					r := p.migrateOne(ctx, it, o, plan, recorded)
-					if r.Outcome == OutcomeFailed {
-						failed.Add(1)
-					}
-					record(r)
-				}
-			}()
-		}
-		for i, it := range batch {
-			if (o.MaxFailures > 0 && failed.Load() >= int64(o.MaxFailures)) || ctx.Err() != nil {
-				reason := "stopped after failures"
-				if ctx.Err() != nil {
-					reason = "cancelled"
-				}
-				for _, rest := range batch[i:] {
-					record(TenantResult{Slug: rest.name(), Spare: rest.spare != nil, Outcome: OutcomeNotRun, Reason: reason})
-				}
-				break
-			}
-			work <- it
-		}
-		close(work)
-		wg.Wait()
-		return int(failed.Load())
-	}
 	canary := min(o.Canary, len(items))
 	if canary > 0 {
-		if run(items[:canary]) > 0 {
+		if f.run(ctx, items[:canary]) > 0 {
 			for _, rest := range items[canary:] {
-				record(TenantResult{Slug: rest.name(), Spare: rest.spare != nil, Outcome: OutcomeNotRun, Reason: "a canary failed"})
+				f.record(notRun(rest, "a canary failed"))
 			}
 			return report.finish(start), nil
 		}
 		items = items[canary:]
 	}
-	run(items)
+	f.run(ctx, items)
 	return report.finish(start), nil
+}
+
+// fleetRun is what the workers of one MigrateFleet call share.
+type fleetRun struct {
+	p        *Provisioner
+	o        FleetOptions
+	plan     []setPlan
+	recorded map[string]map[string]central.SetVersion
+	progress func(TenantResult)
+
+	mu     sync.Mutex // guards report.Results: workers record concurrently
+	report *FleetReport
+}
+
+// record adds a tenant's result to the report and tells progress.
+func (f *fleetRun) record(r TenantResult) {
+	f.mu.Lock()
+	f.report.Results = append(f.report.Results, r)
+	f.mu.Unlock()
+	if f.progress != nil {
+		f.progress(r)
+	}
+}
+
+// notRun is the result of a tenant the run never started.
+func notRun(it fleetItem, reason string) TenantResult {
+	return TenantResult{Slug: it.name(), Spare: it.spare != nil, Outcome: OutcomeNotRun, Reason: reason}
+}
+
+// run migrates batch with o.Concurrency workers and returns how many
+// tenants failed. Once MaxFailures is reached or ctx is cancelled, the
+// tenants not yet started are recorded as not run rather than dropped, so
+// that the report still accounts for every tenant.
+func (f *fleetRun) run(ctx context.Context, batch []fleetItem) (failures int) {
+	o := f.o
+	var failed atomic.Int64
+	work := make(chan fleetItem)
+	var wg sync.WaitGroup
+	for w := 0; w < o.Concurrency; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for it := range work {
+				if o.MaxFailures > 0 && failed.Load() >= int64(o.MaxFailures) {
+					f.record(notRun(it, "stopped after failures"))
+					continue
+				}
+				r := f.p.migrateOne(ctx, it, o, f.plan, f.recorded)
+				if r.Outcome == OutcomeFailed {
+					failed.Add(1)
+				}
+				f.record(r)
+			}
+		}()
+	}
+	for i, it := range batch {
+		if (o.MaxFailures > 0 && failed.Load() >= int64(o.MaxFailures)) || ctx.Err() != nil {
+			reason := "stopped after failures"
+			if ctx.Err() != nil {
+				reason = "cancelled"
+			}
+			for _, rest := range batch[i:] {
+				f.record(notRun(rest, reason))
+			}
+			break
+		}
+		work <- it
+	}
+	close(work)
+	wg.Wait()
+	return int(failed.Load())
 }
 
 // setPlan is one migration set of a fleet run and the version it goes to.
@@ -300,20 +325,7 @@ func (p *Provisioner) fleetItems(ctx context.Context, only []string) ([]fleetIte
 func (p *Provisioner) migrateOne(ctx context.Context, it fleetItem, o FleetOptions, plan []setPlan, recorded map[string]map[string]central.SetVersion) TenantResult {
 	start := time.Now()
 	r := TenantResult{Slug: it.name(), Spare: it.spare != nil}
-	database, core := "", int64(0)
-	if it.spare != nil {
-		database, core = it.spare.DatabaseName, it.spare.SchemaVersion
-	} else {
-		database, core = it.tenant.DatabaseName, it.tenant.SchemaVersion
-	}
-	sets := make([]SetResult, len(plan))
-	for i, sp := range plan {
-		sets[i] = SetResult{Set: sp.set.Name, From: core}
-		if sp.set.Name != migrations.CoreSetName {
-			sets[i].From = recorded[database][sp.set.Name].Version
-		}
-		sets[i].To = sets[i].From
-	}
+	database, sets := startSets(it, plan, recorded)
 	done := func(outcome string) TenantResult {
 		r.From, r.To = sets[0].From, sets[0].To
 		if len(sets) > 1 {
@@ -323,17 +335,9 @@ func (p *Provisioner) migrateOne(ctx context.Context, it fleetItem, o FleetOptio
 		return r
 	}
 	if o.Verify {
-		for i, sp := range plan {
-			v, err := p.server.Version(ctx, database, sp.set)
-			if err != nil {
-				r.Error = p.safeError(err)
-				return done(OutcomeFailed)
-			}
-			if v != sets[i].From && !o.DryRun && v == sp.target {
-				// The catalog was wrong and the database is there: correct it.
-				_ = p.record(ctx, it, database, sp.set.Name, v, nil)
-			}
-			sets[i].From, sets[i].To = v, v
+		if err := p.verifySets(ctx, it, database, o.DryRun, plan, sets); err != nil {
+			r.Error = p.safeError(err)
+			return done(OutcomeFailed)
 		}
 	}
 	// Fast path: the catalog says the tenant is there; no connection made.
@@ -363,11 +367,59 @@ func (p *Provisioner) migrateOne(ctx context.Context, it fleetItem, o FleetOptio
 		return done(OutcomeFailed)
 	}
 	defer release()
+	if r.Error = p.applySets(ctx, it, database, o.Down, plan, sets); r.Error != "" {
+		return done(OutcomeFailed)
+	}
+	return done(OutcomeMigrated)
+}
+
+// startSets returns the item's database and, for each set of the plan, the
+// version the catalog records for it, as both From and To until the run
+// learns better.
+func startSets(it fleetItem, plan []setPlan, recorded map[string]map[string]central.SetVersion) (string, []SetResult) {
+	database, core := "", int64(0)
+	if it.spare != nil {
+		database, core = it.spare.DatabaseName, it.spare.SchemaVersion
+	} else {
+		database, core = it.tenant.DatabaseName, it.tenant.SchemaVersion
+	}
+	sets := make([]SetResult, len(plan))
+	for i, sp := range plan {
+		sets[i] = SetResult{Set: sp.set.Name, From: core}
+		if sp.set.Name != migrations.CoreSetName {
+			sets[i].From = recorded[database][sp.set.Name].Version
+		}
+		sets[i].To = sets[i].From
+	}
+	return database, sets
+}
+
+// verifySets replaces the catalog's versions in sets with the ones the
+// database itself reports.
+func (p *Provisioner) verifySets(ctx context.Context, it fleetItem, database string, dryRun bool, plan []setPlan, sets []SetResult) error {
+	for i, sp := range plan {
+		v, err := p.server.Version(ctx, database, sp.set)
+		if err != nil {
+			return err
+		}
+		if v != sets[i].From && !dryRun && v == sp.target {
+			// The catalog was wrong and the database is there: correct it.
+			_ = p.record(ctx, it, database, sp.set.Name, v, nil)
+		}
+		sets[i].From, sets[i].To = v, v
+	}
+	return nil
+}
+
+// applySets migrates, in plan order, each set not yet at its target and
+// records where it got. It returns the failure's text for the report, or
+// "" when every set arrived.
+func (p *Provisioner) applySets(ctx context.Context, it fleetItem, database string, down bool, plan []setPlan, sets []SetResult) string {
 	for i, sp := range plan {
 		if sets[i].From == sp.target {
 			continue
 		}
-		v, err := p.server.MigrateTo(ctx, database, sp.set, !o.Down, sp.target)
+		v, err := p.server.MigrateTo(ctx, database, sp.set, !down, sp.target)
 		if v < 0 {
 			v = sets[i].From // the database could not tell: keep what the catalog knew
 		}
@@ -377,16 +429,16 @@ func (p *Provisioner) migrateOne(ctx context.Context, it fleetItem, o FleetOptio
 		}
 		if err != nil {
 			sets[i].Error = p.safeError(err)
-			r.Error = sets[i].Error
+			msg := sets[i].Error
 			if len(plan) > 1 {
-				r.Error = "migration set " + sp.set.Name + ": " + r.Error
+				msg = "migration set " + sp.set.Name + ": " + msg
 			}
 			p.log.ErrorContext(ctx, "tenant migration failed", "tenant", it.name(), "set", sp.set.Name, "version", v, "err", sets[i].Error)
 			// Later sets may build on this one: they wait for a rerun.
-			return done(OutcomeFailed)
+			return msg
 		}
 	}
-	return done(OutcomeMigrated)
+	return ""
 }
 
 // record stores the version a set reached in a tenant's or spare's database.

@@ -33,6 +33,36 @@ type stringList []string
 func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
+// tenantFlags holds the flags of every tenant command; each command
+// registers only its own.
+type tenantFlags struct {
+	asJSON, purge, check, yes         bool
+	slug, name, status, query         string
+	adminEmail, adminFirst, adminLast string
+	domains                           stringList
+}
+
+func (f *tenantFlags) register(fs *flag.FlagSet, sub string) {
+	fs.BoolVar(&f.asJSON, "json", false, "print JSON")
+	switch sub {
+	case "create":
+		fs.StringVar(&f.slug, "slug", "", "tenant slug")
+		fs.StringVar(&f.name, "name", "", "tenant name")
+		fs.Var(&f.domains, "domain", "custom domain (repeatable)")
+		fs.StringVar(&f.adminEmail, "admin-email", "", "first tenant_admin's email")
+		fs.StringVar(&f.adminFirst, "admin-first-name", "", "first tenant_admin's first name")
+		fs.StringVar(&f.adminLast, "admin-last-name", "", "first tenant_admin's last name")
+	case "list":
+		fs.StringVar(&f.status, "status", "", "only tenants with this status")
+		fs.StringVar(&f.query, "q", "", "only tenants whose slug or name contains this")
+	case "delete":
+		fs.BoolVar(&f.purge, "purge", false, "drop the database and the DB user")
+		fs.BoolVar(&f.yes, "yes", false, "purge without asking")
+	case "repair":
+		fs.BoolVar(&f.check, "check", false, "only compare the server with the catalog: orphans, missing databases and DB users, wrong grants, refused logins")
+	}
+}
+
 // tenantCmd runs "silo tenant ...".
 func tenantCmd(ctx context.Context, ext app.Extensions, args []string, getenv func(string) string, con console, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -44,32 +74,8 @@ func tenantCmd(ctx context.Context, ext app.Extensions, args []string, getenv fu
 	default:
 		return usageError(tenantUsage)
 	}
-	var (
-		asJSON, purge, check, yes         bool
-		slug, name, status, query         string
-		adminEmail, adminFirst, adminLast string
-		domains                           stringList
-	)
-	cfg, rest, err := loadConfig("tenant "+sub, args, getenv, stderr, true, func(fs *flag.FlagSet) {
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
-		switch sub {
-		case "create":
-			fs.StringVar(&slug, "slug", "", "tenant slug")
-			fs.StringVar(&name, "name", "", "tenant name")
-			fs.Var(&domains, "domain", "custom domain (repeatable)")
-			fs.StringVar(&adminEmail, "admin-email", "", "first tenant_admin's email")
-			fs.StringVar(&adminFirst, "admin-first-name", "", "first tenant_admin's first name")
-			fs.StringVar(&adminLast, "admin-last-name", "", "first tenant_admin's last name")
-		case "list":
-			fs.StringVar(&status, "status", "", "only tenants with this status")
-			fs.StringVar(&query, "q", "", "only tenants whose slug or name contains this")
-		case "delete":
-			fs.BoolVar(&purge, "purge", false, "drop the database and the DB user")
-			fs.BoolVar(&yes, "yes", false, "purge without asking")
-		case "repair":
-			fs.BoolVar(&check, "check", false, "only compare the server with the catalog: orphans, missing databases and DB users, wrong grants, refused logins")
-		}
-	})
+	var f tenantFlags
+	cfg, rest, err := loadConfig("tenant "+sub, args, getenv, stderr, true, func(fs *flag.FlagSet) { f.register(fs, sub) })
 	if err != nil {
 		return err
 	}
@@ -78,20 +84,20 @@ func tenantCmd(ctx context.Context, ext app.Extensions, args []string, getenv fu
 		if len(rest) != 1 {
 			return usageError(tenantUsage)
 		}
-		slug = rest[0]
+		f.slug = rest[0]
 	} else if len(rest) != 0 {
 		return usageError(tenantUsage)
 	}
-	if sub == "delete" && purge {
-		what := fmt.Sprintf("This drops tenant %s's database and DB user for good.", slug)
-		if err := con.confirm(stderr, yes, what, slug); err != nil {
+	if sub == "delete" && f.purge {
+		what := fmt.Sprintf("This drops tenant %s's database and DB user for good.", f.slug)
+		if err := con.confirm(stderr, f.yes, what, f.slug); err != nil {
 			return err
 		}
 	}
 
 	log := newLogger(cfg, stderr)
 	open := app.Open
-	if sub == "list" || sub == "get" || (sub == "repair" && check) {
+	if sub == "list" || sub == "get" || (sub == "repair" && f.check) {
 		open = app.OpenExisting // read-only: never create or migrate the central database
 	}
 	a, err := open(ctx, cfg, log, ext)
@@ -100,14 +106,17 @@ func tenantCmd(ctx context.Context, ext app.Extensions, args []string, getenv fu
 	}
 	defer a.Close()
 	ctx = central.WithActor(ctx, central.Actor{Kind: "cli", ID: getenv("USER"), RequestID: "cli"})
-	p := a.Provisioner
-	out := output{w: stdout, json: asJSON}
+	return runTenant(ctx, a.Provisioner, sub, &f, getenv, output{w: stdout, json: f.asJSON})
+}
 
+// runTenant runs one tenant command once its flags are checked and the
+// central database is open.
+func runTenant(ctx context.Context, p *provisioning.Provisioner, sub string, f *tenantFlags, getenv func(string) string, out output) error {
 	switch sub {
 	case "create":
-		in := provisioning.NewTenant{Slug: slug, Name: name, Domains: domains}
-		if adminEmail != "" {
-			in.Admin = &provisioning.NewAdmin{Email: adminEmail, Password: getenv("ADMIN_PASSWORD"), FirstName: adminFirst, LastName: adminLast}
+		in := provisioning.NewTenant{Slug: f.slug, Name: f.name, Domains: f.domains}
+		if f.adminEmail != "" {
+			in.Admin = &provisioning.NewAdmin{Email: f.adminEmail, Password: getenv("ADMIN_PASSWORD"), FirstName: f.adminFirst, LastName: f.adminLast}
 		}
 		t, err := p.Create(ctx, in)
 		if err != nil {
@@ -115,52 +124,59 @@ func tenantCmd(ctx context.Context, ext app.Extensions, args []string, getenv fu
 		}
 		return out.tenants(t)
 	case "list":
-		var all []*central.Tenant
-		cursor := ""
-		for {
-			page, next, err := p.List(ctx, central.TenantFilter{Status: status, Query: query, Limit: 200, Cursor: cursor})
-			if err != nil {
-				return describeError(err)
-			}
-			for i := range page {
-				all = append(all, &page[i])
-			}
-			if next == "" {
-				break
-			}
-			cursor = next
-		}
-		return out.tenantList(all)
+		return listTenants(ctx, p, f.status, f.query, out)
 	case "get", "suspend", "resume":
 		var t *central.Tenant
+		var err error
 		switch sub {
 		case "get":
-			t, err = p.Get(ctx, slug)
+			t, err = p.Get(ctx, f.slug)
 		case "suspend":
-			t, err = p.Suspend(ctx, slug)
+			t, err = p.Suspend(ctx, f.slug)
 		default:
-			t, err = p.Resume(ctx, slug)
+			t, err = p.Resume(ctx, f.slug)
 		}
 		if err != nil {
 			return describeError(err)
 		}
 		return out.tenants(t)
 	case "delete":
-		if err := p.Delete(ctx, slug, purge); err != nil {
+		if err := p.Delete(ctx, f.slug, f.purge); err != nil {
 			return describeError(err)
 		}
 		what := "deleted (database kept, DB user locked)"
-		if purge {
+		if f.purge {
 			what = "purged (database and DB user dropped)"
 		}
-		return out.message(map[string]string{"slug": slug, "result": what}, "tenant "+slug+" "+what)
+		return out.message(map[string]string{"slug": f.slug, "result": what}, "tenant "+f.slug+" "+what)
 	case "repair":
-		if check {
+		if f.check {
 			return out.report(p.Check(ctx))
 		}
 		return repair(ctx, p, out)
 	}
 	return usageError(tenantUsage)
+}
+
+// listTenants prints every tenant matching status and query, reading the
+// catalog page by page so that no single query is unbounded.
+func listTenants(ctx context.Context, p *provisioning.Provisioner, status, query string, out output) error {
+	var all []*central.Tenant
+	cursor := ""
+	for {
+		page, next, err := p.List(ctx, central.TenantFilter{Status: status, Query: query, Limit: 200, Cursor: cursor})
+		if err != nil {
+			return describeError(err)
+		}
+		for i := range page {
+			all = append(all, &page[i])
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
+	}
+	return out.tenantList(all)
 }
 
 // repair resumes stuck and failed tenants, then redoes the DB accounts of
