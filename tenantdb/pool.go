@@ -73,9 +73,17 @@ type PoolStats struct {
 
 // PoolManager keeps one connection pool per tenant, each connected as that
 // tenant's own DB user, bounded in number (LRU) and in total connections.
+//
+// A connection that finds every slot taken waits on the slots semaphore,
+// which hands a freed slot to the longest waiter. Slots free when
+// connections close; when the slots that are about to free (lagging,
+// doomed) are fewer than the waiters, idle pools holding connections are
+// evicted, least recently used first, at the moment a waiter arrives or a
+// lease leaves a pool idle: no one polls.
 type PoolManager struct {
 	opts  PoolOptions
 	slots *semaphore.Weighted // one per open tenant connection
+	wg    sync.WaitGroup      // pool closes and slot releases under way; Close waits for them
 
 	mu        sync.Mutex
 	pools     map[string]*pool   // by tenant key
@@ -83,19 +91,25 @@ type PoolManager struct {
 	draining  map[*pool]struct{} // evicted pools still leased
 	open      int                // open connections
 	held      int                // slots taken: open connections and those closed moments ago
+	waiting   int                // connections waiting for a slot
+	lagging   int                // slots of connections closed moments ago, about to free
+	doomed    int                // open connections of pools being closed, about to free their slots
 	lastWait  time.Time          // when a connection last had to wait for a slot
 	evictions int64
 	waits     int64
 	closed    bool
 }
 
-// pool is one tenant's *sqlx.DB with its in-flight lease count.
+// pool is one tenant's *sqlx.DB with its in-flight lease count. open and
+// closing are guarded by PoolManager.mu.
 type pool struct {
 	key      string
 	db       *sqlx.DB
 	elem     *list.Element
 	inflight int
-	evicted  bool
+	open     int  // open connections
+	evicted  bool // out of the manager
+	closing  bool // db closed or being closed: no lease is left
 }
 
 // NewPoolManager returns a PoolManager.
@@ -144,11 +158,10 @@ func (pm *PoolManager) Acquire(creds Credentials) (*Lease, error) {
 		if err != nil {
 			return nil, err
 		}
-		db, err := pm.openPool(cfg)
-		if err != nil {
+		p = &pool{key: creds.Key}
+		if p.db, err = pm.openPool(cfg, p); err != nil {
 			return nil, err
 		}
-		p = &pool{key: creds.Key, db: db}
 		p.elem = pm.lru.PushFront(p)
 		pm.pools[creds.Key] = p
 		pm.evictOverflow()
@@ -159,12 +172,12 @@ func (pm *PoolManager) Acquire(creds Credentials) (*Lease, error) {
 	return &Lease{DB: p.db, pm: pm, p: p}, nil
 }
 
-func (pm *PoolManager) openPool(cfg *mysql.Config) (*sqlx.DB, error) {
+func (pm *PoolManager) openPool(cfg *mysql.Config, p *pool) (*sqlx.DB, error) {
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, err
 	}
-	db := sql.OpenDB(&boundedConnector{Connector: conn, pm: pm})
+	db := sql.OpenDB(&boundedConnector{Connector: conn, pm: pm, p: p})
 	db.SetMaxOpenConns(pm.opts.MaxOpenPerPool)
 	db.SetMaxIdleConns(pm.opts.MaxIdlePerPool)
 	db.SetConnMaxIdleTime(pm.opts.ConnMaxIdleTime)
@@ -188,35 +201,62 @@ func (pm *PoolManager) evict(p *pool) {
 	p.evicted = true
 	pm.evictions++
 	if p.inflight == 0 {
-		go p.db.Close()
+		pm.closePool(p)
 	} else {
 		pm.draining[p] = struct{}{}
 	}
 }
 
-func (pm *PoolManager) release(p *pool) {
-	pm.mu.Lock()
-	defer pm.mu.Unlock()
-	p.inflight--
-	if p.evicted && p.inflight == 0 {
-		delete(pm.draining, p)
-		go p.db.Close()
-	}
+// closePool closes p, which has no lease left, in a goroutine that Close
+// waits for. The caller holds pm.mu and the manager is not closed.
+func (pm *PoolManager) closePool(p *pool) {
+	p.closing = true
+	pm.doomed += p.open
+	pm.wg.Go(func() { p.db.Close() })
 }
 
-// reclaim evicts idle pools, least recently used first, so that their idle
-// connections free slots for a tenant that needs one. It evicts at most
-// n pools.
-func (pm *PoolManager) reclaim(n int) {
+func (pm *PoolManager) release(p *pool) {
 	pm.mu.Lock()
-	defer pm.mu.Unlock()
-	for e := pm.lru.Back(); e != nil && n > 0; {
-		prev := e.Prev()
-		if p := e.Value.(*pool); p.inflight == 0 {
+	p.inflight--
+	switch {
+	case p.inflight > 0:
+	case !p.evicted:
+		pm.reclaimForWaiters()
+	case pm.closed:
+		// A lease that outlived Close: its holder closes the pool, as no
+		// goroutine may outlive Close.
+		delete(pm.draining, p)
+		p.closing = true
+		pm.doomed += p.open
+		pm.mu.Unlock()
+		p.db.Close()
+		return
+	default:
+		delete(pm.draining, p)
+		pm.closePool(p)
+	}
+	pm.mu.Unlock()
+}
+
+// reclaimOne evicts the least recently used idle pool that holds
+// connections, so that closing them frees slots for a tenant that needs
+// one. It reports false if there is none. The caller holds pm.mu.
+func (pm *PoolManager) reclaimOne() bool {
+	for e := pm.lru.Back(); e != nil; e = e.Prev() {
+		if p := e.Value.(*pool); p.inflight == 0 && p.open > 0 {
 			pm.evict(p)
-			n--
+			return true
 		}
-		e = prev
+	}
+	return false
+}
+
+// reclaimForWaiters evicts idle pools until the slots about to free cover
+// the connections waiting for one, or no idle pool holds a connection.
+// It runs whenever either side changes: when a connection starts waiting
+// and when a lease leaves a pool idle. The caller holds pm.mu.
+func (pm *PoolManager) reclaimForWaiters() {
+	for pm.waiting > pm.lagging+pm.doomed && pm.reclaimOne() {
 	}
 }
 
@@ -244,14 +284,17 @@ func (pm *PoolManager) Stats() PoolStats {
 	return s
 }
 
-// Close closes every pool (leased ones when released) and refuses new leases.
+// Close closes every pool and refuses new leases. It returns once the
+// pools without a lease are closed and their connections' slots are back;
+// a pool still leased is closed by the Release of its last lease.
 func (pm *PoolManager) Close() {
 	pm.mu.Lock()
-	defer pm.mu.Unlock()
-	pm.closed = true
 	for _, p := range pm.pools {
 		pm.evict(p)
 	}
+	pm.closed = true
+	pm.mu.Unlock()
+	pm.wg.Wait()
 }
 
 // ErrNoConnection is returned when no tenant connection slot frees up in time.
@@ -263,63 +306,81 @@ var ErrNoConnection = apperr.New(apperr.Unavailable, "DATABASE_UNAVAILABLE", "Al
 type boundedConnector struct {
 	driver.Connector
 	pm *PoolManager
+	p  *pool
 }
 
 func (c *boundedConnector) Connect(ctx context.Context) (driver.Conn, error) {
 	pm := c.pm
-	if !pm.slots.TryAcquire(1) {
-		pm.mu.Lock()
-		pm.waits++
-		pm.lastWait = time.Now()
-		pm.mu.Unlock()
-		if err := pm.waitForSlot(ctx); err != nil {
-			return nil, err
-		}
+	if err := pm.takeSlot(ctx); err != nil {
+		return nil, err
 	}
-	pm.mu.Lock()
-	pm.held++
-	// Under pressure (someone waited within the last second), keep a few
-	// slots free ahead of demand: a closed connection holds its slot for
-	// serverCloseLag, which a request should not have to wait out. Without
-	// pressure, connections stay open: tenants that fit are never churned.
-	if pm.opts.MaxConns-pm.held < headroom(pm.opts.MaxConns) && time.Since(pm.lastWait) < time.Second {
-		go pm.reclaim(1)
-	}
-	pm.mu.Unlock()
 	conn, err := c.Connector.Connect(ctx)
+	pm.mu.Lock()
 	if err != nil {
-		pm.mu.Lock()
 		pm.held--
 		pm.mu.Unlock()
 		pm.slots.Release(1)
 		return nil, accountError(err)
 	}
-	pm.mu.Lock()
 	pm.open++
+	c.p.open++
 	pm.mu.Unlock()
-	return &boundedConn{Conn: conn, pm: pm}, nil
+	return &boundedConn{Conn: conn, pm: pm, p: c.p}, nil
 }
 
-// waitForSlot waits for a free connection slot. Connections above a
-// pool's idle limit close within moments of their query; if none frees up,
-// idle connections of other tenants hold the slots, so the least recently
-// used idle pool is closed, one at a time, until a slot frees or the
-// AcquireTimeout passes.
+// takeSlot takes a connection slot. When none is free, or others already
+// wait, it waits in turn (see waitForSlot).
+func (pm *PoolManager) takeSlot(ctx context.Context) error {
+	pm.mu.Lock()
+	if pm.waiting == 0 && pm.slots.TryAcquire(1) {
+		pm.tookSlot()
+		pm.mu.Unlock()
+		return nil
+	}
+	pm.waits++
+	pm.waiting++
+	pm.lastWait = time.Now()
+	pm.reclaimForWaiters()
+	pm.mu.Unlock()
+	err := pm.waitForSlot(ctx)
+	pm.mu.Lock()
+	pm.waiting--
+	if err == nil {
+		pm.tookSlot()
+	}
+	pm.mu.Unlock()
+	return err
+}
+
+// tookSlot counts a slot taken. Under pressure (someone waited within the
+// last second), it keeps a few slots free or about to free ahead of
+// demand: a closed connection holds its slot for serverCloseLag, which a
+// request should not have to wait out in full. Without pressure,
+// connections stay open: tenants that fit are never churned. The caller
+// holds pm.mu.
+func (pm *PoolManager) tookSlot() {
+	pm.held++
+	if pm.opts.MaxConns-pm.held+pm.lagging+pm.doomed < headroom(pm.opts.MaxConns) && time.Since(pm.lastWait) < time.Second {
+		pm.reclaimOne()
+	}
+}
+
+// waitForSlot waits until the slots semaphore hands this connection a slot,
+// for at most AcquireTimeout. A slot frees when a connection closes:
+// connections above a pool's idle limit close within moments of their
+// query, and idle pools of other tenants are evicted for the waiters (see
+// reclaimForWaiters).
 func (pm *PoolManager) waitForSlot(ctx context.Context) error {
-	deadline := time.Now().Add(pm.opts.AcquireTimeout)
-	for {
-		wctx, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
-		err := pm.slots.Acquire(wctx, 1)
-		cancel()
-		switch {
-		case err == nil:
-			return nil
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case time.Now().After(deadline):
-			return ErrNoConnection
-		}
-		pm.reclaim(1)
+	wctx, cancel := context.WithTimeout(ctx, pm.opts.AcquireTimeout)
+	defer cancel()
+	err := pm.slots.Acquire(wctx, 1)
+	switch {
+	case err == nil:
+		return nil
+	case ctx.Err() != nil:
+		return ctx.Err()
+	default:
+		return ErrNoConnection
 	}
 }
 
@@ -327,26 +388,47 @@ func (pm *PoolManager) waitForSlot(ctx context.Context) error {
 type boundedConn struct {
 	driver.Conn
 	pm     *PoolManager
+	p      *pool
 	closed sync.Once
 }
 
 func (c *boundedConn) Close() error {
 	err := c.Conn.Close()
-	c.closed.Do(func() {
-		// The server ends its side of the session a moment after the
-		// client hangs up; hold the slot that long so that the server never
-		// sees more than MaxConns of our connections at once.
-		c.pm.mu.Lock()
-		c.pm.open--
-		c.pm.mu.Unlock()
-		time.AfterFunc(serverCloseLag, func() {
-			c.pm.mu.Lock()
-			c.pm.held--
-			c.pm.mu.Unlock()
-			c.pm.slots.Release(1)
-		})
-	})
+	c.closed.Do(c.freeSlot)
 	return err
+}
+
+// freeSlot gives the connection's slot back. The server ends its side of
+// the session a moment after the client hangs up, so the slot is held that
+// long (in a timer Close waits for), so that the server never sees more
+// than MaxConns of our connections at once. Once the manager is closed,
+// only leases that outlived Close open connections, and the slot is given
+// back at once.
+func (c *boundedConn) freeSlot() {
+	pm := c.pm
+	pm.mu.Lock()
+	pm.open--
+	c.p.open--
+	if c.p.closing {
+		pm.doomed--
+	}
+	if pm.closed {
+		pm.held--
+		pm.mu.Unlock()
+		pm.slots.Release(1)
+		return
+	}
+	pm.lagging++
+	pm.wg.Add(1)
+	pm.mu.Unlock()
+	time.AfterFunc(serverCloseLag, func() {
+		defer pm.wg.Done()
+		pm.mu.Lock()
+		pm.lagging--
+		pm.held--
+		pm.mu.Unlock()
+		pm.slots.Release(1)
+	})
 }
 
 // headroom is how many slots the manager tries to keep free.
