@@ -39,6 +39,7 @@ type App struct {
 	locks   *sqlx.DB
 	server  *tenantdb.Server
 	log     *slog.Logger
+	warm    sync.WaitGroup // the login guard's warm-up, waited for by Close
 }
 
 // Extensions are what an application embedding Silo adds: its tenant
@@ -126,7 +127,7 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, x Extensions) error 
 		Cost: cfg.BcryptCost, PerIPPerMinute: cfg.LoginPerIPPerMinute, PerEmailPerMinute: cfg.LoginPerEmailPerMinute,
 		SignupPerTenantPerMinute: cfg.SignupPerTenantPerMinute,
 	})
-	go guard.Warm()
+	a.warm.Go(guard.Warm) // a bcrypt hash at the configured cost: not on the start's path
 	catalog := central.NewCatalog(a.central, cfg.CentralDSN.DBName)
 	catalog.UseLockPool(a.locks)
 	a.Keys = keys
@@ -183,8 +184,10 @@ func (a *App) RunBackground(ctx context.Context) {
 	wg.Wait()
 }
 
-// Close closes the tenant pools and the database connections.
+// Close waits for the login guard's warm-up, and closes the tenant pools
+// and the database connections.
 func (a *App) Close() {
+	a.warm.Wait()
 	if a.Pools != nil {
 		a.Pools.Close()
 	}

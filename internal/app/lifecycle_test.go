@@ -1,0 +1,65 @@
+package app_test
+
+import (
+	"context"
+	"flag"
+	"log/slog"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/silo-dev/silo/config"
+	"github.com/silo-dev/silo/internal/app"
+	"github.com/silo-dev/silo/internal/testdb"
+)
+
+// guardWarmups returns the stacks of the running goroutines that warm a
+// login guard up, by goroutine header.
+func guardWarmups() map[string]string {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	header := regexp.MustCompile(`^goroutine \d+`)
+	out := map[string]string{}
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if strings.Contains(g, "internal/login.(*Guard).Warm") {
+			out[header.FindString(g)] = g
+		}
+	}
+	return out
+}
+
+// TestCloseWaitsForWarmUp opens an App at the production bcrypt cost,
+// whose guard's warm-up (one hash) outlasts the rest of Open, and closes
+// it at once: Close must not return while the warm-up runs. It does not
+// run in parallel: it looks at every goroutine of the process.
+func TestCloseWaitsForWarmUp(t *testing.T) {
+	central := testdb.Central(t)
+	env := map[string]string{
+		"SILO_CENTRAL_DSN": central.FormatDSN(), "SILO_TENANT_DB_PREFIX": testdb.Prefix(t),
+		"SILO_BCRYPT_COST": "12", "SILO_SPARE_POOL_SIZE": "0",
+		"SILO_JWT_SECRET": strings.Repeat("s", 32), "SILO_MASTER_KEY": strings.Repeat("a", 64),
+	}
+	cfg, err := config.NewLoader(flag.NewFlagSet("t", flag.ContinueOnError), func(k string) string { return env[k] }).Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := guardWarmups()
+	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	for g, stack := range guardWarmups() {
+		if _, ok := before[g]; !ok {
+			t.Errorf("the login guard's warm-up runs after Close returned:\n%s", stack)
+		}
+	}
+}
