@@ -101,15 +101,15 @@ type PoolManager struct {
 }
 
 // pool is one tenant's *sqlx.DB with its in-flight lease count. open and
-// closing are guarded by PoolManager.mu.
+// doomed are guarded by PoolManager.mu.
 type pool struct {
 	key      string
 	db       *sqlx.DB
 	elem     *list.Element
 	inflight int
 	open     int  // open connections
+	doomed   int  // of those, how many were open when the pool started closing
 	evicted  bool // out of the manager
-	closing  bool // db closed or being closed: no lease is left
 }
 
 // NewPoolManager returns a PoolManager.
@@ -210,9 +210,15 @@ func (pm *PoolManager) evict(p *pool) {
 // closePool closes p, which has no lease left, in a goroutine that Close
 // waits for. The caller holds pm.mu and the manager is not closed.
 func (pm *PoolManager) closePool(p *pool) {
-	p.closing = true
-	pm.doomed += p.open
+	pm.doom(p)
 	pm.wg.Go(func() { p.db.Close() })
+}
+
+// doom counts p's open connections as about to close. The caller holds
+// pm.mu.
+func (pm *PoolManager) doom(p *pool) {
+	p.doomed = p.open
+	pm.doomed += p.open
 }
 
 func (pm *PoolManager) release(p *pool) {
@@ -226,8 +232,7 @@ func (pm *PoolManager) release(p *pool) {
 		// A lease that outlived Close: its holder closes the pool, as no
 		// goroutine may outlive Close.
 		delete(pm.draining, p)
-		p.closing = true
-		pm.doomed += p.open
+		pm.doom(p)
 		pm.mu.Unlock()
 		p.db.Close()
 		return
@@ -409,7 +414,8 @@ func (c *boundedConn) freeSlot() {
 	pm.mu.Lock()
 	pm.open--
 	c.p.open--
-	if c.p.closing {
+	if c.p.doomed > 0 {
+		c.p.doomed--
 		pm.doomed--
 	}
 	if pm.closed {
