@@ -62,6 +62,9 @@ bench-fleet: db
 	$(GO) install github.com/pressly/goose/v3/cmd/goose@v3.29.0
 	$(GO) run ./cmd/silo-bench-fleet -tenants $(FLEET_TENANTS) -goose "$$($(GO) env GOPATH)/bin/goose"
 
+# gofmt, go vet, and the package layers of docs/ARCHITECTURE.md: which
+# package may import which, and no SQL in router or provisioning (internal/layout; make test
+# runs it too).
 lint:
 	@unformatted=$$(gofmt -l .); \
 	if [ -n "$$unformatted" ]; then \
@@ -70,6 +73,7 @@ lint:
 		exit 1; \
 	fi
 	$(GO) vet ./...
+	$(GO) test -count=1 ./internal/layout/
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/silo ./cmd/silo

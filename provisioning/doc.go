@@ -3,7 +3,13 @@
 // suspending, resuming, deleting and purging it. Each provisioning step is
 // idempotent and recorded in the catalog, so a failed or interrupted run
 // resumes where it stopped and never leaves an orphan. It also keeps a pool
-// of spare, fully migrated databases that new tenants claim, and checks the
-// server against the catalog. The SQL lives in central (catalog) and
-// tenantdb (server and tenant schema); this package only orchestrates.
+// of spare, fully migrated databases that new tenants claim, migrates the
+// whole fleet (MigrateFleet), repairs tenants' DB accounts, checks the
+// server against the catalog, and leases a tenant's pooled connection as
+// the tenant's own DB user (Connections).
+//
+// It joins the two data planes: the SQL lives in central (catalog) and
+// tenantdb (server and tenant schema); this package only orchestrates and
+// writes no SQL. It must not import router or know HTTP; internal/layout
+// checks both.
 package provisioning

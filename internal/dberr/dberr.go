@@ -1,7 +1,9 @@
-// Package dberr classifies MySQL/MariaDB driver errors for the packages that
-// own SQL (central, tenantdb): a lost or refused connection becomes
-// DATABASE_UNAVAILABLE; duplicate keys and deadlocks are recognised so
-// callers can answer 409 or retry.
+// Package dberr classifies MySQL/MariaDB driver errors for the packages
+// that own SQL (central, tenantdb, refresh) and for router's Fail: a lost or
+// refused connection becomes DATABASE_UNAVAILABLE; duplicate keys and
+// deadlocks are recognised so callers can answer 409 or retry. InTx is the
+// transaction helper that retries a deadlock victim. It holds no table's SQL
+// and imports no plane.
 package dberr
 
 import (
