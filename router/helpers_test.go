@@ -5,9 +5,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -24,6 +22,7 @@ import (
 	"github.com/silo-dev/silo/internal/login"
 	"github.com/silo-dev/silo/internal/secretbox"
 	"github.com/silo-dev/silo/internal/testdb"
+	"github.com/silo-dev/silo/internal/testsilo"
 	"github.com/silo-dev/silo/internal/token"
 	"github.com/silo-dev/silo/provisioning"
 	"github.com/silo-dev/silo/tenantdb"
@@ -255,68 +254,28 @@ func (s *server) call(method, path, bearer string, body any, headers ...string) 
 // do is call for any goroutine: it reports failure rather than ending the
 // test. A "Host" header sets the request's host.
 func (s *server) do(method, path, bearer string, body any, headers ...string) (response, error) {
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		buf, _ := json.Marshal(b)
-		rd = bytes.NewReader(buf)
-	}
-	req, err := http.NewRequest(method, s.url+path, rd)
-	if err != nil {
-		return response{}, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
+	req := testsilo.Request{Method: method, Path: path, Token: bearer, Body: body, Header: map[string]string{}}
 	for i := 0; i+1 < len(headers); i += 2 {
 		if strings.EqualFold(headers[i], "Host") {
 			req.Host = headers[i+1]
 			continue
 		}
-		req.Header.Set(headers[i], headers[i+1])
+		req.Header[http.CanonicalHeaderKey(headers[i])] = headers[i+1]
 	}
-	res, err := http.DefaultClient.Do(req)
+	r, err := (&testsilo.Client{URL: s.url}).Send(req)
 	if err != nil {
 		return response{}, err
 	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		return response{}, err
-	}
-	r := response{status: res.StatusCode, header: res.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &r.body)
-	return r, nil
+	return response{status: r.Status, header: r.Header, raw: string(r.Raw), body: r.JSON}, nil
 }
 
 // expect fails the test unless r has the status and (for errors) code, and
 // every error answer has the API.md envelope.
 func expect(t testing.TB, r response, status int, code string) {
 	t.Helper()
-	if r.status != status {
-		t.Fatalf("status = %d, want %d; body %s", r.status, status, r.raw)
-	}
-	if status < 300 {
-		return
-	}
-	e, ok := r.body["error"].(map[string]any)
-	if !ok {
-		t.Fatalf("no error envelope: %s", r.raw)
-	}
-	if e["code"] != code {
-		t.Fatalf("code = %v, want %s; body %s", e["code"], code, r.raw)
-	}
-	if m, _ := e["message"].(string); m == "" {
-		t.Fatalf("error without message: %s", r.raw)
-	}
-	if id, _ := e["requestId"].(string); id == "" || id != r.header.Get("X-Request-Id") {
-		t.Fatalf("requestId %q does not match X-Request-Id %q", id, r.header.Get("X-Request-Id"))
+	answer := testsilo.Response{Status: r.status, Header: r.header, Raw: []byte(r.raw), JSON: r.body}
+	if err := answer.Check(status, code); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -28,14 +28,13 @@ const Password = "correct horse battery"
 
 // Env is one running Silo.
 type Env struct {
+	Client // to the Silo's URL
 	t      testing.TB
-	URL    string
 	Server *silo.Server
 	Bench  *benchenv.Env
 	// Settings are the SILO_* variables it runs with (for the CLI on the
 	// same installation).
 	Settings map[string]string
-	client   *http.Client
 	admin    string // the superadmin's access token, once made
 }
 
@@ -80,7 +79,7 @@ func StartLogged(t testing.TB, extra map[string]string, log *slog.Logger, opts .
 		hs.Close()
 		srv.Close()
 	})
-	return &Env{t: t, URL: hs.URL, Server: srv, Bench: bench, Settings: settings, client: hs.Client()}
+	return &Env{Client: Client{URL: hs.URL, HTTP: hs.Client()}, t: t, Server: srv, Bench: bench, Settings: settings}
 }
 
 // Request is one HTTP call.
@@ -88,6 +87,7 @@ type Request struct {
 	Method, Path string
 	Token        string            // Authorization: Bearer
 	Tenant       string            // x-tenant-id
+	Host         string            // the request's host (default: the server's)
 	Header       map[string]string // more headers
 	Body         any               // JSON-encoded unless a string or []byte
 }
@@ -109,9 +109,41 @@ func (r *Response) Code() string {
 	return ""
 }
 
-// Do sends req and decodes the answer.
-func (e *Env) Do(req Request) *Response {
-	e.t.Helper()
+// Check reports whether r has status and, for an error (status 300 and
+// up), the error envelope of docs/API.md: the code (any code when code is
+// ""), a message, and the request id that X-Request-Id also carries.
+func (r *Response) Check(status int, code string) error {
+	if r.Status != status {
+		return fmt.Errorf("status = %d, want %d; body %s", r.Status, status, r.Raw)
+	}
+	if status < 300 {
+		return nil
+	}
+	e, ok := r.JSON["error"].(map[string]any)
+	if !ok {
+		return fmt.Errorf("no error envelope: %s", r.Raw)
+	}
+	if c, _ := e["code"].(string); c == "" || code != "" && c != code {
+		return fmt.Errorf("code = %v, want %s; body %s", e["code"], code, r.Raw)
+	}
+	if m, _ := e["message"].(string); m == "" {
+		return fmt.Errorf("error without message: %s", r.Raw)
+	}
+	if id, _ := e["requestId"].(string); id == "" || id != r.Header.Get("X-Request-Id") {
+		return fmt.Errorf("requestId %q does not match X-Request-Id %q", id, r.Header.Get("X-Request-Id"))
+	}
+	return nil
+}
+
+// Client sends requests to a Silo over HTTP.
+type Client struct {
+	URL  string
+	HTTP *http.Client // nil: http.DefaultClient
+}
+
+// Send sends req and decodes the answer. It reports failure rather than
+// ending a test, so any goroutine may call it.
+func (c *Client) Send(req Request) (*Response, error) {
 	var body io.Reader
 	switch b := req.Body.(type) {
 	case nil:
@@ -122,13 +154,13 @@ func (e *Env) Do(req Request) *Response {
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
-			e.t.Fatal(err)
+			return nil, err
 		}
 		body = bytes.NewReader(raw)
 	}
-	hr, err := http.NewRequest(req.Method, e.URL+req.Path, body)
+	hr, err := http.NewRequest(req.Method, c.URL+req.Path, body)
 	if err != nil {
-		e.t.Fatal(err)
+		return nil, err
 	}
 	if body != nil {
 		hr.Header.Set("Content-Type", "application/json")
@@ -139,31 +171,49 @@ func (e *Env) Do(req Request) *Response {
 	if req.Tenant != "" {
 		hr.Header.Set("x-tenant-id", req.Tenant)
 	}
+	if req.Host != "" {
+		hr.Host = req.Host
+	}
 	for k, v := range req.Header {
 		hr.Header.Set(k, v)
 	}
-	res, err := e.client.Do(hr)
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	res, err := hc.Do(hr)
 	if err != nil {
-		e.t.Fatalf("%s %s: %v", req.Method, req.Path, err)
+		return nil, err
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
 	if err != nil {
-		e.t.Fatal(err)
+		return nil, err
 	}
 	out := &Response{Status: res.StatusCode, Header: res.Header, Raw: raw}
 	if len(raw) > 0 {
 		_ = json.Unmarshal(raw, &out.JSON)
 	}
-	return out
+	return out, nil
 }
 
-// Must sends req and fails the test unless the answer has status want.
+// Do sends req and decodes the answer.
+func (e *Env) Do(req Request) *Response {
+	e.t.Helper()
+	r, err := e.Send(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", req.Method, req.Path, err)
+	}
+	return r
+}
+
+// Must sends req and fails the test unless the answer has status want
+// and, for an error, the error envelope (see Response.Check).
 func (e *Env) Must(want int, req Request) *Response {
 	e.t.Helper()
 	r := e.Do(req)
-	if r.Status != want {
-		e.t.Fatalf("%s %s: status %d, want %d: %s", req.Method, req.Path, r.Status, want, r.Raw)
+	if err := r.Check(want, ""); err != nil {
+		e.t.Fatalf("%s %s: %v", req.Method, req.Path, err)
 	}
 	return r
 }
