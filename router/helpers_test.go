@@ -31,7 +31,7 @@ import (
 const (
 	testSecret = "test-secret-test-secret-test-secret-0123"
 	testKID    = "test"
-	password   = "correct horse battery"
+	password   = testsilo.Password
 )
 
 // server is one Silo instance, assembled by internal/app as the silo
@@ -262,11 +262,17 @@ func (s *server) do(method, path, bearer string, body any, headers ...string) (r
 		}
 		req.Header[http.CanonicalHeaderKey(headers[i])] = headers[i+1]
 	}
-	r, err := (&testsilo.Client{URL: s.url}).Send(req)
+	r, err := s.client().Send(req)
 	if err != nil {
 		return response{}, err
 	}
-	return response{status: r.Status, header: r.Header, raw: string(r.Raw), body: r.JSON}, nil
+	return answer(r), nil
+}
+
+func (s *server) client() *testsilo.Client { return &testsilo.Client{URL: s.url} }
+
+func answer(r *testsilo.Response) response {
+	return response{status: r.Status, header: r.Header, raw: string(r.Raw), body: r.JSON}
 }
 
 // expect fails the test unless r has the status and (for errors) code, and
@@ -294,16 +300,12 @@ func newAdmin(email, role string) adminInput {
 // bootstrap registers the first superadmin and returns its access token.
 func (s *server) bootstrap() string {
 	s.t.Helper()
-	r := s.call("POST", "/api/central/auth/register", "", newAdmin("root@example.com", "superadmin"))
-	expect(s.t, r, 201, "")
-	return s.login("root@example.com", password).str("access_token")
+	return s.client().Bootstrap(s.t, "root@example.com")
 }
 
 func (s *server) login(email, pw string) response {
 	s.t.Helper()
-	r := s.call("POST", "/api/central/auth/login", "", map[string]string{"email": email, "password": pw})
-	expect(s.t, r, 200, "")
-	return r
+	return answer(s.client().CentralLogin(s.t, email, pw))
 }
 
 // addAdmin registers another admin with the superadmin token and returns its id and access token.

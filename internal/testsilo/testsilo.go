@@ -197,6 +197,43 @@ func (c *Client) Send(req Request) (*Response, error) {
 	return out, nil
 }
 
+// Expect sends req and fails t unless the answer has status and, for an
+// error, the envelope with code ("": any code; see Response.Check).
+func (c *Client) Expect(t testing.TB, status int, code string, req Request) *Response {
+	t.Helper()
+	r, err := c.Send(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.Path, err)
+	}
+	if err := r.Check(status, code); err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.Path, err)
+	}
+	return r
+}
+
+// Bootstrap registers the first central superadmin, email, with Password
+// and returns its access token.
+func (c *Client) Bootstrap(t testing.TB, email string) string {
+	t.Helper()
+	c.Expect(t, http.StatusCreated, "", Request{Method: "POST", Path: "/api/central/auth/register", Body: map[string]string{
+		"email": email, "password": Password, "firstName": "Root", "lastName": "Admin", "role": "superadmin"}})
+	return c.CentralLogin(t, email, Password).JSON["access_token"].(string)
+}
+
+// CentralLogin logs a central admin in and returns the session.
+func (c *Client) CentralLogin(t testing.TB, email, password string) *Response {
+	t.Helper()
+	return c.Expect(t, http.StatusOK, "", Request{Method: "POST", Path: "/api/central/auth/login",
+		Body: map[string]string{"email": email, "password": password}})
+}
+
+// TenantLogin logs a user of tenant slug in and returns the session.
+func (c *Client) TenantLogin(t testing.TB, slug, email, password string) *Response {
+	t.Helper()
+	return c.Expect(t, http.StatusOK, "", Request{Method: "POST", Path: "/api/auth/login", Tenant: slug,
+		Body: map[string]string{"email": email, "password": password}})
+}
+
 // Do sends req and decodes the answer.
 func (e *Env) Do(req Request) *Response {
 	e.t.Helper()
@@ -211,22 +248,14 @@ func (e *Env) Do(req Request) *Response {
 // and, for an error, the error envelope (see Response.Check).
 func (e *Env) Must(want int, req Request) *Response {
 	e.t.Helper()
-	r := e.Do(req)
-	if err := r.Check(want, ""); err != nil {
-		e.t.Fatalf("%s %s: %v", req.Method, req.Path, err)
-	}
-	return r
+	return e.Expect(e.t, want, "", req)
 }
 
 // AdminToken is a central superadmin's access token (registered on first use).
 func (e *Env) AdminToken() string {
 	e.t.Helper()
 	if e.admin == "" {
-		e.Must(http.StatusCreated, Request{Method: "POST", Path: "/api/central/auth/register", Body: map[string]string{
-			"email": "root@silo.test", "password": Password, "firstName": "Root", "lastName": "Admin", "role": "superadmin"}})
-		r := e.Must(http.StatusOK, Request{Method: "POST", Path: "/api/central/auth/login",
-			Body: map[string]string{"email": "root@silo.test", "password": Password}})
-		e.admin = r.JSON["access_token"].(string)
+		e.admin = e.Bootstrap(e.t, "root@silo.test")
 	}
 	return e.admin
 }
@@ -244,9 +273,7 @@ func (e *Env) CreateTenant(slug string) string {
 // Login logs a tenant user in and returns the access token.
 func (e *Env) Login(slug, email string) string {
 	e.t.Helper()
-	r := e.Must(http.StatusOK, Request{Method: "POST", Path: "/api/auth/login", Tenant: slug,
-		Body: map[string]string{"email": email, "password": Password}})
-	return r.JSON["access_token"].(string)
+	return e.TenantLogin(e.t, slug, email, Password).JSON["access_token"].(string)
 }
 
 // Member registers a member (data:read, data:write) of slug and returns
