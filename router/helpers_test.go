@@ -8,7 +8,6 @@ import (
 	"flag"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -132,35 +131,15 @@ func start(t testing.TB, install *config.Config, o serverOptions) *server {
 	}
 	cfg.TrustedProxies = o.trustedProxies
 	queries := new(atomic.Int64)
-	a, err := app.OpenWith(context.Background(), &cfg, slog.New(slog.DiscardHandler), app.Options{
+	a, c := testsilo.StartApp(t, &cfg, slog.New(slog.DiscardHandler), app.Options{
 		AccountFailures: o.accountFailures,
 		WrapCentral:     func(c driver.Connector) driver.Connector { return &countingConnector{Connector: c, n: queries} },
-	})
-	if err != nil {
-		t.Fatalf("open silo: %v", err)
-	}
-	// Cleanups run last-in first-out: the HTTP server closes first, then
-	// the background work stops, then the app closes.
-	t.Cleanup(a.Close)
-	if o.background {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			a.RunBackground(ctx)
-		}()
-		t.Cleanup(func() {
-			cancel()
-			<-done
-		})
-	}
+	}, o.background)
 	box, err := secretbox.New(cfg.MasterKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := httptest.NewServer(a.Handler)
-	t.Cleanup(ts.Close)
-	return &server{t: t, url: ts.URL, handler: a.Handler, db: a.CentralDB(), cfg: install.CentralDSN, install: install,
+	return &server{t: t, url: c.URL, handler: a.Handler, db: a.CentralDB(), cfg: install.CentralDSN, install: install,
 		keys: a.Keys, prov: a.Provisioner, tenant: a.TenantServer(), box: box, prefix: cfg.TenantDBPrefix, guard: a.Guard,
 		queries: queries}
 }

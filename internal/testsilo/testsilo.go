@@ -1,7 +1,11 @@
-// Package testsilo starts a whole Silo for tests through the public
-// embedding API (silo.New), on its own central database and tenant prefix
-// on the test server, served by httptest, and talks to it over HTTP. Every
-// database and DB user it made is dropped when the test ends.
+// Package testsilo is the test harness of Silo's HTTP-level tests: it
+// starts a whole Silo (Start, through the public embedding API silo.New,
+// on its own central database and tenant prefix on the test server; or
+// StartApp, through internal/app with options the public API lacks),
+// serves it by httptest, and talks to it over HTTP with a client that
+// checks the error envelope, bootstraps the central superadmin, creates
+// tenants and logs users in. Every database and DB user Start made is
+// dropped when the test ends.
 package testsilo
 
 import (
@@ -19,6 +23,7 @@ import (
 
 	"github.com/silo-dev/silo"
 	"github.com/silo-dev/silo/config"
+	"github.com/silo-dev/silo/internal/app"
 	"github.com/silo-dev/silo/internal/benchenv"
 	"github.com/silo-dev/silo/internal/testdb"
 )
@@ -65,21 +70,51 @@ func StartLogged(t testing.TB, extra map[string]string, log *slog.Logger, opts .
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	c := Serve(t, srv.Handler(), srv, true)
+	return &Env{Client: c, t: t, Server: srv, Bench: bench, Settings: settings}
+}
+
+// Silo is an assembled Silo: a *silo.Server or an *app.App.
+type Silo interface {
+	RunBackground(ctx context.Context)
+	Close()
+}
+
+// StartApp assembles Silo from cfg with o through internal/app, for tests
+// that set what the public API does not or reach into Silo's parts, and
+// serves it (see Serve).
+func StartApp(t testing.TB, cfg *config.Config, log *slog.Logger, o app.Options, background bool) (*app.App, Client) {
+	t.Helper()
+	a, err := app.OpenWith(context.Background(), cfg, log, o)
+	if err != nil {
+		t.Fatalf("open silo: %v", err)
+	}
+	return a, Serve(t, a.Handler, a, background)
+}
+
+// Serve serves h, s's handler, over HTTP until t ends, running s's
+// background work meanwhile when background is set. When t ends, the HTTP
+// server closes, then the background work stops, then s closes: before
+// the test's databases are dropped, as cleanups run last first.
+func Serve(t testing.TB, h http.Handler, s Silo, background bool) Client {
 	ctx, stop := context.WithCancel(context.Background())
-	background := make(chan struct{})
-	go func() {
-		defer close(background)
-		srv.RunBackground(ctx)
-	}()
-	// Closed before the databases are dropped (cleanups run last first).
+	done := make(chan struct{})
+	if background {
+		go func() {
+			defer close(done)
+			s.RunBackground(ctx)
+		}()
+	} else {
+		close(done)
+	}
+	hs := httptest.NewServer(h)
 	t.Cleanup(func() {
-		stop()
-		<-background
 		hs.Close()
-		srv.Close()
+		stop()
+		<-done
+		s.Close()
 	})
-	return &Env{Client: Client{URL: hs.URL, HTTP: hs.Client()}, t: t, Server: srv, Bench: bench, Settings: settings}
+	return Client{URL: hs.URL, HTTP: hs.Client()}
 }
 
 // Request is one HTTP call.
