@@ -64,6 +64,9 @@ type serverOptions struct {
 	// background runs the instance's background work (the catalog poller
 	// among it) for the server's lifetime, as serve does.
 	background bool
+	// wrapCentral, when set, wraps the connector of the instance's central
+	// connections.
+	wrapCentral func(driver.Connector) driver.Connector
 	// central, for instances only, adjusts the DSN of the instance's own
 	// central connections (their address, their timeouts).
 	central func(*mysql.Config)
@@ -133,7 +136,12 @@ func start(t testing.TB, install *config.Config, o serverOptions) *server {
 	queries := new(atomic.Int64)
 	a, c := testsilo.StartApp(t, &cfg, slog.New(slog.DiscardHandler), app.Options{
 		AccountFailures: o.accountFailures,
-		WrapCentral:     func(c driver.Connector) driver.Connector { return &countingConnector{Connector: c, n: queries} },
+		WrapCentral: func(c driver.Connector) driver.Connector {
+			if o.wrapCentral != nil {
+				c = o.wrapCentral(c)
+			}
+			return &countingConnector{Connector: c, n: queries}
+		},
 	}, o.background)
 	box, err := secretbox.New(cfg.MasterKey)
 	if err != nil {
