@@ -3,6 +3,7 @@ package central
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"time"
@@ -66,10 +67,20 @@ func RequireDatabase(ctx context.Context, cfg *mysql.Config) error {
 
 // Open connects to the central database, which must exist.
 func Open(ctx context.Context, cfg *mysql.Config) (*sqlx.DB, error) {
-	db, err := openDB(cfg)
+	return OpenWrapped(ctx, cfg, nil)
+}
+
+// OpenWrapped is Open with the driver's connector passed through wrap
+// (nil: used as it is).
+func OpenWrapped(ctx context.Context, cfg *mysql.Config, wrap func(driver.Connector) driver.Connector) (*sqlx.DB, error) {
+	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
 		return nil, err
 	}
+	if wrap != nil {
+		conn = wrap(conn)
+	}
+	db := sql.OpenDB(conn)
 	db.SetMaxOpenConns(25)
 	db.SetMaxIdleConns(25)
 	db.SetConnMaxIdleTime(5 * time.Minute)

@@ -84,21 +84,9 @@ func (e *env) tenantConn(t *central.Tenant, database string) (*sqlx.DB, error) {
 	return tenantdb.Open(context.Background(), cfg)
 }
 
-func (e *env) databaseExists(name string) bool {
-	var n int
-	if err := e.central.Get(&n, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name); err != nil {
-		e.t.Fatal(err)
-	}
-	return n == 1
-}
+func (e *env) databaseExists(name string) bool { return testdb.DatabaseExists(e.t, e.central, name) }
 
-func (e *env) userExists(name string) bool {
-	var n int
-	if err := e.central.Get(&n, "SELECT COUNT(*) FROM mysql.user WHERE User = ?", name); err != nil {
-		e.t.Fatal(err)
-	}
-	return n > 0
-}
+func (e *env) userExists(name string) bool { return testdb.UserExists(e.t, e.central, name) }
 
 func (e *env) count(query string, args ...any) int {
 	var n int

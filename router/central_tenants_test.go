@@ -80,36 +80,28 @@ func (s *server) count(t testing.TB, q string, args ...any) int {
 	return n
 }
 
-func (s *server) likePrefix() string { return strings.ReplaceAll(s.prefix, "_", `\_`) + "%" }
+func (s *server) likePrefix() string { return testdb.Like(s.prefix) }
 
 // databases lists the databases on the server with this server's tenant prefix.
 func (s *server) databases(t testing.TB) []string {
 	t.Helper()
-	var out []string
-	if err := s.db.Select(&out, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ? ORDER BY 1", s.likePrefix()); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return testdb.Databases(t, s.db, s.prefix)
 }
 
 // dbUsers lists the DB accounts on the server with this server's tenant prefix.
 func (s *server) dbUsers(t testing.TB) []string {
 	t.Helper()
-	var out []string
-	if err := s.db.Select(&out, "SELECT User FROM mysql.user WHERE User LIKE ? ORDER BY 1", s.likePrefix()); err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return testdb.Users(t, s.db, s.prefix)
 }
 
 func (s *server) databaseExists(t testing.TB, name string) bool {
 	t.Helper()
-	return s.count(t, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name) == 1
+	return testdb.DatabaseExists(t, s.db, name)
 }
 
 func (s *server) userExists(t testing.TB, name string) bool {
 	t.Helper()
-	return s.count(t, "SELECT COUNT(*) FROM mysql.user WHERE User = ?", name) > 0
+	return testdb.UserExists(t, s.db, name)
 }
 
 // tenantState fingerprints the tenant catalog and this prefix's databases and

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -25,10 +24,7 @@ import (
 
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/config"
-	"github.com/silo-dev/silo/internal/login"
-	"github.com/silo-dev/silo/internal/records"
 	"github.com/silo-dev/silo/internal/testdb"
-	"github.com/silo-dev/silo/router"
 	"github.com/silo-dev/silo/tenantdb"
 )
 
@@ -45,8 +41,8 @@ import (
 //
 // Plain `go test` runs the seeds (f.Add and testdata/fuzz/<Name>/).
 
-// fuzzEnv is a test server plus an in-process handler over the same
-// central database, catalog cache, provisioner, tenant pools and auth.
+// fuzzEnv is a test server whose handler also serves in-process requests
+// (each bounded by fuzzRequestTimeout).
 type fuzzEnv struct {
 	*server
 	h http.Handler
@@ -64,19 +60,11 @@ func newFuzzEnv(f *testing.F) *fuzzEnv {
 	unlimited := func(o *serverOptions) {
 		o.perIP, o.perEmail = 1_000_000, 1_000_000
 		o.trustedProxies = []string{fuzzTrustedProxy}
+		o.timeout = fuzzRequestTimeout
 	}
 	s := newServer(f, unlimited)
 	trackFuzzWorkerDatabases(f, s.cfg.DBName, s.prefix)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	guard := login.NewGuard(login.GuardOptions{Cost: 4, PerIPPerMinute: 1_000_000, PerEmailPerMinute: 1_000_000})
-	h := router.New(router.Deps{
-		Central: central.NewService(s.db, s.keys, guard, 24*time.Hour, log), Tenants: s.prov,
-		Audit: central.NewAudit(s.db), Keys: s.keys, Log: log, RequestTimeout: fuzzRequestTimeout,
-		Cache: s.cache, Conns: s.conns, TenantAuth: s.auth, PoolStats: s.pools.Stats,
-		BaseDomain: "silo.test", TrustedProxies: []string{fuzzTrustedProxy},
-		Routes: records.Routes(), // the built-in record store, as the app mounts it
-	})
-	return &fuzzEnv{server: s, h: h}
+	return &fuzzEnv{server: s, h: s.handler}
 }
 
 // With -fuzz, the target runs in worker processes that the coordinator

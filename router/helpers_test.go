@@ -3,13 +3,11 @@ package router_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"database/sql/driver"
-	"encoding/json"
-	"io"
+	"encoding/hex"
+	"flag"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -18,47 +16,40 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 
-	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/config"
+	"github.com/silo-dev/silo/internal/app"
 	"github.com/silo-dev/silo/internal/login"
-	"github.com/silo-dev/silo/internal/records"
 	"github.com/silo-dev/silo/internal/secretbox"
 	"github.com/silo-dev/silo/internal/testdb"
+	"github.com/silo-dev/silo/internal/testsilo"
 	"github.com/silo-dev/silo/internal/token"
 	"github.com/silo-dev/silo/provisioning"
-	"github.com/silo-dev/silo/router"
 	"github.com/silo-dev/silo/tenantdb"
 )
 
 const (
 	testSecret = "test-secret-test-secret-test-secret-0123"
 	testKID    = "test"
-	password   = "correct horse battery"
+	password   = testsilo.Password
 )
 
-// server is a Silo HTTP server on its own central database and tenant
-// database/user name prefix. Its tenant plane is wired as cmd/silo/serve.go
-// wires it: a catalog cache, a tenant pool manager, tenant connections and
-// tenant-user auth.
+// server is one Silo instance, assembled by internal/app as the silo
+// binary assembles it, on its own central database and tenant
+// database/user name prefix, served over HTTP.
 type server struct {
-	t      testing.TB
-	url    string
-	db     *sqlx.DB // the central database
-	cfg    *mysql.Config
-	keys   *token.Keys
-	prov   *provisioning.Provisioner
-	tenant *tenantdb.Server
-	box    *secretbox.Box
-	prefix string
-
-	catalog *central.Catalog
-	cache   *central.TenantCache
-	pools   *tenantdb.PoolManager
-	conns   *provisioning.Connections
-	auth    *tenantdb.Auth
+	t       testing.TB
+	url     string
+	handler http.Handler   // what url serves, for in-process requests
+	db      *sqlx.DB       // the instance's central pool
+	cfg     *mysql.Config  // the central database
+	install *config.Config // what the installation's instances share
+	keys    *token.Keys
+	prov    *provisioning.Provisioner
+	tenant  *tenantdb.Server
+	box     *secretbox.Box // opens the secrets the installation stores
+	prefix  string
 	guard   *login.Guard // the instance's login guard (it counts bcrypt runs)
-	// queries counts the statements sent to db; set for instances only
-	// (see instance), whose central pool is their own.
+	// queries counts the statements sent to db.
 	queries *atomic.Int64
 }
 
@@ -67,13 +58,17 @@ type serverOptions struct {
 	bcryptCost      int
 	timeout         time.Duration
 	sparePool       int
-	pools           tenantdb.PoolOptions
-	trustedProxies  []string
-	// poll, when set, runs the catalog cache's poller at this interval
-	// for the server's lifetime.
-	poll time.Duration
+	// poolsMax and connsMax bound the tenant pools (0: Silo's default).
+	poolsMax, connsMax int
+	trustedProxies     []string
+	// background runs the instance's background work (the catalog poller
+	// among it) for the server's lifetime, as serve does.
+	background bool
+	// wrapCentral, when set, wraps the connector of the instance's central
+	// connections.
+	wrapCentral func(driver.Connector) driver.Connector
 	// central, for instances only, adjusts the DSN of the instance's own
-	// central connection pool (its address, its timeouts).
+	// central connections (their address, their timeouts).
 	central func(*mysql.Config)
 	// tenantServer, when set, is the DSN of the server that holds the
 	// tenant databases (a private server a test may stop).
@@ -87,113 +82,74 @@ type serverOptions struct {
 
 func defaultOptions(opts []func(*serverOptions)) serverOptions {
 	o := serverOptions{perIP: 10000, perEmail: 10000, signupPerTenant: 100000, bcryptCost: 4, timeout: 10 * time.Second,
-		pools: tenantdb.PoolOptions{MaxConns: 20}}
+		connsMax: 20}
 	for _, f := range opts {
 		f(&o)
 	}
 	return o
 }
 
+// testMasterKey encrypts the secrets every test installation stores.
+var testMasterKey = bytes.Repeat([]byte{7}, 32)
+
 func newServer(t testing.TB, opts ...func(*serverOptions)) *server {
 	t.Helper()
 	o := defaultOptions(opts)
-	ctx := context.Background()
-	cfg := testdb.Central(t)
-	if _, err := central.NewMigrator(cfg).Up(ctx); err != nil {
-		t.Fatalf("migrate: %v", err)
+	env := map[string]string{
+		"SILO_CENTRAL_DSN": testdb.Central(t).FormatDSN(), "SILO_TENANT_DB_PREFIX": testdb.Prefix(t),
+		"SILO_TENANT_ADMIN_DSN": o.tenantServer, "SILO_BASE_DOMAIN": "silo.test", "SILO_REFRESH_TOKEN_TTL": "24h",
+		"SILO_JWT_SECRET": testSecret, "SILO_JWT_KID": testKID, "SILO_MASTER_KEY": hex.EncodeToString(testMasterKey),
 	}
-	db, err := central.Open(ctx, cfg)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	keys, err := token.NewKeys(testKID, map[string][]byte{testKID: []byte(testSecret)}, 15*time.Minute)
+	install, err := config.NewLoader(flag.NewFlagSet("silo", flag.ContinueOnError), func(k string) string { return env[k] }).Load()
 	if err != nil {
 		t.Fatal(err)
 	}
-	tcfg := cfg
-	if o.tenantServer != "" {
-		if tcfg, err = config.ParseDSN(o.tenantServer); err != nil {
-			t.Fatal(err)
-		}
-	}
-	tsrv, err := tenantdb.OpenServer(ctx, tcfg)
-	if err != nil {
-		t.Fatalf("open tenant server: %v", err)
-	}
-	t.Cleanup(func() { tsrv.Close() })
-	box, err := secretbox.New(bytes.Repeat([]byte{7}, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := &server{t: t, db: db, cfg: cfg, keys: keys, tenant: tsrv, box: box, prefix: testdb.Prefix(t)}
-	return base.serve(t, o)
+	return start(t, install, o)
 }
 
-// serve starts an HTTP server over s's central database and tenant server,
-// with its own catalog, cache, pools, guard and metrics, as a separate Silo
-// process would have them.
-func (s *server) serve(t testing.TB, o serverOptions) *server {
-	t.Helper()
-	guard := login.NewGuard(login.GuardOptions{Cost: o.bcryptCost, PerIPPerMinute: o.perIP, PerEmailPerMinute: o.perEmail,
-		AccountFailures: o.accountFailures, SignupPerTenantPerMinute: o.signupPerTenant})
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := central.NewService(s.db, s.keys, guard, 24*time.Hour, log)
-	catalog := central.NewCatalog(s.db, s.cfg.DBName)
-	prov := provisioning.New(catalog, s.tenant, s.box,
-		login.NewGuard(login.GuardOptions{Cost: 4, PerIPPerMinute: 10000, PerEmailPerMinute: 10000}),
-		provisioning.Options{Prefix: s.prefix, BaseDomain: "silo.test", SparePool: o.sparePool, Concurrency: 4, Log: log,
-			PublicSignup: !o.closedSignup})
-	cache := central.NewTenantCache(catalog)
-	pools := tenantdb.NewPoolManager(o.pools)
-	conns := provisioning.NewConnections(pools, s.box, s.tenant, 0)
-	auth := tenantdb.NewAuth(s.keys, guard, 24*time.Hour, log).CheckImpersonators(svc.MayImpersonate)
-	// Cleanups run last-in first-out: the HTTP server closes first, then
-	// the poller stops, then the pools close.
-	t.Cleanup(pools.Close)
-	if o.poll > 0 {
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			cache.Run(ctx, o.poll)
-		}()
-		t.Cleanup(func() {
-			cancel()
-			<-done
-		})
-	}
-	ts := httptest.NewServer(router.New(router.Deps{
-		Central: svc, Tenants: prov, Audit: central.NewAudit(s.db), Keys: s.keys, Log: log, RequestTimeout: o.timeout,
-		Cache: cache, Conns: conns, TenantAuth: auth, PoolStats: pools.Stats,
-		BaseDomain: "silo.test", TrustedProxies: o.trustedProxies,
-		Routes: records.Routes(), // the built-in record store, as the app mounts it
-	}))
-	t.Cleanup(ts.Close)
-	return &server{t: t, url: ts.URL, db: s.db, cfg: s.cfg, keys: s.keys, prov: prov, tenant: s.tenant, box: s.box, guard: guard,
-		prefix: s.prefix, catalog: catalog, cache: cache, pools: pools, conns: conns, auth: auth, queries: s.queries}
-}
-
-// instance starts another Silo instance over s's central database, with a
-// central connection pool of its own that counts its statements (closing
-// it cuts this instance alone off the central database).
+// instance starts another Silo instance of s's installation, with central
+// connections of its own (closing db cuts this instance alone off the
+// central database).
 func (s *server) instance(t testing.TB, opts ...func(*serverOptions)) *server {
 	t.Helper()
-	o := defaultOptions(opts)
-	queries := new(atomic.Int64)
-	cfg := s.cfg.Clone()
+	return start(t, s.install, defaultOptions(opts))
+}
+
+// start assembles an instance of install with o and serves it.
+func start(t testing.TB, install *config.Config, o serverOptions) *server {
+	t.Helper()
+	cfg := *install
+	cfg.CentralDSN = install.CentralDSN.Clone()
 	if o.central != nil {
-		o.central(cfg)
+		o.central(cfg.CentralDSN)
 	}
-	conn, err := mysql.NewConnector(cfg)
+	cfg.BcryptCost, cfg.RequestTimeout, cfg.SparePoolSize = o.bcryptCost, o.timeout, o.sparePool
+	cfg.LoginPerIPPerMinute, cfg.LoginPerEmailPerMinute = o.perIP, o.perEmail
+	cfg.SignupPerTenantPerMinute, cfg.DefaultPublicSignup = o.signupPerTenant, !o.closedSignup
+	if o.poolsMax > 0 {
+		cfg.TenantPoolsMax = o.poolsMax
+	}
+	if o.connsMax > 0 {
+		cfg.TenantConnsMax = o.connsMax
+	}
+	cfg.TrustedProxies = o.trustedProxies
+	queries := new(atomic.Int64)
+	a, c := testsilo.StartApp(t, &cfg, slog.New(slog.DiscardHandler), app.Options{
+		AccountFailures: o.accountFailures,
+		WrapCentral: func(c driver.Connector) driver.Connector {
+			if o.wrapCentral != nil {
+				c = o.wrapCentral(c)
+			}
+			return &countingConnector{Connector: c, n: queries}
+		},
+	}, o.background)
+	box, err := secretbox.New(cfg.MasterKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := sqlx.NewDb(sql.OpenDB(&countingConnector{Connector: conn, n: queries}), "mysql")
-	t.Cleanup(func() { db.Close() })
-	base := *s
-	base.db, base.queries = db, queries
-	return base.serve(t, o)
+	return &server{t: t, url: c.URL, handler: a.Handler, db: a.CentralDB(), cfg: install.CentralDSN, install: install,
+		keys: a.Keys, prov: a.Provisioner, tenant: a.TenantServer(), box: box, prefix: cfg.TenantDBPrefix, guard: a.Guard,
+		queries: queries}
 }
 
 // countingConnector counts the statements its connections run.
@@ -285,68 +241,34 @@ func (s *server) call(method, path, bearer string, body any, headers ...string) 
 // do is call for any goroutine: it reports failure rather than ending the
 // test. A "Host" header sets the request's host.
 func (s *server) do(method, path, bearer string, body any, headers ...string) (response, error) {
-	var rd io.Reader
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	default:
-		buf, _ := json.Marshal(b)
-		rd = bytes.NewReader(buf)
-	}
-	req, err := http.NewRequest(method, s.url+path, rd)
-	if err != nil {
-		return response{}, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
+	req := testsilo.Request{Method: method, Path: path, Token: bearer, Body: body, Header: map[string]string{}}
 	for i := 0; i+1 < len(headers); i += 2 {
 		if strings.EqualFold(headers[i], "Host") {
 			req.Host = headers[i+1]
 			continue
 		}
-		req.Header.Set(headers[i], headers[i+1])
+		req.Header[http.CanonicalHeaderKey(headers[i])] = headers[i+1]
 	}
-	res, err := http.DefaultClient.Do(req)
+	r, err := s.client().Send(req)
 	if err != nil {
 		return response{}, err
 	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		return response{}, err
-	}
-	r := response{status: res.StatusCode, header: res.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &r.body)
-	return r, nil
+	return answer(r), nil
+}
+
+func (s *server) client() *testsilo.Client { return &testsilo.Client{URL: s.url} }
+
+func answer(r *testsilo.Response) response {
+	return response{status: r.Status, header: r.Header, raw: string(r.Raw), body: r.JSON}
 }
 
 // expect fails the test unless r has the status and (for errors) code, and
 // every error answer has the API.md envelope.
 func expect(t testing.TB, r response, status int, code string) {
 	t.Helper()
-	if r.status != status {
-		t.Fatalf("status = %d, want %d; body %s", r.status, status, r.raw)
-	}
-	if status < 300 {
-		return
-	}
-	e, ok := r.body["error"].(map[string]any)
-	if !ok {
-		t.Fatalf("no error envelope: %s", r.raw)
-	}
-	if e["code"] != code {
-		t.Fatalf("code = %v, want %s; body %s", e["code"], code, r.raw)
-	}
-	if m, _ := e["message"].(string); m == "" {
-		t.Fatalf("error without message: %s", r.raw)
-	}
-	if id, _ := e["requestId"].(string); id == "" || id != r.header.Get("X-Request-Id") {
-		t.Fatalf("requestId %q does not match X-Request-Id %q", id, r.header.Get("X-Request-Id"))
+	answer := testsilo.Response{Status: r.status, Header: r.header, Raw: []byte(r.raw), JSON: r.body}
+	if err := answer.Check(status, code); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -365,16 +287,12 @@ func newAdmin(email, role string) adminInput {
 // bootstrap registers the first superadmin and returns its access token.
 func (s *server) bootstrap() string {
 	s.t.Helper()
-	r := s.call("POST", "/api/central/auth/register", "", newAdmin("root@example.com", "superadmin"))
-	expect(s.t, r, 201, "")
-	return s.login("root@example.com", password).str("access_token")
+	return s.client().Bootstrap(s.t, "root@example.com")
 }
 
 func (s *server) login(email, pw string) response {
 	s.t.Helper()
-	r := s.call("POST", "/api/central/auth/login", "", map[string]string{"email": email, "password": pw})
-	expect(s.t, r, 200, "")
-	return r
+	return answer(s.client().CentralLogin(s.t, email, pw))
 }
 
 // addAdmin registers another admin with the superadmin token and returns its id and access token.

@@ -16,7 +16,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -30,9 +29,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
-	"github.com/silo-dev/silo/internal/records"
 	"github.com/silo-dev/silo/internal/testdb"
-	"github.com/silo-dev/silo/router"
 )
 
 // The hostile-input catalogue: hundreds of bad requests against every route
@@ -694,14 +691,14 @@ func (a hostileState) diff(b hostileState) string {
 
 // The routes.
 
-// hostileRoutes is Silo's whole HTTP surface, read from the router itself,
-// so that a route added later is covered by the generic cases at once.
-func hostileRoutes(t testing.TB) []gin.RouteInfo {
+// hostileRoutes is Silo's whole HTTP surface, read from the fixture's
+// router itself, so that a route added later is covered by the generic
+// cases at once.
+func (f *hostileFixture) hostileRoutes(t testing.TB) []gin.RouteInfo {
 	t.Helper()
-	h := router.New(router.Deps{Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Routes: records.Routes()})
-	e, ok := h.(*gin.Engine)
+	e, ok := f.s.handler.(*gin.Engine)
 	if !ok {
-		t.Fatalf("router.New returned %T, not a *gin.Engine", h)
+		t.Fatalf("router.New returned %T, not a *gin.Engine", f.s.handler)
 	}
 	routes := e.Routes()
 	sort.Slice(routes, func(i, j int) bool {
@@ -801,7 +798,7 @@ func (f *hostileFixture) catalogue(t testing.TB) []hostileCase {
 	zw := gzip.NewWriter(&gz)
 	_, _ = zw.Write([]byte(`{"email":"root@example.com","password":"correct horse battery"}`))
 	_ = zw.Close()
-	for _, rt := range hostileRoutes(t) {
+	for _, rt := range f.hostileRoutes(t) {
 		key := rt.Method + " " + rt.Path
 		if !strings.HasPrefix(rt.Path, "/api/") || rt.Path == "/api/openapi.json" {
 			// Operations routes answer anyone; only a non-JSON body is refused.
@@ -1761,7 +1758,7 @@ func (f *hostileFixture) run(t *testing.T, cases []hostileCase, coverage bool) {
 		t.Errorf("the catalogue changed the tables: %v -> %v", f.tables, tables)
 	}
 	if coverage {
-		for _, rt := range hostileRoutes(t) {
+		for _, rt := range f.hostileRoutes(t) {
 			re := routePattern(rt.Path)
 			hit := false
 			for _, c := range cases {

@@ -1,21 +1,17 @@
 package router_test
 
 import (
+	"context"
+	"database/sql/driver"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-sql-driver/mysql"
 	_ "github.com/go-sql-driver/mysql"
-	"github.com/jmoiron/sqlx"
-
-	"github.com/silo-dev/silo/central"
-	"github.com/silo-dev/silo/internal/login"
-	"github.com/silo-dev/silo/internal/token"
-	"github.com/silo-dev/silo/router"
 )
 
 func TestHTTPBasics(t *testing.T) {
@@ -142,15 +138,22 @@ func (e *endless) Read(p []byte) (int, error) {
 
 func TestReadyzDatabaseDown(t *testing.T) {
 	t.Parallel()
-	// Nothing listens on port 1: every query fails to connect.
-	db := sqlx.MustOpen("mysql", "root@tcp(127.0.0.1:1)/silo_nowhere?timeout=1s")
-	defer db.Close()
-	keys, _ := token.NewKeys(testKID, map[string][]byte{testKID: []byte(testSecret)}, time.Minute)
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc := central.NewService(db, keys, login.NewGuard(login.GuardOptions{Cost: 4, PerIPPerMinute: 100, PerEmailPerMinute: 100}), time.Hour, log)
-	ts := httptest.NewServer(router.New(router.Deps{Central: svc, Log: log}))
-	defer ts.Close()
-	s := &server{t: t, url: ts.URL}
+	// Once down, the central pool connects where nothing listens (port 1):
+	// every query fails to connect.
+	var down atomic.Bool
+	nowhere := mysql.NewConfig()
+	nowhere.Net, nowhere.Addr, nowhere.DBName, nowhere.Timeout = "tcp", "127.0.0.1:1", "silo_nowhere", time.Second
+	dead, err := mysql.NewConnector(nowhere)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t, func(o *serverOptions) {
+		o.wrapCentral = func(c driver.Connector) driver.Connector {
+			return &switchConnector{Connector: c, down: dead, isDown: &down}
+		}
+	})
+	down.Store(true)
+	s.db.SetMaxIdleConns(0) // closes the connections made while it was up
 
 	expect(t, s.call("GET", "/healthz", "", nil), 200, "")
 	expect(t, s.call("GET", "/readyz", "", nil), 503, "DATABASE_UNAVAILABLE")
@@ -159,4 +162,19 @@ func TestReadyzDatabaseDown(t *testing.T) {
 	if strings.Contains(r.raw, "127.0.0.1") || strings.Contains(r.raw, "dial") {
 		t.Fatalf("error leaks connection details: %s", r.raw)
 	}
+}
+
+// switchConnector connects as its Connector does until isDown is set, then
+// as down does.
+type switchConnector struct {
+	driver.Connector
+	down   driver.Connector
+	isDown *atomic.Bool
+}
+
+func (c *switchConnector) Connect(ctx context.Context) (driver.Conn, error) {
+	if c.isDown.Load() {
+		return c.down.Connect(ctx)
+	}
+	return c.Connector.Connect(ctx)
 }

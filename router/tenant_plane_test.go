@@ -87,9 +87,7 @@ func signup(email, pw string) map[string]any {
 // tlogin logs a tenant user in and returns the session.
 func (s *server) tlogin(t testing.TB, slug, email, pw string) response {
 	t.Helper()
-	r := s.tc(t, "POST", loginPath, slug, "", creds(email, pw))
-	expect(t, r, 200, "")
-	return r
+	return answer(s.client().TenantLogin(t, slug, email, pw))
 }
 
 // register signs a member up and returns their id.
@@ -506,7 +504,7 @@ func TestTenantStatuses(t *testing.T) {
 	goneTok := s.tlogin(t, "gone", adminOf("gone"), password).str("access_token")
 
 	// A second instance following the catalog as serve.go does.
-	inst := s.instance(t, func(o *serverOptions) { o.poll = 250 * time.Millisecond })
+	inst := s.instance(t, func(o *serverOptions) { o.background = true })
 	resolvedAs(t, inst.tc(t, "GET", mePath, "pause", access, nil), "pause")
 	resolvedAs(t, inst.tc(t, "GET", mePath, "gone", goneTok, nil), "gone")
 
@@ -1179,7 +1177,7 @@ func TestTenantMetrics(t *testing.T) {
 	s.newTenant(t, "metered")
 	s.newTenant(t, "counted")
 	// An instance with room for one pool, so switching tenants evicts.
-	m := s.instance(t, func(o *serverOptions) { o.pools.MaxPools = 1 })
+	m := s.instance(t, func(o *serverOptions) { o.poolsMax = 1 })
 	secret := randomSlug()
 	for range 2 {
 		m.tlogin(t, "metered", adminOf("metered"), password)

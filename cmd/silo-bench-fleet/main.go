@@ -27,14 +27,10 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/app"
 	"github.com/silo-dev/silo/internal/benchenv"
-	"github.com/silo-dev/silo/internal/login"
-	"github.com/silo-dev/silo/internal/secretbox"
 	"github.com/silo-dev/silo/migrations"
 	"github.com/silo-dev/silo/provisioning"
-	"github.com/silo-dev/silo/tenantdb"
 )
 
 //go:embed extra/*.sql
@@ -55,7 +51,6 @@ func run() error {
 	ctx := context.Background()
 
 	bench := benchenv.New(*server, "fb")
-	prefix := bench.Prefix
 	cfg, err := bench.Config(map[string]string{"SILO_PROVISION_CONCURRENCY": "4"})
 	if err != nil {
 		return err
@@ -76,25 +71,24 @@ func run() error {
 	}
 	fmt.Printf("%.1fs\n", time.Since(start).Seconds())
 
-	// A second provisioner over the same catalog with the extended set.
+	// A second instance over the same installation whose tenant
+	// migrations are the extended set.
 	ext, err := extended()
 	if err != nil {
 		return err
 	}
-	db, err := central.Open(ctx, cfg.CentralDSN)
+	extApp, err := app.OpenWith(ctx, cfg, log, app.Options{TenantMigrations: ext})
+	if err != nil {
+		return err
+	}
+	defer extApp.Close()
+	extP := extApp.Provisioner
+	// Raw DDL goes straight to the server, as the tenant admin.
+	db, err := bench.Open()
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	tserver, err := tenantdb.OpenServer(ctx, cfg.TenantAdminDSN)
-	if err != nil {
-		return err
-	}
-	defer tserver.Close()
-	box, _ := secretbox.New(cfg.MasterKey)
-	guard := login.NewGuard(login.GuardOptions{Cost: 4, PerIPPerMinute: 1, PerEmailPerMinute: 1})
-	extP := provisioning.New(central.NewCatalog(db, cfg.CentralDSN.DBName), tserver, box, guard,
-		provisioning.Options{Prefix: prefix, Log: log, Migrations: ext})
 
 	results := map[string]time.Duration{}
 	start = time.Now()

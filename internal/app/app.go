@@ -1,13 +1,18 @@
 // Package app assembles a Silo instance from its configuration: it
 // migrates and opens the central database, connects to the tenant database
 // server, and builds the services, the tenant pools, the catalog cache and
-// the HTTP handler. The silo binary and the load tool both start Silo
-// through it, so they run the same thing.
+// the HTTP handler. It is the only code that assembles a Silo: the silo
+// binary, silo.New (and so internal/testsilo), the router tests, the load
+// tool and the fleet benchmark all start Silo through it, so they run the
+// same thing; Options carry what tests and benchmarks set beyond the
+// configuration.
 package app
 
 import (
 	"context"
+	"database/sql/driver"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -34,6 +39,7 @@ type App struct {
 	Keys        *token.Keys
 	Pools       *tenantdb.PoolManager
 	Cache       *central.TenantCache
+	Guard       *login.Guard // bcrypts and throttles logins, sign-ups and acceptances
 
 	central *sqlx.DB
 	locks   *sqlx.DB
@@ -49,12 +55,34 @@ type Extensions struct {
 	Routes []router.TenantRoute
 }
 
+// Options adjust an App beyond its configuration: the application's
+// extensions, and what tests and benchmarks set or reach into. The zero
+// value is the App the silo binary runs.
+type Options struct {
+	Extensions
+	// TenantMigrations replace Silo's own tenant migrations (default
+	// migrations.Tenant()); the fleet benchmark extends them.
+	TenantMigrations fs.FS
+	// AccountFailures is the login guard's failed logins per account,
+	// from all IPs together, before each further one backs off (0: the
+	// guard's default).
+	AccountFailures int
+	// WrapCentral, when set, wraps the driver connector of the central
+	// pool that requests use (tests count its statements through it).
+	WrapCentral func(driver.Connector) driver.Connector
+}
+
 // Open builds an App from cfg with the application's extensions, if any,
 // creating and migrating the central database as needed. It refuses a
 // master key that cannot open what the central database holds. Close the
 // App when done.
 func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, ext ...Extensions) (*App, error) {
-	return open(ctx, cfg, log, true, ext)
+	return open(ctx, cfg, log, true, Options{Extensions: merge(ext)})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) (*App, error) {
+	return open(ctx, cfg, log, true, o)
 }
 
 // OpenExisting is Open for commands that only read: the central database
@@ -62,15 +90,19 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, ext ...Exte
 // central.ErrNoDatabase says what is missing), and nothing is written to
 // it on the way.
 func OpenExisting(ctx context.Context, cfg *config.Config, log *slog.Logger, ext ...Extensions) (*App, error) {
-	return open(ctx, cfg, log, false, ext)
+	return open(ctx, cfg, log, false, Options{Extensions: merge(ext)})
 }
 
-func open(ctx context.Context, cfg *config.Config, log *slog.Logger, create bool, ext []Extensions) (*App, error) {
+func merge(ext []Extensions) Extensions {
 	var x Extensions
 	for _, e := range ext {
 		x.Sets = append(x.Sets, e.Sets...)
 		x.Routes = append(x.Routes, e.Routes...)
 	}
+	return x
+}
+
+func open(ctx context.Context, cfg *config.Config, log *slog.Logger, create bool, o Options) (*App, error) {
 	box, err := secretbox.New(cfg.MasterKey)
 	if err != nil {
 		return nil, err
@@ -91,7 +123,7 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, create bool
 	requestDSN := cfg.CentralDSN.Clone()
 	requestDSN.ReadTimeout = min(requestDSN.ReadTimeout, cfg.RequestTimeout)
 	requestDSN.WriteTimeout = min(requestDSN.WriteTimeout, cfg.RequestTimeout)
-	db, err := central.Open(ctx, requestDSN)
+	db, err := central.OpenWrapped(ctx, requestDSN, o.WrapCentral)
 	if err != nil {
 		return nil, err
 	}
@@ -111,29 +143,30 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, create bool
 		return nil, err
 	}
 	a := &App{central: db, locks: locks, server: server, log: log}
-	if err := a.build(cfg, box, x); err != nil {
+	if err := a.build(cfg, box, o); err != nil {
 		a.Close()
 		return nil, err
 	}
 	return a, nil
 }
 
-func (a *App) build(cfg *config.Config, box *secretbox.Box, x Extensions) error {
+func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 	keys, err := token.NewKeys(cfg.JWTKeyID, cfg.VerifyKeys, cfg.AccessTokenTTL, token.Retired(cfg.RetiredKeys))
 	if err != nil {
 		return err
 	}
 	guard := login.NewGuard(login.GuardOptions{
 		Cost: cfg.BcryptCost, PerIPPerMinute: cfg.LoginPerIPPerMinute, PerEmailPerMinute: cfg.LoginPerEmailPerMinute,
-		SignupPerTenantPerMinute: cfg.SignupPerTenantPerMinute,
+		SignupPerTenantPerMinute: cfg.SignupPerTenantPerMinute, AccountFailures: o.AccountFailures,
 	})
 	a.warm.Go(guard.Warm) // a bcrypt hash at the configured cost: not on the start's path
 	catalog := central.NewCatalog(a.central, cfg.CentralDSN.DBName)
 	catalog.UseLockPool(a.locks)
-	a.Keys = keys
+	a.Keys, a.Guard = keys, guard
 	a.Provisioner = provisioning.New(catalog, a.server, box, guard, provisioning.Options{
 		Prefix: cfg.TenantDBPrefix, CentralDatabase: cfg.CentralDSN.DBName, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
-		Concurrency: cfg.ProvisionConcurrency, Log: a.log, AppSets: x.Sets, PublicSignup: cfg.DefaultPublicSignup,
+		Concurrency: cfg.ProvisionConcurrency, Log: a.log, AppSets: o.Sets, PublicSignup: cfg.DefaultPublicSignup,
+		Migrations: o.TenantMigrations,
 	})
 	a.Pools = tenantdb.NewPoolManager(tenantdb.PoolOptions{
 		MaxPools: cfg.TenantPoolsMax, MaxConns: cfg.TenantConnsMax,
@@ -156,7 +189,7 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, x Extensions) error 
 		TenantAuth:     tenantdb.NewAuth(keys, guard, cfg.RefreshTokenTTL, a.log).CheckImpersonators(svc.MayImpersonate),
 		BaseDomain:     cfg.BaseDomain,
 		TrustedProxies: cfg.TrustedProxies,
-		Routes:         append(records.Routes(), x.Routes...),
+		Routes:         append(records.Routes(), o.Routes...),
 	})
 	return nil
 }
@@ -183,6 +216,13 @@ func (a *App) RunBackground(ctx context.Context) {
 	}()
 	wg.Wait()
 }
+
+// CentralDB is the central database pool that requests use.
+func (a *App) CentralDB() *sqlx.DB { return a.central }
+
+// TenantServer is the connection to the server that holds the tenant
+// databases.
+func (a *App) TenantServer() *tenantdb.Server { return a.server }
 
 // Close waits for the login guard's warm-up, and closes the tenant pools
 // and the database connections.

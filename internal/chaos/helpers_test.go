@@ -12,7 +12,6 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -30,10 +29,11 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/silo-dev/silo/internal/testdb"
+	"github.com/silo-dev/silo/internal/testsilo"
 )
 
 const (
-	password  = "chaos-password-123"
+	password  = testsilo.Password
 	jwtSecret = "chaos-jwt-secret-chaos-jwt-secret-0123456789"
 	// masterKey is fixed so that a restarted silo can decrypt the tenant
 	// DB passwords its predecessor stored.
@@ -277,6 +277,7 @@ type answer struct {
 	code       string // the error envelope's code
 	raw        string
 	body       map[string]any
+	header     http.Header
 	err        error // transport error: no answer at all
 	start, end time.Time
 }
@@ -307,65 +308,38 @@ func (a answer) str(path ...string) string {
 }
 
 // client talks to one silo over HTTP.
-type client struct {
-	base string
-	http *http.Client
-}
+type client struct{ testsilo.Client }
 
 func newClient(base string, timeout time.Duration, conns int) *client {
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = conns
 	tr.MaxIdleConnsPerHost = conns
-	return &client{base: base, http: &http.Client{Timeout: timeout, Transport: tr}}
+	return &client{testsilo.Client{URL: base, HTTP: &http.Client{Timeout: timeout, Transport: tr}}}
 }
 
 // do sends one request; tenant sets x-tenant-id, bearer the Authorization.
 func (c *client) do(method, path, tenant, bearer string, body any) answer {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
 	a := answer{start: time.Now()}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		a.err, a.end = err, time.Now()
-		return a
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if tenant != "" {
-		req.Header.Set("x-tenant-id", tenant)
-	}
-	if bearer != "" {
-		req.Header.Set("Authorization", "Bearer "+bearer)
-	}
-	res, err := c.http.Do(req)
-	if err != nil {
-		a.err, a.end = err, time.Now()
-		return a
-	}
-	raw, err := io.ReadAll(res.Body)
-	res.Body.Close()
+	r, err := c.Send(testsilo.Request{Method: method, Path: path, Tenant: tenant, Token: bearer, Body: body})
 	a.end = time.Now()
 	if err != nil {
 		a.err = err
 		return a
 	}
-	a.status, a.raw = res.StatusCode, string(raw)
-	_ = json.Unmarshal(raw, &a.body)
-	if e, ok := a.body["error"].(map[string]any); ok {
-		a.code, _ = e["code"].(string)
-	}
+	a.status, a.code, a.raw, a.body, a.header = r.Status, r.Code(), string(r.Raw), r.JSON, r.Header
 	return a
 }
 
-// must fails the test unless a has the status.
+// must fails the test unless a has the status and, for an error, the
+// error envelope.
 func must(t *testing.T, what string, a answer, status int) answer {
 	t.Helper()
 	if a.err != nil || a.status != status {
 		t.Fatalf("%s: want %d, got %s", what, status, a)
+	}
+	r := testsilo.Response{Status: a.status, Header: a.header, Raw: []byte(a.raw), JSON: a.body}
+	if err := r.Check(status, ""); err != nil {
+		t.Fatalf("%s: %v", what, err)
 	}
 	return a
 }
@@ -373,13 +347,7 @@ func must(t *testing.T, what string, a answer, status int) answer {
 // bootstrap registers the first central superadmin and returns its token.
 func bootstrap(t *testing.T, c *client) string {
 	t.Helper()
-	must(t, "register the first central admin", c.do("POST", "/api/central/auth/register", "", "", map[string]string{
-		"email": "root@chaos.test", "password": password, "firstName": "Ada", "lastName": "Lovelace", "role": "superadmin",
-	}), 201)
-	a := must(t, "central login", c.do("POST", "/api/central/auth/login", "", "", map[string]string{
-		"email": "root@chaos.test", "password": password,
-	}), 200)
-	return a.str("access_token")
+	return c.Bootstrap(t, "root@chaos.test")
 }
 
 func adminEmail(slug string) string { return "admin@" + slug + ".test" }

@@ -100,21 +100,19 @@ func (e *tenantEnv) count(t *testing.T, query string, args ...any) int {
 
 func (e *tenantEnv) databaseExists(t *testing.T, name string) bool {
 	t.Helper()
-	return e.count(t, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?", name) == 1
+	return testdb.DatabaseExists(t, e.root, name)
 }
 
 func (e *tenantEnv) userExists(t *testing.T, name string) bool {
 	t.Helper()
-	return e.count(t, "SELECT COUNT(*) FROM mysql.user WHERE User = ?", name) > 0
+	return testdb.UserExists(t, e.root, name)
 }
 
 // prefixed counts the databases and DB users whose names start with the
 // test's tenant prefix.
 func (e *tenantEnv) prefixed(t *testing.T) (dbs, users int) {
 	t.Helper()
-	like := strings.ReplaceAll(e.prefix, "_", `\_`) + "%"
-	return e.count(t, "SELECT COUNT(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?", like),
-		e.count(t, "SELECT COUNT(*) FROM mysql.user WHERE User LIKE ?", like)
+	return len(testdb.Databases(t, e.root, e.prefix)), len(testdb.Users(t, e.root, e.prefix))
 }
 
 var identifier = regexp.MustCompile(`^[a-z0-9_]{1,64}$`)
@@ -857,22 +855,7 @@ func TestTenantRepairFixesWildcardGrants(t *testing.T) {
 	e.silo(t, "tenant", "create", "--slug", "abycd", "--name", "B")
 	_, _, user, _ := e.catalogRow(t, "ab-cd")
 	db := e.prefix + "ab_cd"
-	schemas := func() string {
-		var s []string
-		rows, err := e.root.Query("SELECT DISTINCT TABLE_SCHEMA FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?", "'"+user+"'@'%'")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				t.Fatal(err)
-			}
-			s = append(s, n)
-		}
-		return strings.Join(s, ",")
-	}
+	schemas := func() string { return strings.Join(testdb.GrantedSchemas(t, e.root, user), ",") }
 	escaped := strings.ReplaceAll(db, "_", `\_`)
 	if got := schemas(); got != escaped {
 		t.Fatalf("a new tenant is granted on %q, want %q", got, escaped)

@@ -9,7 +9,6 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"os"
-	"strings"
 	"testing"
 	"time"
 
@@ -92,7 +91,7 @@ func Prefix(tb testing.TB) string {
 		defer db.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		defer cancel()
-		like := strings.ReplaceAll(prefix, "_", `\_`) + "%"
+		like := Like(prefix)
 		var names []string
 		rows, err := db.QueryContext(ctx, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?", like)
 		if err == nil {

@@ -1,7 +1,11 @@
-// Package testsilo starts a whole Silo for tests through the public
-// embedding API (silo.New), on its own central database and tenant prefix
-// on the test server, served by httptest, and talks to it over HTTP. Every
-// database and DB user it made is dropped when the test ends.
+// Package testsilo is the test harness of Silo's HTTP-level tests: it
+// starts a whole Silo (Start, through the public embedding API silo.New,
+// on its own central database and tenant prefix on the test server; or
+// StartApp, through internal/app with options the public API lacks),
+// serves it by httptest, and talks to it over HTTP with a client that
+// checks the error envelope, bootstraps the central superadmin, creates
+// tenants and logs users in. Every database and DB user Start made is
+// dropped when the test ends.
 package testsilo
 
 import (
@@ -19,6 +23,7 @@ import (
 
 	"github.com/silo-dev/silo"
 	"github.com/silo-dev/silo/config"
+	"github.com/silo-dev/silo/internal/app"
 	"github.com/silo-dev/silo/internal/benchenv"
 	"github.com/silo-dev/silo/internal/testdb"
 )
@@ -28,14 +33,13 @@ const Password = "correct horse battery"
 
 // Env is one running Silo.
 type Env struct {
+	Client // to the Silo's URL
 	t      testing.TB
-	URL    string
 	Server *silo.Server
 	Bench  *benchenv.Env
 	// Settings are the SILO_* variables it runs with (for the CLI on the
 	// same installation).
 	Settings map[string]string
-	client   *http.Client
 	admin    string // the superadmin's access token, once made
 }
 
@@ -66,21 +70,51 @@ func StartLogged(t testing.TB, extra map[string]string, log *slog.Logger, opts .
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := httptest.NewServer(srv.Handler())
+	c := Serve(t, srv.Handler(), srv, true)
+	return &Env{Client: c, t: t, Server: srv, Bench: bench, Settings: settings}
+}
+
+// Silo is an assembled Silo: a *silo.Server or an *app.App.
+type Silo interface {
+	RunBackground(ctx context.Context)
+	Close()
+}
+
+// StartApp assembles Silo from cfg with o through internal/app, for tests
+// that set what the public API does not or reach into Silo's parts, and
+// serves it (see Serve).
+func StartApp(t testing.TB, cfg *config.Config, log *slog.Logger, o app.Options, background bool) (*app.App, Client) {
+	t.Helper()
+	a, err := app.OpenWith(context.Background(), cfg, log, o)
+	if err != nil {
+		t.Fatalf("open silo: %v", err)
+	}
+	return a, Serve(t, a.Handler, a, background)
+}
+
+// Serve serves h, s's handler, over HTTP until t ends, running s's
+// background work meanwhile when background is set. When t ends, the HTTP
+// server closes, then the background work stops, then s closes: before
+// the test's databases are dropped, as cleanups run last first.
+func Serve(t testing.TB, h http.Handler, s Silo, background bool) Client {
 	ctx, stop := context.WithCancel(context.Background())
-	background := make(chan struct{})
-	go func() {
-		defer close(background)
-		srv.RunBackground(ctx)
-	}()
-	// Closed before the databases are dropped (cleanups run last first).
+	done := make(chan struct{})
+	if background {
+		go func() {
+			defer close(done)
+			s.RunBackground(ctx)
+		}()
+	} else {
+		close(done)
+	}
+	hs := httptest.NewServer(h)
 	t.Cleanup(func() {
-		stop()
-		<-background
 		hs.Close()
-		srv.Close()
+		stop()
+		<-done
+		s.Close()
 	})
-	return &Env{t: t, URL: hs.URL, Server: srv, Bench: bench, Settings: settings, client: hs.Client()}
+	return Client{URL: hs.URL, HTTP: hs.Client()}
 }
 
 // Request is one HTTP call.
@@ -88,6 +122,7 @@ type Request struct {
 	Method, Path string
 	Token        string            // Authorization: Bearer
 	Tenant       string            // x-tenant-id
+	Host         string            // the request's host (default: the server's)
 	Header       map[string]string // more headers
 	Body         any               // JSON-encoded unless a string or []byte
 }
@@ -109,9 +144,41 @@ func (r *Response) Code() string {
 	return ""
 }
 
-// Do sends req and decodes the answer.
-func (e *Env) Do(req Request) *Response {
-	e.t.Helper()
+// Check reports whether r has status and, for an error (status 300 and
+// up), the error envelope of docs/API.md: the code (any code when code is
+// ""), a message, and the request id that X-Request-Id also carries.
+func (r *Response) Check(status int, code string) error {
+	if r.Status != status {
+		return fmt.Errorf("status = %d, want %d; body %s", r.Status, status, r.Raw)
+	}
+	if status < 300 {
+		return nil
+	}
+	e, ok := r.JSON["error"].(map[string]any)
+	if !ok {
+		return fmt.Errorf("no error envelope: %s", r.Raw)
+	}
+	if c, _ := e["code"].(string); c == "" || code != "" && c != code {
+		return fmt.Errorf("code = %v, want %s; body %s", e["code"], code, r.Raw)
+	}
+	if m, _ := e["message"].(string); m == "" {
+		return fmt.Errorf("error without message: %s", r.Raw)
+	}
+	if id, _ := e["requestId"].(string); id == "" || id != r.Header.Get("X-Request-Id") {
+		return fmt.Errorf("requestId %q does not match X-Request-Id %q", id, r.Header.Get("X-Request-Id"))
+	}
+	return nil
+}
+
+// Client sends requests to a Silo over HTTP.
+type Client struct {
+	URL  string
+	HTTP *http.Client // nil: http.DefaultClient
+}
+
+// Send sends req and decodes the answer. It reports failure rather than
+// ending a test, so any goroutine may call it.
+func (c *Client) Send(req Request) (*Response, error) {
 	var body io.Reader
 	switch b := req.Body.(type) {
 	case nil:
@@ -122,13 +189,13 @@ func (e *Env) Do(req Request) *Response {
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
-			e.t.Fatal(err)
+			return nil, err
 		}
 		body = bytes.NewReader(raw)
 	}
-	hr, err := http.NewRequest(req.Method, e.URL+req.Path, body)
+	hr, err := http.NewRequest(req.Method, c.URL+req.Path, body)
 	if err != nil {
-		e.t.Fatal(err)
+		return nil, err
 	}
 	if body != nil {
 		hr.Header.Set("Content-Type", "application/json")
@@ -139,44 +206,91 @@ func (e *Env) Do(req Request) *Response {
 	if req.Tenant != "" {
 		hr.Header.Set("x-tenant-id", req.Tenant)
 	}
+	if req.Host != "" {
+		hr.Host = req.Host
+	}
 	for k, v := range req.Header {
 		hr.Header.Set(k, v)
 	}
-	res, err := e.client.Do(hr)
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	res, err := hc.Do(hr)
 	if err != nil {
-		e.t.Fatalf("%s %s: %v", req.Method, req.Path, err)
+		return nil, err
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
 	if err != nil {
-		e.t.Fatal(err)
+		return nil, err
 	}
 	out := &Response{Status: res.StatusCode, Header: res.Header, Raw: raw}
 	if len(raw) > 0 {
 		_ = json.Unmarshal(raw, &out.JSON)
 	}
-	return out
+	return out, nil
 }
 
-// Must sends req and fails the test unless the answer has status want.
-func (e *Env) Must(want int, req Request) *Response {
-	e.t.Helper()
-	r := e.Do(req)
-	if r.Status != want {
-		e.t.Fatalf("%s %s: status %d, want %d: %s", req.Method, req.Path, r.Status, want, r.Raw)
+// Expect sends req and fails t unless the answer has status and, for an
+// error, the envelope with code ("": any code; see Response.Check).
+func (c *Client) Expect(t testing.TB, status int, code string, req Request) *Response {
+	t.Helper()
+	r, err := c.Send(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.Path, err)
+	}
+	if err := r.Check(status, code); err != nil {
+		t.Fatalf("%s %s: %v", req.Method, req.Path, err)
 	}
 	return r
+}
+
+// Bootstrap registers the first central superadmin, email, with Password
+// and returns its access token.
+func (c *Client) Bootstrap(t testing.TB, email string) string {
+	t.Helper()
+	c.Expect(t, http.StatusCreated, "", Request{Method: "POST", Path: "/api/central/auth/register", Body: map[string]string{
+		"email": email, "password": Password, "firstName": "Root", "lastName": "Admin", "role": "superadmin"}})
+	return c.CentralLogin(t, email, Password).JSON["access_token"].(string)
+}
+
+// CentralLogin logs a central admin in and returns the session.
+func (c *Client) CentralLogin(t testing.TB, email, password string) *Response {
+	t.Helper()
+	return c.Expect(t, http.StatusOK, "", Request{Method: "POST", Path: "/api/central/auth/login",
+		Body: map[string]string{"email": email, "password": password}})
+}
+
+// TenantLogin logs a user of tenant slug in and returns the session.
+func (c *Client) TenantLogin(t testing.TB, slug, email, password string) *Response {
+	t.Helper()
+	return c.Expect(t, http.StatusOK, "", Request{Method: "POST", Path: "/api/auth/login", Tenant: slug,
+		Body: map[string]string{"email": email, "password": password}})
+}
+
+// Do sends req and decodes the answer.
+func (e *Env) Do(req Request) *Response {
+	e.t.Helper()
+	r, err := e.Send(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", req.Method, req.Path, err)
+	}
+	return r
+}
+
+// Must sends req and fails the test unless the answer has status want
+// and, for an error, the error envelope (see Response.Check).
+func (e *Env) Must(want int, req Request) *Response {
+	e.t.Helper()
+	return e.Expect(e.t, want, "", req)
 }
 
 // AdminToken is a central superadmin's access token (registered on first use).
 func (e *Env) AdminToken() string {
 	e.t.Helper()
 	if e.admin == "" {
-		e.Must(http.StatusCreated, Request{Method: "POST", Path: "/api/central/auth/register", Body: map[string]string{
-			"email": "root@silo.test", "password": Password, "firstName": "Root", "lastName": "Admin", "role": "superadmin"}})
-		r := e.Must(http.StatusOK, Request{Method: "POST", Path: "/api/central/auth/login",
-			Body: map[string]string{"email": "root@silo.test", "password": Password}})
-		e.admin = r.JSON["access_token"].(string)
+		e.admin = e.Bootstrap(e.t, "root@silo.test")
 	}
 	return e.admin
 }
@@ -194,9 +308,7 @@ func (e *Env) CreateTenant(slug string) string {
 // Login logs a tenant user in and returns the access token.
 func (e *Env) Login(slug, email string) string {
 	e.t.Helper()
-	r := e.Must(http.StatusOK, Request{Method: "POST", Path: "/api/auth/login", Tenant: slug,
-		Body: map[string]string{"email": email, "password": Password}})
-	return r.JSON["access_token"].(string)
+	return e.TenantLogin(e.t, slug, email, Password).JSON["access_token"].(string)
 }
 
 // Member registers a member (data:read, data:write) of slug and returns
