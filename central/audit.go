@@ -8,8 +8,8 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/silo-dev/silo/internal/apperr"
 	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/page"
 	"github.com/silo-dev/silo/internal/ratelimit"
 )
 
@@ -94,23 +94,15 @@ func (l *Audit) Record(ctx context.Context, action, targetType, target, outcome,
 // List returns up to limit entries, newest first, older than the cursor
 // (an entry id), and the cursor of the next page.
 func (l *Audit) List(ctx context.Context, limit int, cursor string) ([]AuditEntry, string, error) {
-	before := int64(1<<63 - 1)
-	if cursor != "" {
-		n, err := strconv.ParseInt(cursor, 10, 64)
-		if err != nil || n < 1 {
-			return nil, "", apperr.Validation(apperr.FieldError{Field: "cursor", Message: "is not a valid cursor"})
-		}
-		before = n
+	before, err := page.Before(cursor)
+	if err != nil {
+		return nil, "", err
 	}
 	var out []AuditEntry
-	err := l.db.SelectContext(ctx, &out, "SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?", before, limit+1)
+	err = l.db.SelectContext(ctx, &out, "SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?", before, limit+1)
 	if err != nil {
 		return nil, "", translate(err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = strconv.FormatInt(out[limit-1].ID, 10)
-	}
+	out, next := page.Cut(out, limit, func(e *AuditEntry) string { return strconv.FormatInt(e.ID, 10) })
 	return out, next, nil
 }

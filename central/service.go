@@ -14,6 +14,7 @@ import (
 	"github.com/silo-dev/silo/internal/apperr"
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/page"
 	"github.com/silo-dev/silo/internal/refresh"
 	"github.com/silo-dev/silo/internal/token"
 )
@@ -311,20 +312,16 @@ func (s *Service) MayImpersonate(ctx context.Context, id string) (bool, error) {
 // ListAdmins returns up to limit admins after the cursor (an admin id) and
 // the cursor of the next page, empty on the last page.
 func (s *Service) ListAdmins(ctx context.Context, limit int, cursor string) ([]Admin, string, error) {
-	if cursor != "" {
-		if _, err := uuid.Parse(cursor); err != nil {
-			return nil, "", apperr.Validation(apperr.FieldError{Field: "cursor", Message: "is not a valid cursor"})
-		}
+	var v apperr.Validator
+	page.CheckAfter(&v, cursor)
+	if err := v.Err(); err != nil {
+		return nil, "", err
 	}
 	admins, err := listAdmins(ctx, s.db, cursor, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(admins) > limit {
-		admins = admins[:limit]
-		next = admins[limit-1].ID
-	}
+	admins, next := page.Cut(admins, limit, func(a *Admin) string { return a.ID })
 	return admins, next, nil
 }
 

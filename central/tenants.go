@@ -13,6 +13,7 @@ import (
 
 	"github.com/silo-dev/silo/internal/apperr"
 	"github.com/silo-dev/silo/internal/dberr"
+	"github.com/silo-dev/silo/internal/page"
 )
 
 // Tenant statuses.
@@ -153,11 +154,7 @@ func (c *Catalog) Tenants(ctx context.Context, f TenantFilter) ([]Tenant, string
 	if err := c.db.SelectContext(ctx, &out, q, args...); err != nil {
 		return nil, "", translate(err)
 	}
-	next := ""
-	if len(out) > f.Limit {
-		out = out[:f.Limit]
-		next = out[f.Limit-1].ID
-	}
+	out, next := page.Cut(out, f.Limit, func(t *Tenant) string { return t.ID })
 	ptrs := make([]*Tenant, len(out))
 	for i := range out {
 		ptrs[i] = &out[i]

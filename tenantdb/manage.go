@@ -17,6 +17,7 @@ import (
 	"github.com/silo-dev/silo/internal/apperr"
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/page"
 )
 
 // Errors of tenant administration.
@@ -165,7 +166,7 @@ type UserView struct {
 // email or name contains q, and returns the next page's cursor.
 func ListUsers(ctx context.Context, db sqlx.QueryerContext, q string, limit int, cursor string) ([]UserView, string, error) {
 	var v apperr.Validator
-	v.Check(cursor == "" || isUUID(cursor), "cursor", "is not a valid cursor")
+	page.CheckAfter(&v, cursor)
 	v.Check(utf8.ValidString(q) && len(q) <= 200, "q", "must be valid UTF-8, at most 200 bytes")
 	if err := v.Err(); err != nil {
 		return nil, "", err
@@ -185,11 +186,7 @@ func ListUsers(ctx context.Context, db sqlx.QueryerContext, q string, limit int,
 	if err := sqlx.SelectContext(ctx, db, &users, query, args...); err != nil {
 		return nil, "", dberr.Translate(err)
 	}
-	next := ""
-	if len(users) > limit {
-		users = users[:limit]
-		next = users[limit-1].ID
-	}
+	users, next := page.Cut(users, limit, func(u *User) string { return u.ID })
 	roles, err := rolesOfUsers(ctx, db, users)
 	if err != nil {
 		return nil, "", err
@@ -589,22 +586,14 @@ type AuditEntry struct {
 
 // AuditLog lists entries newest first, older than cursor (an entry id).
 func AuditLog(ctx context.Context, db sqlx.QueryerContext, limit int, cursor string) ([]AuditEntry, string, error) {
-	before := int64(1<<63 - 1)
-	if cursor != "" {
-		n, err := strconv.ParseInt(cursor, 10, 64)
-		if err != nil || n < 1 {
-			return nil, "", apperr.Validation(apperr.FieldError{Field: "cursor", Message: "is not a valid cursor"})
-		}
-		before = n
+	before, err := page.Before(cursor)
+	if err != nil {
+		return nil, "", err
 	}
 	var out []AuditEntry
 	if err := sqlx.SelectContext(ctx, db, &out, "SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?", before, limit+1); err != nil {
 		return nil, "", dberr.Translate(err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = strconv.FormatInt(out[limit-1].ID, 10)
-	}
+	out, next := page.Cut(out, limit, func(e *AuditEntry) string { return strconv.FormatInt(e.ID, 10) })
 	return out, next, nil
 }

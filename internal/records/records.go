@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/silo-dev/silo/internal/page"
 	"github.com/silo-dev/silo/router"
 )
 
@@ -311,12 +312,8 @@ func list(c *gin.Context) {
 		router.Fail(c, err)
 		return
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
-	c.JSON(http.StatusOK, gin.H{"records": out, "nextCursor": next})
+	out, next := page.Cut(out, limit, func(r *Record) string { return r.ID })
+	c.JSON(http.StatusOK, gin.H{"records": out, "nextCursor": page.Next(next)})
 }
 
 func listCollections(c *gin.Context) {
