@@ -77,11 +77,7 @@ func validRole(r string) bool { return r == RoleAdmin || r == RoleSuperadmin }
 // validate checks every field of a new admin and returns it normalised.
 func (in NewAdmin) validate(defaultRole string) (NewAdmin, error) {
 	var v apperr.Validator
-	email, ok := login.NormalizeEmail(in.Email)
-	v.Check(ok, "email", "must be a valid email address")
-	login.CheckNewPassword(&v, "password", in.Password)
-	login.CheckName(&v, "firstName", in.FirstName)
-	login.CheckName(&v, "lastName", in.LastName)
+	email := login.NewUser{Email: in.Email, Password: in.Password, FirstName: in.FirstName, LastName: in.LastName}.Check(&v, "")
 	if in.Role == "" {
 		in.Role = defaultRole
 	}

@@ -67,10 +67,8 @@ var (
 // MaxConfigBytes bounds a user's config object.
 const MaxConfigBytes = 64 << 10
 
-// NewUser is the input of Register.
-type NewUser struct {
-	Email, Password, FirstName, LastName string
-}
+// NewUser is the input of Register, AddUser and AcceptInvitation.
+type NewUser = login.NewUser
 
 // Register creates a member of tenant slug, if the tenant allows sign-up.
 // Public sign-up never grants more than the member role. Sign-ups are
@@ -81,11 +79,7 @@ func (a *Auth) Register(ctx context.Context, db *sqlx.DB, slug, clientIP string,
 		return nil, err
 	}
 	var v apperr.Validator
-	email, ok := login.NormalizeEmail(in.Email)
-	v.Check(ok, "email", "must be a valid email address")
-	login.CheckNewPassword(&v, "password", in.Password)
-	login.CheckName(&v, "firstName", in.FirstName)
-	login.CheckName(&v, "lastName", in.LastName)
+	email := in.Check(&v, "")
 	if err := v.Err(); err != nil {
 		return nil, err
 	}

@@ -84,8 +84,7 @@ var ErrTenantHasAdmin = apperr.New(apperr.Forbidden, "FORBIDDEN",
 // hold every permission of the role. The token is returned once.
 func CreateInvitation(ctx context.Context, db *sqlx.DB, caller *Caller, rawEmail, role string) (*Invitation, string, error) {
 	var v apperr.Validator
-	email, ok := login.NormalizeEmail(rawEmail)
-	v.Check(ok, "email", "must be a valid email address")
+	email := login.CheckEmail(&v, "email", rawEmail)
 	v.Check(role != "", "role", "is required")
 	if err := v.Err(); err != nil {
 		return nil, "", err
@@ -269,9 +268,7 @@ func (a *Auth) AcceptInvitation(ctx context.Context, db *sqlx.DB, in Acceptance)
 	var hash string
 	if in.NewUser != nil {
 		var v apperr.Validator
-		login.CheckNewPassword(&v, "password", in.NewUser.Password)
-		login.CheckName(&v, "firstName", in.NewUser.FirstName)
-		login.CheckName(&v, "lastName", in.NewUser.LastName)
+		in.NewUser.CheckWithoutEmail(&v, "")
 		if err := v.Err(); err != nil {
 			return nil, err
 		}

@@ -250,11 +250,7 @@ func GetUser(ctx context.Context, db sqlx.QueryerContext, id string) (*UserView,
 // every permission the roles give.
 func (a *Auth) AddUser(ctx context.Context, db *sqlx.DB, caller *Caller, in NewUser, roles []string) (*UserView, error) {
 	var v apperr.Validator
-	email, ok := login.NormalizeEmail(in.Email)
-	v.Check(ok, "email", "must be a valid email address")
-	login.CheckNewPassword(&v, "password", in.Password)
-	login.CheckName(&v, "firstName", in.FirstName)
-	login.CheckName(&v, "lastName", in.LastName)
+	email := in.Check(&v, "")
 	if len(roles) == 0 {
 		roles = []string{RoleMember}
 	}
