@@ -62,14 +62,10 @@ type AdminPatch struct {
 
 // Errors of the central plane.
 var (
-	ErrUserExists        = apperr.New(apperr.Conflict, "USER_EXISTS", "User already exists")
-	ErrRegistrationShut  = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Registration is closed: a superadmin must register new central admins")
-	ErrLastSuperadmin    = apperr.New(apperr.Conflict, "CONFLICT", "The last active superadmin cannot be removed, demoted or deactivated")
-	ErrAccessExpired     = apperr.New(apperr.Unauthenticated, "TOKEN_EXPIRED", "Access token expired")
-	ErrBadAccessToken    = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Invalid access token")
-	ErrFirstMustBeSuper  = apperr.Validation(apperr.FieldError{Field: "role", Message: "the first central admin must be a superadmin"})
-	errAdminNotFound     = apperr.New(apperr.NotFound, "NOT_FOUND", "Central admin not found")
-	errInvalidAdminIDArg = apperr.New(apperr.NotFound, "NOT_FOUND", "Central admin not found")
+	ErrRegistrationShut = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Registration is closed: a superadmin must register new central admins")
+	ErrLastSuperadmin   = apperr.New(apperr.Conflict, "CONFLICT", "The last active superadmin cannot be removed, demoted or deactivated")
+	ErrFirstMustBeSuper = apperr.Validation(apperr.FieldError{Field: "role", Message: "the first central admin must be a superadmin"})
+	errAdminNotFound    = apperr.New(apperr.NotFound, "NOT_FOUND", "Central admin not found")
 )
 
 func validRole(r string) bool { return r == RoleAdmin || r == RoleSuperadmin }
@@ -145,7 +141,7 @@ func (s *Service) create(ctx context.Context, in NewAdmin, allow func(count int)
 	if existing, err := adminByEmail(ctx, s.db, in.Email); err != nil {
 		return nil, err
 	} else if existing != nil {
-		return nil, ErrUserExists
+		return nil, login.ErrUserExists
 	}
 	hash, err := s.guard.Hash(ctx, in.Password)
 	if err != nil {
@@ -169,7 +165,7 @@ func (s *Service) create(ctx context.Context, in NewAdmin, allow func(count int)
 			return err
 		}
 		if err := insertAdmin(ctx, tx, a); isDuplicate(err) {
-			return ErrUserExists
+			return login.ErrUserExists
 		} else if err != nil {
 			return translate(err)
 		}
@@ -272,19 +268,19 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Admin, error) 
 	claims, err := s.keys.Verify(raw, token.CentralAudience)
 	switch {
 	case errors.Is(err, token.ErrExpired):
-		return nil, ErrAccessExpired
+		return nil, token.ErrAccessExpired
 	case err != nil, !claims.IsCentralAdmin:
-		return nil, ErrBadAccessToken
+		return nil, token.ErrBadAccessToken
 	}
 	if _, err := uuid.Parse(claims.Subject); err != nil {
-		return nil, ErrBadAccessToken
+		return nil, token.ErrBadAccessToken
 	}
 	a, err := adminByID(ctx, s.db, claims.Subject)
 	if err != nil {
 		return nil, err
 	}
 	if a == nil || !a.IsActive {
-		return nil, ErrBadAccessToken
+		return nil, token.ErrBadAccessToken
 	}
 	return a, nil
 }
@@ -324,7 +320,7 @@ func (s *Service) ListAdmins(ctx context.Context, limit int, cursor string) ([]A
 // GetAdmin returns one admin.
 func (s *Service) GetAdmin(ctx context.Context, id string) (*Admin, error) {
 	if _, err := uuid.Parse(id); err != nil {
-		return nil, errInvalidAdminIDArg
+		return nil, errAdminNotFound
 	}
 	a, err := adminByID(ctx, s.db, id)
 	if err == nil && a == nil {
@@ -352,7 +348,7 @@ func (s *Service) UpdateAdmin(ctx context.Context, id string, p AdminPatch) (*Ad
 		return nil, err
 	}
 	if _, err := uuid.Parse(id); err != nil {
-		return nil, errInvalidAdminIDArg
+		return nil, errAdminNotFound
 	}
 	var out *Admin
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
@@ -401,7 +397,7 @@ func (s *Service) UpdateAdmin(ctx context.Context, id string, p AdminPatch) (*Ad
 // DeleteAdmin removes an admin and their refresh tokens.
 func (s *Service) DeleteAdmin(ctx context.Context, id string) error {
 	if _, err := uuid.Parse(id); err != nil {
-		return errInvalidAdminIDArg
+		return errAdminNotFound
 	}
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockAdmins(ctx, tx); err != nil {

@@ -93,11 +93,7 @@ func (a *Auth) CreateAPIKey(ctx context.Context, db *sqlx.DB, caller *Caller, in
 	v.Check(name != "" && login.PlainText(name) && utf8.RuneCountInString(name) <= 100,
 		"name", "is required, at most 100 characters")
 	v.Check(len(in.Permissions) > 0, "permissions", "must name at least one permission")
-	for _, p := range in.Permissions {
-		if !ValidPermission(p) {
-			v.Add("permissions", "unknown permission: "+p)
-		}
-	}
+	checkPermissions(&v, in.Permissions)
 	if in.ExpiresAt != nil {
 		v.Check(in.ExpiresAt.After(time.Now()), "expiresAt", "must be in the future")
 		// DATETIME ends with year 9999 (and the driver refuses later times).

@@ -58,8 +58,6 @@ type Session struct {
 // Errors of tenant auth.
 var (
 	ErrSignupClosed   = apperr.New(apperr.Forbidden, "FORBIDDEN", "This tenant does not allow public sign-up")
-	ErrBadAccessToken = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Invalid access token")
-	ErrAccessExpired  = apperr.New(apperr.Unauthenticated, "TOKEN_EXPIRED", "Access token expired")
 	ErrConfigTooLarge = apperr.New(apperr.TooLarge, "BODY_TOO_LARGE", "The config must be at most 64 KiB")
 	errConfigNotJSON  = apperr.Validation(apperr.FieldError{Field: "config", Message: "must be a JSON object"})
 )
@@ -93,7 +91,7 @@ func (a *Auth) Register(ctx context.Context, db *sqlx.DB, slug, clientIP string,
 	if u, err := UserByEmail(ctx, db, email); err != nil {
 		return nil, err
 	} else if u != nil {
-		return nil, ErrUserExists
+		return nil, login.ErrUserExists
 	}
 	hash, err := a.guard.Hash(ctx, in.Password)
 	if err != nil {
@@ -215,12 +213,12 @@ func (a *Auth) Authenticate(ctx context.Context, db *sqlx.DB, slug, raw string) 
 	claims, err := a.keys.Verify(raw, token.TenantAudience(slug))
 	switch {
 	case errors.Is(err, token.ErrExpired):
-		return nil, ErrAccessExpired
+		return nil, token.ErrAccessExpired
 	case err != nil, claims.TenantID != slug, claims.IsCentralAdmin:
-		return nil, ErrBadAccessToken
+		return nil, token.ErrBadAccessToken
 	}
 	if _, err := uuid.Parse(claims.Subject); err != nil {
-		return nil, ErrBadAccessToken
+		return nil, token.ErrBadAccessToken
 	}
 	if claims.Actor != nil {
 		if err := a.checkImpersonator(ctx, claims.Actor.Subject); err != nil {
@@ -229,7 +227,7 @@ func (a *Auth) Authenticate(ctx context.Context, db *sqlx.DB, slug, raw string) 
 	}
 	u, roles, perms, err := UserWithRoles(ctx, db, claims.Subject)
 	if errors.Is(err, ErrUserNotFound) || (err == nil && !u.IsActive) {
-		return nil, ErrBadAccessToken
+		return nil, token.ErrBadAccessToken
 	}
 	if err != nil {
 		return nil, err
@@ -245,14 +243,14 @@ func (a *Auth) Authenticate(ctx context.Context, db *sqlx.DB, slug, raw string) 
 // may still impersonate; the central database is asked on every request.
 func (a *Auth) checkImpersonator(ctx context.Context, adminID string) error {
 	if _, err := uuid.Parse(adminID); err != nil || a.impersonators == nil {
-		return ErrBadAccessToken
+		return token.ErrBadAccessToken
 	}
 	ok, err := a.impersonators(ctx, adminID)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return ErrBadAccessToken
+		return token.ErrBadAccessToken
 	}
 	return nil
 }

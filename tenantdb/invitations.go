@@ -250,7 +250,7 @@ func acceptable(ctx context.Context, db *sqlx.DB, token string) error {
 	if u, err := UserByEmail(ctx, db, inv.Email); err != nil {
 		return err
 	} else if u != nil {
-		return ErrUserExists
+		return login.ErrUserExists
 	}
 	return nil
 }
@@ -301,7 +301,7 @@ func (a *Auth) AcceptInvitation(ctx context.Context, db *sqlx.DB, in Acceptance)
 			if u, err := UserByEmail(ctx, tx, inv.Email); err != nil {
 				return err
 			} else if u != nil {
-				return ErrUserExists
+				return login.ErrUserExists
 			}
 			now := nowUTC()
 			u := &User{ID: uuid.Must(uuid.NewV7()).String(), Email: inv.Email, PasswordHash: hash,
@@ -310,7 +310,7 @@ func (a *Auth) AcceptInvitation(ctx context.Context, db *sqlx.DB, in Acceptance)
 				"INSERT INTO users (id, email, password_hash, first_name, last_name, is_active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
 				u.ID, u.Email, u.PasswordHash, u.FirstName, u.LastName, u.CreatedAt, u.UpdatedAt)
 			if dberr.IsDuplicate(err) {
-				return ErrUserExists
+				return login.ErrUserExists
 			}
 			if err != nil {
 				return dberr.Translate(err)

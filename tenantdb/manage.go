@@ -394,11 +394,7 @@ func (in RoleInput) check(caller *Caller, create bool) error {
 	}
 	v.Check(login.PlainText(in.Description) && utf8.RuneCountInString(in.Description) <= 255, "description",
 		"must be at most 255 characters without control or invisible formatting characters")
-	for _, p := range in.Permissions {
-		if !ValidPermission(p) {
-			v.Add("permissions", "unknown permission: "+p)
-		}
-	}
+	checkPermissions(&v, in.Permissions)
 	if err := v.Err(); err != nil {
 		return err
 	}

@@ -1,6 +1,10 @@
 package tenantdb
 
-import "database/sql"
+import (
+	"database/sql"
+
+	"github.com/silo-dev/silo/internal/apperr"
+)
 
 // Permissions of API.md, the only ones a role may hold.
 var Permissions = []string{
@@ -16,6 +20,15 @@ func ValidPermission(p string) bool {
 		}
 	}
 	return false
+}
+
+// checkPermissions adds to v each of perms that is not a permission.
+func checkPermissions(v *apperr.Validator, perms []string) {
+	for _, p := range perms {
+		if !ValidPermission(p) {
+			v.Add("permissions", "unknown permission: "+p)
+		}
+	}
 }
 
 // Has reports whether the caller holds permission p. It is the one

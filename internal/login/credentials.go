@@ -55,6 +55,10 @@ func Usable(hash string, active bool) (string, bool) {
 	return hash, true
 }
 
+// ErrUserExists is returned when a new account's email is taken, central
+// or tenant.
+var ErrUserExists = apperr.New(apperr.Conflict, "USER_EXISTS", "User already exists")
+
 // NewUser is what a person gives to open an account, central or tenant.
 type NewUser struct {
 	Email, Password, FirstName, LastName string

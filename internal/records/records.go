@@ -36,6 +36,8 @@ var (
 	collectionPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 	fieldPattern      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 	idPattern         = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+	errDataNotObject = router.Invalid(router.FieldError{Field: "data", Message: "must be a JSON object"})
 )
 
 // Routes are the record store's tenant routes and their permissions.
@@ -90,7 +92,7 @@ func readData(c *gin.Context) (json.RawMessage, error) {
 	dec.UseNumber()
 	var obj map[string]any
 	if err := dec.Decode(&obj); err != nil || obj == nil {
-		return nil, router.Invalid(router.FieldError{Field: "data", Message: "must be a JSON object"})
+		return nil, errDataNotObject
 	}
 	if depth(obj) > MaxDepth {
 		return nil, router.Invalid(router.FieldError{Field: "data", Message: fmt.Sprintf("is nested more than %d levels deep", MaxDepth)})
@@ -99,7 +101,7 @@ func readData(c *gin.Context) (json.RawMessage, error) {
 	enc := json.NewEncoder(&out)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(obj); err != nil {
-		return nil, router.Invalid(router.FieldError{Field: "data", Message: "must be a JSON object"})
+		return nil, errDataNotObject
 	}
 	data := bytes.TrimSuffix(out.Bytes(), []byte("\n"))
 	if len(data) > MaxData {
