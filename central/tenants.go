@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -320,7 +321,7 @@ func (c *Catalog) ChangeStatus(ctx context.Context, slug string, from []string, 
 		if err != nil {
 			return translate(err)
 		}
-		if !contains(from, status) {
+		if !slices.Contains(from, status) {
 			return ErrWrongStatus(status)
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE tenants SET status = ?, updated_at = ? WHERE slug = ?", to, now(), slug); err != nil {
@@ -332,15 +333,6 @@ func (c *Catalog) ChangeStatus(ctx context.Context, slug string, from []string, 
 		return nil, err
 	}
 	return c.Tenant(ctx, slug)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // UpdateTenant changes a tenant's name and/or replaces its domains.

@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -302,7 +303,7 @@ func keyAuthority(ctx context.Context, db sqlx.QueryerContext, k *APIKey, now ti
 func intersect(a, b []string) []string {
 	out := []string{}
 	for _, p := range a {
-		if contains(b, p) {
+		if slices.Contains(b, p) {
 			out = append(out, p)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -141,19 +142,10 @@ func actOn(ctx context.Context, tx *sqlx.Tx, caller *Caller, userID string) (*Us
 	if err != nil {
 		return nil, err
 	}
-	if contains(roles, RoleTenantAdmin) && !caller.Covers(Permissions) {
+	if slices.Contains(roles, RoleTenantAdmin) && !caller.Covers(Permissions) {
 		return nil, ErrAdminProtected
 	}
 	return u, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // UserView is a user with its roles.
@@ -312,7 +304,7 @@ func (a *Auth) SetRoles(ctx context.Context, db *sqlx.DB, caller *Caller, userID
 		if err != nil {
 			return err
 		}
-		if wasAdmin && target.IsActive && !contains(roles, RoleTenantAdmin) {
+		if wasAdmin && target.IsActive && !slices.Contains(roles, RoleTenantAdmin) {
 			if n, err := countAdmins(ctx, tx); err != nil {
 				return err
 			} else if n <= 1 {

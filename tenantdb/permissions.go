@@ -2,6 +2,7 @@ package tenantdb
 
 import (
 	"database/sql"
+	"slices"
 
 	"github.com/silo-dev/silo/internal/apperr"
 )
@@ -13,14 +14,7 @@ var Permissions = []string{
 }
 
 // ValidPermission reports whether p is one of Permissions.
-func ValidPermission(p string) bool {
-	for _, q := range Permissions {
-		if q == p {
-			return true
-		}
-	}
-	return false
-}
+func ValidPermission(p string) bool { return slices.Contains(Permissions, p) }
 
 // checkPermissions adds to v each of perms that is not a permission.
 func checkPermissions(v *apperr.Validator, perms []string) {
@@ -35,14 +29,7 @@ func checkPermissions(v *apperr.Validator, perms []string) {
 // authorization decision of the tenant plane: every route asks it, and
 // the caller's permissions were read from the tenant database for this
 // request.
-func (c *Caller) Has(p string) bool {
-	for _, q := range c.Permissions {
-		if q == p {
-			return true
-		}
-	}
-	return false
-}
+func (c *Caller) Has(p string) bool { return slices.Contains(c.Permissions, p) }
 
 // Covers reports whether the caller holds every permission in ps, so that
 // nobody can hand out (to a role, a user or an API key) more than they have.
