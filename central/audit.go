@@ -8,6 +8,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/login"
 	"github.com/silo-dev/silo/internal/page"
 	"github.com/silo-dev/silo/internal/ratelimit"
@@ -46,7 +47,7 @@ func audit(ctx context.Context, e sqlx.ExecerContext, action, targetType, target
 	}
 	_, err := e.ExecContext(ctx,
 		"INSERT INTO audit_log (at, actor_kind, actor_id, actor_email, action, target_type, target, request_id, client_ip, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		now(), a.Kind, nullable(a.ID), nullable(a.Email), action, targetType, target,
+		clock.Now(), a.Kind, nullable(a.ID), nullable(a.Email), action, targetType, target,
 		nullable(a.RequestID), nullable(a.ClientIP), outcome, nullable(detail))
 	return translate(err)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/login"
 	"github.com/silo-dev/silo/internal/page"
@@ -147,7 +148,7 @@ func (s *Service) create(ctx context.Context, in NewAdmin, allow func(count int)
 	if err != nil {
 		return nil, err
 	}
-	t := now()
+	t := clock.Now()
 	a := &Admin{
 		ID: uuid.Must(uuid.NewV7()).String(), Email: in.Email, PasswordHash: hash,
 		FirstName: in.FirstName, LastName: in.LastName, Role: in.Role, IsActive: true,
@@ -379,7 +380,7 @@ func (s *Service) UpdateAdmin(ctx context.Context, id string, p AdminPatch) (*Ad
 		if err := s.keepOneSuperadmin(ctx, tx, losesSuper); err != nil {
 			return err
 		}
-		next.UpdatedAt = now()
+		next.UpdatedAt = clock.Now()
 		if err := updateAdmin(ctx, tx, &next); err != nil {
 			return err
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/page"
 )
@@ -228,7 +229,7 @@ func (c *Catalog) CreateTenant(ctx context.Context, t *Tenant, claimSpare bool) 
 				return translate(err)
 			}
 		}
-		t.CreatedAt, t.UpdatedAt = now(), now()
+		t.CreatedAt, t.UpdatedAt = clock.Now(), clock.Now()
 		_, err := tx.ExecContext(ctx, "INSERT INTO tenants ("+tenantColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			t.ID, t.Slug, t.Name, t.Status, t.Step, t.DatabaseName, t.DatabaseHost, t.DBUser, t.DBPasswordEnc,
 			t.SchemaVersion, t.LastError, t.PendingAdmin, t.CreatedAt, t.UpdatedAt, t.MigrationErr)
@@ -252,7 +253,7 @@ func (c *Catalog) CreateTenant(ctx context.Context, t *Tenant, claimSpare bool) 
 
 func insertDomains(ctx context.Context, tx *sqlx.Tx, tenantID string, domains []string) error {
 	for _, d := range domains {
-		_, err := tx.ExecContext(ctx, "INSERT INTO tenant_domains (domain, tenant_id, created_at) VALUES (?, ?, ?)", d, tenantID, now())
+		_, err := tx.ExecContext(ctx, "INSERT INTO tenant_domains (domain, tenant_id, created_at) VALUES (?, ?, ?)", d, tenantID, clock.Now())
 		if isDuplicate(err) {
 			return ErrDomainTaken
 		}
@@ -266,14 +267,14 @@ func insertDomains(ctx context.Context, tx *sqlx.Tx, tenantID string, domains []
 // SetStep records that provisioning step completed (and the schema version).
 func (c *Catalog) SetStep(ctx context.Context, id, step string, schemaVersion int64) error {
 	_, err := c.db.ExecContext(ctx, "UPDATE tenants SET step = ?, schema_version = GREATEST(schema_version, ?), updated_at = ? WHERE id = ?",
-		step, schemaVersion, now(), id)
+		step, schemaVersion, clock.Now(), id)
 	return translate(err)
 }
 
 // SetProvisioning marks a tenant as being provisioned again (a retry).
 func (c *Catalog) SetProvisioning(ctx context.Context, id string) error {
 	return c.mutate(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'provisioning', updated_at = ? WHERE id = ? AND status IN ('provisioning', 'failed')", now(), id)
+		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'provisioning', updated_at = ? WHERE id = ? AND status IN ('provisioning', 'failed')", clock.Now(), id)
 		return translate(err)
 	})
 }
@@ -281,7 +282,7 @@ func (c *Catalog) SetProvisioning(ctx context.Context, id string) error {
 // FinishProvisioning marks the tenant active and forgets the pending admin.
 func (c *Catalog) FinishProvisioning(ctx context.Context, t *Tenant) error {
 	return c.mutate(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'active', step = 'done', last_error = NULL, pending_admin = NULL, updated_at = ? WHERE id = ?", now(), t.ID)
+		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'active', step = 'done', last_error = NULL, pending_admin = NULL, updated_at = ? WHERE id = ?", clock.Now(), t.ID)
 		if err != nil {
 			return translate(err)
 		}
@@ -295,7 +296,7 @@ func (c *Catalog) FailProvisioning(ctx context.Context, t *Tenant, lastError str
 		lastError = lastError[:1000]
 	}
 	return c.mutate(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?", lastError, now(), t.ID)
+		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?", lastError, clock.Now(), t.ID)
 		if err != nil {
 			return translate(err)
 		}
@@ -324,7 +325,7 @@ func (c *Catalog) ChangeStatus(ctx context.Context, slug string, from []string, 
 		if !slices.Contains(from, status) {
 			return ErrWrongStatus(status)
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE tenants SET status = ?, updated_at = ? WHERE slug = ?", to, now(), slug); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE tenants SET status = ?, updated_at = ? WHERE slug = ?", to, clock.Now(), slug); err != nil {
 			return translate(err)
 		}
 		return audit(ctx, tx, action, "tenant", slug, OutcomeSuccess, status+" -> "+to)
@@ -348,7 +349,7 @@ func (c *Catalog) UpdateTenant(ctx context.Context, slug string, name *string, d
 		}
 		var changed []string
 		if name != nil {
-			if _, err := tx.ExecContext(ctx, "UPDATE tenants SET name = ?, updated_at = ? WHERE id = ?", *name, now(), id); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE tenants SET name = ?, updated_at = ? WHERE id = ?", *name, clock.Now(), id); err != nil {
 				return translate(err)
 			}
 			changed = append(changed, "name")
@@ -360,7 +361,7 @@ func (c *Catalog) UpdateTenant(ctx context.Context, slug string, name *string, d
 			if err := insertDomains(ctx, tx, id, domains); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE tenants SET updated_at = ? WHERE id = ?", now(), id); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE tenants SET updated_at = ? WHERE id = ?", clock.Now(), id); err != nil {
 				return translate(err)
 			}
 			changed = append(changed, "domains ["+strings.Join(domains, " ")+"]")
@@ -393,7 +394,7 @@ func (c *Catalog) RecordMigration(ctx context.Context, id string, version int64,
 		errMsg = errMsg[:1000]
 	}
 	_, err := c.db.ExecContext(ctx, "UPDATE tenants SET schema_version = ?, migration_error = ?, updated_at = ? WHERE id = ?",
-		version, sql.NullString{String: errMsg, Valid: errMsg != ""}, now(), id)
+		version, sql.NullString{String: errMsg, Valid: errMsg != ""}, clock.Now(), id)
 	return translate(err)
 }
 

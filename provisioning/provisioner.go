@@ -18,6 +18,7 @@ import (
 
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/login"
 	"github.com/silo-dev/silo/internal/page"
 	"github.com/silo-dev/silo/internal/secretbox"
@@ -351,7 +352,7 @@ func (p *Provisioner) initTenant(ctx context.Context, t *central.Tenant, passwor
 		if err := json.Unmarshal([]byte(t.PendingAdmin.String), &pa); err != nil {
 			return err
 		}
-		now := nowUTC()
+		now := clock.Now()
 		admin = &tenantdb.User{ID: pa.ID, Email: pa.Email, PasswordHash: pa.PasswordHash, FirstName: pa.FirstName,
 			LastName: pa.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
 	}

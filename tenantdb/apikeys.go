@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/login"
 )
@@ -115,7 +116,7 @@ func (a *Auth) CreateAPIKey(ctx context.Context, db *sqlx.DB, caller *Caller, in
 	}
 	raw := randomSecret(APIKeyPrefix)
 	k := &APIKey{ID: uuid.Must(uuid.NewV7()).String(), Name: name, Prefix: raw[:len(APIKeyPrefix)+6],
-		Permissions: strings.Join(dedupe(in.Permissions), ","), CreatedBy: caller.ActorID(), CreatedAt: nowUTC()}
+		Permissions: strings.Join(dedupe(in.Permissions), ","), CreatedBy: caller.ActorID(), CreatedAt: clock.Now()}
 	if in.ExpiresAt != nil {
 		k.ExpiresAt = sql.NullTime{Time: in.ExpiresAt.UTC().Truncate(time.Microsecond), Valid: true}
 	}
@@ -158,7 +159,7 @@ func (a *Auth) RevokeAPIKey(ctx context.Context, db *sqlx.DB, caller *Caller, id
 		return ErrAPIKeyNotFound
 	}
 	return dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", nowUTC(), id)
+		res, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", clock.Now(), id)
 		if err != nil {
 			return dberr.Translate(err)
 		}
@@ -207,7 +208,7 @@ func revokeKeysOf(ctx context.Context, tx *sqlx.Tx, caller *Caller, why string, 
 			if k.RevokedAt.Valid {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ?", nowUTC(), k.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ?", clock.Now(), k.ID); err != nil {
 				return dberr.Translate(err)
 			}
 			if err := Audit(ctx, tx, caller, "apikey.revoke", "apikey", k.ID, why); err != nil {
@@ -241,7 +242,7 @@ func (a *Auth) AuthenticateKey(ctx context.Context, db *sqlx.DB, raw string) (*C
 	}
 	if !k.LastUsedAt.Valid || now.Sub(k.LastUsedAt.Time) > time.Minute {
 		// Recorded at most once a minute per key, to keep requests read-only.
-		if _, err := db.ExecContext(ctx, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", nowUTC(), k.ID); err != nil {
+		if _, err := db.ExecContext(ctx, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", clock.Now(), k.ID); err != nil {
 			a.log.WarnContext(ctx, "recording API key use failed", "key", k.ID, "err", err)
 		}
 	}

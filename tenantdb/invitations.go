@@ -11,6 +11,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/login"
 )
@@ -97,7 +98,7 @@ func CreateInvitation(ctx context.Context, db *sqlx.DB, caller *Caller, rawEmail
 		return nil, "", ErrEscalation
 	}
 	raw := randomSecret(invitationPrefix)
-	now := nowUTC()
+	now := clock.Now()
 	inv := &Invitation{ID: uuid.Must(uuid.NewV7()).String(), Email: email, Role: role, CreatedBy: caller.ActorID(),
 		CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
 	err = dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
@@ -196,7 +197,7 @@ func RevokeInvitation(ctx context.Context, db *sqlx.DB, caller *Caller, id strin
 		if inv.RevokedAt.Valid {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE invitations SET revoked_at = ? WHERE id = ?", nowUTC(), id); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE invitations SET revoked_at = ? WHERE id = ?", clock.Now(), id); err != nil {
 			return dberr.Translate(err)
 		}
 		return Audit(ctx, tx, caller, "invitation.revoke", "invitation", id, inv.Email)
@@ -303,7 +304,7 @@ func (a *Auth) AcceptInvitation(ctx context.Context, db *sqlx.DB, in Acceptance)
 			} else if u != nil {
 				return login.ErrUserExists
 			}
-			now := nowUTC()
+			now := clock.Now()
 			u := &User{ID: uuid.Must(uuid.NewV7()).String(), Email: inv.Email, PasswordHash: hash,
 				FirstName: in.NewUser.FirstName, LastName: in.NewUser.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
 			_, err := tx.ExecContext(ctx,
@@ -321,7 +322,7 @@ func (a *Auth) AcceptInvitation(ctx context.Context, db *sqlx.DB, in Acceptance)
 		if _, err := tx.ExecContext(ctx, "INSERT IGNORE INTO user_roles (user_id, role_name) VALUES (?, ?)", userID, inv.Role); err != nil {
 			return dberr.Translate(err)
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE invitations SET accepted_at = ?, accepted_by = ? WHERE id = ?", nowUTC(), userID, inv.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE invitations SET accepted_at = ?, accepted_by = ? WHERE id = ?", clock.Now(), userID, inv.ID); err != nil {
 			return dberr.Translate(err)
 		}
 		return Audit(ctx, tx, caller, "invitation.accept", "invitation", inv.ID, inv.Email+" as "+inv.Role)

@@ -16,6 +16,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/login"
 	"github.com/silo-dev/silo/internal/page"
@@ -40,8 +41,6 @@ var (
 // backslash, backtick, parenthesis, brace or control character, so the
 // value is inert in an HTML attribute, a CSS url() or a script string.
 var logoURLPattern = regexp.MustCompile(`^https://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~!$&+,;=:@%/-]*)?(?:\?[A-Za-z0-9._~!$&+,;=:@%/?-]*)?(?:#[A-Za-z0-9._~!$&+,;=:@%/?-]*)?$`)
-
-func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // Role is a tenant role with its permissions.
 type Role struct {
@@ -109,7 +108,7 @@ func Audit(ctx context.Context, e sqlx.ExecerContext, caller *Caller, action, ta
 	}
 	_, err := e.ExecContext(ctx,
 		"INSERT INTO audit_log (at, actor_kind, actor_id, acting_as, action, target_type, target, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		nowUTC(), kind, actor, actingAs, action, targetType, target,
+		clock.Now(), kind, actor, actingAs, action, targetType, target,
 		sql.NullString{String: caller.RequestID, Valid: caller.RequestID != ""}, sql.NullString{String: detail, Valid: detail != ""})
 	return dberr.Translate(err)
 }
@@ -266,7 +265,7 @@ func (a *Auth) AddUser(ctx context.Context, db *sqlx.DB, caller *Caller, in NewU
 	if err != nil {
 		return nil, err
 	}
-	now := nowUTC()
+	now := clock.Now()
 	u := &User{ID: uuid.Must(uuid.NewV7()).String(), Email: email, PasswordHash: hash,
 		FirstName: in.FirstName, LastName: in.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
 	if err := CreateUser(ctx, db, u, roles...); err != nil {
@@ -417,7 +416,7 @@ func (a *Auth) SaveRole(ctx context.Context, db *sqlx.DB, caller *Caller, in Rol
 			return dberr.Translate(err)
 		}
 		if create {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO roles (name, description, built_in, created_at) VALUES (?, ?, 0, ?)", in.Name, in.Description, nowUTC()); err != nil {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO roles (name, description, built_in, created_at) VALUES (?, ?, 0, ?)", in.Name, in.Description, clock.Now()); err != nil {
 				return dberr.Translate(err)
 			}
 		} else if _, err := tx.ExecContext(ctx, "UPDATE roles SET description = ? WHERE name = ?", in.Description, in.Name); err != nil {
@@ -545,7 +544,7 @@ func (a *Auth) UpdateSettings(ctx context.Context, db *sqlx.DB, caller *Caller, 
 	}
 	err = dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, "UPDATE settings SET display_name = ?, logo_url = ?, primary_color = ?, allow_public_signup = ?, updated_at = ? WHERE id = 1",
-			s.DisplayName, s.LogoURL, s.PrimaryColor, s.AllowPublicSignup, nowUTC())
+			s.DisplayName, s.LogoURL, s.PrimaryColor, s.AllowPublicSignup, clock.Now())
 		if err != nil {
 			return dberr.Translate(err)
 		}

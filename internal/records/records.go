@@ -21,6 +21,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/page"
 	"github.com/silo-dev/silo/router"
 )
@@ -157,7 +158,7 @@ func create(c *gin.Context) {
 		router.Fail(c, err)
 		return
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := clock.Now()
 	r := &Record{ID: uuid.Must(uuid.NewV7()).String(), Collection: coll, Data: data, Version: 1,
 		CreatedAt: now, UpdatedAt: now, CreatedBy: router.Caller(c).ActorID()}
 	err = inTx(c, func(tx *sqlx.Tx) error {
@@ -240,7 +241,7 @@ func update(c *gin.Context) {
 		return
 	}
 	r, err := change(c, func(tx *sqlx.Tx, r *Record) error {
-		r.Data, r.Version, r.UpdatedAt = data, r.Version+1, time.Now().UTC().Truncate(time.Microsecond)
+		r.Data, r.Version, r.UpdatedAt = data, r.Version+1, clock.Now()
 		if _, err := tx.ExecContext(c.Request.Context(),
 			"UPDATE records SET data = ?, version = ?, updated_at = ? WHERE collection = ? AND id = ?",
 			string(r.Data), r.Version, r.UpdatedAt, r.Collection, r.ID); err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
 )
 
@@ -36,8 +37,6 @@ func CheckFormat(raw string) error {
 	}
 	return nil
 }
-
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // token is a stored refresh token.
 type token struct {
@@ -65,7 +64,7 @@ func hashOf(raw string) []byte {
 }
 
 func insert(ctx context.Context, e sqlx.ExecerContext, familyID, userID string, hash []byte, ttl time.Duration) error {
-	t := now()
+	t := clock.Now()
 	_, err := e.ExecContext(ctx,
 		"INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
 		uuid.NewString(), familyID, userID, hash, t.Add(ttl), t)
@@ -90,13 +89,13 @@ func forUpdate(ctx context.Context, q sqlx.QueryerContext, raw string) (*token, 
 }
 
 func revokeFamily(ctx context.Context, e sqlx.ExecerContext, familyID string) error {
-	_, err := e.ExecContext(ctx, "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL", now(), familyID)
+	_, err := e.ExecContext(ctx, "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL", clock.Now(), familyID)
 	return dberr.Translate(err)
 }
 
 // RevokeUser revokes every family of userID (deactivation, removal).
 func RevokeUser(ctx context.Context, e sqlx.ExecerContext, userID string) error {
-	_, err := e.ExecContext(ctx, "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", now(), userID)
+	_, err := e.ExecContext(ctx, "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", clock.Now(), userID)
 	return dberr.Translate(err)
 }
 
@@ -130,7 +129,7 @@ func Rotate(ctx context.Context, tx *sqlx.Tx, raw string, ttl time.Duration, act
 	if !ok {
 		return Outcome{Refused: ErrInvalid}, revokeFamily(ctx, tx, t.FamilyID)
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE refresh_tokens SET used_at = ? WHERE id = ?", now(), t.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, "UPDATE refresh_tokens SET used_at = ? WHERE id = ?", clock.Now(), t.ID); err != nil {
 		return Outcome{}, dberr.Translate(err)
 	}
 	next, hash := newToken()
