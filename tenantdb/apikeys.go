@@ -2,10 +2,7 @@ package tenantdb
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"slices"
 	"strings"
@@ -19,6 +16,7 @@ import (
 	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/opaque"
 )
 
 var maxExpiry = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
@@ -64,19 +62,6 @@ func (k *APIKey) usable(now time.Time) bool {
 	return !k.RevokedAt.Valid && (!k.ExpiresAt.Valid || now.Before(k.ExpiresAt.Time))
 }
 
-func hashSecret(raw string) []byte {
-	sum := sha256.Sum256([]byte(raw))
-	return sum[:]
-}
-
-func randomSecret(prefix string) string {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return prefix + base64.RawURLEncoding.EncodeToString(b)
-}
-
 // NewAPIKey is the input of CreateAPIKey.
 type NewAPIKey struct {
 	Name        string
@@ -114,7 +99,7 @@ func (a *Auth) CreateAPIKey(ctx context.Context, db *sqlx.DB, caller *Caller, in
 	case !caller.Covers(in.Permissions):
 		return nil, "", ErrEscalation
 	}
-	raw := randomSecret(APIKeyPrefix)
+	raw := opaque.New(APIKeyPrefix)
 	k := &APIKey{ID: uuid.Must(uuid.NewV7()).String(), Name: name, Prefix: raw[:len(APIKeyPrefix)+6],
 		Permissions: strings.Join(dedupe(in.Permissions), ","), CreatedBy: caller.ActorID(), CreatedAt: clock.Now()}
 	if in.ExpiresAt != nil {
@@ -122,7 +107,7 @@ func (a *Auth) CreateAPIKey(ctx context.Context, db *sqlx.DB, caller *Caller, in
 	}
 	err := dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, "INSERT INTO api_keys (id, name, key_hash, prefix, permissions, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-			k.ID, k.Name, hashSecret(raw), k.Prefix, k.Permissions, k.CreatedBy, k.CreatedAt, k.ExpiresAt)
+			k.ID, k.Name, opaque.Hash(raw), k.Prefix, k.Permissions, k.CreatedBy, k.CreatedAt, k.ExpiresAt)
 		if err != nil {
 			return dberr.Translate(err)
 		}
@@ -228,7 +213,7 @@ func (a *Auth) AuthenticateKey(ctx context.Context, db *sqlx.DB, raw string) (*C
 	if !strings.HasPrefix(raw, APIKeyPrefix) || len(raw) > 100 {
 		return nil, errBadAPIKey
 	}
-	k, err := getKey(ctx, db, keyByHash, hashSecret(raw))
+	k, err := getKey(ctx, db, keyByHash, opaque.Hash(raw))
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/opaque"
 )
 
 // InvitationTTL is how long an invitation can be accepted.
@@ -97,7 +98,7 @@ func CreateInvitation(ctx context.Context, db *sqlx.DB, caller *Caller, rawEmail
 	if !caller.Covers(perms) {
 		return nil, "", ErrEscalation
 	}
-	raw := randomSecret(invitationPrefix)
+	raw := opaque.New(invitationPrefix)
 	now := clock.Now()
 	inv := &Invitation{ID: uuid.Must(uuid.NewV7()).String(), Email: email, Role: role, CreatedBy: caller.ActorID(),
 		CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
@@ -106,7 +107,7 @@ func CreateInvitation(ctx context.Context, db *sqlx.DB, caller *Caller, rawEmail
 			return err
 		}
 		_, err := tx.ExecContext(ctx, "INSERT INTO invitations (id, email, role_name, token_hash, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			inv.ID, inv.Email, inv.Role, hashSecret(raw), inv.CreatedBy, inv.CreatedAt, inv.ExpiresAt)
+			inv.ID, inv.Email, inv.Role, opaque.Hash(raw), inv.CreatedBy, inv.CreatedAt, inv.ExpiresAt)
 		if err != nil {
 			return dberr.Translate(err)
 		}
@@ -223,7 +224,7 @@ func pendingInvitation(ctx context.Context, q sqlx.QueryerContext, token string,
 		query += " FOR UPDATE"
 	}
 	var inv Invitation
-	err := sqlx.GetContext(ctx, q, &inv, query, hashSecret(token))
+	err := sqlx.GetContext(ctx, q, &inv, query, opaque.Hash(token))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrInvitationInvalid
 	}

@@ -7,10 +7,7 @@ package refresh
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"time"
 
@@ -20,6 +17,7 @@ import (
 	"github.com/silo-dev/silo/internal/apperr"
 	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
+	"github.com/silo-dev/silo/internal/opaque"
 )
 
 // Errors a refresh can be refused with.
@@ -50,17 +48,8 @@ type token struct {
 
 // newToken returns a random opaque token and the hash stored for it.
 func newToken() (raw string, hash []byte) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	raw = base64.RawURLEncoding.EncodeToString(b)
-	return raw, hashOf(raw)
-}
-
-func hashOf(raw string) []byte {
-	sum := sha256.Sum256([]byte(raw))
-	return sum[:]
+	raw = opaque.New("")
+	return raw, opaque.Hash(raw)
 }
 
 func insert(ctx context.Context, e sqlx.ExecerContext, familyID, userID string, hash []byte, ttl time.Duration) error {
@@ -81,7 +70,7 @@ func Start(ctx context.Context, e sqlx.ExecerContext, userID string, ttl time.Du
 func forUpdate(ctx context.Context, q sqlx.QueryerContext, raw string) (*token, error) {
 	var t token
 	err := sqlx.GetContext(ctx, q, &t,
-		"SELECT id, family_id, user_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = ? FOR UPDATE", hashOf(raw))
+		"SELECT id, family_id, user_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = ? FOR UPDATE", opaque.Hash(raw))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
