@@ -16,6 +16,7 @@ import (
 	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/page"
+	"github.com/silo-dev/silo/internal/sqllike"
 )
 
 // Tenant statuses.
@@ -146,7 +147,7 @@ func (c *Catalog) Tenants(ctx context.Context, f TenantFilter) ([]Tenant, string
 		args = append(args, f.Status)
 	}
 	if f.Query != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(f.Query) + "%"
+		like := sqllike.Contains(f.Query)
 		q += " AND (slug LIKE ? OR name LIKE ?)"
 		args = append(args, like, like)
 	}

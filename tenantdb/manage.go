@@ -20,6 +20,7 @@ import (
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/login"
 	"github.com/silo-dev/silo/internal/page"
+	"github.com/silo-dev/silo/internal/sqllike"
 )
 
 // Errors of tenant administration.
@@ -165,7 +166,7 @@ func ListUsers(ctx context.Context, db sqlx.QueryerContext, q string, limit int,
 	query := "SELECT " + userColumns + " FROM users WHERE id > ?"
 	args := []any{cursor}
 	if q != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
+		like := sqllike.Contains(q)
 		// Emails are stored lower-cased and compare exactly; names compare
 		// case-insensitively.
 		query += " AND (email LIKE ? OR first_name LIKE ? OR last_name LIKE ?)"

@@ -15,6 +15,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/dberr"
+	"github.com/silo-dev/silo/internal/sqllike"
 	"github.com/silo-dev/silo/migrations"
 )
 
@@ -144,7 +145,7 @@ func (s *Server) Grant(ctx context.Context, user, database string) error {
 // database, or the central one). It is also the form the server stores and
 // information_schema.SCHEMA_PRIVILEGES shows.
 func grantPattern(database string) string {
-	return strings.NewReplacer(`\`, `\\`, `_`, `\_`, `%`, `\%`).Replace(database)
+	return sqllike.Escape(database)
 }
 
 // GrantTarget is the privilege level "`db`.*" naming exactly database, its
@@ -334,17 +335,11 @@ func (s *Server) Version(ctx context.Context, database string, set migrations.Se
 	return v, dberr.Translate(err)
 }
 
-// likePrefix escapes prefix for a LIKE pattern matching names that start with it.
-func likePrefix(prefix string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(prefix) + "%"
-}
-
 // Databases lists the databases whose names start with prefix.
 func (s *Server) Databases(ctx context.Context, prefix string) ([]string, error) {
 	var names []string
 	err := s.db.SelectContext(ctx, &names,
-		"SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ? ORDER BY SCHEMA_NAME", likePrefix(prefix))
+		"SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ? ORDER BY SCHEMA_NAME", sqllike.Prefix(prefix))
 	return names, dberr.Translate(err)
 }
 
@@ -352,7 +347,7 @@ func (s *Server) Databases(ctx context.Context, prefix string) ([]string, error)
 func (s *Server) Users(ctx context.Context, prefix string) ([]string, error) {
 	var names []string
 	err := s.db.SelectContext(ctx, &names,
-		"SELECT User FROM mysql.user WHERE User LIKE ? AND Host = ? ORDER BY User", likePrefix(prefix), s.userHost)
+		"SELECT User FROM mysql.user WHERE User LIKE ? AND Host = ? ORDER BY User", sqllike.Prefix(prefix), s.userHost)
 	return names, dberr.Translate(err)
 }
 
