@@ -353,15 +353,9 @@ func (s *Service) UpdateAdmin(ctx context.Context, id string, p AdminPatch) (*Ad
 	}
 	var out *Admin
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := lockAdmins(ctx, tx); err != nil {
-			return err
-		}
-		a, err := adminByIDForUpdate(ctx, tx, id)
+		a, err := lockedAdmin(ctx, tx, id)
 		if err != nil {
 			return err
-		}
-		if a == nil {
-			return errAdminNotFound
 		}
 		next := *a
 		if p.FirstName != nil {
@@ -395,21 +389,28 @@ func (s *Service) UpdateAdmin(ctx context.Context, id string, p AdminPatch) (*Ad
 	return out, err
 }
 
+// lockedAdmin takes the admins lock and reads admin id for update:
+// errAdminNotFound when there is none.
+func lockedAdmin(ctx context.Context, tx *sqlx.Tx, id string) (*Admin, error) {
+	if err := lockAdmins(ctx, tx); err != nil {
+		return nil, err
+	}
+	a, err := adminByIDForUpdate(ctx, tx, id)
+	if err == nil && a == nil {
+		err = errAdminNotFound
+	}
+	return a, err
+}
+
 // DeleteAdmin removes an admin and their refresh tokens.
 func (s *Service) DeleteAdmin(ctx context.Context, id string) error {
 	if _, err := uuid.Parse(id); err != nil {
 		return errAdminNotFound
 	}
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := lockAdmins(ctx, tx); err != nil {
-			return err
-		}
-		a, err := adminByIDForUpdate(ctx, tx, id)
+		a, err := lockedAdmin(ctx, tx, id)
 		if err != nil {
 			return err
-		}
-		if a == nil {
-			return errAdminNotFound
 		}
 		if err := s.keepOneSuperadmin(ctx, tx, a.Role == RoleSuperadmin && a.IsActive); err != nil {
 			return err

@@ -280,19 +280,8 @@ func (s *Server) Migrate(ctx context.Context, database string, set migrations.Se
 // failure part-way; -1 when the database could not be asked. goose runs on a pool of its own, which it closes, and
 // holds the database's GET_LOCK session lock while it works.
 func (s *Server) MigrateTo(ctx context.Context, database string, set migrations.Set, up bool, to int64) (int64, error) {
-	if err := checkDatabase(database); err != nil {
-		return 0, err
-	}
-	cfg := s.cfg.Clone()
-	cfg.DBName = database
-	cfg.MultiStatements = false
-	db, err := open(cfg)
+	p, err := s.provider(database, set)
 	if err != nil {
-		return 0, err
-	}
-	p, err := migrations.NewProvider(db.DB, set.FS, set.Table, "tenant:"+s.cfg.Addr+"/"+database)
-	if err != nil {
-		db.Close()
 		return 0, err
 	}
 	defer p.Close()
@@ -316,23 +305,34 @@ func (s *Server) MigrateTo(ctx context.Context, database string, set migrations.
 
 // Version reads database's goose version (for operators who distrust the catalog).
 func (s *Server) Version(ctx context.Context, database string, set migrations.Set) (int64, error) {
-	if err := checkDatabase(database); err != nil {
-		return 0, err
-	}
-	cfg := s.cfg.Clone()
-	cfg.DBName = database
-	db, err := open(cfg)
+	p, err := s.provider(database, set)
 	if err != nil {
-		return 0, err
-	}
-	p, err := migrations.NewProvider(db.DB, set.FS, set.Table, "tenant:"+s.cfg.Addr+"/"+database)
-	if err != nil {
-		db.Close()
 		return 0, err
 	}
 	defer p.Close()
 	v, err := p.GetDBVersion(ctx)
 	return v, dberr.Translate(err)
+}
+
+// provider opens goose for set on database, on a pool of its own that
+// closing the provider closes, locked by the database's GET_LOCK.
+func (s *Server) provider(database string, set migrations.Set) (*migrations.Provider, error) {
+	if err := checkDatabase(database); err != nil {
+		return nil, err
+	}
+	cfg := s.cfg.Clone()
+	cfg.DBName = database
+	cfg.MultiStatements = false
+	db, err := open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p, err := migrations.NewProvider(db.DB, set.FS, set.Table, "tenant:"+s.cfg.Addr+"/"+database)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return p, nil
 }
 
 // Databases lists the databases whose names start with prefix.
