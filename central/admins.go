@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"github.com/silo-dev/silo/internal/clock"
 )
 
 // Central admin roles.
@@ -29,9 +31,6 @@ type Admin struct {
 }
 
 const adminColumns = "id, email, password_hash, first_name, last_name, role, is_active, created_at, updated_at"
-
-// now is the time stamp stored in rows: UTC, at the columns' microsecond precision.
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 func adminByEmail(ctx context.Context, q sqlx.QueryerContext, email string) (*Admin, error) {
 	return getAdmin(ctx, q, "SELECT "+adminColumns+" FROM users WHERE email = ?", email)
@@ -80,7 +79,7 @@ func updateAdmin(ctx context.Context, e sqlx.ExecerContext, a *Admin) error {
 }
 
 func updatePasswordHash(ctx context.Context, e sqlx.ExecerContext, id, hash string) error {
-	_, err := e.ExecContext(ctx, "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", hash, now(), id)
+	_, err := e.ExecContext(ctx, "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", hash, clock.Now(), id)
 	return translate(err)
 }
 

@@ -8,8 +8,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/page"
 	"github.com/silo-dev/silo/internal/ratelimit"
 )
 
@@ -46,7 +47,7 @@ func audit(ctx context.Context, e sqlx.ExecerContext, action, targetType, target
 	}
 	_, err := e.ExecContext(ctx,
 		"INSERT INTO audit_log (at, actor_kind, actor_id, actor_email, action, target_type, target, request_id, client_ip, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		now(), a.Kind, nullable(a.ID), nullable(a.Email), action, targetType, target,
+		clock.Now(), a.Kind, nullable(a.ID), nullable(a.Email), action, targetType, target,
 		nullable(a.RequestID), nullable(a.ClientIP), outcome, nullable(detail))
 	return translate(err)
 }
@@ -94,23 +95,15 @@ func (l *Audit) Record(ctx context.Context, action, targetType, target, outcome,
 // List returns up to limit entries, newest first, older than the cursor
 // (an entry id), and the cursor of the next page.
 func (l *Audit) List(ctx context.Context, limit int, cursor string) ([]AuditEntry, string, error) {
-	before := int64(1<<63 - 1)
-	if cursor != "" {
-		n, err := strconv.ParseInt(cursor, 10, 64)
-		if err != nil || n < 1 {
-			return nil, "", apperr.Validation(apperr.FieldError{Field: "cursor", Message: "is not a valid cursor"})
-		}
-		before = n
+	before, err := page.Before(cursor)
+	if err != nil {
+		return nil, "", err
 	}
 	var out []AuditEntry
-	err := l.db.SelectContext(ctx, &out, "SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?", before, limit+1)
+	err = l.db.SelectContext(ctx, &out, "SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?", before, limit+1)
 	if err != nil {
 		return nil, "", translate(err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = strconv.FormatInt(out[limit-1].ID, 10)
-	}
+	out, next := page.Cut(out, limit, func(e *AuditEntry) string { return strconv.FormatInt(e.ID, 10) })
 	return out, next, nil
 }

@@ -2,9 +2,9 @@ package central
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"time"
+
+	"github.com/silo-dev/silo/internal/mysqllock"
 )
 
 // TryLock takes the named MySQL lock (GET_LOCK) on a connection of its own
@@ -22,26 +22,16 @@ func (c *Catalog) Lock(ctx context.Context, name string, wait time.Duration) (re
 	if err != nil {
 		return nil, false, translate(err)
 	}
-	key := lockKey(c.dbName, name)
-	var got *int64
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", key, int(wait.Seconds())).Scan(&got); err != nil {
+	key := mysqllock.Name("silo:", c.dbName+"/"+name, 24)
+	got, err := mysqllock.Get(ctx, conn, key, wait)
+	if err != nil || !got {
 		conn.Close()
 		return nil, false, translate(err)
-	}
-	if got == nil || *got != 1 {
-		conn.Close()
-		return nil, false, nil
 	}
 	return func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_, _ = conn.ExecContext(ctx, "DO RELEASE_LOCK(?)", key)
+		_, _ = mysqllock.Release(ctx, conn, key)
 		conn.Close()
 	}, true, nil
-}
-
-// lockKey fits any name into MySQL's 64-character lock names.
-func lockKey(database, name string) string {
-	sum := sha256.Sum256([]byte(database + "/" + name))
-	return "silo:" + hex.EncodeToString(sum[:24])
 }

@@ -3,6 +3,8 @@ package central
 import (
 	"context"
 	"database/sql"
+
+	"github.com/silo-dev/silo/internal/clock"
 )
 
 // SetVersion is one application migration set's recorded state in one
@@ -21,7 +23,7 @@ func (c *Catalog) RecordSetVersion(ctx context.Context, database, set string, ve
 	_, err := c.db.ExecContext(ctx, `INSERT INTO schema_sets (database_name, set_name, version, migration_error, updated_at)
 		VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE version = VALUES(version),
 		migration_error = VALUES(migration_error), updated_at = VALUES(updated_at)`,
-		database, set, version, sql.NullString{String: errMsg, Valid: errMsg != ""}, now())
+		database, set, version, sql.NullString{String: errMsg, Valid: errMsg != ""}, clock.Now())
 	return translate(err)
 }
 

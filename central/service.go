@@ -12,8 +12,10 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/page"
 	"github.com/silo-dev/silo/internal/refresh"
 	"github.com/silo-dev/silo/internal/token"
 )
@@ -61,14 +63,10 @@ type AdminPatch struct {
 
 // Errors of the central plane.
 var (
-	ErrUserExists        = apperr.New(apperr.Conflict, "USER_EXISTS", "User already exists")
-	ErrRegistrationShut  = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Registration is closed: a superadmin must register new central admins")
-	ErrLastSuperadmin    = apperr.New(apperr.Conflict, "CONFLICT", "The last active superadmin cannot be removed, demoted or deactivated")
-	ErrAccessExpired     = apperr.New(apperr.Unauthenticated, "TOKEN_EXPIRED", "Access token expired")
-	ErrBadAccessToken    = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Invalid access token")
-	ErrFirstMustBeSuper  = apperr.Validation(apperr.FieldError{Field: "role", Message: "the first central admin must be a superadmin"})
-	errAdminNotFound     = apperr.New(apperr.NotFound, "NOT_FOUND", "Central admin not found")
-	errInvalidAdminIDArg = apperr.New(apperr.NotFound, "NOT_FOUND", "Central admin not found")
+	ErrRegistrationShut = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Registration is closed: a superadmin must register new central admins")
+	ErrLastSuperadmin   = apperr.New(apperr.Conflict, "CONFLICT", "The last active superadmin cannot be removed, demoted or deactivated")
+	ErrFirstMustBeSuper = apperr.Validation(apperr.FieldError{Field: "role", Message: "the first central admin must be a superadmin"})
+	errAdminNotFound    = apperr.New(apperr.NotFound, "NOT_FOUND", "Central admin not found")
 )
 
 func validRole(r string) bool { return r == RoleAdmin || r == RoleSuperadmin }
@@ -76,11 +74,7 @@ func validRole(r string) bool { return r == RoleAdmin || r == RoleSuperadmin }
 // validate checks every field of a new admin and returns it normalised.
 func (in NewAdmin) validate(defaultRole string) (NewAdmin, error) {
 	var v apperr.Validator
-	email, ok := login.NormalizeEmail(in.Email)
-	v.Check(ok, "email", "must be a valid email address")
-	login.CheckNewPassword(&v, "password", in.Password)
-	login.CheckName(&v, "firstName", in.FirstName)
-	login.CheckName(&v, "lastName", in.LastName)
+	email := login.NewUser{Email: in.Email, Password: in.Password, FirstName: in.FirstName, LastName: in.LastName}.Check(&v, "")
 	if in.Role == "" {
 		in.Role = defaultRole
 	}
@@ -148,13 +142,13 @@ func (s *Service) create(ctx context.Context, in NewAdmin, allow func(count int)
 	if existing, err := adminByEmail(ctx, s.db, in.Email); err != nil {
 		return nil, err
 	} else if existing != nil {
-		return nil, ErrUserExists
+		return nil, login.ErrUserExists
 	}
 	hash, err := s.guard.Hash(ctx, in.Password)
 	if err != nil {
 		return nil, err
 	}
-	t := now()
+	t := clock.Now()
 	a := &Admin{
 		ID: uuid.Must(uuid.NewV7()).String(), Email: in.Email, PasswordHash: hash,
 		FirstName: in.FirstName, LastName: in.LastName, Role: in.Role, IsActive: true,
@@ -172,7 +166,7 @@ func (s *Service) create(ctx context.Context, in NewAdmin, allow func(count int)
 			return err
 		}
 		if err := insertAdmin(ctx, tx, a); isDuplicate(err) {
-			return ErrUserExists
+			return login.ErrUserExists
 		} else if err != nil {
 			return translate(err)
 		}
@@ -275,19 +269,19 @@ func (s *Service) Authenticate(ctx context.Context, raw string) (*Admin, error) 
 	claims, err := s.keys.Verify(raw, token.CentralAudience)
 	switch {
 	case errors.Is(err, token.ErrExpired):
-		return nil, ErrAccessExpired
+		return nil, token.ErrAccessExpired
 	case err != nil, !claims.IsCentralAdmin:
-		return nil, ErrBadAccessToken
+		return nil, token.ErrBadAccessToken
 	}
 	if _, err := uuid.Parse(claims.Subject); err != nil {
-		return nil, ErrBadAccessToken
+		return nil, token.ErrBadAccessToken
 	}
 	a, err := adminByID(ctx, s.db, claims.Subject)
 	if err != nil {
 		return nil, err
 	}
 	if a == nil || !a.IsActive {
-		return nil, ErrBadAccessToken
+		return nil, token.ErrBadAccessToken
 	}
 	return a, nil
 }
@@ -311,27 +305,23 @@ func (s *Service) MayImpersonate(ctx context.Context, id string) (bool, error) {
 // ListAdmins returns up to limit admins after the cursor (an admin id) and
 // the cursor of the next page, empty on the last page.
 func (s *Service) ListAdmins(ctx context.Context, limit int, cursor string) ([]Admin, string, error) {
-	if cursor != "" {
-		if _, err := uuid.Parse(cursor); err != nil {
-			return nil, "", apperr.Validation(apperr.FieldError{Field: "cursor", Message: "is not a valid cursor"})
-		}
+	var v apperr.Validator
+	page.CheckAfter(&v, cursor)
+	if err := v.Err(); err != nil {
+		return nil, "", err
 	}
 	admins, err := listAdmins(ctx, s.db, cursor, limit+1)
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(admins) > limit {
-		admins = admins[:limit]
-		next = admins[limit-1].ID
-	}
+	admins, next := page.Cut(admins, limit, func(a *Admin) string { return a.ID })
 	return admins, next, nil
 }
 
 // GetAdmin returns one admin.
 func (s *Service) GetAdmin(ctx context.Context, id string) (*Admin, error) {
 	if _, err := uuid.Parse(id); err != nil {
-		return nil, errInvalidAdminIDArg
+		return nil, errAdminNotFound
 	}
 	a, err := adminByID(ctx, s.db, id)
 	if err == nil && a == nil {
@@ -359,19 +349,13 @@ func (s *Service) UpdateAdmin(ctx context.Context, id string, p AdminPatch) (*Ad
 		return nil, err
 	}
 	if _, err := uuid.Parse(id); err != nil {
-		return nil, errInvalidAdminIDArg
+		return nil, errAdminNotFound
 	}
 	var out *Admin
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := lockAdmins(ctx, tx); err != nil {
-			return err
-		}
-		a, err := adminByIDForUpdate(ctx, tx, id)
+		a, err := lockedAdmin(ctx, tx, id)
 		if err != nil {
 			return err
-		}
-		if a == nil {
-			return errAdminNotFound
 		}
 		next := *a
 		if p.FirstName != nil {
@@ -390,7 +374,7 @@ func (s *Service) UpdateAdmin(ctx context.Context, id string, p AdminPatch) (*Ad
 		if err := s.keepOneSuperadmin(ctx, tx, losesSuper); err != nil {
 			return err
 		}
-		next.UpdatedAt = now()
+		next.UpdatedAt = clock.Now()
 		if err := updateAdmin(ctx, tx, &next); err != nil {
 			return err
 		}
@@ -405,21 +389,28 @@ func (s *Service) UpdateAdmin(ctx context.Context, id string, p AdminPatch) (*Ad
 	return out, err
 }
 
+// lockedAdmin takes the admins lock and reads admin id for update:
+// errAdminNotFound when there is none.
+func lockedAdmin(ctx context.Context, tx *sqlx.Tx, id string) (*Admin, error) {
+	if err := lockAdmins(ctx, tx); err != nil {
+		return nil, err
+	}
+	a, err := adminByIDForUpdate(ctx, tx, id)
+	if err == nil && a == nil {
+		err = errAdminNotFound
+	}
+	return a, err
+}
+
 // DeleteAdmin removes an admin and their refresh tokens.
 func (s *Service) DeleteAdmin(ctx context.Context, id string) error {
 	if _, err := uuid.Parse(id); err != nil {
-		return errInvalidAdminIDArg
+		return errAdminNotFound
 	}
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		if err := lockAdmins(ctx, tx); err != nil {
-			return err
-		}
-		a, err := adminByIDForUpdate(ctx, tx, id)
+		a, err := lockedAdmin(ctx, tx, id)
 		if err != nil {
 			return err
-		}
-		if a == nil {
-			return errAdminNotFound
 		}
 		if err := s.keepOneSuperadmin(ctx, tx, a.Role == RoleSuperadmin && a.IsActive); err != nil {
 			return err

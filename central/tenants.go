@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -12,7 +13,10 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
+	"github.com/silo-dev/silo/internal/page"
+	"github.com/silo-dev/silo/internal/sqllike"
 )
 
 // Tenant statuses.
@@ -143,7 +147,7 @@ func (c *Catalog) Tenants(ctx context.Context, f TenantFilter) ([]Tenant, string
 		args = append(args, f.Status)
 	}
 	if f.Query != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(f.Query) + "%"
+		like := sqllike.Contains(f.Query)
 		q += " AND (slug LIKE ? OR name LIKE ?)"
 		args = append(args, like, like)
 	}
@@ -153,11 +157,7 @@ func (c *Catalog) Tenants(ctx context.Context, f TenantFilter) ([]Tenant, string
 	if err := c.db.SelectContext(ctx, &out, q, args...); err != nil {
 		return nil, "", translate(err)
 	}
-	next := ""
-	if len(out) > f.Limit {
-		out = out[:f.Limit]
-		next = out[f.Limit-1].ID
-	}
+	out, next := page.Cut(out, f.Limit, func(t *Tenant) string { return t.ID })
 	ptrs := make([]*Tenant, len(out))
 	for i := range out {
 		ptrs[i] = &out[i]
@@ -230,7 +230,7 @@ func (c *Catalog) CreateTenant(ctx context.Context, t *Tenant, claimSpare bool) 
 				return translate(err)
 			}
 		}
-		t.CreatedAt, t.UpdatedAt = now(), now()
+		t.CreatedAt, t.UpdatedAt = clock.Now(), clock.Now()
 		_, err := tx.ExecContext(ctx, "INSERT INTO tenants ("+tenantColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			t.ID, t.Slug, t.Name, t.Status, t.Step, t.DatabaseName, t.DatabaseHost, t.DBUser, t.DBPasswordEnc,
 			t.SchemaVersion, t.LastError, t.PendingAdmin, t.CreatedAt, t.UpdatedAt, t.MigrationErr)
@@ -254,7 +254,7 @@ func (c *Catalog) CreateTenant(ctx context.Context, t *Tenant, claimSpare bool) 
 
 func insertDomains(ctx context.Context, tx *sqlx.Tx, tenantID string, domains []string) error {
 	for _, d := range domains {
-		_, err := tx.ExecContext(ctx, "INSERT INTO tenant_domains (domain, tenant_id, created_at) VALUES (?, ?, ?)", d, tenantID, now())
+		_, err := tx.ExecContext(ctx, "INSERT INTO tenant_domains (domain, tenant_id, created_at) VALUES (?, ?, ?)", d, tenantID, clock.Now())
 		if isDuplicate(err) {
 			return ErrDomainTaken
 		}
@@ -268,14 +268,14 @@ func insertDomains(ctx context.Context, tx *sqlx.Tx, tenantID string, domains []
 // SetStep records that provisioning step completed (and the schema version).
 func (c *Catalog) SetStep(ctx context.Context, id, step string, schemaVersion int64) error {
 	_, err := c.db.ExecContext(ctx, "UPDATE tenants SET step = ?, schema_version = GREATEST(schema_version, ?), updated_at = ? WHERE id = ?",
-		step, schemaVersion, now(), id)
+		step, schemaVersion, clock.Now(), id)
 	return translate(err)
 }
 
 // SetProvisioning marks a tenant as being provisioned again (a retry).
 func (c *Catalog) SetProvisioning(ctx context.Context, id string) error {
 	return c.mutate(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'provisioning', updated_at = ? WHERE id = ? AND status IN ('provisioning', 'failed')", now(), id)
+		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'provisioning', updated_at = ? WHERE id = ? AND status IN ('provisioning', 'failed')", clock.Now(), id)
 		return translate(err)
 	})
 }
@@ -283,7 +283,7 @@ func (c *Catalog) SetProvisioning(ctx context.Context, id string) error {
 // FinishProvisioning marks the tenant active and forgets the pending admin.
 func (c *Catalog) FinishProvisioning(ctx context.Context, t *Tenant) error {
 	return c.mutate(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'active', step = 'done', last_error = NULL, pending_admin = NULL, updated_at = ? WHERE id = ?", now(), t.ID)
+		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'active', step = 'done', last_error = NULL, pending_admin = NULL, updated_at = ? WHERE id = ?", clock.Now(), t.ID)
 		if err != nil {
 			return translate(err)
 		}
@@ -297,7 +297,7 @@ func (c *Catalog) FailProvisioning(ctx context.Context, t *Tenant, lastError str
 		lastError = lastError[:1000]
 	}
 	return c.mutate(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?", lastError, now(), t.ID)
+		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?", lastError, clock.Now(), t.ID)
 		if err != nil {
 			return translate(err)
 		}
@@ -323,10 +323,10 @@ func (c *Catalog) ChangeStatus(ctx context.Context, slug string, from []string, 
 		if err != nil {
 			return translate(err)
 		}
-		if !contains(from, status) {
+		if !slices.Contains(from, status) {
 			return ErrWrongStatus(status)
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE tenants SET status = ?, updated_at = ? WHERE slug = ?", to, now(), slug); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE tenants SET status = ?, updated_at = ? WHERE slug = ?", to, clock.Now(), slug); err != nil {
 			return translate(err)
 		}
 		return audit(ctx, tx, action, "tenant", slug, OutcomeSuccess, status+" -> "+to)
@@ -335,15 +335,6 @@ func (c *Catalog) ChangeStatus(ctx context.Context, slug string, from []string, 
 		return nil, err
 	}
 	return c.Tenant(ctx, slug)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // UpdateTenant changes a tenant's name and/or replaces its domains.
@@ -359,7 +350,7 @@ func (c *Catalog) UpdateTenant(ctx context.Context, slug string, name *string, d
 		}
 		var changed []string
 		if name != nil {
-			if _, err := tx.ExecContext(ctx, "UPDATE tenants SET name = ?, updated_at = ? WHERE id = ?", *name, now(), id); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE tenants SET name = ?, updated_at = ? WHERE id = ?", *name, clock.Now(), id); err != nil {
 				return translate(err)
 			}
 			changed = append(changed, "name")
@@ -371,7 +362,7 @@ func (c *Catalog) UpdateTenant(ctx context.Context, slug string, name *string, d
 			if err := insertDomains(ctx, tx, id, domains); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE tenants SET updated_at = ? WHERE id = ?", now(), id); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE tenants SET updated_at = ? WHERE id = ?", clock.Now(), id); err != nil {
 				return translate(err)
 			}
 			changed = append(changed, "domains ["+strings.Join(domains, " ")+"]")
@@ -404,7 +395,7 @@ func (c *Catalog) RecordMigration(ctx context.Context, id string, version int64,
 		errMsg = errMsg[:1000]
 	}
 	_, err := c.db.ExecContext(ctx, "UPDATE tenants SET schema_version = ?, migration_error = ?, updated_at = ? WHERE id = ?",
-		version, sql.NullString{String: errMsg, Valid: errMsg != ""}, now(), id)
+		version, sql.NullString{String: errMsg, Valid: errMsg != ""}, clock.Now(), id)
 	return translate(err)
 }
 

@@ -1,14 +1,12 @@
 // Package migrations embeds Silo's goose migrations and runs them through
 // goose's Provider API, locked per database with MySQL's GET_LOCK. It imports
-// nothing of Silo's.
+// nothing of Silo's but the leaf internal/mysqllock.
 package migrations
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"embed"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -17,6 +15,8 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+
+	"github.com/silo-dev/silo/internal/mysqllock"
 )
 
 //go:embed central/*.sql tenant/*.sql
@@ -137,21 +137,17 @@ func NewSessionLocker(key string, timeout time.Duration) *SessionLocker {
 
 // LockName derives the GET_LOCK name for key.
 func LockName(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return "silo:migrate:" + hex.EncodeToString(sum[:20])
+	return mysqllock.Name("silo:migrate:", key, 20)
 }
 
-// SessionLock waits for the lock up to the locker's timeout.
+// SessionLock waits for the lock up to the locker's timeout (at least a
+// second).
 func (l *SessionLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
-	var got sql.NullInt64
-	secs := int64(l.timeout / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
-	if err := conn.QueryRowContext(ctx, "SELECT GET_LOCK(?, ?)", l.name, secs).Scan(&got); err != nil {
+	got, err := mysqllock.Get(ctx, conn, l.name, max(l.timeout, time.Second))
+	if err != nil {
 		return fmt.Errorf("acquire migration lock: %w", err)
 	}
-	if !got.Valid || got.Int64 != 1 {
+	if !got {
 		return ErrLockTimeout
 	}
 	return nil
@@ -159,11 +155,11 @@ func (l *SessionLocker) SessionLock(ctx context.Context, conn *sql.Conn) error {
 
 // SessionUnlock releases the lock taken by SessionLock on the same connection.
 func (l *SessionLocker) SessionUnlock(ctx context.Context, conn *sql.Conn) error {
-	var released sql.NullInt64
-	if err := conn.QueryRowContext(ctx, "SELECT RELEASE_LOCK(?)", l.name).Scan(&released); err != nil {
+	held, err := mysqllock.Release(ctx, conn, l.name)
+	if err != nil {
 		return fmt.Errorf("release migration lock: %w", err)
 	}
-	if !released.Valid || released.Int64 != 1 {
+	if !held {
 		return errors.New("release migration lock: this session did not hold it")
 	}
 	return nil

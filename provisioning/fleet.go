@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/apperr"
 	"github.com/silo-dev/silo/migrations"
@@ -182,34 +184,18 @@ func notRun(it fleetItem, reason string) TenantResult {
 	return TenantResult{Slug: it.name(), Spare: it.spare != nil, Outcome: OutcomeNotRun, Reason: reason}
 }
 
-// run migrates batch with o.Concurrency workers and returns how many
-// tenants failed. Once MaxFailures is reached or ctx is cancelled, the
+// run migrates batch, o.Concurrency tenants at a time, and returns how
+// many tenants failed. Once MaxFailures is reached or ctx is cancelled, the
 // tenants not yet started are recorded as not run rather than dropped, so
 // that the report still accounts for every tenant.
 func (f *fleetRun) run(ctx context.Context, batch []fleetItem) (failures int) {
 	o := f.o
 	var failed atomic.Int64
-	work := make(chan fleetItem)
-	var wg sync.WaitGroup
-	for w := 0; w < o.Concurrency; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for it := range work {
-				if o.MaxFailures > 0 && failed.Load() >= int64(o.MaxFailures) {
-					f.record(notRun(it, "stopped after failures"))
-					continue
-				}
-				r := f.p.migrateOne(ctx, it, o, f.plan, f.recorded)
-				if r.Outcome == OutcomeFailed {
-					failed.Add(1)
-				}
-				f.record(r)
-			}
-		}()
-	}
+	stopped := func() bool { return o.MaxFailures > 0 && failed.Load() >= int64(o.MaxFailures) }
+	var g errgroup.Group
+	g.SetLimit(o.Concurrency)
 	for i, it := range batch {
-		if (o.MaxFailures > 0 && failed.Load() >= int64(o.MaxFailures)) || ctx.Err() != nil {
+		if stopped() || ctx.Err() != nil {
 			reason := "stopped after failures"
 			if ctx.Err() != nil {
 				reason = "cancelled"
@@ -219,10 +205,20 @@ func (f *fleetRun) run(ctx context.Context, batch []fleetItem) (failures int) {
 			}
 			break
 		}
-		work <- it
+		g.Go(func() error { // waits for a free slot
+			if stopped() {
+				f.record(notRun(it, "stopped after failures"))
+				return nil
+			}
+			r := f.p.migrateOne(ctx, it, o, f.plan, f.recorded)
+			if r.Outcome == OutcomeFailed {
+				failed.Add(1)
+			}
+			f.record(r)
+			return nil
+		})
 	}
-	close(work)
-	wg.Wait()
+	_ = g.Wait() // every func returns nil
 	return int(failed.Load())
 }
 

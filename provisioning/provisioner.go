@@ -18,7 +18,9 @@ import (
 
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/page"
 	"github.com/silo-dev/silo/internal/secretbox"
 	"github.com/silo-dev/silo/migrations"
 	"github.com/silo-dev/silo/tenantdb"
@@ -350,7 +352,7 @@ func (p *Provisioner) initTenant(ctx context.Context, t *central.Tenant, passwor
 		if err := json.Unmarshal([]byte(t.PendingAdmin.String), &pa); err != nil {
 			return err
 		}
-		now := nowUTC()
+		now := clock.Now()
 		admin = &tenantdb.User{ID: pa.ID, Email: pa.Email, PasswordHash: pa.PasswordHash, FirstName: pa.FirstName,
 			LastName: pa.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
 	}
@@ -534,7 +536,7 @@ func (p *Provisioner) List(ctx context.Context, f central.TenantFilter) ([]centr
 	var v apperr.Validator
 	v.Check(f.Status == "" || statuses[f.Status], "status", "must be provisioning, active, suspended, failed or deleted")
 	v.Check(utf8Valid(f.Query) && len(f.Query) <= 200, "q", "must be valid UTF-8, at most 200 bytes")
-	v.Check(f.Cursor == "" || isUUID(f.Cursor), "cursor", "is not a valid cursor")
+	page.CheckAfter(&v, f.Cursor)
 	if err := v.Err(); err != nil {
 		return nil, "", err
 	}

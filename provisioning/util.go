@@ -1,13 +1,10 @@
 package provisioning
 
 import (
-	"time"
 	"unicode/utf8"
 
 	"github.com/google/uuid"
 )
-
-func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 func utf8Valid(s string) bool { return utf8.ValidString(s) }
 

@@ -99,10 +99,5 @@ type NewAdmin struct {
 }
 
 func (a *NewAdmin) check(v *apperr.Validator) {
-	email, ok := login.NormalizeEmail(a.Email)
-	v.Check(ok, "admin.email", "must be a valid email address")
-	login.CheckNewPassword(v, "admin.password", a.Password)
-	login.CheckName(v, "admin.firstName", a.FirstName)
-	login.CheckName(v, "admin.lastName", a.LastName)
-	a.Email = email
+	a.Email = login.NewUser(*a).Check(v, "admin.")
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/page"
 )
 
 // PageLimit reads ?limit= (default 50, 1..200).
@@ -38,11 +39,7 @@ func (h *handlers) listAdmins(c *gin.Context) {
 	for i := range admins {
 		out = append(out, viewAdmin(&admins[i]))
 	}
-	var cursor *string
-	if next != "" {
-		cursor = &next
-	}
-	c.JSON(http.StatusOK, gin.H{"admins": out, "nextCursor": cursor})
+	c.JSON(http.StatusOK, gin.H{"admins": out, "nextCursor": page.Next(next)})
 }
 
 func (h *handlers) getAdmin(c *gin.Context) {

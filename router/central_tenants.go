@@ -8,6 +8,7 @@ import (
 
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/page"
 	"github.com/silo-dev/silo/provisioning"
 )
 
@@ -92,11 +93,7 @@ func (h *handlers) listTenants(c *gin.Context) {
 	for i := range ts {
 		out = append(out, ViewTenant(&ts[i]))
 	}
-	var cursor *string
-	if next != "" {
-		cursor = &next
-	}
-	c.JSON(http.StatusOK, gin.H{"tenants": out, "nextCursor": cursor})
+	c.JSON(http.StatusOK, gin.H{"tenants": out, "nextCursor": page.Next(next)})
 }
 
 func (h *handlers) getTenant(c *gin.Context) {
@@ -209,11 +206,7 @@ func (h *handlers) listAudit(c *gin.Context) {
 			RequestID: e.RequestID.String, ClientIP: e.ClientIP.String,
 		})
 	}
-	var cursor *string
-	if next != "" {
-		cursor = &next
-	}
-	c.JSON(http.StatusOK, gin.H{"entries": out, "nextCursor": cursor})
+	c.JSON(http.StatusOK, gin.H{"entries": out, "nextCursor": page.Next(next)})
 }
 
 // migrationStatus reports every tenant's schema version against the latest.

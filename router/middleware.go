@@ -3,7 +3,6 @@ package router
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -64,11 +63,7 @@ func secureHeaders() gin.HandlerFunc {
 	}
 }
 
-func newRequestID() string {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
+func newRequestID() string { return rand.Text() }
 
 func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
 

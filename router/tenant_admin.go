@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/page"
 	"github.com/silo-dev/silo/tenantdb"
 )
 
@@ -37,11 +38,7 @@ func (h *handlers) listUsers(c *gin.Context) {
 	for _, u := range users {
 		out = append(out, viewTenantUser(&u.User, u.Roles, nil))
 	}
-	var cursor *string
-	if next != "" {
-		cursor = &next
-	}
-	c.JSON(http.StatusOK, gin.H{"users": out, "nextCursor": cursor})
+	c.JSON(http.StatusOK, gin.H{"users": out, "nextCursor": page.Next(next)})
 }
 
 func (h *handlers) getUser(c *gin.Context) {
@@ -230,9 +227,5 @@ func (h *handlers) tenantAudit(c *gin.Context) {
 			Actor:  auditActor{Kind: e.ActorKind, ID: e.ActorID.String},
 			Target: auditTarget{Type: e.TargetType, ID: e.Target}, RequestID: e.RequestID.String, Detail: e.Detail.String})
 	}
-	var cursor *string
-	if next != "" {
-		cursor = &next
-	}
-	c.JSON(http.StatusOK, gin.H{"entries": out, "nextCursor": cursor})
+	c.JSON(http.StatusOK, gin.H{"entries": out, "nextCursor": page.Next(next)})
 }

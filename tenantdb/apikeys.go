@@ -2,11 +2,9 @@ package tenantdb
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"errors"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -15,8 +13,10 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/opaque"
 )
 
 var maxExpiry = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
@@ -62,19 +62,6 @@ func (k *APIKey) usable(now time.Time) bool {
 	return !k.RevokedAt.Valid && (!k.ExpiresAt.Valid || now.Before(k.ExpiresAt.Time))
 }
 
-func hashSecret(raw string) []byte {
-	sum := sha256.Sum256([]byte(raw))
-	return sum[:]
-}
-
-func randomSecret(prefix string) string {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	return prefix + base64.RawURLEncoding.EncodeToString(b)
-}
-
 // NewAPIKey is the input of CreateAPIKey.
 type NewAPIKey struct {
 	Name        string
@@ -93,11 +80,7 @@ func (a *Auth) CreateAPIKey(ctx context.Context, db *sqlx.DB, caller *Caller, in
 	v.Check(name != "" && login.PlainText(name) && utf8.RuneCountInString(name) <= 100,
 		"name", "is required, at most 100 characters")
 	v.Check(len(in.Permissions) > 0, "permissions", "must name at least one permission")
-	for _, p := range in.Permissions {
-		if !ValidPermission(p) {
-			v.Add("permissions", "unknown permission: "+p)
-		}
-	}
+	checkPermissions(&v, in.Permissions)
 	if in.ExpiresAt != nil {
 		v.Check(in.ExpiresAt.After(time.Now()), "expiresAt", "must be in the future")
 		// DATETIME ends with year 9999 (and the driver refuses later times).
@@ -116,15 +99,15 @@ func (a *Auth) CreateAPIKey(ctx context.Context, db *sqlx.DB, caller *Caller, in
 	case !caller.Covers(in.Permissions):
 		return nil, "", ErrEscalation
 	}
-	raw := randomSecret(APIKeyPrefix)
+	raw := opaque.New(APIKeyPrefix)
 	k := &APIKey{ID: uuid.Must(uuid.NewV7()).String(), Name: name, Prefix: raw[:len(APIKeyPrefix)+6],
-		Permissions: strings.Join(dedupe(in.Permissions), ","), CreatedBy: caller.ActorID(), CreatedAt: nowUTC()}
+		Permissions: strings.Join(dedupe(in.Permissions), ","), CreatedBy: caller.ActorID(), CreatedAt: clock.Now()}
 	if in.ExpiresAt != nil {
 		k.ExpiresAt = sql.NullTime{Time: in.ExpiresAt.UTC().Truncate(time.Microsecond), Valid: true}
 	}
 	err := dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, "INSERT INTO api_keys (id, name, key_hash, prefix, permissions, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-			k.ID, k.Name, hashSecret(raw), k.Prefix, k.Permissions, k.CreatedBy, k.CreatedAt, k.ExpiresAt)
+			k.ID, k.Name, opaque.Hash(raw), k.Prefix, k.Permissions, k.CreatedBy, k.CreatedAt, k.ExpiresAt)
 		if err != nil {
 			return dberr.Translate(err)
 		}
@@ -161,7 +144,7 @@ func (a *Auth) RevokeAPIKey(ctx context.Context, db *sqlx.DB, caller *Caller, id
 		return ErrAPIKeyNotFound
 	}
 	return dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", nowUTC(), id)
+		res, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", clock.Now(), id)
 		if err != nil {
 			return dberr.Translate(err)
 		}
@@ -210,7 +193,7 @@ func revokeKeysOf(ctx context.Context, tx *sqlx.Tx, caller *Caller, why string, 
 			if k.RevokedAt.Valid {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ?", nowUTC(), k.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ?", clock.Now(), k.ID); err != nil {
 				return dberr.Translate(err)
 			}
 			if err := Audit(ctx, tx, caller, "apikey.revoke", "apikey", k.ID, why); err != nil {
@@ -230,7 +213,7 @@ func (a *Auth) AuthenticateKey(ctx context.Context, db *sqlx.DB, raw string) (*C
 	if !strings.HasPrefix(raw, APIKeyPrefix) || len(raw) > 100 {
 		return nil, errBadAPIKey
 	}
-	k, err := getKey(ctx, db, keyByHash, hashSecret(raw))
+	k, err := getKey(ctx, db, keyByHash, opaque.Hash(raw))
 	if err != nil {
 		return nil, err
 	}
@@ -244,7 +227,7 @@ func (a *Auth) AuthenticateKey(ctx context.Context, db *sqlx.DB, raw string) (*C
 	}
 	if !k.LastUsedAt.Valid || now.Sub(k.LastUsedAt.Time) > time.Minute {
 		// Recorded at most once a minute per key, to keep requests read-only.
-		if _, err := db.ExecContext(ctx, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", nowUTC(), k.ID); err != nil {
+		if _, err := db.ExecContext(ctx, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", clock.Now(), k.ID); err != nil {
 			a.log.WarnContext(ctx, "recording API key use failed", "key", k.ID, "err", err)
 		}
 	}
@@ -306,7 +289,7 @@ func keyAuthority(ctx context.Context, db sqlx.QueryerContext, k *APIKey, now ti
 func intersect(a, b []string) []string {
 	out := []string{}
 	for _, p := range a {
-		if contains(b, p) {
+		if slices.Contains(b, p) {
 			out = append(out, p)
 		}
 	}

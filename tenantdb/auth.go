@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/login"
 	"github.com/silo-dev/silo/internal/refresh"
@@ -58,8 +59,6 @@ type Session struct {
 // Errors of tenant auth.
 var (
 	ErrSignupClosed   = apperr.New(apperr.Forbidden, "FORBIDDEN", "This tenant does not allow public sign-up")
-	ErrBadAccessToken = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Invalid access token")
-	ErrAccessExpired  = apperr.New(apperr.Unauthenticated, "TOKEN_EXPIRED", "Access token expired")
 	ErrConfigTooLarge = apperr.New(apperr.TooLarge, "BODY_TOO_LARGE", "The config must be at most 64 KiB")
 	errConfigNotJSON  = apperr.Validation(apperr.FieldError{Field: "config", Message: "must be a JSON object"})
 )
@@ -67,10 +66,8 @@ var (
 // MaxConfigBytes bounds a user's config object.
 const MaxConfigBytes = 64 << 10
 
-// NewUser is the input of Register.
-type NewUser struct {
-	Email, Password, FirstName, LastName string
-}
+// NewUser is the input of Register, AddUser and AcceptInvitation.
+type NewUser = login.NewUser
 
 // Register creates a member of tenant slug, if the tenant allows sign-up.
 // Public sign-up never grants more than the member role. Sign-ups are
@@ -81,11 +78,7 @@ func (a *Auth) Register(ctx context.Context, db *sqlx.DB, slug, clientIP string,
 		return nil, err
 	}
 	var v apperr.Validator
-	email, ok := login.NormalizeEmail(in.Email)
-	v.Check(ok, "email", "must be a valid email address")
-	login.CheckNewPassword(&v, "password", in.Password)
-	login.CheckName(&v, "firstName", in.FirstName)
-	login.CheckName(&v, "lastName", in.LastName)
+	email := in.Check(&v, "")
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
@@ -99,13 +92,13 @@ func (a *Auth) Register(ctx context.Context, db *sqlx.DB, slug, clientIP string,
 	if u, err := UserByEmail(ctx, db, email); err != nil {
 		return nil, err
 	} else if u != nil {
-		return nil, ErrUserExists
+		return nil, login.ErrUserExists
 	}
 	hash, err := a.guard.Hash(ctx, in.Password)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := clock.Now()
 	u := &User{ID: uuid.Must(uuid.NewV7()).String(), Email: email, PasswordHash: hash,
 		FirstName: in.FirstName, LastName: in.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
 	if err := CreateUser(ctx, db, u, RoleMember); err != nil {
@@ -221,12 +214,12 @@ func (a *Auth) Authenticate(ctx context.Context, db *sqlx.DB, slug, raw string) 
 	claims, err := a.keys.Verify(raw, token.TenantAudience(slug))
 	switch {
 	case errors.Is(err, token.ErrExpired):
-		return nil, ErrAccessExpired
+		return nil, token.ErrAccessExpired
 	case err != nil, claims.TenantID != slug, claims.IsCentralAdmin:
-		return nil, ErrBadAccessToken
+		return nil, token.ErrBadAccessToken
 	}
 	if _, err := uuid.Parse(claims.Subject); err != nil {
-		return nil, ErrBadAccessToken
+		return nil, token.ErrBadAccessToken
 	}
 	if claims.Actor != nil {
 		if err := a.checkImpersonator(ctx, claims.Actor.Subject); err != nil {
@@ -235,7 +228,7 @@ func (a *Auth) Authenticate(ctx context.Context, db *sqlx.DB, slug, raw string) 
 	}
 	u, roles, perms, err := UserWithRoles(ctx, db, claims.Subject)
 	if errors.Is(err, ErrUserNotFound) || (err == nil && !u.IsActive) {
-		return nil, ErrBadAccessToken
+		return nil, token.ErrBadAccessToken
 	}
 	if err != nil {
 		return nil, err
@@ -251,14 +244,14 @@ func (a *Auth) Authenticate(ctx context.Context, db *sqlx.DB, slug, raw string) 
 // may still impersonate; the central database is asked on every request.
 func (a *Auth) checkImpersonator(ctx context.Context, adminID string) error {
 	if _, err := uuid.Parse(adminID); err != nil || a.impersonators == nil {
-		return ErrBadAccessToken
+		return token.ErrBadAccessToken
 	}
 	ok, err := a.impersonators(ctx, adminID)
 	if err != nil {
 		return err
 	}
 	if !ok {
-		return ErrBadAccessToken
+		return token.ErrBadAccessToken
 	}
 	return nil
 }

@@ -11,8 +11,10 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/opaque"
 )
 
 // InvitationTTL is how long an invitation can be accepted.
@@ -84,8 +86,7 @@ var ErrTenantHasAdmin = apperr.New(apperr.Forbidden, "FORBIDDEN",
 // hold every permission of the role. The token is returned once.
 func CreateInvitation(ctx context.Context, db *sqlx.DB, caller *Caller, rawEmail, role string) (*Invitation, string, error) {
 	var v apperr.Validator
-	email, ok := login.NormalizeEmail(rawEmail)
-	v.Check(ok, "email", "must be a valid email address")
+	email := login.CheckEmail(&v, "email", rawEmail)
 	v.Check(role != "", "role", "is required")
 	if err := v.Err(); err != nil {
 		return nil, "", err
@@ -97,8 +98,8 @@ func CreateInvitation(ctx context.Context, db *sqlx.DB, caller *Caller, rawEmail
 	if !caller.Covers(perms) {
 		return nil, "", ErrEscalation
 	}
-	raw := randomSecret(invitationPrefix)
-	now := nowUTC()
+	raw := opaque.New(invitationPrefix)
+	now := clock.Now()
 	inv := &Invitation{ID: uuid.Must(uuid.NewV7()).String(), Email: email, Role: role, CreatedBy: caller.ActorID(),
 		CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
 	err = dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
@@ -106,7 +107,7 @@ func CreateInvitation(ctx context.Context, db *sqlx.DB, caller *Caller, rawEmail
 			return err
 		}
 		_, err := tx.ExecContext(ctx, "INSERT INTO invitations (id, email, role_name, token_hash, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-			inv.ID, inv.Email, inv.Role, hashSecret(raw), inv.CreatedBy, inv.CreatedAt, inv.ExpiresAt)
+			inv.ID, inv.Email, inv.Role, opaque.Hash(raw), inv.CreatedBy, inv.CreatedAt, inv.ExpiresAt)
 		if err != nil {
 			return dberr.Translate(err)
 		}
@@ -197,7 +198,7 @@ func RevokeInvitation(ctx context.Context, db *sqlx.DB, caller *Caller, id strin
 		if inv.RevokedAt.Valid {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE invitations SET revoked_at = ? WHERE id = ?", nowUTC(), id); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE invitations SET revoked_at = ? WHERE id = ?", clock.Now(), id); err != nil {
 			return dberr.Translate(err)
 		}
 		return Audit(ctx, tx, caller, "invitation.revoke", "invitation", id, inv.Email)
@@ -223,7 +224,7 @@ func pendingInvitation(ctx context.Context, q sqlx.QueryerContext, token string,
 		query += " FOR UPDATE"
 	}
 	var inv Invitation
-	err := sqlx.GetContext(ctx, q, &inv, query, hashSecret(token))
+	err := sqlx.GetContext(ctx, q, &inv, query, opaque.Hash(token))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrInvitationInvalid
 	}
@@ -251,7 +252,7 @@ func acceptable(ctx context.Context, db *sqlx.DB, token string) error {
 	if u, err := UserByEmail(ctx, db, inv.Email); err != nil {
 		return err
 	} else if u != nil {
-		return ErrUserExists
+		return login.ErrUserExists
 	}
 	return nil
 }
@@ -269,9 +270,7 @@ func (a *Auth) AcceptInvitation(ctx context.Context, db *sqlx.DB, in Acceptance)
 	var hash string
 	if in.NewUser != nil {
 		var v apperr.Validator
-		login.CheckNewPassword(&v, "password", in.NewUser.Password)
-		login.CheckName(&v, "firstName", in.NewUser.FirstName)
-		login.CheckName(&v, "lastName", in.NewUser.LastName)
+		in.NewUser.CheckWithoutEmail(&v, "")
 		if err := v.Err(); err != nil {
 			return nil, err
 		}
@@ -304,16 +303,16 @@ func (a *Auth) AcceptInvitation(ctx context.Context, db *sqlx.DB, in Acceptance)
 			if u, err := UserByEmail(ctx, tx, inv.Email); err != nil {
 				return err
 			} else if u != nil {
-				return ErrUserExists
+				return login.ErrUserExists
 			}
-			now := nowUTC()
+			now := clock.Now()
 			u := &User{ID: uuid.Must(uuid.NewV7()).String(), Email: inv.Email, PasswordHash: hash,
 				FirstName: in.NewUser.FirstName, LastName: in.NewUser.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
 			_, err := tx.ExecContext(ctx,
 				"INSERT INTO users (id, email, password_hash, first_name, last_name, is_active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, 1, ?, ?)",
 				u.ID, u.Email, u.PasswordHash, u.FirstName, u.LastName, u.CreatedAt, u.UpdatedAt)
 			if dberr.IsDuplicate(err) {
-				return ErrUserExists
+				return login.ErrUserExists
 			}
 			if err != nil {
 				return dberr.Translate(err)
@@ -324,7 +323,7 @@ func (a *Auth) AcceptInvitation(ctx context.Context, db *sqlx.DB, in Acceptance)
 		if _, err := tx.ExecContext(ctx, "INSERT IGNORE INTO user_roles (user_id, role_name) VALUES (?, ?)", userID, inv.Role); err != nil {
 			return dberr.Translate(err)
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE invitations SET accepted_at = ?, accepted_by = ? WHERE id = ?", nowUTC(), userID, inv.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE invitations SET accepted_at = ?, accepted_by = ? WHERE id = ?", clock.Now(), userID, inv.ID); err != nil {
 			return dberr.Translate(err)
 		}
 		return Audit(ctx, tx, caller, "invitation.accept", "invitation", inv.ID, inv.Email+" as "+inv.Role)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,8 +16,11 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/page"
+	"github.com/silo-dev/silo/internal/sqllike"
 )
 
 // Errors of tenant administration.
@@ -38,8 +42,6 @@ var (
 // backslash, backtick, parenthesis, brace or control character, so the
 // value is inert in an HTML attribute, a CSS url() or a script string.
 var logoURLPattern = regexp.MustCompile(`^https://[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~!$&+,;=:@%/-]*)?(?:\?[A-Za-z0-9._~!$&+,;=:@%/?-]*)?(?:#[A-Za-z0-9._~!$&+,;=:@%/?-]*)?$`)
-
-func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
 
 // Role is a tenant role with its permissions.
 type Role struct {
@@ -107,7 +109,7 @@ func Audit(ctx context.Context, e sqlx.ExecerContext, caller *Caller, action, ta
 	}
 	_, err := e.ExecContext(ctx,
 		"INSERT INTO audit_log (at, actor_kind, actor_id, acting_as, action, target_type, target, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		nowUTC(), kind, actor, actingAs, action, targetType, target,
+		clock.Now(), kind, actor, actingAs, action, targetType, target,
 		sql.NullString{String: caller.RequestID, Valid: caller.RequestID != ""}, sql.NullString{String: detail, Valid: detail != ""})
 	return dberr.Translate(err)
 }
@@ -140,19 +142,10 @@ func actOn(ctx context.Context, tx *sqlx.Tx, caller *Caller, userID string) (*Us
 	if err != nil {
 		return nil, err
 	}
-	if contains(roles, RoleTenantAdmin) && !caller.Covers(Permissions) {
+	if slices.Contains(roles, RoleTenantAdmin) && !caller.Covers(Permissions) {
 		return nil, ErrAdminProtected
 	}
 	return u, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // UserView is a user with its roles.
@@ -165,7 +158,7 @@ type UserView struct {
 // email or name contains q, and returns the next page's cursor.
 func ListUsers(ctx context.Context, db sqlx.QueryerContext, q string, limit int, cursor string) ([]UserView, string, error) {
 	var v apperr.Validator
-	v.Check(cursor == "" || isUUID(cursor), "cursor", "is not a valid cursor")
+	page.CheckAfter(&v, cursor)
 	v.Check(utf8.ValidString(q) && len(q) <= 200, "q", "must be valid UTF-8, at most 200 bytes")
 	if err := v.Err(); err != nil {
 		return nil, "", err
@@ -173,7 +166,7 @@ func ListUsers(ctx context.Context, db sqlx.QueryerContext, q string, limit int,
 	query := "SELECT " + userColumns + " FROM users WHERE id > ?"
 	args := []any{cursor}
 	if q != "" {
-		like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(q) + "%"
+		like := sqllike.Contains(q)
 		// Emails are stored lower-cased and compare exactly; names compare
 		// case-insensitively.
 		query += " AND (email LIKE ? OR first_name LIKE ? OR last_name LIKE ?)"
@@ -185,11 +178,7 @@ func ListUsers(ctx context.Context, db sqlx.QueryerContext, q string, limit int,
 	if err := sqlx.SelectContext(ctx, db, &users, query, args...); err != nil {
 		return nil, "", dberr.Translate(err)
 	}
-	next := ""
-	if len(users) > limit {
-		users = users[:limit]
-		next = users[limit-1].ID
-	}
+	users, next := page.Cut(users, limit, func(u *User) string { return u.ID })
 	roles, err := rolesOfUsers(ctx, db, users)
 	if err != nil {
 		return nil, "", err
@@ -253,11 +242,7 @@ func GetUser(ctx context.Context, db sqlx.QueryerContext, id string) (*UserView,
 // every permission the roles give.
 func (a *Auth) AddUser(ctx context.Context, db *sqlx.DB, caller *Caller, in NewUser, roles []string) (*UserView, error) {
 	var v apperr.Validator
-	email, ok := login.NormalizeEmail(in.Email)
-	v.Check(ok, "email", "must be a valid email address")
-	login.CheckNewPassword(&v, "password", in.Password)
-	login.CheckName(&v, "firstName", in.FirstName)
-	login.CheckName(&v, "lastName", in.LastName)
+	email := in.Check(&v, "")
 	if len(roles) == 0 {
 		roles = []string{RoleMember}
 	}
@@ -281,7 +266,7 @@ func (a *Auth) AddUser(ctx context.Context, db *sqlx.DB, caller *Caller, in NewU
 	if err != nil {
 		return nil, err
 	}
-	now := nowUTC()
+	now := clock.Now()
 	u := &User{ID: uuid.Must(uuid.NewV7()).String(), Email: email, PasswordHash: hash,
 		FirstName: in.FirstName, LastName: in.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
 	if err := CreateUser(ctx, db, u, roles...); err != nil {
@@ -319,7 +304,7 @@ func (a *Auth) SetRoles(ctx context.Context, db *sqlx.DB, caller *Caller, userID
 		if err != nil {
 			return err
 		}
-		if wasAdmin && target.IsActive && !contains(roles, RoleTenantAdmin) {
+		if wasAdmin && target.IsActive && !slices.Contains(roles, RoleTenantAdmin) {
 			if n, err := countAdmins(ctx, tx); err != nil {
 				return err
 			} else if n <= 1 {
@@ -401,11 +386,7 @@ func (in RoleInput) check(caller *Caller, create bool) error {
 	}
 	v.Check(login.PlainText(in.Description) && utf8.RuneCountInString(in.Description) <= 255, "description",
 		"must be at most 255 characters without control or invisible formatting characters")
-	for _, p := range in.Permissions {
-		if !ValidPermission(p) {
-			v.Add("permissions", "unknown permission: "+p)
-		}
-	}
+	checkPermissions(&v, in.Permissions)
 	if err := v.Err(); err != nil {
 		return err
 	}
@@ -436,7 +417,7 @@ func (a *Auth) SaveRole(ctx context.Context, db *sqlx.DB, caller *Caller, in Rol
 			return dberr.Translate(err)
 		}
 		if create {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO roles (name, description, built_in, created_at) VALUES (?, ?, 0, ?)", in.Name, in.Description, nowUTC()); err != nil {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO roles (name, description, built_in, created_at) VALUES (?, ?, 0, ?)", in.Name, in.Description, clock.Now()); err != nil {
 				return dberr.Translate(err)
 			}
 		} else if _, err := tx.ExecContext(ctx, "UPDATE roles SET description = ? WHERE name = ?", in.Description, in.Name); err != nil {
@@ -564,7 +545,7 @@ func (a *Auth) UpdateSettings(ctx context.Context, db *sqlx.DB, caller *Caller, 
 	}
 	err = dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, "UPDATE settings SET display_name = ?, logo_url = ?, primary_color = ?, allow_public_signup = ?, updated_at = ? WHERE id = 1",
-			s.DisplayName, s.LogoURL, s.PrimaryColor, s.AllowPublicSignup, nowUTC())
+			s.DisplayName, s.LogoURL, s.PrimaryColor, s.AllowPublicSignup, clock.Now())
 		if err != nil {
 			return dberr.Translate(err)
 		}
@@ -589,22 +570,14 @@ type AuditEntry struct {
 
 // AuditLog lists entries newest first, older than cursor (an entry id).
 func AuditLog(ctx context.Context, db sqlx.QueryerContext, limit int, cursor string) ([]AuditEntry, string, error) {
-	before := int64(1<<63 - 1)
-	if cursor != "" {
-		n, err := strconv.ParseInt(cursor, 10, 64)
-		if err != nil || n < 1 {
-			return nil, "", apperr.Validation(apperr.FieldError{Field: "cursor", Message: "is not a valid cursor"})
-		}
-		before = n
+	before, err := page.Before(cursor)
+	if err != nil {
+		return nil, "", err
 	}
 	var out []AuditEntry
 	if err := sqlx.SelectContext(ctx, db, &out, "SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?", before, limit+1); err != nil {
 		return nil, "", dberr.Translate(err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = strconv.FormatInt(out[limit-1].ID, 10)
-	}
+	out, next := page.Cut(out, limit, func(e *AuditEntry) string { return strconv.FormatInt(e.ID, 10) })
 	return out, next, nil
 }

@@ -1,6 +1,11 @@
 package tenantdb
 
-import "database/sql"
+import (
+	"database/sql"
+	"slices"
+
+	"github.com/silo-dev/silo/internal/apperr"
+)
 
 // Permissions of API.md, the only ones a role may hold.
 var Permissions = []string{
@@ -9,27 +14,22 @@ var Permissions = []string{
 }
 
 // ValidPermission reports whether p is one of Permissions.
-func ValidPermission(p string) bool {
-	for _, q := range Permissions {
-		if q == p {
-			return true
+func ValidPermission(p string) bool { return slices.Contains(Permissions, p) }
+
+// checkPermissions adds to v each of perms that is not a permission.
+func checkPermissions(v *apperr.Validator, perms []string) {
+	for _, p := range perms {
+		if !ValidPermission(p) {
+			v.Add("permissions", "unknown permission: "+p)
 		}
 	}
-	return false
 }
 
 // Has reports whether the caller holds permission p. It is the one
 // authorization decision of the tenant plane: every route asks it, and
 // the caller's permissions were read from the tenant database for this
 // request.
-func (c *Caller) Has(p string) bool {
-	for _, q := range c.Permissions {
-		if q == p {
-			return true
-		}
-	}
-	return false
-}
+func (c *Caller) Has(p string) bool { return slices.Contains(c.Permissions, p) }
 
 // Covers reports whether the caller holds every permission in ps, so that
 // nobody can hand out (to a role, a user or an API key) more than they have.

@@ -15,6 +15,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/dberr"
+	"github.com/silo-dev/silo/internal/sqllike"
 	"github.com/silo-dev/silo/migrations"
 )
 
@@ -144,7 +145,7 @@ func (s *Server) Grant(ctx context.Context, user, database string) error {
 // database, or the central one). It is also the form the server stores and
 // information_schema.SCHEMA_PRIVILEGES shows.
 func grantPattern(database string) string {
-	return strings.NewReplacer(`\`, `\\`, `_`, `\_`, `%`, `\%`).Replace(database)
+	return sqllike.Escape(database)
 }
 
 // GrantTarget is the privilege level "`db`.*" naming exactly database, its
@@ -279,19 +280,8 @@ func (s *Server) Migrate(ctx context.Context, database string, set migrations.Se
 // failure part-way; -1 when the database could not be asked. goose runs on a pool of its own, which it closes, and
 // holds the database's GET_LOCK session lock while it works.
 func (s *Server) MigrateTo(ctx context.Context, database string, set migrations.Set, up bool, to int64) (int64, error) {
-	if err := checkDatabase(database); err != nil {
-		return 0, err
-	}
-	cfg := s.cfg.Clone()
-	cfg.DBName = database
-	cfg.MultiStatements = false
-	db, err := open(cfg)
+	p, err := s.provider(database, set)
 	if err != nil {
-		return 0, err
-	}
-	p, err := migrations.NewProvider(db.DB, set.FS, set.Table, "tenant:"+s.cfg.Addr+"/"+database)
-	if err != nil {
-		db.Close()
 		return 0, err
 	}
 	defer p.Close()
@@ -315,18 +305,8 @@ func (s *Server) MigrateTo(ctx context.Context, database string, set migrations.
 
 // Version reads database's goose version (for operators who distrust the catalog).
 func (s *Server) Version(ctx context.Context, database string, set migrations.Set) (int64, error) {
-	if err := checkDatabase(database); err != nil {
-		return 0, err
-	}
-	cfg := s.cfg.Clone()
-	cfg.DBName = database
-	db, err := open(cfg)
+	p, err := s.provider(database, set)
 	if err != nil {
-		return 0, err
-	}
-	p, err := migrations.NewProvider(db.DB, set.FS, set.Table, "tenant:"+s.cfg.Addr+"/"+database)
-	if err != nil {
-		db.Close()
 		return 0, err
 	}
 	defer p.Close()
@@ -334,17 +314,32 @@ func (s *Server) Version(ctx context.Context, database string, set migrations.Se
 	return v, dberr.Translate(err)
 }
 
-// likePrefix escapes prefix for a LIKE pattern matching names that start with it.
-func likePrefix(prefix string) string {
-	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
-	return r.Replace(prefix) + "%"
+// provider opens goose for set on database, on a pool of its own that
+// closing the provider closes, locked by the database's GET_LOCK.
+func (s *Server) provider(database string, set migrations.Set) (*migrations.Provider, error) {
+	if err := checkDatabase(database); err != nil {
+		return nil, err
+	}
+	cfg := s.cfg.Clone()
+	cfg.DBName = database
+	cfg.MultiStatements = false
+	db, err := open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	p, err := migrations.NewProvider(db.DB, set.FS, set.Table, "tenant:"+s.cfg.Addr+"/"+database)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return p, nil
 }
 
 // Databases lists the databases whose names start with prefix.
 func (s *Server) Databases(ctx context.Context, prefix string) ([]string, error) {
 	var names []string
 	err := s.db.SelectContext(ctx, &names,
-		"SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ? ORDER BY SCHEMA_NAME", likePrefix(prefix))
+		"SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ? ORDER BY SCHEMA_NAME", sqllike.Prefix(prefix))
 	return names, dberr.Translate(err)
 }
 
@@ -352,7 +347,7 @@ func (s *Server) Databases(ctx context.Context, prefix string) ([]string, error)
 func (s *Server) Users(ctx context.Context, prefix string) ([]string, error) {
 	var names []string
 	err := s.db.SelectContext(ctx, &names,
-		"SELECT User FROM mysql.user WHERE User LIKE ? AND Host = ? ORDER BY User", likePrefix(prefix), s.userHost)
+		"SELECT User FROM mysql.user WHERE User LIKE ? AND Host = ? ORDER BY User", sqllike.Prefix(prefix), s.userHost)
 	return names, dberr.Translate(err)
 }
 

@@ -5,10 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
-	"time"
 
 	"github.com/jmoiron/sqlx"
 
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
 )
 
@@ -41,7 +41,7 @@ func PublicSignup(ctx context.Context, db sqlx.QueryerContext) (bool, error) {
 // SetPublicSignup sets whether the tenant allows public sign-up, as a new
 // tenant's default (the schema's own default is the historical "on").
 func SetPublicSignup(ctx context.Context, db sqlx.ExecerContext, allow bool) error {
-	_, err := db.ExecContext(ctx, "UPDATE settings SET allow_public_signup = ?, updated_at = ? WHERE id = 1", allow, nowUTC())
+	_, err := db.ExecContext(ctx, "UPDATE settings SET allow_public_signup = ?, updated_at = ? WHERE id = 1", allow, clock.Now())
 	return dberr.Translate(err)
 }
 
@@ -59,7 +59,7 @@ func UserConfig(ctx context.Context, db sqlx.QueryerContext, userID string) (str
 func SetUserConfig(ctx context.Context, db sqlx.ExecerContext, userID, config string) error {
 	_, err := db.ExecContext(ctx,
 		"INSERT INTO user_configs (user_id, config, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE config = VALUES(config), updated_at = VALUES(updated_at)",
-		userID, config, time.Now().UTC().Truncate(time.Microsecond))
+		userID, config, clock.Now())
 	return dberr.Translate(err)
 }
 

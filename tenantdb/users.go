@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/dberr"
+	"github.com/silo-dev/silo/internal/login"
 )
 
 // Built-in tenant roles.
@@ -29,7 +30,7 @@ type User struct {
 	UpdatedAt    time.Time `db:"updated_at"`
 }
 
-// CreateUser inserts u with roles in one transaction. It returns ErrUserExists
+// CreateUser inserts u with roles in one transaction. It returns login.ErrUserExists
 // when the email is taken; inserting the same user (same id) again is a no-op,
 // so a retried provisioning step is harmless.
 func CreateUser(ctx context.Context, db *sqlx.DB, u *User, roles ...string) error {
@@ -44,7 +45,7 @@ func CreateUser(ctx context.Context, db *sqlx.DB, u *User, roles ...string) erro
 	case err == nil && existing == u.ID:
 		return nil
 	case err == nil:
-		return ErrUserExists
+		return login.ErrUserExists
 	case !errors.Is(err, sql.ErrNoRows):
 		return dberr.Translate(err)
 	}
@@ -52,7 +53,7 @@ func CreateUser(ctx context.Context, db *sqlx.DB, u *User, roles ...string) erro
 		"INSERT INTO users (id, email, password_hash, first_name, last_name, is_active, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 		u.ID, u.Email, u.PasswordHash, u.FirstName, u.LastName, u.IsActive, u.CreatedAt, u.UpdatedAt)
 	if dberr.IsDuplicate(err) {
-		return ErrUserExists
+		return login.ErrUserExists
 	}
 	if err != nil {
 		return dberr.Translate(err)

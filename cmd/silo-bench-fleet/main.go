@@ -20,8 +20,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing/fstest"
 	"time"
 
@@ -266,28 +264,13 @@ func provision(ctx context.Context, p *provisioning.Provisioner, n int) ([]strin
 	for i := range slugs {
 		slugs[i] = fmt.Sprintf("fleet-%d", i)
 	}
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var firstErr error
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if _, err := p.Create(ctx, provisioning.NewTenant{Slug: slugs[i], Name: slugs[i]}); err != nil {
-					mu.Lock()
-					firstErr = err
-					mu.Unlock()
-					return
-				}
-			}
-		}()
+	var g errgroup.Group
+	g.SetLimit(4)
+	for _, s := range slugs {
+		g.Go(func() error {
+			_, err := p.Create(ctx, provisioning.NewTenant{Slug: s, Name: s})
+			return err
+		})
 	}
-	wg.Wait()
-	return slugs, firstErr
+	return slugs, g.Wait()
 }

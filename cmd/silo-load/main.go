@@ -44,6 +44,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/jmoiron/sqlx"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/silo-dev/silo/config"
 	"github.com/silo-dev/silo/internal/app"
@@ -192,30 +193,19 @@ func slug(i int) string { return fmt.Sprintf("load-%d", i) }
 const password = "load-test-password"
 
 func provision(ctx context.Context, p *provisioning.Provisioner, n int) error {
-	var next atomic.Int64
-	errs := make(chan error, 4)
-	var wg sync.WaitGroup
-	for w := 0; w < 4; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				_, err := p.Create(ctx, provisioning.NewTenant{Slug: slug(i), Name: slug(i), Admin: &provisioning.NewAdmin{
-					Email: "user@" + slug(i) + ".test", Password: password, FirstName: "Load", LastName: "User"}})
-				if err != nil {
-					errs <- fmt.Errorf("provision %s: %w", slug(i), err)
-					return
-				}
+	var g errgroup.Group
+	g.SetLimit(4)
+	for i := range n {
+		g.Go(func() error {
+			_, err := p.Create(ctx, provisioning.NewTenant{Slug: slug(i), Name: slug(i), Admin: &provisioning.NewAdmin{
+				Email: "user@" + slug(i) + ".test", Password: password, FirstName: "Load", LastName: "User"}})
+			if err != nil {
+				return fmt.Errorf("provision %s: %w", slug(i), err)
 			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	close(errs)
-	return <-errs
+	return g.Wait()
 }
 
 func loginAll(base string, n int) ([]string, error) {
@@ -332,9 +322,7 @@ func drive(o options, next func(*mrand.Rand) *http.Request, sample func() int) r
 	start := time.Now()
 	var wg sync.WaitGroup
 	for c := 0; c < o.clients; c++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			r := mrand.New(mrand.NewPCG(uint64(c), 42))
 			statuses[c] = map[int]int64{}
 			for time.Now().Before(deadline) {
@@ -360,7 +348,7 @@ func drive(o options, next func(*mrand.Rand) *http.Request, sample func() int) r
 				}
 				lats[c] = append(lats[c], time.Since(t0))
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	elapsed := time.Since(start)

@@ -119,9 +119,7 @@ func floodScenario(o options, silo string, tokens []string) error {
 	var readLats []time.Duration
 	readErrs := 0
 	var readers sync.WaitGroup
-	readers.Add(1)
-	go func() {
-		defer readers.Done()
+	readers.Go(func() {
 		for {
 			select {
 			case <-done:
@@ -138,14 +136,12 @@ func floodScenario(o options, silo string, tokens []string) error {
 			}
 			readLats = append(readLats, time.Since(t0))
 		}
-	}()
+	})
 	start := time.Now()
 	attempts := make(chan int)
 	var flood sync.WaitGroup
 	for w := 0; w < 8; w++ {
-		flood.Add(1)
-		go func() {
-			defer flood.Done()
+		flood.Go(func() {
 			for i := range attempts {
 				status := statusOf(client.Do(tenantRequest("POST", silo+"/api/auth/login", slug(0), "",
 					fmt.Sprintf(`{"email":"user@%s.test","password":"wrong password %d"}`, slug(0), i))))
@@ -153,7 +149,7 @@ func floodScenario(o options, silo string, tokens []string) error {
 				statuses[status]++
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 	for i := 0; i < o.floodAttempts; i++ {
 		attempts <- i

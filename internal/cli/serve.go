@@ -30,11 +30,7 @@ func serve(ctx context.Context, ext app.Extensions, args []string, getenv func(s
 	defer a.Close()
 	bctx, stopBackground := context.WithCancel(ctx)
 	var background sync.WaitGroup
-	background.Add(1)
-	go func() {
-		defer background.Done()
-		a.RunBackground(bctx)
-	}()
+	background.Go(func() { a.RunBackground(bctx) })
 	// Stop the background work before the pools close.
 	defer background.Wait()
 	defer stopBackground()

@@ -55,6 +55,40 @@ func Usable(hash string, active bool) (string, bool) {
 	return hash, true
 }
 
+// ErrUserExists is returned when a new account's email is taken, central
+// or tenant.
+var ErrUserExists = apperr.New(apperr.Conflict, "USER_EXISTS", "User already exists")
+
+// NewUser is what a person gives to open an account, central or tenant.
+type NewUser struct {
+	Email, Password, FirstName, LastName string
+}
+
+// Check adds to v every problem with u as a new account, under the field
+// names prefix+"email", prefix+"password", prefix+"firstName" and
+// prefix+"lastName", and returns u's email normalised (see NormalizeEmail).
+func (u NewUser) Check(v *apperr.Validator, prefix string) (email string) {
+	email = CheckEmail(v, prefix+"email", u.Email)
+	u.CheckWithoutEmail(v, prefix)
+	return email
+}
+
+// CheckEmail adds a validation problem to v when raw is not a plain email
+// address, and returns it normalised (see NormalizeEmail).
+func CheckEmail(v *apperr.Validator, field, raw string) string {
+	email, ok := NormalizeEmail(raw)
+	v.Check(ok, field, "must be a valid email address")
+	return email
+}
+
+// CheckWithoutEmail is Check for an account whose email is already known
+// (an invitation's): u.Email is ignored.
+func (u NewUser) CheckWithoutEmail(v *apperr.Validator, prefix string) {
+	CheckNewPassword(v, prefix+"password", u.Password)
+	CheckName(v, prefix+"firstName", u.FirstName)
+	CheckName(v, prefix+"lastName", u.LastName)
+}
+
 // CheckNewPassword adds a validation problem to v when password is not
 // acceptable as a new password.
 func CheckNewPassword(v *apperr.Validator, field, password string) {

@@ -3,7 +3,6 @@ package login
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"math"
 	"runtime"
@@ -142,9 +141,7 @@ func (g *Guard) Warm() { g.dummyHash() }
 
 func (g *Guard) dummyHash() []byte {
 	g.dummyOnce.Do(func() {
-		b := make([]byte, 16)
-		_, _ = rand.Read(b)
-		g.dummy, _ = bcrypt.GenerateFromPassword([]byte(hex.EncodeToString(b)), g.cost)
+		g.dummy, _ = bcrypt.GenerateFromPassword([]byte(rand.Text()), g.cost)
 	})
 	return g.dummy
 }

@@ -234,6 +234,38 @@ func TestValidatorCollectsEveryField(t *testing.T) {
 	}
 }
 
+// TestNewUserCheck: every way to open an account (tenant sign-up, added
+// user, invitation, central admin, a new tenant's admin) checks the same
+// fields, under the caller's prefix, every bad one at once.
+func TestNewUserCheck(t *testing.T) {
+	t.Parallel()
+	var v apperr.Validator
+	email := login.NewUser{Email: " Ada@Example.COM ", Password: "correct horse", FirstName: "Ada", LastName: "L"}.Check(&v, "admin.")
+	if err := v.Err(); err != nil || email != "ada@example.com" {
+		t.Fatalf("good user: email %q, err %v", email, err)
+	}
+	bad := login.NewUser{Email: "nope", Password: "short", FirstName: " ", LastName: "x\u202e"}
+	email = bad.Check(&v, "admin.")
+	if email != "" {
+		t.Errorf("bad email normalised to %q", email)
+	}
+	e := appErr(t, v.Err())
+	want := []string{"admin.email", "admin.password", "admin.firstName", "admin.lastName"}
+	if len(e.Details) != len(want) {
+		t.Fatalf("details = %+v, want %v", e.Details, want)
+	}
+	for i, f := range want {
+		if e.Details[i].Field != f {
+			t.Errorf("detail %d = %+v, want field %s", i, e.Details[i], f)
+		}
+	}
+	var w apperr.Validator
+	bad.CheckWithoutEmail(&w, "")
+	if e := appErr(t, w.Err()); len(e.Details) != 3 || e.Details[0].Field != "password" {
+		t.Errorf("without email: details = %+v, want password, firstName, lastName", e.Details)
+	}
+}
+
 func TestGuardHashVerify(t *testing.T) {
 	t.Parallel()
 	g := newGuard(t, login.GuardOptions{})

@@ -47,18 +47,13 @@ func (f *Failures) Take(key string) (bool, time.Duration) {
 	now := f.now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	b, ok := f.buckets[key]
+	b, ok := entry(f.buckets, key, f.maxKeys,
+		func(b *bucket) bool { f.fill(b, now); return b.tokens >= f.burst },
+		func() *bucket { return &bucket{tokens: f.burst, at: now} })
 	if !ok {
-		if len(f.buckets) >= f.maxKeys {
-			f.sweep(now)
-		}
-		if len(f.buckets) >= 2*f.maxKeys {
-			// As in Keyed: forgetting a drawn-on key would hand it a fresh
-			// budget, so new keys wait.
-			return false, time.Second
-		}
-		b = &bucket{tokens: f.burst, at: now}
-		f.buckets[key] = b
+		// As in Keyed: forgetting a drawn-on key would hand it a fresh
+		// budget, so new keys wait.
+		return false, time.Second
 	}
 	f.fill(b, now)
 	if b.tokens < 1 {
@@ -77,14 +72,6 @@ func (f *Failures) Refund(key string) {
 	if b, ok := f.buckets[key]; ok {
 		f.fill(b, now)
 		b.tokens = min(f.burst, b.tokens+1)
-	}
-}
-
-func (f *Failures) sweep(now time.Time) {
-	for key, b := range f.buckets {
-		if f.fill(b, now); b.tokens >= f.burst {
-			delete(f.buckets, key)
-		}
 	}
 }
 
@@ -129,19 +116,14 @@ func (b *Backoff) Take(key string) (bool, time.Duration) {
 	now := b.now()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	s, ok := b.strikes[key]
+	s, ok := entry(b.strikes, key, b.MaxKeys,
+		func(s *strike) bool { return s.pending == 0 && now.Sub(s.last) > b.Window && !now.Before(s.until) },
+		func() *strike { return &strike{} })
 	if !ok {
-		if len(b.strikes) >= b.MaxKeys {
-			b.sweep(now)
-		}
-		if len(b.strikes) >= 2*b.MaxKeys {
-			// Full of keys with recent failures: this key is not counted
-			// (the per-source budgets still hold), rather than every new
-			// account being refused.
-			return true, 0
-		}
-		s = &strike{}
-		b.strikes[key] = s
+		// Full of keys with recent failures: this key is not counted
+		// (the per-source budgets still hold), rather than every new
+		// account being refused.
+		return true, 0
 	}
 	if s.pending == 0 && now.Sub(s.last) > b.Window {
 		s.failures, s.until = 0, time.Time{}
@@ -179,14 +161,6 @@ func (b *Backoff) Done(key string, failed bool) {
 			lock = b.Base << over
 		}
 		s.until = now.Add(lock)
-	}
-}
-
-func (b *Backoff) sweep(now time.Time) {
-	for key, s := range b.strikes {
-		if s.pending == 0 && now.Sub(s.last) > b.Window && !now.Before(s.until) {
-			delete(b.strikes, key)
-		}
 	}
 }
 

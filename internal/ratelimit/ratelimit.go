@@ -4,6 +4,7 @@
 package ratelimit
 
 import (
+	"maps"
 	"sync"
 	"time"
 
@@ -40,19 +41,18 @@ func (k *Keyed) Allow(key string) (bool, time.Duration) {
 	now := k.now()
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	lim, ok := k.buckets[key]
+	// Only full buckets are idle: they behave exactly like new ones. A
+	// bucket that has been drawn on is never forgotten, so cycling through
+	// many keys cannot reset a limited key's budget; new keys are refused
+	// instead while 2×maxKeys buckets are in use, which bounds memory.
+	lim, ok := entry(k.buckets, key, k.maxKeys,
+		func(lim *rate.Limiter) bool { return lim.TokensAt(now) >= float64(k.burst) },
+		func() *rate.Limiter { return rate.NewLimiter(k.limit, k.burst) })
 	if !ok {
-		if len(k.buckets) >= k.maxKeys {
-			k.sweep(now)
-		}
-		if len(k.buckets) >= 2*k.maxKeys {
-			// Every remembered key has drawn on its budget recently:
-			// forgetting one would hand it a fresh budget, so new keys wait
-			// until buckets refill.
-			return false, time.Second
-		}
-		lim = rate.NewLimiter(k.limit, k.burst)
-		k.buckets[key] = lim
+		// Every remembered key has drawn on its budget recently:
+		// forgetting one would hand it a fresh budget, so new keys wait
+		// until buckets refill.
+		return false, time.Second
 	}
 	r := lim.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
@@ -62,16 +62,23 @@ func (k *Keyed) Allow(key string) (bool, time.Duration) {
 	return true, 0
 }
 
-// sweep forgets full buckets, which behave exactly like new ones. It never
-// forgets a bucket that has been drawn on, so cycling through many keys
-// cannot reset a limited key's budget; Allow refuses new keys instead while
-// 2×maxKeys buckets are in use, which bounds memory.
-func (k *Keyed) sweep(now time.Time) {
-	for key, lim := range k.buckets {
-		if lim.TokensAt(now) >= float64(k.burst) {
-			delete(k.buckets, key)
-		}
+// entry returns m's state for key, made by fresh when key is new. Every
+// limiter remembers about max keys: a new key that finds max of them first
+// forgets the idle ones; with twice max still remembered it gets no state
+// and ok is false, and the caller decides what that means.
+func entry[V any](m map[string]V, key string, max int, idle func(V) bool, fresh func() V) (v V, ok bool) {
+	if v, ok = m[key]; ok {
+		return v, true
 	}
+	if len(m) >= max {
+		maps.DeleteFunc(m, func(_ string, v V) bool { return idle(v) })
+	}
+	if len(m) >= 2*max {
+		return v, false
+	}
+	v = fresh()
+	m[key] = v
+	return v, true
 }
 
 // Len is the number of keys currently remembered.

@@ -21,6 +21,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
+	"github.com/silo-dev/silo/internal/clock"
+	"github.com/silo-dev/silo/internal/page"
 	"github.com/silo-dev/silo/router"
 )
 
@@ -35,6 +37,8 @@ var (
 	collectionPattern = regexp.MustCompile(`^[a-z][a-z0-9_]{0,62}$`)
 	fieldPattern      = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
 	idPattern         = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$`)
+
+	errDataNotObject = router.Invalid(router.FieldError{Field: "data", Message: "must be a JSON object"})
 )
 
 // Routes are the record store's tenant routes and their permissions.
@@ -89,7 +93,7 @@ func readData(c *gin.Context) (json.RawMessage, error) {
 	dec.UseNumber()
 	var obj map[string]any
 	if err := dec.Decode(&obj); err != nil || obj == nil {
-		return nil, router.Invalid(router.FieldError{Field: "data", Message: "must be a JSON object"})
+		return nil, errDataNotObject
 	}
 	if depth(obj) > MaxDepth {
 		return nil, router.Invalid(router.FieldError{Field: "data", Message: fmt.Sprintf("is nested more than %d levels deep", MaxDepth)})
@@ -98,7 +102,7 @@ func readData(c *gin.Context) (json.RawMessage, error) {
 	enc := json.NewEncoder(&out)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(obj); err != nil {
-		return nil, router.Invalid(router.FieldError{Field: "data", Message: "must be a JSON object"})
+		return nil, errDataNotObject
 	}
 	data := bytes.TrimSuffix(out.Bytes(), []byte("\n"))
 	if len(data) > MaxData {
@@ -154,7 +158,7 @@ func create(c *gin.Context) {
 		router.Fail(c, err)
 		return
 	}
-	now := time.Now().UTC().Truncate(time.Microsecond)
+	now := clock.Now()
 	r := &Record{ID: uuid.Must(uuid.NewV7()).String(), Collection: coll, Data: data, Version: 1,
 		CreatedAt: now, UpdatedAt: now, CreatedBy: router.Caller(c).ActorID()}
 	err = inTx(c, func(tx *sqlx.Tx) error {
@@ -237,7 +241,7 @@ func update(c *gin.Context) {
 		return
 	}
 	r, err := change(c, func(tx *sqlx.Tx, r *Record) error {
-		r.Data, r.Version, r.UpdatedAt = data, r.Version+1, time.Now().UTC().Truncate(time.Microsecond)
+		r.Data, r.Version, r.UpdatedAt = data, r.Version+1, clock.Now()
 		if _, err := tx.ExecContext(c.Request.Context(),
 			"UPDATE records SET data = ?, version = ?, updated_at = ? WHERE collection = ? AND id = ?",
 			string(r.Data), r.Version, r.UpdatedAt, r.Collection, r.ID); err != nil {
@@ -311,12 +315,8 @@ func list(c *gin.Context) {
 		router.Fail(c, err)
 		return
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		next = out[limit-1].ID
-	}
-	c.JSON(http.StatusOK, gin.H{"records": out, "nextCursor": next})
+	out, next := page.Cut(out, limit, func(r *Record) string { return r.ID })
+	c.JSON(http.StatusOK, gin.H{"records": out, "nextCursor": page.Next(next)})
 }
 
 func listCollections(c *gin.Context) {

@@ -74,6 +74,20 @@ func TestRecordLifecycle(t *testing.T) {
 		t.Fatalf("collections %s", colls.Raw)
 	}
 
+	// nextCursor names the next page, and is null (as in every listing) on the last.
+	for range 2 {
+		e.create(t, "acme", member, "pages", map[string]any{"x": 1})
+	}
+	first := e.Must(http.StatusOK, testsilo.Request{Method: "GET", Path: "/api/collections/pages/records?limit=1", Tenant: "acme", Token: member})
+	next, _ := first.JSON["nextCursor"].(string)
+	if next == "" {
+		t.Fatalf("first of two pages has no nextCursor: %s", first.Raw)
+	}
+	last := e.Must(http.StatusOK, testsilo.Request{Method: "GET", Path: "/api/collections/pages/records?limit=1&cursor=" + next, Tenant: "acme", Token: member})
+	if !strings.Contains(string(last.Raw), `"nextCursor":null`) {
+		t.Fatalf("last page: nextCursor is not null: %s", last.Raw)
+	}
+
 	// Delete with a stale If-Match is refused; then it goes.
 	del := testsilo.Request{Method: "DELETE", Path: path("tasks", id), Tenant: "acme", Token: member, Header: map[string]string{"If-Match": "1"}}
 	if r := e.Do(del); r.Status != http.StatusPreconditionFailed {

@@ -7,10 +7,7 @@ package refresh
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"time"
 
@@ -18,7 +15,9 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
+	"github.com/silo-dev/silo/internal/opaque"
 )
 
 // Errors a refresh can be refused with.
@@ -37,8 +36,6 @@ func CheckFormat(raw string) error {
 	return nil
 }
 
-func now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
 // token is a stored refresh token.
 type token struct {
 	ID        string       `db:"id"`
@@ -51,21 +48,12 @@ type token struct {
 
 // newToken returns a random opaque token and the hash stored for it.
 func newToken() (raw string, hash []byte) {
-	b := make([]byte, 32)
-	if _, err := rand.Read(b); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	raw = base64.RawURLEncoding.EncodeToString(b)
-	return raw, hashOf(raw)
-}
-
-func hashOf(raw string) []byte {
-	sum := sha256.Sum256([]byte(raw))
-	return sum[:]
+	raw = opaque.New("")
+	return raw, opaque.Hash(raw)
 }
 
 func insert(ctx context.Context, e sqlx.ExecerContext, familyID, userID string, hash []byte, ttl time.Duration) error {
-	t := now()
+	t := clock.Now()
 	_, err := e.ExecContext(ctx,
 		"INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
 		uuid.NewString(), familyID, userID, hash, t.Add(ttl), t)
@@ -82,7 +70,7 @@ func Start(ctx context.Context, e sqlx.ExecerContext, userID string, ttl time.Du
 func forUpdate(ctx context.Context, q sqlx.QueryerContext, raw string) (*token, error) {
 	var t token
 	err := sqlx.GetContext(ctx, q, &t,
-		"SELECT id, family_id, user_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = ? FOR UPDATE", hashOf(raw))
+		"SELECT id, family_id, user_id, expires_at, used_at, revoked_at FROM refresh_tokens WHERE token_hash = ? FOR UPDATE", opaque.Hash(raw))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -90,13 +78,13 @@ func forUpdate(ctx context.Context, q sqlx.QueryerContext, raw string) (*token, 
 }
 
 func revokeFamily(ctx context.Context, e sqlx.ExecerContext, familyID string) error {
-	_, err := e.ExecContext(ctx, "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL", now(), familyID)
+	_, err := e.ExecContext(ctx, "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL", clock.Now(), familyID)
 	return dberr.Translate(err)
 }
 
 // RevokeUser revokes every family of userID (deactivation, removal).
 func RevokeUser(ctx context.Context, e sqlx.ExecerContext, userID string) error {
-	_, err := e.ExecContext(ctx, "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", now(), userID)
+	_, err := e.ExecContext(ctx, "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", clock.Now(), userID)
 	return dberr.Translate(err)
 }
 
@@ -130,7 +118,7 @@ func Rotate(ctx context.Context, tx *sqlx.Tx, raw string, ttl time.Duration, act
 	if !ok {
 		return Outcome{Refused: ErrInvalid}, revokeFamily(ctx, tx, t.FamilyID)
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE refresh_tokens SET used_at = ? WHERE id = ?", now(), t.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, "UPDATE refresh_tokens SET used_at = ? WHERE id = ?", clock.Now(), t.ID); err != nil {
 		return Outcome{}, dberr.Translate(err)
 	}
 	next, hash := newToken()

@@ -13,6 +13,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+
+	"github.com/silo-dev/silo/internal/apperr"
 )
 
 // Issuer is the iss claim of every Silo token.
@@ -43,6 +45,13 @@ type Actor struct {
 var (
 	ErrExpired = errors.New("token expired")
 	ErrInvalid = errors.New("token invalid")
+)
+
+// What both planes answer for an access token that Verify refused, or
+// whose subject may no longer act.
+var (
+	ErrAccessExpired  = apperr.New(apperr.Unauthenticated, "TOKEN_EXPIRED", "Access token expired")
+	ErrBadAccessToken = apperr.New(apperr.Unauthenticated, "UNAUTHENTICATED", "Invalid access token")
 )
 
 // LifetimeLeeway is how much longer than its kind's lifetime a token's
