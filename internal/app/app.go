@@ -45,7 +45,6 @@ type App struct {
 	locks   *sqlx.DB
 	server  *tenantdb.Server
 	log     *slog.Logger
-	warm    sync.WaitGroup // the login guard's warm-up, waited for by Close
 }
 
 // Extensions are what an application embedding Silo adds: its tenant
@@ -159,7 +158,6 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 		Cost: cfg.BcryptCost, PerIPPerMinute: cfg.LoginPerIPPerMinute, PerEmailPerMinute: cfg.LoginPerEmailPerMinute,
 		SignupPerTenantPerMinute: cfg.SignupPerTenantPerMinute, AccountFailures: o.AccountFailures,
 	})
-	a.warm.Go(guard.Warm) // a bcrypt hash at the configured cost: not on the start's path
 	catalog := central.NewCatalog(a.central, cfg.CentralDSN.DBName)
 	catalog.UseLockPool(a.locks)
 	a.Keys, a.Guard = keys, guard
@@ -200,20 +198,19 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 func (a *App) RunBackground(ctx context.Context) {
 	ctx = central.WithActor(ctx, central.Actor{Kind: "system"})
 	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		a.Cache.Run(ctx, 250*time.Millisecond)
-	}()
-	go func() {
-		defer wg.Done()
+	// The dummy hash for unknown emails, one bcrypt at the configured cost,
+	// before the first login needs it; only a server wants it, so commands
+	// that finish quickly do not wait for it.
+	wg.Go(a.Guard.Warm)
+	wg.Go(func() { a.Cache.Run(ctx, 250*time.Millisecond) })
+	wg.Go(func() {
 		if resumed, err := a.Provisioner.ResumeStuck(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("resuming stuck tenant provisioning", "err", err)
 		} else if len(resumed) > 0 {
 			a.log.Info("resumed stuck tenant provisioning", "tenants", resumed)
 		}
 		a.Provisioner.RunSpares(ctx, 30*time.Second)
-	}()
+	})
 	wg.Wait()
 }
 
@@ -224,10 +221,8 @@ func (a *App) CentralDB() *sqlx.DB { return a.central }
 // databases.
 func (a *App) TenantServer() *tenantdb.Server { return a.server }
 
-// Close waits for the login guard's warm-up, and closes the tenant pools
-// and the database connections.
+// Close closes the tenant pools and the database connections.
 func (a *App) Close() {
-	a.warm.Wait()
 	if a.Pools != nil {
 		a.Pools.Close()
 	}
