@@ -119,18 +119,6 @@ func (a *Auth) CreateAPIKey(ctx context.Context, db *sqlx.DB, caller *Caller, in
 	return k, raw, nil
 }
 
-func dedupe(list []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range list {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // APIKeys lists the tenant's keys, newest first.
 func APIKeys(ctx context.Context, db sqlx.QueryerContext) ([]APIKey, error) {
 	var out []APIKey

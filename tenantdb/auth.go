@@ -2,11 +2,9 @@ package tenantdb
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -56,15 +54,8 @@ type Session struct {
 	User         *User
 }
 
-// Errors of tenant auth.
-var (
-	ErrSignupClosed   = apperr.New(apperr.Forbidden, "FORBIDDEN", "This tenant does not allow public sign-up")
-	ErrConfigTooLarge = apperr.New(apperr.TooLarge, "BODY_TOO_LARGE", "The config must be at most 64 KiB")
-	errConfigNotJSON  = apperr.Validation(apperr.FieldError{Field: "config", Message: "must be a JSON object"})
-)
-
-// MaxConfigBytes bounds a user's config object.
-const MaxConfigBytes = 64 << 10
+// ErrSignupClosed refuses a sign-up to a tenant that does not allow it.
+var ErrSignupClosed = apperr.New(apperr.Forbidden, "FORBIDDEN", "This tenant does not allow public sign-up")
 
 // NewUser is the input of Register, AddUser and AcceptInvitation.
 type NewUser = login.NewUser
@@ -254,22 +245,4 @@ func (a *Auth) checkImpersonator(ctx context.Context, adminID string) error {
 		return token.ErrBadAccessToken
 	}
 	return nil
-}
-
-// Config returns the caller's config object.
-func (a *Auth) Config(ctx context.Context, db *sqlx.DB, userID string) (json.RawMessage, error) {
-	cfg, err := UserConfig(ctx, db, userID)
-	return json.RawMessage(cfg), err
-}
-
-// SetConfig replaces the caller's config object (a JSON object, ≤ 64 KiB).
-func (a *Auth) SetConfig(ctx context.Context, db *sqlx.DB, userID string, cfg json.RawMessage) error {
-	if len(cfg) > MaxConfigBytes {
-		return ErrConfigTooLarge
-	}
-	var obj map[string]json.RawMessage
-	if !utf8.Valid(cfg) || json.Unmarshal(cfg, &obj) != nil || obj == nil {
-		return errConfigNotJSON
-	}
-	return SetUserConfig(ctx, db, userID, string(cfg))
 }
