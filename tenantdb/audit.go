@@ -41,13 +41,13 @@ type AuditEntry struct {
 }
 
 // AuditLog lists entries newest first, older than cursor (an entry id).
-func AuditLog(ctx context.Context, db sqlx.QueryerContext, limit int, cursor string) ([]AuditEntry, string, error) {
+func (st *Store) AuditLog(ctx context.Context, limit int, cursor string) ([]AuditEntry, string, error) {
 	before, err := page.Before(cursor)
 	if err != nil {
 		return nil, "", err
 	}
 	var out []AuditEntry
-	if err := sqlx.SelectContext(ctx, db, &out, "SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?", before, limit+1); err != nil {
+	if err := sqlx.SelectContext(ctx, st.db, &out, "SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?", before, limit+1); err != nil {
 		return nil, "", dberr.Translate(err)
 	}
 	out, next := page.Cut(out, limit, func(e *AuditEntry) string { return strconv.FormatInt(e.ID, 10) })

@@ -37,8 +37,8 @@ type Role struct {
 	Permissions []string `db:"-"`
 }
 
-// Roles lists the tenant's roles with their permissions.
-func Roles(ctx context.Context, db sqlx.QueryerContext) ([]Role, error) {
+// listRoles lists the tenant's roles with their permissions.
+func listRoles(ctx context.Context, db sqlx.QueryerContext) ([]Role, error) {
 	var roles []Role
 	if err := sqlx.SelectContext(ctx, db, &roles, "SELECT name, description, built_in FROM roles ORDER BY name"); err != nil {
 		return nil, dberr.Translate(err)
@@ -66,7 +66,7 @@ func Roles(ctx context.Context, db sqlx.QueryerContext) ([]Role, error) {
 // permissionsOf returns the union of the permissions of roles, failing on
 // an unknown role.
 func permissionsOf(ctx context.Context, db sqlx.QueryerContext, roles []string) ([]string, error) {
-	all, err := Roles(ctx, db)
+	all, err := listRoles(ctx, db)
 	if err != nil {
 		return nil, err
 	}
@@ -143,13 +143,13 @@ func (in RoleInput) check(caller *Caller, create bool) error {
 }
 
 // SaveRole creates (create=true) or replaces a custom role.
-func (a *Auth) SaveRole(ctx context.Context, db *sqlx.DB, caller *Caller, in RoleInput, create bool) (*Role, error) {
+func (st *Store) SaveRole(ctx context.Context, caller *Caller, in RoleInput, create bool) (*Role, error) {
 	// A permission listed many times is one row (and one statement).
 	in.Permissions = dedupe(in.Permissions)
 	if err := in.check(caller, create); err != nil {
 		return nil, err
 	}
-	err := dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+	err := dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
 		var builtIn bool
 		err := tx.GetContext(ctx, &builtIn, "SELECT built_in FROM roles WHERE name = ? FOR UPDATE", in.Name)
 		switch {
@@ -194,11 +194,11 @@ func (a *Auth) SaveRole(ctx context.Context, db *sqlx.DB, caller *Caller, in Rol
 }
 
 // DeleteRole deletes an unassigned custom role.
-func (a *Auth) DeleteRole(ctx context.Context, db *sqlx.DB, caller *Caller, name string) error {
+func (st *Store) DeleteRole(ctx context.Context, caller *Caller, name string) error {
 	if !rolePattern.MatchString(name) {
 		return ErrRoleNotFound
 	}
-	return dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+	return dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
 		var builtIn bool
 		err := tx.GetContext(ctx, &builtIn, "SELECT built_in FROM roles WHERE name = ? FOR UPDATE", name)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -223,3 +223,6 @@ func (a *Auth) DeleteRole(ctx context.Context, db *sqlx.DB, caller *Caller, name
 		return Audit(ctx, tx, caller, "role.delete", "role", name, "")
 	})
 }
+
+// Roles lists the tenant's roles with their permissions.
+func (st *Store) Roles(ctx context.Context) ([]Role, error) { return listRoles(ctx, st.db) }

@@ -33,8 +33,8 @@ type Settings struct {
 	AllowPublicSignup bool   `db:"allow_public_signup" json:"allowPublicSignup"`
 }
 
-// GetSettings returns the tenant's settings.
-func GetSettings(ctx context.Context, db sqlx.QueryerContext) (*Settings, error) {
+// getSettings returns the tenant's settings.
+func getSettings(ctx context.Context, db sqlx.QueryerContext) (*Settings, error) {
 	var s Settings
 	err := sqlx.GetContext(ctx, db, &s, "SELECT display_name, logo_url, primary_color, allow_public_signup FROM settings WHERE id = 1")
 	if errors.Is(err, sql.ErrNoRows) {
@@ -64,8 +64,8 @@ type SettingsPatch struct {
 }
 
 // UpdateSettings validates and applies p, naming every bad field.
-func (a *Auth) UpdateSettings(ctx context.Context, db *sqlx.DB, caller *Caller, p SettingsPatch) (*Settings, error) {
-	s, err := GetSettings(ctx, db)
+func (st *Store) UpdateSettings(ctx context.Context, caller *Caller, p SettingsPatch) (*Settings, error) {
+	s, err := getSettings(ctx, st.db)
 	if err != nil {
 		return nil, err
 	}
@@ -90,7 +90,7 @@ func (a *Auth) UpdateSettings(ctx context.Context, db *sqlx.DB, caller *Caller, 
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	err = dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+	err = dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, "UPDATE settings SET display_name = ?, logo_url = ?, primary_color = ?, allow_public_signup = ?, updated_at = ? WHERE id = 1",
 			s.DisplayName, s.LogoURL, s.PrimaryColor, s.AllowPublicSignup, clock.Now())
 		if err != nil {
@@ -101,9 +101,9 @@ func (a *Auth) UpdateSettings(ctx context.Context, db *sqlx.DB, caller *Caller, 
 	return s, err
 }
 
-// PublicSignup reports whether the tenant allows anyone to register (not
+// publicSignup reports whether the tenant allows anyone to register (not
 // without a settings row).
-func PublicSignup(ctx context.Context, db sqlx.QueryerContext) (bool, error) {
+func publicSignup(ctx context.Context, db sqlx.QueryerContext) (bool, error) {
 	var allow bool
 	err := sqlx.GetContext(ctx, db, &allow, "SELECT allow_public_signup FROM settings WHERE id = 1")
 	if errors.Is(err, sql.ErrNoRows) {
@@ -118,3 +118,6 @@ func SetPublicSignup(ctx context.Context, db sqlx.ExecerContext, allow bool) err
 	_, err := db.ExecContext(ctx, "UPDATE settings SET allow_public_signup = ?, updated_at = ? WHERE id = 1", allow, clock.Now())
 	return dberr.Translate(err)
 }
+
+// Settings returns the tenant's settings.
+func (st *Store) Settings(ctx context.Context) (*Settings, error) { return getSettings(ctx, st.db) }

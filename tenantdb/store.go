@@ -5,7 +5,31 @@ import (
 	"strings"
 
 	"github.com/google/uuid"
+	"github.com/jmoiron/sqlx"
 )
+
+// Store is the tenant schema of one tenant's database: its users and
+// their config (users.go), roles (roles.go), settings (settings.go), audit
+// log (audit.go), API keys (apikeys.go), invitations (invitations.go) and
+// sign-up, login and sessions (auth.go). Auth.Store binds one to the
+// request's pooled database; it holds nothing else of the request, and
+// what every tenant shares (token keys, login guard, log, impersonator
+// check) it takes from Auth.
+//
+// Every method runs on the tenant's own database only; a write and its
+// audit entry commit together (dberr.InTx, which retries a deadlock
+// victim).
+type Store struct {
+	db   *sqlx.DB
+	slug string
+	auth *Auth
+}
+
+// Store binds the tenant schema to db, the pooled database of the tenant
+// called slug (the audience of its tokens).
+func (a *Auth) Store(db *sqlx.DB, slug string) *Store {
+	return &Store{db: db, slug: slug, auth: a}
+}
 
 func isUUID(s string) bool {
 	_, err := uuid.Parse(s)

@@ -90,8 +90,8 @@ func UserByID(ctx context.Context, db sqlx.QueryerContext, id string) (*User, er
 	return &u, nil
 }
 
-// UserByEmail returns the tenant user with email (lower-cased), or nil.
-func UserByEmail(ctx context.Context, db sqlx.QueryerContext, email string) (*User, error) {
+// userByEmail returns the tenant user with email (lower-cased), or nil.
+func userByEmail(ctx context.Context, db sqlx.QueryerContext, email string) (*User, error) {
 	var u User
 	err := sqlx.GetContext(ctx, db, &u, "SELECT "+userColumns+" FROM users WHERE email = ?", email)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -103,10 +103,10 @@ func UserByEmail(ctx context.Context, db sqlx.QueryerContext, email string) (*Us
 	return &u, nil
 }
 
-// UserWithRoles returns the user with id, its role names and the union of
+// userWithRoles returns the user with id, its role names and the union of
 // their permissions in one round trip (the hot path of every authenticated
 // tenant request), or ErrUserNotFound.
-func UserWithRoles(ctx context.Context, db sqlx.QueryerContext, id string) (*User, []string, []string, error) {
+func userWithRoles(ctx context.Context, db sqlx.QueryerContext, id string) (*User, []string, []string, error) {
 	var row struct {
 		User
 		Roles       sql.NullString `db:"roles"`
@@ -136,7 +136,7 @@ type UserView struct {
 
 // ListUsers lists users in id order after cursor, optionally those whose
 // email or name contains q, and returns the next page's cursor.
-func ListUsers(ctx context.Context, db sqlx.QueryerContext, q string, limit int, cursor string) ([]UserView, string, error) {
+func (st *Store) ListUsers(ctx context.Context, q string, limit int, cursor string) ([]UserView, string, error) {
 	var v apperr.Validator
 	page.CheckAfter(&v, cursor)
 	v.Check(utf8.ValidString(q) && len(q) <= 200, "q", "must be valid UTF-8, at most 200 bytes")
@@ -155,11 +155,11 @@ func ListUsers(ctx context.Context, db sqlx.QueryerContext, q string, limit int,
 	query += " ORDER BY id LIMIT ?"
 	args = append(args, limit+1)
 	var users []User
-	if err := sqlx.SelectContext(ctx, db, &users, query, args...); err != nil {
+	if err := sqlx.SelectContext(ctx, st.db, &users, query, args...); err != nil {
 		return nil, "", dberr.Translate(err)
 	}
 	users, next := page.Cut(users, limit, func(u *User) string { return u.ID })
-	roles, err := rolesOfUsers(ctx, db, users)
+	roles, err := rolesOfUsers(ctx, st.db, users)
 	if err != nil {
 		return nil, "", err
 	}
@@ -202,11 +202,11 @@ func rolesOfUsers(ctx context.Context, db sqlx.QueryerContext, users []User) (ma
 }
 
 // GetUser returns one user with roles.
-func GetUser(ctx context.Context, db sqlx.QueryerContext, id string) (*UserView, error) {
+func (st *Store) GetUser(ctx context.Context, id string) (*UserView, error) {
 	if !isUUID(id) {
 		return nil, ErrUserNotFound
 	}
-	u, roles, _, err := UserWithRoles(ctx, db, id)
+	u, roles, _, err := userWithRoles(ctx, st.db, id)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +217,7 @@ func GetUser(ctx context.Context, db sqlx.QueryerContext, id string) (*UserView,
 // every permission may change or remove a tenant_admin, so that a user
 // manager (users:write) cannot unseat the tenant's administrators.
 func actOn(ctx context.Context, tx *sqlx.Tx, caller *Caller, userID string) (*User, error) {
-	u, roles, _, err := UserWithRoles(ctx, tx, userID)
+	u, roles, _, err := userWithRoles(ctx, tx, userID)
 	if err != nil {
 		return nil, err
 	}
@@ -229,14 +229,14 @@ func actOn(ctx context.Context, tx *sqlx.Tx, caller *Caller, userID string) (*Us
 
 // AddUser creates a user with a password and roles; the caller must hold
 // every permission the roles give.
-func (a *Auth) AddUser(ctx context.Context, db *sqlx.DB, caller *Caller, in NewUser, roles []string) (*UserView, error) {
+func (st *Store) AddUser(ctx context.Context, caller *Caller, in NewUser, roles []string) (*UserView, error) {
 	var v apperr.Validator
 	email := in.Check(&v, "")
 	if len(roles) == 0 {
 		roles = []string{RoleMember}
 	}
 	roles = dedupe(roles)
-	perms, err := permissionsOf(ctx, db, roles)
+	perms, err := permissionsOf(ctx, st.db, roles)
 	var roleErr *apperr.Error
 	if errors.As(err, &roleErr) && roleErr.Kind == apperr.Invalid {
 		for _, d := range roleErr.Details {
@@ -251,17 +251,17 @@ func (a *Auth) AddUser(ctx context.Context, db *sqlx.DB, caller *Caller, in NewU
 	if !caller.Covers(perms) {
 		return nil, ErrEscalation
 	}
-	hash, err := a.guard.Hash(ctx, in.Password)
+	hash, err := st.auth.guard.Hash(ctx, in.Password)
 	if err != nil {
 		return nil, err
 	}
 	now := clock.Now()
 	u := &User{ID: uuid.Must(uuid.NewV7()).String(), Email: email, PasswordHash: hash,
 		FirstName: in.FirstName, LastName: in.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
-	if err := CreateUser(ctx, db, u, roles...); err != nil {
+	if err := CreateUser(ctx, st.db, u, roles...); err != nil {
 		return nil, err
 	}
-	if err := Audit(ctx, db, caller, "user.create", "user", u.ID, email+" as "+strings.Join(roles, ",")); err != nil {
+	if err := Audit(ctx, st.db, caller, "user.create", "user", u.ID, email+" as "+strings.Join(roles, ",")); err != nil {
 		return nil, err
 	}
 	return &UserView{User: *u, Roles: roles}, nil
@@ -269,19 +269,19 @@ func (a *Auth) AddUser(ctx context.Context, db *sqlx.DB, caller *Caller, in NewU
 
 // SetRoles replaces a user's roles. Nobody may grant what they do not
 // hold, and the last tenant_admin keeps the role.
-func (a *Auth) SetRoles(ctx context.Context, db *sqlx.DB, caller *Caller, userID string, roles []string) (*UserView, error) {
+func (st *Store) SetRoles(ctx context.Context, caller *Caller, userID string, roles []string) (*UserView, error) {
 	if !isUUID(userID) {
 		return nil, ErrUserNotFound
 	}
 	roles = dedupe(roles)
-	perms, err := permissionsOf(ctx, db, roles)
+	perms, err := permissionsOf(ctx, st.db, roles)
 	if err != nil {
 		return nil, err
 	}
 	if !caller.Covers(perms) {
 		return nil, ErrEscalation
 	}
-	err = dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+	err = dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
 		if err := lockAdmins(ctx, tx); err != nil {
 			return err
 		}
@@ -313,17 +313,17 @@ func (a *Auth) SetRoles(ctx context.Context, db *sqlx.DB, caller *Caller, userID
 	if err != nil {
 		return nil, err
 	}
-	return GetUser(ctx, db, userID)
+	return st.GetUser(ctx, userID)
 }
 
 // DeleteUser removes a user (their tokens stop working on the next
 // request) and revokes the API keys they created, and the keys those keys
 // created; the last tenant_admin cannot be deleted.
-func (a *Auth) DeleteUser(ctx context.Context, db *sqlx.DB, caller *Caller, userID string) error {
+func (st *Store) DeleteUser(ctx context.Context, caller *Caller, userID string) error {
 	if !isUUID(userID) {
 		return ErrUserNotFound
 	}
-	return dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+	return dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
 		if err := lockAdmins(ctx, tx); err != nil {
 			return err
 		}
@@ -359,8 +359,8 @@ var (
 // MaxConfigBytes bounds a user's config object.
 const MaxConfigBytes = 64 << 10
 
-// UserConfig returns a user's stored config JSON, or "{}".
-func UserConfig(ctx context.Context, db sqlx.QueryerContext, userID string) (string, error) {
+// userConfig returns a user's stored config JSON, or "{}".
+func userConfig(ctx context.Context, db sqlx.QueryerContext, userID string) (string, error) {
 	var cfg string
 	err := sqlx.GetContext(ctx, db, &cfg, "SELECT config FROM user_configs WHERE user_id = ?", userID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -369,8 +369,8 @@ func UserConfig(ctx context.Context, db sqlx.QueryerContext, userID string) (str
 	return cfg, dberr.Translate(err)
 }
 
-// SetUserConfig stores a user's config JSON.
-func SetUserConfig(ctx context.Context, db sqlx.ExecerContext, userID, config string) error {
+// setUserConfig stores a user's config JSON.
+func setUserConfig(ctx context.Context, db sqlx.ExecerContext, userID, config string) error {
 	_, err := db.ExecContext(ctx,
 		"INSERT INTO user_configs (user_id, config, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE config = VALUES(config), updated_at = VALUES(updated_at)",
 		userID, config, clock.Now())
@@ -378,13 +378,13 @@ func SetUserConfig(ctx context.Context, db sqlx.ExecerContext, userID, config st
 }
 
 // Config returns the caller's config object.
-func (a *Auth) Config(ctx context.Context, db *sqlx.DB, userID string) (json.RawMessage, error) {
-	cfg, err := UserConfig(ctx, db, userID)
+func (st *Store) Config(ctx context.Context, userID string) (json.RawMessage, error) {
+	cfg, err := userConfig(ctx, st.db, userID)
 	return json.RawMessage(cfg), err
 }
 
 // SetConfig replaces the caller's config object (a JSON object, ≤ 64 KiB).
-func (a *Auth) SetConfig(ctx context.Context, db *sqlx.DB, userID string, cfg json.RawMessage) error {
+func (st *Store) SetConfig(ctx context.Context, userID string, cfg json.RawMessage) error {
 	if len(cfg) > MaxConfigBytes {
 		return ErrConfigTooLarge
 	}
@@ -392,5 +392,11 @@ func (a *Auth) SetConfig(ctx context.Context, db *sqlx.DB, userID string, cfg js
 	if !utf8.Valid(cfg) || json.Unmarshal(cfg, &obj) != nil || obj == nil {
 		return errConfigNotJSON
 	}
-	return SetUserConfig(ctx, db, userID, string(cfg))
+	return setUserConfig(ctx, st.db, userID, string(cfg))
+}
+
+// UserWithRoles returns the user with id, its role names and the union of
+// their permissions, or ErrUserNotFound.
+func (st *Store) UserWithRoles(ctx context.Context, id string) (*User, []string, []string, error) {
+	return userWithRoles(ctx, st.db, id)
 }
