@@ -1473,7 +1473,7 @@ func (f *hostileFixture) fixedBugs() []hostileCase {
 	A := f.a
 	const collation = "emails are compared with the accent-, width- and case-insensitive collation utf8mb4_unicode_ci " +
 		"(users.email in migrations/tenant/00001_initial_schema.sql and migrations/central/00001_create_users.sql; " +
-		"looked up by tenantdb.UserByEmail and central.adminByEmail with WHERE email = ?), while login.NormalizeEmail only " +
+		"looked up by tenantdb.userByEmail and central.adminByEmail with WHERE email = ?), while login.NormalizeEmail only " +
 		"lower-cases: another string than the account's email logs into the account, and the per-email rate limit " +
 		"(login.Guard.Attempt, keyed on that string) counts every variant separately"
 	const replaced = "encoding/json replaces invalid UTF-8 with U+FFFD while decoding (router/json.go decode), so the " +
@@ -1519,10 +1519,10 @@ func (f *hostileFixture) fixedBugs() []hostileCase {
 			bug: "201: a NUL byte is stored in roles.description: tenantdb.RoleInput.check checks only UTF-8 and length"},
 		{name: "control-chars/api-key-name-del-c1", method: "POST", path: apiKeysPath, tenant: A.slug, tok: A.adminTok,
 			body: `{"name":"k\u007f\u0085","permissions":["users:read"]}`, want: 400, code: "VALIDATION_FAILED",
-			bug: "201: tenantdb.Auth.CreateAPIKey refuses only runes below 0x20 in the name; DEL and C1 controls are stored"},
+			bug: "201: tenantdb.Store.CreateAPIKey refuses only runes below 0x20 in the name; DEL and C1 controls are stored"},
 		{name: "control-chars/settings-display-name-c1", method: "PUT", path: settingsPath, tenant: A.slug, tok: A.adminTok,
 			body: `{"displayName":"x\u0085"}`, want: 400, code: "VALIDATION_FAILED",
-			bug: "200: tenantdb.Auth.UpdateSettings refuses runes below 0x20 and DEL in displayName, not C1 controls"},
+			bug: "200: tenantdb.Store.UpdateSettings refuses runes below 0x20 and DEL in displayName, not C1 controls"},
 		{name: "token/non-canonical-signature-encoding-central", method: "GET", path: "/api/central/auth/me", tok: reencoded(f.superTok),
 			want: 401, code: "UNAUTHENTICATED", bug: malleable},
 		{name: "token/non-canonical-signature-encoding-tenant", method: "GET", path: mePath, tenant: A.slug, tok: reencoded(A.adminTok),
@@ -1652,7 +1652,7 @@ func (f *hostileFixture) rateLimited(t *testing.T) {
 
 // apiKeyUseRecorded shows the one write a refused request makes on purpose:
 // authenticating an API key records its use (api_keys.last_used_at, at most
-// once a minute, see tenantdb.Auth.AuthenticateKey) even when the route then
+// once a minute, see tenantdb.Store.AuthenticateKey) even when the route then
 // refuses the key. It is what an operator wants to see ("this key is in
 // use"), so the catalogue allows for it by using each key once before its
 // baseline rather than by excluding the column.

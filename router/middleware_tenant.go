@@ -171,9 +171,9 @@ func (h *handlers) requireTenantUser(c *gin.Context) {
 	var caller *tenantdb.Caller
 	var err error
 	if strings.HasPrefix(raw, tenantdb.APIKeyPrefix) {
-		caller, err = h.tenantAuth.AuthenticateKey(c.Request.Context(), DB(c), raw)
+		caller, err = h.store(c).AuthenticateKey(c.Request.Context(), raw)
 	} else {
-		caller, err = h.tenantAuth.Authenticate(c.Request.Context(), DB(c), currentTenant(c).Slug, raw)
+		caller, err = h.store(c).Authenticate(c.Request.Context(), raw)
 	}
 	if err != nil {
 		Fail(c, err)
@@ -182,6 +182,11 @@ func (h *handlers) requireTenantUser(c *gin.Context) {
 	caller.RequestID = requestID(c)
 	c.Set(ctxCaller, caller)
 	c.Next()
+}
+
+// store is the tenant schema of the request's tenant, on its leased pool.
+func (h *handlers) store(c *gin.Context) *tenantdb.Store {
+	return h.tenantAuth.Store(DB(c), currentTenant(c).Slug)
 }
 
 func currentTenant(c *gin.Context) *central.Tenant { return c.MustGet(ctxTenant).(*central.Tenant) }

@@ -29,7 +29,7 @@ func (h *handlers) listUsers(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	users, next, err := tenantdb.ListUsers(c.Request.Context(), DB(c), c.Query("q"), limit, c.Query("cursor"))
+	users, next, err := h.store(c).ListUsers(c.Request.Context(), c.Query("q"), limit, c.Query("cursor"))
 	if err != nil {
 		Fail(c, err)
 		return
@@ -42,7 +42,7 @@ func (h *handlers) listUsers(c *gin.Context) {
 }
 
 func (h *handlers) getUser(c *gin.Context) {
-	u, err := tenantdb.GetUser(c.Request.Context(), DB(c), c.Param("id"))
+	u, err := h.store(c).GetUser(c.Request.Context(), c.Param("id"))
 	if err != nil {
 		Fail(c, err)
 		return
@@ -64,7 +64,7 @@ func (h *handlers) addUser(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	u, err := h.tenantAuth.AddUser(c.Request.Context(), DB(c), Caller(c),
+	u, err := h.store(c).AddUser(c.Request.Context(), Caller(c),
 		tenantdb.NewUser{Email: in.Email, Password: in.Password, FirstName: in.FirstName, LastName: in.LastName}, in.Roles)
 	if err != nil {
 		Fail(c, err)
@@ -87,7 +87,7 @@ func (h *handlers) setUserRoles(c *gin.Context) {
 		Fail(c, apperr.Validation(apperr.FieldError{Field: "roles", Message: "is required"}))
 		return
 	}
-	u, err := h.tenantAuth.SetRoles(c.Request.Context(), DB(c), Caller(c), c.Param("id"), in.Roles)
+	u, err := h.store(c).SetRoles(c.Request.Context(), Caller(c), c.Param("id"), in.Roles)
 	if err != nil {
 		Fail(c, err)
 		return
@@ -96,7 +96,7 @@ func (h *handlers) setUserRoles(c *gin.Context) {
 }
 
 func (h *handlers) deleteUser(c *gin.Context) {
-	if err := h.tenantAuth.DeleteUser(c.Request.Context(), DB(c), Caller(c), c.Param("id")); err != nil {
+	if err := h.store(c).DeleteUser(c.Request.Context(), Caller(c), c.Param("id")); err != nil {
 		Fail(c, err)
 		return
 	}
@@ -115,7 +115,7 @@ func viewRole(r *tenantdb.Role) roleView {
 }
 
 func (h *handlers) listRoles(c *gin.Context) {
-	roles, err := tenantdb.Roles(c.Request.Context(), DB(c))
+	roles, err := h.store(c).Roles(c.Request.Context())
 	if err != nil {
 		Fail(c, err)
 		return
@@ -149,7 +149,7 @@ func (h *handlers) saveRole(c *gin.Context, create bool) {
 		}
 		in.Name = c.Param("name")
 	}
-	r, err := h.tenantAuth.SaveRole(c.Request.Context(), DB(c), Caller(c), tenantdb.RoleInput(in), create)
+	r, err := h.store(c).SaveRole(c.Request.Context(), Caller(c), tenantdb.RoleInput(in), create)
 	if err != nil {
 		Fail(c, err)
 		return
@@ -162,7 +162,7 @@ func (h *handlers) saveRole(c *gin.Context, create bool) {
 }
 
 func (h *handlers) deleteRole(c *gin.Context) {
-	if err := h.tenantAuth.DeleteRole(c.Request.Context(), DB(c), Caller(c), c.Param("name")); err != nil {
+	if err := h.store(c).DeleteRole(c.Request.Context(), Caller(c), c.Param("name")); err != nil {
 		Fail(c, err)
 		return
 	}
@@ -170,7 +170,7 @@ func (h *handlers) deleteRole(c *gin.Context) {
 }
 
 func (h *handlers) getSettings(c *gin.Context) {
-	s, err := tenantdb.GetSettings(c.Request.Context(), DB(c))
+	s, err := h.store(c).Settings(c.Request.Context())
 	if err != nil {
 		Fail(c, err)
 		return
@@ -191,7 +191,7 @@ func (h *handlers) putSettings(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	s, err := h.tenantAuth.UpdateSettings(c.Request.Context(), DB(c), Caller(c), tenantdb.SettingsPatch(in))
+	s, err := h.store(c).UpdateSettings(c.Request.Context(), Caller(c), tenantdb.SettingsPatch(in))
 	if err != nil {
 		Fail(c, err)
 		return
@@ -216,7 +216,7 @@ func (h *handlers) tenantAudit(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	entries, next, err := tenantdb.AuditLog(c.Request.Context(), DB(c), limit, c.Query("cursor"))
+	entries, next, err := h.store(c).AuditLog(c.Request.Context(), limit, c.Query("cursor"))
 	if err != nil {
 		Fail(c, err)
 		return

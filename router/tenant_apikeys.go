@@ -44,7 +44,7 @@ func (h *handlers) createAPIKey(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	k, raw, err := h.tenantAuth.CreateAPIKey(c.Request.Context(), DB(c), Caller(c), tenantdb.NewAPIKey(in))
+	k, raw, err := h.store(c).CreateAPIKey(c.Request.Context(), Caller(c), tenantdb.NewAPIKey(in))
 	if err != nil {
 		Fail(c, err)
 		return
@@ -53,7 +53,7 @@ func (h *handlers) createAPIKey(c *gin.Context) {
 }
 
 func (h *handlers) listAPIKeys(c *gin.Context) {
-	keys, err := tenantdb.APIKeys(c.Request.Context(), DB(c))
+	keys, err := h.store(c).APIKeys(c.Request.Context())
 	if err != nil {
 		Fail(c, err)
 		return
@@ -66,7 +66,7 @@ func (h *handlers) listAPIKeys(c *gin.Context) {
 }
 
 func (h *handlers) revokeAPIKey(c *gin.Context) {
-	if err := h.tenantAuth.RevokeAPIKey(c.Request.Context(), DB(c), Caller(c), c.Param("id")); err != nil {
+	if err := h.store(c).RevokeAPIKey(c.Request.Context(), Caller(c), c.Param("id")); err != nil {
 		Fail(c, err)
 		return
 	}

@@ -46,7 +46,7 @@ type tenantSessionView struct {
 }
 
 func (h *handlers) tenantSession(c *gin.Context, s *tenantdb.Session) {
-	_, roles, perms, err := tenantdb.UserWithRoles(c.Request.Context(), DB(c), s.User.ID)
+	_, roles, perms, err := h.store(c).UserWithRoles(c.Request.Context(), s.User.ID)
 	if err != nil {
 		Fail(c, err)
 		return
@@ -68,7 +68,7 @@ func (h *handlers) tenantRegister(c *gin.Context) {
 		Fail(c, errRoleNotAllowed)
 		return
 	}
-	u, err := h.tenantAuth.Register(c.Request.Context(), DB(c), currentTenant(c).Slug, c.ClientIP(), tenantdb.NewUser{
+	u, err := h.store(c).Register(c.Request.Context(), c.ClientIP(), tenantdb.NewUser{
 		Email: in.Email, Password: in.Password, FirstName: in.FirstName, LastName: in.LastName,
 	})
 	if err != nil {
@@ -84,8 +84,7 @@ func (h *handlers) tenantLogin(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	t := currentTenant(c)
-	s, err := h.tenantAuth.Login(c.Request.Context(), DB(c), t.Slug, c.ClientIP(), in.Email, in.Password)
+	s, err := h.store(c).Login(c.Request.Context(), c.ClientIP(), in.Email, in.Password)
 	h.metrics.login("tenant", err)
 	if err != nil {
 		Fail(c, err)
@@ -100,7 +99,7 @@ func (h *handlers) tenantRefresh(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	s, err := h.tenantAuth.Refresh(c.Request.Context(), DB(c), currentTenant(c).Slug, in.RefreshToken)
+	s, err := h.store(c).Refresh(c.Request.Context(), in.RefreshToken)
 	if err != nil {
 		Fail(c, err)
 		return
@@ -114,7 +113,7 @@ func (h *handlers) tenantLogout(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	if err := h.tenantAuth.Logout(c.Request.Context(), DB(c), in.RefreshToken); err != nil {
+	if err := h.store(c).Logout(c.Request.Context(), in.RefreshToken); err != nil {
 		Fail(c, err)
 		return
 	}
@@ -152,7 +151,7 @@ type configBody struct {
 }
 
 func (h *handlers) getTenantConfig(c *gin.Context) {
-	cfg, err := h.tenantAuth.Config(c.Request.Context(), DB(c), Caller(c).User.ID)
+	cfg, err := h.store(c).Config(c.Request.Context(), Caller(c).User.ID)
 	if err != nil {
 		Fail(c, err)
 		return
@@ -166,7 +165,7 @@ func (h *handlers) putTenantConfig(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	if err := h.tenantAuth.SetConfig(c.Request.Context(), DB(c), Caller(c).User.ID, in.Config); err != nil {
+	if err := h.store(c).SetConfig(c.Request.Context(), Caller(c).User.ID, in.Config); err != nil {
 		Fail(c, err)
 		return
 	}

@@ -37,7 +37,7 @@ func (h *handlers) createInvitation(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	inv, raw, err := tenantdb.CreateInvitation(c.Request.Context(), DB(c), Caller(c), in.Email, in.Role)
+	inv, raw, err := h.store(c).CreateInvitation(c.Request.Context(), Caller(c), in.Email, in.Role)
 	if err != nil {
 		Fail(c, err)
 		return
@@ -46,7 +46,7 @@ func (h *handlers) createInvitation(c *gin.Context) {
 }
 
 func (h *handlers) listInvitations(c *gin.Context) {
-	invs, err := tenantdb.Invitations(c.Request.Context(), DB(c))
+	invs, err := h.store(c).Invitations(c.Request.Context())
 	if err != nil {
 		Fail(c, err)
 		return
@@ -59,7 +59,7 @@ func (h *handlers) listInvitations(c *gin.Context) {
 }
 
 func (h *handlers) revokeInvitation(c *gin.Context) {
-	if err := tenantdb.RevokeInvitation(c.Request.Context(), DB(c), Caller(c), c.Param("id")); err != nil {
+	if err := h.store(c).RevokeInvitation(c.Request.Context(), Caller(c), c.Param("id")); err != nil {
 		Fail(c, err)
 		return
 	}
@@ -89,7 +89,7 @@ func (h *handlers) acceptInvitation(c *gin.Context) {
 	acc := tenantdb.Acceptance{Token: in.Token, RequestID: requestID(c), ClientIP: c.ClientIP()}
 	status := http.StatusOK
 	if raw, present := bearer(c); present {
-		caller, err := h.tenantAuth.Authenticate(c.Request.Context(), DB(c), currentTenant(c).Slug, raw)
+		caller, err := h.store(c).Authenticate(c.Request.Context(), raw)
 		if err != nil {
 			Fail(c, err)
 			return
@@ -104,7 +104,7 @@ func (h *handlers) acceptInvitation(c *gin.Context) {
 		acc.NewUser = &tenantdb.NewUser{Password: *in.Password, FirstName: in.FirstName, LastName: in.LastName}
 		status = http.StatusCreated
 	}
-	u, err := h.tenantAuth.AcceptInvitation(c.Request.Context(), DB(c), acc)
+	u, err := h.store(c).AcceptInvitation(c.Request.Context(), acc)
 	if err != nil {
 		Fail(c, err)
 		return

@@ -74,7 +74,7 @@ type NewAPIKey struct {
 // only its hash is stored. It acts on its creator's authority: see
 // AuthenticateKey. A central admin impersonating a user may not create keys,
 // which would outlive the impersonation.
-func (a *Auth) CreateAPIKey(ctx context.Context, db *sqlx.DB, caller *Caller, in NewAPIKey) (*APIKey, string, error) {
+func (st *Store) CreateAPIKey(ctx context.Context, caller *Caller, in NewAPIKey) (*APIKey, string, error) {
 	var v apperr.Validator
 	name := strings.TrimSpace(in.Name)
 	v.Check(name != "" && login.PlainText(name) && utf8.RuneCountInString(name) <= 100,
@@ -105,7 +105,7 @@ func (a *Auth) CreateAPIKey(ctx context.Context, db *sqlx.DB, caller *Caller, in
 	if in.ExpiresAt != nil {
 		k.ExpiresAt = sql.NullTime{Time: in.ExpiresAt.UTC().Truncate(time.Microsecond), Valid: true}
 	}
-	err := dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+	err := dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, "INSERT INTO api_keys (id, name, key_hash, prefix, permissions, created_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 			k.ID, k.Name, opaque.Hash(raw), k.Prefix, k.Permissions, k.CreatedBy, k.CreatedAt, k.ExpiresAt)
 		if err != nil {
@@ -119,31 +119,19 @@ func (a *Auth) CreateAPIKey(ctx context.Context, db *sqlx.DB, caller *Caller, in
 	return k, raw, nil
 }
 
-func dedupe(list []string) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, s := range list {
-		if !seen[s] {
-			seen[s] = true
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // APIKeys lists the tenant's keys, newest first.
-func APIKeys(ctx context.Context, db sqlx.QueryerContext) ([]APIKey, error) {
+func (st *Store) APIKeys(ctx context.Context) ([]APIKey, error) {
 	var out []APIKey
-	err := sqlx.SelectContext(ctx, db, &out, "SELECT "+apiKeyColumns+" FROM api_keys ORDER BY id DESC")
+	err := sqlx.SelectContext(ctx, st.db, &out, "SELECT "+apiKeyColumns+" FROM api_keys ORDER BY id DESC")
 	return out, dberr.Translate(err)
 }
 
 // RevokeAPIKey revokes a key; it is refused from the next request on.
-func (a *Auth) RevokeAPIKey(ctx context.Context, db *sqlx.DB, caller *Caller, id string) error {
+func (st *Store) RevokeAPIKey(ctx context.Context, caller *Caller, id string) error {
 	if !isUUID(id) {
 		return ErrAPIKeyNotFound
 	}
-	return dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+	return dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", clock.Now(), id)
 		if err != nil {
 			return dberr.Translate(err)
@@ -209,11 +197,11 @@ func revokeKeysOf(ctx context.Context, tx *sqlx.Tx, caller *Caller, why string, 
 // unexpired, and so must its creators (see keyAuthority). The caller it
 // returns holds the key's permissions as far as its creators still hold
 // them now.
-func (a *Auth) AuthenticateKey(ctx context.Context, db *sqlx.DB, raw string) (*Caller, error) {
+func (st *Store) AuthenticateKey(ctx context.Context, raw string) (*Caller, error) {
 	if !strings.HasPrefix(raw, APIKeyPrefix) || len(raw) > 100 {
 		return nil, errBadAPIKey
 	}
-	k, err := getKey(ctx, db, keyByHash, opaque.Hash(raw))
+	k, err := getKey(ctx, st.db, keyByHash, opaque.Hash(raw))
 	if err != nil {
 		return nil, err
 	}
@@ -221,14 +209,14 @@ func (a *Auth) AuthenticateKey(ctx context.Context, db *sqlx.DB, raw string) (*C
 	if k == nil || !k.usable(now) {
 		return nil, errBadAPIKey
 	}
-	perms, chain, err := keyAuthority(ctx, db, k, now)
+	perms, chain, err := keyAuthority(ctx, st.db, k, now)
 	if err != nil {
 		return nil, err
 	}
 	if !k.LastUsedAt.Valid || now.Sub(k.LastUsedAt.Time) > time.Minute {
 		// Recorded at most once a minute per key, to keep requests read-only.
-		if _, err := db.ExecContext(ctx, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", clock.Now(), k.ID); err != nil {
-			a.log.WarnContext(ctx, "recording API key use failed", "key", k.ID, "err", err)
+		if _, err := st.db.ExecContext(ctx, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", clock.Now(), k.ID); err != nil {
+			st.auth.log.WarnContext(ctx, "recording API key use failed", "key", k.ID, "err", err)
 		}
 	}
 	return &Caller{APIKey: k, Roles: []string{}, Permissions: perms, keyChain: chain}, nil
@@ -263,7 +251,7 @@ func keyAuthority(ctx context.Context, db sqlx.QueryerContext, k *APIKey, now ti
 	perms := k.PermissionList()
 	creator := k.CreatedBy
 	for chain := 1; chain <= maxKeyChain; chain++ {
-		u, _, held, err := UserWithRoles(ctx, db, creator)
+		u, _, held, err := userWithRoles(ctx, db, creator)
 		switch {
 		case err == nil && !u.IsActive:
 			return nil, 0, errBadAPIKey

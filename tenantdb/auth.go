@@ -2,11 +2,9 @@ package tenantdb
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"time"
-	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
@@ -19,9 +17,12 @@ import (
 	"github.com/silo-dev/silo/internal/token"
 )
 
-// Auth authenticates tenant users against their own tenant's database.
-// Every method takes the tenant's slug and its pooled database; tokens are
-// bound to the tenant by their audience (silo:tenant:<slug>) and tid claim.
+// Auth is what the stores of every tenant share, and the only part of the
+// tenant plane not bound to one tenant's database: the keys that sign and
+// verify tokens, the login guard (rate limits, password hashing), the
+// refresh-token lifetime, the log and the impersonator check. Auth.Store
+// binds it to a tenant's database; tokens are bound to the tenant by their
+// audience (silo:tenant:<slug>) and tid claim.
 type Auth struct {
 	keys          *token.Keys
 	guard         *login.Guard
@@ -35,7 +36,7 @@ type Auth struct {
 // database has them now.
 type ImpersonatorCheck func(ctx context.Context, adminID string) (bool, error)
 
-// NewAuth returns tenant-user authentication.
+// NewAuth returns what tenant stores share.
 func NewAuth(keys *token.Keys, guard *login.Guard, refreshTTL time.Duration, log *slog.Logger) *Auth {
 	return &Auth{keys: keys, guard: guard, refreshTTL: refreshTTL, log: log}
 }
@@ -56,25 +57,18 @@ type Session struct {
 	User         *User
 }
 
-// Errors of tenant auth.
-var (
-	ErrSignupClosed   = apperr.New(apperr.Forbidden, "FORBIDDEN", "This tenant does not allow public sign-up")
-	ErrConfigTooLarge = apperr.New(apperr.TooLarge, "BODY_TOO_LARGE", "The config must be at most 64 KiB")
-	errConfigNotJSON  = apperr.Validation(apperr.FieldError{Field: "config", Message: "must be a JSON object"})
-)
-
-// MaxConfigBytes bounds a user's config object.
-const MaxConfigBytes = 64 << 10
+// ErrSignupClosed refuses a sign-up to a tenant that does not allow it.
+var ErrSignupClosed = apperr.New(apperr.Forbidden, "FORBIDDEN", "This tenant does not allow public sign-up")
 
 // NewUser is the input of Register, AddUser and AcceptInvitation.
 type NewUser = login.NewUser
 
-// Register creates a member of tenant slug, if the tenant allows sign-up.
+// Register creates a member of the tenant, if the tenant allows sign-up.
 // Public sign-up never grants more than the member role. Sign-ups are
 // limited per client IP and per tenant before any other work, and the
 // password is hashed only once everything else is known to be right.
-func (a *Auth) Register(ctx context.Context, db *sqlx.DB, slug, clientIP string, in NewUser) (*User, error) {
-	if err := a.guard.AllowSignup(ctx, clientIP, slug); err != nil {
+func (st *Store) Register(ctx context.Context, clientIP string, in NewUser) (*User, error) {
+	if err := st.auth.guard.AllowSignup(ctx, clientIP, st.slug); err != nil {
 		return nil, err
 	}
 	var v apperr.Validator
@@ -82,26 +76,26 @@ func (a *Auth) Register(ctx context.Context, db *sqlx.DB, slug, clientIP string,
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
-	open, err := PublicSignup(ctx, db)
+	open, err := publicSignup(ctx, st.db)
 	if err != nil {
 		return nil, err
 	}
 	if !open {
 		return nil, ErrSignupClosed
 	}
-	if u, err := UserByEmail(ctx, db, email); err != nil {
+	if u, err := userByEmail(ctx, st.db, email); err != nil {
 		return nil, err
 	} else if u != nil {
 		return nil, login.ErrUserExists
 	}
-	hash, err := a.guard.Hash(ctx, in.Password)
+	hash, err := st.auth.guard.Hash(ctx, in.Password)
 	if err != nil {
 		return nil, err
 	}
 	now := clock.Now()
 	u := &User{ID: uuid.Must(uuid.NewV7()).String(), Email: email, PasswordHash: hash,
 		FirstName: in.FirstName, LastName: in.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
-	if err := CreateUser(ctx, db, u, RoleMember); err != nil {
+	if err := CreateUser(ctx, st.db, u, RoleMember); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -109,48 +103,48 @@ func (a *Auth) Register(ctx context.Context, db *sqlx.DB, slug, clientIP string,
 
 // Login checks a tenant user's credentials and starts a session. An
 // inactive user is answered as a wrong password, whatever the password.
-func (a *Auth) Login(ctx context.Context, db *sqlx.DB, slug, clientIP, rawEmail, password string) (*Session, error) {
+func (st *Store) Login(ctx context.Context, clientIP, rawEmail, password string) (*Session, error) {
 	var u *User
-	err := a.guard.Attempt(ctx, clientIP, "tenant:"+slug, rawEmail, password, func(email string) (string, bool, error) {
+	err := st.auth.guard.Attempt(ctx, clientIP, "tenant:"+st.slug, rawEmail, password, func(email string) (string, bool, error) {
 		var err error
-		u, err = UserByEmail(ctx, db, email)
+		u, err = userByEmail(ctx, st.db, email)
 		if u == nil {
 			return "", false, err
 		}
 		hash, usable := login.Usable(u.PasswordHash, u.IsActive)
 		return hash, usable, nil
 	}, func(hash string) error {
-		_, err := db.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", hash, u.ID)
+		_, err := st.db.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", hash, u.ID)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	raw, err := refresh.Start(ctx, db, u.ID, a.refreshTTL)
+	raw, err := refresh.Start(ctx, st.db, u.ID, st.auth.refreshTTL)
 	if err != nil {
 		return nil, err
 	}
-	return a.session(slug, u, raw)
+	return st.session(u, raw)
 }
 
-func (a *Auth) session(slug string, u *User, refreshToken string) (*Session, error) {
-	access, err := a.keys.Issue(token.TenantAudience(slug), u.ID, token.Claims{Email: u.Email, TenantID: slug})
+func (st *Store) session(u *User, refreshToken string) (*Session, error) {
+	access, err := st.auth.keys.Issue(token.TenantAudience(st.slug), u.ID, token.Claims{Email: u.Email, TenantID: st.slug})
 	if err != nil {
 		return nil, err
 	}
-	return &Session{AccessToken: access, ExpiresIn: int(a.keys.TTL().Seconds()), RefreshToken: refreshToken, User: u}, nil
+	return &Session{AccessToken: access, ExpiresIn: int(st.auth.keys.TTL().Seconds()), RefreshToken: refreshToken, User: u}, nil
 }
 
 // Refresh rotates a tenant refresh token (reuse revokes its family).
-func (a *Auth) Refresh(ctx context.Context, db *sqlx.DB, slug, raw string) (*Session, error) {
+func (st *Store) Refresh(ctx context.Context, raw string) (*Session, error) {
 	if err := refresh.CheckFormat(raw); err != nil {
 		return nil, err
 	}
 	var u *User
 	var out refresh.Outcome
-	err := dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+	err := dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
 		var err error
-		out, err = refresh.Rotate(ctx, tx, raw, a.refreshTTL, func(userID string) (bool, error) {
+		out, err = refresh.Rotate(ctx, tx, raw, st.auth.refreshTTL, func(userID string) (bool, error) {
 			var err error
 			u, err = UserByID(ctx, tx, userID)
 			if errors.Is(err, ErrUserNotFound) {
@@ -165,19 +159,19 @@ func (a *Auth) Refresh(ctx context.Context, db *sqlx.DB, slug, raw string) (*Ses
 	}
 	if out.Refused != nil {
 		if out.Refused == refresh.ErrReused {
-			a.log.WarnContext(ctx, "refresh token reuse: family revoked", "tenant", slug, "user", out.UserID)
+			st.auth.log.WarnContext(ctx, "refresh token reuse: family revoked", "tenant", st.slug, "user", out.UserID)
 		}
 		return nil, out.Refused
 	}
-	return a.session(slug, u, out.Next)
+	return st.session(u, out.Next)
 }
 
 // Logout revokes the family of a refresh token; unknown tokens are ignored.
-func (a *Auth) Logout(ctx context.Context, db *sqlx.DB, raw string) error {
+func (st *Store) Logout(ctx context.Context, raw string) error {
 	if err := refresh.CheckFormat(raw); err != nil {
 		return err
 	}
-	return dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+	return dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
 		_, err := refresh.Revoke(ctx, tx, raw)
 		return err
 	})
@@ -205,28 +199,28 @@ type Caller struct {
 	firstAdminOnly bool
 }
 
-// Authenticate verifies an access token for tenant slug and loads its user,
+// Authenticate verifies an access token for the tenant and loads its user,
 // roles and permissions from the tenant database: a removed or deactivated
 // user is refused at once, and role changes apply to the next request. A
 // token carrying an act claim is refused as soon as its central admin is no
 // longer an active superadmin (see CheckImpersonators).
-func (a *Auth) Authenticate(ctx context.Context, db *sqlx.DB, slug, raw string) (*Caller, error) {
-	claims, err := a.keys.Verify(raw, token.TenantAudience(slug))
+func (st *Store) Authenticate(ctx context.Context, raw string) (*Caller, error) {
+	claims, err := st.auth.keys.Verify(raw, token.TenantAudience(st.slug))
 	switch {
 	case errors.Is(err, token.ErrExpired):
 		return nil, token.ErrAccessExpired
-	case err != nil, claims.TenantID != slug, claims.IsCentralAdmin:
+	case err != nil, claims.TenantID != st.slug, claims.IsCentralAdmin:
 		return nil, token.ErrBadAccessToken
 	}
 	if _, err := uuid.Parse(claims.Subject); err != nil {
 		return nil, token.ErrBadAccessToken
 	}
 	if claims.Actor != nil {
-		if err := a.checkImpersonator(ctx, claims.Actor.Subject); err != nil {
+		if err := st.auth.checkImpersonator(ctx, claims.Actor.Subject); err != nil {
 			return nil, err
 		}
 	}
-	u, roles, perms, err := UserWithRoles(ctx, db, claims.Subject)
+	u, roles, perms, err := userWithRoles(ctx, st.db, claims.Subject)
 	if errors.Is(err, ErrUserNotFound) || (err == nil && !u.IsActive) {
 		return nil, token.ErrBadAccessToken
 	}
@@ -254,22 +248,4 @@ func (a *Auth) checkImpersonator(ctx context.Context, adminID string) error {
 		return token.ErrBadAccessToken
 	}
 	return nil
-}
-
-// Config returns the caller's config object.
-func (a *Auth) Config(ctx context.Context, db *sqlx.DB, userID string) (json.RawMessage, error) {
-	cfg, err := UserConfig(ctx, db, userID)
-	return json.RawMessage(cfg), err
-}
-
-// SetConfig replaces the caller's config object (a JSON object, ≤ 64 KiB).
-func (a *Auth) SetConfig(ctx context.Context, db *sqlx.DB, userID string, cfg json.RawMessage) error {
-	if len(cfg) > MaxConfigBytes {
-		return ErrConfigTooLarge
-	}
-	var obj map[string]json.RawMessage
-	if !utf8.Valid(cfg) || json.Unmarshal(cfg, &obj) != nil || obj == nil {
-		return errConfigNotJSON
-	}
-	return SetUserConfig(ctx, db, userID, string(cfg))
 }

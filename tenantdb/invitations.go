@@ -84,14 +84,14 @@ var ErrTenantHasAdmin = apperr.New(apperr.Forbidden, "FORBIDDEN",
 
 // CreateInvitation invites email to the tenant with role; the caller must
 // hold every permission of the role. The token is returned once.
-func CreateInvitation(ctx context.Context, db *sqlx.DB, caller *Caller, rawEmail, role string) (*Invitation, string, error) {
+func (st *Store) CreateInvitation(ctx context.Context, caller *Caller, rawEmail, role string) (*Invitation, string, error) {
 	var v apperr.Validator
 	email := login.CheckEmail(&v, "email", rawEmail)
 	v.Check(role != "", "role", "is required")
 	if err := v.Err(); err != nil {
 		return nil, "", err
 	}
-	perms, err := permissionsOf(ctx, db, []string{role})
+	perms, err := permissionsOf(ctx, st.db, []string{role})
 	if err != nil {
 		return nil, "", apperr.Validation(apperr.FieldError{Field: "role", Message: errUnknownRoleName + role})
 	}
@@ -102,7 +102,7 @@ func CreateInvitation(ctx context.Context, db *sqlx.DB, caller *Caller, rawEmail
 	now := clock.Now()
 	inv := &Invitation{ID: uuid.Must(uuid.NewV7()).String(), Email: email, Role: role, CreatedBy: caller.ActorID(),
 		CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
-	err = dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+	err = dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
 		if err := firstAdminOnly(ctx, tx, caller); err != nil {
 			return err
 		}
@@ -146,15 +146,15 @@ func firstAdminOnly(ctx context.Context, tx *sqlx.Tx, caller *Caller) error {
 // Otherwise a plain admin could invite itself while the tenant had none and
 // accept after the tenant got one. It holds the admins lock for the rest of
 // tx.
-func (a *Auth) inviterMayStill(ctx context.Context, tx *sqlx.Tx, inv *Invitation) error {
+func (st *Store) inviterMayStill(ctx context.Context, tx *sqlx.Tx, inv *Invitation) error {
 	if _, err := UserByID(ctx, tx, inv.CreatedBy); !errors.Is(err, ErrUserNotFound) {
 		return err // a user of this tenant (nil), or the lookup failed
 	}
 	if k, err := getKey(ctx, tx, keyByID, inv.CreatedBy); err != nil || k != nil {
 		return err
 	}
-	if _, err := uuid.Parse(inv.CreatedBy); err == nil && a.impersonators != nil {
-		super, err := a.impersonators(ctx, inv.CreatedBy)
+	if _, err := uuid.Parse(inv.CreatedBy); err == nil && st.auth.impersonators != nil {
+		super, err := st.auth.impersonators(ctx, inv.CreatedBy)
 		if err != nil || super {
 			return err
 		}
@@ -172,18 +172,18 @@ var ErrInviterNoLongerMay = apperr.New(apperr.Forbidden, "FORBIDDEN",
 	"This invitation was for the tenant's first tenant_admin, which it now has: ask a tenant admin for a new invitation")
 
 // Invitations lists the tenant's invitations, newest first.
-func Invitations(ctx context.Context, db sqlx.QueryerContext) ([]Invitation, error) {
+func (st *Store) Invitations(ctx context.Context) ([]Invitation, error) {
 	var out []Invitation
-	err := sqlx.SelectContext(ctx, db, &out, "SELECT "+invitationColumns+" FROM invitations ORDER BY id DESC")
+	err := sqlx.SelectContext(ctx, st.db, &out, "SELECT "+invitationColumns+" FROM invitations ORDER BY id DESC")
 	return out, dberr.Translate(err)
 }
 
 // RevokeInvitation revokes a pending invitation.
-func RevokeInvitation(ctx context.Context, db *sqlx.DB, caller *Caller, id string) error {
+func (st *Store) RevokeInvitation(ctx context.Context, caller *Caller, id string) error {
 	if !isUUID(id) {
 		return ErrInvitationNotFound
 	}
-	return dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+	return dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
 		var inv Invitation
 		err := tx.GetContext(ctx, &inv, "SELECT "+invitationColumns+" FROM invitations WHERE id = ? FOR UPDATE", id)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -249,7 +249,7 @@ func acceptable(ctx context.Context, db *sqlx.DB, token string) error {
 	if err != nil {
 		return err
 	}
-	if u, err := UserByEmail(ctx, db, inv.Email); err != nil {
+	if u, err := userByEmail(ctx, db, inv.Email); err != nil {
 		return err
 	} else if u != nil {
 		return login.ErrUserExists
@@ -260,8 +260,8 @@ func acceptable(ctx context.Context, db *sqlx.DB, token string) error {
 // AcceptInvitation spends an invitation token once: it creates the invited
 // account with the invitation's role, or adds the role to the caller's
 // account when their email is the invited one.
-func (a *Auth) AcceptInvitation(ctx context.Context, db *sqlx.DB, in Acceptance) (*UserView, error) {
-	if err := a.guard.AllowAccept(ctx, in.ClientIP); err != nil {
+func (st *Store) AcceptInvitation(ctx context.Context, in Acceptance) (*UserView, error) {
+	if err := st.auth.guard.AllowAccept(ctx, in.ClientIP); err != nil {
 		return nil, err
 	}
 	if !strings.HasPrefix(in.Token, invitationPrefix) || len(in.Token) > 100 {
@@ -276,21 +276,21 @@ func (a *Auth) AcceptInvitation(ctx context.Context, db *sqlx.DB, in Acceptance)
 		}
 		// Hash only for an invitation that can be accepted: a wrong token
 		// costs a lookup, never a bcrypt. The transaction checks again.
-		if err := acceptable(ctx, db, in.Token); err != nil {
+		if err := acceptable(ctx, st.db, in.Token); err != nil {
 			return nil, err
 		}
 		var err error
-		if hash, err = a.guard.Hash(ctx, in.NewUser.Password); err != nil {
+		if hash, err = st.auth.guard.Hash(ctx, in.NewUser.Password); err != nil {
 			return nil, err
 		}
 	}
 	var userID string
-	err := dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+	err := dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
 		inv, err := pendingInvitation(ctx, tx, in.Token, true)
 		if err != nil {
 			return err
 		}
-		if err := a.inviterMayStill(ctx, tx, inv); err != nil {
+		if err := st.inviterMayStill(ctx, tx, inv); err != nil {
 			return err
 		}
 		caller := in.Existing
@@ -300,7 +300,7 @@ func (a *Auth) AcceptInvitation(ctx context.Context, db *sqlx.DB, in Acceptance)
 			}
 			userID = caller.User.ID
 		} else {
-			if u, err := UserByEmail(ctx, tx, inv.Email); err != nil {
+			if u, err := userByEmail(ctx, tx, inv.Email); err != nil {
 				return err
 			} else if u != nil {
 				return login.ErrUserExists
@@ -331,5 +331,11 @@ func (a *Auth) AcceptInvitation(ctx context.Context, db *sqlx.DB, in Acceptance)
 	if err != nil {
 		return nil, err
 	}
-	return GetUser(ctx, db, userID)
+	return st.GetUser(ctx, userID)
+}
+
+// CreateInvitation is Store.CreateInvitation on db, for the lifecycle
+// (provisioning), which works on a tenant's database outside a request.
+func CreateInvitation(ctx context.Context, db *sqlx.DB, caller *Caller, rawEmail, role string) (*Invitation, string, error) {
+	return (&Store{db: db}).CreateInvitation(ctx, caller, rawEmail, role)
 }

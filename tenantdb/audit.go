@@ -1,0 +1,55 @@
+package tenantdb
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/silo-dev/silo/internal/clock"
+	"github.com/silo-dev/silo/internal/dberr"
+	"github.com/silo-dev/silo/internal/page"
+)
+
+// Audit records a tenant mutation by caller in the tenant's audit log.
+func Audit(ctx context.Context, e sqlx.ExecerContext, caller *Caller, action, targetType, target, detail string) error {
+	kind, actor, actingAs := caller.actor()
+	if len(detail) > 1000 {
+		detail = detail[:1000]
+	}
+	_, err := e.ExecContext(ctx,
+		"INSERT INTO audit_log (at, actor_kind, actor_id, acting_as, action, target_type, target, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		clock.Now(), kind, actor, actingAs, action, targetType, target,
+		sql.NullString{String: caller.RequestID, Valid: caller.RequestID != ""}, sql.NullString{String: detail, Valid: detail != ""})
+	return dberr.Translate(err)
+}
+
+// AuditEntry is a row of the tenant audit log.
+type AuditEntry struct {
+	ID         int64          `db:"id"`
+	At         time.Time      `db:"at"`
+	ActorKind  string         `db:"actor_kind"`
+	ActorID    sql.NullString `db:"actor_id"`
+	ActingAs   sql.NullString `db:"acting_as"`
+	Action     string         `db:"action"`
+	TargetType string         `db:"target_type"`
+	Target     string         `db:"target"`
+	RequestID  sql.NullString `db:"request_id"`
+	Detail     sql.NullString `db:"detail"`
+}
+
+// AuditLog lists entries newest first, older than cursor (an entry id).
+func (st *Store) AuditLog(ctx context.Context, limit int, cursor string) ([]AuditEntry, string, error) {
+	before, err := page.Before(cursor)
+	if err != nil {
+		return nil, "", err
+	}
+	var out []AuditEntry
+	if err := sqlx.SelectContext(ctx, st.db, &out, "SELECT * FROM audit_log WHERE id < ? ORDER BY id DESC LIMIT ?", before, limit+1); err != nil {
+		return nil, "", dberr.Translate(err)
+	}
+	out, next := page.Cut(out, limit, func(e *AuditEntry) string { return strconv.FormatInt(e.ID, 10) })
+	return out, next, nil
+}
