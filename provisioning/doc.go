@@ -1,6 +1,7 @@
 // Package provisioning drives a tenant's lifecycle: creating its database
 // and least-privilege DB user, migrating it, creating its first admin, and
-// suspending, resuming, deleting and purging it. Each provisioning step is
+// suspending, resuming, deleting and purging it, and a central admin's
+// access to it (Invite, Impersonate), audited in both audit logs. Each provisioning step is
 // idempotent and recorded in the catalog, so a failed or interrupted run
 // resumes where it stopped and never leaves an orphan. It also keeps a pool
 // of spare, fully migrated databases that new tenants claim, migrates the

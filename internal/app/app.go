@@ -163,10 +163,11 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 	catalog := central.NewCatalog(a.central, cfg.CentralDSN.DBName)
 	catalog.UseLockPool(a.locks)
 	a.Keys, a.Guard = keys, guard
+	audit := central.NewAudit(a.central)
 	a.Provisioner = provisioning.New(catalog, a.server, box, guard, provisioning.Options{
 		Prefix: cfg.TenantDBPrefix, CentralDatabase: cfg.CentralDSN.DBName, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
 		Concurrency: cfg.ProvisionConcurrency, Log: a.log, AppSets: o.Sets, PublicSignup: cfg.DefaultPublicSignup,
-		Migrations: o.TenantMigrations,
+		Migrations: o.TenantMigrations, Audit: audit, Keys: keys,
 	})
 	a.Pools = tenantdb.NewPoolManager(tenantdb.PoolOptions{
 		MaxPools: cfg.TenantPoolsMax, MaxConns: cfg.TenantConnsMax,
@@ -179,7 +180,7 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 	a.Handler = router.New(router.Deps{
 		Central:        svc,
 		Tenants:        a.Provisioner,
-		Audit:          central.NewAudit(a.central),
+		Audit:          audit,
 		Keys:           keys,
 		Log:            a.log,
 		RequestTimeout: cfg.RequestTimeout,
