@@ -192,7 +192,7 @@ func (h *handlers) listAudit(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	entries, next, err := h.audit.List(c.Request.Context(), limit, c.Query("cursor"))
+	entries, next, err := h.central.Audit().List(c.Request.Context(), limit, c.Query("cursor"))
 	if err != nil {
 		Fail(c, err)
 		return

@@ -163,11 +163,11 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 	catalog := central.NewCatalog(a.central, cfg.CentralDSN.DBName)
 	catalog.UseLockPool(a.locks)
 	a.Keys, a.Guard = keys, guard
-	audit := central.NewAudit(a.central)
+	svc := central.NewService(a.central, keys, guard, cfg.RefreshTokenTTL, a.log)
 	a.Provisioner = provisioning.New(catalog, a.server, box, guard, provisioning.Options{
 		Prefix: cfg.TenantDBPrefix, CentralDatabase: cfg.CentralDSN.DBName, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
 		Concurrency: cfg.ProvisionConcurrency, Log: a.log, AppSets: o.Sets, PublicSignup: cfg.DefaultPublicSignup,
-		Migrations: o.TenantMigrations, Audit: audit, Keys: keys,
+		Migrations: o.TenantMigrations, Audit: svc.Audit(), Keys: keys,
 	})
 	a.Pools = tenantdb.NewPoolManager(tenantdb.PoolOptions{
 		MaxPools: cfg.TenantPoolsMax, MaxConns: cfg.TenantConnsMax,
@@ -176,12 +176,9 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 		AcquireTimeout: cfg.RequestTimeout,
 	})
 	a.Cache = central.NewTenantCache(catalog)
-	svc := central.NewService(a.central, keys, guard, cfg.RefreshTokenTTL, a.log)
 	a.Handler = router.New(router.Deps{
 		Central:        svc,
 		Tenants:        a.Provisioner,
-		Audit:          audit,
-		Keys:           keys,
 		Log:            a.log,
 		RequestTimeout: cfg.RequestTimeout,
 		Cache:          a.Cache,
