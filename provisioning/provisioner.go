@@ -97,6 +97,9 @@ type Options struct {
 	Audit *central.Audit
 	// Keys sign impersonation tokens (Impersonate needs them).
 	Keys *token.Keys
+	// Conns are this process's tenant connections, whose pool of a tenant
+	// Provision closes; nil when the process holds none (the CLI).
+	Conns *Connections
 }
 
 // Provisioner creates tenants and manages their lifecycle.
@@ -375,9 +378,18 @@ func (p *Provisioner) initTenant(ctx context.Context, t *central.Tenant, passwor
 
 // Provision resumes a failed or interrupted provisioning from its recorded
 // step. For a tenant already active or suspended it redoes the DB user,
-// password and grant steps (see repairAccount); the caller then drops its
-// pooled connections.
+// password and grant steps (see repairAccount). Either way the tenant's
+// pooled connections (Options.Conns) are then closed, so that the next
+// request uses the account as it is now.
 func (p *Provisioner) Provision(ctx context.Context, slug string) (*central.Tenant, error) {
+	t, err := p.provision(ctx, slug)
+	if t != nil && p.opts.Conns != nil {
+		p.opts.Conns.Forget(t)
+	}
+	return t, err
+}
+
+func (p *Provisioner) provision(ctx context.Context, slug string) (*central.Tenant, error) {
 	if !SlugPattern.MatchString(slug) {
 		return nil, central.ErrTenantNotFound
 	}
