@@ -2,9 +2,10 @@
 //
 //   - its schema (Migrator runs the central migration set of package
 //     migrations; EnsureDatabase, RequireDatabase and Open reach it);
-//   - central admins and their sessions (Service: register, login,
-//     refresh-token rotation, logout, admin management, who may still
-//     impersonate) and the central audit log (Audit);
+//   - central admins and their sessions (Service: register, login with
+//     the audit of refused logins, refresh-token rotation, logout, admin
+//     management, who may still impersonate) and the central audit log
+//     (Audit; Service.Audit is the process's one instance);
 //   - the tenant catalog (Catalog): tenants and their provisioning state,
 //     custom domains, spare databases, application migration-set versions,
 //     and named locks (GET_LOCK) that serialise work across instances;

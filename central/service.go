@@ -23,6 +23,7 @@ import (
 // Service implements central-admin authentication and administration.
 type Service struct {
 	db         *sqlx.DB
+	audit      *Audit
 	keys       *token.Keys
 	guard      *login.Guard
 	refreshTTL time.Duration
@@ -31,8 +32,12 @@ type Service struct {
 
 // NewService returns a Service on the central database db.
 func NewService(db *sqlx.DB, keys *token.Keys, guard *login.Guard, refreshTTL time.Duration, log *slog.Logger) *Service {
-	return &Service{db: db, keys: keys, guard: guard, refreshTTL: refreshTTL, log: log}
+	return &Service{db: db, audit: NewAudit(db), keys: keys, guard: guard, refreshTTL: refreshTTL, log: log}
 }
+
+// Audit returns the central audit log the service writes to: Silo's one
+// instance, as it bounds the failed-login entries it records.
+func (s *Service) Audit() *Audit { return s.audit }
 
 // Ping checks that the central database answers.
 func (s *Service) Ping(ctx context.Context) error {
@@ -179,7 +184,8 @@ func (s *Service) create(ctx context.Context, in NewAdmin, allow func(count int)
 }
 
 // Login checks an admin's credentials and starts a new session. An
-// inactive admin is answered as a wrong password, whatever the password.
+// inactive admin is answered as a wrong password, whatever the password;
+// a wrong email or password is recorded in the audit log (Audit.FailedLogin).
 func (s *Service) Login(ctx context.Context, clientIP, rawEmail, password string) (*Session, error) {
 	var a *Admin
 	err := s.guard.Attempt(ctx, clientIP, "central", rawEmail, password, func(email string) (string, bool, error) {
@@ -191,6 +197,11 @@ func (s *Service) Login(ctx context.Context, clientIP, rawEmail, password string
 		hash, usable := login.Usable(a.PasswordHash, a.IsActive)
 		return hash, usable, nil
 	}, func(hash string) error { return updatePasswordHash(ctx, s.db, a.ID, hash) })
+	if errors.Is(err, login.ErrInvalidCredentials) {
+		if aerr := s.audit.FailedLogin(ctx, rawEmail); aerr != nil {
+			s.log.WarnContext(ctx, "recording a failed central login", "err", aerr)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/silo-dev/silo/internal/login"
 	"github.com/silo-dev/silo/internal/page"
 	"github.com/silo-dev/silo/internal/secretbox"
+	"github.com/silo-dev/silo/internal/token"
 	"github.com/silo-dev/silo/migrations"
 	"github.com/silo-dev/silo/tenantdb"
 )
@@ -91,6 +92,14 @@ type Options struct {
 	// PublicSignup is the allowPublicSignup setting new tenants start with
 	// (SILO_DEFAULT_PUBLIC_SIGNUP; off unless set).
 	PublicSignup bool
+	// Audit is the central audit log, where central invitations and
+	// impersonations are recorded (Invite and Impersonate need it).
+	Audit *central.Audit
+	// Keys sign impersonation tokens (Impersonate needs them).
+	Keys *token.Keys
+	// Conns are this process's tenant connections, whose pool of a tenant
+	// Provision closes; nil when the process holds none (the CLI).
+	Conns *Connections
 }
 
 // Provisioner creates tenants and manages their lifecycle.
@@ -369,9 +378,18 @@ func (p *Provisioner) initTenant(ctx context.Context, t *central.Tenant, passwor
 
 // Provision resumes a failed or interrupted provisioning from its recorded
 // step. For a tenant already active or suspended it redoes the DB user,
-// password and grant steps (see repairAccount); the caller then drops its
-// pooled connections.
+// password and grant steps (see repairAccount). Either way the tenant's
+// pooled connections (Options.Conns) are then closed, so that the next
+// request uses the account as it is now.
 func (p *Provisioner) Provision(ctx context.Context, slug string) (*central.Tenant, error) {
+	t, err := p.provision(ctx, slug)
+	if t != nil && p.opts.Conns != nil {
+		p.opts.Conns.Forget(t)
+	}
+	return t, err
+}
+
+func (p *Provisioner) provision(ctx context.Context, slug string) (*central.Tenant, error) {
 	if !SlugPattern.MatchString(slug) {
 		return nil, central.ErrTenantNotFound
 	}
@@ -541,75 +559,6 @@ func (p *Provisioner) List(ctx context.Context, f central.TenantFilter) ([]centr
 		return nil, "", err
 	}
 	return p.catalog.Tenants(ctx, f)
-}
-
-// Invite creates an invitation in an active tenant on behalf of a central
-// admin (how a tenant created without an admin gets its first one). A
-// superadmin may invite into any active tenant; a plain admin only into one
-// without an active tenant_admin (tenantdb.ErrTenantHasAdmin otherwise). The
-// token is returned once.
-func (p *Provisioner) Invite(ctx context.Context, slug string, by *central.Admin, requestID, email, role string) (*central.Tenant, *tenantdb.Invitation, string, error) {
-	caller := tenantdb.CentralFirstAdminCaller(by.ID, requestID)
-	if by.Role == central.RoleSuperadmin {
-		caller = tenantdb.CentralCaller(by.ID, requestID)
-	}
-	t, err := p.Get(ctx, slug)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	if t.Status != central.StatusActive {
-		return nil, nil, "", ErrNotActive
-	}
-	pw, err := p.box.Open(t.DBPasswordEnc, []byte(t.DBUser))
-	if err != nil {
-		return nil, nil, "", err
-	}
-	var inv *tenantdb.Invitation
-	var raw string
-	err = p.server.WithTenantDB(ctx, t.DatabaseName, t.DBUser, string(pw), func(db *sqlx.DB) error {
-		var err error
-		inv, raw, err = tenantdb.CreateInvitation(ctx, db, caller, email, role)
-		return err
-	})
-	return t, inv, raw, err
-}
-
-// ErrNotActive is returned for work that needs an active tenant.
-var ErrNotActive = apperr.New(apperr.Conflict, "CONFLICT", "The tenant is not active")
-
-// Impersonate checks that userID is an active user of an active tenant and
-// records in the tenant's own audit log that a central admin starts acting
-// as them; the caller issues the token only after this succeeded.
-func (p *Provisioner) Impersonate(ctx context.Context, slug, userID, adminID, requestID string) (*central.Tenant, *tenantdb.User, error) {
-	if !isUUID(userID) {
-		return nil, nil, apperr.Validation(apperr.FieldError{Field: "userId", Message: "must be a user id"})
-	}
-	t, err := p.Get(ctx, slug)
-	if err != nil {
-		return nil, nil, err
-	}
-	if t.Status != central.StatusActive {
-		return nil, nil, ErrNotActive
-	}
-	pw, err := p.box.Open(t.DBPasswordEnc, []byte(t.DBUser))
-	if err != nil {
-		return nil, nil, err
-	}
-	var u *tenantdb.User
-	err = p.server.WithTenantDB(ctx, t.DatabaseName, t.DBUser, string(pw), func(db *sqlx.DB) error {
-		var err error
-		if u, err = tenantdb.UserByID(ctx, db, userID); err != nil {
-			return err
-		}
-		if !u.IsActive {
-			return tenantdb.ErrUserNotFound
-		}
-		return tenantdb.Audit(ctx, db, tenantdb.CentralCaller(adminID, requestID), "impersonation.start", "user", userID, u.Email)
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return t, u, nil
 }
 
 // migrateAll brings database to the latest version of every migration set,

@@ -1,7 +1,6 @@
 package router
 
 import (
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -10,7 +9,6 @@ import (
 
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/apperr"
-	"github.com/silo-dev/silo/internal/login"
 )
 
 const ctxAdmin = "silo.centralAdmin"
@@ -64,11 +62,6 @@ func (h *handlers) centralLogin(c *gin.Context) {
 	}
 	s, err := h.central.Login(c.Request.Context(), c.ClientIP(), in.Email, in.Password)
 	h.metrics.login("central", err)
-	if errors.Is(err, login.ErrInvalidCredentials) {
-		if aerr := h.audit.FailedLogin(c.Request.Context(), in.Email); aerr != nil {
-			logFrom(c).WarnContext(c.Request.Context(), "recording a failed central login", "err", aerr)
-		}
-	}
 	if err != nil {
 		Fail(c, err)
 		return

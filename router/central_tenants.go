@@ -127,14 +127,10 @@ func (h *handlers) resumeTenant(c *gin.Context) {
 }
 
 // provisionTenant resumes a failed provisioning, or redoes an active or
-// suspended tenant's DB account; either way the tenant's pooled
-// connections are closed so that the next request uses the account as it
-// is now.
+// suspended tenant's DB account (provisioning.Provision, which also closes
+// the tenant's pooled connections).
 func (h *handlers) provisionTenant(c *gin.Context) {
 	t, err := h.tenants.Provision(c.Request.Context(), c.Param("slug"))
-	if t != nil && h.conns != nil {
-		h.conns.Forget(t)
-	}
 	h.answerTenant(c, t, err)
 }
 
@@ -192,7 +188,7 @@ func (h *handlers) listAudit(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	entries, next, err := h.audit.List(c.Request.Context(), limit, c.Query("cursor"))
+	entries, next, err := h.central.Audit().List(c.Request.Context(), limit, c.Query("cursor"))
 	if err != nil {
 		Fail(c, err)
 		return

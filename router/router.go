@@ -12,7 +12,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/silo-dev/silo/central"
-	"github.com/silo-dev/silo/internal/token"
 	"github.com/silo-dev/silo/provisioning"
 	"github.com/silo-dev/silo/tenantdb"
 )
@@ -21,8 +20,6 @@ import (
 type Deps struct {
 	Central *central.Service
 	Tenants *provisioning.Provisioner
-	Audit   *central.Audit
-	Keys    *token.Keys // signs impersonation tokens
 
 	// The tenant plane.
 	Cache          *central.TenantCache
@@ -71,7 +68,7 @@ func New(d Deps) http.Handler {
 	e.NoMethod(func(c *gin.Context) { Fail(c, errMethodNotAllowed) })
 
 	h := &handlers{
-		central: d.Central, tenants: d.Tenants, audit: d.Audit, keys: d.Keys, metrics: metrics,
+		central: d.Central, tenants: d.Tenants, metrics: metrics,
 		conns: d.Conns, tenantAuth: d.TenantAuth,
 		resolver: &tenantResolver{cache: d.Cache, baseDomain: d.BaseDomain, trusted: parseCIDRs(d.TrustedProxies)},
 	}
@@ -84,8 +81,6 @@ func New(d Deps) http.Handler {
 type handlers struct {
 	central *central.Service
 	tenants *provisioning.Provisioner
-	audit   *central.Audit
-	keys    *token.Keys
 	metrics *httpMetrics
 
 	resolver   *tenantResolver

@@ -1,14 +1,11 @@
 package router
 
 import (
-	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/apperr"
 	"github.com/silo-dev/silo/tenantdb"
 )
@@ -112,30 +109,16 @@ func (h *handlers) acceptInvitation(c *gin.Context) {
 	c.JSON(status, gin.H{"user": viewTenantUser(&u.User, u.Roles, nil)})
 }
 
-// inviteToTenant creates a tenant invitation through the central plane,
-// audited in both logs (tenant: by the central admin; central: tenant.invite).
-// A plain admin may only invite into a tenant without an active
-// tenant_admin; that refusal is audited in the central log too.
+// inviteToTenant creates a tenant invitation through the central plane;
+// provisioning.Invite applies the first-admin rule and audits it.
 func (h *handlers) inviteToTenant(c *gin.Context) {
 	var in invitationRequest
 	if err := Decode(c, &in); err != nil {
 		Fail(c, err)
 		return
 	}
-	ctx := c.Request.Context()
-	t, inv, raw, err := h.tenants.Invite(ctx, c.Param("slug"), currentAdmin(c), requestID(c), in.Email, in.Role)
-	if errors.Is(err, tenantdb.ErrTenantHasAdmin) {
-		// Both passed validation before the refusal: a plain address, a role of the tenant.
-		detail := strings.ToLower(strings.TrimSpace(in.Email)) + " as " + in.Role + ": refused, the tenant has an active tenant_admin"
-		if aerr := h.audit.Record(ctx, "tenant.invite", "tenant", c.Param("slug"), central.OutcomeFailure, detail); aerr != nil {
-			logFrom(c).ErrorContext(ctx, "recording a refused invitation failed", "err", aerr)
-		}
-	}
+	inv, raw, err := h.tenants.Invite(c.Request.Context(), c.Param("slug"), currentAdmin(c), requestID(c), in.Email, in.Role)
 	if err != nil {
-		Fail(c, err)
-		return
-	}
-	if err := h.audit.Record(ctx, "tenant.invite", "tenant", t.Slug, central.OutcomeSuccess, inv.Email+" as "+inv.Role); err != nil {
 		Fail(c, err)
 		return
 	}

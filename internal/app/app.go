@@ -161,28 +161,27 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 	catalog := central.NewCatalog(a.central, cfg.CentralDSN.DBName)
 	catalog.UseLockPool(a.locks)
 	a.Keys, a.Guard = keys, guard
-	a.Provisioner = provisioning.New(catalog, a.server, box, guard, provisioning.Options{
-		Prefix: cfg.TenantDBPrefix, CentralDatabase: cfg.CentralDSN.DBName, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
-		Concurrency: cfg.ProvisionConcurrency, Log: a.log, AppSets: o.Sets, PublicSignup: cfg.DefaultPublicSignup,
-		Migrations: o.TenantMigrations,
-	})
 	a.Pools = tenantdb.NewPoolManager(tenantdb.PoolOptions{
 		MaxPools: cfg.TenantPoolsMax, MaxConns: cfg.TenantConnsMax,
 		MaxOpenPerPool: cfg.TenantPoolConns, MaxIdlePerPool: cfg.TenantPoolConns,
 		// A request waits for a connection slot as long as it may run at all.
 		AcquireTimeout: cfg.RequestTimeout,
 	})
-	a.Cache = central.NewTenantCache(catalog)
+	conns := provisioning.NewConnections(a.Pools, box, a.server, cfg.RequestTimeout)
 	svc := central.NewService(a.central, keys, guard, cfg.RefreshTokenTTL, a.log)
+	a.Provisioner = provisioning.New(catalog, a.server, box, guard, provisioning.Options{
+		Prefix: cfg.TenantDBPrefix, CentralDatabase: cfg.CentralDSN.DBName, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
+		Concurrency: cfg.ProvisionConcurrency, Log: a.log, AppSets: o.Sets, PublicSignup: cfg.DefaultPublicSignup,
+		Migrations: o.TenantMigrations, Audit: svc.Audit(), Keys: keys, Conns: conns,
+	})
+	a.Cache = central.NewTenantCache(catalog)
 	a.Handler = router.New(router.Deps{
 		Central:        svc,
 		Tenants:        a.Provisioner,
-		Audit:          central.NewAudit(a.central),
-		Keys:           keys,
 		Log:            a.log,
 		RequestTimeout: cfg.RequestTimeout,
 		Cache:          a.Cache,
-		Conns:          provisioning.NewConnections(a.Pools, box, a.server, cfg.RequestTimeout),
+		Conns:          conns,
 		PoolStats:      a.Pools.Stats,
 		TenantAuth:     tenantdb.NewAuth(keys, guard, cfg.RefreshTokenTTL, a.log).CheckImpersonators(svc.MayImpersonate),
 		BaseDomain:     cfg.BaseDomain,
