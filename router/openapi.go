@@ -72,7 +72,7 @@ func openAPI(served gin.RoutesInfo, tenant []TenantRoute) []byte {
 	doc := map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "Silo", "version": "1",
-			"description": "Database-per-tenant control plane. Field-level contract: API.md."},
+			"description": "Database-per-tenant control plane. Request and response fields are described in the guides under docs/ in the Silo repository."},
 		"paths": paths,
 		"components": map[string]any{
 			"securitySchemes": map[string]any{
