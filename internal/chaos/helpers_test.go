@@ -354,10 +354,8 @@ func adminEmail(slug string) string { return "admin@" + slug + ".test" }
 
 // createTenantBody is POST /api/central/tenants with a first tenant_admin.
 func createTenantBody(slug string) map[string]any {
-	return map[string]any{
-		"slug": slug, "name": "Chaos " + slug,
-		"admin": map[string]string{"email": adminEmail(slug), "password": password, "firstName": "Te", "lastName": "Nant"},
-	}
+	return testsilo.NewTenant{Slug: slug, Name: "Chaos " + slug, AdminEmail: adminEmail(slug),
+		AdminPassword: password, FirstName: "Te", LastName: "Nant"}.Body()
 }
 
 // openServer connects as root to the private server with database db

@@ -295,14 +295,40 @@ func (e *Env) AdminToken() string {
 	return e.admin
 }
 
-// CreateTenant provisions slug with a tenant_admin admin@<slug>.test and
-// returns that admin's access token.
+// NewTenant is a tenant with its first tenant_admin, as POST
+// /api/central/tenants takes it.
+type NewTenant struct {
+	Slug, Name                                     string
+	AdminEmail, AdminPassword, FirstName, LastName string
+}
+
+// TenantOf is slug named after itself, with the tenant_admin
+// admin@<slug>.test whose password is Password.
+func TenantOf(slug string) NewTenant {
+	return NewTenant{Slug: slug, Name: strings.ToUpper(slug), AdminEmail: "admin@" + slug + ".test",
+		AdminPassword: Password, FirstName: "Ada", LastName: "Admin"}
+}
+
+// Body is the request body that creates n.
+func (n NewTenant) Body() map[string]any {
+	return map[string]any{"slug": n.Slug, "name": n.Name, "admin": map[string]string{
+		"email": n.AdminEmail, "password": n.AdminPassword, "firstName": n.FirstName, "lastName": n.LastName}}
+}
+
+// CreateTenant creates n over the API with a central superadmin's token
+// and fails t unless it is created; the answer is the tenant's view.
+func (c *Client) CreateTenant(t testing.TB, superToken string, n NewTenant) *Response {
+	t.Helper()
+	return c.Expect(t, http.StatusCreated, "", Request{Method: "POST", Path: "/api/central/tenants", Token: superToken, Body: n.Body()})
+}
+
+// CreateTenant provisions TenantOf(slug) and returns its admin's access
+// token.
 func (e *Env) CreateTenant(slug string) string {
 	e.t.Helper()
-	e.Must(http.StatusCreated, Request{Method: "POST", Path: "/api/central/tenants", Token: e.AdminToken(), Body: map[string]any{
-		"slug": slug, "name": strings.ToUpper(slug),
-		"admin": map[string]string{"email": "admin@" + slug + ".test", "password": Password, "firstName": "Ada", "lastName": "Admin"}}})
-	return e.Login(slug, "admin@"+slug+".test")
+	n := TenantOf(slug)
+	e.Client.CreateTenant(e.t, e.AdminToken(), n)
+	return e.Login(slug, n.AdminEmail)
 }
 
 // Login logs a tenant user in and returns the access token.
