@@ -5,7 +5,6 @@ import (
 	"context"
 	"database/sql/driver"
 	"encoding/hex"
-	"flag"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -95,15 +94,10 @@ var testMasterKey = bytes.Repeat([]byte{7}, 32)
 func newServer(t testing.TB, opts ...func(*serverOptions)) *server {
 	t.Helper()
 	o := defaultOptions(opts)
-	env := map[string]string{
-		"SILO_CENTRAL_DSN": testdb.Central(t).FormatDSN(), "SILO_TENANT_DB_PREFIX": testdb.Prefix(t),
+	install := testdb.Config(t, map[string]string{
 		"SILO_TENANT_ADMIN_DSN": o.tenantServer, "SILO_BASE_DOMAIN": "silo.test", "SILO_REFRESH_TOKEN_TTL": "24h",
 		"SILO_JWT_SECRET": testSecret, "SILO_JWT_KID": testKID, "SILO_MASTER_KEY": hex.EncodeToString(testMasterKey),
-	}
-	install, err := config.NewLoader(flag.NewFlagSet("silo", flag.ContinueOnError), func(k string) string { return env[k] }).Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	return start(t, install, o)
 }
 

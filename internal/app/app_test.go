@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -26,17 +25,11 @@ const password = "bench-password-1"
 // newApp assembles Silo on a fresh central database and tenant prefix.
 func newApp(tb testing.TB) (*app.App, *config.Config) {
 	tb.Helper()
-	central := testdb.Central(tb)
-	env := map[string]string{
-		"SILO_CENTRAL_DSN": central.FormatDSN(), "SILO_TENANT_DB_PREFIX": testdb.Prefix(tb),
+	cfg := testdb.Config(tb, map[string]string{
 		"SILO_BCRYPT_COST": "4", "SILO_SPARE_POOL_SIZE": "0",
 		"SILO_LOGIN_IP_LIMIT": "100000", "SILO_LOGIN_EMAIL_LIMIT": "100000",
 		"SILO_JWT_SECRET": strings.Repeat("s", 32), "SILO_MASTER_KEY": strings.Repeat("a", 64),
-	}
-	cfg, err := config.NewLoader(flag.NewFlagSet("t", flag.ContinueOnError), func(k string) string { return env[k] }).Load()
-	if err != nil {
-		tb.Fatal(err)
-	}
+	})
 	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		tb.Fatal(err)

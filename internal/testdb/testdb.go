@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"flag"
 	"os"
 	"testing"
 	"time"
@@ -124,4 +125,20 @@ func Prefix(tb testing.TB) string {
 		}
 	})
 	return prefix
+}
+
+// Config loads a Silo configuration on a fresh central database (Central)
+// and tenant prefix (Prefix), both dropped when tb ends; settings (SILO_*
+// variables) set the rest.
+func Config(tb testing.TB, settings map[string]string) *config.Config {
+	tb.Helper()
+	env := map[string]string{"SILO_CENTRAL_DSN": Central(tb).FormatDSN(), "SILO_TENANT_DB_PREFIX": Prefix(tb)}
+	for k, v := range settings {
+		env[k] = v
+	}
+	cfg, err := config.NewLoader(flag.NewFlagSet("silo", flag.ContinueOnError), func(k string) string { return env[k] }).Load()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cfg
 }
