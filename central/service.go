@@ -28,12 +28,16 @@ type Service struct {
 	guard      *login.Guard
 	refreshTTL time.Duration
 	log        *slog.Logger
+	now        clock.Clock
 }
 
 // NewService returns a Service on the central database db.
 func NewService(db *sqlx.DB, keys *token.Keys, guard *login.Guard, refreshTTL time.Duration, log *slog.Logger) *Service {
-	return &Service{db: db, audit: NewAudit(db), keys: keys, guard: guard, refreshTTL: refreshTTL, log: log}
+	return &Service{db: db, audit: NewAudit(db), keys: keys, guard: guard, refreshTTL: refreshTTL, log: log, now: clock.System}
 }
+
+// SetClock makes the service stamp the times it writes with c.
+func (s *Service) SetClock(c clock.Clock) { s.now = c }
 
 // Audit returns the central audit log the service writes to: Silo's one
 // instance, as it bounds the failed-login entries it records.
@@ -153,7 +157,7 @@ func (s *Service) create(ctx context.Context, in NewAdmin, allow func(count int)
 	if err != nil {
 		return nil, err
 	}
-	t := clock.Now()
+	t := s.now()
 	a := &Admin{
 		ID: uuid.Must(uuid.NewV7()).String(), Email: in.Email, PasswordHash: hash,
 		FirstName: in.FirstName, LastName: in.LastName, Role: in.Role, IsActive: true,
@@ -385,7 +389,7 @@ func (s *Service) UpdateAdmin(ctx context.Context, id string, p AdminPatch) (*Ad
 		if err := s.keepOneSuperadmin(ctx, tx, losesSuper); err != nil {
 			return err
 		}
-		next.UpdatedAt = clock.Now()
+		next.UpdatedAt = s.now()
 		if err := updateAdmin(ctx, tx, &next); err != nil {
 			return err
 		}

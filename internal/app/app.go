@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/silo-dev/silo/internal/clock"
+
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/central"
@@ -69,6 +71,9 @@ type Options struct {
 	// WrapCentral, when set, wraps the driver connector of the central
 	// pool that requests use (tests count its statements through it).
 	WrapCentral func(driver.Connector) driver.Connector
+	// Clock stamps the times the central admin service writes (default
+	// clock.System); tests fix it.
+	Clock clock.Clock
 }
 
 // Open builds an App from cfg with the application's extensions, if any,
@@ -169,6 +174,9 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 	})
 	conns := provisioning.NewConnections(a.Pools, box, a.server, cfg.RequestTimeout)
 	svc := central.NewService(a.central, keys, guard, cfg.RefreshTokenTTL, a.log)
+	if o.Clock != nil {
+		svc.SetClock(o.Clock)
+	}
 	a.Provisioner = provisioning.New(catalog, a.server, box, guard, provisioning.Options{
 		Prefix: cfg.TenantDBPrefix, CentralDatabase: cfg.CentralDSN.DBName, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
 		Concurrency: cfg.ProvisionConcurrency, Log: a.log, AppSets: o.Sets, PublicSignup: cfg.DefaultPublicSignup,

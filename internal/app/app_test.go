@@ -26,6 +26,12 @@ const password = "bench-password-1"
 // newApp assembles Silo on a fresh central database and tenant prefix.
 func newApp(tb testing.TB) (*app.App, *config.Config) {
 	tb.Helper()
+	return newAppWith(tb, app.Options{})
+}
+
+// newAppWith is newApp with options.
+func newAppWith(tb testing.TB, o app.Options) (*app.App, *config.Config) {
+	tb.Helper()
 	central := testdb.Central(tb)
 	env := map[string]string{
 		"SILO_CENTRAL_DSN": central.FormatDSN(), "SILO_TENANT_DB_PREFIX": testdb.Prefix(tb),
@@ -37,7 +43,7 @@ func newApp(tb testing.TB) (*app.App, *config.Config) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	a, err := app.OpenWith(context.Background(), cfg, slog.New(slog.DiscardHandler), o)
 	if err != nil {
 		tb.Fatal(err)
 	}
