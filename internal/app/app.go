@@ -164,6 +164,9 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 		SignupPerTenantPerMinute: cfg.SignupPerTenantPerMinute, AccountFailures: o.AccountFailures,
 	})
 	catalog := central.NewCatalog(a.central, cfg.CentralDSN.DBName)
+	if o.Clock != nil {
+		catalog.SetClock(o.Clock)
+	}
 	catalog.UseLockPool(a.locks)
 	a.Keys, a.Guard = keys, guard
 	a.Pools = tenantdb.NewPoolManager(tenantdb.PoolOptions{
@@ -180,7 +183,7 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 	a.Provisioner = provisioning.New(catalog, a.server, box, guard, provisioning.Options{
 		Prefix: cfg.TenantDBPrefix, CentralDatabase: cfg.CentralDSN.DBName, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
 		Concurrency: cfg.ProvisionConcurrency, Log: a.log, AppSets: o.Sets, PublicSignup: cfg.DefaultPublicSignup,
-		Migrations: o.TenantMigrations, Audit: svc.Audit(), Keys: keys, Conns: conns,
+		Migrations: o.TenantMigrations, Audit: svc.Audit(), Keys: keys, Conns: conns, Clock: o.Clock,
 	})
 	a.Cache = central.NewTenantCache(catalog)
 	a.Handler = router.New(router.Deps{
