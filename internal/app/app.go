@@ -177,8 +177,10 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 	})
 	conns := provisioning.NewConnections(a.Pools, box, a.server, cfg.RequestTimeout)
 	svc := central.NewService(a.central, keys, guard, cfg.RefreshTokenTTL, a.log)
+	tenantAuth := tenantdb.NewAuth(keys, guard, cfg.RefreshTokenTTL, a.log).CheckImpersonators(svc.MayImpersonate)
 	if o.Clock != nil {
 		svc.SetClock(o.Clock)
+		tenantAuth.SetClock(o.Clock)
 	}
 	a.Provisioner = provisioning.New(catalog, a.server, box, guard, provisioning.Options{
 		Prefix: cfg.TenantDBPrefix, CentralDatabase: cfg.CentralDSN.DBName, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
@@ -194,7 +196,7 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 		Cache:          a.Cache,
 		Conns:          conns,
 		PoolStats:      a.Pools.Stats,
-		TenantAuth:     tenantdb.NewAuth(keys, guard, cfg.RefreshTokenTTL, a.log).CheckImpersonators(svc.MayImpersonate),
+		TenantAuth:     tenantAuth,
 		BaseDomain:     cfg.BaseDomain,
 		TrustedProxies: cfg.TrustedProxies,
 		Routes:         append(records.Routes(), o.Routes...),

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"context"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -10,11 +9,10 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/app"
-	"github.com/silo-dev/silo/provisioning"
 )
 
 // The clock given to the App is the one the central admin service, the
-// tenant catalog and the provisioner stamp their rows with.
+// tenant catalog, the provisioner and the tenant store stamp their rows with.
 func TestOptionsClockStampsRows(t *testing.T) {
 	t.Parallel()
 	fixed := time.Date(2001, 2, 3, 4, 5, 6, 7000, time.UTC)
@@ -41,16 +39,24 @@ func TestOptionsClockStampsRows(t *testing.T) {
 	if !created.Equal(fixed) || !updated.Equal(fixed) {
 		t.Fatalf("created_at %v, updated_at %v; want %v", created, updated, fixed)
 	}
-	tn, err := a.Provisioner.Create(context.Background(), provisioning.NewTenant{Slug: "clocked", Name: "Clocked",
-		Admin: &provisioning.NewAdmin{Email: "u@clocked.io", Password: password, FirstName: "C", LastName: "U"}})
-	if err != nil {
-		t.Fatal(err)
+	tok := tenantsWithTokens(t, a, 1)[0]
+	req = httptest.NewRequest("POST", "/api/users", strings.NewReader(`{"email":"v@bench-0.io","password":"`+password+`","firstName":"V","lastName":"U"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-tenant-id", "bench-0")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	rec = httptest.NewRecorder()
+	a.Handler.ServeHTTP(rec, req)
+	if rec.Code != 201 && rec.Code != 200 {
+		t.Fatalf("add user: %d %s", rec.Code, rec.Body)
 	}
-	if err := db.QueryRow("SELECT created_at FROM tenants WHERE slug = 'clocked'").Scan(&created); err != nil || !created.Equal(fixed) {
+	var database string
+	if err := db.QueryRow("SELECT database_name, created_at FROM tenants WHERE slug = 'bench-0'").Scan(&database, &created); err != nil || !created.Equal(fixed) {
 		t.Fatalf("tenant created_at %v (%v); want %v", created, err, fixed)
 	}
-	q := "SELECT created_at FROM `" + tn.DatabaseName + "`.users WHERE email = 'u@clocked.io'"
-	if err := db.QueryRow(q).Scan(&created); err != nil || !created.Equal(fixed) {
-		t.Fatalf("tenant admin created_at %v (%v); want %v", created, err, fixed)
+	for _, email := range []string{"u@bench-0.io", "v@bench-0.io"} { // the provisioner's admin, the store's user
+		q := "SELECT created_at FROM `" + database + "`.users WHERE email = ?"
+		if err := db.QueryRow(q, email).Scan(&created); err != nil || !created.Equal(fixed) {
+			t.Fatalf("%s created_at %v (%v); want %v", email, created, err, fixed)
+		}
 	}
 }
