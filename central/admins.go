@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-
-	"github.com/silo-dev/silo/internal/clock"
 )
 
 // Central admin roles.
@@ -78,8 +76,8 @@ func updateAdmin(ctx context.Context, e sqlx.ExecerContext, a *Admin) error {
 	return translate(err)
 }
 
-func updatePasswordHash(ctx context.Context, e sqlx.ExecerContext, id, hash string) error {
-	_, err := e.ExecContext(ctx, "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", hash, clock.Now(), id)
+func updatePasswordHash(ctx context.Context, e sqlx.ExecerContext, id, hash string, at time.Time) error {
+	_, err := e.ExecContext(ctx, "UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?", hash, at, id)
 	return translate(err)
 }
 

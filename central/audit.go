@@ -40,21 +40,22 @@ func nullable(s string) sql.NullString { return sql.NullString{String: s, Valid:
 
 // audit records a mutation by the actor in ctx. Pass the transaction that
 // made the change so that the entry commits with it.
-func audit(ctx context.Context, e sqlx.ExecerContext, action, targetType, target, outcome, detail string) error {
+func audit(ctx context.Context, e sqlx.ExecerContext, at time.Time, action, targetType, target, outcome, detail string) error {
 	a := ActorFrom(ctx)
 	if len(detail) > 1000 {
 		detail = detail[:1000]
 	}
 	_, err := e.ExecContext(ctx,
 		"INSERT INTO audit_log (at, actor_kind, actor_id, actor_email, action, target_type, target, request_id, client_ip, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		clock.Now(), a.Kind, nullable(a.ID), nullable(a.Email), action, targetType, target,
+		at, a.Kind, nullable(a.ID), nullable(a.Email), action, targetType, target,
 		nullable(a.RequestID), nullable(a.ClientIP), outcome, nullable(detail))
 	return translate(err)
 }
 
 // Audit is the central audit log.
 type Audit struct {
-	db *sqlx.DB
+	db  *sqlx.DB
+	now clock.Clock
 	// Failed logins are recorded at most once a minute per client IP and
 	// email, and at most failedLoginsPerMinute times a minute in all, so
 	// that a login flood cannot flood the log.
@@ -66,7 +67,7 @@ const failedLoginsPerMinute = 60
 
 // NewAudit returns the audit log of the central database db.
 func NewAudit(db *sqlx.DB) *Audit {
-	return &Audit{db: db, perSource: ratelimit.PerMinute(1, 10_000), overall: ratelimit.PerMinute(failedLoginsPerMinute, 1)}
+	return &Audit{db: db, now: clock.System, perSource: ratelimit.PerMinute(1, 10_000), overall: ratelimit.PerMinute(failedLoginsPerMinute, 1)}
 }
 
 // FailedLogin records a refused central login (wrong email or password)
@@ -84,12 +85,12 @@ func (l *Audit) FailedLogin(ctx context.Context, rawEmail string) error {
 	if ok, _ := l.overall.Allow(""); !ok {
 		return nil
 	}
-	return audit(ctx, l.db, "auth.login", "email", email, OutcomeFailure, "wrong email or password")
+	return audit(ctx, l.db, l.now(), "auth.login", "email", email, OutcomeFailure, "wrong email or password")
 }
 
 // Record writes an entry outside any other transaction.
 func (l *Audit) Record(ctx context.Context, action, targetType, target, outcome, detail string) error {
-	return audit(ctx, l.db, action, targetType, target, outcome, detail)
+	return audit(ctx, l.db, l.now(), action, targetType, target, outcome, detail)
 }
 
 // List returns up to limit entries, newest first, older than the cursor

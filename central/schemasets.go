@@ -3,8 +3,6 @@ package central
 import (
 	"context"
 	"database/sql"
-
-	"github.com/silo-dev/silo/internal/clock"
 )
 
 // SetVersion is one application migration set's recorded state in one
@@ -23,7 +21,7 @@ func (c *Catalog) RecordSetVersion(ctx context.Context, database, set string, ve
 	_, err := c.db.ExecContext(ctx, `INSERT INTO schema_sets (database_name, set_name, version, migration_error, updated_at)
 		VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE version = VALUES(version),
 		migration_error = VALUES(migration_error), updated_at = VALUES(updated_at)`,
-		database, set, version, sql.NullString{String: errMsg, Valid: errMsg != ""}, clock.Now())
+		database, set, version, sql.NullString{String: errMsg, Valid: errMsg != ""}, c.now())
 	return translate(err)
 }
 

@@ -28,12 +28,16 @@ type Service struct {
 	guard      *login.Guard
 	refreshTTL time.Duration
 	log        *slog.Logger
+	now        clock.Clock
 }
 
 // NewService returns a Service on the central database db.
 func NewService(db *sqlx.DB, keys *token.Keys, guard *login.Guard, refreshTTL time.Duration, log *slog.Logger) *Service {
-	return &Service{db: db, audit: NewAudit(db), keys: keys, guard: guard, refreshTTL: refreshTTL, log: log}
+	return &Service{db: db, audit: NewAudit(db), keys: keys, guard: guard, refreshTTL: refreshTTL, log: log, now: clock.System}
 }
+
+// SetClock makes the service stamp the times it writes with c.
+func (s *Service) SetClock(c clock.Clock) { s.now, s.audit.now = c, c }
 
 // Audit returns the central audit log the service writes to: Silo's one
 // instance, as it bounds the failed-login entries it records.
@@ -153,7 +157,7 @@ func (s *Service) create(ctx context.Context, in NewAdmin, allow func(count int)
 	if err != nil {
 		return nil, err
 	}
-	t := clock.Now()
+	t := s.now()
 	a := &Admin{
 		ID: uuid.Must(uuid.NewV7()).String(), Email: in.Email, PasswordHash: hash,
 		FirstName: in.FirstName, LastName: in.LastName, Role: in.Role, IsActive: true,
@@ -175,7 +179,7 @@ func (s *Service) create(ctx context.Context, in NewAdmin, allow func(count int)
 		} else if err != nil {
 			return translate(err)
 		}
-		return audit(ctx, tx, "admin.create", "admin", a.ID, OutcomeSuccess, a.Email+" as "+a.Role)
+		return audit(ctx, tx, s.now(), "admin.create", "admin", a.ID, OutcomeSuccess, a.Email+" as "+a.Role)
 	})
 	if err != nil {
 		return nil, err
@@ -196,7 +200,7 @@ func (s *Service) Login(ctx context.Context, clientIP, rawEmail, password string
 		}
 		hash, usable := login.Usable(a.PasswordHash, a.IsActive)
 		return hash, usable, nil
-	}, func(hash string) error { return updatePasswordHash(ctx, s.db, a.ID, hash) })
+	}, func(hash string) error { return updatePasswordHash(ctx, s.db, a.ID, hash, s.now()) })
 	if errors.Is(err, login.ErrInvalidCredentials) {
 		if aerr := s.audit.FailedLogin(ctx, rawEmail); aerr != nil {
 			s.log.WarnContext(ctx, "recording a failed central login", "err", aerr)
@@ -212,7 +216,7 @@ func (s *Service) Login(ctx context.Context, clientIP, rawEmail, password string
 			return err
 		}
 		ctx := WithActor(ctx, withAdmin(ActorFrom(ctx), a))
-		return audit(ctx, tx, "auth.login", "admin", a.ID, OutcomeSuccess, "")
+		return audit(ctx, tx, s.now(), "auth.login", "admin", a.ID, OutcomeSuccess, "")
 	})
 	if err != nil {
 		return nil, err
@@ -269,7 +273,7 @@ func (s *Service) Logout(ctx context.Context, raw string) error {
 		if err != nil || userID == "" {
 			return err
 		}
-		return audit(ctx, tx, "auth.logout", "admin", userID, OutcomeSuccess, "")
+		return audit(ctx, tx, s.now(), "auth.logout", "admin", userID, OutcomeSuccess, "")
 	})
 }
 
@@ -385,7 +389,7 @@ func (s *Service) UpdateAdmin(ctx context.Context, id string, p AdminPatch) (*Ad
 		if err := s.keepOneSuperadmin(ctx, tx, losesSuper); err != nil {
 			return err
 		}
-		next.UpdatedAt = clock.Now()
+		next.UpdatedAt = s.now()
 		if err := updateAdmin(ctx, tx, &next); err != nil {
 			return err
 		}
@@ -395,7 +399,7 @@ func (s *Service) UpdateAdmin(ctx context.Context, id string, p AdminPatch) (*Ad
 			}
 		}
 		out = &next
-		return audit(ctx, tx, "admin.update", "admin", a.ID, OutcomeSuccess, describeChange(a, &next))
+		return audit(ctx, tx, s.now(), "admin.update", "admin", a.ID, OutcomeSuccess, describeChange(a, &next))
 	})
 	return out, err
 }
@@ -429,7 +433,7 @@ func (s *Service) DeleteAdmin(ctx context.Context, id string) error {
 		if err := deleteAdmin(ctx, tx, id); err != nil {
 			return err
 		}
-		return audit(ctx, tx, "admin.delete", "admin", a.ID, OutcomeSuccess, a.Email)
+		return audit(ctx, tx, s.now(), "admin.delete", "admin", a.ID, OutcomeSuccess, a.Email)
 	})
 }
 

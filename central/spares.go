@@ -6,7 +6,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
 )
 
@@ -26,7 +25,7 @@ const spareColumns = "database_name, database_host, db_user, db_password_enc, st
 // AddSpare records a spare being built (status provisioning), before any of
 // its database objects exist, so the reconciliation check knows them.
 func (c *Catalog) AddSpare(ctx context.Context, s *Spare) error {
-	s.Status, s.CreatedAt = StatusProvisioning, clock.Now()
+	s.Status, s.CreatedAt = StatusProvisioning, c.now()
 	_, err := c.db.ExecContext(ctx, "INSERT INTO spare_databases ("+spareColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
 		s.DatabaseName, s.DatabaseHost, s.DBUser, s.DBPasswordEnc, s.Status, s.SchemaVersion, s.CreatedAt)
 	return translate(err)

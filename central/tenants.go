@@ -62,6 +62,7 @@ type Catalog struct {
 	db     *sqlx.DB
 	locks  *sqlx.DB // holds one connection per lock held; db unless UseLockPool
 	dbName string   // scopes lock names to this installation
+	now    clock.Clock
 
 	mu       sync.Mutex
 	onChange []func() // called after each committed catalog change
@@ -105,8 +106,11 @@ func (c *Catalog) Version(ctx context.Context) (int64, error) {
 
 // NewCatalog returns the catalog of the central database db, named dbName.
 func NewCatalog(db *sqlx.DB, dbName string) *Catalog {
-	return &Catalog{db: db, locks: db, dbName: dbName}
+	return &Catalog{db: db, locks: db, dbName: dbName, now: clock.System}
 }
+
+// SetClock makes the catalog stamp the times it writes with c.
+func (c *Catalog) SetClock(clk clock.Clock) { c.now = clk }
 
 // UseLockPool takes named locks on connections of pool rather than of the
 // catalog's own pool. A lock holds its connection for as long as it is
@@ -230,7 +234,7 @@ func (c *Catalog) CreateTenant(ctx context.Context, t *Tenant, claimSpare bool) 
 				return translate(err)
 			}
 		}
-		t.CreatedAt, t.UpdatedAt = clock.Now(), clock.Now()
+		t.CreatedAt, t.UpdatedAt = c.now(), c.now()
 		_, err := tx.ExecContext(ctx, "INSERT INTO tenants ("+tenantColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			t.ID, t.Slug, t.Name, t.Status, t.Step, t.DatabaseName, t.DatabaseHost, t.DBUser, t.DBPasswordEnc,
 			t.SchemaVersion, t.LastError, t.PendingAdmin, t.CreatedAt, t.UpdatedAt, t.MigrationErr)
@@ -240,21 +244,21 @@ func (c *Catalog) CreateTenant(ctx context.Context, t *Tenant, claimSpare bool) 
 		if err != nil {
 			return translate(err)
 		}
-		if err := insertDomains(ctx, tx, t.ID, t.Domains); err != nil {
+		if err := insertDomains(ctx, tx, t.ID, t.Domains, c.now()); err != nil {
 			return err
 		}
 		detail := "database " + t.DatabaseName
 		if claimed {
 			detail += " (spare)"
 		}
-		return audit(ctx, tx, "tenant.create", "tenant", t.Slug, OutcomeSuccess, detail)
+		return audit(ctx, tx, c.now(), "tenant.create", "tenant", t.Slug, OutcomeSuccess, detail)
 	})
 	return claimed, err
 }
 
-func insertDomains(ctx context.Context, tx *sqlx.Tx, tenantID string, domains []string) error {
+func insertDomains(ctx context.Context, tx *sqlx.Tx, tenantID string, domains []string, at time.Time) error {
 	for _, d := range domains {
-		_, err := tx.ExecContext(ctx, "INSERT INTO tenant_domains (domain, tenant_id, created_at) VALUES (?, ?, ?)", d, tenantID, clock.Now())
+		_, err := tx.ExecContext(ctx, "INSERT INTO tenant_domains (domain, tenant_id, created_at) VALUES (?, ?, ?)", d, tenantID, at)
 		if isDuplicate(err) {
 			return ErrDomainTaken
 		}
@@ -268,14 +272,14 @@ func insertDomains(ctx context.Context, tx *sqlx.Tx, tenantID string, domains []
 // SetStep records that provisioning step completed (and the schema version).
 func (c *Catalog) SetStep(ctx context.Context, id, step string, schemaVersion int64) error {
 	_, err := c.db.ExecContext(ctx, "UPDATE tenants SET step = ?, schema_version = GREATEST(schema_version, ?), updated_at = ? WHERE id = ?",
-		step, schemaVersion, clock.Now(), id)
+		step, schemaVersion, c.now(), id)
 	return translate(err)
 }
 
 // SetProvisioning marks a tenant as being provisioned again (a retry).
 func (c *Catalog) SetProvisioning(ctx context.Context, id string) error {
 	return c.mutate(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'provisioning', updated_at = ? WHERE id = ? AND status IN ('provisioning', 'failed')", clock.Now(), id)
+		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'provisioning', updated_at = ? WHERE id = ? AND status IN ('provisioning', 'failed')", c.now(), id)
 		return translate(err)
 	})
 }
@@ -283,11 +287,11 @@ func (c *Catalog) SetProvisioning(ctx context.Context, id string) error {
 // FinishProvisioning marks the tenant active and forgets the pending admin.
 func (c *Catalog) FinishProvisioning(ctx context.Context, t *Tenant) error {
 	return c.mutate(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'active', step = 'done', last_error = NULL, pending_admin = NULL, updated_at = ? WHERE id = ?", clock.Now(), t.ID)
+		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'active', step = 'done', last_error = NULL, pending_admin = NULL, updated_at = ? WHERE id = ?", c.now(), t.ID)
 		if err != nil {
 			return translate(err)
 		}
-		return audit(ctx, tx, "tenant.provision", "tenant", t.Slug, OutcomeSuccess, "")
+		return audit(ctx, tx, c.now(), "tenant.provision", "tenant", t.Slug, OutcomeSuccess, "")
 	})
 }
 
@@ -297,11 +301,11 @@ func (c *Catalog) FailProvisioning(ctx context.Context, t *Tenant, lastError str
 		lastError = lastError[:1000]
 	}
 	return c.mutate(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?", lastError, clock.Now(), t.ID)
+		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?", lastError, c.now(), t.ID)
 		if err != nil {
 			return translate(err)
 		}
-		return audit(ctx, tx, "tenant.provision", "tenant", t.Slug, OutcomeFailure, lastError)
+		return audit(ctx, tx, c.now(), "tenant.provision", "tenant", t.Slug, OutcomeFailure, lastError)
 	})
 }
 
@@ -326,10 +330,10 @@ func (c *Catalog) ChangeStatus(ctx context.Context, slug string, from []string, 
 		if !slices.Contains(from, status) {
 			return ErrWrongStatus(status)
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE tenants SET status = ?, updated_at = ? WHERE slug = ?", to, clock.Now(), slug); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE tenants SET status = ?, updated_at = ? WHERE slug = ?", to, c.now(), slug); err != nil {
 			return translate(err)
 		}
-		return audit(ctx, tx, action, "tenant", slug, OutcomeSuccess, status+" -> "+to)
+		return audit(ctx, tx, c.now(), action, "tenant", slug, OutcomeSuccess, status+" -> "+to)
 	})
 	if err != nil {
 		return nil, err
@@ -350,7 +354,7 @@ func (c *Catalog) UpdateTenant(ctx context.Context, slug string, name *string, d
 		}
 		var changed []string
 		if name != nil {
-			if _, err := tx.ExecContext(ctx, "UPDATE tenants SET name = ?, updated_at = ? WHERE id = ?", *name, clock.Now(), id); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE tenants SET name = ?, updated_at = ? WHERE id = ?", *name, c.now(), id); err != nil {
 				return translate(err)
 			}
 			changed = append(changed, "name")
@@ -359,15 +363,15 @@ func (c *Catalog) UpdateTenant(ctx context.Context, slug string, name *string, d
 			if _, err := tx.ExecContext(ctx, "DELETE FROM tenant_domains WHERE tenant_id = ?", id); err != nil {
 				return translate(err)
 			}
-			if err := insertDomains(ctx, tx, id, domains); err != nil {
+			if err := insertDomains(ctx, tx, id, domains, c.now()); err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE tenants SET updated_at = ? WHERE id = ?", clock.Now(), id); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE tenants SET updated_at = ? WHERE id = ?", c.now(), id); err != nil {
 				return translate(err)
 			}
 			changed = append(changed, "domains ["+strings.Join(domains, " ")+"]")
 		}
-		return audit(ctx, tx, "tenant.update", "tenant", slug, OutcomeSuccess, strings.Join(changed, ", "))
+		return audit(ctx, tx, c.now(), "tenant.update", "tenant", slug, OutcomeSuccess, strings.Join(changed, ", "))
 	})
 	if err != nil {
 		return nil, err
@@ -384,7 +388,7 @@ func (c *Catalog) RemoveTenant(ctx context.Context, t *Tenant) error {
 		if _, err := tx.ExecContext(ctx, "DELETE FROM schema_sets WHERE database_name = ?", t.DatabaseName); err != nil {
 			return translate(err)
 		}
-		return audit(ctx, tx, "tenant.purge", "tenant", t.Slug, OutcomeSuccess, "dropped database "+t.DatabaseName+" and DB user "+t.DBUser)
+		return audit(ctx, tx, c.now(), "tenant.purge", "tenant", t.Slug, OutcomeSuccess, "dropped database "+t.DatabaseName+" and DB user "+t.DBUser)
 	})
 }
 
@@ -395,7 +399,7 @@ func (c *Catalog) RecordMigration(ctx context.Context, id string, version int64,
 		errMsg = errMsg[:1000]
 	}
 	_, err := c.db.ExecContext(ctx, "UPDATE tenants SET schema_version = ?, migration_error = ?, updated_at = ? WHERE id = ?",
-		version, sql.NullString{String: errMsg, Valid: errMsg != ""}, clock.Now(), id)
+		version, sql.NullString{String: errMsg, Valid: errMsg != ""}, c.now(), id)
 	return translate(err)
 }
 

@@ -75,6 +75,8 @@ type Server interface {
 
 // Options configure a Provisioner.
 type Options struct {
+	// Clock stamps the tenant admin it creates (default clock.System).
+	Clock  clock.Clock
 	Prefix string // tenant database and DB user name prefix
 	// CentralDatabase is the central database's name: never a tenant's,
 	// never reported as an orphan even when it starts with Prefix.
@@ -351,6 +353,14 @@ func (p *Provisioner) runStep(ctx context.Context, t *central.Tenant, step, pass
 	return 0, fmt.Errorf("unknown step %q", step)
 }
 
+// now is the time the provisioner stamps what it writes with.
+func (p *Provisioner) now() time.Time {
+	if p.opts.Clock != nil {
+		return p.opts.Clock()
+	}
+	return clock.Now()
+}
+
 // initTenant gives a new tenant its default settings (public sign-up as
 // configured) and creates its first tenant_admin, if one was given.
 // Connecting as the tenant's own user also proves its grants work.
@@ -361,7 +371,7 @@ func (p *Provisioner) initTenant(ctx context.Context, t *central.Tenant, passwor
 		if err := json.Unmarshal([]byte(t.PendingAdmin.String), &pa); err != nil {
 			return err
 		}
-		now := clock.Now()
+		now := p.now()
 		admin = &tenantdb.User{ID: pa.ID, Email: pa.Email, PasswordHash: pa.PasswordHash, FirstName: pa.FirstName,
 			LastName: pa.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
 	}

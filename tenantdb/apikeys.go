@@ -101,7 +101,7 @@ func (st *Store) CreateAPIKey(ctx context.Context, caller *Caller, in NewAPIKey)
 	}
 	raw := opaque.New(APIKeyPrefix)
 	k := &APIKey{ID: uuid.Must(uuid.NewV7()).String(), Name: name, Prefix: raw[:len(APIKeyPrefix)+6],
-		Permissions: strings.Join(dedupe(in.Permissions), ","), CreatedBy: caller.ActorID(), CreatedAt: clock.Now()}
+		Permissions: strings.Join(dedupe(in.Permissions), ","), CreatedBy: caller.ActorID(), CreatedAt: st.now()}
 	if in.ExpiresAt != nil {
 		k.ExpiresAt = sql.NullTime{Time: in.ExpiresAt.UTC().Truncate(time.Microsecond), Valid: true}
 	}
@@ -132,7 +132,7 @@ func (st *Store) RevokeAPIKey(ctx context.Context, caller *Caller, id string) er
 		return ErrAPIKeyNotFound
 	}
 	return dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", clock.Now(), id)
+		res, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", st.now(), id)
 		if err != nil {
 			return dberr.Translate(err)
 		}
@@ -215,7 +215,7 @@ func (st *Store) AuthenticateKey(ctx context.Context, raw string) (*Caller, erro
 	}
 	if !k.LastUsedAt.Valid || now.Sub(k.LastUsedAt.Time) > time.Minute {
 		// Recorded at most once a minute per key, to keep requests read-only.
-		if _, err := st.db.ExecContext(ctx, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", clock.Now(), k.ID); err != nil {
+		if _, err := st.db.ExecContext(ctx, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", st.now(), k.ID); err != nil {
 			st.auth.log.WarnContext(ctx, "recording API key use failed", "key", k.ID, "err", err)
 		}
 	}

@@ -29,6 +29,7 @@ type Auth struct {
 	refreshTTL    time.Duration
 	log           *slog.Logger
 	impersonators ImpersonatorCheck
+	now           clock.Clock
 }
 
 // ImpersonatorCheck reports whether the central admin adminID may still act
@@ -38,8 +39,11 @@ type ImpersonatorCheck func(ctx context.Context, adminID string) (bool, error)
 
 // NewAuth returns what tenant stores share.
 func NewAuth(keys *token.Keys, guard *login.Guard, refreshTTL time.Duration, log *slog.Logger) *Auth {
-	return &Auth{keys: keys, guard: guard, refreshTTL: refreshTTL, log: log}
+	return &Auth{keys: keys, guard: guard, refreshTTL: refreshTTL, log: log, now: clock.System}
 }
+
+// SetClock makes every Store of a stamp the times it writes with c.
+func (a *Auth) SetClock(c clock.Clock) { a.now = c }
 
 // CheckImpersonators sets how tokens carrying an act claim (a central admin
 // impersonating a user) are checked on every request, and returns a. Without
@@ -92,7 +96,7 @@ func (st *Store) Register(ctx context.Context, clientIP string, in NewUser) (*Us
 	if err != nil {
 		return nil, err
 	}
-	now := clock.Now()
+	now := st.now()
 	u := &User{ID: uuid.Must(uuid.NewV7()).String(), Email: email, PasswordHash: hash,
 		FirstName: in.FirstName, LastName: in.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
 	if err := CreateUser(ctx, st.db, u, RoleMember); err != nil {

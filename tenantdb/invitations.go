@@ -11,7 +11,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/apperr"
-	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/login"
 	"github.com/silo-dev/silo/internal/opaque"
@@ -99,7 +98,7 @@ func (st *Store) CreateInvitation(ctx context.Context, caller *Caller, rawEmail,
 		return nil, "", ErrEscalation
 	}
 	raw := opaque.New(invitationPrefix)
-	now := clock.Now()
+	now := st.now()
 	inv := &Invitation{ID: uuid.Must(uuid.NewV7()).String(), Email: email, Role: role, CreatedBy: caller.ActorID(),
 		CreatedAt: now, ExpiresAt: now.Add(InvitationTTL)}
 	err = dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
@@ -198,7 +197,7 @@ func (st *Store) RevokeInvitation(ctx context.Context, caller *Caller, id string
 		if inv.RevokedAt.Valid {
 			return nil
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE invitations SET revoked_at = ? WHERE id = ?", clock.Now(), id); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE invitations SET revoked_at = ? WHERE id = ?", st.now(), id); err != nil {
 			return dberr.Translate(err)
 		}
 		return Audit(ctx, tx, caller, "invitation.revoke", "invitation", id, inv.Email)
@@ -305,7 +304,7 @@ func (st *Store) AcceptInvitation(ctx context.Context, in Acceptance) (*UserView
 			} else if u != nil {
 				return login.ErrUserExists
 			}
-			now := clock.Now()
+			now := st.now()
 			u := &User{ID: uuid.Must(uuid.NewV7()).String(), Email: inv.Email, PasswordHash: hash,
 				FirstName: in.NewUser.FirstName, LastName: in.NewUser.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
 			_, err := tx.ExecContext(ctx,
@@ -323,7 +322,7 @@ func (st *Store) AcceptInvitation(ctx context.Context, in Acceptance) (*UserView
 		if _, err := tx.ExecContext(ctx, "INSERT IGNORE INTO user_roles (user_id, role_name) VALUES (?, ?)", userID, inv.Role); err != nil {
 			return dberr.Translate(err)
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE invitations SET accepted_at = ?, accepted_by = ? WHERE id = ?", clock.Now(), userID, inv.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE invitations SET accepted_at = ?, accepted_by = ? WHERE id = ?", st.now(), userID, inv.ID); err != nil {
 			return dberr.Translate(err)
 		}
 		return Audit(ctx, tx, caller, "invitation.accept", "invitation", inv.ID, inv.Email+" as "+inv.Role)

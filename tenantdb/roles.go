@@ -11,7 +11,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/apperr"
-	"github.com/silo-dev/silo/internal/clock"
 	"github.com/silo-dev/silo/internal/dberr"
 	"github.com/silo-dev/silo/internal/login"
 )
@@ -163,7 +162,7 @@ func (st *Store) SaveRole(ctx context.Context, caller *Caller, in RoleInput, cre
 			return dberr.Translate(err)
 		}
 		if create {
-			if _, err := tx.ExecContext(ctx, "INSERT INTO roles (name, description, built_in, created_at) VALUES (?, ?, 0, ?)", in.Name, in.Description, clock.Now()); err != nil {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO roles (name, description, built_in, created_at) VALUES (?, ?, 0, ?)", in.Name, in.Description, st.now()); err != nil {
 				return dberr.Translate(err)
 			}
 		} else if _, err := tx.ExecContext(ctx, "UPDATE roles SET description = ? WHERE name = ?", in.Description, in.Name); err != nil {

@@ -92,7 +92,7 @@ func (st *Store) UpdateSettings(ctx context.Context, caller *Caller, p SettingsP
 	}
 	err = dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
 		_, err := tx.ExecContext(ctx, "UPDATE settings SET display_name = ?, logo_url = ?, primary_color = ?, allow_public_signup = ?, updated_at = ? WHERE id = 1",
-			s.DisplayName, s.LogoURL, s.PrimaryColor, s.AllowPublicSignup, clock.Now())
+			s.DisplayName, s.LogoURL, s.PrimaryColor, s.AllowPublicSignup, st.now())
 		if err != nil {
 			return dberr.Translate(err)
 		}

@@ -3,9 +3,11 @@ package tenantdb
 import (
 	"database/sql"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
+	"github.com/silo-dev/silo/internal/clock"
 )
 
 // Store is the tenant schema of one tenant's database: its users and
@@ -29,6 +31,14 @@ type Store struct {
 // called slug (the audience of its tokens).
 func (a *Auth) Store(db *sqlx.DB, slug string) *Store {
 	return &Store{db: db, slug: slug, auth: a}
+}
+
+// now is the time the store stamps what it writes with.
+func (st *Store) now() time.Time {
+	if st.auth == nil || st.auth.now == nil {
+		return clock.Now()
+	}
+	return st.auth.now()
 }
 
 func isUUID(s string) bool {

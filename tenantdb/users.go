@@ -255,7 +255,7 @@ func (st *Store) AddUser(ctx context.Context, caller *Caller, in NewUser, roles 
 	if err != nil {
 		return nil, err
 	}
-	now := clock.Now()
+	now := st.now()
 	u := &User{ID: uuid.Must(uuid.NewV7()).String(), Email: email, PasswordHash: hash,
 		FirstName: in.FirstName, LastName: in.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
 	if err := CreateUser(ctx, st.db, u, roles...); err != nil {

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/silo-dev/silo/internal/clock"
+
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/central"
@@ -69,6 +71,9 @@ type Options struct {
 	// WrapCentral, when set, wraps the driver connector of the central
 	// pool that requests use (tests count its statements through it).
 	WrapCentral func(driver.Connector) driver.Connector
+	// Clock stamps the times the central admin service writes (default
+	// clock.System); tests fix it.
+	Clock clock.Clock
 }
 
 // Open builds an App from cfg with the application's extensions, if any,
@@ -159,6 +164,9 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 		SignupPerTenantPerMinute: cfg.SignupPerTenantPerMinute, AccountFailures: o.AccountFailures,
 	})
 	catalog := central.NewCatalog(a.central, cfg.CentralDSN.DBName)
+	if o.Clock != nil {
+		catalog.SetClock(o.Clock)
+	}
 	catalog.UseLockPool(a.locks)
 	a.Keys, a.Guard = keys, guard
 	a.Pools = tenantdb.NewPoolManager(tenantdb.PoolOptions{
@@ -169,10 +177,15 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 	})
 	conns := provisioning.NewConnections(a.Pools, box, a.server, cfg.RequestTimeout)
 	svc := central.NewService(a.central, keys, guard, cfg.RefreshTokenTTL, a.log)
+	tenantAuth := tenantdb.NewAuth(keys, guard, cfg.RefreshTokenTTL, a.log).CheckImpersonators(svc.MayImpersonate)
+	if o.Clock != nil {
+		svc.SetClock(o.Clock)
+		tenantAuth.SetClock(o.Clock)
+	}
 	a.Provisioner = provisioning.New(catalog, a.server, box, guard, provisioning.Options{
 		Prefix: cfg.TenantDBPrefix, CentralDatabase: cfg.CentralDSN.DBName, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
 		Concurrency: cfg.ProvisionConcurrency, Log: a.log, AppSets: o.Sets, PublicSignup: cfg.DefaultPublicSignup,
-		Migrations: o.TenantMigrations, Audit: svc.Audit(), Keys: keys, Conns: conns,
+		Migrations: o.TenantMigrations, Audit: svc.Audit(), Keys: keys, Conns: conns, Clock: o.Clock,
 	})
 	a.Cache = central.NewTenantCache(catalog)
 	a.Handler = router.New(router.Deps{
@@ -183,7 +196,7 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 		Cache:          a.Cache,
 		Conns:          conns,
 		PoolStats:      a.Pools.Stats,
-		TenantAuth:     tenantdb.NewAuth(keys, guard, cfg.RefreshTokenTTL, a.log).CheckImpersonators(svc.MayImpersonate),
+		TenantAuth:     tenantAuth,
 		BaseDomain:     cfg.BaseDomain,
 		TrustedProxies: cfg.TrustedProxies,
 		Routes:         append(records.Routes(), o.Routes...),

@@ -25,12 +25,18 @@ const password = "bench-password-1"
 // newApp assembles Silo on a fresh central database and tenant prefix.
 func newApp(tb testing.TB) (*app.App, *config.Config) {
 	tb.Helper()
+	return newAppWith(tb, app.Options{})
+}
+
+// newAppWith is newApp with options.
+func newAppWith(tb testing.TB, o app.Options) (*app.App, *config.Config) {
+	tb.Helper()
 	cfg := testdb.Config(tb, map[string]string{
 		"SILO_BCRYPT_COST": "4", "SILO_SPARE_POOL_SIZE": "0",
 		"SILO_LOGIN_IP_LIMIT": "100000", "SILO_LOGIN_EMAIL_LIMIT": "100000",
 		"SILO_JWT_SECRET": strings.Repeat("s", 32), "SILO_MASTER_KEY": strings.Repeat("a", 64),
 	})
-	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	a, err := app.OpenWith(context.Background(), cfg, slog.New(slog.DiscardHandler), o)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -8,3 +8,10 @@ import "time"
 
 // Now is the current time as Silo stores it.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// Clock gives the time Silo stores. Services hold one so that tests can
+// fix it; System is the real one.
+type Clock func() time.Time
+
+// System is the real clock: Now.
+var System Clock = Now
