@@ -4,9 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -17,25 +14,7 @@ import (
 // poolGoroutines returns the stacks of the running goroutines that run
 // code of package tenantdb (its pool closes and slot timers), by
 // goroutine header.
-func poolGoroutines() map[string]string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	header := regexp.MustCompile(`^goroutine \d+`)
-	out := map[string]string{}
-	for g := range strings.SplitSeq(string(buf), "\n\n") {
-		if strings.Contains(g, "silo-dev/silo/tenantdb.") {
-			out[header.FindString(g)] = g
-		}
-	}
-	return out
-}
+func poolGoroutines() map[string]string { return testdb.Goroutines("silo-dev/silo/tenantdb.") }
 
 // TestPoolCloseWaits checks that Close returns only once the pools it
 // closes are closed, their connections' slots are back and no goroutine

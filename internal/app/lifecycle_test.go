@@ -4,8 +4,6 @@ import (
 	"context"
 	"flag"
 	"log/slog"
-	"regexp"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -16,25 +14,7 @@ import (
 
 // guardWarmups returns the stacks of the running goroutines that warm a
 // login guard up, by goroutine header.
-func guardWarmups() map[string]string {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	header := regexp.MustCompile(`^goroutine \d+`)
-	out := map[string]string{}
-	for g := range strings.SplitSeq(string(buf), "\n\n") {
-		if strings.Contains(g, "internal/login.(*Guard).Warm") {
-			out[header.FindString(g)] = g
-		}
-	}
-	return out
-}
+func guardWarmups() map[string]string { return testdb.Goroutines("internal/login.(*Guard).Warm") }
 
 // TestWarmUpOwnedByRunBackground: the login guard's warm-up (one hash at
 // the production bcrypt cost) belongs to RunBackground, which a server
