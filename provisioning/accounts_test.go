@@ -37,6 +37,20 @@ func (e *env) connects(t *testing.T, tn *central.Tenant) {
 	db.Close()
 }
 
+// wildcardPair creates tenants ab-cd and abycd, whose database names differ
+// only where the first has `_`, a wildcard in unescaped grants.
+func (e *env) wildcardPair(t *testing.T) (a, b *central.Tenant) {
+	t.Helper()
+	a, err := e.prov.Create(bg, provisioning.NewTenant{Slug: "ab-cd", Name: "A"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err = e.prov.Create(bg, provisioning.NewTenant{Slug: "abycd", Name: "B"}); err != nil {
+		t.Fatal(err)
+	}
+	return a, b
+}
+
 // Tenants whose database names differ only where an escaped `_` stands
 // (spare pool off, so databases are named after slugs): each DB user is
 // refused on the other's database and on the central database, whose name
@@ -45,14 +59,7 @@ func (e *env) connects(t *testing.T, tn *central.Tenant) {
 func TestGrantsEscapeWildcards(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, centralLike)
-	a, err := e.prov.Create(bg, provisioning.NewTenant{Slug: "ab-cd", Name: "A"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := e.prov.Create(bg, provisioning.NewTenant{Slug: "abycd", Name: "B"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := e.wildcardPair(t)
 	if a.DatabaseName != e.prefix+"ab_cd" || b.DatabaseName != e.prefix+"abycd" || e.centralDB != e.prefix+"abzcd" {
 		t.Fatalf("databases %s %s %s", a.DatabaseName, b.DatabaseName, e.centralDB)
 	}
@@ -70,14 +77,7 @@ func TestGrantsEscapeWildcards(t *testing.T) {
 func TestRepairReplacesWildcardGrant(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, centralLike)
-	a, err := e.prov.Create(bg, provisioning.NewTenant{Slug: "ab-cd", Name: "A"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := e.prov.Create(bg, provisioning.NewTenant{Slug: "abycd", Name: "B"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	a, b := e.wildcardPair(t)
 	gone, err := e.prov.Create(bg, provisioning.NewTenant{Slug: "ab-ce", Name: "Gone"})
 	if err != nil {
 		t.Fatal(err)
