@@ -22,14 +22,14 @@ db:
 # Every test, then the fault tests (make chaos), which fit in CI's budget.
 test: db
 	$(GO) test -race -count=1 ./...
-	$(GO) test -race -count=1 -tags chaos -timeout 10m ./internal/chaos/
+	$(GO) test -race -count=1 -tags chaos -timeout 10m ./internal/testsupport/chaos/
 
 # Fuzzing: each target for FUZZTIME (Go fuzzes one target per invocation);
 # plain `go test` (make test) runs the committed seed corpora.
 FUZZTIME ?= 30s
 FUZZFLAGS ?= -fuzzminimizetime=5s
-FUZZ_TARGETS = internal/token:FuzzVerify internal/token:FuzzVerifySigned internal/token:FuzzIssueVerify \
-	internal/token:FuzzTokenMutation tenantdb:FuzzValidIdentifiers provisioning:FuzzTenantValidation \
+FUZZ_TARGETS = internal/lib/token:FuzzVerify internal/lib/token:FuzzVerifySigned internal/lib/token:FuzzIssueVerify \
+	internal/lib/token:FuzzTokenMutation tenantdb:FuzzValidIdentifiers provisioning:FuzzTenantValidation \
 	router:FuzzTenantResolution router:FuzzRequestBodies router:FuzzLoginEmail router:FuzzRecordQuery
 fuzz: db
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -41,7 +41,7 @@ fuzz: db
 # a silo serve SIGKILLed mid-provisioning (about 2-3 minutes; needs the
 # mariadb-server binaries; never touches the shared server).
 chaos: db
-	$(GO) test -race -count=1 -tags chaos -timeout 10m ./internal/chaos/
+	$(GO) test -race -count=1 -tags chaos -timeout 10m ./internal/testsupport/chaos/
 
 bench: db
 	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) ./...
@@ -63,7 +63,7 @@ bench-fleet: db
 	$(GO) run ./cmd/silo-bench-fleet -tenants $(FLEET_TENANTS) -goose "$$($(GO) env GOPATH)/bin/goose"
 
 # gofmt, go vet, and the package layers of docs/ARCHITECTURE.md: which
-# package may import which, and no SQL in router or provisioning (internal/layout; make test
+# package may import which, and no SQL in router or provisioning (internal/testsupport/layout; make test
 # runs it too).
 lint:
 	@unformatted=$$(gofmt -l .); \
@@ -73,7 +73,7 @@ lint:
 		exit 1; \
 	fi
 	$(GO) vet ./...
-	$(GO) test -count=1 ./internal/layout/
+	$(GO) test -count=1 ./internal/testsupport/layout/
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/silo ./cmd/silo

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/silo-dev/silo/internal/testsilo"
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 // lockedBuffer is a log sink for concurrent writers.

@@ -41,8 +41,8 @@ import (
 	"os"
 
 	"github.com/silo-dev/silo/config"
-	"github.com/silo-dev/silo/internal/app"
-	"github.com/silo-dev/silo/internal/cli"
+	"github.com/silo-dev/silo/internal/assembly/app"
+	"github.com/silo-dev/silo/internal/assembly/cli"
 	"github.com/silo-dev/silo/migrations"
 	"github.com/silo-dev/silo/router"
 )

@@ -8,10 +8,10 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/silo-dev/silo/internal/clock"
-	"github.com/silo-dev/silo/internal/login"
-	"github.com/silo-dev/silo/internal/page"
-	"github.com/silo-dev/silo/internal/ratelimit"
+	"github.com/silo-dev/silo/internal/lib/clock"
+	"github.com/silo-dev/silo/internal/lib/login"
+	"github.com/silo-dev/silo/internal/lib/page"
+	"github.com/silo-dev/silo/internal/lib/ratelimit"
 )
 
 // Audit outcomes.

@@ -1,6 +1,6 @@
 package central
 
-import "github.com/silo-dev/silo/internal/dberr"
+import "github.com/silo-dev/silo/internal/lib/dberr"
 
 var (
 	translate   = dberr.Translate

@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/silo-dev/silo/internal/mysqllock"
+	"github.com/silo-dev/silo/internal/lib/mysqllock"
 )
 
 // TryLock takes the named MySQL lock (GET_LOCK) on a connection of its own

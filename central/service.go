@@ -11,13 +11,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
-	"github.com/silo-dev/silo/internal/apperr"
-	"github.com/silo-dev/silo/internal/clock"
-	"github.com/silo-dev/silo/internal/dberr"
-	"github.com/silo-dev/silo/internal/login"
-	"github.com/silo-dev/silo/internal/page"
-	"github.com/silo-dev/silo/internal/refresh"
-	"github.com/silo-dev/silo/internal/token"
+	"github.com/silo-dev/silo/internal/lib/apperr"
+	"github.com/silo-dev/silo/internal/lib/clock"
+	"github.com/silo-dev/silo/internal/lib/dberr"
+	"github.com/silo-dev/silo/internal/lib/login"
+	"github.com/silo-dev/silo/internal/lib/page"
+	"github.com/silo-dev/silo/internal/lib/refresh"
+	"github.com/silo-dev/silo/internal/lib/token"
 )
 
 // Service implements central-admin authentication and administration.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/silo-dev/silo/internal/dberr"
+	"github.com/silo-dev/silo/internal/lib/dberr"
 )
 
 // Spare is a pre-provisioned database waiting to be claimed by a new tenant.

@@ -1,6 +1,6 @@
 // Package migrations embeds Silo's goose migrations and runs them through
 // goose's Provider API, locked per database with MySQL's GET_LOCK. It imports
-// nothing of Silo's but the leaf internal/mysqllock.
+// nothing of Silo's but the leaf internal/lib/mysqllock.
 package migrations
 
 import (
@@ -16,7 +16,7 @@ import (
 
 	"github.com/pressly/goose/v3"
 
-	"github.com/silo-dev/silo/internal/mysqllock"
+	"github.com/silo-dev/silo/internal/lib/mysqllock"
 )
 
 //go:embed central/*.sql tenant/*.sql

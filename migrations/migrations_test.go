@@ -18,7 +18,7 @@ import (
 	"github.com/pressly/goose/v3"
 
 	"github.com/silo-dev/silo/config"
-	"github.com/silo-dev/silo/internal/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testdb"
 	"github.com/silo-dev/silo/migrations"
 )
 

@@ -8,8 +8,8 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/central"
-	"github.com/silo-dev/silo/internal/apperr"
-	"github.com/silo-dev/silo/internal/token"
+	"github.com/silo-dev/silo/internal/lib/apperr"
+	"github.com/silo-dev/silo/internal/lib/token"
 	"github.com/silo-dev/silo/tenantdb"
 )
 

@@ -8,7 +8,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/central"
-	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/lib/apperr"
 )
 
 // password decrypts the DB password of user.

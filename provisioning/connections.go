@@ -6,8 +6,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/silo-dev/silo/central"
-	"github.com/silo-dev/silo/internal/apperr"
-	"github.com/silo-dev/silo/internal/secretbox"
+	"github.com/silo-dev/silo/internal/lib/apperr"
+	"github.com/silo-dev/silo/internal/lib/secretbox"
 	"github.com/silo-dev/silo/tenantdb"
 )
 

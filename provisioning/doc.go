@@ -12,6 +12,6 @@
 //
 // It joins the two data planes: the SQL lives in central (catalog) and
 // tenantdb (server and tenant schema); this package only orchestrates and
-// writes no SQL. It must not import router or know HTTP; internal/layout
+// writes no SQL. It must not import router or know HTTP; internal/testsupport/layout
 // checks both.
 package provisioning

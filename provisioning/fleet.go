@@ -12,7 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/silo-dev/silo/central"
-	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/lib/apperr"
 	"github.com/silo-dev/silo/migrations"
 )
 

@@ -20,9 +20,9 @@ import (
 
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/config"
-	"github.com/silo-dev/silo/internal/apperr"
-	"github.com/silo-dev/silo/internal/login"
-	"github.com/silo-dev/silo/internal/testdb"
+	"github.com/silo-dev/silo/internal/lib/apperr"
+	"github.com/silo-dev/silo/internal/lib/login"
+	"github.com/silo-dev/silo/internal/testsupport/testdb"
 	"github.com/silo-dev/silo/migrations"
 	"github.com/silo-dev/silo/provisioning"
 	"github.com/silo-dev/silo/tenantdb"

@@ -14,9 +14,9 @@ import (
 
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/config"
-	"github.com/silo-dev/silo/internal/apperr"
-	"github.com/silo-dev/silo/internal/login"
-	"github.com/silo-dev/silo/internal/secretbox"
+	"github.com/silo-dev/silo/internal/lib/apperr"
+	"github.com/silo-dev/silo/internal/lib/login"
+	"github.com/silo-dev/silo/internal/lib/secretbox"
 	"github.com/silo-dev/silo/provisioning"
 	"github.com/silo-dev/silo/tenantdb"
 )

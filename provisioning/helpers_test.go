@@ -11,9 +11,9 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/central"
-	"github.com/silo-dev/silo/internal/login"
-	"github.com/silo-dev/silo/internal/secretbox"
-	"github.com/silo-dev/silo/internal/testdb"
+	"github.com/silo-dev/silo/internal/lib/login"
+	"github.com/silo-dev/silo/internal/lib/secretbox"
+	"github.com/silo-dev/silo/internal/testsupport/testdb"
 	"github.com/silo-dev/silo/provisioning"
 	"github.com/silo-dev/silo/tenantdb"
 )

@@ -17,12 +17,12 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/silo-dev/silo/central"
-	"github.com/silo-dev/silo/internal/apperr"
-	"github.com/silo-dev/silo/internal/clock"
-	"github.com/silo-dev/silo/internal/login"
-	"github.com/silo-dev/silo/internal/page"
-	"github.com/silo-dev/silo/internal/secretbox"
-	"github.com/silo-dev/silo/internal/token"
+	"github.com/silo-dev/silo/internal/lib/apperr"
+	"github.com/silo-dev/silo/internal/lib/clock"
+	"github.com/silo-dev/silo/internal/lib/login"
+	"github.com/silo-dev/silo/internal/lib/page"
+	"github.com/silo-dev/silo/internal/lib/secretbox"
+	"github.com/silo-dev/silo/internal/lib/token"
 	"github.com/silo-dev/silo/migrations"
 	"github.com/silo-dev/silo/tenantdb"
 )

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/silo-dev/silo/central"
-	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/lib/apperr"
 	"github.com/silo-dev/silo/provisioning"
 )
 

@@ -7,8 +7,8 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/silo-dev/silo/internal/apperr"
-	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/lib/apperr"
+	"github.com/silo-dev/silo/internal/lib/login"
 )
 
 // SlugPattern is API.md's tenant slug: 3 to 40 characters.

@@ -15,8 +15,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/silo-dev/silo/internal/testdb"
-	"github.com/silo-dev/silo/internal/token"
+	"github.com/silo-dev/silo/internal/lib/token"
+	"github.com/silo-dev/silo/internal/testsupport/testdb"
 	"github.com/silo-dev/silo/tenantdb"
 )
 

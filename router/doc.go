@@ -7,6 +7,6 @@
 // Fail). It maps error kinds to HTTP statuses in one table (errors.go).
 //
 // It never writes SQL (every statement lives in central or tenantdb), and
-// it imports no feature (internal/records) and nothing of the assembly
-// (internal/app, internal/cli); internal/layout checks both.
+// it imports no feature (internal/feature/records) and nothing of the assembly
+// (internal/assembly/app, internal/assembly/cli); internal/testsupport/layout checks both.
 package router

@@ -24,7 +24,7 @@ import (
 
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/config"
-	"github.com/silo-dev/silo/internal/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testdb"
 	"github.com/silo-dev/silo/tenantdb"
 )
 

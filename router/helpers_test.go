@@ -16,12 +16,12 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/config"
-	"github.com/silo-dev/silo/internal/app"
-	"github.com/silo-dev/silo/internal/login"
-	"github.com/silo-dev/silo/internal/secretbox"
-	"github.com/silo-dev/silo/internal/testdb"
-	"github.com/silo-dev/silo/internal/testsilo"
-	"github.com/silo-dev/silo/internal/token"
+	"github.com/silo-dev/silo/internal/assembly/app"
+	"github.com/silo-dev/silo/internal/lib/login"
+	"github.com/silo-dev/silo/internal/lib/secretbox"
+	"github.com/silo-dev/silo/internal/lib/token"
+	"github.com/silo-dev/silo/internal/testsupport/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"github.com/silo-dev/silo/provisioning"
 	"github.com/silo-dev/silo/tenantdb"
 )
@@ -32,7 +32,7 @@ const (
 	password   = testsilo.Password
 )
 
-// server is one Silo instance, assembled by internal/app as the silo
+// server is one Silo instance, assembled by internal/assembly/app as the silo
 // binary assembles it, on its own central database and tenant
 // database/user name prefix, served over HTTP.
 type server struct {

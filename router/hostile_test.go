@@ -29,7 +29,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
-	"github.com/silo-dev/silo/internal/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testdb"
 )
 
 // The hostile-input catalogue: hundreds of bad requests against every route

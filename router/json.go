@@ -12,7 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/lib/apperr"
 )
 
 // maxBody is the request body limit of API.md.

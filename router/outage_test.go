@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/silo-dev/silo/internal/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testdb"
 )
 
 // The tenant database server goes away mid-test and comes back: tenant

@@ -77,7 +77,7 @@ type TenantRoute struct {
 }
 
 // TenantRoutes lists Silo's own authenticated tenant routes with their
-// permissions (the record store's are in internal/records).
+// permissions (the record store's are in internal/feature/records).
 func TenantRoutes() []TenantRoute { return tenantRoutes(&handlers{}) }
 
 // CheckTenantRoutes reports what is wrong with additional tenant routes:

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/silo-dev/silo/internal/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testdb"
 	"github.com/silo-dev/silo/router"
 	"github.com/silo-dev/silo/tenantdb"
 )

@@ -20,8 +20,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/silo-dev/silo/central"
-	"github.com/silo-dev/silo/internal/testdb"
-	"github.com/silo-dev/silo/internal/token"
+	"github.com/silo-dev/silo/internal/lib/token"
+	"github.com/silo-dev/silo/internal/testsupport/testdb"
 	"github.com/silo-dev/silo/provisioning"
 	"github.com/silo-dev/silo/tenantdb"
 )

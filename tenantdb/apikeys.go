@@ -12,11 +12,11 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
-	"github.com/silo-dev/silo/internal/apperr"
-	"github.com/silo-dev/silo/internal/clock"
-	"github.com/silo-dev/silo/internal/dberr"
-	"github.com/silo-dev/silo/internal/login"
-	"github.com/silo-dev/silo/internal/opaque"
+	"github.com/silo-dev/silo/internal/lib/apperr"
+	"github.com/silo-dev/silo/internal/lib/clock"
+	"github.com/silo-dev/silo/internal/lib/dberr"
+	"github.com/silo-dev/silo/internal/lib/login"
+	"github.com/silo-dev/silo/internal/lib/opaque"
 )
 
 var maxExpiry = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)

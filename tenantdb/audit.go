@@ -8,9 +8,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/silo-dev/silo/internal/clock"
-	"github.com/silo-dev/silo/internal/dberr"
-	"github.com/silo-dev/silo/internal/page"
+	"github.com/silo-dev/silo/internal/lib/clock"
+	"github.com/silo-dev/silo/internal/lib/dberr"
+	"github.com/silo-dev/silo/internal/lib/page"
 )
 
 // Audit records a tenant mutation by caller in the tenant's audit log.

@@ -10,10 +10,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
-	"github.com/silo-dev/silo/internal/apperr"
-	"github.com/silo-dev/silo/internal/dberr"
-	"github.com/silo-dev/silo/internal/login"
-	"github.com/silo-dev/silo/internal/opaque"
+	"github.com/silo-dev/silo/internal/lib/apperr"
+	"github.com/silo-dev/silo/internal/lib/dberr"
+	"github.com/silo-dev/silo/internal/lib/login"
+	"github.com/silo-dev/silo/internal/lib/opaque"
 )
 
 // InvitationTTL is how long an invitation can be accepted.

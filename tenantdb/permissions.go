@@ -4,7 +4,7 @@ import (
 	"database/sql"
 	"slices"
 
-	"github.com/silo-dev/silo/internal/apperr"
+	"github.com/silo-dev/silo/internal/lib/apperr"
 )
 
 // Permissions of API.md, the only ones a role may hold.

@@ -26,7 +26,7 @@ func TestCallerHas(t *testing.T) {
 
 // BenchmarkAuthorize is the per-request cost of the authorization decision
 // once the caller's permissions are loaded (they come with the one query
-// that authenticates the caller; see internal/app BenchmarkTenantMe).
+// that authenticates the caller; see internal/assembly/app BenchmarkTenantMe).
 func BenchmarkAuthorize(b *testing.B) {
 	c := &tenantdb.Caller{Permissions: tenantdb.Permissions}
 	for i := 0; i < b.N; i++ {

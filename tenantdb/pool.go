@@ -13,8 +13,8 @@ import (
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/sync/semaphore"
 
-	"github.com/silo-dev/silo/internal/apperr"
-	"github.com/silo-dev/silo/internal/dberr"
+	"github.com/silo-dev/silo/internal/lib/apperr"
+	"github.com/silo-dev/silo/internal/lib/dberr"
 )
 
 // PoolOptions bound the tenant connection pools of one Silo instance.

@@ -10,9 +10,9 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/silo-dev/silo/internal/apperr"
-	"github.com/silo-dev/silo/internal/dberr"
-	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/lib/apperr"
+	"github.com/silo-dev/silo/internal/lib/dberr"
+	"github.com/silo-dev/silo/internal/lib/login"
 )
 
 // Errors of tenant administration.

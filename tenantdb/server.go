@@ -14,8 +14,8 @@ import (
 	"github.com/go-sql-driver/mysql"
 	"github.com/jmoiron/sqlx"
 
-	"github.com/silo-dev/silo/internal/dberr"
-	"github.com/silo-dev/silo/internal/sqllike"
+	"github.com/silo-dev/silo/internal/lib/dberr"
+	"github.com/silo-dev/silo/internal/lib/sqllike"
 	"github.com/silo-dev/silo/migrations"
 )
 

@@ -11,10 +11,10 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/silo-dev/silo/internal/apperr"
-	"github.com/silo-dev/silo/internal/clock"
-	"github.com/silo-dev/silo/internal/dberr"
-	"github.com/silo-dev/silo/internal/login"
+	"github.com/silo-dev/silo/internal/lib/apperr"
+	"github.com/silo-dev/silo/internal/lib/clock"
+	"github.com/silo-dev/silo/internal/lib/dberr"
+	"github.com/silo-dev/silo/internal/lib/login"
 )
 
 var colorPattern = regexp.MustCompile(`^#[0-9a-fA-F]{6}$`)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
-	"github.com/silo-dev/silo/internal/clock"
+	"github.com/silo-dev/silo/internal/lib/clock"
 )
 
 // Store is the tenant schema of one tenant's database: its users and

@@ -10,10 +10,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/jmoiron/sqlx"
 
-	"github.com/silo-dev/silo/internal/clock"
-	"github.com/silo-dev/silo/internal/login"
-	"github.com/silo-dev/silo/internal/testdb"
-	"github.com/silo-dev/silo/internal/token"
+	"github.com/silo-dev/silo/internal/lib/clock"
+	"github.com/silo-dev/silo/internal/lib/login"
+	"github.com/silo-dev/silo/internal/lib/token"
+	"github.com/silo-dev/silo/internal/testsupport/testdb"
 	"github.com/silo-dev/silo/migrations"
 	"github.com/silo-dev/silo/tenantdb"
 )

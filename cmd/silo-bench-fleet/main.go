@@ -25,8 +25,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/silo-dev/silo/internal/app"
-	"github.com/silo-dev/silo/internal/benchenv"
+	"github.com/silo-dev/silo/internal/assembly/app"
+	"github.com/silo-dev/silo/internal/testsupport/benchenv"
 	"github.com/silo-dev/silo/migrations"
 	"github.com/silo-dev/silo/provisioning"
 )

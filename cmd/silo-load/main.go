@@ -47,10 +47,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/silo-dev/silo/config"
-	"github.com/silo-dev/silo/internal/app"
-	"github.com/silo-dev/silo/internal/benchenv"
-	"github.com/silo-dev/silo/internal/processlist"
-	"github.com/silo-dev/silo/internal/token"
+	"github.com/silo-dev/silo/internal/assembly/app"
+	"github.com/silo-dev/silo/internal/lib/processlist"
+	"github.com/silo-dev/silo/internal/lib/token"
+	"github.com/silo-dev/silo/internal/testsupport/benchenv"
 	"github.com/silo-dev/silo/provisioning"
 	"github.com/silo-dev/silo/tenantdb"
 )

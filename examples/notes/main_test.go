@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/silo-dev/silo/internal/testdb"
-	"github.com/silo-dev/silo/internal/testsilo"
+	"github.com/silo-dev/silo/internal/testsupport/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 // TestNotes runs the notes application as its users would: provision two

@@ -1,0 +1,244 @@
+// Package app assembles a Silo instance from its configuration: it
+// migrates and opens the central database, connects to the tenant database
+// server, and builds the services, the tenant pools, the catalog cache and
+// the HTTP handler. It is the only code that assembles a Silo: the silo
+// binary, silo.New (and so internal/testsupport/testsilo), the router tests, the load
+// tool and the fleet benchmark all start Silo through it, so they run the
+// same thing; Options carry what tests and benchmarks set beyond the
+// configuration.
+package app
+
+import (
+	"context"
+	"database/sql/driver"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/silo-dev/silo/internal/lib/clock"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/config"
+	"github.com/silo-dev/silo/internal/feature/records"
+	"github.com/silo-dev/silo/internal/lib/login"
+	"github.com/silo-dev/silo/internal/lib/secretbox"
+	"github.com/silo-dev/silo/internal/lib/token"
+	"github.com/silo-dev/silo/migrations"
+	"github.com/silo-dev/silo/provisioning"
+	"github.com/silo-dev/silo/router"
+	"github.com/silo-dev/silo/tenantdb"
+)
+
+// App is one assembled Silo instance.
+type App struct {
+	Handler     http.Handler
+	Provisioner *provisioning.Provisioner
+	Keys        *token.Keys
+	Pools       *tenantdb.PoolManager
+	Cache       *central.TenantCache
+	Guard       *login.Guard // bcrypts and throttles logins, sign-ups and acceptances
+
+	central *sqlx.DB
+	locks   *sqlx.DB
+	server  *tenantdb.Server
+	log     *slog.Logger
+}
+
+// Extensions are what an application embedding Silo adds: its tenant
+// migration sets and its tenant routes (see the silo package).
+type Extensions struct {
+	Sets   []migrations.Set
+	Routes []router.TenantRoute
+}
+
+// Options adjust an App beyond its configuration: the application's
+// extensions, and what tests and benchmarks set or reach into. The zero
+// value is the App the silo binary runs.
+type Options struct {
+	Extensions
+	// TenantMigrations replace Silo's own tenant migrations (default
+	// migrations.Tenant()); the fleet benchmark extends them.
+	TenantMigrations fs.FS
+	// AccountFailures is the login guard's failed logins per account,
+	// from all IPs together, before each further one backs off (0: the
+	// guard's default).
+	AccountFailures int
+	// WrapCentral, when set, wraps the driver connector of the central
+	// pool that requests use (tests count its statements through it).
+	WrapCentral func(driver.Connector) driver.Connector
+	// Clock stamps the times the central admin service writes (default
+	// clock.System); tests fix it.
+	Clock clock.Clock
+}
+
+// Open builds an App from cfg with the application's extensions, if any,
+// creating and migrating the central database as needed. It refuses a
+// master key that cannot open what the central database holds. Close the
+// App when done.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger, ext ...Extensions) (*App, error) {
+	return open(ctx, cfg, log, true, Options{Extensions: merge(ext)})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, cfg *config.Config, log *slog.Logger, o Options) (*App, error) {
+	return open(ctx, cfg, log, true, o)
+}
+
+// OpenExisting is Open for commands that only read: the central database
+// must exist with every migration applied (an error matching
+// central.ErrNoDatabase says what is missing), and nothing is written to
+// it on the way.
+func OpenExisting(ctx context.Context, cfg *config.Config, log *slog.Logger, ext ...Extensions) (*App, error) {
+	return open(ctx, cfg, log, false, Options{Extensions: merge(ext)})
+}
+
+func merge(ext []Extensions) Extensions {
+	var x Extensions
+	for _, e := range ext {
+		x.Sets = append(x.Sets, e.Sets...)
+		x.Routes = append(x.Routes, e.Routes...)
+	}
+	return x
+}
+
+func open(ctx context.Context, cfg *config.Config, log *slog.Logger, create bool, o Options) (*App, error) {
+	box, err := secretbox.New(cfg.MasterKey)
+	if err != nil {
+		return nil, err
+	}
+	m := central.NewMigrator(cfg.CentralDSN)
+	if create {
+		if err := central.CheckMasterKeyBeforeMigrating(ctx, cfg.CentralDSN, box); err != nil {
+			return nil, err
+		}
+		if _, err := m.Up(ctx); err != nil {
+			return nil, fmt.Errorf("migrate central database %s/%s: %w", cfg.CentralDSN.Addr, cfg.CentralDSN.DBName, err)
+		}
+	} else if err := m.RequireCurrent(ctx); err != nil {
+		return nil, err
+	}
+	// Requests use the central pool; bound its reads and writes near the
+	// request timeout, as the tenant pools' (see provisioning.NewConnections).
+	requestDSN := cfg.CentralDSN.Clone()
+	requestDSN.ReadTimeout = min(requestDSN.ReadTimeout, cfg.RequestTimeout)
+	requestDSN.WriteTimeout = min(requestDSN.WriteTimeout, cfg.RequestTimeout)
+	db, err := central.OpenWrapped(ctx, requestDSN, o.WrapCentral)
+	if err != nil {
+		return nil, err
+	}
+	if err := central.CheckMasterKey(ctx, db, box, create); err != nil {
+		db.Close()
+		return nil, err
+	}
+	locks, err := central.OpenLockPool(ctx, cfg.CentralDSN)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	server, err := tenantdb.OpenServer(ctx, cfg.TenantAdminDSN)
+	if err != nil {
+		db.Close()
+		locks.Close()
+		return nil, err
+	}
+	a := &App{central: db, locks: locks, server: server, log: log}
+	if err := a.build(cfg, box, o); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
+	keys, err := token.NewKeys(cfg.JWTKeyID, cfg.VerifyKeys, cfg.AccessTokenTTL, token.Retired(cfg.RetiredKeys))
+	if err != nil {
+		return err
+	}
+	guard := login.NewGuard(login.GuardOptions{
+		Cost: cfg.BcryptCost, PerIPPerMinute: cfg.LoginPerIPPerMinute, PerEmailPerMinute: cfg.LoginPerEmailPerMinute,
+		SignupPerTenantPerMinute: cfg.SignupPerTenantPerMinute, AccountFailures: o.AccountFailures,
+	})
+	catalog := central.NewCatalog(a.central, cfg.CentralDSN.DBName)
+	if o.Clock != nil {
+		catalog.SetClock(o.Clock)
+	}
+	catalog.UseLockPool(a.locks)
+	a.Keys, a.Guard = keys, guard
+	a.Pools = tenantdb.NewPoolManager(tenantdb.PoolOptions{
+		MaxPools: cfg.TenantPoolsMax, MaxConns: cfg.TenantConnsMax,
+		MaxOpenPerPool: cfg.TenantPoolConns, MaxIdlePerPool: cfg.TenantPoolConns,
+		// A request waits for a connection slot as long as it may run at all.
+		AcquireTimeout: cfg.RequestTimeout,
+	})
+	conns := provisioning.NewConnections(a.Pools, box, a.server, cfg.RequestTimeout)
+	svc := central.NewService(a.central, keys, guard, cfg.RefreshTokenTTL, a.log)
+	tenantAuth := tenantdb.NewAuth(keys, guard, cfg.RefreshTokenTTL, a.log).CheckImpersonators(svc.MayImpersonate)
+	if o.Clock != nil {
+		svc.SetClock(o.Clock)
+		tenantAuth.SetClock(o.Clock)
+	}
+	a.Provisioner = provisioning.New(catalog, a.server, box, guard, provisioning.Options{
+		Prefix: cfg.TenantDBPrefix, CentralDatabase: cfg.CentralDSN.DBName, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
+		Concurrency: cfg.ProvisionConcurrency, Log: a.log, AppSets: o.Sets, PublicSignup: cfg.DefaultPublicSignup,
+		Migrations: o.TenantMigrations, Audit: svc.Audit(), Keys: keys, Conns: conns, Clock: o.Clock,
+	})
+	a.Cache = central.NewTenantCache(catalog)
+	a.Handler = router.New(router.Deps{
+		Central:        svc,
+		Tenants:        a.Provisioner,
+		Log:            a.log,
+		RequestTimeout: cfg.RequestTimeout,
+		Cache:          a.Cache,
+		Conns:          conns,
+		PoolStats:      a.Pools.Stats,
+		TenantAuth:     tenantAuth,
+		BaseDomain:     cfg.BaseDomain,
+		TrustedProxies: cfg.TrustedProxies,
+		Routes:         append(records.Routes(), o.Routes...),
+	})
+	return nil
+}
+
+// RunBackground does the instance's background work until ctx ends: it
+// follows other instances' catalog changes, resumes provisionings a dead
+// process left behind, and keeps the spare pool full.
+func (a *App) RunBackground(ctx context.Context) {
+	ctx = central.WithActor(ctx, central.Actor{Kind: "system"})
+	var wg sync.WaitGroup
+	// The dummy hash for unknown emails, one bcrypt at the configured cost,
+	// before the first login needs it; only a server wants it, so commands
+	// that finish quickly do not wait for it.
+	wg.Go(a.Guard.Warm)
+	wg.Go(func() { a.Cache.Run(ctx, 250*time.Millisecond) })
+	wg.Go(func() {
+		if resumed, err := a.Provisioner.ResumeStuck(ctx); err != nil && ctx.Err() == nil {
+			a.log.Error("resuming stuck tenant provisioning", "err", err)
+		} else if len(resumed) > 0 {
+			a.log.Info("resumed stuck tenant provisioning", "tenants", resumed)
+		}
+		a.Provisioner.RunSpares(ctx, 30*time.Second)
+	})
+	wg.Wait()
+}
+
+// CentralDB is the central database pool that requests use.
+func (a *App) CentralDB() *sqlx.DB { return a.central }
+
+// TenantServer is the connection to the server that holds the tenant
+// databases.
+func (a *App) TenantServer() *tenantdb.Server { return a.server }
+
+// Close closes the tenant pools and the database connections.
+func (a *App) Close() {
+	if a.Pools != nil {
+		a.Pools.Close()
+	}
+	a.server.Close()
+	a.locks.Close()
+	a.central.Close()
+}

@@ -1,0 +1,227 @@
+// Package records is Silo's built-in record store: JSON records in named
+// collections, one table (records) in each tenant's database. It is built
+// only on the public tenant-route API of package router (Tenant, DB,
+// Caller, Audit, Fail), as an application's routes are: its handlers
+// (records.go) decode and validate the request and make one call to the
+// Store (store.go), which holds every SQL statement of the feature and
+// commits each change with its audit entry in one transaction
+// (dberr.InTx, retried when InnoDB picks it as a deadlock victim).
+package records
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/silo-dev/silo/internal/lib/page"
+	"github.com/silo-dev/silo/router"
+)
+
+var errDataNotObject = router.Invalid(router.FieldError{Field: "data", Message: "must be a JSON object"})
+
+// Routes are the record store's tenant routes and their permissions.
+func Routes() []router.TenantRoute {
+	return []router.TenantRoute{
+		{Method: "GET", Path: "/collections", Permission: "data:read", Handler: listCollections},
+		{Method: "POST", Path: "/collections/:collection/records", Permission: "data:write", Handler: create},
+		{Method: "GET", Path: "/collections/:collection/records", Permission: "data:read", Handler: list},
+		{Method: "GET", Path: "/collections/:collection/records/:id", Permission: "data:read", Handler: get},
+		{Method: "PUT", Path: "/collections/:collection/records/:id", Permission: "data:write", Handler: update},
+		{Method: "DELETE", Path: "/collections/:collection/records/:id", Permission: "data:write", Handler: remove},
+	}
+}
+
+func collection(c *gin.Context) (string, error) {
+	name := c.Param("collection")
+	if !collectionPattern.MatchString(name) {
+		return "", router.Invalid(router.FieldError{Field: "collection", Message: "must match ^[a-z][a-z0-9_]{0,62}$"})
+	}
+	return name, nil
+}
+
+type body struct {
+	Data json.RawMessage `json:"data"`
+}
+
+// readData decodes {data: {...}} and returns data in a canonical encoding:
+// an object, at most MaxData bytes and MaxDepth levels, with duplicate keys
+// resolved (the last wins) so that what is stored is what filters see.
+func readData(c *gin.Context) (json.RawMessage, error) {
+	var in body
+	if err := router.Decode(c, &in); err != nil {
+		return nil, err
+	}
+	if len(in.Data) > MaxData {
+		return nil, router.TooLarge("Record data is larger than 256 KiB")
+	}
+	dec := json.NewDecoder(bytes.NewReader(in.Data))
+	dec.UseNumber()
+	var obj map[string]any
+	if err := dec.Decode(&obj); err != nil || obj == nil {
+		return nil, errDataNotObject
+	}
+	if depth(obj) > MaxDepth {
+		return nil, router.Invalid(router.FieldError{Field: "data", Message: fmt.Sprintf("is nested more than %d levels deep", MaxDepth)})
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(obj); err != nil {
+		return nil, errDataNotObject
+	}
+	data := bytes.TrimSuffix(out.Bytes(), []byte("\n"))
+	if len(data) > MaxData {
+		return nil, router.TooLarge("Record data is larger than 256 KiB")
+	}
+	return data, nil
+}
+
+func depth(v any) int {
+	deepest := 0
+	switch v := v.(type) {
+	case map[string]any:
+		for _, e := range v {
+			deepest = max(deepest, depth(e))
+		}
+	case []any:
+		for _, e := range v {
+			deepest = max(deepest, depth(e))
+		}
+	default:
+		return 0
+	}
+	return deepest + 1
+}
+
+// ifMatch reads If-Match: a version, bare or quoted as an ETag; Set is
+// false when the header is absent (the write is unconditional).
+func ifMatch(c *gin.Context) (IfMatch, error) {
+	raw := strings.TrimSpace(c.GetHeader("If-Match"))
+	if raw == "" {
+		return IfMatch{}, nil
+	}
+	v, perr := strconv.ParseInt(strings.Trim(raw, `"`), 10, 64)
+	if perr != nil || v < 1 {
+		return IfMatch{}, router.Invalid(router.FieldError{Field: "If-Match", Message: "must be a record version (a positive whole number)"})
+	}
+	return IfMatch{Version: v, Set: true}, nil
+}
+
+func respond(c *gin.Context, status int, r *Record) {
+	c.Header("ETag", strconv.Quote(strconv.FormatInt(r.Version, 10)))
+	c.JSON(status, gin.H{"record": r})
+}
+
+// store is the record store of the request's tenant.
+func store(c *gin.Context) *Store { return NewStore(router.DB(c), router.Audit(c)) }
+
+func create(c *gin.Context) {
+	coll, err := collection(c)
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	data, err := readData(c)
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	r, err := store(c).Create(c.Request.Context(), coll, data, router.Caller(c).ActorID())
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	respond(c, http.StatusCreated, r)
+}
+
+func get(c *gin.Context) {
+	coll, err := collection(c)
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	r, err := store(c).Get(c.Request.Context(), coll, c.Param("id"))
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	respond(c, http.StatusOK, r)
+}
+
+// target reads a write's collection and If-Match.
+func target(c *gin.Context) (string, IfMatch, error) {
+	coll, err := collection(c)
+	if err != nil {
+		return "", IfMatch{}, err
+	}
+	want, err := ifMatch(c)
+	return coll, want, err
+}
+
+func update(c *gin.Context) {
+	// The body is read before the transaction, so that a slow client never
+	// holds a row lock.
+	data, err := readData(c)
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	coll, want, err := target(c)
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	r, err := store(c).Update(c.Request.Context(), coll, c.Param("id"), want, data)
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	respond(c, http.StatusOK, r)
+}
+
+func remove(c *gin.Context) {
+	coll, want, err := target(c)
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	if err := store(c).Delete(c.Request.Context(), coll, c.Param("id"), want); err != nil {
+		router.Fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func list(c *gin.Context) {
+	coll, err := collection(c)
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	limit, err := router.PageLimit(c)
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	q := Query{Limit: limit, Cursor: c.Query("cursor"), Where: c.QueryMap("where")}
+	out, next, err := store(c).List(c.Request.Context(), coll, q)
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"records": out, "nextCursor": page.Next(next)})
+}
+
+func listCollections(c *gin.Context) {
+	out, err := store(c).Collections(c.Request.Context())
+	if err != nil {
+		router.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"collections": out})
+}
