@@ -22,22 +22,22 @@ import (
 
 // Service implements central-admin authentication and administration.
 type Service struct {
-	db         *sqlx.DB
-	audit      *Audit
-	keys       *token.Keys
-	guard      *login.Guard
-	refreshTTL time.Duration
-	log        *slog.Logger
-	now        clock.Clock
+	db      *sqlx.DB
+	audit   *Audit
+	keys    *token.Keys
+	guard   *login.Guard
+	refresh refresh.Tokens
+	log     *slog.Logger
+	now     clock.Clock
 }
 
 // NewService returns a Service on the central database db.
 func NewService(db *sqlx.DB, keys *token.Keys, guard *login.Guard, refreshTTL time.Duration, log *slog.Logger) *Service {
-	return &Service{db: db, audit: NewAudit(db), keys: keys, guard: guard, refreshTTL: refreshTTL, log: log, now: clock.System}
+	return &Service{db: db, audit: NewAudit(db), keys: keys, guard: guard, refresh: refresh.Tokens{TTL: refreshTTL, Now: clock.System}, log: log, now: clock.System}
 }
 
 // SetClock makes the service stamp the times it writes with c.
-func (s *Service) SetClock(c clock.Clock) { s.now, s.audit.now = c, c }
+func (s *Service) SetClock(c clock.Clock) { s.now, s.audit.now, s.refresh.Now = c, c, c }
 
 // Audit returns the central audit log the service writes to: Silo's one
 // instance, as it bounds the failed-login entries it records.
@@ -212,7 +212,7 @@ func (s *Service) Login(ctx context.Context, clientIP, rawEmail, password string
 	var raw string
 	err = s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		if raw, err = refresh.Start(ctx, tx, a.ID, s.refreshTTL); err != nil {
+		if raw, err = s.refresh.Start(ctx, tx, a.ID); err != nil {
 			return err
 		}
 		ctx := WithActor(ctx, withAdmin(ActorFrom(ctx), a))
@@ -244,7 +244,7 @@ func (s *Service) Refresh(ctx context.Context, raw string) (*Session, error) {
 	var out refresh.Outcome
 	err := s.inTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		out, err = refresh.Rotate(ctx, tx, raw, s.refreshTTL, func(userID string) (bool, error) {
+		out, err = s.refresh.Rotate(ctx, tx, raw, func(userID string) (bool, error) {
 			var err error
 			a, err = adminByID(ctx, tx, userID)
 			return a != nil && a.IsActive, err
@@ -269,7 +269,7 @@ func (s *Service) Logout(ctx context.Context, raw string) error {
 		return err
 	}
 	return s.inTx(ctx, func(tx *sqlx.Tx) error {
-		userID, err := refresh.Revoke(ctx, tx, raw)
+		userID, err := s.refresh.Revoke(ctx, tx, raw)
 		if err != nil || userID == "" {
 			return err
 		}
@@ -394,7 +394,7 @@ func (s *Service) UpdateAdmin(ctx context.Context, id string, p AdminPatch) (*Ad
 			return err
 		}
 		if a.IsActive && !next.IsActive {
-			if err := refresh.RevokeUser(ctx, tx, a.ID); err != nil {
+			if err := s.refresh.RevokeUser(ctx, tx, a.ID); err != nil {
 				return err
 			}
 		}

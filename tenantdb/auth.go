@@ -26,7 +26,7 @@ import (
 type Auth struct {
 	keys          *token.Keys
 	guard         *login.Guard
-	refreshTTL    time.Duration
+	refresh       refresh.Tokens
 	log           *slog.Logger
 	impersonators ImpersonatorCheck
 	now           clock.Clock
@@ -39,11 +39,11 @@ type ImpersonatorCheck func(ctx context.Context, adminID string) (bool, error)
 
 // NewAuth returns what tenant stores share.
 func NewAuth(keys *token.Keys, guard *login.Guard, refreshTTL time.Duration, log *slog.Logger) *Auth {
-	return &Auth{keys: keys, guard: guard, refreshTTL: refreshTTL, log: log, now: clock.System}
+	return &Auth{keys: keys, guard: guard, refresh: refresh.Tokens{TTL: refreshTTL, Now: clock.System}, log: log, now: clock.System}
 }
 
 // SetClock makes every Store of a stamp the times it writes with c.
-func (a *Auth) SetClock(c clock.Clock) { a.now = c }
+func (a *Auth) SetClock(c clock.Clock) { a.now, a.refresh.Now = c, c }
 
 // CheckImpersonators sets how tokens carrying an act claim (a central admin
 // impersonating a user) are checked on every request, and returns a. Without
@@ -124,7 +124,7 @@ func (st *Store) Login(ctx context.Context, clientIP, rawEmail, password string)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := refresh.Start(ctx, st.db, u.ID, st.auth.refreshTTL)
+	raw, err := st.auth.refresh.Start(ctx, st.db, u.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +148,7 @@ func (st *Store) Refresh(ctx context.Context, raw string) (*Session, error) {
 	var out refresh.Outcome
 	err := dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
 		var err error
-		out, err = refresh.Rotate(ctx, tx, raw, st.auth.refreshTTL, func(userID string) (bool, error) {
+		out, err = st.auth.refresh.Rotate(ctx, tx, raw, func(userID string) (bool, error) {
 			var err error
 			u, err = UserByID(ctx, tx, userID)
 			if errors.Is(err, ErrUserNotFound) {
@@ -176,7 +176,7 @@ func (st *Store) Logout(ctx context.Context, raw string) error {
 		return err
 	}
 	return dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
-		_, err := refresh.Revoke(ctx, tx, raw)
+		_, err := st.auth.refresh.Revoke(ctx, tx, raw)
 		return err
 	})
 }

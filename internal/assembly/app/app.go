@@ -199,7 +199,7 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 		TenantAuth:     tenantAuth,
 		BaseDomain:     cfg.BaseDomain,
 		TrustedProxies: cfg.TrustedProxies,
-		Routes:         append(records.Routes(), o.Routes...),
+		Routes:         append(records.Routes(o.Clock), o.Routes...),
 	})
 	return nil
 }

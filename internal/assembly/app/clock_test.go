@@ -59,4 +59,30 @@ func TestOptionsClockStampsRows(t *testing.T) {
 			t.Fatalf("%s created_at %v (%v); want %v", email, created, err, fixed)
 		}
 	}
+	req = httptest.NewRequest("POST", "/api/collections/notes/records", strings.NewReader(`{"data":{"a":1}}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-tenant-id", "bench-0")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	rec = httptest.NewRecorder()
+	a.Handler.ServeHTTP(rec, req)
+	if rec.Code != 201 {
+		t.Fatalf("create record: %d %s", rec.Code, rec.Body)
+	}
+	req = httptest.NewRequest("POST", "/api/central/auth/login", strings.NewReader(`{"email":"first@example.com","password":"`+password+`"}`))
+	req.Header.Set("Content-Type", "application/json")
+	rec = httptest.NewRecorder()
+	a.Handler.ServeHTTP(rec, req)
+	if rec.Code != 200 {
+		t.Fatalf("central login: %d %s", rec.Code, rec.Body)
+	}
+	stamped := map[string]string{ // what else the clock stamps: the record store, both planes' refresh tokens
+		"record":                "SELECT MIN(created_at) FROM `" + database + "`.records",
+		"tenant refresh token":  "SELECT MIN(created_at) FROM `" + database + "`.refresh_tokens",
+		"central refresh token": "SELECT MIN(created_at) FROM refresh_tokens",
+	}
+	for what, q := range stamped {
+		if err := db.QueryRow(q).Scan(&created); err != nil || !created.Equal(fixed) {
+			t.Errorf("%s created_at %v (%v); want %v", what, created, err, fixed)
+		}
+	}
 }

@@ -18,21 +18,24 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/silo-dev/silo/internal/lib/clock"
 	"github.com/silo-dev/silo/internal/lib/page"
 	"github.com/silo-dev/silo/router"
 )
 
 var errDataNotObject = router.Invalid(router.FieldError{Field: "data", Message: "must be a JSON object"})
 
-// Routes are the record store's tenant routes and their permissions.
-func Routes() []router.TenantRoute {
+// Routes are the record store's tenant routes and their permissions; now
+// stamps what they write (clock.System when nil).
+func Routes(now clock.Clock) []router.TenantRoute {
+	h := handlers{now: now}
 	return []router.TenantRoute{
-		{Method: "GET", Path: "/collections", Permission: "data:read", Handler: listCollections},
-		{Method: "POST", Path: "/collections/:collection/records", Permission: "data:write", Handler: create},
-		{Method: "GET", Path: "/collections/:collection/records", Permission: "data:read", Handler: list},
-		{Method: "GET", Path: "/collections/:collection/records/:id", Permission: "data:read", Handler: get},
-		{Method: "PUT", Path: "/collections/:collection/records/:id", Permission: "data:write", Handler: update},
-		{Method: "DELETE", Path: "/collections/:collection/records/:id", Permission: "data:write", Handler: remove},
+		{Method: "GET", Path: "/collections", Permission: "data:read", Handler: h.listCollections},
+		{Method: "POST", Path: "/collections/:collection/records", Permission: "data:write", Handler: h.create},
+		{Method: "GET", Path: "/collections/:collection/records", Permission: "data:read", Handler: h.list},
+		{Method: "GET", Path: "/collections/:collection/records/:id", Permission: "data:read", Handler: h.get},
+		{Method: "PUT", Path: "/collections/:collection/records/:id", Permission: "data:write", Handler: h.update},
+		{Method: "DELETE", Path: "/collections/:collection/records/:id", Permission: "data:write", Handler: h.remove},
 	}
 }
 
@@ -118,9 +121,14 @@ func respond(c *gin.Context, status int, r *Record) {
 }
 
 // store is the record store of the request's tenant.
-func store(c *gin.Context) *Store { return NewStore(router.DB(c), router.Audit(c)) }
+// handlers are the record routes, sharing the clock their store stamps with.
+type handlers struct{ now clock.Clock }
 
-func create(c *gin.Context) {
+func (h handlers) store(c *gin.Context) *Store {
+	return NewStore(router.DB(c), router.Audit(c), h.now)
+}
+
+func (h handlers) create(c *gin.Context) {
 	coll, err := collection(c)
 	if err != nil {
 		router.Fail(c, err)
@@ -131,7 +139,7 @@ func create(c *gin.Context) {
 		router.Fail(c, err)
 		return
 	}
-	r, err := store(c).Create(c.Request.Context(), coll, data, router.Caller(c).ActorID())
+	r, err := h.store(c).Create(c.Request.Context(), coll, data, router.Caller(c).ActorID())
 	if err != nil {
 		router.Fail(c, err)
 		return
@@ -139,13 +147,13 @@ func create(c *gin.Context) {
 	respond(c, http.StatusCreated, r)
 }
 
-func get(c *gin.Context) {
+func (h handlers) get(c *gin.Context) {
 	coll, err := collection(c)
 	if err != nil {
 		router.Fail(c, err)
 		return
 	}
-	r, err := store(c).Get(c.Request.Context(), coll, c.Param("id"))
+	r, err := h.store(c).Get(c.Request.Context(), coll, c.Param("id"))
 	if err != nil {
 		router.Fail(c, err)
 		return
@@ -163,7 +171,7 @@ func target(c *gin.Context) (string, IfMatch, error) {
 	return coll, want, err
 }
 
-func update(c *gin.Context) {
+func (h handlers) update(c *gin.Context) {
 	// The body is read before the transaction, so that a slow client never
 	// holds a row lock.
 	data, err := readData(c)
@@ -176,7 +184,7 @@ func update(c *gin.Context) {
 		router.Fail(c, err)
 		return
 	}
-	r, err := store(c).Update(c.Request.Context(), coll, c.Param("id"), want, data)
+	r, err := h.store(c).Update(c.Request.Context(), coll, c.Param("id"), want, data)
 	if err != nil {
 		router.Fail(c, err)
 		return
@@ -184,20 +192,20 @@ func update(c *gin.Context) {
 	respond(c, http.StatusOK, r)
 }
 
-func remove(c *gin.Context) {
+func (h handlers) remove(c *gin.Context) {
 	coll, want, err := target(c)
 	if err != nil {
 		router.Fail(c, err)
 		return
 	}
-	if err := store(c).Delete(c.Request.Context(), coll, c.Param("id"), want); err != nil {
+	if err := h.store(c).Delete(c.Request.Context(), coll, c.Param("id"), want); err != nil {
 		router.Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
 }
 
-func list(c *gin.Context) {
+func (h handlers) list(c *gin.Context) {
 	coll, err := collection(c)
 	if err != nil {
 		router.Fail(c, err)
@@ -209,7 +217,7 @@ func list(c *gin.Context) {
 		return
 	}
 	q := Query{Limit: limit, Cursor: c.Query("cursor"), Where: c.QueryMap("where")}
-	out, next, err := store(c).List(c.Request.Context(), coll, q)
+	out, next, err := h.store(c).List(c.Request.Context(), coll, q)
 	if err != nil {
 		router.Fail(c, err)
 		return
@@ -217,8 +225,8 @@ func list(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"records": out, "nextCursor": page.Next(next)})
 }
 
-func listCollections(c *gin.Context) {
-	out, err := store(c).Collections(c.Request.Context())
+func (h handlers) listCollections(c *gin.Context) {
+	out, err := h.store(c).Collections(c.Request.Context())
 	if err != nil {
 		router.Fail(c, err)
 		return

@@ -65,10 +65,17 @@ type Auditor interface {
 type Store struct {
 	db    *sqlx.DB
 	audit Auditor
+	now   clock.Clock
 }
 
-// NewStore returns the record store of db, writing its audit entries to audit.
-func NewStore(db *sqlx.DB, audit Auditor) *Store { return &Store{db: db, audit: audit} }
+// NewStore returns the record store of db, writing its audit entries to
+// audit and stamping records with now (clock.System when nil).
+func NewStore(db *sqlx.DB, audit Auditor, now clock.Clock) *Store {
+	if now == nil {
+		now = clock.System
+	}
+	return &Store{db: db, audit: audit, now: now}
+}
 
 // Collections lists the tenant's collections with their record counts.
 func (s *Store) Collections(ctx context.Context) ([]Collection, error) {
@@ -80,7 +87,7 @@ func (s *Store) Collections(ctx context.Context) ([]Collection, error) {
 
 // Create stores data as a new record of coll, created by createdBy.
 func (s *Store) Create(ctx context.Context, coll string, data json.RawMessage, createdBy string) (*Record, error) {
-	now := clock.Now()
+	now := s.now()
 	r := &Record{ID: uuid.Must(uuid.NewV7()).String(), Collection: coll, Data: data, Version: 1,
 		CreatedAt: now, UpdatedAt: now, CreatedBy: createdBy}
 	err := dberr.InTx(ctx, s.db, func(tx *sqlx.Tx) error {
@@ -147,7 +154,7 @@ func (s *Store) change(ctx context.Context, coll, id string, want IfMatch, fn fu
 // Update replaces the data of record id of coll and bumps its version.
 func (s *Store) Update(ctx context.Context, coll, id string, want IfMatch, data json.RawMessage) (*Record, error) {
 	return s.change(ctx, coll, id, want, func(tx *sqlx.Tx, r *Record) error {
-		r.Data, r.Version, r.UpdatedAt = data, r.Version+1, clock.Now()
+		r.Data, r.Version, r.UpdatedAt = data, r.Version+1, s.now()
 		if _, err := tx.ExecContext(ctx,
 			"UPDATE records SET data = ?, version = ?, updated_at = ? WHERE collection = ? AND id = ?",
 			string(r.Data), r.Version, r.UpdatedAt, r.Collection, r.ID); err != nil {

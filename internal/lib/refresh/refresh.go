@@ -52,18 +52,32 @@ func newToken() (raw string, hash []byte) {
 	return raw, opaque.Hash(raw)
 }
 
-func insert(ctx context.Context, e sqlx.ExecerContext, familyID, userID string, hash []byte, ttl time.Duration) error {
-	t := clock.Now()
+// Tokens issues, rotates and revokes refresh tokens that live TTL, stamped
+// with Now (clock.System when nil). Each plane's service holds one.
+type Tokens struct {
+	TTL time.Duration
+	Now clock.Clock
+}
+
+func (k Tokens) now() time.Time {
+	if k.Now == nil {
+		return clock.Now()
+	}
+	return k.Now()
+}
+
+func (k Tokens) insert(ctx context.Context, e sqlx.ExecerContext, familyID, userID string, hash []byte) error {
+	t := k.now()
 	_, err := e.ExecContext(ctx,
 		"INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, expires_at, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-		uuid.NewString(), familyID, userID, hash, t.Add(ttl), t)
+		uuid.NewString(), familyID, userID, hash, t.Add(k.TTL), t)
 	return dberr.Translate(err)
 }
 
 // Start begins a new family for userID and returns its first token.
-func Start(ctx context.Context, e sqlx.ExecerContext, userID string, ttl time.Duration) (string, error) {
+func (k Tokens) Start(ctx context.Context, e sqlx.ExecerContext, userID string) (string, error) {
 	raw, hash := newToken()
-	return raw, insert(ctx, e, uuid.NewString(), userID, hash, ttl)
+	return raw, k.insert(ctx, e, uuid.NewString(), userID, hash)
 }
 
 // forUpdate locks the token with raw's hash; nil, nil when there is none.
@@ -77,14 +91,14 @@ func forUpdate(ctx context.Context, q sqlx.QueryerContext, raw string) (*token, 
 	return &t, dberr.Translate(err)
 }
 
-func revokeFamily(ctx context.Context, e sqlx.ExecerContext, familyID string) error {
-	_, err := e.ExecContext(ctx, "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL", clock.Now(), familyID)
+func (k Tokens) revokeFamily(ctx context.Context, e sqlx.ExecerContext, familyID string) error {
+	_, err := e.ExecContext(ctx, "UPDATE refresh_tokens SET revoked_at = ? WHERE family_id = ? AND revoked_at IS NULL", k.now(), familyID)
 	return dberr.Translate(err)
 }
 
 // RevokeUser revokes every family of userID (deactivation, removal).
-func RevokeUser(ctx context.Context, e sqlx.ExecerContext, userID string) error {
-	_, err := e.ExecContext(ctx, "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", clock.Now(), userID)
+func (k Tokens) RevokeUser(ctx context.Context, e sqlx.ExecerContext, userID string) error {
+	_, err := e.ExecContext(ctx, "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL", k.now(), userID)
 	return dberr.Translate(err)
 }
 
@@ -99,7 +113,7 @@ type Outcome struct {
 // Rotate spends raw inside tx and adds the next token to its family. active
 // says whether the token's user may still have sessions; if not, the family
 // is revoked. A token that was already spent revokes its whole family.
-func Rotate(ctx context.Context, tx *sqlx.Tx, raw string, ttl time.Duration, active func(userID string) (bool, error)) (Outcome, error) {
+func (k Tokens) Rotate(ctx context.Context, tx *sqlx.Tx, raw string, active func(userID string) (bool, error)) (Outcome, error) {
 	t, err := forUpdate(ctx, tx, raw)
 	switch {
 	case err != nil:
@@ -107,8 +121,8 @@ func Rotate(ctx context.Context, tx *sqlx.Tx, raw string, ttl time.Duration, act
 	case t == nil || t.RevokedAt.Valid:
 		return Outcome{Refused: ErrInvalid}, nil
 	case t.UsedAt.Valid:
-		return Outcome{UserID: t.UserID, Refused: ErrReused}, revokeFamily(ctx, tx, t.FamilyID)
-	case !time.Now().Before(t.ExpiresAt):
+		return Outcome{UserID: t.UserID, Refused: ErrReused}, k.revokeFamily(ctx, tx, t.FamilyID)
+	case !k.now().Before(t.ExpiresAt):
 		return Outcome{Refused: ErrExpired}, nil
 	}
 	ok, err := active(t.UserID)
@@ -116,21 +130,21 @@ func Rotate(ctx context.Context, tx *sqlx.Tx, raw string, ttl time.Duration, act
 		return Outcome{}, err
 	}
 	if !ok {
-		return Outcome{Refused: ErrInvalid}, revokeFamily(ctx, tx, t.FamilyID)
+		return Outcome{Refused: ErrInvalid}, k.revokeFamily(ctx, tx, t.FamilyID)
 	}
-	if _, err := tx.ExecContext(ctx, "UPDATE refresh_tokens SET used_at = ? WHERE id = ?", clock.Now(), t.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, "UPDATE refresh_tokens SET used_at = ? WHERE id = ?", k.now(), t.ID); err != nil {
 		return Outcome{}, dberr.Translate(err)
 	}
 	next, hash := newToken()
-	return Outcome{UserID: t.UserID, Next: next}, insert(ctx, tx, t.FamilyID, t.UserID, hash, ttl)
+	return Outcome{UserID: t.UserID, Next: next}, k.insert(ctx, tx, t.FamilyID, t.UserID, hash)
 }
 
 // Revoke revokes the family of raw (logout) and returns its user, or ""
 // when the token is unknown.
-func Revoke(ctx context.Context, tx *sqlx.Tx, raw string) (string, error) {
+func (k Tokens) Revoke(ctx context.Context, tx *sqlx.Tx, raw string) (string, error) {
 	t, err := forUpdate(ctx, tx, raw)
 	if err != nil || t == nil {
 		return "", err
 	}
-	return t.UserID, revokeFamily(ctx, tx, t.FamilyID)
+	return t.UserID, k.revokeFamily(ctx, tx, t.FamilyID)
 }
