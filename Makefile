@@ -63,7 +63,8 @@ bench-fleet: db
 	$(GO) run ./cmd/silo-bench-fleet -tenants $(FLEET_TENANTS) -goose "$$($(GO) env GOPATH)/bin/goose"
 
 # gofmt, go vet, and the package layers of docs/ARCHITECTURE.md: which
-# package may import which, and no SQL in router or provisioning (internal/testsupport/layout; make test
+# package may import which, no SQL in router or provisioning, no function over 80 lines
+# outside cmd/ and tests (internal/testsupport/layout; make test
 # runs it too).
 lint:
 	@unformatted=$$(gofmt -l .); \

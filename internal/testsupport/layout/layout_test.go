@@ -219,3 +219,21 @@ func hasPackageUnder(scanned map[string]bool, folder string) bool {
 	}
 	return false
 }
+
+// TestNoLongFunctions: outside cmd/ and tests, no function is longer than
+// MaxFuncLines; a longer one is split where its steps are.
+func TestNoLongFunctions(t *testing.T) {
+	root, _ := repo(t)
+	long, err := layout.LongFuncs(root, layout.MaxFuncLines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range long {
+		t.Errorf("%s: split it (at most %d lines outside cmd/ and tests)", f, layout.MaxFuncLines)
+	}
+	// The finder must see long functions where they are allowed, or it
+	// would pass by finding nothing.
+	if all, err := layout.LongFuncs(root, 3); err != nil || len(all) < 50 {
+		t.Fatalf("LongFuncs found %d functions over 3 lines (%v): the finder is broken", len(all), err)
+	}
+}
