@@ -127,15 +127,27 @@ func Prefix(tb testing.TB) string {
 	return prefix
 }
 
-// Config loads a Silo configuration on a fresh central database (Central)
-// and tenant prefix (Prefix), both dropped when tb ends; settings (SILO_*
-// variables) set the rest.
-func Config(tb testing.TB, settings map[string]string) *config.Config {
+// Settings are the SILO_* variables of a test installation: a fresh
+// central database (Central) and tenant prefix (Prefix), both dropped when
+// tb ends, and settings for the rest.
+func Settings(tb testing.TB, settings map[string]string) map[string]string {
 	tb.Helper()
 	env := map[string]string{"SILO_CENTRAL_DSN": Central(tb).FormatDSN(), "SILO_TENANT_DB_PREFIX": Prefix(tb)}
 	for k, v := range settings {
 		env[k] = v
 	}
+	return env
+}
+
+// Config loads the Silo configuration of Settings(tb, settings).
+func Config(tb testing.TB, settings map[string]string) *config.Config {
+	tb.Helper()
+	return Load(tb, Settings(tb, settings))
+}
+
+// Load loads a Silo configuration from the SILO_* variables env.
+func Load(tb testing.TB, env map[string]string) *config.Config {
+	tb.Helper()
 	cfg, err := config.NewLoader(flag.NewFlagSet("silo", flag.ContinueOnError), func(k string) string { return env[k] }).Load()
 	if err != nil {
 		tb.Fatal(err)
