@@ -1,10 +1,11 @@
 package router_test
 
 import (
-	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 // keyBy creates an API key with tok (a user's token or a key) and returns

@@ -2,8 +2,9 @@ package router_test
 
 import (
 	"fmt"
-	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"testing"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 func TestAdminManagement(t *testing.T) {
@@ -11,7 +12,7 @@ func TestAdminManagement(t *testing.T) {
 	s := newServer(t)
 	super := s.AdminToken()
 	rootID := s.Do(t, testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: super}).Obj("user")["id"].(string)
-	adminID, adminTok := s.addAdmin(super, "plain@example.com", "admin")
+	adminID, adminTok := s.AddAdmin(t, super, "plain@example.com", "admin")
 
 	t.Run("AdminCallingSuperadminRoutes", func(t *testing.T) {
 		before := s.rows()
@@ -93,13 +94,13 @@ func TestAdminManagement(t *testing.T) {
 			t.Fatal("refused changes to the last superadmin changed the database")
 		}
 		// With a second active superadmin, the first may step down.
-		secondID, second := s.addAdmin(super, "deputy@example.com", "superadmin")
+		secondID, second := s.AddAdmin(t, super, "deputy@example.com", "superadmin")
 		s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + rootID, Token: second, Body: map[string]any{"role": "admin"}})
 		s.Expect(t, 409, "CONFLICT", testsilo.Request{Method: "DELETE", Path: "/api/central/admins/" + secondID, Token: second})
 		s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + rootID, Token: second, Body: map[string]any{"role": "superadmin"}})
 	})
 	t.Run("Delete", func(t *testing.T) {
-		id, tok := s.addAdmin(super, "gone@example.com", "admin")
+		id, tok := s.AddAdmin(t, super, "gone@example.com", "admin")
 		rt := s.CentralLogin(t, "gone@example.com", password).Str("refresh_token")
 		s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: "/api/central/admins/" + id, Token: super})
 		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: tok})
@@ -108,7 +109,7 @@ func TestAdminManagement(t *testing.T) {
 		s.Expect(t, 404, "NOT_FOUND", testsilo.Request{Method: "GET", Path: "/api/central/admins/" + id, Token: super})
 	})
 	t.Run("DeactivateRevokesRefresh", func(t *testing.T) {
-		id, _ := s.addAdmin(super, "paused@example.com", "admin")
+		id, _ := s.AddAdmin(t, super, "paused@example.com", "admin")
 		rt := s.CentralLogin(t, "paused@example.com", password).Str("refresh_token")
 		s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + id, Token: super, Body: map[string]any{"isActive": false}})
 		s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + id, Token: super, Body: map[string]any{"isActive": true}})

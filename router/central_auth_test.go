@@ -1,13 +1,14 @@
 package router_test
 
 import (
-	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 func TestRegisterBootstrap(t *testing.T) {
@@ -28,7 +29,7 @@ func TestRegisterBootstrap(t *testing.T) {
 		}
 	})
 	super := s.CentralLogin(t, "root@example.com", password).Str("access_token")
-	_, adminTok := s.addAdmin(super, "plain@example.com", "admin")
+	_, adminTok := s.AddAdmin(t, super, "plain@example.com", "admin")
 
 	t.Run("ClosedWithoutToken", func(t *testing.T) {
 		before := s.rows()
@@ -146,7 +147,7 @@ func TestLogin(t *testing.T) {
 		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: map[string]string{"email": "root@example.com", "password": password + strings.Repeat("x", 72)}})
 	})
 	t.Run("InactiveAdmin", func(t *testing.T) {
-		id, tok := s.addAdmin(super, "leaver@example.com", "admin")
+		id, tok := s.AddAdmin(t, super, "leaver@example.com", "admin")
 		s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: tok})
 		s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + id, Token: super, Body: map[string]any{"isActive": false}})
 		// The live token stops working at once, and login is refused as

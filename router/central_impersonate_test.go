@@ -1,12 +1,13 @@
 package router_test
 
 import (
-	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 func TestImpersonate(t *testing.T) {
@@ -14,7 +15,7 @@ func TestImpersonate(t *testing.T) {
 	s := newServer(t)
 	super := s.AdminToken()
 	superID := s.Do(t, testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: super}).Obj("user")["id"].(string)
-	_, admin := s.addAdmin(super, "plain@example.com", "admin")
+	_, admin := s.AddAdmin(t, super, "plain@example.com", "admin")
 	s.Tenant(t, tenantOf("imp"))
 	userID := s.TenantLogin(t, "imp", adminOf("imp"), password).Obj("user")["id"].(string)
 	path := "/api/central/tenants/imp/impersonate"
@@ -133,7 +134,7 @@ func TestImpersonationEndsWithTheImpersonator(t *testing.T) {
 		{"Demoted", "PATCH", map[string]any{"role": "admin"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			id, super := s.addAdmin(root, strings.ToLower(c.name)+"@example.com", "superadmin")
+			id, super := s.AddAdmin(t, root, strings.ToLower(c.name)+"@example.com", "superadmin")
 			r := s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: "/api/central/tenants/imp-end/impersonate", Token: super, Body: map[string]string{"userId": userID}})
 			tok := r.Str("access_token")
 			s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: mePath, Tenant: "imp-end", Token: tok})

@@ -1,9 +1,10 @@
 package router_test
 
 import (
-	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"strings"
 	"testing"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 // inviteAudit returns the newest central tenant.invite entry about email.
@@ -42,12 +43,12 @@ func TestCentralInvitationFirstAdminOnly(t *testing.T) {
 	s := newServer(t)
 	root := s.AdminToken()
 	rootID := s.Do(t, testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: root}).Obj("user")["id"].(string)
-	adminID, admin := s.addAdmin(root, "plain@example.com", "admin")
+	adminID, admin := s.AddAdmin(t, root, "plain@example.com", "admin")
 	s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{"slug": "headless", "name": "Headless"}}).Obj("tenant")
 	tn := s.Tenant(t, tenantOf("headed"))
 	invitations := func(t *testing.T, slug string) int {
 		t.Helper()
-		return s.count(t, "SELECT COUNT(*) FROM `"+mustTenantDB(t, s, slug)+"`.invitations")
+		return s.count(t, "SELECT COUNT(*) FROM `"+s.Record(t, slug).DatabaseName+"`.invitations")
 	}
 	invite := func(tok, slug, email, role string) *testsilo.Response {
 		return s.Do(t, testsilo.Request{Method: "POST", Path: tenantsPath + "/" + slug + "/invitations", Token: tok, Body: map[string]string{"email": email, "role": role}})
@@ -70,9 +71,9 @@ func TestCentralInvitationFirstAdminOnly(t *testing.T) {
 	t.Run("AdminsEarlierInvitationRefusedOnceThereIsOne", func(t *testing.T) {
 		// The plain admin's second invitation, to itself, was made while the
 		// tenant had no tenant_admin; accepting it now would make it one.
-		before := s.count(t, "SELECT COUNT(*) FROM `"+mustTenantDB(t, s, "headless")+"`.users")
+		before := s.count(t, "SELECT COUNT(*) FROM `"+s.Record(t, "headless").DatabaseName+"`.users")
 		accept("headless", spare, "Plain").Require(t, 403, "FORBIDDEN")
-		if n := s.count(t, "SELECT COUNT(*) FROM `"+mustTenantDB(t, s, "headless")+"`.users"); n != before {
+		if n := s.count(t, "SELECT COUNT(*) FROM `"+s.Record(t, "headless").DatabaseName+"`.users"); n != before {
 			t.Fatalf("a refused acceptance created a user (%d -> %d)", before, n)
 		}
 	})
@@ -101,16 +102,6 @@ func TestCentralInvitationFirstAdminOnly(t *testing.T) {
 		invite(admin, "headed", "rescue@headed.example", "tenant_admin").Require(t, 201, "")
 		s.requireInviteAudit(t, root, adminID, "headed", "rescue@headed.example", "tenant_admin", "success")
 	})
-}
-
-// mustTenantDB is the database name of the tenant slug.
-func mustTenantDB(t *testing.T, s *server, slug string) string {
-	t.Helper()
-	tn, err := s.prov.Get(t.Context(), slug)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tn.DatabaseName
 }
 
 // Invitations made inside the tenant, by a user or an API key, are accepted

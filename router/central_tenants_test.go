@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"net/url"
 	"slices"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/silo-dev/silo/internal/lib/token"
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"github.com/silo-dev/silo/tenantdb"
 )
 
@@ -35,13 +35,6 @@ func strs(v any) []string {
 
 var tenantAdmin = map[string]string{"email": "Boss@Acme.Example", "password": password, "firstName": "Grace", "lastName": "Hopper"}
 
-// createTenant creates a tenant over the API and returns its view.
-func (s *server) createTenant(t testing.TB, tok string, body map[string]any) map[string]any {
-	t.Helper()
-	r := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: tok, Body: body})
-	return r.Obj("tenant")
-}
-
 func (s *server) count(t testing.TB, q string, args ...any) int {
 	t.Helper()
 	var n int
@@ -49,30 +42,6 @@ func (s *server) count(t testing.TB, q string, args ...any) int {
 		t.Fatal(err)
 	}
 	return n
-}
-
-func (s *server) likePrefix() string { return testdb.Like(s.prefix) }
-
-// databases lists the databases on the server with this server's tenant prefix.
-func (s *server) databases(t testing.TB) []string {
-	t.Helper()
-	return testdb.Databases(t, s.db, s.prefix)
-}
-
-// dbUsers lists the DB accounts on the server with this server's tenant prefix.
-func (s *server) dbUsers(t testing.TB) []string {
-	t.Helper()
-	return testdb.Users(t, s.db, s.prefix)
-}
-
-func (s *server) databaseExists(t testing.TB, name string) bool {
-	t.Helper()
-	return testdb.DatabaseExists(t, s.db, name)
-}
-
-func (s *server) userExists(t testing.TB, name string) bool {
-	t.Helper()
-	return testdb.UserExists(t, s.db, name)
 }
 
 // tenantState fingerprints the tenant catalog and this prefix's databases and
@@ -91,8 +60,8 @@ func (s *server) tenantState(t testing.TB) string {
 		}
 		out = append(out, rs...)
 	}
-	out = append(out, s.databases(t)...)
-	out = append(out, s.dbUsers(t)...)
+	out = append(out, testdb.Databases(t, s.db, s.prefix)...)
+	out = append(out, testdb.Users(t, s.db, s.prefix)...)
 	return strings.Join(out, "\n")
 }
 
@@ -240,7 +209,7 @@ func TestTenantCreate(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
 	super := s.AdminToken()
-	_, admin := s.addAdmin(super, "ops@example.com", "admin")
+	_, admin := s.AddAdmin(t, super, "ops@example.com", "admin")
 
 	t.Run("AdminWithFirstTenantAdmin", func(t *testing.T) {
 		r := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{
@@ -307,10 +276,10 @@ func TestTenantCreate(t *testing.T) {
 		}
 		s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "GET", Path: tenantsPath + "/copycat", Token: super})
 	})
-	if want := []string{s.prefix + "acme", s.prefix + "l" + strings.Repeat("0", 38) + "z", s.prefix + "solo_2"}; !slices.Equal(s.databases(t), want) {
-		t.Fatalf("databases = %v, want %v", s.databases(t), want)
+	if want := []string{s.prefix + "acme", s.prefix + "l" + strings.Repeat("0", 38) + "z", s.prefix + "solo_2"}; !slices.Equal(testdb.Databases(t, s.db, s.prefix), want) {
+		t.Fatalf("databases = %v, want %v", testdb.Databases(t, s.db, s.prefix), want)
 	}
-	if n := len(s.dbUsers(t)); n != 3 {
+	if n := len(testdb.Users(t, s.db, s.prefix)); n != 3 {
 		t.Fatalf("%d DB users, want 3", n)
 	}
 	s.requireClean(t)
@@ -323,7 +292,7 @@ func TestTenantSparePool(t *testing.T) {
 	if n, err := s.prov.RefillSpares(context.Background()); err != nil || n != 1 {
 		t.Fatalf("refill = %d, %v", n, err)
 	}
-	spares := s.databases(t)
+	spares := testdb.Databases(t, s.db, s.prefix)
 	if len(spares) != 1 {
 		t.Fatalf("databases after refill = %v", spares)
 	}
@@ -343,8 +312,8 @@ func TestTenantSparePool(t *testing.T) {
 	}
 	s.requireClean(t)
 	s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/spare-one?purge=true", Token: super})
-	if len(s.databases(t)) != 0 || len(s.dbUsers(t)) != 0 {
-		t.Fatalf("purge left %v %v", s.databases(t), s.dbUsers(t))
+	if len(testdb.Databases(t, s.db, s.prefix)) != 0 || len(testdb.Users(t, s.db, s.prefix)) != 0 {
+		t.Fatalf("purge left %v %v", testdb.Databases(t, s.db, s.prefix), testdb.Users(t, s.db, s.prefix))
 	}
 	s.requireClean(t)
 }
@@ -528,7 +497,7 @@ func TestTenantCreateValidation(t *testing.T) {
 	if n := s.count(t, "SELECT COUNT(*) FROM audit_log"); n != audits {
 		t.Fatalf("refused creates wrote %d audit entries", n-audits)
 	}
-	if dbs, us := s.databases(t), s.dbUsers(t); len(dbs)+len(us) != 0 {
+	if dbs, us := testdb.Databases(t, s.db, s.prefix), testdb.Users(t, s.db, s.prefix); len(dbs)+len(us) != 0 {
 		t.Fatalf("refused creates left databases %v and users %v", dbs, us)
 	}
 	// The same body with a valid slug is accepted: the refusals were due to the slug.
@@ -570,10 +539,10 @@ func TestTenantCreateRace(t *testing.T) {
 	if created != 1 {
 		t.Fatalf("%d creates succeeded, want 1 (%v)", created, statuses)
 	}
-	if dbs := s.databases(t); !slices.Equal(dbs, []string{s.prefix + "race_me"}) {
+	if dbs := testdb.Databases(t, s.db, s.prefix); !slices.Equal(dbs, []string{s.prefix + "race_me"}) {
 		t.Fatalf("databases = %v", dbs)
 	}
-	if us := s.dbUsers(t); len(us) != 1 {
+	if us := testdb.Users(t, s.db, s.prefix); len(us) != 1 {
 		t.Fatalf("DB users = %v", us)
 	}
 	if n := s.count(t, "SELECT COUNT(*) FROM tenants"); n != 1 {
@@ -590,7 +559,7 @@ func TestTenantList(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
 	super := s.AdminToken()
-	_, admin := s.addAdmin(super, "ops@example.com", "admin")
+	_, admin := s.AddAdmin(t, super, "ops@example.com", "admin")
 	names := map[string]string{
 		"list-alpha": "Alpha Corp", "list-beta": "Beta 100% Inc", "list-gamma": "Gamma_Co",
 		"list-delta": "Delta", "zeta": "Zeta 100 Inc",
@@ -731,7 +700,7 @@ func TestTenantGetAndPatch(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
 	super := s.AdminToken()
-	_, admin := s.addAdmin(super, "ops@example.com", "admin")
+	_, admin := s.AddAdmin(t, super, "ops@example.com", "admin")
 	one := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{"slug": "patch-one", "name": "One", "domains": []string{"One.Example.com."}}}).Obj("tenant")
 	s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{"slug": "patch-two", "name": "Two", "domains": []string{"two.example.com"}}}).Obj("tenant")
 	if d := strs(one["domains"]); !slices.Equal(d, []string{"one.example.com"}) {
@@ -834,7 +803,7 @@ func TestTenantSuspendResumeProvision(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
 	super := s.AdminToken()
-	_, admin := s.addAdmin(super, "ops@example.com", "admin")
+	_, admin := s.AddAdmin(t, super, "ops@example.com", "admin")
 	created := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{"slug": "cycle", "name": "Cycle"}}).Obj("tenant")
 	path := tenantsPath + "/cycle"
 	status := func(t *testing.T) string {
@@ -906,7 +875,7 @@ func TestTenantDelete(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
 	super := s.AdminToken()
-	_, admin := s.addAdmin(super, "ops@example.com", "admin")
+	_, admin := s.AddAdmin(t, super, "ops@example.com", "admin")
 	v := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{"slug": "doomed", "name": "Doomed", "domains": []string{"doomed.example.com"}, "admin": tenantAdmin}}).Obj("tenant")
 	database := v["databaseName"].(string)
 	dbUser, _, _ := s.secrets(t, "doomed")
@@ -954,7 +923,7 @@ func TestTenantDelete(t *testing.T) {
 		if g.Obj("tenant")["status"] != "deleted" {
 			t.Fatalf("after delete: %s", g.Raw)
 		}
-		if !s.databaseExists(t, database) || !s.userExists(t, dbUser) {
+		if !testdb.DatabaseExists(t, s.db, database) || !testdb.UserExists(t, s.db, dbUser) {
 			t.Fatal("soft delete dropped the database or its user")
 		}
 		requireTenantAdmin(t, database) // data kept
@@ -983,10 +952,10 @@ func TestTenantDelete(t *testing.T) {
 	})
 	t.Run("Purge", func(t *testing.T) {
 		s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/doomed?purge=true", Token: super})
-		if s.databaseExists(t, database) {
+		if testdb.DatabaseExists(t, s.db, database) {
 			t.Fatal("purge kept the database")
 		}
-		if s.userExists(t, dbUser) {
+		if testdb.UserExists(t, s.db, dbUser) {
 			t.Fatal("purge kept the DB user")
 		}
 		if n := s.count(t, "SELECT COUNT(*) FROM tenants") + s.count(t, "SELECT COUNT(*) FROM tenant_domains"); n != 0 {
@@ -1008,7 +977,7 @@ func TestTenantDelete(t *testing.T) {
 	})
 	t.Run("PurgeActiveDirectly", func(t *testing.T) {
 		s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/doomed?purge=true", Token: super})
-		if dbs, us := s.databases(t), s.dbUsers(t); len(dbs)+len(us) != 0 {
+		if dbs, us := testdb.Databases(t, s.db, s.prefix), testdb.Users(t, s.db, s.prefix); len(dbs)+len(us) != 0 {
 			t.Fatalf("purge left %v %v", dbs, us)
 		}
 	})
@@ -1030,7 +999,7 @@ func TestTenantProvisioningFailure(t *testing.T) {
 	// The hook is set only between requests on this test's own server.
 	s := newServer(t)
 	super := s.AdminToken()
-	_, admin := s.addAdmin(super, "ops@example.com", "admin")
+	_, admin := s.AddAdmin(t, super, "ops@example.com", "admin")
 
 	t.Run("FailAtMigrated", func(t *testing.T) {
 		s.prov.Hook = failAt("migrated")
@@ -1055,7 +1024,7 @@ func TestTenantProvisioningFailure(t *testing.T) {
 			t.Fatal("failure not audited")
 		}
 		// Steps before the failure happened; the failed tenant owns them.
-		if !s.databaseExists(t, s.prefix+"flaky") {
+		if !testdb.DatabaseExists(t, s.db, s.prefix+"flaky") {
 			t.Fatal("database step not done")
 		}
 		s.requireClean(t)
@@ -1110,7 +1079,7 @@ func TestTenantProvisioningFailure(t *testing.T) {
 		if v["status"] != "failed" || !strings.Contains(v["lastError"].(string), "step database") {
 			t.Fatalf("tenant = %v", v)
 		}
-		if s.databaseExists(t, s.prefix+"stillborn") {
+		if testdb.DatabaseExists(t, s.db, s.prefix+"stillborn") {
 			t.Fatal("database created despite the failure")
 		}
 		s.requireClean(t)
@@ -1135,7 +1104,7 @@ func TestTenantProvisioningFailure(t *testing.T) {
 		s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/ghost?purge=true", Token: super})
 		s.requireClean(t)
 	})
-	if dbs := s.databases(t); !slices.Equal(dbs, []string{s.prefix + "flaky", s.prefix + "late"}) {
+	if dbs := testdb.Databases(t, s.db, s.prefix); !slices.Equal(dbs, []string{s.prefix + "flaky", s.prefix + "late"}) {
 		t.Fatalf("databases = %v", dbs)
 	}
 	s.requireClean(t)
@@ -1146,7 +1115,7 @@ func TestAuditLog(t *testing.T) {
 	s := newServer(t)
 	super := s.AdminToken()
 	rootID := s.Do(t, testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: super}).Obj("user")["id"].(string)
-	adminID, admin := s.addAdmin(super, "ops@example.com", "admin")
+	adminID, admin := s.AddAdmin(t, super, "ops@example.com", "admin")
 
 	// Every mutation below carries its own request id.
 	rid := func(name string) map[string]string { return map[string]string{"X-Request-Id": "req-" + name} }

@@ -219,13 +219,6 @@ func newAdmin(email, role string) adminInput {
 	return adminInput{Email: email, Password: password, FirstName: "Ada", LastName: "Lovelace", Role: role}
 }
 
-// addAdmin registers another admin with the superadmin token and returns its id and access token.
-func (s *server) addAdmin(super, email, role string) (id, access string) {
-	s.t.Helper()
-	r := s.Expect(s.t, 201, "", testsilo.Request{Method: "POST", Path: "/api/central/auth/register", Token: super, Body: newAdmin(email, role)})
-	return r.Obj("user")["id"].(string), s.CentralLogin(s.t, email, password).Str("access_token")
-}
-
 // rows returns a fingerprint of the central tables, to show nothing changed.
 func (s *server) rows() string {
 	s.t.Helper()

@@ -1,7 +1,6 @@
 package router_test
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"crypto/ecdsa"
@@ -15,9 +14,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -31,6 +28,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 // The hostile-input catalogue: hundreds of bad requests against every route
@@ -168,7 +166,7 @@ func (f *hostileFixture) newTenant(t *testing.T, slug, keyPermission string) *ho
 	ht.dbUser, _, ht.dbPassword = s.secrets(t, slug)
 	r := s.TenantLogin(t, slug, adminOf(slug), password)
 	ht.adminTok, ht.adminID, ht.adminRef = r.Str("access_token"), r.Obj("user")["id"].(string), r.Str("refresh_token")
-	ht.memberID = s.register(t, slug, ht.member, hostilePassword72)
+	ht.memberID = s.SignUp(t, slug, ht.member, hostilePassword72)
 	ht.memberTok = s.TenantLogin(t, slug, ht.member, hostilePassword72).Str("access_token")
 	r = s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: apiKeysPath, Tenant: slug, Token: ht.adminTok, Body: map[string]any{"name": "hostile key", "permissions": []string{keyPermission}}})
 	ht.keyTok, ht.keyID = r.Str("key"), r.JSON["apiKey"].(map[string]any)["id"].(string)
@@ -341,7 +339,7 @@ func padBitsFlipped(s string) string {
 // telling SQL text in an answer from an echo of what was sent).
 func (f *hostileFixture) send(c hostileCase) (*testsilo.Response, string, error) {
 	if c.raw != "" {
-		r, err := hostileRaw(f.s.URL, c.raw)
+		r, err := f.s.SendRaw(c.raw)
 		return r, c.raw, err
 	}
 	var rd io.Reader
@@ -416,30 +414,6 @@ func rawRequest(method, path, host string, lines []string, body string) string {
 	}
 	b.WriteString("Connection: close\r\n\r\n" + body)
 	return b.String()
-}
-
-func hostileRaw(baseURL, req string) (*testsilo.Response, error) {
-	conn, err := net.Dial("tcp", strings.TrimPrefix(baseURL, "http://"))
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := conn.Write([]byte(req)); err != nil {
-		return nil, err
-	}
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		return nil, err
-	}
-	r := &testsilo.Response{Status: res.StatusCode, Header: res.Header, Raw: raw}
-	_ = json.Unmarshal(raw, &r.JSON)
-	return r, nil
 }
 
 // Checks.
@@ -592,7 +566,7 @@ func (f *hostileFixture) state(t testing.TB) hostileState {
 	for i := range values {
 		dest[i] = &values[i]
 	}
-	if err := f.root.QueryRow("SELECT "+strings.Join(subqueries, ", "), f.s.likePrefix(), f.s.likePrefix()).Scan(dest...); err != nil {
+	if err := f.root.QueryRow("SELECT "+strings.Join(subqueries, ", "), testdb.Like(f.s.prefix), testdb.Like(f.s.prefix)).Scan(dest...); err != nil {
 		t.Fatal(err)
 	}
 	st := hostileState{}

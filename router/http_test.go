@@ -3,7 +3,6 @@ package router_test
 import (
 	"context"
 	"database/sql/driver"
-	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"io"
 	"net/http"
 	"strings"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/go-sql-driver/mysql"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 func TestHTTPBasics(t *testing.T) {

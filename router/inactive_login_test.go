@@ -1,8 +1,9 @@
 package router_test
 
 import (
-	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"testing"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 // sameRefusal fails unless a and b are the same answer: status, code,
@@ -35,7 +36,7 @@ func TestInactiveLoginIsNoOracle(t *testing.T) {
 	root := s.AdminToken()
 
 	t.Run("Central", func(t *testing.T) {
-		id, _ := s.addAdmin(root, "dormant@example.com", "admin")
+		id, _ := s.AddAdmin(t, root, "dormant@example.com", "admin")
 		refresh := s.CentralLogin(t, "dormant@example.com", password).Str("refresh_token")
 		s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + id, Token: root, Body: map[string]any{"isActive": false}})
 		right := s.Do(t, testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: creds("dormant@example.com", password)})

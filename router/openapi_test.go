@@ -2,10 +2,10 @@ package router_test
 
 import (
 	"encoding/json"
-	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"strings"
 	"testing"
 
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"github.com/silo-dev/silo/router"
 )
 
@@ -46,7 +46,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		OpenAPI string                               `json:"openapi"`
 		Paths   map[string]map[string]map[string]any `json:"paths"`
 	}
-	if err := json.Unmarshal([]byte(string(r.Raw)), &doc); err != nil || doc.OpenAPI != "3.0.3" {
+	if err := json.Unmarshal(r.Raw, &doc); err != nil || doc.OpenAPI != "3.0.3" {
 		t.Fatalf("%v %q", err, doc.OpenAPI)
 	}
 	op := func(method, path string) map[string]any {

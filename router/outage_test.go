@@ -1,11 +1,11 @@
 package router_test
 
 import (
-	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"testing"
 	"time"
 
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 // The tenant database server goes away mid-test and comes back: tenant

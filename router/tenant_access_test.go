@@ -1,11 +1,11 @@
 package router_test
 
 import (
-	"context"
-	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 func TestAPIKeys(t *testing.T) {
@@ -40,7 +40,7 @@ func TestAPIKeys(t *testing.T) {
 		}
 	})
 	t.Run("CannotExceedCreator", func(t *testing.T) {
-		member := s.register(t, "keys", "m@keys.io", password)
+		member := s.SignUp(t, "keys", "m@keys.io", password)
 		_ = member
 		mtok := s.TenantLogin(t, "keys", "m@keys.io", password).Str("access_token")
 		s.Expect(t, 403, "FORBIDDEN", testsilo.Request{Method: "POST", Path: "/api/api-keys", Tenant: "keys", Token: mtok, Body: map[string]any{"name": "x", "permissions": []string{"data:read"}}})
@@ -57,11 +57,7 @@ func TestAPIKeys(t *testing.T) {
 			"expiresAt": time.Now().Add(time.Hour)}})
 		k := r.Str("key")
 		s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/api/users", Tenant: "keys", Token: k})
-		ten, err := s.prov.Get(context.Background(), "keys")
-		if err != nil {
-			t.Fatal(err)
-		}
-		rootExec(t, ten.DatabaseName, "UPDATE {db}.api_keys SET expires_at = ? WHERE id = ?",
+		rootExec(t, s.Record(t, "keys").DatabaseName, "UPDATE {db}.api_keys SET expires_at = ? WHERE id = ?",
 			time.Now().Add(-time.Second).UTC(), r.JSON["apiKey"].(map[string]any)["id"])
 		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: "/api/users", Tenant: "keys", Token: k})
 	})
@@ -100,7 +96,7 @@ func TestInvitations(t *testing.T) {
 		accept(tok, "").Require(t, 409, "INVITATION_USED")
 	})
 	t.Run("ExistingAccount", func(t *testing.T) {
-		s.register(t, "inv", "old@inv.io", password)
+		s.SignUp(t, "inv", "old@inv.io", password)
 		oldTok := s.TenantLogin(t, "inv", "old@inv.io", password).Str("access_token")
 		_, tok := invite("old@inv.io", "tenant_admin")
 		accept(tok, admin).Require(t, 403, "FORBIDDEN") // someone else's token
@@ -117,11 +113,7 @@ func TestInvitations(t *testing.T) {
 	})
 	t.Run("Expired", func(t *testing.T) {
 		id, tok := invite("exp@inv.io", "member")
-		ten, err := s.prov.Get(context.Background(), "inv")
-		if err != nil {
-			t.Fatal(err)
-		}
-		rootExec(t, ten.DatabaseName, "UPDATE {db}.invitations SET expires_at = ? WHERE id = ?", time.Now().Add(-time.Minute).UTC(), id)
+		rootExec(t, s.Record(t, "inv").DatabaseName, "UPDATE {db}.invitations SET expires_at = ? WHERE id = ?", time.Now().Add(-time.Minute).UTC(), id)
 		accept(tok, "").Require(t, 409, "INVITATION_EXPIRED")
 	})
 	t.Run("Invalid", func(t *testing.T) {
@@ -149,7 +141,7 @@ func TestUserManagerCannotUnseatAdmins(t *testing.T) {
 	s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: "/api/roles", Tenant: "seat", Token: admin, Body: map[string]any{"name": "manager", "permissions": []string{"users:read", "users:write"}}})
 	s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: "/api/users", Tenant: "seat", Token: admin, Body: map[string]any{"email": "mgr@seat.io", "password": password, "firstName": "M", "lastName": "G", "roles": []string{"manager"}}})
 	second := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: "/api/users", Tenant: "seat", Token: admin, Body: map[string]any{"email": "adm2@seat.io", "password": password, "firstName": "A", "lastName": "D", "roles": []string{"tenant_admin"}}})
-	member := s.register(t, "seat", "mem@seat.io", password)
+	member := s.SignUp(t, "seat", "mem@seat.io", password)
 	mgr := s.TenantLogin(t, "seat", "mgr@seat.io", password).Str("access_token")
 
 	s.Expect(t, 403, "FORBIDDEN", testsilo.Request{Method: "DELETE", Path: "/api/users/" + adminID, Tenant: "seat", Token: mgr})

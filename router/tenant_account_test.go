@@ -1,10 +1,11 @@
 package router_test
 
 import (
-	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 // metricValue reads one sample of s's /metrics (0 when absent).

@@ -3,7 +3,6 @@ package router_test
 import (
 	"database/sql"
 	"fmt"
-	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"net/url"
 	"reflect"
 	"slices"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"github.com/silo-dev/silo/router"
 	"github.com/silo-dev/silo/tenantdb"
 )
@@ -56,12 +56,6 @@ func newAdminFixture(t *testing.T, s *server, slug string) *adminFixture {
 	r := s.TenantLogin(t, slug, adminOf(slug), password)
 	return &adminFixture{s: s, slug: slug, db: tn.DatabaseName, root: root,
 		admin: r.Str("access_token"), adminID: r.Obj("user")["id"].(string)}
-}
-
-// do calls a route of the fixture's tenant.
-func (f *adminFixture) do(t testing.TB, method, path, tok string, body any, headers ...string) *testsilo.Response {
-	t.Helper()
-	return f.s.Do(t, testsilo.Request{Method: method, Path: path, Tenant: f.slug, Token: tok, Body: body, Header: headerMap(headers)})
 }
 
 // name returns a fresh name with prefix.
@@ -491,7 +485,7 @@ func TestTenantAuthorizationMatrix(t *testing.T) {
 	// The callers.
 	f.addRole(t, noPerms)
 	memberEmail := f.email()
-	s.register(t, f.slug, memberEmail, password)
+	s.SignUp(t, f.slug, memberEmail, password)
 	callers := []matrixCaller{
 		{name: "no token", kind: callerOutsider},
 		{name: "garbage token", kind: callerOutsider, token: "not-a-token"},
@@ -912,7 +906,7 @@ func TestTenantRoleAdmin(t *testing.T) {
 	s := newServer(t)
 	f := newAdminFixture(t, s, "roles")
 	memberEmail := f.email()
-	s.register(t, f.slug, memberEmail, password)
+	s.SignUp(t, f.slug, memberEmail, password)
 	member := s.TenantLogin(t, f.slug, memberEmail, password).Str("access_token")
 
 	t.Run("BuiltIn", func(t *testing.T) {
@@ -1046,7 +1040,7 @@ func TestTenantSettings(t *testing.T) {
 	s := newServer(t)
 	f := newAdminFixture(t, s, "brand")
 	memberEmail := f.email()
-	s.register(t, f.slug, memberEmail, password)
+	s.SignUp(t, f.slug, memberEmail, password)
 	member := s.TenantLogin(t, f.slug, memberEmail, password).Str("access_token")
 	f.addRole(t, noPerms)
 	f.addRole(t, "styler", "settings:write")
@@ -1134,7 +1128,7 @@ func TestTenantSettings(t *testing.T) {
 		s.TenantLogin(t, f.slug, memberEmail, password)
 		f.addUser(t)
 		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: settingsPath, Tenant: f.slug, Token: f.admin, Body: map[string]any{"allowPublicSignup": true}})
-		s.register(t, f.slug, "open@brand.example", password)
+		s.SignUp(t, f.slug, "open@brand.example", password)
 	})
 
 	t.Run("Clear", func(t *testing.T) {
@@ -1308,7 +1302,7 @@ func TestTenantAuditLog(t *testing.T) {
 
 	t.Run("NeedsAuditRead", func(t *testing.T) {
 		memberEmail := f.email()
-		s.register(t, f.slug, memberEmail, password)
+		s.SignUp(t, f.slug, memberEmail, password)
 		member := s.TenantLogin(t, f.slug, memberEmail, password).Str("access_token")
 		f.refuse(t, 403, "FORBIDDEN", "GET", auditPath, member, nil)
 		f.refuse(t, 401, "UNAUTHENTICATED", "GET", auditPath, "", nil)

@@ -1,16 +1,13 @@
 package router_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"io"
 	"net"
-	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
@@ -22,6 +19,7 @@ import (
 
 	"github.com/silo-dev/silo/internal/lib/token"
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"github.com/silo-dev/silo/provisioning"
 	"github.com/silo-dev/silo/tenantdb"
 )
@@ -60,13 +58,6 @@ func creds(email, pw string) map[string]string {
 
 func signup(email, pw string) map[string]any {
 	return map[string]any{"email": email, "password": pw, "firstName": "Ann", "lastName": "Lee"}
-}
-
-// register signs a member up and returns their id.
-func (s *server) register(t testing.TB, slug, email, pw string) string {
-	t.Helper()
-	r := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: registerPath, Tenant: slug, Body: signup(email, pw)})
-	return r.Obj("user")["id"].(string)
 }
 
 // resolvedAs fails unless r is a /api/auth/me answer of tenant slug.
@@ -159,29 +150,6 @@ func randomSlug() string {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	return "z" + hex.EncodeToString(b)
-}
-
-// rawRequest sends a hand-written HTTP/1.1 request (for header bytes the Go
-// client refuses to send) and returns the status and body.
-func (s *server) rawRequest(t testing.TB, req string) (int, string) {
-	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.URL, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := conn.Write([]byte(req)); err != nil {
-		t.Fatal(err)
-	}
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var b strings.Builder
-	_, _ = bufio.NewReader(res.Body).WriteTo(&b)
-	return res.StatusCode, b.String()
 }
 
 func TestTenantResolution(t *testing.T) {
@@ -306,15 +274,21 @@ func TestTenantResolution(t *testing.T) {
 		// them by hand. net/http itself answers 400 before Silo sees the
 		// request (its plain-text answer is not Silo's envelope).
 		for _, v := range []string{"ac\x01me", "acme\x00", "ac\x7fme", "ac\rme"} {
-			status, body := s.rawRequest(t, "GET "+mePath+" HTTP/1.1\r\nHost: localhost\r\nx-tenant-id: "+v+"\r\nConnection: close\r\n\r\n")
-			if status < 400 || status > 499 {
-				t.Fatalf("header %q: status %d, body %s", v, status, body)
+			r, err := s.SendRaw("GET " + mePath + " HTTP/1.1\r\nHost: localhost\r\nx-tenant-id: " + v + "\r\nConnection: close\r\n\r\n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Status < 400 || r.Status > 499 {
+				t.Fatalf("header %q: status %d, body %s", v, r.Status, r.Raw)
 			}
 		}
 		// A tab inside the value does reach Silo.
-		status, body := s.rawRequest(t, "GET "+mePath+" HTTP/1.1\r\nHost: localhost\r\nx-tenant-id: ac\tme\r\nConnection: close\r\n\r\n")
-		if status != 404 || !strings.Contains(body, `"TENANT_NOT_FOUND"`) {
-			t.Fatalf("tab in header: status %d, body %s", status, body)
+		r, err := s.SendRaw("GET " + mePath + " HTTP/1.1\r\nHost: localhost\r\nx-tenant-id: ac\tme\r\nConnection: close\r\n\r\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != 404 || !strings.Contains(string(r.Raw), `"TENANT_NOT_FOUND"`) {
+			t.Fatalf("tab in header: status %d, body %s", r.Status, r.Raw)
 		}
 	})
 	t.Run("ForwardedHostIgnoredByDefault", func(t *testing.T) {
@@ -549,7 +523,7 @@ func TestTenantStatuses(t *testing.T) {
 			srv.Expect(t, 503, "TENANT_UNAVAILABLE", testsilo.Request{Method: "POST", Path: loginPath, Tenant: "broken", Body: creds(adminOf("broken"), password)})
 			srv.Expect(t, 503, "TENANT_UNAVAILABLE", testsilo.Request{Method: "POST", Path: registerPath, Tenant: "broken", Body: signup("x@example.com", password)})
 		}
-		if !s.databaseExists(t, brokenDB) {
+		if !testdb.DatabaseExists(t, s.db, brokenDB) {
 			t.Fatal("the failed tenant's database is missing")
 		}
 		// Retried provisioning makes it usable.
@@ -645,7 +619,7 @@ func TestTenantUserAuth(t *testing.T) {
 		s.Expect(t, 403, "FORBIDDEN", testsilo.Request{Method: "POST", Path: registerPath, Tenant: slug, Body: signup("closed@example.com", password)})
 		done()
 		rootExec(t, db, "UPDATE {db}.settings SET allow_public_signup = 1")
-		s.register(t, slug, "open@example.com", password)
+		s.SignUp(t, slug, "open@example.com", password)
 	})
 
 	var session *testsilo.Response
@@ -937,8 +911,8 @@ func TestTenantTokenBinding(t *testing.T) {
 	})
 	var dupAlpha, dupBravo string
 	t.Run("SameEmailTwoTenants", func(t *testing.T) {
-		dupAlpha = s.register(t, "alpha", "dup@example.com", "alpha password 1")
-		dupBravo = s.register(t, "bravo", "DUP@example.com", "bravo password 1")
+		dupAlpha = s.SignUp(t, "alpha", "dup@example.com", "alpha password 1")
+		dupBravo = s.SignUp(t, "bravo", "DUP@example.com", "bravo password 1")
 		if dupAlpha == dupBravo {
 			t.Fatal("same user id in two tenants")
 		}
@@ -964,7 +938,7 @@ func TestTenantTokenBinding(t *testing.T) {
 		limited.TenantLogin(t, "bravo", "dup@example.com", "bravo password 1")
 	})
 	t.Run("DeletedUser", func(t *testing.T) {
-		id := s.register(t, "alpha", "temp@example.com", password)
+		id := s.SignUp(t, "alpha", "temp@example.com", password)
 		r := s.TenantLogin(t, "alpha", "temp@example.com", password)
 		resolvedAs(t, s.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: "alpha", Token: r.Str("access_token")}), "alpha")
 		rootExec(t, alpha.DatabaseName, "DELETE FROM {db}.users WHERE id = ?", id)
@@ -974,7 +948,7 @@ func TestTenantTokenBinding(t *testing.T) {
 		s.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: loginPath, Tenant: "alpha", Body: creds("temp@example.com", password)})
 	})
 	t.Run("DeactivatedUser", func(t *testing.T) {
-		id := s.register(t, "alpha", "off@example.com", password)
+		id := s.SignUp(t, "alpha", "off@example.com", password)
 		r := s.TenantLogin(t, "alpha", "off@example.com", password)
 		resolvedAs(t, s.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: "alpha", Token: r.Str("access_token")}), "alpha")
 		rootExec(t, alpha.DatabaseName, "UPDATE {db}.users SET is_active = 0 WHERE id = ?", id)

@@ -2,12 +2,13 @@ package router_test
 
 import (
 	"fmt"
-	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"math"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 // Login throttling, anonymous work and sign-up (docs/SECURITY.md): each

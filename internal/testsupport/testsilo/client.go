@@ -1,13 +1,16 @@
 package testsilo
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Password is every test user's password.
@@ -169,6 +172,11 @@ func (c *Client) Send(req Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
+	return decode(res)
+}
+
+// decode reads res, decoding its body when it is JSON.
+func decode(res *http.Response) (*Response, error) {
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
 	if err != nil {
@@ -179,6 +187,25 @@ func (c *Client) Send(req Request) (*Response, error) {
 		_ = json.Unmarshal(raw, &out.JSON)
 	}
 	return out, nil
+}
+
+// SendRaw writes raw, a hand-made HTTP/1.1 request (for bytes the Go
+// client refuses to send), to the server and decodes the answer.
+func (c *Client) SendRaw(raw string) (*Response, error) {
+	conn, err := net.Dial("tcp", strings.TrimPrefix(c.URL, "http://"))
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := conn.Write([]byte(raw)); err != nil {
+		return nil, err
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		return nil, err
+	}
+	return decode(res)
 }
 
 // Do sends req and decodes the answer, failing t if there is none.
@@ -206,9 +233,22 @@ func (c *Client) Expect(t testing.TB, status int, code string, req Request) *Res
 // and returns its access token.
 func (c *Client) Bootstrap(t testing.TB, email string) string {
 	t.Helper()
-	c.Expect(t, http.StatusCreated, "", Request{Method: "POST", Path: "/api/central/auth/register", Body: map[string]string{
-		"email": email, "password": Password, "firstName": "Root", "lastName": "Admin", "role": "superadmin"}})
-	return c.CentralLogin(t, email, Password).Str("access_token")
+	_, access := c.AddAdmin(t, "", email, "superadmin")
+	return access
+}
+
+// AddAdmin registers a central admin, email with Password and role, with
+// a superadmin's access token (none for the first, the superadmin that
+// bootstraps Silo), logs it in and returns its id and access token.
+func (c *Client) AddAdmin(t testing.TB, superToken, email, role string) (id, access string) {
+	t.Helper()
+	r := c.Expect(t, http.StatusCreated, "", Request{Method: "POST", Path: "/api/central/auth/register", Token: superToken,
+		Body: map[string]string{"email": email, "password": Password, "firstName": "Ada", "lastName": "Admin", "role": role}})
+	id, _ = r.Obj("user")["id"].(string)
+	if id == "" {
+		t.Fatalf("admin without an id: %s", r.Raw)
+	}
+	return id, c.CentralLogin(t, email, Password).Str("access_token")
 }
 
 // CentralLogin logs a central admin in and returns the session.
@@ -223,6 +263,19 @@ func (c *Client) TenantLogin(t testing.TB, slug, email, password string) *Respon
 	t.Helper()
 	return c.Expect(t, http.StatusOK, "", Request{Method: "POST", Path: "/api/auth/login", Tenant: slug,
 		Body: map[string]string{"email": email, "password": password}})
+}
+
+// SignUp signs email up to tenant slug through public sign-up (POST
+// /api/auth/register) and returns the new member's id.
+func (c *Client) SignUp(t testing.TB, slug, email, password string) string {
+	t.Helper()
+	r := c.Expect(t, http.StatusCreated, "", Request{Method: "POST", Path: "/api/auth/register", Tenant: slug,
+		Body: map[string]string{"email": email, "password": password, "firstName": "Mo", "lastName": "Member"}})
+	id, _ := r.Obj("user")["id"].(string)
+	if id == "" {
+		t.Fatalf("sign-up without a user id: %s", r.Raw)
+	}
+	return id
 }
 
 // NewTenant is a tenant with its first tenant_admin, as POST

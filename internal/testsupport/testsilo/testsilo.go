@@ -126,20 +126,28 @@ func (e *Env) AdminToken() string {
 }
 
 // Tenant creates n over the API with AdminToken and returns the catalog's
-// record of it (its database, its DB user, …, which the API does not
-// answer), read through the App: only StartApp's Env has one.
+// record of it (see Record).
 func (e *Env) Tenant(t testing.TB, n NewTenant) *central.Tenant {
 	t.Helper()
-	if e.App == nil {
-		t.Fatal("testsilo: Tenant reads the catalog of StartApp's Silo")
-	}
 	e.Client.CreateTenant(t, e.AdminToken(), n)
-	tn, err := e.App.Provisioner.Get(context.Background(), n.Slug)
-	if err != nil {
-		t.Fatalf("tenant %s: %v", n.Slug, err)
-	}
+	tn := e.Record(t, n.Slug)
 	if tn.Status != central.StatusActive {
 		t.Fatalf("tenant %s is %s", n.Slug, tn.Status)
+	}
+	return tn
+}
+
+// Record is the catalog's record of tenant slug (its database, its DB
+// user, …, which the API does not answer), read through the App: only
+// StartApp's Env has one.
+func (e *Env) Record(t testing.TB, slug string) *central.Tenant {
+	t.Helper()
+	if e.App == nil {
+		t.Fatal("testsilo: Record reads the catalog of StartApp's Silo")
+	}
+	tn, err := e.App.Provisioner.Get(context.Background(), slug)
+	if err != nil {
+		t.Fatalf("tenant %s: %v", slug, err)
 	}
 	return tn
 }
@@ -163,8 +171,7 @@ func (e *Env) Login(slug, email string) string {
 // their access token.
 func (e *Env) Member(slug, email string) string {
 	e.t.Helper()
-	e.Expect(e.t, http.StatusCreated, "", Request{Method: "POST", Path: "/api/auth/register", Tenant: slug,
-		Body: map[string]string{"email": email, "password": Password, "firstName": "Mo", "lastName": "Member"}})
+	e.SignUp(e.t, slug, email, Password)
 	return e.Login(slug, email)
 }
 
