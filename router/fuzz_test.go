@@ -20,13 +20,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/config"
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
 	"github.com/silo-dev/silo/internal/testsupport/testsilo"
-	"github.com/silo-dev/silo/tenantdb"
 )
 
 // Fuzz targets of the HTTP layer, against real MariaDB. Each target sets up
@@ -102,13 +99,6 @@ func trackFuzzWorkerDatabases(f *testing.F, centralDB, prefix string) {
 // dropLeftovers drops the databases and DB users the workers listed in dir.
 func dropLeftovers(tb testing.TB, dir string) {
 	entries, _ := os.ReadDir(dir)
-	if len(entries) == 0 {
-		return
-	}
-	db := testdb.Server(tb)
-	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	for _, e := range entries {
 		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
@@ -116,29 +106,10 @@ func dropLeftovers(tb testing.TB, dir string) {
 		}
 		centralDB, prefix, _ := strings.Cut(strings.TrimSpace(string(raw)), "\n")
 		if config.ValidDatabaseName(centralDB) && strings.HasPrefix(centralDB, "silo_test_") {
-			if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+centralDB+"`"); err != nil {
-				tb.Errorf("drop %s: %v", centralDB, err)
-			}
+			testdb.Drop(tb, centralDB)
 		}
-		if !fuzzPrefixPattern.MatchString(prefix) {
-			continue
-		}
-		like := strings.ReplaceAll(prefix, "_", `\_`) + "%"
-		var names []string
-		_ = sqlx.SelectContext(ctx, sqlx.NewDb(db, "mysql"), &names, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?", like)
-		for _, n := range names {
-			if tenantdb.ValidDatabase(n) {
-				if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+n+"`"); err != nil {
-					tb.Errorf("drop %s: %v", n, err)
-				}
-			}
-		}
-		var users []string
-		_ = sqlx.SelectContext(ctx, sqlx.NewDb(db, "mysql"), &users, "SELECT User FROM mysql.user WHERE User LIKE ? AND Host = '%'", like)
-		for _, u := range users {
-			if _, err := db.ExecContext(ctx, "DROP USER IF EXISTS ?@'%'", u); err != nil {
-				tb.Errorf("drop user %s: %v", u, err)
-			}
+		if fuzzPrefixPattern.MatchString(prefix) {
+			testdb.DropPrefixed(tb, prefix)
 		}
 	}
 }

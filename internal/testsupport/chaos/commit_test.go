@@ -29,7 +29,7 @@ func TestChaosStatementUnanswered(t *testing.T) {
 	silo := startSilo(t, "unanswered", env)
 	c := newClient(silo.url, time.Minute, 4)
 	central := c.Bootstrap(t, testsilo.Superadmin)
-	c.CreateTenant(t, central, chaosTenant("stmt-00"))
+	c.CreateTenant(t, central, testsilo.TenantOf("stmt-00"))
 	server := openServer(t, m, centralDB)
 	database := catalog(t, server)["stmt-00"].database
 

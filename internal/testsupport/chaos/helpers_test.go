@@ -340,14 +340,6 @@ func must(t *testing.T, what string, a answer, status int) answer {
 	return a
 }
 
-func adminEmail(slug string) string { return "admin@" + slug + ".test" }
-
-// chaosTenant is tenant slug with a first tenant_admin adminEmail(slug).
-func chaosTenant(slug string) testsilo.NewTenant {
-	return testsilo.NewTenant{Slug: slug, Name: "Chaos " + slug, AdminEmail: adminEmail(slug),
-		AdminPassword: password, FirstName: "Te", LastName: "Nant"}
-}
-
 // openServer connects as root to the private server with database db
 // selected ("" for none).
 func openServer(t *testing.T, m *testdb.MariaDB, db string) *sql.DB {

@@ -86,7 +86,7 @@ func TestChaosKillDuringProvisioning(t *testing.T) {
 		sent := time.Now()
 		for _, slug := range pending {
 			go func() {
-				results <- result{slug, c.do("POST", "/api/central/tenants", "", central, chaosTenant(slug).Body())}
+				results <- result{slug, c.do("POST", "/api/central/tenants", "", central, testsilo.TenantOf(slug).Body())}
 			}()
 		}
 
@@ -227,7 +227,7 @@ func finish(t *testing.T, c *client, central string, server *sql.DB, slugs []str
 		var path string
 		switch {
 		case !known:
-			if a := c.do("POST", "/api/central/tenants", "", central, chaosTenant(slug).Body()); a.Status != 201 {
+			if a := c.do("POST", "/api/central/tenants", "", central, testsilo.TenantOf(slug).Body()); a.Status != 201 {
 				return fmt.Errorf("%s was never recorded, and creating it again answers %s", slug, a)
 			}
 			path = "created again"
@@ -244,7 +244,7 @@ func finish(t *testing.T, c *client, central string, server *sql.DB, slugs []str
 		// at once on the instance that answered 201 (central/cache.go:
 		// the cache "reloads … at once after a change made through this
 		// instance's Catalog").
-		login := map[string]string{"email": adminEmail(slug), "password": password}
+		login := map[string]string{"email": testsilo.TenantOf(slug).AdminEmail, "password": password}
 		a := c.do("POST", "/api/auth/login", slug, "", login)
 		if a.Status != 200 {
 			if a.Code() == "TENANT_NOT_FOUND" || a.Code() == "TENANT_UNAVAILABLE" {

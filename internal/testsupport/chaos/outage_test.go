@@ -112,7 +112,7 @@ func outage(t *testing.T, m *testdb.MariaDB, f fault) {
 	}
 	start := time.Now()
 	parallel(t, 8, slugs, func(slug string) error {
-		a := c.do("POST", "/api/central/tenants", "", central, chaosTenant(slug).Body())
+		a := c.do("POST", "/api/central/tenants", "", central, testsilo.TenantOf(slug).Body())
 		if a.Status != 201 {
 			return fmt.Errorf("create %s: %s", slug, a)
 		}
@@ -124,7 +124,7 @@ func outage(t *testing.T, m *testdb.MariaDB, f fault) {
 	tokens := make(map[string]string, len(slugs))
 	var tokensMu sync.Mutex
 	parallel(t, 8, slugs, func(slug string) error {
-		login := map[string]string{"email": adminEmail(slug), "password": password}
+		login := map[string]string{"email": testsilo.TenantOf(slug).AdminEmail, "password": password}
 		a := c.do("POST", "/api/auth/login", slug, "", login)
 		if a.Code() == "TENANT_NOT_FOUND" || a.Code() == "TENANT_UNAVAILABLE" {
 			// The catalog cache's stale read right after a creation
@@ -163,7 +163,7 @@ func outage(t *testing.T, m *testdb.MariaDB, f fault) {
 				case opMe:
 					s.answer = c.do("GET", "/api/auth/me", slug, tokens[slug], nil)
 				case opLogin:
-					s.answer = c.do("POST", "/api/auth/login", slug, "", map[string]string{"email": adminEmail(slug), "password": password})
+					s.answer = c.do("POST", "/api/auth/login", slug, "", map[string]string{"email": testsilo.TenantOf(slug).AdminEmail, "password": password})
 				case opRegister:
 					s.email = fmt.Sprintf("user-%d@%s.test", seq.Add(1), slug)
 					s.answer = c.do("POST", "/api/auth/register", slug, "", map[string]string{
