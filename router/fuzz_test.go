@@ -53,16 +53,25 @@ const fuzzTrustedProxy = "192.0.2.0/24"
 // server work for seconds shows up as a 503 TIMEOUT.
 const fuzzRequestTimeout = 2 * time.Second
 
-func newFuzzEnv(f *testing.F) *fuzzEnv {
+// newFuzzEnv bootstraps the superadmin and creates tenants through a
+// sibling instance with the usual request timeout (provisioning a tenant
+// may take longer than fuzzRequestTimeout on a loaded machine), then starts
+// the fuzzed instance of the same installation. It returns the
+// superadmin's access token.
+func newFuzzEnv(f *testing.F, tenants ...testsilo.NewTenant) (*fuzzEnv, string) {
 	f.Helper()
 	unlimited := func(o *serverOptions) {
 		o.perIP, o.perEmail = 1_000_000, 1_000_000
 		o.trustedProxies = []string{fuzzTrustedProxy}
-		o.timeout = fuzzRequestTimeout
 	}
-	s := newServer(f, unlimited)
-	trackFuzzWorkerDatabases(f, s.cfg.DBName, s.prefix)
-	return &fuzzEnv{server: s, h: s.handler}
+	setup := newServer(f, unlimited)
+	trackFuzzWorkerDatabases(f, setup.cfg.DBName, setup.prefix)
+	super := setup.AdminToken()
+	for _, n := range tenants {
+		setup.Tenant(f, n)
+	}
+	s := setup.instance(f, unlimited, func(o *serverOptions) { o.timeout = fuzzRequestTimeout })
+	return &fuzzEnv{server: s, h: s.handler}, super
 }
 
 // With -fuzz, the target runs in worker processes that the coordinator
@@ -180,9 +189,7 @@ func requireEnvelope(t *testing.T, r *testsilo.Response) {
 // cannot be smuggled past the first); a valid header is never blocked by a
 // host naming no tenant.
 func FuzzTenantResolution(f *testing.F) {
-	e := newFuzzEnv(f)
-	e.Tenant(f, tenantOf("acme", "acme-corp.example"))
-	e.Tenant(f, tenantOf("gone", "gone.example.org"))
+	e, _ := newFuzzEnv(f, tenantOf("acme", "acme-corp.example"), tenantOf("gone", "gone.example.org"))
 	ctx := central.WithActor(context.Background(), central.Actor{Kind: "system"})
 	if _, err := e.prov.Suspend(ctx, "gone"); err != nil {
 		f.Fatal(err)
@@ -345,9 +352,7 @@ func FuzzTenantResolution(f *testing.F) {
 // a fresh rate-limit bucket for guessing its password. Every answer is
 // well-formed (no 5xx).
 func FuzzLoginEmail(f *testing.F) {
-	e := newFuzzEnv(f)
-	e.AdminToken()
-	e.Tenant(f, tenantOf("acme"))
+	e, _ := newFuzzEnv(f, tenantOf("acme"))
 	for _, s := range []struct {
 		email   string
 		central bool
@@ -400,8 +405,7 @@ func FuzzLoginEmail(f *testing.F) {
 // reach SQL as JSON paths and values). Properties: no panic, no 5xx, errors
 // in the envelope, and a 200 lists only records of the collection asked for.
 func FuzzRecordQuery(f *testing.F) {
-	e := newFuzzEnv(f)
-	e.Tenant(f, tenantOf("acme"))
+	e, _ := newFuzzEnv(f, tenantOf("acme"))
 	tok := e.TenantLogin(f, "acme", adminOf("acme"), password).Str("access_token")
 	for _, d := range []string{
 		`{"title":"a","n":1,"ok":true,"tags":["x"],"obj":{"k":"v"}}`,
@@ -479,10 +483,8 @@ var errNoProvisioning = errors.New("fuzz: provisioning disabled")
 // provisioning the test disables after validation), every non-2xx answer in
 // the error envelope, every 2xx answer JSON.
 func FuzzRequestBodies(f *testing.F) {
-	e := newFuzzEnv(f)
-	super := e.AdminToken()
+	e, super := newFuzzEnv(f, tenantOf("acme"))
 	otherAdmin, _ := e.AddAdmin(f, super, "other@example.com", "admin")
-	e.Tenant(f, tenantOf("acme"))
 	tok := e.TenantLogin(f, "acme", adminOf("acme"), password).Str("access_token")
 	member := e.SignUp(f, "acme", "member@acme.example", password)
 	e.Expect(f, 201, "", testsilo.Request{Method: "POST", Path: "/api/roles", Tenant: "acme", Token: tok, Body: map[string]any{"name": "fuzzer", "permissions": []string{"data:read"}}})

@@ -14,8 +14,11 @@ import (
 func TestTenantDatabaseOutage(t *testing.T) {
 	t.Parallel()
 	m := testdb.StartMariaDB(t)
-	s := newServer(t, func(o *serverOptions) { o.tenantServer = m.DSN(); o.timeout = 5 * time.Second })
-	s.Tenant(t, tenantOf("outage"))
+	// The tenant is provisioned through an instance with the usual request
+	// timeout (on a loaded machine provisioning may take longer than 5 s).
+	setup := newServer(t, func(o *serverOptions) { o.tenantServer = m.DSN() })
+	setup.Tenant(t, tenantOf("outage"))
+	s := setup.instance(t, func(o *serverOptions) { o.timeout = 5 * time.Second })
 	tok := s.TenantLogin(t, "outage", adminOf("outage"), password).Str("access_token")
 	s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: mePath, Tenant: "outage", Token: tok})
 
