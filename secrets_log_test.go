@@ -43,36 +43,36 @@ func TestSecretsNeverLogged(t *testing.T) {
 	secrets["central token"] = admin
 	tok := e.CreateTenant("acme") // with a first admin and its password
 	secrets["tenant token"] = tok
-	r := e.Must(http.StatusOK, testsilo.Request{Method: "POST", Path: "/api/auth/login", Tenant: "acme",
+	r := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "POST", Path: "/api/auth/login", Tenant: "acme",
 		Body: map[string]string{"email": "admin@acme.test", "password": testsilo.Password}})
 	refresh := r.JSON["refresh_token"].(string)
 	secrets["refresh token"] = refresh
-	r = e.Must(http.StatusOK, testsilo.Request{Method: "POST", Path: "/api/auth/refresh", Tenant: "acme", Body: map[string]string{"refresh_token": refresh}})
+	r = e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "POST", Path: "/api/auth/refresh", Tenant: "acme", Body: map[string]string{"refresh_token": refresh}})
 	secrets["rotated refresh token"] = r.JSON["refresh_token"].(string)
 	// Reusing the spent refresh token revokes the family (and is logged as such).
-	e.Do(testsilo.Request{Method: "POST", Path: "/api/auth/refresh", Tenant: "acme", Body: map[string]string{"refresh_token": refresh}})
+	e.Do(t, testsilo.Request{Method: "POST", Path: "/api/auth/refresh", Tenant: "acme", Body: map[string]string{"refresh_token": refresh}})
 	key := e.APIKey("acme", tok, "data:read")
 	secrets["API key"] = key
-	e.Must(http.StatusOK, testsilo.Request{Method: "GET", Path: "/api/collections", Tenant: "acme", Header: map[string]string{"X-API-Key": key}})
-	inv := e.Must(http.StatusCreated, testsilo.Request{Method: "POST", Path: "/api/invitations", Tenant: "acme", Token: tok,
+	e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Path: "/api/collections", Tenant: "acme", Header: map[string]string{"X-API-Key": key}})
+	inv := e.Expect(t, http.StatusCreated, "", testsilo.Request{Method: "POST", Path: "/api/invitations", Tenant: "acme", Token: tok,
 		Body: map[string]string{"email": "new@acme.test", "role": "member"}})
 	invite := inv.JSON["token"].(string)
 	secrets["invitation token"] = invite
 	secrets["invitee password"] = "invitee-password-42"
-	e.Must(http.StatusCreated, testsilo.Request{Method: "POST", Path: "/api/invitations/accept", Tenant: "acme",
+	e.Expect(t, http.StatusCreated, "", testsilo.Request{Method: "POST", Path: "/api/invitations/accept", Tenant: "acme",
 		Body: map[string]string{"token": invite, "password": "invitee-password-42", "firstName": "New", "lastName": "Comer"}})
 	// Failures: wrong passwords, a forged token, a revoked key, bad bodies.
 	secrets["wrong password"] = "wrong-password-123"
-	e.Must(http.StatusUnauthorized, testsilo.Request{Method: "POST", Path: "/api/auth/login", Tenant: "acme",
+	e.Expect(t, http.StatusUnauthorized, "", testsilo.Request{Method: "POST", Path: "/api/auth/login", Tenant: "acme",
 		Body: map[string]string{"email": "admin@acme.test", "password": "wrong-password-123"}})
-	e.Must(http.StatusUnauthorized, testsilo.Request{Method: "POST", Path: "/api/central/auth/login",
-		Body: map[string]string{"email": "root@silo.test", "password": "wrong-password-123"}})
+	e.Expect(t, http.StatusUnauthorized, "", testsilo.Request{Method: "POST", Path: "/api/central/auth/login",
+		Body: map[string]string{"email": testsilo.Superadmin, "password": "wrong-password-123"}})
 	forged := tok[:len(tok)-4] + "AAAA"
 	secrets["forged token"] = forged
-	e.Must(http.StatusUnauthorized, testsilo.Request{Method: "GET", Path: "/api/auth/me", Tenant: "acme", Token: forged})
-	e.Must(http.StatusBadRequest, testsilo.Request{Method: "POST", Path: "/api/auth/register", Tenant: "acme",
+	e.Expect(t, http.StatusUnauthorized, "", testsilo.Request{Method: "GET", Path: "/api/auth/me", Tenant: "acme", Token: forged})
+	e.Expect(t, http.StatusBadRequest, "", testsilo.Request{Method: "POST", Path: "/api/auth/register", Tenant: "acme",
 		Body: `{"email":"x@acme.test","password":"wrong-password-123","firstName":1}`})
-	e.Must(http.StatusUnauthorized, testsilo.Request{Method: "GET", Path: "/api/auth/me", Tenant: "acme", Header: map[string]string{"X-API-Key": key + "x"}})
+	e.Expect(t, http.StatusUnauthorized, "", testsilo.Request{Method: "GET", Path: "/api/auth/me", Tenant: "acme", Header: map[string]string{"X-API-Key": key + "x"}})
 
 	text := logs.String()
 	if !strings.Contains(text, "requestId") || strings.Count(text, "\n") < 20 {

@@ -78,35 +78,35 @@ func TestApplicationMigrationsAndRoutes(t *testing.T) {
 	b := e.CreateTenant("bravo")
 	root := testdb.Server(t)
 	var v int64
-	if err := root.QueryRow("SELECT MAX(version_id) FROM `" + e.Bench.Prefix + "alpha`.goose_widgets_version").Scan(&v); err != nil || v != 1 {
+	if err := root.QueryRow("SELECT MAX(version_id) FROM `" + e.Config.TenantDBPrefix + "alpha`.goose_widgets_version").Scan(&v); err != nil || v != 1 {
 		t.Fatalf("widgets set at provisioning: %d %v", v, err)
 	}
 
 	// The application's routes get the right tenant's database.
-	e.Must(http.StatusCreated, testsilo.Request{Method: "POST", Path: "/api/widgets", Tenant: "alpha", Token: a, Body: map[string]string{"name": "sprocket"}})
-	r := e.Must(http.StatusOK, testsilo.Request{Method: "GET", Path: "/api/widgets", Tenant: "alpha", Token: a})
+	e.Expect(t, http.StatusCreated, "", testsilo.Request{Method: "POST", Path: "/api/widgets", Tenant: "alpha", Token: a, Body: map[string]string{"name": "sprocket"}})
+	r := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Path: "/api/widgets", Tenant: "alpha", Token: a})
 	if !strings.Contains(string(r.Raw), `"widgets":["sprocket"]`) || !strings.Contains(string(r.Raw), `"slug":"alpha"`) {
 		t.Fatalf("alpha: %s", r.Raw)
 	}
-	r = e.Must(http.StatusOK, testsilo.Request{Method: "GET", Path: "/api/widgets", Tenant: "bravo", Token: b})
+	r = e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Path: "/api/widgets", Tenant: "bravo", Token: b})
 	if !strings.Contains(string(r.Raw), `"widgets":[]`) && !strings.Contains(string(r.Raw), `"widgets":null`) {
 		t.Fatalf("bravo sees %s", r.Raw)
 	}
 	// Another tenant's token, a key without the permission, no token.
-	e.Must(http.StatusUnauthorized, testsilo.Request{Method: "GET", Path: "/api/widgets", Tenant: "bravo", Token: a})
+	e.Expect(t, http.StatusUnauthorized, "", testsilo.Request{Method: "GET", Path: "/api/widgets", Tenant: "bravo", Token: a})
 	key := e.APIKey("alpha", a, "users:read")
-	if r := e.Do(testsilo.Request{Method: "POST", Path: "/api/widgets", Tenant: "alpha", Header: map[string]string{"X-API-Key": key},
+	if r := e.Do(t, testsilo.Request{Method: "POST", Path: "/api/widgets", Tenant: "alpha", Header: map[string]string{"X-API-Key": key},
 		Body: map[string]string{"name": "x"}}); r.Status != http.StatusForbidden || r.Code() != "FORBIDDEN" {
 		t.Fatalf("key without data:write: %d %s", r.Status, r.Raw)
 	}
-	e.Must(http.StatusBadRequest, testsilo.Request{Method: "POST", Path: "/api/widgets", Tenant: "alpha", Token: a, Body: map[string]string{"name": ""}})
-	audit := e.Must(http.StatusOK, testsilo.Request{Method: "GET", Path: "/api/audit", Tenant: "alpha", Token: a})
+	e.Expect(t, http.StatusBadRequest, "", testsilo.Request{Method: "POST", Path: "/api/widgets", Tenant: "alpha", Token: a, Body: map[string]string{"name": ""}})
+	audit := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Path: "/api/audit", Tenant: "alpha", Token: a})
 	if !strings.Contains(string(audit.Raw), `"action":"widget.create"`) {
 		t.Fatalf("audit: %s", audit.Raw)
 	}
 
 	// Status reports each set.
-	st := e.Must(http.StatusOK, testsilo.Request{Method: "GET", Path: "/api/central/migrations/status", Token: e.AdminToken()})
+	st := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Path: "/api/central/migrations/status", Token: e.AdminToken()})
 	for _, want := range []string{`{"name":"silo","latestVersion":` + itoa(migrations.Latest(migrations.Tenant())) + `}`, `{"name":"widgets","latestVersion":1}`,
 		`"widgets":{"tenants":2,"upToDate":2,"behind":0,"failed":0}`} {
 		if !strings.Contains(string(st.Raw), want) {
@@ -117,7 +117,7 @@ func TestApplicationMigrationsAndRoutes(t *testing.T) {
 	// The spare pool is built with the application's set too.
 	var spare string
 	for deadline := time.Now().Add(20 * time.Second); spare == ""; {
-		_ = root.QueryRow("SELECT database_name FROM `" + e.Bench.CentralDB + "`.spare_databases WHERE status = 'ready'").Scan(&spare)
+		_ = root.QueryRow("SELECT database_name FROM `" + e.Config.CentralDSN.DBName + "`.spare_databases WHERE status = 'ready'").Scan(&spare)
 		if time.Now().After(deadline) {
 			t.Fatal("no spare built")
 		}
@@ -152,7 +152,7 @@ func TestApplicationMigrationsAndRoutes(t *testing.T) {
 	}
 	var n int
 	if err := root.QueryRow("SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA LIKE ? AND TABLE_NAME = 'widgets' AND COLUMN_NAME = 'color'",
-		strings.ReplaceAll(e.Bench.Prefix, "_", `\_`)+"%").Scan(&n); err != nil || n != 3 {
+		strings.ReplaceAll(e.Config.TenantDBPrefix, "_", `\_`)+"%").Scan(&n); err != nil || n != 3 {
 		t.Fatalf("color column in %d databases (want 2 tenants and 1 spare): %v", n, err)
 	}
 	// Down and up again for one tenant, on the application's set only.

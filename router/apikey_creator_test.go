@@ -4,28 +4,28 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 // keyBy creates an API key with tok (a user's token or a key) and returns
 // its id and key.
 func (f *adminFixture) keyBy(t testing.TB, tok string, perms ...string) (id, key string) {
 	t.Helper()
-	r := f.do(t, "POST", apiKeysPath, tok, map[string]any{"name": f.name("key"), "permissions": perms})
-	expect(t, r, 201, "")
-	return r.body["apiKey"].(map[string]any)["id"].(string), r.str("key")
+	r := f.s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: apiKeysPath, Tenant: f.slug, Token: tok, Body: map[string]any{"name": f.name("key"), "permissions": perms}})
+	return r.JSON["apiKey"].(map[string]any)["id"].(string), r.Str("key")
 }
 
 // keyRevoked reports whether the key list marks key id revoked.
 func (f *adminFixture) keyRevoked(t testing.TB, id string) bool {
 	t.Helper()
-	r := f.do(t, "GET", apiKeysPath, f.admin, nil)
-	expect(t, r, 200, "")
-	for _, k := range r.body["apiKeys"].([]any) {
+	r := f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: apiKeysPath, Tenant: f.slug, Token: f.admin})
+	for _, k := range r.JSON["apiKeys"].([]any) {
 		if k := k.(map[string]any); k["id"] == id {
 			return k["revoked"] == true
 		}
 	}
-	t.Fatalf("key %s not listed: %s", id, r.raw)
+	t.Fatalf("key %s not listed: %s", id, r.Raw)
 	return false
 }
 
@@ -43,11 +43,11 @@ func TestAPIKeysFollowTheirCreator(t *testing.T) {
 		makerID, maker := f.userWith(t, "tenant_admin")
 		keyID, key := f.keyBy(t, maker, "users:read", "apikeys:write")
 		childID, child := f.keyBy(t, key, "users:read")
-		expect(t, f.do(t, "GET", usersPath, key, nil), 200, "")
-		expect(t, f.do(t, "GET", usersPath, child, nil), 200, "")
-		expect(t, f.do(t, "DELETE", usersPath+"/"+makerID, f.admin, nil), 204, "")
-		expect(t, f.do(t, "GET", usersPath, key, nil), 401, "UNAUTHENTICATED")
-		expect(t, f.do(t, "GET", usersPath, child, nil), 401, "UNAUTHENTICATED")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: usersPath, Tenant: f.slug, Token: key})
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: usersPath, Tenant: f.slug, Token: child})
+		f.s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: usersPath + "/" + makerID, Tenant: f.slug, Token: f.admin})
+		f.s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: usersPath, Tenant: f.slug, Token: key})
+		f.s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: usersPath, Tenant: f.slug, Token: child})
 		if !f.keyRevoked(t, keyID) || !f.keyRevoked(t, childID) {
 			t.Fatal("the removed creator's keys are not revoked")
 		}
@@ -56,7 +56,7 @@ func TestAPIKeysFollowTheirCreator(t *testing.T) {
 		makerID, maker := f.userWith(t, "tenant_admin")
 		_, key := f.keyBy(t, maker, "users:read", "apikeys:write")
 		_, child := f.keyBy(t, key, "users:read")
-		expect(t, f.do(t, "GET", usersPath, key, nil), 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: usersPath, Tenant: f.slug, Token: key})
 		rootExec(t, f.db, "UPDATE {db}.users SET is_active = 0 WHERE id = ?", makerID)
 		f.refuse(t, 401, "UNAUTHENTICATED", "GET", usersPath, key, nil)
 		f.refuse(t, 401, "UNAUTHENTICATED", "GET", usersPath, child, nil)
@@ -65,14 +65,14 @@ func TestAPIKeysFollowTheirCreator(t *testing.T) {
 	t.Run("CreatorLosesARole", func(t *testing.T) {
 		makerID, maker := f.userWith(t, "tenant_admin")
 		_, key := f.keyBy(t, maker, "users:read", "audit:read")
-		expect(t, f.do(t, "GET", usersPath, key, nil), 200, "")
-		expect(t, f.do(t, "GET", auditPath, key, nil), 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: usersPath, Tenant: f.slug, Token: key})
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: auditPath, Tenant: f.slug, Token: key})
 		f.addRole(t, "reader", "users:read")
-		expect(t, f.do(t, "PUT", usersPath+"/"+makerID+"/roles", f.admin, map[string]any{"roles": []string{"reader"}}), 200, "")
-		expect(t, f.do(t, "GET", usersPath, key, nil), 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: usersPath + "/" + makerID + "/roles", Tenant: f.slug, Token: f.admin, Body: map[string]any{"roles": []string{"reader"}}})
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: usersPath, Tenant: f.slug, Token: key})
 		f.refuse(t, 403, "FORBIDDEN", "GET", auditPath, key, nil)
 		// The role itself loses the permission: so does the key.
-		expect(t, f.do(t, "PUT", rolesPath+"/reader", f.admin, map[string]any{"permissions": []string{"data:read"}}), 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: rolesPath + "/reader", Tenant: f.slug, Token: f.admin, Body: map[string]any{"permissions": []string{"data:read"}}})
 		f.refuse(t, 403, "FORBIDDEN", "GET", usersPath, key, nil)
 	})
 	t.Run("KeyCannotCreateMoreThanItMayUse", func(t *testing.T) {
@@ -82,7 +82,7 @@ func TestAPIKeysFollowTheirCreator(t *testing.T) {
 		f.refuse(t, 403, "FORBIDDEN", "POST", apiKeysPath, key, map[string]any{"name": "wider", "permissions": []string{"users:read", "roles:write"}})
 		// Its own permissions, but its creator no longer holds users:write.
 		f.addRole(t, "key-maker", "users:read", "apikeys:write")
-		expect(t, f.do(t, "PUT", usersPath+"/"+makerID+"/roles", f.admin, map[string]any{"roles": []string{"key-maker"}}), 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: usersPath + "/" + makerID + "/roles", Tenant: f.slug, Token: f.admin, Body: map[string]any{"roles": []string{"key-maker"}}})
 		f.refuse(t, 403, "FORBIDDEN", "POST", apiKeysPath, key, map[string]any{"name": "stale", "permissions": []string{"users:write"}})
 		f.refuse(t, 403, "FORBIDDEN", "POST", usersPath, key, userBody(f.email()))
 		f.keyBy(t, key, "users:read") // what both still hold
@@ -91,10 +91,10 @@ func TestAPIKeysFollowTheirCreator(t *testing.T) {
 		parentID, parent := f.keyBy(t, f.admin, "users:read", "apikeys:write")
 		childID, child := f.keyBy(t, parent, "users:read", "apikeys:write")
 		grandID, grand := f.keyBy(t, child, "users:read")
-		expect(t, f.do(t, "GET", usersPath, grand, nil), 200, "")
-		expect(t, f.do(t, "DELETE", apiKeysPath+"/"+parentID, f.admin, nil), 204, "")
-		expect(t, f.do(t, "GET", usersPath, child, nil), 401, "UNAUTHENTICATED")
-		expect(t, f.do(t, "GET", usersPath, grand, nil), 401, "UNAUTHENTICATED")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: usersPath, Tenant: f.slug, Token: grand})
+		f.s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: apiKeysPath + "/" + parentID, Tenant: f.slug, Token: f.admin})
+		f.s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: usersPath, Tenant: f.slug, Token: child})
+		f.s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: usersPath, Tenant: f.slug, Token: grand})
 		if !f.keyRevoked(t, childID) || !f.keyRevoked(t, grandID) {
 			t.Fatal("the keys a revoked key made are not revoked")
 		}
@@ -104,14 +104,13 @@ func TestAPIKeysFollowTheirCreator(t *testing.T) {
 		for i := 1; i < 5; i++ {
 			_, key = f.keyBy(t, key, "users:read", "apikeys:write")
 		}
-		expect(t, f.do(t, "GET", usersPath, key, nil), 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: usersPath, Tenant: f.slug, Token: key})
 		f.refuse(t, 403, "FORBIDDEN", "POST", apiKeysPath, key, map[string]any{"name": "too-deep", "permissions": []string{"users:read"}})
 	})
 	t.Run("ImpersonatorCreatesNoKeys", func(t *testing.T) {
-		super := s.bootstrap()
-		r := s.call("POST", tenantsPath+"/"+f.slug+"/impersonate", super, map[string]string{"userId": f.adminID})
-		expect(t, r, 200, "")
-		f.refuse(t, 403, "FORBIDDEN", "POST", apiKeysPath, r.str("access_token"), map[string]any{"name": "backdoor", "permissions": []string{"users:read"}})
+		super := s.AdminToken()
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: tenantsPath + "/" + f.slug + "/impersonate", Token: super, Body: map[string]string{"userId": f.adminID}})
+		f.refuse(t, 403, "FORBIDDEN", "POST", apiKeysPath, r.Str("access_token"), map[string]any{"name": "backdoor", "permissions": []string{"users:read"}})
 	})
 }
 
@@ -120,12 +119,11 @@ func TestAPIKeysFollowTheirCreator(t *testing.T) {
 // latency: the price of reading the key's creators on every request.
 func BenchmarkAPIKeyRequest(b *testing.B) {
 	s := newServer(b)
-	s.newTenant(b, "key-bench")
-	admin := s.tlogin(b, "key-bench", adminOf("key-bench"), password).str("access_token")
+	s.Tenant(b, tenantOf("key-bench"))
+	admin := s.TenantLogin(b, "key-bench", adminOf("key-bench"), password).Str("access_token")
 	mint := func(tok string) string {
-		r := s.tc(b, "POST", apiKeysPath, "key-bench", tok, map[string]any{"name": "bench", "permissions": []string{"apikeys:write", "users:read"}})
-		expect(b, r, 201, "")
-		return r.str("key")
+		r := s.Expect(b, 201, "", testsilo.Request{Method: "POST", Path: apiKeysPath, Tenant: "key-bench", Token: tok, Body: map[string]any{"name": "bench", "permissions": []string{"apikeys:write", "users:read"}}})
+		return r.Str("key")
 	}
 	userKey := mint(admin)
 	keyKey := mint(userKey)
@@ -134,10 +132,10 @@ func BenchmarkAPIKeyRequest(b *testing.B) {
 			lat := make([]time.Duration, 0, b.N)
 			for i := 0; i < b.N; i++ {
 				start := time.Now()
-				r := s.tc(b, "GET", rolesPath, "key-bench", c.key, nil)
+				r := s.Do(b, testsilo.Request{Method: "GET", Path: rolesPath, Tenant: "key-bench", Token: c.key})
 				lat = append(lat, time.Since(start))
-				if r.status != 200 {
-					b.Fatalf("status %d: %s", r.status, r.raw)
+				if r.Status != 200 {
+					b.Fatalf("status %d: %s", r.Status, r.Raw)
 				}
 			}
 			slices.Sort(lat)

@@ -15,14 +15,14 @@ import (
 // production bcrypt cost (12) and reports its median latency.
 func BenchmarkCentralLogin(b *testing.B) {
 	s := newServer(b, func(o *serverOptions) { o.bcryptCost = 12; o.perIP = 1 << 30; o.perEmail = 1 << 30 })
-	s.bootstrap()
+	s.AdminToken()
 	body, _ := json.Marshal(map[string]string{"email": "root@example.com", "password": password})
 	client := &http.Client{}
 	lat := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		res, err := client.Post(s.url+"/api/central/auth/login", "application/json", bytes.NewReader(body))
+		res, err := client.Post(s.URL+"/api/central/auth/login", "application/json", bytes.NewReader(body))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -42,13 +42,13 @@ func BenchmarkCentralLogin(b *testing.B) {
 // clients (16 per GOMAXPROCS on this 2-core machine) and reports requests/s.
 func BenchmarkCentralMe(b *testing.B) {
 	s := newServer(b)
-	tok := s.bootstrap()
+	tok := s.AdminToken()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}}
 	b.SetParallelism(32 / max(1, runtimeProcs()))
 	start := time.Now()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
-		req, _ := http.NewRequest("GET", s.url+"/api/central/auth/me", nil)
+		req, _ := http.NewRequest("GET", s.URL+"/api/central/auth/me", nil)
 		req.Header.Set("Authorization", "Bearer "+tok)
 		for pb.Next() {
 			res, err := client.Do(req)

@@ -3,30 +3,32 @@ package router_test
 import (
 	"fmt"
 	"testing"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 func TestAdminManagement(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
-	rootID := s.call("GET", "/api/central/auth/me", super, nil).user()["id"].(string)
-	adminID, adminTok := s.addAdmin(super, "plain@example.com", "admin")
+	super := s.AdminToken()
+	rootID := s.Do(t, testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: super}).Obj("user")["id"].(string)
+	adminID, adminTok := s.AddAdmin(t, super, "plain@example.com", "admin")
 
 	t.Run("AdminCallingSuperadminRoutes", func(t *testing.T) {
 		before := s.rows()
-		expect(t, s.call("GET", "/api/central/admins", adminTok, nil), 403, "FORBIDDEN")
-		expect(t, s.call("PATCH", "/api/central/admins/"+adminID, adminTok, map[string]any{"role": "superadmin"}), 403, "FORBIDDEN")
-		expect(t, s.call("DELETE", "/api/central/admins/"+rootID, adminTok, nil), 403, "FORBIDDEN")
+		s.Expect(t, 403, "FORBIDDEN", testsilo.Request{Method: "GET", Path: "/api/central/admins", Token: adminTok})
+		s.Expect(t, 403, "FORBIDDEN", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + adminID, Token: adminTok, Body: map[string]any{"role": "superadmin"}})
+		s.Expect(t, 403, "FORBIDDEN", testsilo.Request{Method: "DELETE", Path: "/api/central/admins/" + rootID, Token: adminTok})
 		if s.rows() != before {
 			t.Fatal("forbidden calls changed the database")
 		}
 	})
 	t.Run("NoToken", func(t *testing.T) {
-		expect(t, s.call("GET", "/api/central/admins", "", nil), 401, "UNAUTHENTICATED")
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: "/api/central/admins"})
 	})
 	t.Run("ListPaginated", func(t *testing.T) {
 		for i := 0; i < 3; i++ {
-			s.call("POST", "/api/central/auth/register", super, newAdmin(fmt.Sprintf("page%d@example.com", i), "admin"))
+			s.Do(t, testsilo.Request{Method: "POST", Path: "/api/central/auth/register", Token: super, Body: newAdmin(fmt.Sprintf("page%d@example.com", i), "admin")})
 		}
 		seen := map[string]bool{}
 		cursor := ""
@@ -36,9 +38,8 @@ func TestAdminManagement(t *testing.T) {
 			if cursor != "" {
 				path += "&cursor=" + cursor
 			}
-			r := s.call("GET", path, super, nil)
-			expect(t, r, 200, "")
-			for _, a := range r.body["admins"].([]any) {
+			r := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: path, Token: super})
+			for _, a := range r.JSON["admins"].([]any) {
 				id := a.(map[string]any)["id"].(string)
 				if seen[id] {
 					t.Fatalf("admin %s listed twice", id)
@@ -49,7 +50,7 @@ func TestAdminManagement(t *testing.T) {
 				}
 			}
 			pages++
-			next, _ := r.body["nextCursor"].(string)
+			next, _ := r.JSON["nextCursor"].(string)
 			if next == "" {
 				break
 			}
@@ -58,62 +59,61 @@ func TestAdminManagement(t *testing.T) {
 		if len(seen) != 5 || pages != 3 {
 			t.Fatalf("saw %d admins in %d pages, want 5 in 3", len(seen), pages)
 		}
-		expect(t, s.call("GET", "/api/central/admins?limit=0", super, nil), 400, "VALIDATION_FAILED")
-		expect(t, s.call("GET", "/api/central/admins?limit=abc", super, nil), 400, "VALIDATION_FAILED")
-		expect(t, s.call("GET", "/api/central/admins?cursor=1'%20OR%201=1", super, nil), 400, "VALIDATION_FAILED")
+		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "GET", Path: "/api/central/admins?limit=0", Token: super})
+		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "GET", Path: "/api/central/admins?limit=abc", Token: super})
+		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "GET", Path: "/api/central/admins?cursor=1'%20OR%201=1", Token: super})
 	})
 	t.Run("PromoteAndDemote", func(t *testing.T) {
-		r := s.call("PATCH", "/api/central/admins/"+adminID, super, map[string]any{"role": "superadmin", "firstName": "Grace"})
-		expect(t, r, 200, "")
-		if r.user()["role"] != "superadmin" || r.user()["firstName"] != "Grace" {
-			t.Fatalf("patched = %s", r.raw)
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + adminID, Token: super, Body: map[string]any{"role": "superadmin", "firstName": "Grace"}})
+		if r.Obj("user")["role"] != "superadmin" || r.Obj("user")["firstName"] != "Grace" {
+			t.Fatalf("patched = %s", r.Raw)
 		}
 		// The role is read from the database: the old token now has superadmin rights.
-		expect(t, s.call("GET", "/api/central/admins", adminTok, nil), 200, "")
-		expect(t, s.call("PATCH", "/api/central/admins/"+adminID, super, map[string]any{"role": "admin"}), 200, "")
-		expect(t, s.call("GET", "/api/central/admins", adminTok, nil), 403, "FORBIDDEN")
+		s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/api/central/admins", Token: adminTok})
+		s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + adminID, Token: super, Body: map[string]any{"role": "admin"}})
+		s.Expect(t, 403, "FORBIDDEN", testsilo.Request{Method: "GET", Path: "/api/central/admins", Token: adminTok})
 	})
 	t.Run("BadPatch", func(t *testing.T) {
 		before := s.rows()
-		expect(t, s.call("PATCH", "/api/central/admins/"+adminID, super, map[string]any{"role": "owner"}), 400, "VALIDATION_FAILED")
-		expect(t, s.call("PATCH", "/api/central/admins/"+adminID, super, map[string]any{"isActive": "no"}), 400, "VALIDATION_FAILED")
-		expect(t, s.call("PATCH", "/api/central/admins/"+adminID, super, map[string]any{"firstName": ""}), 400, "VALIDATION_FAILED")
-		expect(t, s.call("PATCH", "/api/central/admins/"+adminID, super, map[string]any{"email": "x@y.zz"}), 400, "VALIDATION_FAILED")
-		expect(t, s.call("PATCH", "/api/central/admins/not-a-uuid", super, map[string]any{"role": "admin"}), 404, "NOT_FOUND")
-		expect(t, s.call("PATCH", "/api/central/admins/01a21284-9322-7bbd-8f49-73c47e0f1394", super, map[string]any{"role": "admin"}), 404, "NOT_FOUND")
+		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + adminID, Token: super, Body: map[string]any{"role": "owner"}})
+		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + adminID, Token: super, Body: map[string]any{"isActive": "no"}})
+		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + adminID, Token: super, Body: map[string]any{"firstName": ""}})
+		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + adminID, Token: super, Body: map[string]any{"email": "x@y.zz"}})
+		s.Expect(t, 404, "NOT_FOUND", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/not-a-uuid", Token: super, Body: map[string]any{"role": "admin"}})
+		s.Expect(t, 404, "NOT_FOUND", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/01a21284-9322-7bbd-8f49-73c47e0f1394", Token: super, Body: map[string]any{"role": "admin"}})
 		if s.rows() != before {
 			t.Fatal("bad patches changed the database")
 		}
 	})
 	t.Run("LastSuperadmin", func(t *testing.T) {
 		before := s.rows()
-		expect(t, s.call("PATCH", "/api/central/admins/"+rootID, super, map[string]any{"role": "admin"}), 409, "CONFLICT")
-		expect(t, s.call("PATCH", "/api/central/admins/"+rootID, super, map[string]any{"isActive": false}), 409, "CONFLICT")
-		expect(t, s.call("DELETE", "/api/central/admins/"+rootID, super, nil), 409, "CONFLICT")
+		s.Expect(t, 409, "CONFLICT", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + rootID, Token: super, Body: map[string]any{"role": "admin"}})
+		s.Expect(t, 409, "CONFLICT", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + rootID, Token: super, Body: map[string]any{"isActive": false}})
+		s.Expect(t, 409, "CONFLICT", testsilo.Request{Method: "DELETE", Path: "/api/central/admins/" + rootID, Token: super})
 		if s.rows() != before {
 			t.Fatal("refused changes to the last superadmin changed the database")
 		}
 		// With a second active superadmin, the first may step down.
-		secondID, second := s.addAdmin(super, "deputy@example.com", "superadmin")
-		expect(t, s.call("PATCH", "/api/central/admins/"+rootID, second, map[string]any{"role": "admin"}), 200, "")
-		expect(t, s.call("DELETE", "/api/central/admins/"+secondID, second, nil), 409, "CONFLICT")
-		expect(t, s.call("PATCH", "/api/central/admins/"+rootID, second, map[string]any{"role": "superadmin"}), 200, "")
+		secondID, second := s.AddAdmin(t, super, "deputy@example.com", "superadmin")
+		s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + rootID, Token: second, Body: map[string]any{"role": "admin"}})
+		s.Expect(t, 409, "CONFLICT", testsilo.Request{Method: "DELETE", Path: "/api/central/admins/" + secondID, Token: second})
+		s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + rootID, Token: second, Body: map[string]any{"role": "superadmin"}})
 	})
 	t.Run("Delete", func(t *testing.T) {
-		id, tok := s.addAdmin(super, "gone@example.com", "admin")
-		rt := s.login("gone@example.com", password).str("refresh_token")
-		expect(t, s.call("DELETE", "/api/central/admins/"+id, super, nil), 204, "")
-		expect(t, s.call("GET", "/api/central/auth/me", tok, nil), 401, "UNAUTHENTICATED")
-		expect(t, s.call("POST", "/api/central/auth/refresh", "", map[string]string{"refresh_token": rt}), 401, "UNAUTHENTICATED")
-		expect(t, s.call("DELETE", "/api/central/admins/"+id, super, nil), 404, "NOT_FOUND")
-		expect(t, s.call("GET", "/api/central/admins/"+id, super, nil), 404, "NOT_FOUND")
+		id, tok := s.AddAdmin(t, super, "gone@example.com", "admin")
+		rt := s.CentralLogin(t, "gone@example.com", password).Str("refresh_token")
+		s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: "/api/central/admins/" + id, Token: super})
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: tok})
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: "/api/central/auth/refresh", Body: map[string]string{"refresh_token": rt}})
+		s.Expect(t, 404, "NOT_FOUND", testsilo.Request{Method: "DELETE", Path: "/api/central/admins/" + id, Token: super})
+		s.Expect(t, 404, "NOT_FOUND", testsilo.Request{Method: "GET", Path: "/api/central/admins/" + id, Token: super})
 	})
 	t.Run("DeactivateRevokesRefresh", func(t *testing.T) {
-		id, _ := s.addAdmin(super, "paused@example.com", "admin")
-		rt := s.login("paused@example.com", password).str("refresh_token")
-		expect(t, s.call("PATCH", "/api/central/admins/"+id, super, map[string]any{"isActive": false}), 200, "")
-		expect(t, s.call("PATCH", "/api/central/admins/"+id, super, map[string]any{"isActive": true}), 200, "")
+		id, _ := s.AddAdmin(t, super, "paused@example.com", "admin")
+		rt := s.CentralLogin(t, "paused@example.com", password).Str("refresh_token")
+		s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + id, Token: super, Body: map[string]any{"isActive": false}})
+		s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + id, Token: super, Body: map[string]any{"isActive": true}})
 		// Reactivation does not revive the sessions that deactivation ended.
-		expect(t, s.call("POST", "/api/central/auth/refresh", "", map[string]string{"refresh_token": rt}), 401, "UNAUTHENTICATED")
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: "/api/central/auth/refresh", Body: map[string]string{"refresh_token": rt}})
 	})
 }

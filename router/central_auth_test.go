@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 func TestRegisterBootstrap(t *testing.T) {
@@ -14,67 +16,59 @@ func TestRegisterBootstrap(t *testing.T) {
 	s := newServer(t)
 
 	t.Run("FirstAdminMustBeSuperadmin", func(t *testing.T) {
-		r := s.call("POST", "/api/central/auth/register", "", newAdmin("first@example.com", "admin"))
-		expect(t, r, 400, "VALIDATION_FAILED")
+		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: "/api/central/auth/register", Body: newAdmin("first@example.com", "admin")})
 	})
 	t.Run("FirstAdminDefaultsToSuperadmin", func(t *testing.T) {
-		r := s.call("POST", "/api/central/auth/register", "", newAdmin("Root@Example.com", ""))
-		expect(t, r, 201, "")
-		u := r.user()
+		r := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: "/api/central/auth/register", Body: newAdmin("Root@Example.com", "")})
+		u := r.Obj("user")
 		if u["role"] != "superadmin" || u["email"] != "root@example.com" || u["isCentralAdmin"] != true || u["isActive"] != true {
 			t.Fatalf("user = %v", u)
 		}
-		if strings.Contains(r.raw, "password") || strings.Contains(r.raw, "$2a$") {
-			t.Fatalf("response leaks the password hash: %s", r.raw)
+		if strings.Contains(string(r.Raw), "password") || strings.Contains(string(r.Raw), "$2a$") {
+			t.Fatalf("response leaks the password hash: %s", r.Raw)
 		}
 	})
-	super := s.login("root@example.com", password).str("access_token")
-	_, adminTok := s.addAdmin(super, "plain@example.com", "admin")
+	super := s.CentralLogin(t, "root@example.com", password).Str("access_token")
+	_, adminTok := s.AddAdmin(t, super, "plain@example.com", "admin")
 
 	t.Run("ClosedWithoutToken", func(t *testing.T) {
 		before := s.rows()
-		r := s.call("POST", "/api/central/auth/register", "", newAdmin("intruder@example.com", "superadmin"))
-		expect(t, r, 401, "UNAUTHENTICATED")
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: "/api/central/auth/register", Body: newAdmin("intruder@example.com", "superadmin")})
 		if s.rows() != before {
 			t.Fatal("refused registration changed the database")
 		}
 	})
 	t.Run("ForbiddenForAdmin", func(t *testing.T) {
-		r := s.call("POST", "/api/central/auth/register", adminTok, newAdmin("intruder@example.com", "admin"))
-		expect(t, r, 403, "FORBIDDEN")
+		s.Expect(t, 403, "FORBIDDEN", testsilo.Request{Method: "POST", Path: "/api/central/auth/register", Token: adminTok, Body: newAdmin("intruder@example.com", "admin")})
 	})
 	t.Run("BadTokenIs401", func(t *testing.T) {
-		r := s.call("POST", "/api/central/auth/register", "garbage", newAdmin("intruder@example.com", "admin"))
-		expect(t, r, 401, "UNAUTHENTICATED")
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: "/api/central/auth/register", Token: "garbage", Body: newAdmin("intruder@example.com", "admin")})
 	})
 	t.Run("SuperadminMayRegister", func(t *testing.T) {
-		r := s.call("POST", "/api/central/auth/register", super, newAdmin("second@example.com", ""))
-		expect(t, r, 201, "")
-		if r.user()["role"] != "admin" {
-			t.Fatalf("role defaults to %v, want admin", r.user()["role"])
+		r := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: "/api/central/auth/register", Token: super, Body: newAdmin("second@example.com", "")})
+		if r.Obj("user")["role"] != "admin" {
+			t.Fatalf("role defaults to %v, want admin", r.Obj("user")["role"])
 		}
 	})
 	t.Run("DuplicateEmailAnyCase", func(t *testing.T) {
 		for _, email := range []string{"second@example.com", "SECOND@example.com", " Second@Example.COM "} {
-			r := s.call("POST", "/api/central/auth/register", super, newAdmin(email, "admin"))
-			expect(t, r, 409, "USER_EXISTS")
-			if r.body["error"].(map[string]any)["message"] != "User already exists" {
-				t.Fatalf("message = %v", r.raw)
+			r := s.Expect(t, 409, "USER_EXISTS", testsilo.Request{Method: "POST", Path: "/api/central/auth/register", Token: super, Body: newAdmin(email, "admin")})
+			if r.JSON["error"].(map[string]any)["message"] != "User already exists" {
+				t.Fatalf("message = %v", r.Raw)
 			}
 		}
 	})
 	t.Run("EveryBadFieldReported", func(t *testing.T) {
 		before := s.rows()
-		r := s.call("POST", "/api/central/auth/register", super, adminInput{Email: "nope", Password: "short", Role: "root"})
-		expect(t, r, 400, "VALIDATION_FAILED")
-		details, _ := r.body["error"].(map[string]any)["details"].([]any)
+		r := s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: "/api/central/auth/register", Token: super, Body: adminInput{Email: "nope", Password: "short", Role: "root"}})
+		details, _ := r.JSON["error"].(map[string]any)["details"].([]any)
 		fields := map[string]bool{}
 		for _, d := range details {
 			fields[d.(map[string]any)["field"].(string)] = true
 		}
 		for _, f := range []string{"email", "password", "firstName", "lastName", "role"} {
 			if !fields[f] {
-				t.Errorf("no detail for %s in %s", f, r.raw)
+				t.Errorf("no detail for %s in %s", f, r.Raw)
 			}
 		}
 		if s.rows() != before {
@@ -86,7 +80,7 @@ func TestRegisterBootstrap(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				in := newAdmin("pw-"+strings.ToLower(name)+"@example.com", "admin")
 				in.Password = pw
-				expect(t, s.call("POST", "/api/central/auth/register", super, in), 400, "VALIDATION_FAILED")
+				s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: "/api/central/auth/register", Token: super, Body: in})
 			})
 		}
 	})
@@ -102,8 +96,8 @@ func TestRegisterBootstrapRace(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := s.call("POST", "/api/central/auth/register", "", newAdmin("racer"+string(rune('a'+i))+"@example.com", "superadmin"))
-			codes[i] = r.status
+			r := s.Do(t, testsilo.Request{Method: "POST", Path: "/api/central/auth/register", Body: newAdmin("racer"+string(rune('a'+i))+"@example.com", "superadmin")})
+			codes[i] = r.Status
 		}()
 	}
 	wg.Wait()
@@ -125,46 +119,44 @@ func TestRegisterBootstrapRace(t *testing.T) {
 func TestLogin(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
+	super := s.AdminToken()
 
 	t.Run("Success", func(t *testing.T) {
-		r := s.login("ROOT@example.com", password)
-		if r.str("token_type") != "Bearer" || r.body["expires_in"] != float64(900) || r.str("refresh_token") == "" {
-			t.Fatalf("session = %s", r.raw)
+		r := s.CentralLogin(t, "ROOT@example.com", password)
+		if r.Str("token_type") != "Bearer" || r.JSON["expires_in"] != float64(900) || r.Str("refresh_token") == "" {
+			t.Fatalf("session = %s", r.Raw)
 		}
-		if r.user()["email"] != "root@example.com" || r.user()["isCentralAdmin"] != true {
-			t.Fatalf("user = %v", r.user())
+		if r.Obj("user")["email"] != "root@example.com" || r.Obj("user")["isCentralAdmin"] != true {
+			t.Fatalf("user = %v", r.Obj("user"))
 		}
 	})
-	wrong := s.call("POST", "/api/central/auth/login", "", map[string]string{"email": "root@example.com", "password": "wrong password!"})
-	unknown := s.call("POST", "/api/central/auth/login", "", map[string]string{"email": "nobody@example.com", "password": "wrong password!"})
-	t.Run("WrongPassword", func(t *testing.T) { expect(t, wrong, 401, "INVALID_CREDENTIALS") })
+	wrong := s.Do(t, testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: map[string]string{"email": "root@example.com", "password": "wrong password!"}})
+	unknown := s.Do(t, testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: map[string]string{"email": "nobody@example.com", "password": "wrong password!"}})
+	t.Run("WrongPassword", func(t *testing.T) { wrong.Require(t, 401, "INVALID_CREDENTIALS") })
 	t.Run("UnknownEmailLooksTheSame", func(t *testing.T) {
-		expect(t, unknown, 401, "INVALID_CREDENTIALS")
-		we, ue := wrong.body["error"].(map[string]any), unknown.body["error"].(map[string]any)
+		unknown.Require(t, 401, "INVALID_CREDENTIALS")
+		we, ue := wrong.JSON["error"].(map[string]any), unknown.JSON["error"].(map[string]any)
 		if we["message"] != ue["message"] {
 			t.Fatalf("messages differ: %q vs %q", we["message"], ue["message"])
 		}
 	})
 	t.Run("MissingFields", func(t *testing.T) {
-		expect(t, s.call("POST", "/api/central/auth/login", "", map[string]string{}), 400, "VALIDATION_FAILED")
+		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: map[string]string{}})
 	})
 	t.Run("PasswordOver72Bytes", func(t *testing.T) {
-		r := s.call("POST", "/api/central/auth/login", "", map[string]string{"email": "root@example.com", "password": password + strings.Repeat("x", 72)})
-		expect(t, r, 400, "VALIDATION_FAILED")
+		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: map[string]string{"email": "root@example.com", "password": password + strings.Repeat("x", 72)}})
 	})
 	t.Run("InactiveAdmin", func(t *testing.T) {
-		id, tok := s.addAdmin(super, "leaver@example.com", "admin")
-		expect(t, s.call("GET", "/api/central/auth/me", tok, nil), 200, "")
-		expect(t, s.call("PATCH", "/api/central/admins/"+id, super, map[string]any{"isActive": false}), 200, "")
+		id, tok := s.AddAdmin(t, super, "leaver@example.com", "admin")
+		s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: tok})
+		s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + id, Token: super, Body: map[string]any{"isActive": false}})
 		// The live token stops working at once, and login is refused as
 		// for a wrong password (TestInactiveLoginIsNoOracle).
-		expect(t, s.call("GET", "/api/central/auth/me", tok, nil), 401, "UNAUTHENTICATED")
-		r := s.call("POST", "/api/central/auth/login", "", map[string]string{"email": "leaver@example.com", "password": password})
-		expect(t, r, 401, "INVALID_CREDENTIALS")
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: tok})
+		s.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: map[string]string{"email": "leaver@example.com", "password": password}})
 		// Reactivated: login works again.
-		expect(t, s.call("PATCH", "/api/central/admins/"+id, super, map[string]any{"isActive": true}), 200, "")
-		s.login("leaver@example.com", password)
+		s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + id, Token: super, Body: map[string]any{"isActive": true}})
+		s.CentralLogin(t, "leaver@example.com", password)
 	})
 }
 
@@ -173,28 +165,26 @@ func TestLoginRateLimit(t *testing.T) {
 	t.Run("PerEmail", func(t *testing.T) {
 		t.Parallel()
 		s := newServer(t, func(o *serverOptions) { o.perEmail = 3 })
-		s.bootstrap() // one login: successes use no budget
+		s.AdminToken() // one login: successes use no budget
 		for i := 0; i < 3; i++ {
-			expect(t, s.call("POST", "/api/central/auth/login", "", map[string]string{"email": "root@example.com", "password": "wrong password!"}), 401, "INVALID_CREDENTIALS")
+			s.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: map[string]string{"email": "root@example.com", "password": "wrong password!"}})
 		}
-		last := s.call("POST", "/api/central/auth/login", "", map[string]string{"email": "root@example.com", "password": "wrong password!"})
-		expect(t, last, 429, "RATE_LIMITED")
-		if ra := last.header.Get("Retry-After"); ra == "" || ra == "0" {
+		last := s.Expect(t, 429, "RATE_LIMITED", testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: map[string]string{"email": "root@example.com", "password": "wrong password!"}})
+		if ra := last.Header.Get("Retry-After"); ra == "" || ra == "0" {
 			t.Fatalf("Retry-After = %q", ra)
 		}
 		// Even the right password is refused while limited.
-		r := s.call("POST", "/api/central/auth/login", "", map[string]string{"email": "root@example.com", "password": password})
-		expect(t, r, 429, "RATE_LIMITED")
+		s.Expect(t, 429, "RATE_LIMITED", testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: map[string]string{"email": "root@example.com", "password": password}})
 		// Another email is not limited by this one's bucket.
-		expect(t, s.call("POST", "/api/central/auth/login", "", map[string]string{"email": "other@example.com", "password": "wrong password!"}), 401, "INVALID_CREDENTIALS")
+		s.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: map[string]string{"email": "other@example.com", "password": "wrong password!"}})
 	})
 	t.Run("PerIP", func(t *testing.T) {
 		t.Parallel()
 		s := newServer(t, func(o *serverOptions) { o.perIP = 5 })
 		statuses := map[int]int{}
 		for i := 0; i < 8; i++ {
-			r := s.call("POST", "/api/central/auth/login", "", map[string]string{"email": "user" + string(rune('a'+i)) + "@example.com", "password": "wrong password!"})
-			statuses[r.status]++
+			r := s.Do(t, testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: map[string]string{"email": "user" + string(rune('a'+i)) + "@example.com", "password": "wrong password!"}})
+			statuses[r.Status]++
 		}
 		if statuses[401] != 5 || statuses[429] != 3 {
 			t.Fatalf("statuses = %v, want 5×401 then 3×429", statuses)
@@ -205,21 +195,19 @@ func TestLoginRateLimit(t *testing.T) {
 func TestMe(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
-	r := s.call("GET", "/api/central/auth/me", super, nil)
-	expect(t, r, 200, "")
-	if r.user()["email"] != "root@example.com" || r.user()["role"] != "superadmin" {
-		t.Fatalf("me = %s", r.raw)
+	super := s.AdminToken()
+	r := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: super})
+	if r.Obj("user")["email"] != "root@example.com" || r.Obj("user")["role"] != "superadmin" {
+		t.Fatalf("me = %s", r.Raw)
 	}
-	expect(t, s.call("GET", "/api/central/auth/me", "", nil), 401, "UNAUTHENTICATED")
-	r = s.call("GET", "/api/central/auth/me", "", nil, "Authorization", "Basic cm9vdDpyb290")
-	expect(t, r, 401, "UNAUTHENTICATED")
+	s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: "/api/central/auth/me"})
+	r = s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Header: map[string]string{"Authorization": "Basic cm9vdDpyb290"}})
 }
 
 func TestTamperedTokens(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
+	super := s.AdminToken()
 	claims, err := s.keys.Verify(super, "silo:central")
 	if err != nil {
 		t.Fatal(err)
@@ -246,7 +234,7 @@ func TestTamperedTokens(t *testing.T) {
 	// A control token forged the same way but correctly is accepted, so the
 	// refusals below are due to the tampering alone.
 	good := sign(jwt.SigningMethodHS256, []byte(testSecret), testKID, nil)
-	expect(t, s.call("GET", "/api/central/auth/me", good, nil), 200, "")
+	s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: good})
 
 	parts := strings.Split(super, ".")
 	cases := map[string]struct {
@@ -269,12 +257,12 @@ func TestTamperedTokens(t *testing.T) {
 		"Garbage":          {"not-a-jwt", "UNAUTHENTICATED"},
 		"TamperedPayload":  {parts[0] + "." + strings.TrimRight(parts[1], "A") + "A." + parts[2], "UNAUTHENTICATED"},
 		"StrippedSig":      {parts[0] + "." + parts[1] + ".", "UNAUTHENTICATED"},
-		"RefreshAsAccess":  {s.login("root@example.com", password).str("refresh_token"), "UNAUTHENTICATED"},
+		"RefreshAsAccess":  {s.CentralLogin(t, "root@example.com", password).Str("refresh_token"), "UNAUTHENTICATED"},
 		"HugeGarbageToken": {strings.Repeat("a", 8000), "UNAUTHENTICATED"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			expect(t, s.call("GET", "/api/central/auth/me", tc.tok, nil), 401, tc.code)
+			s.Expect(t, 401, tc.code, testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: tc.tok})
 		})
 	}
 }
@@ -282,39 +270,38 @@ func TestTamperedTokens(t *testing.T) {
 func TestRefreshRotation(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	s.bootstrap()
-	first := s.login("root@example.com", password)
-	rt1 := first.str("refresh_token")
+	s.AdminToken()
+	first := s.CentralLogin(t, "root@example.com", password)
+	rt1 := first.Str("refresh_token")
 
-	r := s.call("POST", "/api/central/auth/refresh", "", map[string]string{"refresh_token": rt1})
-	expect(t, r, 200, "")
-	rt2 := r.str("refresh_token")
-	if rt2 == "" || rt2 == rt1 || r.str("access_token") == "" || r.user()["email"] != "root@example.com" {
-		t.Fatalf("refresh = %s", r.raw)
+	r := s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: "/api/central/auth/refresh", Body: map[string]string{"refresh_token": rt1}})
+	rt2 := r.Str("refresh_token")
+	if rt2 == "" || rt2 == rt1 || r.Str("access_token") == "" || r.Obj("user")["email"] != "root@example.com" {
+		t.Fatalf("refresh = %s", r.Raw)
 	}
-	expect(t, s.call("GET", "/api/central/auth/me", r.str("access_token"), nil), 200, "")
+	s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: r.Str("access_token")})
 
 	// Reusing the spent token is refused and revokes the family, so the
 	// token it was exchanged for stops working too.
-	expect(t, s.call("POST", "/api/central/auth/refresh", "", map[string]string{"refresh_token": rt1}), 401, "UNAUTHENTICATED")
-	expect(t, s.call("POST", "/api/central/auth/refresh", "", map[string]string{"refresh_token": rt2}), 401, "UNAUTHENTICATED")
+	s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: "/api/central/auth/refresh", Body: map[string]string{"refresh_token": rt1}})
+	s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: "/api/central/auth/refresh", Body: map[string]string{"refresh_token": rt2}})
 
 	// Another session (family) is untouched.
-	other := s.login("root@example.com", password).str("refresh_token")
-	expect(t, s.call("POST", "/api/central/auth/refresh", "", map[string]string{"refresh_token": other}), 200, "")
+	other := s.CentralLogin(t, "root@example.com", password).Str("refresh_token")
+	s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: "/api/central/auth/refresh", Body: map[string]string{"refresh_token": other}})
 
 	t.Run("UnknownToken", func(t *testing.T) {
-		expect(t, s.call("POST", "/api/central/auth/refresh", "", map[string]string{"refresh_token": "nope"}), 401, "UNAUTHENTICATED")
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: "/api/central/auth/refresh", Body: map[string]string{"refresh_token": "nope"}})
 	})
 	t.Run("Missing", func(t *testing.T) {
-		expect(t, s.call("POST", "/api/central/auth/refresh", "", map[string]string{}), 400, "VALIDATION_FAILED")
+		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: "/api/central/auth/refresh", Body: map[string]string{}})
 	})
 	t.Run("Expired", func(t *testing.T) {
-		rt := s.login("root@example.com", password).str("refresh_token")
+		rt := s.CentralLogin(t, "root@example.com", password).Str("refresh_token")
 		if _, err := s.db.Exec("UPDATE refresh_tokens SET expires_at = ? WHERE used_at IS NULL AND revoked_at IS NULL", time.Now().Add(-time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		expect(t, s.call("POST", "/api/central/auth/refresh", "", map[string]string{"refresh_token": rt}), 401, "TOKEN_EXPIRED")
+		s.Expect(t, 401, "TOKEN_EXPIRED", testsilo.Request{Method: "POST", Path: "/api/central/auth/refresh", Body: map[string]string{"refresh_token": rt}})
 	})
 }
 
@@ -322,8 +309,8 @@ func TestRefreshRotation(t *testing.T) {
 func TestRefreshConcurrent(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	s.bootstrap()
-	rt := s.login("root@example.com", password).str("refresh_token")
+	s.AdminToken()
+	rt := s.CentralLogin(t, "root@example.com", password).Str("refresh_token")
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	ok := 0
@@ -331,13 +318,13 @@ func TestRefreshConcurrent(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := s.call("POST", "/api/central/auth/refresh", "", map[string]string{"refresh_token": rt})
-			if r.status == 200 {
+			r := s.Do(t, testsilo.Request{Method: "POST", Path: "/api/central/auth/refresh", Body: map[string]string{"refresh_token": rt}})
+			if r.Status == 200 {
 				mu.Lock()
 				ok++
 				mu.Unlock()
-			} else if r.status != 401 {
-				t.Errorf("status %d: %s", r.status, r.raw)
+			} else if r.Status != 401 {
+				t.Errorf("status %d: %s", r.Status, r.Raw)
 			}
 		}()
 	}
@@ -350,17 +337,16 @@ func TestRefreshConcurrent(t *testing.T) {
 func TestLogout(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	s.bootstrap()
-	sess := s.login("root@example.com", password)
-	rt := sess.str("refresh_token")
-	r := s.call("POST", "/api/central/auth/refresh", "", map[string]string{"refresh_token": rt})
-	expect(t, r, 200, "")
-	rt2 := r.str("refresh_token")
+	s.AdminToken()
+	sess := s.CentralLogin(t, "root@example.com", password)
+	rt := sess.Str("refresh_token")
+	r := s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: "/api/central/auth/refresh", Body: map[string]string{"refresh_token": rt}})
+	rt2 := r.Str("refresh_token")
 
-	expect(t, s.call("POST", "/api/central/auth/logout", "", map[string]string{"refresh_token": rt2}), 204, "")
-	expect(t, s.call("POST", "/api/central/auth/refresh", "", map[string]string{"refresh_token": rt2}), 401, "UNAUTHENTICATED")
+	s.Expect(t, 204, "", testsilo.Request{Method: "POST", Path: "/api/central/auth/logout", Body: map[string]string{"refresh_token": rt2}})
+	s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: "/api/central/auth/refresh", Body: map[string]string{"refresh_token": rt2}})
 	// Logging out twice, or with an unknown token, is harmless.
-	expect(t, s.call("POST", "/api/central/auth/logout", "", map[string]string{"refresh_token": rt2}), 204, "")
-	expect(t, s.call("POST", "/api/central/auth/logout", "", map[string]string{"refresh_token": "unknown"}), 204, "")
-	expect(t, s.call("POST", "/api/central/auth/logout", "", map[string]string{}), 400, "VALIDATION_FAILED")
+	s.Expect(t, 204, "", testsilo.Request{Method: "POST", Path: "/api/central/auth/logout", Body: map[string]string{"refresh_token": rt2}})
+	s.Expect(t, 204, "", testsilo.Request{Method: "POST", Path: "/api/central/auth/logout", Body: map[string]string{"refresh_token": "unknown"}})
+	s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: "/api/central/auth/logout", Body: map[string]string{}})
 }

@@ -6,63 +6,63 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 func TestImpersonate(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
-	superID := s.call("GET", "/api/central/auth/me", super, nil).user()["id"].(string)
-	_, admin := s.addAdmin(super, "plain@example.com", "admin")
-	s.newTenant(t, "imp")
-	userID := s.tlogin(t, "imp", adminOf("imp"), password).user()["id"].(string)
+	super := s.AdminToken()
+	superID := s.Do(t, testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: super}).Obj("user")["id"].(string)
+	_, admin := s.AddAdmin(t, super, "plain@example.com", "admin")
+	s.Tenant(t, tenantOf("imp"))
+	userID := s.TenantLogin(t, "imp", adminOf("imp"), password).Obj("user")["id"].(string)
 	path := "/api/central/tenants/imp/impersonate"
 
 	t.Run("AdminForbidden", func(t *testing.T) {
 		before := s.rows()
-		expect(t, s.call("POST", path, admin, map[string]string{"userId": userID}), 403, "FORBIDDEN")
-		expect(t, s.call("POST", path, "", map[string]string{"userId": userID}), 401, "UNAUTHENTICATED")
+		s.Expect(t, 403, "FORBIDDEN", testsilo.Request{Method: "POST", Path: path, Token: admin, Body: map[string]string{"userId": userID}})
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: path, Body: map[string]string{"userId": userID}})
 		if s.rows() != before {
 			t.Fatal("refused impersonation changed the database")
 		}
 	})
 	t.Run("BadInput", func(t *testing.T) {
-		expect(t, s.call("POST", path, super, map[string]string{"userId": "1' OR '1'='1"}), 400, "VALIDATION_FAILED")
-		expect(t, s.call("POST", path, super, map[string]string{"userId": "01a21284-9322-7bbd-8f49-73c47e0f1394"}), 404, "NOT_FOUND")
-		expect(t, s.call("POST", "/api/central/tenants/nope/impersonate", super, map[string]string{"userId": userID}), 404, "TENANT_NOT_FOUND")
+		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: path, Token: super, Body: map[string]string{"userId": "1' OR '1'='1"}})
+		s.Expect(t, 404, "NOT_FOUND", testsilo.Request{Method: "POST", Path: path, Token: super, Body: map[string]string{"userId": "01a21284-9322-7bbd-8f49-73c47e0f1394"}})
+		s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "POST", Path: "/api/central/tenants/nope/impersonate", Token: super, Body: map[string]string{"userId": userID}})
 	})
 	t.Run("Superadmin", func(t *testing.T) {
-		r := s.call("POST", path, super, map[string]string{"userId": userID})
-		expect(t, r, 200, "")
-		if r.body["expires_in"] != float64(900) || r.user()["id"] != userID {
-			t.Fatalf("impersonation = %s", r.raw)
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: path, Token: super, Body: map[string]string{"userId": userID}})
+		if r.JSON["expires_in"] != float64(900) || r.Obj("user")["id"] != userID {
+			t.Fatalf("impersonation = %s", r.Raw)
 		}
-		tok := r.str("access_token")
+		tok := r.Str("access_token")
 		claims, err := s.keys.Verify(tok, "silo:tenant:imp")
 		if err != nil || claims.Actor == nil || claims.Actor.Subject != superID || claims.TenantID != "imp" {
 			t.Fatalf("claims %+v, %v", claims, err)
 		}
-		me := s.tc(t, "GET", mePath, "imp", tok, nil)
-		expect(t, me, 200, "")
-		if me.body["impersonatedBy"] != superID {
-			t.Fatalf("me = %s", me.raw)
+		me := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: mePath, Tenant: "imp", Token: tok})
+		if me.JSON["impersonatedBy"] != superID {
+			t.Fatalf("me = %s", me.Raw)
 		}
 		// Bound to its tenant: refused on the central plane.
-		expect(t, s.call("GET", "/api/central/auth/me", tok, nil), 401, "UNAUTHENTICATED")
-		audit := s.call("GET", "/api/central/audit?limit=5", super, nil)
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: tok})
+		audit := s.Do(t, testsilo.Request{Method: "GET", Path: "/api/central/audit?limit=5", Token: super})
 		found := false
-		for _, e := range audit.body["entries"].([]any) {
+		for _, e := range audit.JSON["entries"].([]any) {
 			if e.(map[string]any)["action"] == "tenant.impersonate" {
 				found = true
 			}
 		}
 		if !found {
-			t.Fatalf("no tenant.impersonate audit entry: %s", audit.raw)
+			t.Fatalf("no tenant.impersonate audit entry: %s", audit.Raw)
 		}
 	})
 	t.Run("ExpiresAfter15Minutes", func(t *testing.T) {
-		r := s.call("POST", path, super, map[string]string{"userId": userID})
-		claims, err := s.keys.Verify(r.str("access_token"), "silo:tenant:imp")
+		r := s.Do(t, testsilo.Request{Method: "POST", Path: path, Token: super, Body: map[string]string{"userId": userID}})
+		claims, err := s.keys.Verify(r.Str("access_token"), "silo:tenant:imp")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,38 +80,37 @@ func TestImpersonate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		expect(t, s.tc(t, "GET", mePath, "imp", old, nil), 401, "TOKEN_EXPIRED")
+		s.Expect(t, 401, "TOKEN_EXPIRED", testsilo.Request{Method: "GET", Path: mePath, Tenant: "imp", Token: old})
 	})
 	t.Run("RefusedAtAnotherTenant", func(t *testing.T) {
-		s.newTenant(t, "imp-other")
-		tok := s.call("POST", path, super, map[string]string{"userId": userID}).str("access_token")
-		expect(t, s.tc(t, "GET", mePath, "imp-other", tok, nil), 401, "UNAUTHENTICATED")
+		s.Tenant(t, tenantOf("imp-other"))
+		tok := s.Do(t, testsilo.Request{Method: "POST", Path: path, Token: super, Body: map[string]string{"userId": userID}}).Str("access_token")
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: mePath, Tenant: "imp-other", Token: tok})
 	})
 	t.Run("AuditedInTheTenantLog", func(t *testing.T) {
-		tok := s.call("POST", path, super, map[string]string{"userId": userID}).str("access_token")
-		expect(t, s.tc(t, "PUT", "/api/settings", "imp", tok, map[string]any{"displayName": "Changed by support"}), 200, "")
-		admin := s.tlogin(t, "imp", adminOf("imp"), password).str("access_token")
-		log := s.tc(t, "GET", "/api/audit", "imp", admin, nil)
-		expect(t, log, 200, "")
-		e := log.body["entries"].([]any)[0].(map[string]any)
+		tok := s.Do(t, testsilo.Request{Method: "POST", Path: path, Token: super, Body: map[string]string{"userId": userID}}).Str("access_token")
+		s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: "/api/settings", Tenant: "imp", Token: tok, Body: map[string]any{"displayName": "Changed by support"}})
+		admin := s.TenantLogin(t, "imp", adminOf("imp"), password).Str("access_token")
+		log := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/api/audit", Tenant: "imp", Token: admin})
+		e := log.JSON["entries"].([]any)[0].(map[string]any)
 		actor := e["actor"].(map[string]any)
 		if e["action"] != "settings.update" || actor["kind"] != "central_admin" || actor["id"] != superID || e["actingAs"] != userID {
 			t.Fatalf("tenant audit entry %v", e)
 		}
 		started := false
-		for _, x := range log.body["entries"].([]any) {
+		for _, x := range log.JSON["entries"].([]any) {
 			x := x.(map[string]any)
 			if x["action"] == "impersonation.start" && x["actor"].(map[string]any)["id"] == superID {
 				started = true
 			}
 		}
 		if !started {
-			t.Fatalf("the impersonation itself is not in the tenant log: %s", log.raw)
+			t.Fatalf("the impersonation itself is not in the tenant log: %s", log.Raw)
 		}
 	})
 	t.Run("SuspendedTenant", func(t *testing.T) {
-		expect(t, s.call("POST", "/api/central/tenants/imp/suspend", super, nil), 200, "")
-		expect(t, s.call("POST", path, super, map[string]string{"userId": userID}), 409, "CONFLICT")
+		s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: "/api/central/tenants/imp/suspend", Token: super})
+		s.Expect(t, 409, "CONFLICT", testsilo.Request{Method: "POST", Path: path, Token: super, Body: map[string]string{"userId": userID}})
 	})
 }
 
@@ -122,9 +121,9 @@ func TestImpersonate(t *testing.T) {
 func TestImpersonationEndsWithTheImpersonator(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	root := s.bootstrap()
-	s.newTenant(t, "imp-end")
-	userID := s.tlogin(t, "imp-end", adminOf("imp-end"), password).user()["id"].(string)
+	root := s.AdminToken()
+	s.Tenant(t, tenantOf("imp-end"))
+	userID := s.TenantLogin(t, "imp-end", adminOf("imp-end"), password).Obj("user")["id"].(string)
 	for _, c := range []struct {
 		name   string
 		method string
@@ -135,28 +134,27 @@ func TestImpersonationEndsWithTheImpersonator(t *testing.T) {
 		{"Demoted", "PATCH", map[string]any{"role": "admin"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			id, super := s.addAdmin(root, strings.ToLower(c.name)+"@example.com", "superadmin")
-			r := s.call("POST", "/api/central/tenants/imp-end/impersonate", super, map[string]string{"userId": userID})
-			expect(t, r, 200, "")
-			tok := r.str("access_token")
-			expect(t, s.tc(t, "GET", mePath, "imp-end", tok, nil), 200, "")
-			expect(t, s.tc(t, "GET", "/api/users", "imp-end", tok, nil), 200, "")
+			id, super := s.AddAdmin(t, root, strings.ToLower(c.name)+"@example.com", "superadmin")
+			r := s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: "/api/central/tenants/imp-end/impersonate", Token: super, Body: map[string]string{"userId": userID}})
+			tok := r.Str("access_token")
+			s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: mePath, Tenant: "imp-end", Token: tok})
+			s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/api/users", Tenant: "imp-end", Token: tok})
 			want := 200
 			if c.method == "DELETE" {
 				want = 204
 			}
-			expect(t, s.call(c.method, "/api/central/admins/"+id, root, c.body), want, "")
-			expect(t, s.tc(t, "GET", mePath, "imp-end", tok, nil), 401, "UNAUTHENTICATED")
-			expect(t, s.tc(t, "GET", "/api/users", "imp-end", tok, nil), 401, "UNAUTHENTICATED")
-			before := s.tc(t, "GET", "/api/settings", "imp-end", s.tlogin(t, "imp-end", adminOf("imp-end"), password).str("access_token"), nil).raw
-			expect(t, s.tc(t, "PUT", "/api/settings", "imp-end", tok, map[string]any{"displayName": "Stale support"}), 401, "UNAUTHENTICATED")
-			after := s.tc(t, "GET", "/api/settings", "imp-end", s.tlogin(t, "imp-end", adminOf("imp-end"), password).str("access_token"), nil).raw
+			s.Expect(t, want, "", testsilo.Request{Method: c.method, Path: "/api/central/admins/" + id, Token: root, Body: c.body})
+			s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: mePath, Tenant: "imp-end", Token: tok})
+			s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: "/api/users", Tenant: "imp-end", Token: tok})
+			before := string(s.Do(t, testsilo.Request{Method: "GET", Path: "/api/settings", Tenant: "imp-end", Token: s.TenantLogin(t, "imp-end", adminOf("imp-end"), password).Str("access_token")}).Raw)
+			s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "PUT", Path: "/api/settings", Tenant: "imp-end", Token: tok, Body: map[string]any{"displayName": "Stale support"}})
+			after := string(s.Do(t, testsilo.Request{Method: "GET", Path: "/api/settings", Tenant: "imp-end", Token: s.TenantLogin(t, "imp-end", adminOf("imp-end"), password).Str("access_token")}).Raw)
 			if before != after {
 				t.Fatalf("a refused impersonation changed the settings: %s -> %s", before, after)
 			}
 		})
 	}
 	t.Run("UserTokensUnaffected", func(t *testing.T) {
-		expect(t, s.tc(t, "GET", mePath, "imp-end", s.tlogin(t, "imp-end", adminOf("imp-end"), password).str("access_token"), nil), 200, "")
+		s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: mePath, Tenant: "imp-end", Token: s.TenantLogin(t, "imp-end", adminOf("imp-end"), password).Str("access_token")})
 	})
 }

@@ -3,20 +3,21 @@ package router_test
 import (
 	"strings"
 	"testing"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 // inviteAudit returns the newest central tenant.invite entry about email.
 func (s *server) inviteAudit(t *testing.T, super, email string) map[string]any {
 	t.Helper()
-	r := s.call("GET", "/api/central/audit?limit=100", super, nil)
-	expect(t, r, 200, "")
-	for _, e := range r.body["entries"].([]any) {
+	r := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/api/central/audit?limit=100", Token: super})
+	for _, e := range r.JSON["entries"].([]any) {
 		e := e.(map[string]any)
 		if d, _ := e["detail"].(string); e["action"] == "tenant.invite" && strings.HasPrefix(d, email+" as ") {
 			return e
 		}
 	}
-	t.Fatalf("no tenant.invite audit entry for %s: %s", email, r.raw)
+	t.Fatalf("no tenant.invite audit entry for %s: %s", email, r.Raw)
 	return nil
 }
 
@@ -40,39 +41,39 @@ func (s *server) requireInviteAudit(t *testing.T, super, actorID, slug, email, r
 func TestCentralInvitationFirstAdminOnly(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	root := s.bootstrap()
-	rootID := s.call("GET", "/api/central/auth/me", root, nil).user()["id"].(string)
-	adminID, admin := s.addAdmin(root, "plain@example.com", "admin")
-	s.createTenant(t, admin, map[string]any{"slug": "headless", "name": "Headless"})
-	tn := s.newTenant(t, "headed")
+	root := s.AdminToken()
+	rootID := s.Do(t, testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: root}).Obj("user")["id"].(string)
+	adminID, admin := s.AddAdmin(t, root, "plain@example.com", "admin")
+	s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{"slug": "headless", "name": "Headless"}}).Obj("tenant")
+	tn := s.Tenant(t, tenantOf("headed"))
 	invitations := func(t *testing.T, slug string) int {
 		t.Helper()
-		return s.count(t, "SELECT COUNT(*) FROM `"+mustTenantDB(t, s, slug)+"`.invitations")
+		return s.count(t, "SELECT COUNT(*) FROM `"+s.Record(t, slug).DatabaseName+"`.invitations")
 	}
-	invite := func(tok, slug, email, role string) response {
-		return s.call("POST", tenantsPath+"/"+slug+"/invitations", tok, map[string]string{"email": email, "role": role})
+	invite := func(tok, slug, email, role string) *testsilo.Response {
+		return s.Do(t, testsilo.Request{Method: "POST", Path: tenantsPath + "/" + slug + "/invitations", Token: tok, Body: map[string]string{"email": email, "role": role}})
 	}
 
-	accept := func(slug, token, first string) response {
-		return s.tc(t, "POST", "/api/invitations/accept", slug, "", map[string]any{
-			"token": token, "password": password, "firstName": first, "lastName": "Admin"})
+	accept := func(slug, token, first string) *testsilo.Response {
+		return s.Do(t, testsilo.Request{Method: "POST", Path: "/api/invitations/accept", Tenant: slug, Body: map[string]any{
+			"token": token, "password": password, "firstName": first, "lastName": "Admin"}})
 	}
 	var spare string // a second first-admin invitation, made before the tenant had one
 	t.Run("AdminInvitesTheFirstTenantAdmin", func(t *testing.T) {
 		r := invite(admin, "headless", "first@headless.example", "tenant_admin")
-		expect(t, r, 201, "")
+		r.Require(t, 201, "")
 		s.requireInviteAudit(t, root, adminID, "headless", "first@headless.example", "tenant_admin", "success")
 		second := invite(admin, "headless", "plain@example.com", "tenant_admin")
-		expect(t, second, 201, "")
-		spare = second.str("token")
-		expect(t, accept("headless", r.str("token"), "First"), 201, "")
+		second.Require(t, 201, "")
+		spare = second.Str("token")
+		accept("headless", r.Str("token"), "First").Require(t, 201, "")
 	})
 	t.Run("AdminsEarlierInvitationRefusedOnceThereIsOne", func(t *testing.T) {
 		// The plain admin's second invitation, to itself, was made while the
 		// tenant had no tenant_admin; accepting it now would make it one.
-		before := s.count(t, "SELECT COUNT(*) FROM `"+mustTenantDB(t, s, "headless")+"`.users")
-		expect(t, accept("headless", spare, "Plain"), 403, "FORBIDDEN")
-		if n := s.count(t, "SELECT COUNT(*) FROM `"+mustTenantDB(t, s, "headless")+"`.users"); n != before {
+		before := s.count(t, "SELECT COUNT(*) FROM `"+s.Record(t, "headless").DatabaseName+"`.users")
+		accept("headless", spare, "Plain").Require(t, 403, "FORBIDDEN")
+		if n := s.count(t, "SELECT COUNT(*) FROM `"+s.Record(t, "headless").DatabaseName+"`.users"); n != before {
 			t.Fatalf("a refused acceptance created a user (%d -> %d)", before, n)
 		}
 	})
@@ -81,7 +82,7 @@ func TestCentralInvitationFirstAdminOnly(t *testing.T) {
 			for _, role := range []string{"tenant_admin", "member"} {
 				email := "me-" + role + "@" + slug + ".example"
 				before := invitations(t, slug)
-				expect(t, invite(admin, slug, email, role), 403, "FORBIDDEN")
+				invite(admin, slug, email, role).Require(t, 403, "FORBIDDEN")
 				if n := invitations(t, slug); n != before {
 					t.Fatalf("a refused invitation was stored (%d -> %d)", before, n)
 				}
@@ -91,26 +92,16 @@ func TestCentralInvitationFirstAdminOnly(t *testing.T) {
 	})
 	t.Run("SuperadminMayAlways", func(t *testing.T) {
 		r := invite(root, "headed", "second@headed.example", "tenant_admin")
-		expect(t, r, 201, "")
+		r.Require(t, 201, "")
 		s.requireInviteAudit(t, root, rootID, "headed", "second@headed.example", "tenant_admin", "success")
 	})
 	t.Run("InactiveTenantAdminDoesNotCount", func(t *testing.T) {
-		id := s.tlogin(t, "headed", adminOf("headed"), password).user()["id"].(string)
+		id := s.TenantLogin(t, "headed", adminOf("headed"), password).Obj("user")["id"].(string)
 		rootExec(t, tn.DatabaseName, "DELETE FROM {db}.user_roles WHERE role_name = 'tenant_admin' AND user_id <> ?", id)
 		rootExec(t, tn.DatabaseName, "UPDATE {db}.users SET is_active = 0 WHERE id = ?", id)
-		expect(t, invite(admin, "headed", "rescue@headed.example", "tenant_admin"), 201, "")
+		invite(admin, "headed", "rescue@headed.example", "tenant_admin").Require(t, 201, "")
 		s.requireInviteAudit(t, root, adminID, "headed", "rescue@headed.example", "tenant_admin", "success")
 	})
-}
-
-// mustTenantDB is the database name of the tenant slug.
-func mustTenantDB(t *testing.T, s *server, slug string) string {
-	t.Helper()
-	tn, err := s.prov.Get(t.Context(), slug)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return tn.DatabaseName
 }
 
 // Invitations made inside the tenant, by a user or an API key, are accepted
@@ -123,9 +114,8 @@ func TestTenantMadeInvitationsAcceptedWithAnAdmin(t *testing.T) {
 	_, key := f.keyBy(t, f.admin, "users:write", "data:read", "data:write")
 	for _, tok := range []string{f.admin, key} {
 		email := f.name("invitee") + "@inviting.example"
-		r := f.do(t, "POST", invitationsPath, tok, map[string]string{"email": email, "role": "member"})
-		expect(t, r, 201, "")
-		expect(t, f.do(t, "POST", "/api/invitations/accept", "", map[string]any{
-			"token": r.str("token"), "password": password, "firstName": "In", "lastName": "Vitee"}), 201, "")
+		r := f.s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: invitationsPath, Tenant: f.slug, Token: tok, Body: map[string]string{"email": email, "role": "member"}})
+		f.s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: "/api/invitations/accept", Tenant: f.slug, Body: map[string]any{
+			"token": r.Str("token"), "password": password, "firstName": "In", "lastName": "Vitee"}})
 	}
 }

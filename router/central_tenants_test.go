@@ -17,39 +17,11 @@ import (
 
 	"github.com/silo-dev/silo/internal/lib/token"
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"github.com/silo-dev/silo/tenantdb"
 )
 
 const tenantsPath = "/api/central/tenants"
-
-func (r response) tenant() map[string]any {
-	m, _ := r.body["tenant"].(map[string]any)
-	return m
-}
-
-func (r response) list(key string) []map[string]any {
-	raw, _ := r.body[key].([]any)
-	out := make([]map[string]any, 0, len(raw))
-	for _, x := range raw {
-		m, _ := x.(map[string]any)
-		out = append(out, m)
-	}
-	return out
-}
-
-// details returns the fields named in a VALIDATION_FAILED envelope.
-func (r response) details() map[string]bool {
-	e, _ := r.body["error"].(map[string]any)
-	ds, _ := e["details"].([]any)
-	out := map[string]bool{}
-	for _, d := range ds {
-		if m, ok := d.(map[string]any); ok {
-			f, _ := m["field"].(string)
-			out[f] = true
-		}
-	}
-	return out
-}
 
 func strs(v any) []string {
 	raw, _ := v.([]any)
@@ -63,14 +35,6 @@ func strs(v any) []string {
 
 var tenantAdmin = map[string]string{"email": "Boss@Acme.Example", "password": password, "firstName": "Grace", "lastName": "Hopper"}
 
-// createTenant creates a tenant over the API and returns its view.
-func (s *server) createTenant(t testing.TB, tok string, body map[string]any) map[string]any {
-	t.Helper()
-	r := s.call("POST", tenantsPath, tok, body)
-	expect(t, r, 201, "")
-	return r.tenant()
-}
-
 func (s *server) count(t testing.TB, q string, args ...any) int {
 	t.Helper()
 	var n int
@@ -78,30 +42,6 @@ func (s *server) count(t testing.TB, q string, args ...any) int {
 		t.Fatal(err)
 	}
 	return n
-}
-
-func (s *server) likePrefix() string { return testdb.Like(s.prefix) }
-
-// databases lists the databases on the server with this server's tenant prefix.
-func (s *server) databases(t testing.TB) []string {
-	t.Helper()
-	return testdb.Databases(t, s.db, s.prefix)
-}
-
-// dbUsers lists the DB accounts on the server with this server's tenant prefix.
-func (s *server) dbUsers(t testing.TB) []string {
-	t.Helper()
-	return testdb.Users(t, s.db, s.prefix)
-}
-
-func (s *server) databaseExists(t testing.TB, name string) bool {
-	t.Helper()
-	return testdb.DatabaseExists(t, s.db, name)
-}
-
-func (s *server) userExists(t testing.TB, name string) bool {
-	t.Helper()
-	return testdb.UserExists(t, s.db, name)
 }
 
 // tenantState fingerprints the tenant catalog and this prefix's databases and
@@ -120,8 +60,8 @@ func (s *server) tenantState(t testing.TB) string {
 		}
 		out = append(out, rs...)
 	}
-	out = append(out, s.databases(t)...)
-	out = append(out, s.dbUsers(t)...)
+	out = append(out, testdb.Databases(t, s.db, s.prefix)...)
+	out = append(out, testdb.Users(t, s.db, s.prefix)...)
 	return strings.Join(out, "\n")
 }
 
@@ -268,15 +208,14 @@ func (s *server) requireTenantView(t testing.TB, v map[string]any, slug, name st
 func TestTenantCreate(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
-	_, admin := s.addAdmin(super, "ops@example.com", "admin")
+	super := s.AdminToken()
+	_, admin := s.AddAdmin(t, super, "ops@example.com", "admin")
 
 	t.Run("AdminWithFirstTenantAdmin", func(t *testing.T) {
-		r := s.call("POST", tenantsPath, admin, map[string]any{
+		r := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{
 			"slug": "acme", "name": "  Acme Corp  ", "domains": []string{"Shop.Acme.EXAMPLE.", " acme.example.org "}, "admin": tenantAdmin,
-		})
-		expect(t, r, 201, "")
-		v := r.tenant()
+		}})
+		v := r.Obj("tenant")
 		s.requireTenantView(t, v, "acme", "Acme Corp")
 		if got := strs(v["domains"]); !slices.Equal(got, []string{"acme.example.org", "shop.acme.example"}) {
 			t.Fatalf("domains = %v", got)
@@ -284,7 +223,7 @@ func TestTenantCreate(t *testing.T) {
 		if v["databaseName"] != s.prefix+"acme" {
 			t.Fatalf("databaseName = %v", v["databaseName"])
 		}
-		s.requireLeakFree(t, "acme", r.raw)
+		s.requireLeakFree(t, "acme", string(r.Raw))
 		requireTenantAdmin(t, s.prefix+"acme")
 		// The bcrypt hash was only kept until the admin existed.
 		if n := s.count(t, "SELECT COUNT(*) FROM tenants WHERE slug = 'acme' AND pending_admin IS NULL AND status = 'active' AND step = 'done'"); n != 1 {
@@ -295,17 +234,15 @@ func TestTenantCreate(t *testing.T) {
 			t.Fatalf("tenant DB user cannot connect: %v", err)
 		}
 		// GET shows the same tenant, without secrets either.
-		g := s.call("GET", tenantsPath+"/acme", admin, nil)
-		expect(t, g, 200, "")
-		if g.tenant()["id"] != v["id"] || g.tenant()["updatedAt"] != v["updatedAt"] {
-			t.Fatalf("GET = %s, POST = %s", g.raw, r.raw)
+		g := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: tenantsPath + "/acme", Token: admin})
+		if g.Obj("tenant")["id"] != v["id"] || g.Obj("tenant")["updatedAt"] != v["updatedAt"] {
+			t.Fatalf("GET = %s, POST = %s", g.Raw, r.Raw)
 		}
-		s.requireLeakFree(t, "acme", g.raw)
+		s.requireLeakFree(t, "acme", string(g.Raw))
 	})
 	t.Run("SuperadminWithoutAdmin", func(t *testing.T) {
-		r := s.call("POST", tenantsPath, super, map[string]any{"slug": "solo-2", "name": "Solo"})
-		expect(t, r, 201, "")
-		v := r.tenant()
+		r := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: super, Body: map[string]any{"slug": "solo-2", "name": "Solo"}})
+		v := r.Obj("tenant")
 		s.requireTenantView(t, v, "solo-2", "Solo")
 		if v["databaseName"] != s.prefix+"solo_2" {
 			t.Fatalf("databaseName = %v", v["databaseName"])
@@ -313,20 +250,19 @@ func TestTenantCreate(t *testing.T) {
 		if d := strs(v["domains"]); len(d) != 0 {
 			t.Fatalf("domains = %v", d)
 		}
-		s.requireLeakFree(t, "solo-2", r.raw)
+		s.requireLeakFree(t, "solo-2", string(r.Raw))
 		if us := tenantUsers(t, s.prefix+"solo_2"); len(us) != 0 {
 			t.Fatalf("tenant created without admin has users: %+v", us)
 		}
 	})
 	t.Run("LongestSlug", func(t *testing.T) {
 		slug := "l" + strings.Repeat("0", 38) + "z"
-		v := s.createTenant(t, admin, map[string]any{"slug": slug, "name": "Forty"})
+		v := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{"slug": slug, "name": "Forty"}}).Obj("tenant")
 		s.requireTenantView(t, v, slug, "Forty")
 	})
 	t.Run("DuplicateSlug", func(t *testing.T) {
 		before := s.tenantState(t)
-		r := s.call("POST", tenantsPath, super, map[string]any{"slug": "acme", "name": "Other Acme", "admin": tenantAdmin})
-		expect(t, r, 409, "TENANT_EXISTS")
+		s.Expect(t, 409, "TENANT_EXISTS", testsilo.Request{Method: "POST", Path: tenantsPath, Token: super, Body: map[string]any{"slug": "acme", "name": "Other Acme", "admin": tenantAdmin}})
 		if s.tenantState(t) != before {
 			t.Fatal("refused duplicate changed the catalog or the server")
 		}
@@ -334,17 +270,16 @@ func TestTenantCreate(t *testing.T) {
 	})
 	t.Run("DomainTaken", func(t *testing.T) {
 		before := s.tenantState(t)
-		r := s.call("POST", tenantsPath, super, map[string]any{"slug": "copycat", "name": "Copy", "domains": []string{"SHOP.acme.example"}})
-		expect(t, r, 409, "CONFLICT")
+		s.Expect(t, 409, "CONFLICT", testsilo.Request{Method: "POST", Path: tenantsPath, Token: super, Body: map[string]any{"slug": "copycat", "name": "Copy", "domains": []string{"SHOP.acme.example"}}})
 		if s.tenantState(t) != before {
 			t.Fatal("refused create changed the catalog or the server")
 		}
-		expect(t, s.call("GET", tenantsPath+"/copycat", super, nil), 404, "TENANT_NOT_FOUND")
+		s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "GET", Path: tenantsPath + "/copycat", Token: super})
 	})
-	if want := []string{s.prefix + "acme", s.prefix + "l" + strings.Repeat("0", 38) + "z", s.prefix + "solo_2"}; !slices.Equal(s.databases(t), want) {
-		t.Fatalf("databases = %v, want %v", s.databases(t), want)
+	if want := []string{s.prefix + "acme", s.prefix + "l" + strings.Repeat("0", 38) + "z", s.prefix + "solo_2"}; !slices.Equal(testdb.Databases(t, s.db, s.prefix), want) {
+		t.Fatalf("databases = %v, want %v", testdb.Databases(t, s.db, s.prefix), want)
 	}
-	if n := len(s.dbUsers(t)); n != 3 {
+	if n := len(testdb.Users(t, s.db, s.prefix)); n != 3 {
 		t.Fatalf("%d DB users, want 3", n)
 	}
 	s.requireClean(t)
@@ -353,22 +288,21 @@ func TestTenantCreate(t *testing.T) {
 func TestTenantSparePool(t *testing.T) {
 	t.Parallel()
 	s := newServer(t, func(o *serverOptions) { o.sparePool = 1 })
-	super := s.bootstrap()
+	super := s.AdminToken()
 	if n, err := s.prov.RefillSpares(context.Background()); err != nil || n != 1 {
 		t.Fatalf("refill = %d, %v", n, err)
 	}
-	spares := s.databases(t)
+	spares := testdb.Databases(t, s.db, s.prefix)
 	if len(spares) != 1 {
 		t.Fatalf("databases after refill = %v", spares)
 	}
 	s.requireClean(t)
-	r := s.call("POST", tenantsPath, super, map[string]any{"slug": "spare-one", "name": "Spare", "admin": tenantAdmin})
-	expect(t, r, 201, "")
-	v := r.tenant()
+	r := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: super, Body: map[string]any{"slug": "spare-one", "name": "Spare", "admin": tenantAdmin}})
+	v := r.Obj("tenant")
 	if v["status"] != "active" || v["databaseName"] != spares[0] {
-		t.Fatalf("tenant = %s, want it on spare %s", r.raw, spares[0])
+		t.Fatalf("tenant = %s, want it on spare %s", r.Raw, spares[0])
 	}
-	s.requireLeakFree(t, "spare-one", r.raw)
+	s.requireLeakFree(t, "spare-one", string(r.Raw))
 	requireTenantAdmin(t, spares[0])
 	if n := s.count(t, "SELECT COUNT(*) FROM spare_databases"); n != 0 {
 		t.Fatalf("%d spares left after the claim", n)
@@ -377,9 +311,9 @@ func TestTenantSparePool(t *testing.T) {
 		t.Fatal("claim of a spare not audited")
 	}
 	s.requireClean(t)
-	expect(t, s.call("DELETE", tenantsPath+"/spare-one?purge=true", super, nil), 204, "")
-	if len(s.databases(t)) != 0 || len(s.dbUsers(t)) != 0 {
-		t.Fatalf("purge left %v %v", s.databases(t), s.dbUsers(t))
+	s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/spare-one?purge=true", Token: super})
+	if len(testdb.Databases(t, s.db, s.prefix)) != 0 || len(testdb.Users(t, s.db, s.prefix)) != 0 {
+		t.Fatalf("purge left %v %v", testdb.Databases(t, s.db, s.prefix), testdb.Users(t, s.db, s.prefix))
 	}
 	s.requireClean(t)
 }
@@ -387,9 +321,9 @@ func TestTenantSparePool(t *testing.T) {
 func TestTenantAuthentication(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
-	s.createTenant(t, super, map[string]any{"slug": "guarded", "name": "Guarded"})
-	me := s.call("GET", "/api/central/auth/me", super, nil).user()
+	super := s.AdminToken()
+	s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: super, Body: map[string]any{"slug": "guarded", "name": "Guarded"}}).Obj("tenant")
+	me := s.Do(t, testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: super}).Obj("user")
 	tenantTok, err := s.keys.Issue(token.TenantAudience("guarded"), me["id"].(string), token.Claims{
 		Email: "root@example.com", Role: "superadmin", IsCentralAdmin: true, TenantID: "guarded",
 	})
@@ -416,17 +350,15 @@ func TestTenantAuthentication(t *testing.T) {
 	for name, tok := range map[string]string{"NoToken": "", "Garbage": "garbage", "TenantAudience": tenantTok, "Empty": " "} {
 		t.Run(name, func(t *testing.T) {
 			for _, rt := range routes {
-				r := s.call(rt.method, rt.path, tok, rt.body)
-				expect(t, r, 401, "UNAUTHENTICATED")
-				if r.header.Get("WWW-Authenticate") == "" {
+				r := s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: rt.method, Path: rt.path, Token: tok, Body: rt.body})
+				if r.Header.Get("WWW-Authenticate") == "" {
 					t.Fatalf("%s %s: no WWW-Authenticate", rt.method, rt.path)
 				}
 			}
 		})
 	}
 	t.Run("BasicScheme", func(t *testing.T) {
-		r := s.call("GET", tenantsPath, "", nil, "Authorization", "Basic cm9vdDpyb290")
-		expect(t, r, 401, "UNAUTHENTICATED")
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: tenantsPath, Header: map[string]string{"Authorization": "Basic cm9vdDpyb290"}})
 	})
 	if s.tenantState(t) != before {
 		t.Fatal("unauthenticated requests changed the catalog or the server")
@@ -440,7 +372,7 @@ func TestTenantAuthentication(t *testing.T) {
 func TestTenantCreateValidation(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
+	super := s.AdminToken()
 	audits := s.count(t, "SELECT COUNT(*) FROM audit_log")
 
 	ok := func(mod func(m map[string]any)) map[string]any {
@@ -536,26 +468,23 @@ func TestTenantCreateValidation(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			r := s.call("POST", tenantsPath, super, tc.body)
-			expect(t, r, 400, tc.code)
-			if tc.field != "" && !r.details()[tc.field] {
-				t.Fatalf("no detail for %s: %s", tc.field, r.raw)
+			r := s.Expect(t, 400, tc.code, testsilo.Request{Method: "POST", Path: tenantsPath, Token: super, Body: tc.body})
+			if tc.field != "" && !r.Details()[tc.field] {
+				t.Fatalf("no detail for %s: %s", tc.field, r.Raw)
 			}
 		})
 	}
 	t.Run("EveryBadFieldReported", func(t *testing.T) {
-		r := s.call("POST", tenantsPath, super, map[string]any{"slug": "Bad Slug", "name": "", "domains": []string{"x"},
-			"admin": map[string]any{"email": "x", "password": "y"}})
-		expect(t, r, 400, "VALIDATION_FAILED")
+		r := s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: tenantsPath, Token: super, Body: map[string]any{"slug": "Bad Slug", "name": "", "domains": []string{"x"},
+			"admin": map[string]any{"email": "x", "password": "y"}}})
 		for _, f := range []string{"slug", "name", "domains", "admin.email", "admin.password", "admin.firstName", "admin.lastName"} {
-			if !r.details()[f] {
-				t.Errorf("no detail for %s: %s", f, r.raw)
+			if !r.Details()[f] {
+				t.Errorf("no detail for %s: %s", f, r.Raw)
 			}
 		}
 	})
 	t.Run("NotJSON", func(t *testing.T) {
-		r := s.call("POST", tenantsPath, super, `slug=acme&name=Acme`, "Content-Type", "application/x-www-form-urlencoded")
-		expect(t, r, 415, "UNSUPPORTED_MEDIA_TYPE")
+		s.Expect(t, 415, "UNSUPPORTED_MEDIA_TYPE", testsilo.Request{Method: "POST", Path: tenantsPath, Token: super, Body: `slug=acme&name=Acme`, Header: map[string]string{"Content-Type": "application/x-www-form-urlencoded"}})
 	})
 
 	// Nothing of any refused request reached the catalog, the audit log or the server.
@@ -568,11 +497,11 @@ func TestTenantCreateValidation(t *testing.T) {
 	if n := s.count(t, "SELECT COUNT(*) FROM audit_log"); n != audits {
 		t.Fatalf("refused creates wrote %d audit entries", n-audits)
 	}
-	if dbs, us := s.databases(t), s.dbUsers(t); len(dbs)+len(us) != 0 {
+	if dbs, us := testdb.Databases(t, s.db, s.prefix), testdb.Users(t, s.db, s.prefix); len(dbs)+len(us) != 0 {
 		t.Fatalf("refused creates left databases %v and users %v", dbs, us)
 	}
 	// The same body with a valid slug is accepted: the refusals were due to the slug.
-	s.createTenant(t, super, ok(func(map[string]any) {}))
+	s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: super, Body: ok(func(map[string]any) {})}).Obj("tenant")
 	s.requireClean(t)
 }
 
@@ -580,7 +509,7 @@ func TestTenantCreateValidation(t *testing.T) {
 func TestTenantCreateRace(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
+	super := s.AdminToken()
 	const n = 20
 	statuses := make([]int, n)
 	codes := make([]string, n)
@@ -591,8 +520,8 @@ func TestTenantCreateRace(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
-			r := s.call("POST", tenantsPath, super, map[string]any{"slug": "race-me", "name": fmt.Sprintf("Racer %d", i), "admin": tenantAdmin})
-			statuses[i], codes[i] = r.status, r.code()
+			r := s.Do(t, testsilo.Request{Method: "POST", Path: tenantsPath, Token: super, Body: map[string]any{"slug": "race-me", "name": fmt.Sprintf("Racer %d", i), "admin": tenantAdmin}})
+			statuses[i], codes[i] = r.Status, r.Code()
 		}()
 	}
 	close(start)
@@ -610,10 +539,10 @@ func TestTenantCreateRace(t *testing.T) {
 	if created != 1 {
 		t.Fatalf("%d creates succeeded, want 1 (%v)", created, statuses)
 	}
-	if dbs := s.databases(t); !slices.Equal(dbs, []string{s.prefix + "race_me"}) {
+	if dbs := testdb.Databases(t, s.db, s.prefix); !slices.Equal(dbs, []string{s.prefix + "race_me"}) {
 		t.Fatalf("databases = %v", dbs)
 	}
-	if us := s.dbUsers(t); len(us) != 1 {
+	if us := testdb.Users(t, s.db, s.prefix); len(us) != 1 {
 		t.Fatalf("DB users = %v", us)
 	}
 	if n := s.count(t, "SELECT COUNT(*) FROM tenants"); n != 1 {
@@ -629,8 +558,8 @@ func TestTenantCreateRace(t *testing.T) {
 func TestTenantList(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
-	_, admin := s.addAdmin(super, "ops@example.com", "admin")
+	super := s.AdminToken()
+	_, admin := s.AddAdmin(t, super, "ops@example.com", "admin")
 	names := map[string]string{
 		"list-alpha": "Alpha Corp", "list-beta": "Beta 100% Inc", "list-gamma": "Gamma_Co",
 		"list-delta": "Delta", "zeta": "Zeta 100 Inc",
@@ -640,9 +569,9 @@ func TestTenantList(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := s.call("POST", tenantsPath, super, map[string]any{"slug": slug, "name": name})
-			if r.status != 201 {
-				t.Errorf("create %s: %d %s", slug, r.status, r.raw)
+			r := s.Do(t, testsilo.Request{Method: "POST", Path: tenantsPath, Token: super, Body: map[string]any{"slug": slug, "name": name}})
+			if r.Status != 201 {
+				t.Errorf("create %s: %d %s", slug, r.Status, r.Raw)
 			}
 		}()
 	}
@@ -650,21 +579,20 @@ func TestTenantList(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
-	expect(t, s.call("POST", tenantsPath+"/list-delta/suspend", super, nil), 200, "")
+	s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: tenantsPath + "/list-delta/suspend", Token: super})
 
 	slugs := func(t *testing.T, query string) []string {
 		t.Helper()
-		r := s.call("GET", tenantsPath+"?"+query, admin, nil)
-		expect(t, r, 200, "")
-		if _, ok := r.body["nextCursor"]; !ok {
-			t.Fatalf("no nextCursor: %s", r.raw)
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: tenantsPath + "?" + query, Token: admin})
+		if _, ok := r.JSON["nextCursor"]; !ok {
+			t.Fatalf("no nextCursor: %s", r.Raw)
 		}
 		var out []string
-		for _, v := range r.list("tenants") {
+		for _, v := range r.List("tenants") {
 			out = append(out, v["slug"].(string))
 		}
-		if strings.Contains(strings.ToLower(r.raw), "password") || strings.Contains(r.raw, "dbUser") || strings.Contains(r.raw, "db_user") {
-			t.Fatalf("list leaks credentials: %s", r.raw)
+		if strings.Contains(strings.ToLower(string(r.Raw)), "password") || strings.Contains(string(r.Raw), "dbUser") || strings.Contains(string(r.Raw), "db_user") {
+			t.Fatalf("list leaks credentials: %s", r.Raw)
 		}
 		slices.Sort(out)
 		return out
@@ -698,10 +626,9 @@ func TestTenantList(t *testing.T) {
 		})
 	}
 	t.Run("EmptyIsArray", func(t *testing.T) {
-		r := s.call("GET", tenantsPath+"?status=failed", admin, nil)
-		expect(t, r, 200, "")
-		if !strings.Contains(r.raw, `"tenants":[]`) || !strings.Contains(r.raw, `"nextCursor":null`) {
-			t.Fatalf("empty list = %s", r.raw)
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: tenantsPath + "?status=failed", Token: admin})
+		if !strings.Contains(string(r.Raw), `"tenants":[]`) || !strings.Contains(string(r.Raw), `"nextCursor":null`) {
+			t.Fatalf("empty list = %s", r.Raw)
 		}
 	})
 	t.Run("Paginated", func(t *testing.T) {
@@ -724,9 +651,8 @@ func TestTenantList(t *testing.T) {
 				if cursor != "" {
 					path += "&cursor=" + url.QueryEscape(cursor)
 				}
-				r := s.call("GET", path, admin, nil)
-				expect(t, r, 200, "")
-				for _, v := range r.list("tenants") {
+				r := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: path, Token: admin})
+				for _, v := range r.List("tenants") {
 					id := v["id"].(string)
 					if seen[id] {
 						t.Fatalf("%s: tenant %s listed twice", tc.query, v["slug"])
@@ -738,7 +664,7 @@ func TestTenantList(t *testing.T) {
 				if pages > 10 {
 					t.Fatalf("%s: pagination does not end", tc.query)
 				}
-				next, _ := r.body["nextCursor"].(string)
+				next, _ := r.JSON["nextCursor"].(string)
 				if next == "" {
 					break
 				}
@@ -759,12 +685,12 @@ func TestTenantList(t *testing.T) {
 			"cursor=garbage", "cursor=" + url.QueryEscape("1' OR 1=1"), "cursor=12345",
 			"q=" + strings.Repeat("a", 201), "q=%FF",
 		} {
-			r := s.call("GET", tenantsPath+"?"+q, admin, nil)
+			r := s.Do(t, testsilo.Request{Method: "GET", Path: tenantsPath + "?" + q, Token: admin})
 			if q == "limit=" {
-				expect(t, r, 200, "")
+				r.Require(t, 200, "")
 				continue
 			}
-			expect(t, r, 400, "VALIDATION_FAILED")
+			r.Require(t, 400, "VALIDATION_FAILED")
 		}
 	})
 	s.requireClean(t)
@@ -773,64 +699,58 @@ func TestTenantList(t *testing.T) {
 func TestTenantGetAndPatch(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
-	_, admin := s.addAdmin(super, "ops@example.com", "admin")
-	one := s.createTenant(t, admin, map[string]any{"slug": "patch-one", "name": "One", "domains": []string{"One.Example.com."}})
-	s.createTenant(t, admin, map[string]any{"slug": "patch-two", "name": "Two", "domains": []string{"two.example.com"}})
+	super := s.AdminToken()
+	_, admin := s.AddAdmin(t, super, "ops@example.com", "admin")
+	one := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{"slug": "patch-one", "name": "One", "domains": []string{"One.Example.com."}}}).Obj("tenant")
+	s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{"slug": "patch-two", "name": "Two", "domains": []string{"two.example.com"}}}).Obj("tenant")
 	if d := strs(one["domains"]); !slices.Equal(d, []string{"one.example.com"}) {
 		t.Fatalf("domains = %v", d)
 	}
 	domainsOf := func(t *testing.T, slug string) []string {
 		t.Helper()
-		r := s.call("GET", tenantsPath+"/"+slug, admin, nil)
-		expect(t, r, 200, "")
-		return strs(r.tenant()["domains"])
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: tenantsPath + "/" + slug, Token: admin})
+		return strs(r.Obj("tenant")["domains"])
 	}
 
 	t.Run("Get", func(t *testing.T) {
-		r := s.call("GET", tenantsPath+"/patch-one", admin, nil)
-		expect(t, r, 200, "")
-		s.requireTenantView(t, r.tenant(), "patch-one", "One")
-		if r.tenant()["id"] != one["id"] {
-			t.Fatalf("GET = %s", r.raw)
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: tenantsPath + "/patch-one", Token: admin})
+		s.requireTenantView(t, r.Obj("tenant"), "patch-one", "One")
+		if r.Obj("tenant")["id"] != one["id"] {
+			t.Fatalf("GET = %s", r.Raw)
 		}
-		s.requireLeakFree(t, "patch-one", r.raw)
+		s.requireLeakFree(t, "patch-one", string(r.Raw))
 	})
 	t.Run("GetUnknown", func(t *testing.T) {
 		for _, slug := range []string{"nobody-here", "PATCH-ONE", "x", "patch-one-", url.PathEscape("patch-one'--"), url.PathEscape("pätch")} {
-			expect(t, s.call("GET", tenantsPath+"/"+slug, admin, nil), 404, "TENANT_NOT_FOUND")
+			s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "GET", Path: tenantsPath + "/" + slug, Token: admin})
 		}
 	})
 	t.Run("PatchName", func(t *testing.T) {
-		r := s.call("PATCH", tenantsPath+"/patch-one", admin, map[string]any{"name": "  One Renamed  "})
-		expect(t, r, 200, "")
-		v := r.tenant()
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: tenantsPath + "/patch-one", Token: admin, Body: map[string]any{"name": "  One Renamed  "}})
+		v := r.Obj("tenant")
 		if v["name"] != "One Renamed" || !slices.Equal(strs(v["domains"]), []string{"one.example.com"}) {
-			t.Fatalf("patched = %s", r.raw)
+			t.Fatalf("patched = %s", r.Raw)
 		}
 		if !parseTime(t, v["updatedAt"]).After(parseTime(t, one["updatedAt"])) {
 			t.Fatalf("updatedAt not advanced: %v -> %v", one["updatedAt"], v["updatedAt"])
 		}
-		s.requireLeakFree(t, "patch-one", r.raw)
+		s.requireLeakFree(t, "patch-one", string(r.Raw))
 	})
 	t.Run("PatchDomains", func(t *testing.T) {
-		r := s.call("PATCH", tenantsPath+"/patch-one", admin, map[string]any{"domains": []string{"WWW.One.Example.COM.", " one.example.org "}})
-		expect(t, r, 200, "")
-		if d := strs(r.tenant()["domains"]); !slices.Equal(d, []string{"one.example.org", "www.one.example.com"}) {
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: tenantsPath + "/patch-one", Token: admin, Body: map[string]any{"domains": []string{"WWW.One.Example.COM.", " one.example.org "}}})
+		if d := strs(r.Obj("tenant")["domains"]); !slices.Equal(d, []string{"one.example.org", "www.one.example.com"}) {
 			t.Fatalf("domains = %v", d)
 		}
-		if r.tenant()["name"] != "One Renamed" {
-			t.Fatalf("domains patch changed the name: %s", r.raw)
+		if r.Obj("tenant")["name"] != "One Renamed" {
+			t.Fatalf("domains patch changed the name: %s", r.Raw)
 		}
 		// The replaced domain is free again.
-		r = s.call("PATCH", tenantsPath+"/patch-two", admin, map[string]any{"domains": []string{"two.example.com", "one.example.com"}})
-		expect(t, r, 200, "")
+		r = s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: tenantsPath + "/patch-two", Token: admin, Body: map[string]any{"domains": []string{"two.example.com", "one.example.com"}}})
 	})
 	t.Run("DomainTakenByAnother", func(t *testing.T) {
 		before := s.tenantState(t)
 		for _, ds := range [][]string{{"one.example.org"}, {"ONE.Example.org."}, {"two.example.com", "www.one.example.com"}} {
-			r := s.call("PATCH", tenantsPath+"/patch-two", admin, map[string]any{"name": "Stolen", "domains": ds})
-			expect(t, r, 409, "CONFLICT")
+			s.Expect(t, 409, "CONFLICT", testsilo.Request{Method: "PATCH", Path: tenantsPath + "/patch-two", Token: admin, Body: map[string]any{"name": "Stolen", "domains": ds}})
 		}
 		if s.tenantState(t) != before {
 			t.Fatal("refused domain change changed the catalog")
@@ -841,14 +761,13 @@ func TestTenantGetAndPatch(t *testing.T) {
 		if d := domainsOf(t, "patch-one"); !slices.Equal(d, []string{"one.example.org", "www.one.example.com"}) {
 			t.Fatalf("patch-one domains = %v", d)
 		}
-		if r := s.call("GET", tenantsPath+"/patch-two", admin, nil); r.tenant()["name"] != "Two" {
-			t.Fatalf("refused patch renamed the tenant: %s", r.raw)
+		if r := s.Do(t, testsilo.Request{Method: "GET", Path: tenantsPath + "/patch-two", Token: admin}); r.Obj("tenant")["name"] != "Two" {
+			t.Fatalf("refused patch renamed the tenant: %s", r.Raw)
 		}
 	})
 	t.Run("ClearDomains", func(t *testing.T) {
-		r := s.call("PATCH", tenantsPath+"/patch-two", admin, map[string]any{"domains": []string{}})
-		expect(t, r, 200, "")
-		if d := strs(r.tenant()["domains"]); len(d) != 0 {
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: tenantsPath + "/patch-two", Token: admin, Body: map[string]any{"domains": []string{}}})
+		if d := strs(r.Obj("tenant")["domains"]); len(d) != 0 {
 			t.Fatalf("domains = %v", d)
 		}
 	})
@@ -866,16 +785,16 @@ func TestTenantGetAndPatch(t *testing.T) {
 			map[string]any{"status": "active"},
 			map[string]any{"databaseName": "mysql"},
 		} {
-			expect(t, s.call("PATCH", tenantsPath+"/patch-one", admin, body), 400, "VALIDATION_FAILED")
+			s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "PATCH", Path: tenantsPath + "/patch-one", Token: admin, Body: body})
 		}
-		expect(t, s.call("PATCH", tenantsPath+"/patch-one", admin, "{"), 400, "MALFORMED_JSON")
+		s.Expect(t, 400, "MALFORMED_JSON", testsilo.Request{Method: "PATCH", Path: tenantsPath + "/patch-one", Token: admin, Body: "{"})
 		if s.tenantState(t) != before {
 			t.Fatal("bad patches changed the catalog")
 		}
 	})
 	t.Run("PatchUnknown", func(t *testing.T) {
-		expect(t, s.call("PATCH", tenantsPath+"/nobody-here", admin, map[string]any{"name": "X"}), 404, "TENANT_NOT_FOUND")
-		expect(t, s.call("PATCH", tenantsPath+"/Nobody", admin, map[string]any{"name": "X"}), 404, "TENANT_NOT_FOUND")
+		s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "PATCH", Path: tenantsPath + "/nobody-here", Token: admin, Body: map[string]any{"name": "X"}})
+		s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "PATCH", Path: tenantsPath + "/Nobody", Token: admin, Body: map[string]any{"name": "X"}})
 	})
 	s.requireClean(t)
 }
@@ -883,25 +802,23 @@ func TestTenantGetAndPatch(t *testing.T) {
 func TestTenantSuspendResumeProvision(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
-	_, admin := s.addAdmin(super, "ops@example.com", "admin")
-	created := s.createTenant(t, admin, map[string]any{"slug": "cycle", "name": "Cycle"})
+	super := s.AdminToken()
+	_, admin := s.AddAdmin(t, super, "ops@example.com", "admin")
+	created := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{"slug": "cycle", "name": "Cycle"}}).Obj("tenant")
 	path := tenantsPath + "/cycle"
 	status := func(t *testing.T) string {
 		t.Helper()
-		r := s.call("GET", path, admin, nil)
-		expect(t, r, 200, "")
-		return r.tenant()["status"].(string)
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: path, Token: admin})
+		return r.Obj("tenant")["status"].(string)
 	}
 
 	t.Run("ProvisionActiveIsIdempotent", func(t *testing.T) {
 		before := s.tenantState(t)
 		for range 2 {
-			r := s.call("POST", path+"/provision", admin, nil)
-			expect(t, r, 200, "")
-			v := r.tenant()
+			r := s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: path + "/provision", Token: admin})
+			v := r.Obj("tenant")
 			if v["status"] != "active" || v["updatedAt"] != created["updatedAt"] || v["schemaVersion"] != created["schemaVersion"] {
-				t.Fatalf("provision of an active tenant = %s, created %v", r.raw, created)
+				t.Fatalf("provision of an active tenant = %s, created %v", r.Raw, created)
 			}
 		}
 		if s.tenantState(t) != before {
@@ -909,46 +826,42 @@ func TestTenantSuspendResumeProvision(t *testing.T) {
 		}
 	})
 	t.Run("Suspend", func(t *testing.T) {
-		r := s.call("POST", path+"/suspend", admin, nil)
-		expect(t, r, 200, "")
-		if r.tenant()["status"] != "suspended" {
-			t.Fatalf("suspend = %s", r.raw)
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: path + "/suspend", Token: admin})
+		if r.Obj("tenant")["status"] != "suspended" {
+			t.Fatalf("suspend = %s", r.Raw)
 		}
 		if status(t) != "suspended" {
 			t.Fatal("not suspended")
 		}
-		expect(t, s.call("POST", path+"/suspend", admin, nil), 409, "CONFLICT")
-		r = s.call("POST", path+"/provision", admin, nil)
-		expect(t, r, 200, "")
-		if r.tenant()["status"] != "suspended" {
-			t.Fatalf("provision of a suspended tenant = %s", r.raw)
+		s.Expect(t, 409, "CONFLICT", testsilo.Request{Method: "POST", Path: path + "/suspend", Token: admin})
+		r = s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: path + "/provision", Token: admin})
+		if r.Obj("tenant")["status"] != "suspended" {
+			t.Fatalf("provision of a suspended tenant = %s", r.Raw)
 		}
 		// A suspended tenant may still be renamed.
-		expect(t, s.call("PATCH", path, admin, map[string]any{"name": "Cycle Paused"}), 200, "")
+		s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: path, Token: admin, Body: map[string]any{"name": "Cycle Paused"}})
 	})
 	t.Run("Resume", func(t *testing.T) {
-		r := s.call("POST", path+"/resume", admin, nil)
-		expect(t, r, 200, "")
-		if r.tenant()["status"] != "active" || r.tenant()["name"] != "Cycle Paused" {
-			t.Fatalf("resume = %s", r.raw)
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: path + "/resume", Token: admin})
+		if r.Obj("tenant")["status"] != "active" || r.Obj("tenant")["name"] != "Cycle Paused" {
+			t.Fatalf("resume = %s", r.Raw)
 		}
-		expect(t, s.call("POST", path+"/resume", admin, nil), 409, "CONFLICT")
+		s.Expect(t, 409, "CONFLICT", testsilo.Request{Method: "POST", Path: path + "/resume", Token: admin})
 		if status(t) != "active" {
 			t.Fatal("not active")
 		}
 	})
 	t.Run("BodyIgnoredOrRefused", func(t *testing.T) {
 		// The lifecycle actions take no body; a non-JSON one is refused.
-		r := s.call("POST", path+"/suspend", admin, "status=active", "Content-Type", "text/plain")
-		expect(t, r, 415, "UNSUPPORTED_MEDIA_TYPE")
+		s.Expect(t, 415, "UNSUPPORTED_MEDIA_TYPE", testsilo.Request{Method: "POST", Path: path + "/suspend", Token: admin, Body: "status=active", Header: map[string]string{"Content-Type": "text/plain"}})
 		if status(t) != "active" {
 			t.Fatal("refused request changed the status")
 		}
 	})
 	t.Run("Unknown", func(t *testing.T) {
 		for _, action := range []string{"suspend", "resume", "provision"} {
-			expect(t, s.call("POST", tenantsPath+"/nobody-here/"+action, admin, nil), 404, "TENANT_NOT_FOUND")
-			expect(t, s.call("POST", tenantsPath+"/NOPE/"+action, admin, nil), 404, "TENANT_NOT_FOUND")
+			s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "POST", Path: tenantsPath + "/nobody-here/" + action, Token: admin})
+			s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "POST", Path: tenantsPath + "/NOPE/" + action, Token: admin})
 		}
 	})
 	n := s.count(t, "SELECT COUNT(*) FROM audit_log WHERE target_type = 'tenant' AND target = 'cycle' AND action IN ('tenant.suspend', 'tenant.resume')")
@@ -961,9 +874,9 @@ func TestTenantSuspendResumeProvision(t *testing.T) {
 func TestTenantDelete(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
-	_, admin := s.addAdmin(super, "ops@example.com", "admin")
-	v := s.createTenant(t, admin, map[string]any{"slug": "doomed", "name": "Doomed", "domains": []string{"doomed.example.com"}, "admin": tenantAdmin})
+	super := s.AdminToken()
+	_, admin := s.AddAdmin(t, super, "ops@example.com", "admin")
+	v := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{"slug": "doomed", "name": "Doomed", "domains": []string{"doomed.example.com"}, "admin": tenantAdmin}}).Obj("tenant")
 	database := v["databaseName"].(string)
 	dbUser, _, _ := s.secrets(t, "doomed")
 	if err := s.connectAsTenant(t, "doomed", database); err != nil {
@@ -974,9 +887,9 @@ func TestTenantDelete(t *testing.T) {
 		before := s.tenantState(t)
 		audits := s.count(t, "SELECT COUNT(*) FROM audit_log")
 		for _, q := range []string{"", "?purge=true", "?purge=false", "?purge=banana"} {
-			expect(t, s.call("DELETE", tenantsPath+"/doomed"+q, admin, nil), 403, "FORBIDDEN")
+			s.Expect(t, 403, "FORBIDDEN", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/doomed" + q, Token: admin})
 		}
-		expect(t, s.call("DELETE", tenantsPath+"/nobody-here", admin, nil), 403, "FORBIDDEN")
+		s.Expect(t, 403, "FORBIDDEN", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/nobody-here", Token: admin})
 		if s.tenantState(t) != before {
 			t.Fatal("forbidden deletes changed something")
 		}
@@ -987,10 +900,9 @@ func TestTenantDelete(t *testing.T) {
 	t.Run("BadPurge", func(t *testing.T) {
 		before := s.tenantState(t)
 		for _, q := range []string{"?purge=banana", "?purge=1", "?purge=TRUE", "?purge=yes"} {
-			r := s.call("DELETE", tenantsPath+"/doomed"+q, super, nil)
-			expect(t, r, 400, "VALIDATION_FAILED")
-			if !r.details()["purge"] {
-				t.Fatalf("no purge detail: %s", r.raw)
+			r := s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/doomed" + q, Token: super})
+			if !r.Details()["purge"] {
+				t.Fatalf("no purge detail: %s", r.Raw)
 			}
 		}
 		if s.tenantState(t) != before {
@@ -998,22 +910,20 @@ func TestTenantDelete(t *testing.T) {
 		}
 	})
 	t.Run("Unknown", func(t *testing.T) {
-		expect(t, s.call("DELETE", tenantsPath+"/nobody-here", super, nil), 404, "TENANT_NOT_FOUND")
-		expect(t, s.call("DELETE", tenantsPath+"/nobody-here?purge=true", super, nil), 404, "TENANT_NOT_FOUND")
-		expect(t, s.call("DELETE", tenantsPath+"/Bad%20Slug?purge=true", super, nil), 404, "TENANT_NOT_FOUND")
+		s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/nobody-here", Token: super})
+		s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/nobody-here?purge=true", Token: super})
+		s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/Bad%20Slug?purge=true", Token: super})
 	})
 	t.Run("SoftDelete", func(t *testing.T) {
-		r := s.call("DELETE", tenantsPath+"/doomed", super, nil)
-		expect(t, r, 204, "")
-		if r.raw != "" {
-			t.Fatalf("204 with a body: %q", r.raw)
+		r := s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/doomed", Token: super})
+		if string(r.Raw) != "" {
+			t.Fatalf("204 with a body: %q", r.Raw)
 		}
-		g := s.call("GET", tenantsPath+"/doomed", admin, nil)
-		expect(t, g, 200, "")
-		if g.tenant()["status"] != "deleted" {
-			t.Fatalf("after delete: %s", g.raw)
+		g := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: tenantsPath + "/doomed", Token: admin})
+		if g.Obj("tenant")["status"] != "deleted" {
+			t.Fatalf("after delete: %s", g.Raw)
 		}
-		if !s.databaseExists(t, database) || !s.userExists(t, dbUser) {
+		if !testdb.DatabaseExists(t, s.db, database) || !testdb.UserExists(t, s.db, dbUser) {
 			t.Fatal("soft delete dropped the database or its user")
 		}
 		requireTenantAdmin(t, database) // data kept
@@ -1021,16 +931,16 @@ func TestTenantDelete(t *testing.T) {
 			t.Fatal("deleted tenant's DB user can still log in")
 		}
 		// Deleting again is harmless; the slug stays taken.
-		expect(t, s.call("DELETE", tenantsPath+"/doomed", super, nil), 204, "")
-		expect(t, s.call("DELETE", tenantsPath+"/doomed?purge=false", super, nil), 204, "")
-		expect(t, s.call("POST", tenantsPath, super, map[string]any{"slug": "doomed", "name": "Again"}), 409, "TENANT_EXISTS")
+		s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/doomed", Token: super})
+		s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/doomed?purge=false", Token: super})
+		s.Expect(t, 409, "TENANT_EXISTS", testsilo.Request{Method: "POST", Path: tenantsPath, Token: super, Body: map[string]any{"slug": "doomed", "name": "Again"}})
 		// A deleted tenant cannot be brought back by the lifecycle actions.
 		before := s.tenantState(t)
 		for _, action := range []string{"suspend", "resume", "provision"} {
-			expect(t, s.call("POST", tenantsPath+"/doomed/"+action, admin, nil), 409, "CONFLICT")
+			s.Expect(t, 409, "CONFLICT", testsilo.Request{Method: "POST", Path: tenantsPath + "/doomed/" + action, Token: admin})
 		}
-		if r := s.call("PATCH", tenantsPath+"/doomed", admin, map[string]any{"name": "Zombie"}); r.status < 400 {
-			t.Fatalf("patch of a deleted tenant = %d %s", r.status, r.raw)
+		if r := s.Do(t, testsilo.Request{Method: "PATCH", Path: tenantsPath + "/doomed", Token: admin, Body: map[string]any{"name": "Zombie"}}); r.Status < 400 {
+			t.Fatalf("patch of a deleted tenant = %d %s", r.Status, r.Raw)
 		}
 		if s.tenantState(t) != before {
 			t.Fatal("refused actions on a deleted tenant changed something")
@@ -1041,22 +951,22 @@ func TestTenantDelete(t *testing.T) {
 		s.requireClean(t)
 	})
 	t.Run("Purge", func(t *testing.T) {
-		expect(t, s.call("DELETE", tenantsPath+"/doomed?purge=true", super, nil), 204, "")
-		if s.databaseExists(t, database) {
+		s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/doomed?purge=true", Token: super})
+		if testdb.DatabaseExists(t, s.db, database) {
 			t.Fatal("purge kept the database")
 		}
-		if s.userExists(t, dbUser) {
+		if testdb.UserExists(t, s.db, dbUser) {
 			t.Fatal("purge kept the DB user")
 		}
 		if n := s.count(t, "SELECT COUNT(*) FROM tenants") + s.count(t, "SELECT COUNT(*) FROM tenant_domains"); n != 0 {
 			t.Fatalf("%d catalog rows left after purge", n)
 		}
-		expect(t, s.call("GET", tenantsPath+"/doomed", admin, nil), 404, "TENANT_NOT_FOUND")
-		expect(t, s.call("DELETE", tenantsPath+"/doomed?purge=true", super, nil), 404, "TENANT_NOT_FOUND")
+		s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "GET", Path: tenantsPath + "/doomed", Token: admin})
+		s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/doomed?purge=true", Token: super})
 		s.requireClean(t)
 	})
 	t.Run("SlugAndDomainReusable", func(t *testing.T) {
-		v := s.createTenant(t, admin, map[string]any{"slug": "doomed", "name": "Reborn", "domains": []string{"doomed.example.com"}})
+		v := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{"slug": "doomed", "name": "Reborn", "domains": []string{"doomed.example.com"}}}).Obj("tenant")
 		s.requireTenantView(t, v, "doomed", "Reborn")
 		if us := tenantUsers(t, v["databaseName"].(string)); len(us) != 0 {
 			t.Fatalf("reborn tenant inherited users: %+v", us)
@@ -1066,8 +976,8 @@ func TestTenantDelete(t *testing.T) {
 		}
 	})
 	t.Run("PurgeActiveDirectly", func(t *testing.T) {
-		expect(t, s.call("DELETE", tenantsPath+"/doomed?purge=true", super, nil), 204, "")
-		if dbs, us := s.databases(t), s.dbUsers(t); len(dbs)+len(us) != 0 {
+		s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/doomed?purge=true", Token: super})
+		if dbs, us := testdb.Databases(t, s.db, s.prefix), testdb.Users(t, s.db, s.prefix); len(dbs)+len(us) != 0 {
 			t.Fatalf("purge left %v %v", dbs, us)
 		}
 	})
@@ -1088,116 +998,113 @@ func TestTenantProvisioningFailure(t *testing.T) {
 	t.Parallel()
 	// The hook is set only between requests on this test's own server.
 	s := newServer(t)
-	super := s.bootstrap()
-	_, admin := s.addAdmin(super, "ops@example.com", "admin")
+	super := s.AdminToken()
+	_, admin := s.AddAdmin(t, super, "ops@example.com", "admin")
 
 	t.Run("FailAtMigrated", func(t *testing.T) {
 		s.prov.Hook = failAt("migrated")
-		r := s.call("POST", tenantsPath, admin, map[string]any{"slug": "flaky", "name": "Flaky", "admin": tenantAdmin})
+		r := s.Do(t, testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{"slug": "flaky", "name": "Flaky", "admin": tenantAdmin}})
 		s.prov.Hook = nil
-		expect(t, r, 503, "PROVISIONING_FAILED")
-		if strings.Contains(r.raw, "injected") {
-			t.Fatalf("the cause leaks to the client: %s", r.raw)
+		r.Require(t, 503, "PROVISIONING_FAILED")
+		if strings.Contains(string(r.Raw), "injected") {
+			t.Fatalf("the cause leaks to the client: %s", r.Raw)
 		}
-		g := s.call("GET", tenantsPath+"/flaky", admin, nil)
-		expect(t, g, 200, "")
-		v := g.tenant()
+		g := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: tenantsPath + "/flaky", Token: admin})
+		v := g.Obj("tenant")
 		lastErr, _ := v["lastError"].(string)
 		if v["status"] != "failed" || !strings.Contains(lastErr, "step migrated") || !strings.Contains(lastErr, "injected fault") {
-			t.Fatalf("failed tenant = %s", g.raw)
+			t.Fatalf("failed tenant = %s", g.Raw)
 		}
-		s.requireLeakFree(t, "flaky", g.raw)
-		l := s.call("GET", tenantsPath+"?status=failed", admin, nil)
-		if ts := l.list("tenants"); len(ts) != 1 || ts[0]["slug"] != "flaky" || ts[0]["lastError"] != lastErr {
-			t.Fatalf("failed list = %s", l.raw)
+		s.requireLeakFree(t, "flaky", string(g.Raw))
+		l := s.Do(t, testsilo.Request{Method: "GET", Path: tenantsPath + "?status=failed", Token: admin})
+		if ts := l.List("tenants"); len(ts) != 1 || ts[0]["slug"] != "flaky" || ts[0]["lastError"] != lastErr {
+			t.Fatalf("failed list = %s", l.Raw)
 		}
 		if n := s.count(t, "SELECT COUNT(*) FROM audit_log WHERE action = 'tenant.provision' AND outcome = 'failure' AND target = 'flaky' AND detail LIKE '%step migrated%'"); n != 1 {
 			t.Fatal("failure not audited")
 		}
 		// Steps before the failure happened; the failed tenant owns them.
-		if !s.databaseExists(t, s.prefix+"flaky") {
+		if !testdb.DatabaseExists(t, s.db, s.prefix+"flaky") {
 			t.Fatal("database step not done")
 		}
 		s.requireClean(t)
 		// Not a new slug, not suspendable.
-		expect(t, s.call("POST", tenantsPath, admin, map[string]any{"slug": "flaky", "name": "Flaky"}), 409, "TENANT_EXISTS")
-		expect(t, s.call("POST", tenantsPath+"/flaky/suspend", admin, nil), 409, "CONFLICT")
-		expect(t, s.call("POST", tenantsPath+"/flaky/resume", admin, nil), 409, "CONFLICT")
+		s.Expect(t, 409, "TENANT_EXISTS", testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{"slug": "flaky", "name": "Flaky"}})
+		s.Expect(t, 409, "CONFLICT", testsilo.Request{Method: "POST", Path: tenantsPath + "/flaky/suspend", Token: admin})
+		s.Expect(t, 409, "CONFLICT", testsilo.Request{Method: "POST", Path: tenantsPath + "/flaky/resume", Token: admin})
 	})
 	t.Run("RetryFailsAgain", func(t *testing.T) {
 		s.prov.Hook = failAt("migrated")
-		r := s.call("POST", tenantsPath+"/flaky/provision", admin, nil)
+		r := s.Do(t, testsilo.Request{Method: "POST", Path: tenantsPath + "/flaky/provision", Token: admin})
 		s.prov.Hook = nil
-		expect(t, r, 503, "PROVISIONING_FAILED")
-		if v := s.call("GET", tenantsPath+"/flaky", admin, nil).tenant(); v["status"] != "failed" {
+		r.Require(t, 503, "PROVISIONING_FAILED")
+		if v := s.Do(t, testsilo.Request{Method: "GET", Path: tenantsPath + "/flaky", Token: admin}).Obj("tenant"); v["status"] != "failed" {
 			t.Fatalf("after a failed retry: %v", v)
 		}
 	})
 	t.Run("Resume", func(t *testing.T) {
-		r := s.call("POST", tenantsPath+"/flaky/provision", admin, nil)
-		expect(t, r, 200, "")
-		s.requireTenantView(t, r.tenant(), "flaky", "Flaky")
-		s.requireLeakFree(t, "flaky", r.raw)
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: tenantsPath + "/flaky/provision", Token: admin})
+		s.requireTenantView(t, r.Obj("tenant"), "flaky", "Flaky")
+		s.requireLeakFree(t, "flaky", string(r.Raw))
 		requireTenantAdmin(t, s.prefix+"flaky")
 		if n := s.count(t, "SELECT COUNT(*) FROM tenants WHERE slug = 'flaky' AND last_error IS NULL AND pending_admin IS NULL"); n != 1 {
 			t.Fatal("lastError or pending admin kept after a successful retry")
 		}
 		// Idempotent once active.
-		r2 := s.call("POST", tenantsPath+"/flaky/provision", admin, nil)
-		expect(t, r2, 200, "")
-		if r2.tenant()["updatedAt"] != r.tenant()["updatedAt"] {
-			t.Fatalf("second provision changed the tenant: %s vs %s", r2.raw, r.raw)
+		r2 := s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: tenantsPath + "/flaky/provision", Token: admin})
+		if r2.Obj("tenant")["updatedAt"] != r.Obj("tenant")["updatedAt"] {
+			t.Fatalf("second provision changed the tenant: %s vs %s", r2.Raw, r.Raw)
 		}
 		requireTenantAdmin(t, s.prefix+"flaky")
 		s.requireClean(t)
 	})
 	t.Run("FailAtAdmin", func(t *testing.T) {
 		s.prov.Hook = failAt("admin")
-		r := s.call("POST", tenantsPath, admin, map[string]any{"slug": "late", "name": "Late", "admin": tenantAdmin})
+		r := s.Do(t, testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{"slug": "late", "name": "Late", "admin": tenantAdmin}})
 		s.prov.Hook = nil
-		expect(t, r, 503, "PROVISIONING_FAILED")
+		r.Require(t, 503, "PROVISIONING_FAILED")
 		if us := tenantUsers(t, s.prefix+"late"); len(us) != 0 {
 			t.Fatalf("admin created despite the failure: %+v", us)
 		}
-		expect(t, s.call("POST", tenantsPath+"/late/provision", admin, nil), 200, "")
+		s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: tenantsPath + "/late/provision", Token: admin})
 		requireTenantAdmin(t, s.prefix+"late")
 		s.requireClean(t)
 	})
 	t.Run("FailAtFirstStepThenPurge", func(t *testing.T) {
 		s.prov.Hook = failAt("database")
-		r := s.call("POST", tenantsPath, admin, map[string]any{"slug": "stillborn", "name": "Stillborn"})
+		r := s.Do(t, testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{"slug": "stillborn", "name": "Stillborn"}})
 		s.prov.Hook = nil
-		expect(t, r, 503, "PROVISIONING_FAILED")
-		v := s.call("GET", tenantsPath+"/stillborn", admin, nil).tenant()
+		r.Require(t, 503, "PROVISIONING_FAILED")
+		v := s.Do(t, testsilo.Request{Method: "GET", Path: tenantsPath + "/stillborn", Token: admin}).Obj("tenant")
 		if v["status"] != "failed" || !strings.Contains(v["lastError"].(string), "step database") {
 			t.Fatalf("tenant = %v", v)
 		}
-		if s.databaseExists(t, s.prefix+"stillborn") {
+		if testdb.DatabaseExists(t, s.db, s.prefix+"stillborn") {
 			t.Fatal("database created despite the failure")
 		}
 		s.requireClean(t)
 		// Purge works from failed, with nothing to drop.
-		expect(t, s.call("DELETE", tenantsPath+"/stillborn?purge=true", super, nil), 204, "")
-		expect(t, s.call("GET", tenantsPath+"/stillborn", admin, nil), 404, "TENANT_NOT_FOUND")
+		s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/stillborn?purge=true", Token: super})
+		s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "GET", Path: tenantsPath + "/stillborn", Token: admin})
 		s.requireClean(t)
 	})
 	t.Run("SoftDeleteNeverProvisioned", func(t *testing.T) {
 		s.prov.Hook = failAt("database")
-		r := s.call("POST", tenantsPath, admin, map[string]any{"slug": "ghost", "name": "Ghost"})
+		r := s.Do(t, testsilo.Request{Method: "POST", Path: tenantsPath, Token: admin, Body: map[string]any{"slug": "ghost", "name": "Ghost"}})
 		s.prov.Hook = nil
-		expect(t, r, 503, "PROVISIONING_FAILED")
+		r.Require(t, 503, "PROVISIONING_FAILED")
 		// A soft delete of a failed tenant works though its DB user never existed.
-		expect(t, s.call("DELETE", tenantsPath+"/ghost", super, nil), 204, "")
-		if v := s.call("GET", tenantsPath+"/ghost", admin, nil).tenant(); v["status"] != "deleted" {
+		s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/ghost", Token: super})
+		if v := s.Do(t, testsilo.Request{Method: "GET", Path: tenantsPath + "/ghost", Token: admin}).Obj("tenant"); v["status"] != "deleted" {
 			t.Fatalf("tenant = %v", v)
 		}
 		// It never had a database or DB user, so reconciliation must not
 		// report them missing.
 		s.requireClean(t)
-		expect(t, s.call("DELETE", tenantsPath+"/ghost?purge=true", super, nil), 204, "")
+		s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/ghost?purge=true", Token: super})
 		s.requireClean(t)
 	})
-	if dbs := s.databases(t); !slices.Equal(dbs, []string{s.prefix + "flaky", s.prefix + "late"}) {
+	if dbs := testdb.Databases(t, s.db, s.prefix); !slices.Equal(dbs, []string{s.prefix + "flaky", s.prefix + "late"}) {
 		t.Fatalf("databases = %v", dbs)
 	}
 	s.requireClean(t)
@@ -1206,37 +1113,34 @@ func TestTenantProvisioningFailure(t *testing.T) {
 func TestAuditLog(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
-	rootID := s.call("GET", "/api/central/auth/me", super, nil).user()["id"].(string)
-	adminID, admin := s.addAdmin(super, "ops@example.com", "admin")
+	super := s.AdminToken()
+	rootID := s.Do(t, testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: super}).Obj("user")["id"].(string)
+	adminID, admin := s.AddAdmin(t, super, "ops@example.com", "admin")
 
 	// Every mutation below carries its own request id.
-	rid := func(name string) []string { return []string{"X-Request-Id", "req-" + name} }
-	r := s.call("POST", "/api/central/auth/login", "", map[string]string{"email": "root@example.com", "password": password}, rid("login")...)
-	expect(t, r, 200, "")
-	super = r.str("access_token")
-	expect(t, s.call("POST", tenantsPath, super, map[string]any{"slug": "audited", "name": "Audited"}, rid("create")...), 201, "")
-	expect(t, s.call("PATCH", tenantsPath+"/audited", super, map[string]any{"name": "Audited Too"}, rid("update")...), 200, "")
-	expect(t, s.call("POST", tenantsPath+"/audited/suspend", super, nil, rid("suspend")...), 200, "")
-	expect(t, s.call("POST", tenantsPath+"/audited/resume", super, nil, rid("resume")...), 200, "")
-	expect(t, s.call("DELETE", tenantsPath+"/audited", super, nil, rid("delete")...), 204, "")
-	expect(t, s.call("DELETE", tenantsPath+"/audited?purge=true", super, nil, rid("purge")...), 204, "")
-	r = s.call("POST", "/api/central/auth/register", super, newAdmin("new@example.com", "admin"), rid("register")...)
-	expect(t, r, 201, "")
-	newID := r.user()["id"].(string)
+	rid := func(name string) map[string]string { return map[string]string{"X-Request-Id": "req-" + name} }
+	r := s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: map[string]string{"email": "root@example.com", "password": password}, Header: rid("login")})
+	super = r.Str("access_token")
+	s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: tenantsPath, Token: super, Body: map[string]any{"slug": "audited", "name": "Audited"}, Header: rid("create")})
+	s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: tenantsPath + "/audited", Token: super, Body: map[string]any{"name": "Audited Too"}, Header: rid("update")})
+	s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: tenantsPath + "/audited/suspend", Token: super, Header: rid("suspend")})
+	s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: tenantsPath + "/audited/resume", Token: super, Header: rid("resume")})
+	s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/audited", Token: super, Header: rid("delete")})
+	s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/audited?purge=true", Token: super, Header: rid("purge")})
+	r = s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: "/api/central/auth/register", Token: super, Body: newAdmin("new@example.com", "admin"), Header: rid("register")})
+	newID := r.Obj("user")["id"].(string)
 	// Refused requests leave no entry.
 	before := s.count(t, "SELECT COUNT(*) FROM audit_log")
-	expect(t, s.call("POST", tenantsPath, super, map[string]any{"slug": "Bad"}, rid("refused")...), 400, "VALIDATION_FAILED")
-	expect(t, s.call("DELETE", tenantsPath+"/audited", admin, nil, rid("refused")...), 403, "FORBIDDEN")
+	s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: tenantsPath, Token: super, Body: map[string]any{"slug": "Bad"}, Header: rid("refused")})
+	s.Expect(t, 403, "FORBIDDEN", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/audited", Token: admin, Header: rid("refused")})
 	if s.count(t, "SELECT COUNT(*) FROM audit_log") != before {
 		t.Fatal("refused requests were audited")
 	}
 
-	all := s.call("GET", "/api/central/audit?limit=200", super, nil)
-	expect(t, all, 200, "")
-	entries := all.list("entries")
-	if all.body["nextCursor"] != nil || !strings.Contains(all.raw, `"nextCursor":null`) {
-		t.Fatalf("nextCursor on the only page: %v", all.body["nextCursor"])
+	all := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/api/central/audit?limit=200", Token: super})
+	entries := all.List("entries")
+	if all.JSON["nextCursor"] != nil || !strings.Contains(string(all.Raw), `"nextCursor":null`) {
+		t.Fatalf("nextCursor on the only page: %v", all.JSON["nextCursor"])
 	}
 	if len(entries) != before {
 		t.Fatalf("%d entries listed, %d in the table", len(entries), before)
@@ -1259,7 +1163,7 @@ func TestAuditLog(t *testing.T) {
 				return i, e
 			}
 		}
-		t.Fatalf("no %s entry with request id %s in %s", action, requestID, all.raw)
+		t.Fatalf("no %s entry with request id %s in %s", action, requestID, all.Raw)
 		return 0, nil
 	}
 	t.Run("Entries", func(t *testing.T) {
@@ -1300,8 +1204,8 @@ func TestAuditLog(t *testing.T) {
 		if d, _ := purge["detail"].(string); !strings.Contains(d, s.prefix+"audited") {
 			t.Errorf("purge detail = %q", d)
 		}
-		if strings.Contains(strings.ToLower(all.raw), "password") || strings.Contains(all.raw, "$2a$") {
-			t.Fatalf("audit log leaks secrets: %s", all.raw)
+		if strings.Contains(strings.ToLower(string(all.Raw)), "password") || strings.Contains(string(all.Raw), "$2a$") {
+			t.Fatalf("audit log leaks secrets: %s", all.Raw)
 		}
 	})
 	t.Run("Order", func(t *testing.T) {
@@ -1345,9 +1249,8 @@ func TestAuditLog(t *testing.T) {
 				if cursor != "" {
 					path += "&cursor=" + url.QueryEscape(cursor)
 				}
-				r := s.call("GET", path, super, nil)
-				expect(t, r, 200, "")
-				page := r.list("entries")
+				r := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: path, Token: super})
+				page := r.List("entries")
 				if len(page) > limit {
 					t.Fatalf("page of %d with limit %d", len(page), limit)
 				}
@@ -1358,7 +1261,7 @@ func TestAuditLog(t *testing.T) {
 				if pages > len(entries)+1 {
 					t.Fatal("pagination does not end")
 				}
-				next, _ := r.body["nextCursor"].(string)
+				next, _ := r.JSON["nextCursor"].(string)
 				if next == "" {
 					break
 				}
@@ -1378,13 +1281,13 @@ func TestAuditLog(t *testing.T) {
 	})
 	t.Run("BadQuery", func(t *testing.T) {
 		for _, q := range []string{"limit=0", "limit=201", "limit=x", "cursor=abc", "cursor=0", "cursor=-5", "cursor=" + url.QueryEscape("1 OR 1=1"), "cursor=99999999999999999999"} {
-			expect(t, s.call("GET", "/api/central/audit?"+q, super, nil), 400, "VALIDATION_FAILED")
+			s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "GET", Path: "/api/central/audit?" + q, Token: super})
 		}
 	})
 	t.Run("Access", func(t *testing.T) {
-		expect(t, s.call("GET", "/api/central/audit", admin, nil), 403, "FORBIDDEN")
-		expect(t, s.call("GET", "/api/central/audit", "", nil), 401, "UNAUTHENTICATED")
-		expect(t, s.call("GET", "/api/central/audit", "garbage", nil), 401, "UNAUTHENTICATED")
+		s.Expect(t, 403, "FORBIDDEN", testsilo.Request{Method: "GET", Path: "/api/central/audit", Token: admin})
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: "/api/central/audit"})
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: "/api/central/audit", Token: "garbage"})
 	})
 	s.requireClean(t)
 }

@@ -20,12 +20,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/config"
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
-	"github.com/silo-dev/silo/tenantdb"
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 // Fuzz targets of the HTTP layer, against real MariaDB. Each target sets up
@@ -55,16 +53,25 @@ const fuzzTrustedProxy = "192.0.2.0/24"
 // server work for seconds shows up as a 503 TIMEOUT.
 const fuzzRequestTimeout = 2 * time.Second
 
-func newFuzzEnv(f *testing.F) *fuzzEnv {
+// newFuzzEnv bootstraps the superadmin and creates tenants through a
+// sibling instance with the usual request timeout (provisioning a tenant
+// may take longer than fuzzRequestTimeout on a loaded machine), then starts
+// the fuzzed instance of the same installation. It returns the
+// superadmin's access token.
+func newFuzzEnv(f *testing.F, tenants ...testsilo.NewTenant) (*fuzzEnv, string) {
 	f.Helper()
 	unlimited := func(o *serverOptions) {
 		o.perIP, o.perEmail = 1_000_000, 1_000_000
 		o.trustedProxies = []string{fuzzTrustedProxy}
-		o.timeout = fuzzRequestTimeout
 	}
-	s := newServer(f, unlimited)
-	trackFuzzWorkerDatabases(f, s.cfg.DBName, s.prefix)
-	return &fuzzEnv{server: s, h: s.handler}
+	setup := newServer(f, unlimited)
+	trackFuzzWorkerDatabases(f, setup.cfg.DBName, setup.prefix)
+	super := setup.AdminToken()
+	for _, n := range tenants {
+		setup.Tenant(f, n)
+	}
+	s := setup.instance(f, unlimited, func(o *serverOptions) { o.timeout = fuzzRequestTimeout })
+	return &fuzzEnv{server: s, h: s.handler}, super
 }
 
 // With -fuzz, the target runs in worker processes that the coordinator
@@ -101,13 +108,6 @@ func trackFuzzWorkerDatabases(f *testing.F, centralDB, prefix string) {
 // dropLeftovers drops the databases and DB users the workers listed in dir.
 func dropLeftovers(tb testing.TB, dir string) {
 	entries, _ := os.ReadDir(dir)
-	if len(entries) == 0 {
-		return
-	}
-	db := testdb.Server(tb)
-	defer db.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
 	for _, e := range entries {
 		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil {
@@ -115,47 +115,28 @@ func dropLeftovers(tb testing.TB, dir string) {
 		}
 		centralDB, prefix, _ := strings.Cut(strings.TrimSpace(string(raw)), "\n")
 		if config.ValidDatabaseName(centralDB) && strings.HasPrefix(centralDB, "silo_test_") {
-			if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+centralDB+"`"); err != nil {
-				tb.Errorf("drop %s: %v", centralDB, err)
-			}
+			testdb.Drop(tb, centralDB)
 		}
-		if !fuzzPrefixPattern.MatchString(prefix) {
-			continue
-		}
-		like := strings.ReplaceAll(prefix, "_", `\_`) + "%"
-		var names []string
-		_ = sqlx.SelectContext(ctx, sqlx.NewDb(db, "mysql"), &names, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?", like)
-		for _, n := range names {
-			if tenantdb.ValidDatabase(n) {
-				if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+n+"`"); err != nil {
-					tb.Errorf("drop %s: %v", n, err)
-				}
-			}
-		}
-		var users []string
-		_ = sqlx.SelectContext(ctx, sqlx.NewDb(db, "mysql"), &users, "SELECT User FROM mysql.user WHERE User LIKE ? AND Host = '%'", like)
-		for _, u := range users {
-			if _, err := db.ExecContext(ctx, "DROP USER IF EXISTS ?@'%'", u); err != nil {
-				tb.Errorf("drop user %s: %v", u, err)
-			}
+		if fuzzPrefixPattern.MatchString(prefix) {
+			testdb.DropPrefixed(tb, prefix)
 		}
 	}
 }
 
 // serve runs req through the in-process handler.
-func (e *fuzzEnv) serve(req *http.Request) response {
+func (e *fuzzEnv) serve(req *http.Request) *testsilo.Response {
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)
 	res := rec.Result()
 	raw, _ := io.ReadAll(res.Body)
-	r := response{status: res.StatusCode, header: res.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &r.body)
+	r := &testsilo.Response{Status: res.StatusCode, Header: res.Header, Raw: raw}
+	_ = json.Unmarshal(raw, &r.JSON)
 	return r
 }
 
 // tenantCall sends a tenant-plane request for acme through the in-process
 // handler (which, unlike the helpers' HTTP server, mounts the record store).
-func (e *fuzzEnv) tenantCall(method, path, tok, body string) response {
+func (e *fuzzEnv) tenantCall(method, path, tok, body string) *testsilo.Response {
 	req := httptest.NewRequest(method, path, strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Authorization", "Bearer "+tok)
@@ -166,39 +147,31 @@ func (e *fuzzEnv) tenantCall(method, path, tok, body string) response {
 // requireWellFormed fails unless r is a 2xx with a JSON body (or none, for
 // 204) or a 4xx in the API.md error envelope, whose requestId is the
 // X-Request-Id header and whose message shows no SQL error or stack trace.
-func requireWellFormed(t *testing.T, r response) {
+func requireWellFormed(t *testing.T, r *testsilo.Response) {
 	t.Helper()
-	if r.status >= 500 {
-		t.Fatalf("status %d: %s", r.status, r.raw)
+	if r.Status >= 500 {
+		t.Fatalf("status %d: %s", r.Status, r.Raw)
 	}
-	if r.status < 300 {
-		if r.status != http.StatusNoContent && !json.Valid([]byte(r.raw)) {
-			t.Fatalf("status %d with a body that is not JSON: %q", r.status, r.raw)
+	if r.Status < 300 {
+		if r.Status != http.StatusNoContent && !json.Valid(r.Raw) {
+			t.Fatalf("status %d with a body that is not JSON: %q", r.Status, r.Raw)
 		}
 		return
 	}
 	requireEnvelope(t, r)
 }
 
-func requireEnvelope(t *testing.T, r response) {
+func requireEnvelope(t *testing.T, r *testsilo.Response) {
 	t.Helper()
 	var env map[string]json.RawMessage
-	if err := json.Unmarshal([]byte(r.raw), &env); err != nil || len(env) != 1 || env["error"] == nil {
-		t.Fatalf("status %d without the error envelope: %q", r.status, r.raw)
+	if err := json.Unmarshal(r.Raw, &env); err != nil || len(env) != 1 || env["error"] == nil {
+		t.Fatalf("status %d without the error envelope: %q", r.Status, r.Raw)
 	}
-	e, _ := r.body["error"].(map[string]any)
-	code, _ := e["code"].(string)
-	msg, _ := e["message"].(string)
-	id, _ := e["requestId"].(string)
-	if code == "" || msg == "" {
-		t.Fatalf("status %d: error without code or message: %s", r.status, r.raw)
-	}
-	if id == "" || id != r.header.Get("X-Request-Id") {
-		t.Fatalf("status %d: requestId %q, X-Request-Id %q: %s", r.status, id, r.header.Get("X-Request-Id"), r.raw)
-	}
+	r.Require(t, r.Status, "")
+	msg, _ := r.JSON["error"].(map[string]any)["message"].(string)
 	for _, leak := range []string{"Error 1", "SQL", "goroutine ", "panic", ".go:"} {
 		if strings.Contains(msg, leak) {
-			t.Fatalf("status %d: error message leaks %q: %s", r.status, leak, r.raw)
+			t.Fatalf("status %d: error message leaks %q: %s", r.Status, leak, r.Raw)
 		}
 	}
 }
@@ -216,14 +189,12 @@ func requireEnvelope(t *testing.T, r response) {
 // cannot be smuggled past the first); a valid header is never blocked by a
 // host naming no tenant.
 func FuzzTenantResolution(f *testing.F) {
-	e := newFuzzEnv(f)
-	e.newTenant(f, "acme", "acme-corp.example")
-	e.newTenant(f, "gone", "gone.example.org")
+	e, _ := newFuzzEnv(f, tenantOf("acme", "acme-corp.example"), tenantOf("gone", "gone.example.org"))
 	ctx := central.WithActor(context.Background(), central.Actor{Kind: "system"})
 	if _, err := e.prov.Suspend(ctx, "gone"); err != nil {
 		f.Fatal(err)
 	}
-	tok := e.tlogin(f, "acme", adminOf("acme"), password).str("access_token")
+	tok := e.TenantLogin(f, "acme", adminOf("acme"), password).Str("access_token")
 
 	for _, s := range []struct {
 		header, host, fwd string
@@ -334,40 +305,40 @@ func FuzzTenantResolution(f *testing.F) {
 		}
 		lower := strings.ToLower(effective)
 		names := func(slug string) bool { return strings.Contains(lower, slug) }
-		code := r.code()
+		code := r.Code()
 		switch {
-		case r.status == 200:
-			got, _ := r.tenant()["slug"].(string)
+		case r.Status == 200:
+			got, _ := r.Obj("tenant")["slug"].(string)
 			if got != "acme" || !(every("acme") || every("") && names("acme")) {
 				t.Fatalf("resolved %q from x-tenant-id %q, host %q, forwarded %q (proxy %v)", got, values, host, fwd, proxy)
 			}
-		case r.status == 400 && code == "TENANT_ID_REQUIRED":
+		case r.Status == 400 && code == "TENANT_ID_REQUIRED":
 			if !every("") {
 				t.Fatalf("TENANT_ID_REQUIRED with x-tenant-id %q", values)
 			}
-		case r.status == 400 && code == "TENANT_MISMATCH":
+		case r.Status == 400 && code == "TENANT_MISMATCH":
 			if !(header == "acme" && names("gone") || header == "gone" && names("acme") || second != "") {
 				t.Fatalf("TENANT_MISMATCH for x-tenant-id %q, host %q, forwarded %q (proxy %v)", values, host, fwd, proxy)
 			}
-		case r.status == 403 && code == "TENANT_SUSPENDED":
+		case r.Status == 403 && code == "TENANT_SUSPENDED":
 			if !(every("gone") || every("") && names("gone")) {
 				t.Fatalf("resolved the suspended tenant from x-tenant-id %q, host %q, forwarded %q (proxy %v)", values, host, fwd, proxy)
 			}
-		case r.status == 404 && code == "TENANT_NOT_FOUND":
+		case r.Status == 404 && code == "TENANT_NOT_FOUND":
 		default:
 			t.Fatalf("unexpected answer %d %s to x-tenant-id %q, host %q, forwarded %q (proxy %v): %s",
-				r.status, code, values, host, fwd, proxy, r.raw)
+				r.Status, code, values, host, fwd, proxy, r.Raw)
 		}
 		if second != "" {
 			return
 		}
 		// A well-formed header is not blocked by a host that names no
 		// (other) tenant.
-		if header == "acme" && !names("gone") && r.status != 200 {
-			t.Fatalf("x-tenant-id acme with host %q, forwarded %q (proxy %v): %d %s", host, fwd, proxy, r.status, r.raw)
+		if header == "acme" && !names("gone") && r.Status != 200 {
+			t.Fatalf("x-tenant-id acme with host %q, forwarded %q (proxy %v): %d %s", host, fwd, proxy, r.Status, r.Raw)
 		}
 		if header == "gone" && !names("acme") && code != "TENANT_SUSPENDED" {
-			t.Fatalf("x-tenant-id gone with host %q, forwarded %q (proxy %v): %d %s", host, fwd, proxy, r.status, r.raw)
+			t.Fatalf("x-tenant-id gone with host %q, forwarded %q (proxy %v): %d %s", host, fwd, proxy, r.Status, r.Raw)
 		}
 	})
 }
@@ -381,9 +352,7 @@ func FuzzTenantResolution(f *testing.F) {
 // a fresh rate-limit bucket for guessing its password. Every answer is
 // well-formed (no 5xx).
 func FuzzLoginEmail(f *testing.F) {
-	e := newFuzzEnv(f)
-	e.bootstrap()
-	e.newTenant(f, "acme")
+	e, _ := newFuzzEnv(f, tenantOf("acme"))
 	for _, s := range []struct {
 		email   string
 		central bool
@@ -419,7 +388,7 @@ func FuzzLoginEmail(f *testing.F) {
 		}
 		r := e.serve(req)
 		requireWellFormed(t, r)
-		if r.status != 200 {
+		if r.Status != 200 {
 			return
 		}
 		// What the server saw: email after JSON (invalid UTF-8 replaced).
@@ -436,15 +405,14 @@ func FuzzLoginEmail(f *testing.F) {
 // reach SQL as JSON paths and values). Properties: no panic, no 5xx, errors
 // in the envelope, and a 200 lists only records of the collection asked for.
 func FuzzRecordQuery(f *testing.F) {
-	e := newFuzzEnv(f)
-	e.newTenant(f, "acme")
-	tok := e.tlogin(f, "acme", adminOf("acme"), password).str("access_token")
+	e, _ := newFuzzEnv(f, tenantOf("acme"))
+	tok := e.TenantLogin(f, "acme", adminOf("acme"), password).Str("access_token")
 	for _, d := range []string{
 		`{"title":"a","n":1,"ok":true,"tags":["x"],"obj":{"k":"v"}}`,
 		`{"title":"b\u0000c","n":1.5e300,"ok":false,"none":null,"q":"'\"` + "`" + `%_\\"}`,
 		`{"title":"ü😀","n":-0,"Title":"case"}`,
 	} {
-		expect(f, e.tenantCall("POST", "/api/collections/fuzz/records", tok, `{"data":`+d+`}`), 201, "")
+		e.tenantCall("POST", "/api/collections/fuzz/records", tok, `{"data":`+d+`}`).Require(f, 201, "")
 	}
 	for _, s := range []struct{ coll, query string }{
 		{"fuzz", ""},
@@ -481,12 +449,12 @@ func FuzzRecordQuery(f *testing.F) {
 		req.Header.Set("X-Tenant-Id", "acme")
 		r := e.serve(req)
 		requireWellFormed(t, r)
-		if r.status != 200 {
+		if r.Status != 200 {
 			return
 		}
-		list, ok := r.body["records"].([]any)
+		list, ok := r.JSON["records"].([]any)
 		if !ok {
-			t.Fatalf("200 without a records list: %s", r.raw)
+			t.Fatalf("200 without a records list: %s", r.Raw)
 		}
 		for _, x := range list {
 			if c, _ := x.(map[string]any)["collection"].(string); c != coll {
@@ -515,16 +483,14 @@ var errNoProvisioning = errors.New("fuzz: provisioning disabled")
 // provisioning the test disables after validation), every non-2xx answer in
 // the error envelope, every 2xx answer JSON.
 func FuzzRequestBodies(f *testing.F) {
-	e := newFuzzEnv(f)
-	super := e.bootstrap()
-	otherAdmin, _ := e.addAdmin(super, "other@example.com", "admin")
-	e.newTenant(f, "acme")
-	tok := e.tlogin(f, "acme", adminOf("acme"), password).str("access_token")
-	member := e.register(f, "acme", "member@acme.example", password)
-	expect(f, e.tc(f, "POST", "/api/roles", "acme", tok, map[string]any{"name": "fuzzer", "permissions": []string{"data:read"}}), 201, "")
+	e, super := newFuzzEnv(f, tenantOf("acme"))
+	otherAdmin, _ := e.AddAdmin(f, super, "other@example.com", "admin")
+	tok := e.TenantLogin(f, "acme", adminOf("acme"), password).Str("access_token")
+	member := e.SignUp(f, "acme", "member@acme.example", password)
+	e.Expect(f, 201, "", testsilo.Request{Method: "POST", Path: "/api/roles", Tenant: "acme", Token: tok, Body: map[string]any{"name": "fuzzer", "permissions": []string{"data:read"}}})
 	rec := e.tenantCall("POST", "/api/collections/fuzz/records", tok, `{"data":{"n":1}}`)
-	expect(f, rec, 201, "")
-	recordID, _ := rec.body["record"].(map[string]any)["id"].(string)
+	rec.Require(f, 201, "")
+	recordID, _ := rec.JSON["record"].(map[string]any)["id"].(string)
 
 	var provisioningStopped atomic.Bool
 	e.prov.Hook = func(step string) error {
@@ -648,15 +614,15 @@ func FuzzRequestBodies(f *testing.F) {
 		}
 		provisioningStopped.Store(false)
 		r := e.serve(req)
-		if route.name == "central.tenants.create" && r.status == 503 && r.code() == "PROVISIONING_FAILED" && provisioningStopped.Load() {
+		if route.name == "central.tenants.create" && r.Status == 503 && r.Code() == "PROVISIONING_FAILED" && provisioningStopped.Load() {
 			requireEnvelope(t, r)
 			return
 		}
 		requireWellFormed(t, r)
-		if r.status == 401 && route.bearer != "" {
+		if r.Status == 401 && route.bearer != "" {
 			// The fuzzer must not lose its credentials (a 401 here would
 			// make every later input on this route test nothing).
-			t.Fatalf("%s: the route's credentials were refused: %s", route.name, r.raw)
+			t.Fatalf("%s: the route's credentials were refused: %s", route.name, r.Raw)
 		}
 	})
 }

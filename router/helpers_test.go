@@ -36,8 +36,8 @@ const (
 // binary assembles it, on its own central database and tenant
 // database/user name prefix, served over HTTP.
 type server struct {
+	*testsilo.Env
 	t       testing.TB
-	url     string
 	handler http.Handler   // what url serves, for in-process requests
 	db      *sqlx.DB       // the instance's central pool
 	cfg     *mysql.Config  // the central database
@@ -128,7 +128,7 @@ func start(t testing.TB, install *config.Config, o serverOptions) *server {
 	}
 	cfg.TrustedProxies = o.trustedProxies
 	queries := new(atomic.Int64)
-	a, c := testsilo.StartApp(t, &cfg, slog.New(slog.DiscardHandler), app.Options{
+	e := testsilo.StartApp(t, &cfg, slog.New(slog.DiscardHandler), app.Options{
 		AccountFailures: o.accountFailures,
 		WrapCentral: func(c driver.Connector) driver.Connector {
 			if o.wrapCentral != nil {
@@ -141,7 +141,8 @@ func start(t testing.TB, install *config.Config, o serverOptions) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &server{t: t, url: c.URL, handler: a.Handler, db: a.CentralDB(), cfg: install.CentralDSN, install: install,
+	a := e.App
+	return &server{Env: e, t: t, handler: a.Handler, db: a.CentralDB(), cfg: install.CentralDSN, install: install,
 		keys: a.Keys, prov: a.Provisioner, tenant: a.TenantServer(), box: box, prefix: cfg.TenantDBPrefix, guard: a.Guard,
 		queries: queries}
 }
@@ -197,73 +198,13 @@ func (c *countingConn) CheckNamedValue(nv *driver.NamedValue) error {
 	return c.Conn.(driver.NamedValueChecker).CheckNamedValue(nv)
 }
 
-// response is a decoded HTTP answer.
-type response struct {
-	status int
-	header http.Header
-	raw    string
-	body   map[string]any
-}
-
-// code is the error code of an error envelope.
-func (r response) code() string {
-	e, _ := r.body["error"].(map[string]any)
-	c, _ := e["code"].(string)
-	return c
-}
-
-func (r response) user() map[string]any {
-	u, _ := r.body["user"].(map[string]any)
-	return u
-}
-
-func (r response) str(key string) string {
-	s, _ := r.body[key].(string)
-	return s
-}
-
-// call sends a request. body is sent as is when it is a string, else as JSON.
-func (s *server) call(method, path, bearer string, body any, headers ...string) response {
-	s.t.Helper()
-	r, err := s.do(method, path, bearer, body, headers...)
-	if err != nil {
-		s.t.Fatal(err)
+// headerMap is the headers of name, value pairs.
+func headerMap(pairs []string) map[string]string {
+	h := map[string]string{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		h[pairs[i]] = pairs[i+1]
 	}
-	return r
-}
-
-// do is call for any goroutine: it reports failure rather than ending the
-// test. A "Host" header sets the request's host.
-func (s *server) do(method, path, bearer string, body any, headers ...string) (response, error) {
-	req := testsilo.Request{Method: method, Path: path, Token: bearer, Body: body, Header: map[string]string{}}
-	for i := 0; i+1 < len(headers); i += 2 {
-		if strings.EqualFold(headers[i], "Host") {
-			req.Host = headers[i+1]
-			continue
-		}
-		req.Header[http.CanonicalHeaderKey(headers[i])] = headers[i+1]
-	}
-	r, err := s.client().Send(req)
-	if err != nil {
-		return response{}, err
-	}
-	return answer(r), nil
-}
-
-func (s *server) client() *testsilo.Client { return &testsilo.Client{URL: s.url} }
-
-func answer(r *testsilo.Response) response {
-	return response{status: r.Status, header: r.Header, raw: string(r.Raw), body: r.JSON}
-}
-
-// expect fails the test unless r has the status and (for errors) code, and
-// every error answer has the API.md envelope.
-func expect(t testing.TB, r response, status int, code string) {
-	t.Helper()
-	answer := testsilo.Response{Status: r.status, Header: r.header, Raw: []byte(r.raw), JSON: r.body}
-	if err := answer.Check(status, code); err != nil {
-		t.Fatal(err)
-	}
+	return h
 }
 
 type adminInput struct {
@@ -276,25 +217,6 @@ type adminInput struct {
 
 func newAdmin(email, role string) adminInput {
 	return adminInput{Email: email, Password: password, FirstName: "Ada", LastName: "Lovelace", Role: role}
-}
-
-// bootstrap registers the first superadmin and returns its access token.
-func (s *server) bootstrap() string {
-	s.t.Helper()
-	return s.client().Bootstrap(s.t, "root@example.com")
-}
-
-func (s *server) login(email, pw string) response {
-	s.t.Helper()
-	return answer(s.client().CentralLogin(s.t, email, pw))
-}
-
-// addAdmin registers another admin with the superadmin token and returns its id and access token.
-func (s *server) addAdmin(super, email, role string) (id, access string) {
-	s.t.Helper()
-	r := s.call("POST", "/api/central/auth/register", super, newAdmin(email, role))
-	expect(s.t, r, 201, "")
-	return r.user()["id"].(string), s.login(email, password).str("access_token")
 }
 
 // rows returns a fingerprint of the central tables, to show nothing changed.

@@ -1,7 +1,6 @@
 package router_test
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"crypto/ecdsa"
@@ -16,7 +15,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -30,6 +28,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 // The hostile-input catalogue: hundreds of bad requests against every route
@@ -77,8 +76,8 @@ type hostileCase struct {
 	// Host, a control character in a header) before any Silo code runs: its
 	// plain-text 400 cannot carry the API.md envelope.
 	transport bool
-	check     func(t testing.TB, r response) // more checks, if any
-	bug       string                         // fixedBugs only: what went wrong, and where
+	check     func(t testing.TB, r *testsilo.Response) // more checks, if any
+	bug       string                                   // fixedBugs only: what went wrong, and where
 }
 
 type hostileTenant struct {
@@ -116,21 +115,18 @@ func newHostileFixture(t *testing.T) *hostileFixture {
 	f.root = testdb.Server(t)
 	t.Cleanup(func() { f.root.Close() })
 
-	f.superTok = s.bootstrap()
-	f.superID = s.call("GET", "/api/central/auth/me", f.superTok, nil).user()["id"].(string)
-	f.superRef = s.login("root@example.com", password).str("refresh_token")
-	r := s.call("POST", "/api/central/auth/register", f.superTok,
-		adminInput{Email: "plain@example.com", Password: hostilePassword72, FirstName: "Plain", LastName: "Admin", Role: "admin"})
-	expect(t, r, 201, "")
-	f.adminID = r.user()["id"].(string)
-	f.adminTok = s.login("plain@example.com", hostilePassword72).str("access_token")
+	f.superTok = s.AdminToken()
+	f.superID = s.Do(t, testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: f.superTok}).Obj("user")["id"].(string)
+	f.superRef = s.CentralLogin(t, "root@example.com", password).Str("refresh_token")
+	r := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: "/api/central/auth/register", Token: f.superTok, Body: adminInput{Email: "plain@example.com", Password: hostilePassword72, FirstName: "Plain", LastName: "Admin", Role: "admin"}})
+	f.adminID = r.Obj("user")["id"].(string)
+	f.adminTok = s.CentralLogin(t, "plain@example.com", hostilePassword72).Str("access_token")
 
 	f.a = f.newTenant(t, "alpha", "users:read")
 	f.b = f.newTenant(t, "bravo", "data:read")
 
-	r = s.call("POST", tenantsPath+"/alpha/impersonate", f.superTok, map[string]string{"userId": f.a.memberID})
-	expect(t, r, 200, "")
-	f.imperTok = r.str("access_token")
+	r = s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: tenantsPath + "/alpha/impersonate", Token: f.superTok, Body: map[string]string{"userId": f.a.memberID}})
+	f.imperTok = r.Str("access_token")
 
 	var err error
 	if f.rsaKey, err = rsa.GenerateKey(rand.Reader, 2048); err != nil {
@@ -146,8 +142,8 @@ func newHostileFixture(t *testing.T) *hostileFixture {
 	// Control tokens forged exactly like the hostile ones, but correctly,
 	// are accepted: the refusals in the catalogue are due to the tampering
 	// alone.
-	expect(t, s.call("GET", "/api/central/auth/me", f.hs256(testKID, f.centralClaims(nil)), nil), 200, "")
-	expect(t, s.tc(t, "GET", mePath, "alpha", f.hs256(testKID, f.tenantClaims(f.a, nil)), nil), 200, "")
+	s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: f.hs256(testKID, f.centralClaims(nil))})
+	s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: mePath, Tenant: "alpha", Token: f.hs256(testKID, f.tenantClaims(f.a, nil))})
 
 	// Secrets that no answer may contain.
 	f.secrets = []string{testSecret, "$2a$", password, hostilePassword72, f.centralDB,
@@ -165,19 +161,17 @@ func (f *hostileFixture) newTenant(t *testing.T, slug, keyPermission string) *ho
 	t.Helper()
 	s := f.s
 	ht := &hostileTenant{slug: slug, domain: slug + ".example.org", member: "member@" + slug + ".example", keyPermission: keyPermission}
-	tn := s.newTenant(t, slug, ht.domain)
+	tn := s.Tenant(t, tenantOf(slug, ht.domain))
 	ht.db = tn.DatabaseName
 	ht.dbUser, _, ht.dbPassword = s.secrets(t, slug)
-	r := s.tlogin(t, slug, adminOf(slug), password)
-	ht.adminTok, ht.adminID, ht.adminRef = r.str("access_token"), r.user()["id"].(string), r.str("refresh_token")
-	ht.memberID = s.register(t, slug, ht.member, hostilePassword72)
-	ht.memberTok = s.tlogin(t, slug, ht.member, hostilePassword72).str("access_token")
-	r = s.tc(t, "POST", apiKeysPath, slug, ht.adminTok, map[string]any{"name": "hostile key", "permissions": []string{keyPermission}})
-	expect(t, r, 201, "")
-	ht.keyTok, ht.keyID = r.str("key"), r.body["apiKey"].(map[string]any)["id"].(string)
-	r = s.tc(t, "POST", invitationsPath, slug, ht.adminTok, map[string]string{"email": "invitee@" + slug + ".example", "role": "member"})
-	expect(t, r, 201, "")
-	ht.invID, ht.invToken = r.body["invitation"].(map[string]any)["id"].(string), r.str("token")
+	r := s.TenantLogin(t, slug, adminOf(slug), password)
+	ht.adminTok, ht.adminID, ht.adminRef = r.Str("access_token"), r.Obj("user")["id"].(string), r.Str("refresh_token")
+	ht.memberID = s.SignUp(t, slug, ht.member, hostilePassword72)
+	ht.memberTok = s.TenantLogin(t, slug, ht.member, hostilePassword72).Str("access_token")
+	r = s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: apiKeysPath, Tenant: slug, Token: ht.adminTok, Body: map[string]any{"name": "hostile key", "permissions": []string{keyPermission}}})
+	ht.keyTok, ht.keyID = r.Str("key"), r.JSON["apiKey"].(map[string]any)["id"].(string)
+	r = s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: invitationsPath, Tenant: slug, Token: ht.adminTok, Body: map[string]string{"email": "invitee@" + slug + ".example", "role": "member"}})
+	ht.invID, ht.invToken = r.JSON["invitation"].(map[string]any)["id"].(string), r.Str("token")
 	return ht
 }
 
@@ -190,7 +184,7 @@ func (f *hostileFixture) newTenant(t *testing.T, slug, keyPermission string) *ho
 func (f *hostileFixture) warmKeys(t testing.TB) {
 	t.Helper()
 	for _, ht := range []*hostileTenant{f.a, f.b} {
-		expect(t, f.s.tc(t, "GET", mePath, ht.slug, ht.keyTok, nil), 403, "FORBIDDEN")
+		f.s.Expect(t, 403, "FORBIDDEN", testsilo.Request{Method: "GET", Path: mePath, Tenant: ht.slug, Token: ht.keyTok})
 	}
 	f.warmed = time.Now()
 }
@@ -343,9 +337,9 @@ func padBitsFlipped(s string) string {
 
 // send performs c and returns the answer and the request's text (for
 // telling SQL text in an answer from an echo of what was sent).
-func (f *hostileFixture) send(c hostileCase) (response, string, error) {
+func (f *hostileFixture) send(c hostileCase) (*testsilo.Response, string, error) {
 	if c.raw != "" {
-		r, err := hostileRaw(f.s.url, c.raw)
+		r, err := f.s.SendRaw(c.raw)
 		return r, c.raw, err
 	}
 	var rd io.Reader
@@ -362,7 +356,7 @@ func (f *hostileFixture) send(c hostileCase) (response, string, error) {
 	default:
 		buf, err := json.Marshal(b)
 		if err != nil {
-			return response{}, "", err
+			return nil, "", err
 		}
 		rd = bytes.NewReader(buf)
 		text.Write(buf)
@@ -370,9 +364,9 @@ func (f *hostileFixture) send(c hostileCase) (response, string, error) {
 	if c.stream > 0 {
 		rd = &endless{n: c.stream} // no Content-Length: sent chunked
 	}
-	req, err := http.NewRequest(c.method, f.s.url+c.path, rd)
+	req, err := http.NewRequest(c.method, f.s.URL+c.path, rd)
 	if err != nil {
-		return response{}, "", err
+		return nil, "", err
 	}
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -395,15 +389,15 @@ func (f *hostileFixture) send(c hostileCase) (response, string, error) {
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return response{}, "", err
+		return nil, "", err
 	}
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)
 	if err != nil {
-		return response{}, "", err
+		return nil, "", err
 	}
-	r := response{status: res.StatusCode, header: res.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &r.body)
+	r := &testsilo.Response{Status: res.StatusCode, Header: res.Header, Raw: raw}
+	_ = json.Unmarshal(raw, &r.JSON)
 	return r, text.String(), nil
 }
 
@@ -422,30 +416,6 @@ func rawRequest(method, path, host string, lines []string, body string) string {
 	return b.String()
 }
 
-func hostileRaw(baseURL, req string) (response, error) {
-	conn, err := net.Dial("tcp", strings.TrimPrefix(baseURL, "http://"))
-	if err != nil {
-		return response{}, err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := conn.Write([]byte(req)); err != nil {
-		return response{}, err
-	}
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		return response{}, err
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		return response{}, err
-	}
-	r := response{status: res.StatusCode, header: res.Header, raw: string(raw)}
-	_ = json.Unmarshal(raw, &r.body)
-	return r, nil
-}
-
 // Checks.
 
 var (
@@ -458,27 +428,27 @@ var (
 )
 
 // verify fails t unless r is a proper refusal of c.
-func (f *hostileFixture) verify(t testing.TB, c hostileCase, r response, reqText string) {
+func (f *hostileFixture) verify(t testing.TB, c hostileCase, r *testsilo.Response, reqText string) {
 	t.Helper()
-	if r.status < 400 || r.status > 499 {
-		t.Errorf("status %d, want a 4xx; body %.300s", r.status, r.raw)
+	if r.Status < 400 || r.Status > 499 {
+		t.Errorf("status %d, want a 4xx; body %.300s", r.Status, r.Raw)
 	}
-	if c.want != 0 && r.status != c.want {
-		t.Errorf("status %d, want %d; body %.300s", r.status, c.want, r.raw)
+	if c.want != 0 && r.Status != c.want {
+		t.Errorf("status %d, want %d; body %.300s", r.Status, c.want, r.Raw)
 	}
 	if c.transport {
 		// net/http's own refusal: plain text, no envelope, no Silo code ran.
-		if !strings.HasPrefix(r.raw, "400 Bad Request") {
-			t.Errorf("expected net/http's plain 400, got %d %.300s", r.status, r.raw)
+		if !strings.HasPrefix(string(r.Raw), "400 Bad Request") {
+			t.Errorf("expected net/http's plain 400, got %d %.300s", r.Status, r.Raw)
 		}
 	} else {
 		f.envelope(t, r)
 	}
-	if c.code != "" && r.code() != c.code {
-		t.Errorf("code %q, want %q; body %.300s", r.code(), c.code, r.raw)
+	if c.code != "" && r.Code() != c.code {
+		t.Errorf("code %q, want %q; body %.300s", r.Code(), c.code, r.Raw)
 	}
-	answer := r.raw
-	for k, vs := range r.header {
+	answer := string(r.Raw)
+	for k, vs := range r.Header {
 		answer += "\n" + k + ": " + strings.Join(vs, ", ")
 	}
 	secrets := append([]string(nil), f.secrets...)
@@ -490,11 +460,11 @@ func (f *hostileFixture) verify(t testing.TB, c hostileCase, r response, reqText
 			t.Errorf("the answer leaks a secret (%.12s…): %.300s", s, answer)
 		}
 	}
-	lowAnswer, lowReq := strings.ToLower(r.raw), strings.ToLower(reqText)
+	lowAnswer, lowReq := strings.ToLower(string(r.Raw)), strings.ToLower(reqText)
 	for _, m := range hostileSQLText {
 		m = strings.ToLower(m)
 		if strings.Contains(lowAnswer, m) && !strings.Contains(lowReq, m) {
-			t.Errorf("the answer contains %q: %.300s", m, r.raw)
+			t.Errorf("the answer contains %q: %.300s", m, r.Raw)
 		}
 	}
 	if c.check != nil {
@@ -506,49 +476,49 @@ var hostileRequestID = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
 
 // saneRequestID fails t unless the answer's request id is a plain token
 // (an X-Request-Id that was not is replaced, never echoed).
-func saneRequestID(t testing.TB, r response) {
+func saneRequestID(t testing.TB, r *testsilo.Response) {
 	t.Helper()
-	if id := r.header.Get("X-Request-Id"); !hostileRequestID.MatchString(id) {
+	if id := r.Header.Get("X-Request-Id"); !hostileRequestID.MatchString(id) {
 		t.Errorf("X-Request-Id %q echoed", id)
 	}
 }
 
 // envelope fails t unless r is exactly API.md's error envelope.
-func (f *hostileFixture) envelope(t testing.TB, r response) {
+func (f *hostileFixture) envelope(t testing.TB, r *testsilo.Response) {
 	t.Helper()
-	if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		t.Errorf("Content-Type %q, want application/json", ct)
 	}
-	e, ok := r.body["error"].(map[string]any)
-	if !ok || len(r.body) != 1 {
-		t.Errorf("not the error envelope: %.300s", r.raw)
+	e, ok := r.JSON["error"].(map[string]any)
+	if !ok || len(r.JSON) != 1 {
+		t.Errorf("not the error envelope: %.300s", r.Raw)
 		return
 	}
 	for k := range e {
 		switch k {
 		case "code", "message", "requestId", "details":
 		default:
-			t.Errorf("unexpected error field %q: %.300s", k, r.raw)
+			t.Errorf("unexpected error field %q: %.300s", k, r.Raw)
 		}
 	}
 	if code, _ := e["code"].(string); !hostileCodePattern.MatchString(code) {
-		t.Errorf("bad error code %q: %.300s", code, r.raw)
+		t.Errorf("bad error code %q: %.300s", code, r.Raw)
 	}
 	if m, _ := e["message"].(string); strings.TrimSpace(m) == "" {
-		t.Errorf("error without message: %.300s", r.raw)
+		t.Errorf("error without message: %.300s", r.Raw)
 	}
-	if id, _ := e["requestId"].(string); id == "" || id != r.header.Get("X-Request-Id") {
-		t.Errorf("requestId %q does not match X-Request-Id %q", id, r.header.Get("X-Request-Id"))
+	if id, _ := e["requestId"].(string); id == "" || id != r.Header.Get("X-Request-Id") {
+		t.Errorf("requestId %q does not match X-Request-Id %q", id, r.Header.Get("X-Request-Id"))
 	}
 	if d, ok := e["details"]; ok {
 		ds, _ := d.([]any)
 		if len(ds) == 0 {
-			t.Errorf("empty details: %.300s", r.raw)
+			t.Errorf("empty details: %.300s", r.Raw)
 		}
 		for _, x := range ds {
 			m, _ := x.(map[string]any)
 			if f, _ := m["field"].(string); f == "" {
-				t.Errorf("detail without field: %.300s", r.raw)
+				t.Errorf("detail without field: %.300s", r.Raw)
 			}
 		}
 	}
@@ -596,7 +566,7 @@ func (f *hostileFixture) state(t testing.TB) hostileState {
 	for i := range values {
 		dest[i] = &values[i]
 	}
-	if err := f.root.QueryRow("SELECT "+strings.Join(subqueries, ", "), f.s.likePrefix(), f.s.likePrefix()).Scan(dest...); err != nil {
+	if err := f.root.QueryRow("SELECT "+strings.Join(subqueries, ", "), testdb.Like(f.s.prefix), testdb.Like(f.s.prefix)).Scan(dest...); err != nil {
 		t.Fatal(err)
 	}
 	st := hostileState{}
@@ -1188,7 +1158,7 @@ func (f *hostileFixture) catalogue(t testing.TB) []hostileCase {
 		}
 		add(c)
 	}
-	host := strings.TrimPrefix(f.s.url, "http://")
+	host := strings.TrimPrefix(f.s.URL, "http://")
 	for _, c := range []struct {
 		name      string
 		host      string
@@ -1592,24 +1562,24 @@ func (f *hostileFixture) accepted(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if r.status != c.want {
-				t.Fatalf("status %d, want %d: %.300s", r.status, c.want, r.raw)
+			if r.Status != c.want {
+				t.Fatalf("status %d, want %d: %.300s", r.Status, c.want, r.Raw)
 			}
 			for _, s := range f.secrets {
-				if strings.Contains(r.raw, s) {
-					t.Errorf("the answer leaks a secret (%.12s…): %.300s", s, r.raw)
+				if strings.Contains(string(r.Raw), s) {
+					t.Errorf("the answer leaks a secret (%.12s…): %.300s", s, r.Raw)
 				}
 			}
-			low, lowReq := strings.ToLower(r.raw), strings.ToLower(text)
+			low, lowReq := strings.ToLower(string(r.Raw)), strings.ToLower(text)
 			for _, m := range hostileSQLText {
 				if m = strings.ToLower(m); strings.Contains(low, m) && !strings.Contains(lowReq, m) {
-					t.Errorf("the answer contains %q: %.300s", m, r.raw)
+					t.Errorf("the answer contains %q: %.300s", m, r.Raw)
 				}
 			}
 			// A search for SQL or LIKE wildcards matches nobody.
 			for _, key := range []string{"tenants", "users"} {
-				if l, ok := r.body[key].([]any); ok && len(l) != 0 {
-					t.Errorf("the search matched %d %s: %.300s", len(l), key, r.raw)
+				if l, ok := r.JSON[key].([]any); ok && len(l) != 0 {
+					t.Errorf("the search matched %d %s: %.300s", len(l), key, r.Raw)
 				}
 			}
 			after := f.state(t)
@@ -1620,8 +1590,8 @@ func (f *hostileFixture) accepted(t *testing.T) {
 		})
 	}
 	// The refresh tokens that were offered elsewhere still work where they belong.
-	expect(t, f.s.call("POST", "/api/central/auth/refresh", "", map[string]string{"refresh_token": f.superRef}), 200, "")
-	expect(t, f.s.tc(t, "POST", refreshPath, A.slug, "", map[string]string{"refresh_token": A.adminRef}), 200, "")
+	f.s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: "/api/central/auth/refresh", Body: map[string]string{"refresh_token": f.superRef}})
+	f.s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: refreshPath, Tenant: A.slug, Body: map[string]string{"refresh_token": A.adminRef}})
 	t.Logf("%d hostile but acceptable requests answered 2xx, changing nothing", len(cases))
 }
 
@@ -1632,16 +1602,16 @@ func (f *hostileFixture) rateLimited(t *testing.T) {
 	lim := f.s.instance(t, func(o *serverOptions) { o.perIP = 3 })
 	before := f.state(t)
 	for i := range 3 {
-		expect(t, lim.call("POST", "/api/central/auth/login", "", creds("root@example.com", fmt.Sprintf("wrong password %d", i))), 401, "INVALID_CREDENTIALS")
+		lim.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: creds("root@example.com", fmt.Sprintf("wrong password %d", i))})
 	}
-	for _, r := range []response{
-		lim.call("POST", "/api/central/auth/login", "", creds("root@example.com", password)),
-		lim.tc(t, "POST", loginPath, f.a.slug, "", creds(adminOf("alpha"), password)),
-		lim.tc(t, "POST", loginPath, f.b.slug, "", creds("' OR '1'='1' -- `users`@x.example", password)),
+	for _, r := range []*testsilo.Response{
+		lim.Do(t, testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: creds("root@example.com", password)}),
+		lim.Do(t, testsilo.Request{Method: "POST", Path: loginPath, Tenant: f.a.slug, Body: creds(adminOf("alpha"), password)}),
+		lim.Do(t, testsilo.Request{Method: "POST", Path: loginPath, Tenant: f.b.slug, Body: creds("' OR '1'='1' -- `users`@x.example", password)}),
 	} {
-		expect(t, r, 429, "RATE_LIMITED")
+		r.Require(t, 429, "RATE_LIMITED")
 		f.envelope(t, r)
-		if ra := r.header.Get("Retry-After"); ra == "" || ra == "0" || strings.Trim(ra, "0123456789") != "" {
+		if ra := r.Header.Get("Retry-After"); ra == "" || ra == "0" || strings.Trim(ra, "0123456789") != "" {
 			t.Errorf("Retry-After %q", ra)
 		}
 	}
@@ -1657,9 +1627,8 @@ func (f *hostileFixture) rateLimited(t *testing.T) {
 // use"), so the catalogue allows for it by using each key once before its
 // baseline rather than by excluding the column.
 func (f *hostileFixture) apiKeyUseRecorded(t *testing.T) {
-	r := f.s.tc(t, "POST", apiKeysPath, f.a.slug, f.a.adminTok, map[string]any{"name": "fresh key", "permissions": []string{"users:read"}})
-	expect(t, r, 201, "")
-	id, key := r.body["apiKey"].(map[string]any)["id"].(string), r.str("key")
+	r := f.s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: apiKeysPath, Tenant: f.a.slug, Token: f.a.adminTok, Body: map[string]any{"name": "fresh key", "permissions": []string{"users:read"}}})
+	id, key := r.JSON["apiKey"].(map[string]any)["id"].(string), r.Str("key")
 	lastUsed := func() sql.NullTime {
 		var at sql.NullTime
 		if err := f.root.QueryRow("SELECT last_used_at FROM `"+f.a.db+"`.api_keys WHERE id = ?", id).Scan(&at); err != nil {
@@ -1670,7 +1639,7 @@ func (f *hostileFixture) apiKeyUseRecorded(t *testing.T) {
 	if lastUsed().Valid {
 		t.Fatal("a new key has been used")
 	}
-	expect(t, f.s.tc(t, "POST", usersPath, f.a.slug, key, userBody("never@alpha.example")), 403, "FORBIDDEN")
+	f.s.Expect(t, 403, "FORBIDDEN", testsilo.Request{Method: "POST", Path: usersPath, Tenant: f.a.slug, Token: key, Body: userBody("never@alpha.example")})
 	if !lastUsed().Valid {
 		t.Fatal("the refused request did not record the key's use")
 	}
@@ -1683,17 +1652,17 @@ func (f *hostileFixture) apiKeyUseRecorded(t *testing.T) {
 func (f *hostileFixture) perEmailLimitBypass(t *testing.T) {
 	lim := f.s.instance(t, func(o *serverOptions) { o.perEmail = 2 })
 	for i := range 2 {
-		expect(t, lim.tc(t, "POST", loginPath, f.a.slug, "", creds(adminOf("alpha"), fmt.Sprintf("wrong password %d", i))), 401, "INVALID_CREDENTIALS")
+		lim.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: loginPath, Tenant: f.a.slug, Body: creds(adminOf("alpha"), fmt.Sprintf("wrong password %d", i))})
 	}
-	expect(t, lim.tc(t, "POST", loginPath, f.a.slug, "", creds(adminOf("alpha"), "wrong password 2")), 429, "RATE_LIMITED")
+	lim.Expect(t, 429, "RATE_LIMITED", testsilo.Request{Method: "POST", Path: loginPath, Tenant: f.a.slug, Body: creds(adminOf("alpha"), "wrong password 2")})
 	for _, variant := range []string{"\u00e4dmin@alpha.example", "\u00e1dmin@alpha.example", "\uff41dmin@alpha.example"} {
 		// Emails compare exactly, so a look-alike is another (unknown)
 		// address with its own budget: even the right password does not
 		// reach admin@alpha.example through it.
-		expect(t, lim.tc(t, "POST", loginPath, f.a.slug, "", creds(variant, password)), 401, "INVALID_CREDENTIALS")
+		lim.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: loginPath, Tenant: f.a.slug, Body: creds(variant, password)})
 	}
 	// Invisible characters are not part of any address.
-	expect(t, lim.tc(t, "POST", loginPath, f.a.slug, "", creds("ad\u200bmin@alpha.example", password)), 401, "INVALID_CREDENTIALS")
+	lim.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: loginPath, Tenant: f.a.slug, Body: creds("ad\u200bmin@alpha.example", password)})
 }
 
 // run sends every case in order, checking each answer and the databases
@@ -1731,11 +1700,11 @@ func (f *hostileFixture) run(t *testing.T, cases []hostileCase, coverage bool) {
 				t.Fatalf("send: %v", err)
 			}
 			ran++
-			statuses[r.status]++
+			statuses[r.Status]++
 			if c.transport {
 				transport++
 			} else {
-				codes[r.code()]++
+				codes[r.Code()]++
 			}
 			f.verify(t, c, r, text)
 		})

@@ -12,51 +12,51 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	_ "github.com/go-sql-driver/mysql"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 func TestHTTPBasics(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
+	super := s.AdminToken()
 
 	t.Run("Healthz", func(t *testing.T) {
-		r := s.call("GET", "/healthz", "", nil)
-		expect(t, r, 200, "")
-		if r.str("status") != "ok" {
-			t.Fatalf("healthz = %s", r.raw)
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/healthz"})
+		if r.Str("status") != "ok" {
+			t.Fatalf("healthz = %s", r.Raw)
 		}
 	})
 	t.Run("Readyz", func(t *testing.T) {
-		expect(t, s.call("GET", "/readyz", "", nil), 200, "")
+		s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/readyz"})
 	})
 	t.Run("Metrics", func(t *testing.T) {
-		r := s.call("GET", "/metrics", "", nil)
-		if r.status != 200 || !strings.Contains(r.raw, "silo_http_requests_total") {
-			t.Fatalf("metrics: %d %.200s", r.status, r.raw)
+		r := s.Do(t, testsilo.Request{Method: "GET", Path: "/metrics"})
+		if r.Status != 200 || !strings.Contains(string(r.Raw), "silo_http_requests_total") {
+			t.Fatalf("metrics: %d %.200s", r.Status, r.Raw)
 		}
 	})
 	t.Run("UnknownRoute404", func(t *testing.T) {
-		expect(t, s.call("GET", "/api/central/nope", "", nil), 404, "NOT_FOUND")
-		expect(t, s.call("GET", "/api/central/auth/me/", super, nil), 404, "NOT_FOUND")
+		s.Expect(t, 404, "NOT_FOUND", testsilo.Request{Method: "GET", Path: "/api/central/nope"})
+		s.Expect(t, 404, "NOT_FOUND", testsilo.Request{Method: "GET", Path: "/api/central/auth/me/", Token: super})
 	})
 	t.Run("WrongMethod405", func(t *testing.T) {
-		expect(t, s.call("DELETE", "/api/central/auth/login", "", nil), 405, "METHOD_NOT_ALLOWED")
+		s.Expect(t, 405, "METHOD_NOT_ALLOWED", testsilo.Request{Method: "DELETE", Path: "/api/central/auth/login"})
 	})
 	t.Run("RequestIDEchoed", func(t *testing.T) {
-		r := s.call("GET", "/healthz", "", nil, "X-Request-Id", "abc-123")
-		if got := r.header.Get("X-Request-Id"); got != "abc-123" {
+		r := s.Do(t, testsilo.Request{Method: "GET", Path: "/healthz", Header: map[string]string{"X-Request-Id": "abc-123"}})
+		if got := r.Header.Get("X-Request-Id"); got != "abc-123" {
 			t.Fatalf("X-Request-Id = %q", got)
 		}
-		r = s.call("GET", "/nope", "", nil, "X-Request-Id", "abc-456")
-		expect(t, r, 404, "NOT_FOUND")
-		if r.body["error"].(map[string]any)["requestId"] != "abc-456" {
-			t.Fatalf("requestId not echoed in envelope: %s", r.raw)
+		r = s.Expect(t, 404, "NOT_FOUND", testsilo.Request{Method: "GET", Path: "/nope", Header: map[string]string{"X-Request-Id": "abc-456"}})
+		if r.JSON["error"].(map[string]any)["requestId"] != "abc-456" {
+			t.Fatalf("requestId not echoed in envelope: %s", r.Raw)
 		}
 	})
 	t.Run("InsaneRequestIDReplaced", func(t *testing.T) {
 		for _, bad := range []string{strings.Repeat("a", 200), "a b", "<script>"} {
-			r := s.call("GET", "/healthz", "", nil, "X-Request-Id", bad)
-			if got := r.header.Get("X-Request-Id"); got == bad || got == "" {
+			r := s.Do(t, testsilo.Request{Method: "GET", Path: "/healthz", Header: map[string]string{"X-Request-Id": bad}})
+			if got := r.Header.Get("X-Request-Id"); got == bad || got == "" {
 				t.Fatalf("X-Request-Id %q kept as %q", bad, got)
 			}
 		}
@@ -66,12 +66,12 @@ func TestHTTPBasics(t *testing.T) {
 	login := "/api/central/auth/login"
 	t.Run("BodyTooLarge", func(t *testing.T) {
 		big := `{"email":"root@example.com","password":"` + strings.Repeat("x", 1<<20) + `"}`
-		expect(t, s.call("POST", login, "", big), 413, "BODY_TOO_LARGE")
-		expect(t, s.call("POST", "/api/central/auth/register", super, big), 413, "BODY_TOO_LARGE")
+		s.Expect(t, 413, "BODY_TOO_LARGE", testsilo.Request{Method: "POST", Path: login, Body: big})
+		s.Expect(t, 413, "BODY_TOO_LARGE", testsilo.Request{Method: "POST", Path: "/api/central/auth/register", Token: super, Body: big})
 	})
 	t.Run("BodyTooLargeChunked", func(t *testing.T) {
 		// No Content-Length: the limit applies while reading.
-		req, _ := http.NewRequest("POST", s.url+login, &endless{n: 2 << 20})
+		req, _ := http.NewRequest("POST", s.URL+login, &endless{n: 2 << 20})
 		req.Header.Set("Content-Type", "application/json")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -97,13 +97,12 @@ func TestHTTPBasics(t *testing.T) {
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			expect(t, s.call("POST", login, "", tc.body), tc.status, tc.code)
+			s.Expect(t, tc.status, tc.code, testsilo.Request{Method: "POST", Path: login, Body: tc.body})
 		})
 	}
 	t.Run("NotJSON", func(t *testing.T) {
-		r := s.call("POST", login, "", nil, "Content-Type", "text/plain")
-		expect(t, r, 415, "UNSUPPORTED_MEDIA_TYPE")
-		req, _ := http.NewRequest("POST", s.url+login, strings.NewReader("email=a&password=b"))
+		s.Expect(t, 415, "UNSUPPORTED_MEDIA_TYPE", testsilo.Request{Method: "POST", Path: login, Header: map[string]string{"Content-Type": "text/plain"}})
+		req, _ := http.NewRequest("POST", s.URL+login, strings.NewReader("email=a&password=b"))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -155,12 +154,11 @@ func TestReadyzDatabaseDown(t *testing.T) {
 	down.Store(true)
 	s.db.SetMaxIdleConns(0) // closes the connections made while it was up
 
-	expect(t, s.call("GET", "/healthz", "", nil), 200, "")
-	expect(t, s.call("GET", "/readyz", "", nil), 503, "DATABASE_UNAVAILABLE")
-	r := s.call("POST", "/api/central/auth/login", "", map[string]string{"email": "a@example.com", "password": "whatever123"})
-	expect(t, r, 503, "DATABASE_UNAVAILABLE")
-	if strings.Contains(r.raw, "127.0.0.1") || strings.Contains(r.raw, "dial") {
-		t.Fatalf("error leaks connection details: %s", r.raw)
+	s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/healthz"})
+	s.Expect(t, 503, "DATABASE_UNAVAILABLE", testsilo.Request{Method: "GET", Path: "/readyz"})
+	r := s.Expect(t, 503, "DATABASE_UNAVAILABLE", testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: map[string]string{"email": "a@example.com", "password": "whatever123"}})
+	if strings.Contains(string(r.Raw), "127.0.0.1") || strings.Contains(string(r.Raw), "dial") {
+		t.Fatalf("error leaks connection details: %s", r.Raw)
 	}
 }
 

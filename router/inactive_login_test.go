@@ -1,24 +1,28 @@
 package router_test
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
+)
 
 // sameRefusal fails unless a and b are the same answer: status, code,
 // message and every header but the request id (whose value differs).
-func sameRefusal(t *testing.T, a, b response) {
+func sameRefusal(t *testing.T, a, b *testsilo.Response) {
 	t.Helper()
-	ae, _ := a.body["error"].(map[string]any)
-	be, _ := b.body["error"].(map[string]any)
-	if a.status != b.status || ae == nil || be == nil || len(ae) != len(be) {
-		t.Fatalf("answers differ:\n%d %s\n%d %s", a.status, a.raw, b.status, b.raw)
+	ae, _ := a.JSON["error"].(map[string]any)
+	be, _ := b.JSON["error"].(map[string]any)
+	if a.Status != b.Status || ae == nil || be == nil || len(ae) != len(be) {
+		t.Fatalf("answers differ:\n%d %s\n%d %s", a.Status, a.Raw, b.Status, b.Raw)
 	}
 	for k, v := range ae {
 		if k != "requestId" && be[k] != v {
-			t.Fatalf("answers differ in %s:\n%s\n%s", k, a.raw, b.raw)
+			t.Fatalf("answers differ in %s:\n%s\n%s", k, a.Raw, b.Raw)
 		}
 	}
-	for k := range a.header {
-		if k != "X-Request-Id" && k != "Date" && a.header.Get(k) != b.header.Get(k) {
-			t.Fatalf("header %s differs: %q vs %q", k, a.header.Get(k), b.header.Get(k))
+	for k := range a.Header {
+		if k != "X-Request-Id" && k != "Date" && a.Header.Get(k) != b.Header.Get(k) {
+			t.Fatalf("header %s differs: %q vs %q", k, a.Header.Get(k), b.Header.Get(k))
 		}
 	}
 }
@@ -29,40 +33,36 @@ func sameRefusal(t *testing.T, a, b response) {
 func TestInactiveLoginIsNoOracle(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	root := s.bootstrap()
+	root := s.AdminToken()
 
 	t.Run("Central", func(t *testing.T) {
-		id, _ := s.addAdmin(root, "dormant@example.com", "admin")
-		refresh := s.login("dormant@example.com", password).str("refresh_token")
-		expect(t, s.call("PATCH", "/api/central/admins/"+id, root, map[string]any{"isActive": false}), 200, "")
-		right := s.call("POST", "/api/central/auth/login", "", creds("dormant@example.com", password))
-		wrong := s.call("POST", "/api/central/auth/login", "", creds("dormant@example.com", "wrong password 1"))
-		unknown := s.call("POST", "/api/central/auth/login", "", creds("nobody@example.com", password))
-		expect(t, right, 401, "INVALID_CREDENTIALS")
+		id, _ := s.AddAdmin(t, root, "dormant@example.com", "admin")
+		refresh := s.CentralLogin(t, "dormant@example.com", password).Str("refresh_token")
+		s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + id, Token: root, Body: map[string]any{"isActive": false}})
+		right := s.Do(t, testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: creds("dormant@example.com", password)})
+		wrong := s.Do(t, testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: creds("dormant@example.com", "wrong password 1")})
+		unknown := s.Do(t, testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: creds("nobody@example.com", password)})
+		right.Require(t, 401, "INVALID_CREDENTIALS")
 		sameRefusal(t, right, wrong)
 		sameRefusal(t, right, unknown)
-		r := s.call("POST", "/api/central/auth/refresh", "", map[string]string{"refresh_token": refresh})
-		expect(t, r, 401, "UNAUTHENTICATED")
-		sameRefusal(t, r, s.call("POST", "/api/central/auth/refresh", "", map[string]string{"refresh_token": "no-such-token"}))
+		r := s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: "/api/central/auth/refresh", Body: map[string]string{"refresh_token": refresh}})
+		sameRefusal(t, r, s.Do(t, testsilo.Request{Method: "POST", Path: "/api/central/auth/refresh", Body: map[string]string{"refresh_token": "no-such-token"}}))
 	})
 	t.Run("Tenant", func(t *testing.T) {
-		tn := s.newTenant(t, "dormant")
-		member := s.call("POST", "/api/central/tenants/dormant/invitations", root, map[string]string{"email": "sleeper@dormant.example", "role": "member"})
-		expect(t, member, 201, "")
-		acc := s.tc(t, "POST", "/api/invitations/accept", "dormant", "", map[string]any{
-			"token": member.str("token"), "password": password, "firstName": "Rip", "lastName": "Winkle"})
-		expect(t, acc, 201, "")
-		sleeper := acc.user()["id"].(string)
-		refresh := s.tlogin(t, "dormant", "sleeper@dormant.example", password).str("refresh_token")
+		tn := s.Tenant(t, tenantOf("dormant"))
+		member := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: "/api/central/tenants/dormant/invitations", Token: root, Body: map[string]string{"email": "sleeper@dormant.example", "role": "member"}})
+		acc := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: "/api/invitations/accept", Tenant: "dormant", Body: map[string]any{
+			"token": member.Str("token"), "password": password, "firstName": "Rip", "lastName": "Winkle"}})
+		sleeper := acc.Obj("user")["id"].(string)
+		refresh := s.TenantLogin(t, "dormant", "sleeper@dormant.example", password).Str("refresh_token")
 		rootExec(t, tn.DatabaseName, "UPDATE {db}.users SET is_active = 0 WHERE id = ?", sleeper)
-		right := s.tc(t, "POST", loginPath, "dormant", "", creds("sleeper@dormant.example", password))
-		wrong := s.tc(t, "POST", loginPath, "dormant", "", creds("sleeper@dormant.example", "wrong password 1"))
-		unknown := s.tc(t, "POST", loginPath, "dormant", "", creds("nobody@dormant.example", password))
-		expect(t, right, 401, "INVALID_CREDENTIALS")
+		right := s.Do(t, testsilo.Request{Method: "POST", Path: loginPath, Tenant: "dormant", Body: creds("sleeper@dormant.example", password)})
+		wrong := s.Do(t, testsilo.Request{Method: "POST", Path: loginPath, Tenant: "dormant", Body: creds("sleeper@dormant.example", "wrong password 1")})
+		unknown := s.Do(t, testsilo.Request{Method: "POST", Path: loginPath, Tenant: "dormant", Body: creds("nobody@dormant.example", password)})
+		right.Require(t, 401, "INVALID_CREDENTIALS")
 		sameRefusal(t, right, wrong)
 		sameRefusal(t, right, unknown)
-		r := s.tc(t, "POST", refreshPath, "dormant", "", map[string]string{"refresh_token": refresh})
-		expect(t, r, 401, "UNAUTHENTICATED")
-		sameRefusal(t, r, s.tc(t, "POST", refreshPath, "dormant", "", map[string]string{"refresh_token": "no-such-token"}))
+		r := s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: refreshPath, Tenant: "dormant", Body: map[string]string{"refresh_token": refresh}})
+		sameRefusal(t, r, s.Do(t, testsilo.Request{Method: "POST", Path: refreshPath, Tenant: "dormant", Body: map[string]string{"refresh_token": "no-such-token"}}))
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"github.com/silo-dev/silo/router"
 )
 
@@ -12,21 +13,21 @@ import (
 func TestSecurityHeadersOnEveryAnswer(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	for _, r := range []response{
-		s.call("GET", "/healthz", "", nil),
-		s.call("GET", "/no/such/route", "", nil),
-		s.call("DELETE", "/healthz", "", nil),
-		s.call("GET", "/api/central/auth/me", "", nil),
-		s.call("POST", "/api/central/auth/login", "", `{"email":`),
-		s.call("GET", "/api/auth/me", "", nil, "x-tenant-id", "nosuch-tenant"),
-		s.call("GET", "/api/openapi.json", "", nil),
+	for _, r := range []*testsilo.Response{
+		s.Do(t, testsilo.Request{Method: "GET", Path: "/healthz"}),
+		s.Do(t, testsilo.Request{Method: "GET", Path: "/no/such/route"}),
+		s.Do(t, testsilo.Request{Method: "DELETE", Path: "/healthz"}),
+		s.Do(t, testsilo.Request{Method: "GET", Path: "/api/central/auth/me"}),
+		s.Do(t, testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: `{"email":`}),
+		s.Do(t, testsilo.Request{Method: "GET", Path: "/api/auth/me", Tenant: "nosuch-tenant"}),
+		s.Do(t, testsilo.Request{Method: "GET", Path: "/api/openapi.json"}),
 	} {
 		for h, want := range map[string]string{
 			"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY", "Referrer-Policy": "no-referrer",
 			"Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'", "Cache-Control": "no-store",
 		} {
-			if got := r.header.Get(h); got != want {
-				t.Errorf("status %d: %s = %q, want %q", r.status, h, got, want)
+			if got := r.Header.Get(h); got != want {
+				t.Errorf("status %d: %s = %q, want %q", r.Status, h, got, want)
 			}
 		}
 	}
@@ -37,15 +38,15 @@ func TestSecurityHeadersOnEveryAnswer(t *testing.T) {
 func TestOpenAPIDocument(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	r := s.call("GET", "/api/openapi.json", "", nil)
-	if r.status != 200 || !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
-		t.Fatalf("%d %s", r.status, r.header.Get("Content-Type"))
+	r := s.Do(t, testsilo.Request{Method: "GET", Path: "/api/openapi.json"})
+	if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
+		t.Fatalf("%d %s", r.Status, r.Header.Get("Content-Type"))
 	}
 	var doc struct {
 		OpenAPI string                               `json:"openapi"`
 		Paths   map[string]map[string]map[string]any `json:"paths"`
 	}
-	if err := json.Unmarshal([]byte(r.raw), &doc); err != nil || doc.OpenAPI != "3.0.3" {
+	if err := json.Unmarshal(r.Raw, &doc); err != nil || doc.OpenAPI != "3.0.3" {
 		t.Fatalf("%v %q", err, doc.OpenAPI)
 	}
 	op := func(method, path string) map[string]any {
@@ -70,7 +71,7 @@ func TestOpenAPIDocument(t *testing.T) {
 		t.Errorf("tenant delete security %v", sec)
 	}
 	params := op("GET", "/api/users/:id")["parameters"].([]any)
-	if len(params) != 2 || !strings.Contains(r.raw, `"name":"x-tenant-id"`) {
+	if len(params) != 2 || !strings.Contains(string(r.Raw), `"name":"x-tenant-id"`) {
 		t.Errorf("parameters %v", params)
 	}
 }

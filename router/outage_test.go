@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 // The tenant database server goes away mid-test and comes back: tenant
@@ -13,35 +14,37 @@ import (
 func TestTenantDatabaseOutage(t *testing.T) {
 	t.Parallel()
 	m := testdb.StartMariaDB(t)
-	s := newServer(t, func(o *serverOptions) { o.tenantServer = m.DSN(); o.timeout = 5 * time.Second })
-	s.newTenant(t, "outage")
-	tok := s.tlogin(t, "outage", adminOf("outage"), password).str("access_token")
-	expect(t, s.tc(t, "GET", mePath, "outage", tok, nil), 200, "")
+	// The tenant is provisioned through an instance with the usual request
+	// timeout (on a loaded machine provisioning may take longer than 5 s).
+	setup := newServer(t, func(o *serverOptions) { o.tenantServer = m.DSN() })
+	setup.Tenant(t, tenantOf("outage"))
+	s := setup.instance(t, func(o *serverOptions) { o.timeout = 5 * time.Second })
+	tok := s.TenantLogin(t, "outage", adminOf("outage"), password).Str("access_token")
+	s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: mePath, Tenant: "outage", Token: tok})
 
 	m.Stop()
 	for _, path := range []string{mePath, "/api/auth/config"} {
 		start := time.Now()
-		expect(t, s.tc(t, "GET", path, "outage", tok, nil), 503, "DATABASE_UNAVAILABLE")
+		s.Expect(t, 503, "DATABASE_UNAVAILABLE", testsilo.Request{Method: "GET", Path: path, Tenant: "outage", Token: tok})
 		if took := time.Since(start); took > 6*time.Second {
 			t.Fatalf("%s took %v during the outage", path, took)
 		}
 	}
-	r := s.tc(t, "POST", loginPath, "outage", "", creds(adminOf("outage"), password))
-	expect(t, r, 503, "DATABASE_UNAVAILABLE")
+	s.Expect(t, 503, "DATABASE_UNAVAILABLE", testsilo.Request{Method: "POST", Path: loginPath, Tenant: "outage", Body: creds(adminOf("outage"), password)})
 	// The central plane does not depend on the tenant server.
-	expect(t, s.call("GET", "/readyz", "", nil), 200, "")
+	s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/readyz"})
 
 	m.Start()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		r := s.tc(t, "GET", mePath, "outage", tok, nil)
-		if r.status == 200 {
+		r := s.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: "outage", Token: tok})
+		if r.Status == 200 {
 			break
 		}
-		if r.status != 503 || time.Now().After(deadline) {
-			t.Fatalf("after the server returned: %d %s", r.status, r.raw)
+		if r.Status != 503 || time.Now().After(deadline) {
+			t.Fatalf("after the server returned: %d %s", r.Status, r.Raw)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	s.tlogin(t, "outage", adminOf("outage"), password)
+	s.TenantLogin(t, "outage", adminOf("outage"), password)
 }

@@ -4,16 +4,18 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 // metricValue reads one sample of s's /metrics (0 when absent).
 func (s *server) metricValue(t testing.TB, sample string) float64 {
 	t.Helper()
-	r := s.call("GET", "/metrics", "", nil)
-	if r.status != 200 {
-		t.Fatalf("metrics: %d", r.status)
+	r := s.Do(t, testsilo.Request{Method: "GET", Path: "/metrics"})
+	if r.Status != 200 {
+		t.Fatalf("metrics: %d", r.Status)
 	}
-	for _, line := range strings.Split(r.raw, "\n") {
+	for _, line := range strings.Split(string(r.Raw), "\n") {
 		if v, ok := strings.CutPrefix(line, sample+" "); ok {
 			f, err := strconv.ParseFloat(v, 64)
 			if err != nil {
@@ -32,9 +34,9 @@ func (s *server) metricValue(t testing.TB, sample string) float64 {
 func TestBrokenTenantAccountIsUnavailableUntilProvisioned(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
-	s.newTenant(t, "fragile")
-	s.tlogin(t, "fragile", adminOf("fragile"), password)
+	super := s.AdminToken()
+	s.Tenant(t, tenantOf("fragile"))
+	s.TenantLogin(t, "fragile", adminOf("fragile"), password)
 	user, _, _ := s.secrets(t, "fragile")
 	for _, c := range []struct {
 		name, breakIt, reason string
@@ -53,17 +55,16 @@ func TestBrokenTenantAccountIsUnavailableUntilProvisioned(t *testing.T) {
 			m := s.instance(t)
 			sample := `silo_tenant_unavailable_total{reason="` + c.reason + `"}`
 			before := m.metricValue(t, sample)
-			expect(t, m.tc(t, "POST", loginPath, "fragile", "", creds(adminOf("fragile"), password)), 503, "TENANT_UNAVAILABLE")
-			expect(t, m.tc(t, "POST", loginPath, "fragile", "", creds(adminOf("fragile"), password)), 503, "TENANT_UNAVAILABLE")
+			m.Expect(t, 503, "TENANT_UNAVAILABLE", testsilo.Request{Method: "POST", Path: loginPath, Tenant: "fragile", Body: creds(adminOf("fragile"), password)})
+			m.Expect(t, 503, "TENANT_UNAVAILABLE", testsilo.Request{Method: "POST", Path: loginPath, Tenant: "fragile", Body: creds(adminOf("fragile"), password)})
 			if got := m.metricValue(t, sample); got != before+2 {
 				t.Fatalf("%s = %v, want %v", sample, got, before+2)
 			}
-			r := m.call("POST", tenantsPath+"/fragile/provision", super, nil)
-			expect(t, r, 200, "")
-			if st := r.body["tenant"].(map[string]any)["status"]; st != "active" {
+			r := m.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: tenantsPath + "/fragile/provision", Token: super})
+			if st := r.JSON["tenant"].(map[string]any)["status"]; st != "active" {
 				t.Fatalf("after provision the tenant is %v", st)
 			}
-			m.tlogin(t, "fragile", adminOf("fragile"), password)
+			m.TenantLogin(t, "fragile", adminOf("fragile"), password)
 			s.requireClean(t)
 		})
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"github.com/silo-dev/silo/router"
 	"github.com/silo-dev/silo/tenantdb"
 )
@@ -46,21 +47,15 @@ type adminFixture struct {
 
 func newAdminFixture(t *testing.T, s *server, slug string) *adminFixture {
 	t.Helper()
-	tn := s.newTenant(t, slug)
+	tn := s.Tenant(t, tenantOf(slug))
 	if !tenantdb.ValidDatabase(tn.DatabaseName) {
 		t.Fatalf("bad database name %q", tn.DatabaseName)
 	}
 	root := testdb.Server(t)
 	t.Cleanup(func() { root.Close() })
-	r := s.tlogin(t, slug, adminOf(slug), password)
+	r := s.TenantLogin(t, slug, adminOf(slug), password)
 	return &adminFixture{s: s, slug: slug, db: tn.DatabaseName, root: root,
-		admin: r.str("access_token"), adminID: r.user()["id"].(string)}
-}
-
-// do calls a route of the fixture's tenant.
-func (f *adminFixture) do(t testing.TB, method, path, tok string, body any, headers ...string) response {
-	t.Helper()
-	return f.s.tc(t, method, path, f.slug, tok, body, headers...)
+		admin: r.Str("access_token"), adminID: r.Obj("user")["id"].(string)}
 }
 
 // name returns a fresh name with prefix.
@@ -82,16 +77,15 @@ func userBody(email string, roles ...string) map[string]any {
 func (f *adminFixture) addUser(t testing.TB, roles ...string) (id, email string) {
 	t.Helper()
 	email = f.email()
-	r := f.do(t, "POST", usersPath, f.admin, userBody(email, roles...))
-	expect(t, r, 201, "")
-	return r.user()["id"].(string), email
+	r := f.s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: usersPath, Tenant: f.slug, Token: f.admin, Body: userBody(email, roles...)})
+	return r.Obj("user")["id"].(string), email
 }
 
 // userWith adds a user holding roles and logs them in.
 func (f *adminFixture) userWith(t testing.TB, roles ...string) (id, tok string) {
 	t.Helper()
 	id, email := f.addUser(t, roles...)
-	return id, f.s.tlogin(t, f.slug, email, password).str("access_token")
+	return id, f.s.TenantLogin(t, f.slug, email, password).Str("access_token")
 }
 
 // addRole creates a custom role as the tenant admin.
@@ -100,23 +94,21 @@ func (f *adminFixture) addRole(t testing.TB, name string, perms ...string) {
 	if perms == nil {
 		perms = []string{}
 	}
-	expect(t, f.do(t, "POST", rolesPath, f.admin, map[string]any{"name": name, "permissions": perms}), 201, "")
+	f.s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: rolesPath, Tenant: f.slug, Token: f.admin, Body: map[string]any{"name": name, "permissions": perms}})
 }
 
 // addKey creates an API key as the tenant admin and returns its id and key.
 func (f *adminFixture) addKey(t testing.TB, perms ...string) (id, key string) {
 	t.Helper()
-	r := f.do(t, "POST", apiKeysPath, f.admin, map[string]any{"name": f.name("key"), "permissions": perms})
-	expect(t, r, 201, "")
-	return r.body["apiKey"].(map[string]any)["id"].(string), r.str("key")
+	r := f.s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: apiKeysPath, Tenant: f.slug, Token: f.admin, Body: map[string]any{"name": f.name("key"), "permissions": perms}})
+	return r.JSON["apiKey"].(map[string]any)["id"].(string), r.Str("key")
 }
 
 // invite creates an invitation as the tenant admin and returns its id.
 func (f *adminFixture) invite(t testing.TB, role string) string {
 	t.Helper()
-	r := f.do(t, "POST", invitationsPath, f.admin, map[string]string{"email": f.email(), "role": role})
-	expect(t, r, 201, "")
-	return r.body["invitation"].(map[string]any)["id"].(string)
+	r := f.s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: invitationsPath, Tenant: f.slug, Token: f.admin, Body: map[string]string{"email": f.email(), "role": role}})
+	return r.JSON["invitation"].(map[string]any)["id"].(string)
 }
 
 // fingerprintQuery reads the tenant database's state in one round trip.
@@ -191,17 +183,16 @@ func diffLines(a, b string) string {
 
 // refuse sends a request that must be refused with status and code, and
 // checks that the tenant database is unchanged by it.
-func (f *adminFixture) refuse(t testing.TB, status int, code, method, path, tok string, body any, headers ...string) response {
+func (f *adminFixture) refuse(t testing.TB, status int, code, method, path, tok string, body any, headers ...string) *testsilo.Response {
 	t.Helper()
 	before := f.fingerprint(t)
-	r := f.do(t, method, path, tok, body, headers...)
-	expect(t, r, status, code)
+	r := f.s.Expect(t, status, code, testsilo.Request{Method: method, Path: path, Tenant: f.slug, Token: tok, Body: body, Header: headerMap(headers)})
 	f.unchanged(t, before, fmt.Sprintf("refused %s %s (%d)", method, path, status))
 	return r
 }
 
 // invalid is refuse for 400 VALIDATION_FAILED naming exactly fields.
-func (f *adminFixture) invalid(t testing.TB, method, path, tok string, body any, fields ...string) response {
+func (f *adminFixture) invalid(t testing.TB, method, path, tok string, body any, fields ...string) *testsilo.Response {
 	t.Helper()
 	r := f.refuse(t, 400, "VALIDATION_FAILED", method, path, tok, body)
 	requireFields(t, r, fields...)
@@ -209,14 +200,14 @@ func (f *adminFixture) invalid(t testing.TB, method, path, tok string, body any,
 }
 
 // requireFields fails unless r's details name exactly fields.
-func requireFields(t testing.TB, r response, fields ...string) {
+func requireFields(t testing.TB, r *testsilo.Response, fields ...string) {
 	t.Helper()
 	want := map[string]bool{}
 	for _, f := range fields {
 		want[f] = true
 	}
-	if got := r.details(); !reflect.DeepEqual(got, want) {
-		t.Fatalf("details name %v, want %v: %s", got, want, r.raw)
+	if got := r.Details(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("details name %v, want %v: %s", got, want, r.Raw)
 	}
 }
 
@@ -238,9 +229,8 @@ func (f *adminFixture) listUsers(t testing.TB, tok, q string, limit int) []map[s
 		if cursor != "" {
 			v.Set("cursor", cursor)
 		}
-		r := f.do(t, "GET", usersPath+"?"+v.Encode(), tok, nil)
-		expect(t, r, 200, "")
-		users := r.list("users")
+		r := f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: usersPath + "?" + v.Encode(), Tenant: f.slug, Token: tok})
+		users := r.List("users")
 		if len(users) > limit {
 			t.Fatalf("page of %d users with limit %d", len(users), limit)
 		}
@@ -255,10 +245,10 @@ func (f *adminFixture) listUsers(t testing.TB, tok, q string, limit int) []map[s
 			seen[id] = true
 			out = append(out, u)
 		}
-		next, isString := r.body["nextCursor"].(string)
+		next, isString := r.JSON["nextCursor"].(string)
 		if !isString {
-			if v, ok := r.body["nextCursor"]; !ok || v != nil {
-				t.Fatalf("nextCursor missing or not null on the last page: %s", r.raw)
+			if v, ok := r.JSON["nextCursor"]; !ok || v != nil {
+				t.Fatalf("nextCursor missing or not null on the last page: %s", r.Raw)
 			}
 			return out
 		}
@@ -326,9 +316,8 @@ func sorted(s []string) []string {
 // permissions returns the caller's permissions from GET /api/auth/me.
 func (f *adminFixture) permissions(t testing.TB, tok string) []string {
 	t.Helper()
-	r := f.do(t, "GET", mePath, tok, nil)
-	expect(t, r, 200, "")
-	return strs(r.user()["permissions"])
+	r := f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: mePath, Tenant: f.slug, Token: tok})
+	return strs(r.Obj("user")["permissions"])
 }
 
 // --- 1. The authorization matrix -------------------------------------------
@@ -461,7 +450,7 @@ func roleFor(perm string) string { return "only-" + strings.ReplaceAll(perm, ":"
 func TestTenantAuthorizationMatrix(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
+	super := s.AdminToken()
 	f := newAdminFixture(t, s, "matrix")
 	other := newAdminFixture(t, s, "matrix-other")
 
@@ -496,13 +485,13 @@ func TestTenantAuthorizationMatrix(t *testing.T) {
 	// The callers.
 	f.addRole(t, noPerms)
 	memberEmail := f.email()
-	s.register(t, f.slug, memberEmail, password)
+	s.SignUp(t, f.slug, memberEmail, password)
 	callers := []matrixCaller{
 		{name: "no token", kind: callerOutsider},
 		{name: "garbage token", kind: callerOutsider, token: "not-a-token"},
 		{name: "other tenant's admin", kind: callerOutsider, token: other.admin},
 		{name: "central superadmin", kind: callerOutsider, token: super},
-		{name: "public member", kind: callerUser, token: s.tlogin(t, f.slug, memberEmail, password).str("access_token"), perms: memberPerms},
+		{name: "public member", kind: callerUser, token: s.TenantLogin(t, f.slug, memberEmail, password).Str("access_token"), perms: memberPerms},
 		{name: "tenant_admin", kind: callerUser, token: f.admin, perms: adminPerms},
 	}
 	_, otherKey := other.addKey(t, adminPerms...)
@@ -550,12 +539,12 @@ func TestTenantAuthorizationMatrix(t *testing.T) {
 					status, code = 403, "FORBIDDEN"
 				}
 				before := f.fingerprint(t)
-				r := f.do(t, route.Method, path, c.token, req.body)
-				if r.status != status || (code != "" && r.code() != code) {
-					t.Errorf("%s by %s: %d %s, want %d %s; body %s", key, c.name, r.status, r.code(), status, code, r.raw)
+				r := f.s.Do(t, testsilo.Request{Method: route.Method, Path: path, Tenant: f.slug, Token: c.token, Body: req.body})
+				if r.Status != status || (code != "" && r.Code() != code) {
+					t.Errorf("%s by %s: %d %s, want %d %s; body %s", key, c.name, r.Status, r.Code(), status, code, r.Raw)
 					continue
 				}
-				expect(t, r, status, code)
+				r.Require(t, status, code)
 				if status >= 400 {
 					f.unchanged(t, before, fmt.Sprintf("%s by %s", key, c.name))
 				}
@@ -586,17 +575,16 @@ func TestTenantUserAdmin(t *testing.T) {
 			}
 		}
 		// Without a limit: the default page holds them all.
-		r := f.do(t, "GET", usersPath, f.admin, nil)
-		expect(t, r, 200, "")
-		if got := ids(r.list("users")); !reflect.DeepEqual(got, want) || r.body["nextCursor"] != nil {
-			t.Fatalf("default page: %s", r.raw)
+		r := f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: usersPath, Tenant: f.slug, Token: f.admin})
+		if got := ids(r.List("users")); !reflect.DeepEqual(got, want) || r.JSON["nextCursor"] != nil {
+			t.Fatalf("default page: %s", r.Raw)
 		}
-		for _, u := range r.list("users") {
+		for _, u := range r.List("users") {
 			if u["email"] == "" || u["isActive"] != true || u["createdAt"] == nil {
 				t.Fatalf("user view %v", u)
 			}
-			if _, ok := u["password"]; ok || strings.Contains(r.raw, "$2a$") || strings.Contains(strings.ToLower(r.raw), "hash") {
-				t.Fatalf("list leaks hashes: %s", r.raw)
+			if _, ok := u["password"]; ok || strings.Contains(string(r.Raw), "$2a$") || strings.Contains(strings.ToLower(string(r.Raw)), "hash") {
+				t.Fatalf("list leaks hashes: %s", r.Raw)
 			}
 		}
 		for _, q := range []string{"limit=0", "limit=201", "limit=x", "limit=-1", "limit=1.5"} {
@@ -610,9 +598,8 @@ func TestTenantUserAdmin(t *testing.T) {
 	t.Run("Search", func(t *testing.T) {
 		add := func(email, first, last string) string {
 			t.Helper()
-			r := f.do(t, "POST", usersPath, f.admin, map[string]any{"email": email, "password": password, "firstName": first, "lastName": last})
-			expect(t, r, 201, "")
-			return r.user()["id"].(string)
+			r := f.s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: usersPath, Tenant: f.slug, Token: f.admin, Body: map[string]any{"email": email, "password": password, "firstName": first, "lastName": last}})
+			return r.Obj("user")["id"].(string)
 		}
 		under := add("under_score@people.example", "Una", "Score")
 		underX := add("underxscore@people.example", "Uno", "Xscore")
@@ -651,15 +638,14 @@ func TestTenantUserAdmin(t *testing.T) {
 
 	t.Run("Get", func(t *testing.T) {
 		id, email := f.addUser(t, noPerms, "member")
-		r := f.do(t, "GET", usersPath+"/"+id, f.admin, nil)
-		expect(t, r, 200, "")
-		u := r.user()
+		r := f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: usersPath + "/" + id, Tenant: f.slug, Token: f.admin})
+		u := r.Obj("user")
 		if u["id"] != id || u["email"] != email || u["firstName"] != "Test" || u["lastName"] != "User" || u["isActive"] != true ||
 			!reflect.DeepEqual(strs(u["roles"]), []string{"member", noPerms}) {
-			t.Fatalf("user = %s", r.raw)
+			t.Fatalf("user = %s", r.Raw)
 		}
-		if strings.Contains(r.raw, "$2a$") || strings.Contains(strings.ToLower(r.raw), "password") {
-			t.Fatalf("get leaks: %s", r.raw)
+		if strings.Contains(string(r.Raw), "$2a$") || strings.Contains(strings.ToLower(string(r.Raw)), "password") {
+			t.Fatalf("get leaks: %s", r.Raw)
 		}
 		for _, bad := range []string{"01a21284-9322-7bbd-8f49-73c47e0f1394", "not-a-uuid", "1%27%20OR%20%271%27=%271"} {
 			f.refuse(t, 404, "NOT_FOUND", "GET", usersPath+"/"+bad, f.admin, nil)
@@ -667,27 +653,25 @@ func TestTenantUserAdmin(t *testing.T) {
 	})
 
 	t.Run("Add", func(t *testing.T) {
-		r := f.do(t, "POST", usersPath, f.admin, map[string]any{"email": "  New.Person@People.EXAMPLE ", "password": password,
-			"firstName": "New", "lastName": "Person", "roles": []string{noPerms}})
-		expect(t, r, 201, "")
-		u := r.user()
+		r := f.s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: usersPath, Tenant: f.slug, Token: f.admin, Body: map[string]any{"email": "  New.Person@People.EXAMPLE ", "password": password,
+			"firstName": "New", "lastName": "Person", "roles": []string{noPerms}}})
+		u := r.Obj("user")
 		if u["email"] != "new.person@people.example" || !reflect.DeepEqual(strs(u["roles"]), []string{noPerms}) || len(u["id"].(string)) != 36 {
-			t.Fatalf("added = %s", r.raw)
+			t.Fatalf("added = %s", r.Raw)
 		}
-		if strings.Contains(r.raw, "$2a$") || strings.Contains(strings.ToLower(r.raw), "password") {
-			t.Fatalf("add leaks: %s", r.raw)
+		if strings.Contains(string(r.Raw), "$2a$") || strings.Contains(strings.ToLower(string(r.Raw)), "password") {
+			t.Fatalf("add leaks: %s", r.Raw)
 		}
 		// The new user can log in; no roles given makes a member.
-		f.s.tlogin(t, f.slug, "new.person@people.example", password)
-		r = f.do(t, "POST", usersPath, f.admin, userBody("plain@people.example"))
-		expect(t, r, 201, "")
-		if !reflect.DeepEqual(strs(r.user()["roles"]), []string{"member"}) {
-			t.Fatalf("default roles: %s", r.raw)
+		f.s.TenantLogin(t, f.slug, "new.person@people.example", password)
+		r = f.s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: usersPath, Tenant: f.slug, Token: f.admin, Body: userBody("plain@people.example")})
+		if !reflect.DeepEqual(strs(r.Obj("user")["roles"]), []string{"member"}) {
+			t.Fatalf("default roles: %s", r.Raw)
 		}
 		for _, email := range []string{"new.person@people.example", "NEW.PERSON@PEOPLE.EXAMPLE", "New.Person@people.example", adminOf(f.slug), strings.ToUpper(adminOf(f.slug))} {
 			r := f.refuse(t, 409, "USER_EXISTS", "POST", usersPath, f.admin, userBody(email, noPerms))
-			if r.body["error"].(map[string]any)["message"] != "User already exists" {
-				t.Fatalf("message: %s", r.raw)
+			if r.JSON["error"].(map[string]any)["message"] != "User already exists" {
+				t.Fatalf("message: %s", r.Raw)
 			}
 		}
 		f.invalid(t, "POST", usersPath, f.admin, map[string]any{"email": "not-an-email", "password": "short",
@@ -707,40 +691,39 @@ func TestTenantUserAdmin(t *testing.T) {
 			// names every bad field.
 			r := f.refuse(t, 400, "VALIDATION_FAILED", "POST", usersPath, f.admin, map[string]any{"email": "nope", "password": password,
 				"firstName": "X", "lastName": "Y", "roles": []string{"ghost"}})
-			if d := r.details(); d["email"] && !d["roles"] {
-				t.Fatalf("an unknown role is not named when another field is bad too: %s", r.raw)
+			if d := r.Details(); d["email"] && !d["roles"] {
+				t.Fatalf("an unknown role is not named when another field is bad too: %s", r.Raw)
 			}
 			requireFields(t, r, "email", "roles")
 		})
 		t.Run("RepeatedRole", func(t *testing.T) {
 			// The same role twice is one role (or a 400), never a 500.
 			before := f.fingerprint(t)
-			r := f.do(t, "POST", usersPath, f.admin, userBody("twice@people.example", "member", "member"))
-			if r.status == 500 {
+			r := f.s.Do(t, testsilo.Request{Method: "POST", Path: usersPath, Tenant: f.slug, Token: f.admin, Body: userBody("twice@people.example", "member", "member")})
+			if r.Status == 500 {
 				f.unchanged(t, before, "a failed POST /api/users")
-				t.Fatalf("roles [member, member]: %s", r.raw)
+				t.Fatalf("roles [member, member]: %s", r.Raw)
 			}
-			if r.status == 201 {
-				if !reflect.DeepEqual(strs(r.user()["roles"]), []string{"member"}) {
-					t.Fatalf("roles: %s", r.raw)
+			if r.Status == 201 {
+				if !reflect.DeepEqual(strs(r.Obj("user")["roles"]), []string{"member"}) {
+					t.Fatalf("roles: %s", r.Raw)
 				}
 				return
 			}
-			expect(t, r, 400, "VALIDATION_FAILED")
+			r.Require(t, 400, "VALIDATION_FAILED")
 		})
 	})
 
 	t.Run("SetRoles", func(t *testing.T) {
 		id, email := f.addUser(t)
 		path := usersPath + "/" + id + "/roles"
-		r := f.do(t, "PUT", path, f.admin, map[string]any{"roles": []string{noPerms, "member"}})
-		expect(t, r, 200, "")
-		if !reflect.DeepEqual(strs(r.user()["roles"]), []string{"member", noPerms}) || r.user()["email"] != email {
-			t.Fatalf("set roles = %s", r.raw)
+		r := f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: path, Tenant: f.slug, Token: f.admin, Body: map[string]any{"roles": []string{noPerms, "member"}}})
+		if !reflect.DeepEqual(strs(r.Obj("user")["roles"]), []string{"member", noPerms}) || r.Obj("user")["email"] != email {
+			t.Fatalf("set roles = %s", r.Raw)
 		}
-		g := f.do(t, "GET", usersPath+"/"+id, f.admin, nil)
-		if !reflect.DeepEqual(strs(g.user()["roles"]), []string{"member", noPerms}) {
-			t.Fatalf("stored roles = %s", g.raw)
+		g := f.s.Do(t, testsilo.Request{Method: "GET", Path: usersPath + "/" + id, Tenant: f.slug, Token: f.admin})
+		if !reflect.DeepEqual(strs(g.Obj("user")["roles"]), []string{"member", noPerms}) {
+			t.Fatalf("stored roles = %s", g.Raw)
 		}
 		f.invalid(t, "PUT", path, f.admin, map[string]any{"roles": []string{"ghost"}}, "roles")
 		f.invalid(t, "PUT", path, f.admin, map[string]any{"roles": []string{"member", "Ghost"}}, "roles")
@@ -750,23 +733,22 @@ func TestTenantUserAdmin(t *testing.T) {
 		f.refuse(t, 404, "NOT_FOUND", "PUT", usersPath+"/01a21284-9322-7bbd-8f49-73c47e0f1394/roles", f.admin, map[string]any{"roles": []string{"member"}})
 		f.refuse(t, 404, "NOT_FOUND", "PUT", usersPath+"/nope/roles", f.admin, map[string]any{"roles": []string{"member"}})
 		// No roles at all is allowed.
-		r = f.do(t, "PUT", path, f.admin, map[string]any{"roles": []string{}})
-		expect(t, r, 200, "")
-		if len(strs(r.user()["roles"])) != 0 {
-			t.Fatalf("roles after []: %s", r.raw)
+		r = f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: path, Tenant: f.slug, Token: f.admin, Body: map[string]any{"roles": []string{}}})
+		if len(strs(r.Obj("user")["roles"])) != 0 {
+			t.Fatalf("roles after []: %s", r.Raw)
 		}
 	})
 
 	t.Run("Delete", func(t *testing.T) {
 		id, email := f.addUser(t, "member")
-		session := f.s.tlogin(t, f.slug, email, password)
-		tok := session.str("access_token")
-		resolvedAs(t, f.do(t, "GET", mePath, tok, nil), f.slug)
-		expect(t, f.do(t, "DELETE", usersPath+"/"+id, f.admin, nil), 204, "")
-		expect(t, f.do(t, "GET", mePath, tok, nil), 401, "UNAUTHENTICATED")
-		expect(t, f.do(t, "GET", configPath, tok, nil), 401, "UNAUTHENTICATED")
-		expect(t, f.do(t, "POST", refreshPath, "", map[string]string{"refresh_token": session.str("refresh_token")}), 401, "UNAUTHENTICATED")
-		expect(t, f.do(t, "POST", loginPath, "", creds(email, password)), 401, "INVALID_CREDENTIALS")
+		session := f.s.TenantLogin(t, f.slug, email, password)
+		tok := session.Str("access_token")
+		resolvedAs(t, f.s.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: f.slug, Token: tok}), f.slug)
+		f.s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: usersPath + "/" + id, Tenant: f.slug, Token: f.admin})
+		f.s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: mePath, Tenant: f.slug, Token: tok})
+		f.s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: configPath, Tenant: f.slug, Token: tok})
+		f.s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: refreshPath, Tenant: f.slug, Body: map[string]string{"refresh_token": session.Str("refresh_token")}})
+		f.s.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: loginPath, Tenant: f.slug, Body: creds(email, password)})
 		f.refuse(t, 404, "NOT_FOUND", "GET", usersPath+"/"+id, f.admin, nil)
 		f.refuse(t, 404, "NOT_FOUND", "DELETE", usersPath+"/"+id, f.admin, nil)
 		f.refuse(t, 404, "NOT_FOUND", "DELETE", usersPath+"/not-a-uuid", f.admin, nil)
@@ -778,17 +760,17 @@ func TestTenantUserAdmin(t *testing.T) {
 	t.Run("DemotionAppliesAtOnce", func(t *testing.T) {
 		f.addRole(t, "auditor", "audit:read")
 		id, tok := f.userWith(t, "member", "auditor")
-		expect(t, f.do(t, "GET", auditPath, tok, nil), 200, "")
-		expect(t, f.do(t, "PUT", usersPath+"/"+id+"/roles", f.admin, map[string]any{"roles": []string{"member"}}), 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: auditPath, Tenant: f.slug, Token: tok})
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: usersPath + "/" + id + "/roles", Tenant: f.slug, Token: f.admin, Body: map[string]any{"roles": []string{"member"}}})
 		// The same token, on the very next request.
 		f.refuse(t, 403, "FORBIDDEN", "GET", auditPath, tok, nil)
 		if got := f.permissions(t, tok); !reflect.DeepEqual(got, memberPerms) {
 			t.Fatalf("permissions after demotion = %v", got)
 		}
 		// And promotion, likewise.
-		expect(t, f.do(t, "PUT", usersPath+"/"+id+"/roles", f.admin, map[string]any{"roles": []string{"tenant_admin"}}), 200, "")
-		expect(t, f.do(t, "GET", auditPath, tok, nil), 200, "")
-		expect(t, f.do(t, "PUT", usersPath+"/"+id+"/roles", f.admin, map[string]any{"roles": []string{}}), 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: usersPath + "/" + id + "/roles", Tenant: f.slug, Token: f.admin, Body: map[string]any{"roles": []string{"tenant_admin"}}})
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: auditPath, Tenant: f.slug, Token: tok})
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: usersPath + "/" + id + "/roles", Tenant: f.slug, Token: f.admin, Body: map[string]any{"roles": []string{}}})
 		f.refuse(t, 403, "FORBIDDEN", "GET", usersPath, tok, nil)
 	})
 
@@ -811,8 +793,8 @@ func TestTenantUserAdmin(t *testing.T) {
 		f.refuse(t, 403, "FORBIDDEN", "PUT", settingsPath, tok, map[string]any{"allowPublicSignup": false})
 		f.refuse(t, 403, "FORBIDDEN", "POST", apiKeysPath, tok, map[string]any{"name": "k", "permissions": []string{"users:read"}})
 		// What they hold, they may hand out.
-		expect(t, f.do(t, "POST", usersPath, tok, userBody(f.email(), "user-admin")), 201, "")
-		expect(t, f.do(t, "PUT", usersPath+"/"+targetID+"/roles", tok, map[string]any{"roles": []string{"user-admin", noPerms}}), 200, "")
+		f.s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: usersPath, Tenant: f.slug, Token: tok, Body: userBody(f.email(), "user-admin")})
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: usersPath + "/" + targetID + "/roles", Tenant: f.slug, Token: tok, Body: map[string]any{"roles": []string{"user-admin", noPerms}}})
 		if got := f.permissions(t, tok); !reflect.DeepEqual(got, []string{"users:read", "users:write"}) {
 			t.Fatalf("permissions = %v", got)
 		}
@@ -826,28 +808,28 @@ func TestTenantUserAdmin(t *testing.T) {
 		}
 		f.refuse(t, 409, "CONFLICT", "DELETE", adminPath, f.admin, nil)
 		// Keeping the role while gaining others is fine.
-		expect(t, f.do(t, "PUT", adminPath+"/roles", f.admin, map[string]any{"roles": []string{"tenant_admin", "member"}}), 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: adminPath + "/roles", Tenant: f.slug, Token: f.admin, Body: map[string]any{"roles": []string{"tenant_admin", "member"}}})
 
 		// With a second admin, either may be demoted or deleted.
 		second, secondTok := f.userWith(t, "tenant_admin")
-		expect(t, f.do(t, "PUT", usersPath+"/"+second+"/roles", f.admin, map[string]any{"roles": []string{"member"}}), 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: usersPath + "/" + second + "/roles", Tenant: f.slug, Token: f.admin, Body: map[string]any{"roles": []string{"member"}}})
 		// ... and now the first is the last again.
 		f.refuse(t, 409, "CONFLICT", "DELETE", adminPath, f.admin, nil)
 		f.refuse(t, 409, "CONFLICT", "PUT", adminPath+"/roles", f.admin, map[string]any{"roles": []string{"member"}})
-		expect(t, f.do(t, "PUT", usersPath+"/"+second+"/roles", f.admin, map[string]any{"roles": []string{"tenant_admin"}}), 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: usersPath + "/" + second + "/roles", Tenant: f.slug, Token: f.admin, Body: map[string]any{"roles": []string{"tenant_admin"}}})
 		// The second demotes the first, then restores them.
-		expect(t, f.do(t, "PUT", adminPath+"/roles", secondTok, map[string]any{"roles": []string{"member"}}), 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: adminPath + "/roles", Tenant: f.slug, Token: secondTok, Body: map[string]any{"roles": []string{"member"}}})
 		f.refuse(t, 403, "FORBIDDEN", "GET", usersPath, f.admin, nil)
 		f.refuse(t, 409, "CONFLICT", "PUT", usersPath+"/"+second+"/roles", secondTok, map[string]any{"roles": []string{"member"}})
 		f.refuse(t, 409, "CONFLICT", "DELETE", usersPath+"/"+second, secondTok, nil)
-		expect(t, f.do(t, "PUT", adminPath+"/roles", secondTok, map[string]any{"roles": []string{"tenant_admin"}}), 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: adminPath + "/roles", Tenant: f.slug, Token: secondTok, Body: map[string]any{"roles": []string{"tenant_admin"}}})
 		// The second admin leaves; the first is alone again.
-		expect(t, f.do(t, "DELETE", usersPath+"/"+second, secondTok, nil), 204, "")
-		expect(t, f.do(t, "GET", mePath, secondTok, nil), 401, "UNAUTHENTICATED")
+		f.s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: usersPath + "/" + second, Tenant: f.slug, Token: secondTok})
+		f.s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: mePath, Tenant: f.slug, Token: secondTok})
 		f.refuse(t, 409, "CONFLICT", "DELETE", adminPath, f.admin, nil)
 		// A third admin can be deleted by the first.
 		third, _ := f.addUser(t, "tenant_admin")
-		expect(t, f.do(t, "DELETE", usersPath+"/"+third, f.admin, nil), 204, "")
+		f.s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: usersPath + "/" + third, Tenant: f.slug, Token: f.admin})
 		f.refuse(t, 409, "CONFLICT", "PUT", adminPath+"/roles", f.admin, map[string]any{"roles": []string{}})
 	})
 
@@ -861,19 +843,18 @@ func TestTenantUserAdmin(t *testing.T) {
 			ring := 2 + round%3
 			for len(admins) < ring {
 				email := g.email()
-				r := g.do(t, "POST", usersPath, toks[admins[0]], userBody(email, "tenant_admin"))
-				expect(t, r, 201, "")
-				id := r.user()["id"].(string)
-				toks[id] = s.tlogin(t, g.slug, email, password).str("access_token")
+				r := g.s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: usersPath, Tenant: g.slug, Token: toks[admins[0]], Body: userBody(email, "tenant_admin")})
+				id := r.Obj("user")["id"].(string)
+				toks[id] = s.TenantLogin(t, g.slug, email, password).Str("access_token")
 				admins = append(admins, id)
 			}
 			remove := round%2 == 0
-			statuses := race(t, ring, func(i int) (response, error) {
+			statuses := race(t, ring, func(i int) (*testsilo.Response, error) {
 				me, them := admins[i], admins[(i+1)%ring]
 				if remove {
-					return s.do("DELETE", usersPath+"/"+them, toks[me], nil, "x-tenant-id", g.slug)
+					return s.Send(testsilo.Request{Method: "DELETE", Path: usersPath + "/" + them, Token: toks[me], Tenant: g.slug})
 				}
-				return s.do("PUT", usersPath+"/"+them+"/roles", toks[me], map[string]any{"roles": []string{"member"}}, "x-tenant-id", g.slug)
+				return s.Send(testsilo.Request{Method: "PUT", Path: usersPath + "/" + them + "/roles", Token: toks[me], Body: map[string]any{"roles": []string{"member"}}, Tenant: g.slug})
 			})
 			won := 200
 			if remove {
@@ -901,18 +882,18 @@ func TestTenantUserAdmin(t *testing.T) {
 		f.refuse(t, 409, "CONFLICT", "PUT", adminPath+"/roles", f.admin, map[string]any{"roles": []string{"member"}})
 		f.refuse(t, 409, "CONFLICT", "DELETE", adminPath, f.admin, nil)
 		// Removing the inactive admin leaves the active one: allowed.
-		r := f.do(t, "DELETE", usersPath+"/"+inactive, f.admin, nil)
-		if r.status == 409 {
-			t.Fatalf("an inactive tenant_admin cannot be deleted or demoted while one active admin remains: %s", r.raw)
+		r := f.s.Do(t, testsilo.Request{Method: "DELETE", Path: usersPath + "/" + inactive, Tenant: f.slug, Token: f.admin})
+		if r.Status == 409 {
+			t.Fatalf("an inactive tenant_admin cannot be deleted or demoted while one active admin remains: %s", r.Raw)
 		}
-		expect(t, r, 204, "")
+		r.Require(t, 204, "")
 	})
 }
 
 // --- 3. Roles ---------------------------------------------------------------
 
-func roleByName(r response, name string) map[string]any {
-	for _, role := range r.list("roles") {
+func roleByName(r *testsilo.Response, name string) map[string]any {
+	for _, role := range r.List("roles") {
 		if role["name"] == name {
 			return role
 		}
@@ -925,14 +906,13 @@ func TestTenantRoleAdmin(t *testing.T) {
 	s := newServer(t)
 	f := newAdminFixture(t, s, "roles")
 	memberEmail := f.email()
-	s.register(t, f.slug, memberEmail, password)
-	member := s.tlogin(t, f.slug, memberEmail, password).str("access_token")
+	s.SignUp(t, f.slug, memberEmail, password)
+	member := s.TenantLogin(t, f.slug, memberEmail, password).Str("access_token")
 
 	t.Run("BuiltIn", func(t *testing.T) {
-		r := f.do(t, "GET", rolesPath, member, nil)
-		expect(t, r, 200, "")
-		if n := len(r.list("roles")); n != 2 {
-			t.Fatalf("%d roles in a new tenant: %s", n, r.raw)
+		r := f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: rolesPath, Tenant: f.slug, Token: member})
+		if n := len(r.List("roles")); n != 2 {
+			t.Fatalf("%d roles in a new tenant: %s", n, r.Raw)
 		}
 		admin, mem := roleByName(r, "tenant_admin"), roleByName(r, "member")
 		if admin == nil || admin["builtIn"] != true || !reflect.DeepEqual(sorted(strs(admin["permissions"])), adminPerms) {
@@ -950,22 +930,20 @@ func TestTenantRoleAdmin(t *testing.T) {
 	})
 
 	t.Run("Create", func(t *testing.T) {
-		r := f.do(t, "POST", rolesPath, f.admin, map[string]any{"name": "editor", "description": "Edits data",
-			"permissions": []string{"data:write", "data:read"}})
-		expect(t, r, 201, "")
-		role, _ := r.body["role"].(map[string]any)
+		r := f.s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: rolesPath, Tenant: f.slug, Token: f.admin, Body: map[string]any{"name": "editor", "description": "Edits data",
+			"permissions": []string{"data:write", "data:read"}}})
+		role, _ := r.JSON["role"].(map[string]any)
 		if role["name"] != "editor" || role["description"] != "Edits data" || role["builtIn"] != false ||
 			!reflect.DeepEqual(sorted(strs(role["permissions"])), memberPerms) {
-			t.Fatalf("created = %s", r.raw)
+			t.Fatalf("created = %s", r.Raw)
 		}
-		listed := roleByName(f.do(t, "GET", rolesPath, member, nil), "editor")
+		listed := roleByName(f.s.Do(t, testsilo.Request{Method: "GET", Path: rolesPath, Tenant: f.slug, Token: member}), "editor")
 		if listed == nil || listed["builtIn"] != false || !reflect.DeepEqual(strs(listed["permissions"]), memberPerms) {
 			t.Fatalf("listed = %v", listed)
 		}
-		r = f.do(t, "POST", rolesPath, f.admin, map[string]any{"name": "empty_role-2"})
-		expect(t, r, 201, "")
-		if p, ok := r.body["role"].(map[string]any)["permissions"].([]any); !ok || len(p) != 0 {
-			t.Fatalf("role without permissions = %s", r.raw)
+		r = f.s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: rolesPath, Tenant: f.slug, Token: f.admin, Body: map[string]any{"name": "empty_role-2"}})
+		if p, ok := r.JSON["role"].(map[string]any)["permissions"].([]any); !ok || len(p) != 0 {
+			t.Fatalf("role without permissions = %s", r.Raw)
 		}
 		for _, body := range []map[string]any{
 			{"name": "editor", "permissions": []string{}},
@@ -992,14 +970,13 @@ func TestTenantRoleAdmin(t *testing.T) {
 	})
 
 	t.Run("Update", func(t *testing.T) {
-		r := f.do(t, "PUT", rolesPath+"/editor", f.admin, map[string]any{"description": "Reads", "permissions": []string{"data:read"}})
-		expect(t, r, 200, "")
-		listed := roleByName(f.do(t, "GET", rolesPath, member, nil), "editor")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: rolesPath + "/editor", Tenant: f.slug, Token: f.admin, Body: map[string]any{"description": "Reads", "permissions": []string{"data:read"}}})
+		listed := roleByName(f.s.Do(t, testsilo.Request{Method: "GET", Path: rolesPath, Tenant: f.slug, Token: member}), "editor")
 		if listed["description"] != "Reads" || !reflect.DeepEqual(strs(listed["permissions"]), []string{"data:read"}) {
 			t.Fatalf("updated = %v", listed)
 		}
 		// The name in the body, if any, must be the path's.
-		expect(t, f.do(t, "PUT", rolesPath+"/editor", f.admin, map[string]any{"name": "editor", "permissions": []string{"data:read", "users:read"}}), 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: rolesPath + "/editor", Tenant: f.slug, Token: f.admin, Body: map[string]any{"name": "editor", "permissions": []string{"data:read", "users:read"}}})
 		f.invalid(t, "PUT", rolesPath+"/editor", f.admin, map[string]any{"name": "renamed", "permissions": []string{}}, "name")
 		f.invalid(t, "PUT", rolesPath+"/editor", f.admin, map[string]any{"permissions": []string{"root"}}, "permissions")
 		f.refuse(t, 404, "NOT_FOUND", "PUT", rolesPath+"/ghost", f.admin, map[string]any{"permissions": []string{}})
@@ -1008,27 +985,27 @@ func TestTenantRoleAdmin(t *testing.T) {
 	t.Run("ChangesApplyAtOnce", func(t *testing.T) {
 		f.addRole(t, "viewer", "users:read")
 		_, tok := f.userWith(t, "viewer")
-		expect(t, f.do(t, "GET", usersPath, tok, nil), 200, "")
-		expect(t, f.do(t, "PUT", rolesPath+"/viewer", f.admin, map[string]any{"permissions": []string{}}), 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: usersPath, Tenant: f.slug, Token: tok})
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: rolesPath + "/viewer", Tenant: f.slug, Token: f.admin, Body: map[string]any{"permissions": []string{}}})
 		f.refuse(t, 403, "FORBIDDEN", "GET", usersPath, tok, nil)
-		expect(t, f.do(t, "PUT", rolesPath+"/viewer", f.admin, map[string]any{"permissions": []string{"users:read", "audit:read"}}), 200, "")
-		expect(t, f.do(t, "GET", usersPath, tok, nil), 200, "")
-		expect(t, f.do(t, "GET", auditPath, tok, nil), 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: rolesPath + "/viewer", Tenant: f.slug, Token: f.admin, Body: map[string]any{"permissions": []string{"users:read", "audit:read"}}})
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: usersPath, Tenant: f.slug, Token: tok})
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: auditPath, Tenant: f.slug, Token: tok})
 	})
 
 	t.Run("Delete", func(t *testing.T) {
 		f.addRole(t, "held", "data:read")
 		holder, _ := f.addUser(t, "held")
 		f.refuse(t, 409, "CONFLICT", "DELETE", rolesPath+"/held", f.admin, nil)
-		expect(t, f.do(t, "PUT", usersPath+"/"+holder+"/roles", f.admin, map[string]any{"roles": []string{"member"}}), 200, "")
-		expect(t, f.do(t, "DELETE", rolesPath+"/held", f.admin, nil), 204, "")
-		if roleByName(f.do(t, "GET", rolesPath, member, nil), "held") != nil {
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: usersPath + "/" + holder + "/roles", Tenant: f.slug, Token: f.admin, Body: map[string]any{"roles": []string{"member"}}})
+		f.s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: rolesPath + "/held", Tenant: f.slug, Token: f.admin})
+		if roleByName(f.s.Do(t, testsilo.Request{Method: "GET", Path: rolesPath, Tenant: f.slug, Token: member}), "held") != nil {
 			t.Fatal("deleted role still listed")
 		}
 		f.refuse(t, 404, "NOT_FOUND", "DELETE", rolesPath+"/held", f.admin, nil)
 		f.refuse(t, 404, "NOT_FOUND", "DELETE", rolesPath+"/Not%20A%20Role", f.admin, nil)
 		f.invalid(t, "PUT", usersPath+"/"+holder+"/roles", f.admin, map[string]any{"roles": []string{"held"}}, "roles")
-		expect(t, f.do(t, "DELETE", rolesPath+"/empty_role-2", f.admin, nil), 204, "")
+		f.s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: rolesPath + "/empty_role-2", Tenant: f.slug, Token: f.admin})
 	})
 
 	t.Run("NoEscalation", func(t *testing.T) {
@@ -1039,10 +1016,10 @@ func TestTenantRoleAdmin(t *testing.T) {
 			f.refuse(t, 403, "FORBIDDEN", "PUT", rolesPath+"/role-admin", tok, map[string]any{"permissions": perms})
 			f.refuse(t, 403, "FORBIDDEN", "PUT", rolesPath+"/editor", tok, map[string]any{"permissions": perms})
 		}
-		expect(t, f.do(t, "POST", rolesPath, tok, map[string]any{"name": "sub-role", "permissions": []string{"roles:write"}}), 201, "")
-		expect(t, f.do(t, "POST", rolesPath, tok, map[string]any{"name": "nothing"}), 201, "")
+		f.s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: rolesPath, Tenant: f.slug, Token: tok, Body: map[string]any{"name": "sub-role", "permissions": []string{"roles:write"}}})
+		f.s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: rolesPath, Tenant: f.slug, Token: tok, Body: map[string]any{"name": "nothing"}})
 		// Taking permissions away from a role is no escalation.
-		expect(t, f.do(t, "PUT", rolesPath+"/editor", tok, map[string]any{"permissions": []string{}}), 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: rolesPath + "/editor", Tenant: f.slug, Token: tok, Body: map[string]any{"permissions": []string{}}})
 		// Nor can they give themselves a role.
 		f.refuse(t, 403, "FORBIDDEN", "GET", usersPath, tok, nil)
 		if got := f.permissions(t, tok); !reflect.DeepEqual(got, []string{"roles:write"}) {
@@ -1053,8 +1030,8 @@ func TestTenantRoleAdmin(t *testing.T) {
 
 // --- 4. Settings ------------------------------------------------------------
 
-func settingsOf(r response) map[string]any {
-	m, _ := r.body["settings"].(map[string]any)
+func settingsOf(r *testsilo.Response) map[string]any {
+	m, _ := r.JSON["settings"].(map[string]any)
 	return m
 }
 
@@ -1063,8 +1040,8 @@ func TestTenantSettings(t *testing.T) {
 	s := newServer(t)
 	f := newAdminFixture(t, s, "brand")
 	memberEmail := f.email()
-	s.register(t, f.slug, memberEmail, password)
-	member := s.tlogin(t, f.slug, memberEmail, password).str("access_token")
+	s.SignUp(t, f.slug, memberEmail, password)
+	member := s.TenantLogin(t, f.slug, memberEmail, password).Str("access_token")
 	f.addRole(t, noPerms)
 	f.addRole(t, "styler", "settings:write")
 	_, styler := f.userWith(t, "styler")
@@ -1072,8 +1049,7 @@ func TestTenantSettings(t *testing.T) {
 
 	get := func(t *testing.T, tok string) map[string]any {
 		t.Helper()
-		r := f.do(t, "GET", settingsPath, tok, nil)
-		expect(t, r, 200, "")
+		r := f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: settingsPath, Tenant: f.slug, Token: tok})
 		return settingsOf(r)
 	}
 
@@ -1091,18 +1067,16 @@ func TestTenantSettings(t *testing.T) {
 			f.refuse(t, 403, "FORBIDDEN", "PUT", settingsPath, tok, map[string]any{"displayName": "Hijacked"})
 		}
 		f.refuse(t, 401, "UNAUTHENTICATED", "PUT", settingsPath, "", map[string]any{"displayName": "Hijacked"})
-		r := f.do(t, "PUT", settingsPath, styler, map[string]any{"displayName": "Styled"})
-		expect(t, r, 200, "")
+		r := f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: settingsPath, Tenant: f.slug, Token: styler, Body: map[string]any{"displayName": "Styled"}})
 		if settingsOf(r)["displayName"] != "Styled" || get(t, member)["displayName"] != "Styled" {
-			t.Fatalf("settings = %s", r.raw)
+			t.Fatalf("settings = %s", r.Raw)
 		}
 	})
 
 	want := map[string]any{"displayName": "Acme Corp", "logoUrl": "https://cdn.example.com/brand/logo.png?v=2", "primaryColor": "#a1b2c3", "allowPublicSignup": true}
 	t.Run("Valid", func(t *testing.T) {
-		r := f.do(t, "PUT", settingsPath, f.admin, map[string]any{"displayName": "Acme Corp",
-			"logoUrl": "https://cdn.example.com/brand/logo.png?v=2", "primaryColor": "#A1b2C3"})
-		expect(t, r, 200, "")
+		r := f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: settingsPath, Tenant: f.slug, Token: f.admin, Body: map[string]any{"displayName": "Acme Corp",
+			"logoUrl": "https://cdn.example.com/brand/logo.png?v=2", "primaryColor": "#A1b2C3"}})
 		if got := settingsOf(r); !reflect.DeepEqual(got, want) {
 			t.Fatalf("PUT answered %v, want %v", got, want)
 		}
@@ -1110,13 +1084,12 @@ func TestTenantSettings(t *testing.T) {
 			t.Fatalf("stored %v, want %v", got, want)
 		}
 		// Fields left out are left alone.
-		r = f.do(t, "PUT", settingsPath, f.admin, map[string]any{"primaryColor": "#000000"})
-		expect(t, r, 200, "")
+		r = f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: settingsPath, Tenant: f.slug, Token: f.admin, Body: map[string]any{"primaryColor": "#000000"}})
 		partial := withField(want, "primaryColor", "#000000")
 		if got := get(t, member); !reflect.DeepEqual(got, partial) {
 			t.Fatalf("after a partial PUT %v, want %v", got, partial)
 		}
-		expect(t, f.do(t, "PUT", settingsPath, f.admin, map[string]any{"primaryColor": "#a1b2c3"}), 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: settingsPath, Tenant: f.slug, Token: f.admin, Body: map[string]any{"primaryColor": "#a1b2c3"}})
 	})
 
 	t.Run("BadInputChangesNothing", func(t *testing.T) {
@@ -1146,22 +1119,20 @@ func TestTenantSettings(t *testing.T) {
 	})
 
 	t.Run("PublicSignup", func(t *testing.T) {
-		r := f.do(t, "PUT", settingsPath, f.admin, map[string]any{"allowPublicSignup": false})
-		expect(t, r, 200, "")
+		r := f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: settingsPath, Tenant: f.slug, Token: f.admin, Body: map[string]any{"allowPublicSignup": false}})
 		if settingsOf(r)["allowPublicSignup"] != false || settingsOf(r)["displayName"] != "Acme Corp" {
-			t.Fatalf("settings = %s", r.raw)
+			t.Fatalf("settings = %s", r.Raw)
 		}
 		f.refuse(t, 403, "FORBIDDEN", "POST", registerPath, "", signup("closed@brand.example", password))
 		// Existing users still log in, and admins still add users.
-		s.tlogin(t, f.slug, memberEmail, password)
+		s.TenantLogin(t, f.slug, memberEmail, password)
 		f.addUser(t)
-		expect(t, f.do(t, "PUT", settingsPath, f.admin, map[string]any{"allowPublicSignup": true}), 200, "")
-		s.register(t, f.slug, "open@brand.example", password)
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: settingsPath, Tenant: f.slug, Token: f.admin, Body: map[string]any{"allowPublicSignup": true}})
+		s.SignUp(t, f.slug, "open@brand.example", password)
 	})
 
 	t.Run("Clear", func(t *testing.T) {
-		r := f.do(t, "PUT", settingsPath, f.admin, map[string]any{"displayName": "", "logoUrl": "", "primaryColor": ""})
-		expect(t, r, 200, "")
+		f.s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: settingsPath, Tenant: f.slug, Token: f.admin, Body: map[string]any{"displayName": "", "logoUrl": "", "primaryColor": ""}})
 		want := map[string]any{"displayName": "", "logoUrl": "", "primaryColor": "", "allowPublicSignup": true}
 		if got := get(t, member); !reflect.DeepEqual(got, want) {
 			t.Fatalf("cleared settings = %v", got)
@@ -1184,8 +1155,8 @@ func withField(m map[string]any, key string, v any) map[string]any {
 func TestTenantAuditLog(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
-	superID := s.call("GET", "/api/central/auth/me", super, nil).user()["id"].(string)
+	super := s.AdminToken()
+	superID := s.Do(t, testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: super}).Obj("user")["id"].(string)
 	f := newAdminFixture(t, s, "audited")
 	start := time.Now().Add(-time.Second)
 
@@ -1196,20 +1167,19 @@ func TestTenantAuditLog(t *testing.T) {
 	expected := map[string]want{} // by request id
 	seq := 0
 	// act makes a change with a fresh X-Request-Id and notes its entry.
-	act := func(t *testing.T, tok string, status int, method, path string, body any, w want) response {
+	act := func(t *testing.T, tok string, status int, method, path string, body any, w want) *testsilo.Response {
 		t.Helper()
 		seq++
 		rid := fmt.Sprintf("audit-test.%d:%s", seq, randomSlug())
-		r := f.do(t, method, path, tok, body, "X-Request-Id", rid)
-		expect(t, r, status, "")
-		if r.header.Get("X-Request-Id") != rid {
-			t.Fatalf("X-Request-Id %q not echoed: %q", rid, r.header.Get("X-Request-Id"))
+		r := f.s.Expect(t, status, "", testsilo.Request{Method: method, Path: path, Tenant: f.slug, Token: tok, Body: body, Header: map[string]string{"X-Request-Id": rid}})
+		if r.Header.Get("X-Request-Id") != rid {
+			t.Fatalf("X-Request-Id %q not echoed: %q", rid, r.Header.Get("X-Request-Id"))
 		}
 		if w.actorKind == "" {
 			w.actorKind, w.actorID = "user", f.adminID
 		}
 		if w.target == "" {
-			w.target = r.user()["id"].(string)
+			w.target = r.Obj("user")["id"].(string)
 		}
 		expected[rid] = w
 		return r
@@ -1219,8 +1189,8 @@ func TestTenantAuditLog(t *testing.T) {
 		want{action: "role.create", targetType: "role", target: "auditor"})
 	r := act(t, f.admin, 201, "POST", usersPath, userBody("auditor@audited.example", "auditor"),
 		want{action: "user.create", targetType: "user"})
-	auditorID := r.user()["id"].(string)
-	auditor := s.tlogin(t, f.slug, "auditor@audited.example", password).str("access_token")
+	auditorID := r.Obj("user")["id"].(string)
+	auditor := s.TenantLogin(t, f.slug, "auditor@audited.example", password).Str("access_token")
 	act(t, f.admin, 200, "PUT", usersPath+"/"+auditorID+"/roles", map[string]any{"roles": []string{"auditor", "member"}},
 		want{action: "user.roles", targetType: "user", target: auditorID})
 	act(t, f.admin, 200, "PUT", rolesPath+"/auditor", map[string]any{"permissions": []string{"audit:read", "users:read"}},
@@ -1230,7 +1200,7 @@ func TestTenantAuditLog(t *testing.T) {
 	act(t, f.admin, 201, "POST", rolesPath, map[string]any{"name": "temp"}, want{action: "role.create", targetType: "role", target: "temp"})
 	act(t, f.admin, 204, "DELETE", rolesPath+"/temp", nil, want{action: "role.delete", targetType: "role", target: "temp"})
 	r = act(t, f.admin, 201, "POST", usersPath, userBody("leaving@audited.example"), want{action: "user.create", targetType: "user"})
-	leaving := r.user()["id"].(string)
+	leaving := r.Obj("user")["id"].(string)
 	act(t, f.admin, 204, "DELETE", usersPath+"/"+leaving, nil, want{action: "user.delete", targetType: "user", target: leaving})
 
 	// A superadmin impersonating a user: the central admin is the actor,
@@ -1238,10 +1208,9 @@ func TestTenantAuditLog(t *testing.T) {
 	act(t, f.admin, 201, "POST", rolesPath, map[string]any{"name": "styler", "permissions": []string{"settings:write", "roles:write"}},
 		want{action: "role.create", targetType: "role", target: "styler"})
 	r = act(t, f.admin, 201, "POST", usersPath, userBody("styler@audited.example", "styler"), want{action: "user.create", targetType: "user"})
-	stylerID := r.user()["id"].(string)
-	imp := s.call("POST", "/api/central/tenants/"+f.slug+"/impersonate", super, map[string]string{"userId": stylerID})
-	expect(t, imp, 200, "")
-	impTok := imp.str("access_token")
+	stylerID := r.Obj("user")["id"].(string)
+	imp := s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: "/api/central/tenants/" + f.slug + "/impersonate", Token: super, Body: map[string]string{"userId": stylerID}})
+	impTok := imp.Str("access_token")
 	act(t, impTok, 200, "PUT", settingsPath, map[string]any{"primaryColor": "#123abc"},
 		want{action: "settings.update", targetType: "settings", target: "settings", actorKind: "central_admin", actorID: superID, as: stylerID})
 	act(t, impTok, 201, "POST", rolesPath, map[string]any{"name": "imp-made", "permissions": []string{"settings:write"}},
@@ -1251,16 +1220,15 @@ func TestTenantAuditLog(t *testing.T) {
 	f.refuse(t, 403, "FORBIDDEN", "POST", usersPath, impTok, userBody("imp@audited.example", noPerms))
 
 	t.Run("Entries", func(t *testing.T) {
-		r := f.do(t, "GET", auditPath+"?limit=200", auditor, nil)
-		expect(t, r, 200, "")
-		entries := r.list("entries")
-		if r.body["nextCursor"] != nil {
-			t.Fatalf("nextCursor with all entries on one page: %v", r.body["nextCursor"])
+		r := f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: auditPath + "?limit=200", Tenant: f.slug, Token: auditor})
+		entries := r.List("entries")
+		if r.JSON["nextCursor"] != nil {
+			t.Fatalf("nextCursor with all entries on one page: %v", r.JSON["nextCursor"])
 		}
 		found := map[string]bool{}
 		for i, e := range entries {
 			if i > 0 && e["id"].(float64) >= entries[i-1]["id"].(float64) {
-				t.Fatalf("entries not newest first: %s", r.raw)
+				t.Fatalf("entries not newest first: %s", r.Raw)
 			}
 			rid, _ := e["requestId"].(string)
 			w, ok := expected[rid]
@@ -1298,7 +1266,7 @@ func TestTenantAuditLog(t *testing.T) {
 	})
 
 	t.Run("Paginated", func(t *testing.T) {
-		all := f.do(t, "GET", auditPath+"?limit=200", f.admin, nil).list("entries")
+		all := f.s.Do(t, testsilo.Request{Method: "GET", Path: auditPath + "?limit=200", Tenant: f.slug, Token: f.admin}).List("entries")
 		var walked []any
 		cursor := ""
 		for page := 0; ; page++ {
@@ -1309,12 +1277,11 @@ func TestTenantAuditLog(t *testing.T) {
 			if cursor != "" {
 				path += "&cursor=" + url.QueryEscape(cursor)
 			}
-			r := f.do(t, "GET", path, f.admin, nil)
-			expect(t, r, 200, "")
-			for _, e := range r.list("entries") {
+			r := f.s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: path, Tenant: f.slug, Token: f.admin})
+			for _, e := range r.List("entries") {
 				walked = append(walked, e["id"])
 			}
-			next, ok := r.body["nextCursor"].(string)
+			next, ok := r.JSON["nextCursor"].(string)
 			if !ok {
 				break
 			}
@@ -1335,8 +1302,8 @@ func TestTenantAuditLog(t *testing.T) {
 
 	t.Run("NeedsAuditRead", func(t *testing.T) {
 		memberEmail := f.email()
-		s.register(t, f.slug, memberEmail, password)
-		member := s.tlogin(t, f.slug, memberEmail, password).str("access_token")
+		s.SignUp(t, f.slug, memberEmail, password)
+		member := s.TenantLogin(t, f.slug, memberEmail, password).Str("access_token")
 		f.refuse(t, 403, "FORBIDDEN", "GET", auditPath, member, nil)
 		f.refuse(t, 401, "UNAUTHENTICATED", "GET", auditPath, "", nil)
 		f.refuse(t, 401, "UNAUTHENTICATED", "GET", auditPath, super, nil)

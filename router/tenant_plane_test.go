@@ -1,7 +1,6 @@
 package router_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"reflect"
 	"strconv"
 	"strings"
@@ -19,9 +17,9 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 
-	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/lib/token"
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"github.com/silo-dev/silo/provisioning"
 	"github.com/silo-dev/silo/tenantdb"
 )
@@ -47,33 +45,11 @@ func tenantName(slug string) string { return "Tenant " + slug }
 
 func adminOf(slug string) string { return "admin@" + slug + ".example" }
 
-// newTenant creates an active tenant through the provisioner, with a first
-// tenant_admin adminOf(slug) whose password is password.
-func (s *server) newTenant(t testing.TB, slug string, domains ...string) *central.Tenant {
-	t.Helper()
-	ctx := central.WithActor(context.Background(), central.Actor{Kind: "system"})
-	tn, err := s.prov.Create(ctx, provisioning.NewTenant{Slug: slug, Name: tenantName(slug), Domains: domains,
-		Admin: &provisioning.NewAdmin{Email: adminOf(slug), Password: password, FirstName: "Grace", LastName: "Hopper"}})
-	if err != nil {
-		t.Fatalf("create tenant %s: %v", slug, err)
-	}
-	if tn.Status != central.StatusActive {
-		t.Fatalf("tenant %s is %s", slug, tn.Status)
-	}
-	return tn
-}
-
-// tc calls a tenant-plane route; slug, if not empty, is sent as x-tenant-id.
-func (s *server) tc(t testing.TB, method, path, slug, bearer string, body any, headers ...string) response {
-	t.Helper()
-	if slug != "" {
-		headers = append([]string{"x-tenant-id", slug}, headers...)
-	}
-	r, err := s.do(method, path, bearer, body, headers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+// tenantOf is tenant slug, named tenantName(slug), with custom domains and
+// a first tenant_admin adminOf(slug) whose password is password.
+func tenantOf(slug string, domains ...string) testsilo.NewTenant {
+	return testsilo.NewTenant{Slug: slug, Name: tenantName(slug), Domains: domains,
+		AdminEmail: adminOf(slug), AdminPassword: password, FirstName: "Grace", LastName: "Hopper"}
 }
 
 func creds(email, pw string) map[string]string {
@@ -84,38 +60,24 @@ func signup(email, pw string) map[string]any {
 	return map[string]any{"email": email, "password": pw, "firstName": "Ann", "lastName": "Lee"}
 }
 
-// tlogin logs a tenant user in and returns the session.
-func (s *server) tlogin(t testing.TB, slug, email, pw string) response {
-	t.Helper()
-	return answer(s.client().TenantLogin(t, slug, email, pw))
-}
-
-// register signs a member up and returns their id.
-func (s *server) register(t testing.TB, slug, email, pw string) string {
-	t.Helper()
-	r := s.tc(t, "POST", registerPath, slug, "", signup(email, pw))
-	expect(t, r, 201, "")
-	return r.user()["id"].(string)
-}
-
 // resolvedAs fails unless r is a /api/auth/me answer of tenant slug.
-func resolvedAs(t testing.TB, r response, slug string) {
+func resolvedAs(t testing.TB, r *testsilo.Response, slug string) {
 	t.Helper()
-	expect(t, r, 200, "")
-	if got, _ := r.tenant()["slug"].(string); got != slug {
-		t.Fatalf("resolved tenant %q, want %q: %s", got, slug, r.raw)
+	r.Require(t, 200, "")
+	if got, _ := r.Obj("tenant")["slug"].(string); got != slug {
+		t.Fatalf("resolved tenant %q, want %q: %s", got, slug, r.Raw)
 	}
 }
 
 // expect4xx fails unless r is a client error in the API.md envelope.
-func expect4xx(t testing.TB, r response) {
+func expect4xx(t testing.TB, r *testsilo.Response) {
 	t.Helper()
-	if r.status < 400 || r.status > 499 {
-		t.Fatalf("status = %d, want 4xx; body %s", r.status, r.raw)
+	if r.Status < 400 || r.Status > 499 {
+		t.Fatalf("status = %d, want 4xx; body %s", r.Status, r.Raw)
 	}
-	expect(t, r, r.status, r.code())
-	if r.code() == "" {
-		t.Fatalf("no error code: %s", r.raw)
+	r.Require(t, r.Status, r.Code())
+	if r.Code() == "" {
+		t.Fatalf("no error code: %s", r.Raw)
 	}
 }
 
@@ -190,47 +152,24 @@ func randomSlug() string {
 	return "z" + hex.EncodeToString(b)
 }
 
-// rawRequest sends a hand-written HTTP/1.1 request (for header bytes the Go
-// client refuses to send) and returns the status and body.
-func (s *server) rawRequest(t testing.TB, req string) (int, string) {
-	t.Helper()
-	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
-	if _, err := conn.Write([]byte(req)); err != nil {
-		t.Fatal(err)
-	}
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	var b strings.Builder
-	_, _ = bufio.NewReader(res.Body).WriteTo(&b)
-	return res.StatusCode, b.String()
-}
-
 func TestTenantResolution(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
-	acme := s.newTenant(t, "acme", "acme.example.org")
-	beta := s.newTenant(t, "beta")
-	acmeTok := s.tlogin(t, "acme", adminOf("acme"), password).str("access_token")
-	betaTok := s.tlogin(t, "beta", adminOf("beta"), password).str("access_token")
-	me := func(t *testing.T, tok string, headers ...string) response {
+	super := s.AdminToken()
+	acme := s.Tenant(t, tenantOf("acme", "acme.example.org"))
+	beta := s.Tenant(t, tenantOf("beta"))
+	acmeTok := s.TenantLogin(t, "acme", adminOf("acme"), password).Str("access_token")
+	betaTok := s.TenantLogin(t, "beta", adminOf("beta"), password).Str("access_token")
+	me := func(t *testing.T, tok string, headers ...string) *testsilo.Response {
 		t.Helper()
-		return s.tc(t, "GET", mePath, "", tok, nil, headers...)
+		return s.Do(t, testsilo.Request{Method: "GET", Path: mePath, Token: tok, Header: headerMap(headers)})
 	}
 	t.Run("Header", func(t *testing.T) {
 		resolvedAs(t, me(t, acmeTok, "x-tenant-id", "acme"), "acme")
 		resolvedAs(t, me(t, betaTok, "X-Tenant-ID", "beta"), "beta")
 		r := me(t, acmeTok, "x-tenant-id", "acme")
-		if r.tenant()["name"] != tenantName("acme") {
-			t.Fatalf("tenant = %v", r.tenant())
+		if r.Obj("tenant")["name"] != tenantName("acme") {
+			t.Fatalf("tenant = %v", r.Obj("tenant"))
 		}
 	})
 	t.Run("Subdomain", func(t *testing.T) {
@@ -239,27 +178,26 @@ func TestTenantResolution(t *testing.T) {
 		}
 		resolvedAs(t, me(t, betaTok, "Host", "beta.silo.test"), "beta")
 		// The subdomain's tenant, not another's token.
-		expect(t, me(t, betaTok, "Host", "acme.silo.test"), 401, "UNAUTHENTICATED")
+		me(t, betaTok, "Host", "acme.silo.test").Require(t, 401, "UNAUTHENTICATED")
 	})
 	t.Run("CustomDomain", func(t *testing.T) {
 		for _, host := range []string{"acme.example.org", "ACME.Example.ORG:8443", "acme.example.org."} {
 			resolvedAs(t, me(t, acmeTok, "Host", host), "acme")
 		}
 		// A domain change applies at once on this instance.
-		r := s.call("PATCH", tenantsPath+"/acme", super, map[string]any{"domains": []string{"shop.acme.example", "www.acme.example"}})
-		expect(t, r, 200, "")
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: tenantsPath + "/acme", Token: super, Body: map[string]any{"domains": []string{"shop.acme.example", "www.acme.example"}}})
 		resolvedAs(t, me(t, acmeTok, "Host", "shop.acme.example"), "acme")
 		resolvedAs(t, me(t, acmeTok, "Host", "WWW.acme.example:80"), "acme")
 		// The old domain names no tenant any more.
 		r = me(t, acmeTok, "Host", "acme.example.org")
-		expect(t, r, 400, "TENANT_ID_REQUIRED")
+		r.Require(t, 400, "TENANT_ID_REQUIRED")
 		// ... but the header still works from it.
 		resolvedAs(t, me(t, acmeTok, "Host", "acme.example.org", "x-tenant-id", "acme"), "acme")
 		// Mapping the domain to another tenant moves it at once.
-		expect(t, s.call("PATCH", tenantsPath+"/acme", super, map[string]any{"domains": []string{"www.acme.example"}}), 200, "")
-		expect(t, s.call("PATCH", tenantsPath+"/beta", super, map[string]any{"domains": []string{"shop.acme.example"}}), 200, "")
+		s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: tenantsPath + "/acme", Token: super, Body: map[string]any{"domains": []string{"www.acme.example"}}})
+		s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: tenantsPath + "/beta", Token: super, Body: map[string]any{"domains": []string{"shop.acme.example"}}})
 		resolvedAs(t, me(t, betaTok, "Host", "shop.acme.example"), "beta")
-		expect(t, me(t, acmeTok, "Host", "shop.acme.example"), 401, "UNAUTHENTICATED")
+		me(t, acmeTok, "Host", "shop.acme.example").Require(t, 401, "UNAUTHENTICATED")
 	})
 	done := s.snapshot(t, acme.DatabaseName, beta.DatabaseName)
 	t.Run("NoTenant", func(t *testing.T) {
@@ -267,15 +205,15 @@ func TestTenantResolution(t *testing.T) {
 			"silo.test", "SILO.test.", "silo.test:443", "unmapped.example.com", ""} {
 			for _, tok := range []string{"", acmeTok} {
 				r := me(t, tok, "Host", host)
-				expect(t, r, 400, "TENANT_ID_REQUIRED")
-				if e := r.body["error"].(map[string]any); e["message"] != "Tenant ID is required" {
+				r.Require(t, 400, "TENANT_ID_REQUIRED")
+				if e := r.JSON["error"].(map[string]any); e["message"] != "Tenant ID is required" {
 					t.Fatalf("host %q: message %q", host, e["message"])
 				}
 			}
 		}
 		// The default host of the test client is 127.0.0.1:port.
-		expect(t, s.tc(t, "POST", loginPath, "", "", creds(adminOf("acme"), password)), 400, "TENANT_ID_REQUIRED")
-		expect(t, s.tc(t, "POST", registerPath, "", "", signup("new@example.com", password)), 400, "TENANT_ID_REQUIRED")
+		s.Expect(t, 400, "TENANT_ID_REQUIRED", testsilo.Request{Method: "POST", Path: loginPath, Body: creds(adminOf("acme"), password)})
+		s.Expect(t, 400, "TENANT_ID_REQUIRED", testsilo.Request{Method: "POST", Path: registerPath, Body: signup("new@example.com", password)})
 	})
 	t.Run("Mismatch", func(t *testing.T) {
 		for _, h := range [][]string{
@@ -285,9 +223,9 @@ func TestTenantResolution(t *testing.T) {
 			{"x-tenant-id", "acme", "Host", "shop.acme.example"},
 		} {
 			for _, tok := range []string{"", acmeTok, betaTok} {
-				expect(t, me(t, tok, h...), 400, "TENANT_MISMATCH")
+				me(t, tok, h...).Require(t, 400, "TENANT_MISMATCH")
 			}
-			expect(t, s.tc(t, "POST", loginPath, "", "", creds(adminOf("acme"), password), h...), 400, "TENANT_MISMATCH")
+			s.Expect(t, 400, "TENANT_MISMATCH", testsilo.Request{Method: "POST", Path: loginPath, Body: creds(adminOf("acme"), password), Header: headerMap(h)})
 		}
 		// The same tenant twice is no mismatch.
 		resolvedAs(t, me(t, acmeTok, "x-tenant-id", "acme", "Host", "acme.silo.test"), "acme")
@@ -309,9 +247,9 @@ func TestTenantResolution(t *testing.T) {
 			{"Host", "-acme.silo.test"},
 		} {
 			for _, tok := range []string{"", acmeTok} {
-				expect(t, me(t, tok, h...), 404, "TENANT_NOT_FOUND")
+				me(t, tok, h...).Require(t, 404, "TENANT_NOT_FOUND")
 			}
-			expect(t, s.tc(t, "POST", loginPath, "", "", creds(adminOf("acme"), password), h...), 404, "TENANT_NOT_FOUND")
+			s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "POST", Path: loginPath, Body: creds(adminOf("acme"), password), Header: headerMap(h)})
 		}
 	})
 	t.Run("UnknownHeaderOnTenantHost", func(t *testing.T) {
@@ -321,7 +259,7 @@ func TestTenantResolution(t *testing.T) {
 			expect4xx(t, me(t, acmeTok, "x-tenant-id", "nobody-here", "Host", host))
 		}
 		for _, host := range []string{"acme.silo.test", "www.acme.example"} {
-			expect(t, me(t, acmeTok, "x-tenant-id", "nobody-here", "Host", host), 404, "TENANT_NOT_FOUND")
+			me(t, acmeTok, "x-tenant-id", "nobody-here", "Host", host).Require(t, 404, "TENANT_NOT_FOUND")
 		}
 	})
 	t.Run("MalformedHeader", func(t *testing.T) {
@@ -336,36 +274,42 @@ func TestTenantResolution(t *testing.T) {
 		// them by hand. net/http itself answers 400 before Silo sees the
 		// request (its plain-text answer is not Silo's envelope).
 		for _, v := range []string{"ac\x01me", "acme\x00", "ac\x7fme", "ac\rme"} {
-			status, body := s.rawRequest(t, "GET "+mePath+" HTTP/1.1\r\nHost: localhost\r\nx-tenant-id: "+v+"\r\nConnection: close\r\n\r\n")
-			if status < 400 || status > 499 {
-				t.Fatalf("header %q: status %d, body %s", v, status, body)
+			r, err := s.SendRaw("GET " + mePath + " HTTP/1.1\r\nHost: localhost\r\nx-tenant-id: " + v + "\r\nConnection: close\r\n\r\n")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Status < 400 || r.Status > 499 {
+				t.Fatalf("header %q: status %d, body %s", v, r.Status, r.Raw)
 			}
 		}
 		// A tab inside the value does reach Silo.
-		status, body := s.rawRequest(t, "GET "+mePath+" HTTP/1.1\r\nHost: localhost\r\nx-tenant-id: ac\tme\r\nConnection: close\r\n\r\n")
-		if status != 404 || !strings.Contains(body, `"TENANT_NOT_FOUND"`) {
-			t.Fatalf("tab in header: status %d, body %s", status, body)
+		r, err := s.SendRaw("GET " + mePath + " HTTP/1.1\r\nHost: localhost\r\nx-tenant-id: ac\tme\r\nConnection: close\r\n\r\n")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != 404 || !strings.Contains(string(r.Raw), `"TENANT_NOT_FOUND"`) {
+			t.Fatalf("tab in header: status %d, body %s", r.Status, r.Raw)
 		}
 	})
 	t.Run("ForwardedHostIgnoredByDefault", func(t *testing.T) {
-		expect(t, me(t, acmeTok, "X-Forwarded-Host", "acme.silo.test"), 400, "TENANT_ID_REQUIRED")
-		expect(t, me(t, acmeTok, "Host", "beta.silo.test", "X-Forwarded-Host", "acme.silo.test"), 401, "UNAUTHENTICATED")
+		me(t, acmeTok, "X-Forwarded-Host", "acme.silo.test").Require(t, 400, "TENANT_ID_REQUIRED")
+		me(t, acmeTok, "Host", "beta.silo.test", "X-Forwarded-Host", "acme.silo.test").Require(t, 401, "UNAUTHENTICATED")
 		resolvedAs(t, me(t, betaTok, "Host", "beta.silo.test", "X-Forwarded-Host", "acme.silo.test"), "beta")
 		// A proxy range that does not hold the client is not trusted either.
 		other := s.instance(t, func(o *serverOptions) { o.trustedProxies = []string{"10.0.0.0/8"} })
-		expect(t, other.tc(t, "GET", mePath, "", acmeTok, nil, "X-Forwarded-Host", "acme.silo.test"), 400, "TENANT_ID_REQUIRED")
+		other.Expect(t, 400, "TENANT_ID_REQUIRED", testsilo.Request{Method: "GET", Path: mePath, Token: acmeTok, Header: map[string]string{"X-Forwarded-Host": "acme.silo.test"}})
 	})
 	t.Run("ForwardedHostFromTrustedProxy", func(t *testing.T) {
 		p := s.instance(t, func(o *serverOptions) { o.trustedProxies = []string{"127.0.0.1/32"} })
 		for _, fwd := range []string{"acme.silo.test", "ACME.silo.test:8443", "acme.silo.test, proxy.internal", "www.acme.example"} {
-			resolvedAs(t, p.tc(t, "GET", mePath, "", acmeTok, nil, "X-Forwarded-Host", fwd), "acme")
-			resolvedAs(t, p.tc(t, "GET", mePath, "", acmeTok, nil, "Host", "beta.silo.test", "X-Forwarded-Host", fwd), "acme")
+			resolvedAs(t, p.Do(t, testsilo.Request{Method: "GET", Path: mePath, Token: acmeTok, Header: map[string]string{"X-Forwarded-Host": fwd}}), "acme")
+			resolvedAs(t, p.Do(t, testsilo.Request{Method: "GET", Path: mePath, Token: acmeTok, Host: "beta.silo.test", Header: map[string]string{"X-Forwarded-Host": fwd}}), "acme")
 		}
-		expect(t, p.tc(t, "GET", mePath, "beta", betaTok, nil, "X-Forwarded-Host", "acme.silo.test"), 400, "TENANT_MISMATCH")
-		expect(t, p.tc(t, "GET", mePath, "", "", nil, "X-Forwarded-Host", "nobody-here.silo.test"), 404, "TENANT_NOT_FOUND")
-		expect(t, p.tc(t, "GET", mePath, "", "", nil, "X-Forwarded-Host", "silo.test"), 400, "TENANT_ID_REQUIRED")
+		p.Expect(t, 400, "TENANT_MISMATCH", testsilo.Request{Method: "GET", Path: mePath, Tenant: "beta", Token: betaTok, Header: map[string]string{"X-Forwarded-Host": "acme.silo.test"}})
+		p.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "GET", Path: mePath, Header: map[string]string{"X-Forwarded-Host": "nobody-here.silo.test"}})
+		p.Expect(t, 400, "TENANT_ID_REQUIRED", testsilo.Request{Method: "GET", Path: mePath, Header: map[string]string{"X-Forwarded-Host": "silo.test"}})
 		// Without the header the Host is used as usual.
-		resolvedAs(t, p.tc(t, "GET", mePath, "", betaTok, nil, "Host", "beta.silo.test"), "beta")
+		resolvedAs(t, p.Do(t, testsilo.Request{Method: "GET", Path: mePath, Token: betaTok, Host: "beta.silo.test"}), "beta")
 	})
 	done()
 	s.requireClean(t)
@@ -374,13 +318,13 @@ func TestTenantResolution(t *testing.T) {
 func TestTenantUnknownCostsNoCentralQuery(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	known := s.newTenant(t, "known")
-	tok := s.tlogin(t, "known", adminOf("known"), password).str("access_token")
+	known := s.Tenant(t, tenantOf("known"))
+	tok := s.TenantLogin(t, "known", adminOf("known"), password).Str("access_token")
 
 	// A second instance with a central pool of its own, which it alone
 	// loses below; no poller runs, so only requests could query.
 	inst := s.instance(t)
-	resolvedAs(t, inst.tc(t, "GET", mePath, "known", tok, nil), "known")
+	resolvedAs(t, inst.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: "known", Token: tok}), "known")
 	unknowns := func(t *testing.T, n int) {
 		t.Helper()
 		var wg sync.WaitGroup
@@ -397,12 +341,12 @@ func TestTenantUnknownCostsNoCentralQuery(t *testing.T) {
 				case 2:
 					headers = []string{"Host", "api.silo.test", "x-tenant-id", slug}
 				}
-				r, err := inst.do("GET", mePath, tok, nil, headers...)
+				r, err := inst.Send(testsilo.Request{Method: "GET", Path: mePath, Token: tok, Header: headerMap(headers)})
 				switch {
 				case err != nil:
 					errs <- err.Error()
-				case r.status != 404 || r.code() != "TENANT_NOT_FOUND":
-					errs <- fmt.Sprintf("%v: %d %s", headers, r.status, r.raw)
+				case r.Status != 404 || r.Code() != "TENANT_NOT_FOUND":
+					errs <- fmt.Sprintf("%v: %d %s", headers, r.Status, r.Raw)
 				}
 			}()
 		}
@@ -418,7 +362,7 @@ func TestTenantUnknownCostsNoCentralQuery(t *testing.T) {
 		if n := inst.queries.Load() - before; n != 0 {
 			t.Fatalf("200 unknown tenants cost %d central queries", n)
 		}
-		resolvedAs(t, inst.tc(t, "GET", mePath, "known", tok, nil), "known")
+		resolvedAs(t, inst.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: "known", Token: tok}), "known")
 		if n := inst.queries.Load() - before; n != 0 {
 			t.Fatalf("a known tenant cost %d central queries", n)
 		}
@@ -427,14 +371,13 @@ func TestTenantUnknownCostsNoCentralQuery(t *testing.T) {
 		if err := inst.db.Close(); err != nil {
 			t.Fatal(err)
 		}
-		expect(t, inst.call("GET", "/readyz", "", nil), 503, "DATABASE_UNAVAILABLE")
+		inst.Expect(t, 503, "DATABASE_UNAVAILABLE", testsilo.Request{Method: "GET", Path: "/readyz"})
 		unknowns(t, 200)
-		resolvedAs(t, inst.tc(t, "GET", mePath, "known", tok, nil), "known")
-		resolvedAs(t, inst.tc(t, "GET", mePath, "", tok, nil, "Host", "known.silo.test"), "known")
+		resolvedAs(t, inst.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: "known", Token: tok}), "known")
+		resolvedAs(t, inst.Do(t, testsilo.Request{Method: "GET", Path: mePath, Token: tok, Host: "known.silo.test"}), "known")
 		// The tenant's own database still serves its users.
-		r := inst.tc(t, "POST", loginPath, "known", "", creds(adminOf("known"), password))
-		expect(t, r, 200, "")
-		expect(t, inst.tc(t, "POST", registerPath, "known", "", signup("late@example.com", password)), 201, "")
+		inst.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: loginPath, Tenant: "known", Body: creds(adminOf("known"), password)})
+		inst.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: registerPath, Tenant: "known", Body: signup("late@example.com", password)})
 	})
 	if us := tenantUsers(t, known.DatabaseName); len(us) != 2 {
 		t.Fatalf("tenant users = %+v", us)
@@ -443,7 +386,7 @@ func TestTenantUnknownCostsNoCentralQuery(t *testing.T) {
 
 // race runs n calls at once and counts their statuses; transport errors
 // and answers without the error envelope fail the test.
-func race(t *testing.T, n int, call func(i int) (response, error)) map[int]int {
+func race(t *testing.T, n int, call func(i int) (*testsilo.Response, error)) map[int]int {
 	t.Helper()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -461,10 +404,10 @@ func race(t *testing.T, n int, call func(i int) (response, error)) map[int]int {
 			switch {
 			case err != nil:
 				problems = append(problems, err.Error())
-			case r.status >= 300 && r.code() == "":
-				problems = append(problems, r.raw)
+			case r.Status >= 300 && r.Code() == "":
+				problems = append(problems, string(r.Raw))
 			default:
-				statuses[r.status]++
+				statuses[r.Status]++
 			}
 		}()
 	}
@@ -496,72 +439,70 @@ func waitFor(t *testing.T, since time.Time, limit time.Duration, what string, ch
 func TestTenantStatuses(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
-	pause := s.newTenant(t, "pause")
-	gone := s.newTenant(t, "gone")
-	tok := s.tlogin(t, "pause", adminOf("pause"), password)
-	access, refreshTok := tok.str("access_token"), tok.str("refresh_token")
-	goneTok := s.tlogin(t, "gone", adminOf("gone"), password).str("access_token")
+	super := s.AdminToken()
+	pause := s.Tenant(t, tenantOf("pause"))
+	gone := s.Tenant(t, tenantOf("gone"))
+	tok := s.TenantLogin(t, "pause", adminOf("pause"), password)
+	access, refreshTok := tok.Str("access_token"), tok.Str("refresh_token")
+	goneTok := s.TenantLogin(t, "gone", adminOf("gone"), password).Str("access_token")
 
 	// A second instance following the catalog as serve.go does.
 	inst := s.instance(t, func(o *serverOptions) { o.background = true })
-	resolvedAs(t, inst.tc(t, "GET", mePath, "pause", access, nil), "pause")
-	resolvedAs(t, inst.tc(t, "GET", mePath, "gone", goneTok, nil), "gone")
+	resolvedAs(t, inst.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: "pause", Token: access}), "pause")
+	resolvedAs(t, inst.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: "gone", Token: goneTok}), "gone")
 
-	answer := func(srv *server, slug, tok string) func() response {
-		return func() response {
-			r, err := srv.do("GET", mePath, tok, nil, "x-tenant-id", slug)
+	answer := func(srv *server, slug, tok string) func() *testsilo.Response {
+		return func() *testsilo.Response {
+			r, err := srv.Send(testsilo.Request{Method: "GET", Path: mePath, Token: tok, Tenant: slug})
 			if err != nil {
-				return response{raw: err.Error()}
+				return &testsilo.Response{Raw: []byte(err.Error())}
 			}
 			return r
 		}
 	}
 
 	t.Run("Suspended", func(t *testing.T) {
-		r := s.call("POST", tenantsPath+"/pause/suspend", super, nil)
-		expect(t, r, 200, "")
+		s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: tenantsPath + "/pause/suspend", Token: super})
 		suspended := time.Now()
 		// This instance refuses at once, token or not, on every route.
 		done := s.snapshot(t, pause.DatabaseName)
 		for _, h := range [][]string{{"x-tenant-id", "pause"}, {"Host", "pause.silo.test"}} {
-			expect(t, s.tc(t, "GET", mePath, "", access, nil, h...), 403, "TENANT_SUSPENDED")
-			expect(t, s.tc(t, "GET", configPath, "", access, nil, h...), 403, "TENANT_SUSPENDED")
-			expect(t, s.tc(t, "PUT", configPath, "", access, map[string]any{"config": map[string]any{"a": 1}}, h...), 403, "TENANT_SUSPENDED")
-			expect(t, s.tc(t, "GET", mePath, "", "", nil, h...), 403, "TENANT_SUSPENDED")
-			expect(t, s.tc(t, "POST", loginPath, "", "", creds(adminOf("pause"), password), h...), 403, "TENANT_SUSPENDED")
-			expect(t, s.tc(t, "POST", registerPath, "", "", signup("new@example.com", password), h...), 403, "TENANT_SUSPENDED")
-			expect(t, s.tc(t, "POST", refreshPath, "", "", map[string]string{"refresh_token": refreshTok}, h...), 403, "TENANT_SUSPENDED")
-			expect(t, s.tc(t, "POST", logoutPath, "", "", map[string]string{"refresh_token": refreshTok}, h...), 403, "TENANT_SUSPENDED")
+			s.Expect(t, 403, "TENANT_SUSPENDED", testsilo.Request{Method: "GET", Path: mePath, Token: access, Header: headerMap(h)})
+			s.Expect(t, 403, "TENANT_SUSPENDED", testsilo.Request{Method: "GET", Path: configPath, Token: access, Header: headerMap(h)})
+			s.Expect(t, 403, "TENANT_SUSPENDED", testsilo.Request{Method: "PUT", Path: configPath, Token: access, Body: map[string]any{"config": map[string]any{"a": 1}}, Header: headerMap(h)})
+			s.Expect(t, 403, "TENANT_SUSPENDED", testsilo.Request{Method: "GET", Path: mePath, Header: headerMap(h)})
+			s.Expect(t, 403, "TENANT_SUSPENDED", testsilo.Request{Method: "POST", Path: loginPath, Body: creds(adminOf("pause"), password), Header: headerMap(h)})
+			s.Expect(t, 403, "TENANT_SUSPENDED", testsilo.Request{Method: "POST", Path: registerPath, Body: signup("new@example.com", password), Header: headerMap(h)})
+			s.Expect(t, 403, "TENANT_SUSPENDED", testsilo.Request{Method: "POST", Path: refreshPath, Body: map[string]string{"refresh_token": refreshTok}, Header: headerMap(h)})
+			s.Expect(t, 403, "TENANT_SUSPENDED", testsilo.Request{Method: "POST", Path: logoutPath, Body: map[string]string{"refresh_token": refreshTok}, Header: headerMap(h)})
 		}
 		done()
 		// The other instance within a second.
 		waitFor(t, suspended, time.Second, "second instance sees the suspension", func() (bool, string) {
 			r := answer(inst, "pause", access)()
-			if r.status != 200 && r.status != 403 {
-				t.Fatalf("second instance answered %d %s", r.status, r.raw)
+			if r.Status != 200 && r.Status != 403 {
+				t.Fatalf("second instance answered %d %s", r.Status, r.Raw)
 			}
-			return r.status == 403 && r.code() == "TENANT_SUSPENDED", r.raw
+			return r.Status == 403 && r.Code() == "TENANT_SUSPENDED", string(r.Raw)
 		})
-		expect(t, answer(inst, "pause", access)(), 403, "TENANT_SUSPENDED")
+		answer(inst, "pause", access)().Require(t, 403, "TENANT_SUSPENDED")
 		// Other tenants are untouched.
 		resolvedAs(t, answer(inst, "gone", goneTok)(), "gone")
 	})
 	t.Run("Resumed", func(t *testing.T) {
-		expect(t, s.call("POST", tenantsPath+"/pause/resume", super, nil), 200, "")
+		s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: tenantsPath + "/pause/resume", Token: super})
 		resumed := time.Now()
 		resolvedAs(t, answer(s, "pause", access)(), "pause")
 		waitFor(t, resumed, time.Second, "second instance sees the resumption", func() (bool, string) {
 			r := answer(inst, "pause", access)()
-			if r.status != 200 && r.status != 403 {
-				t.Fatalf("second instance answered %d %s", r.status, r.raw)
+			if r.Status != 200 && r.Status != 403 {
+				t.Fatalf("second instance answered %d %s", r.Status, r.Raw)
 			}
-			return r.status == 200, r.raw
+			return r.Status == 200, string(r.Raw)
 		})
 		// The session survived the suspension.
-		r := s.tc(t, "POST", refreshPath, "pause", "", map[string]string{"refresh_token": refreshTok})
-		expect(t, r, 200, "")
-		resolvedAs(t, inst.tc(t, "GET", mePath, "pause", r.str("access_token"), nil), "pause")
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: refreshPath, Tenant: "pause", Body: map[string]string{"refresh_token": refreshTok}})
+		resolvedAs(t, inst.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: "pause", Token: r.Str("access_token")}), "pause")
 	})
 	t.Run("Failed", func(t *testing.T) {
 		s.prov.Hook = failAt("migrated")
@@ -575,41 +516,41 @@ func TestTenantStatuses(t *testing.T) {
 		for _, srv := range []*server{s, inst} {
 			waitFor(t, time.Now(), time.Second, "failed tenant unavailable", func() (bool, string) {
 				r := answer(srv, "broken", "")()
-				return r.status == 503 && r.code() == "TENANT_UNAVAILABLE", r.raw
+				return r.Status == 503 && r.Code() == "TENANT_UNAVAILABLE", string(r.Raw)
 			})
-			expect(t, answer(srv, "broken", "")(), 503, "TENANT_UNAVAILABLE")
-			expect(t, srv.tc(t, "GET", mePath, "", "", nil, "Host", "broken.silo.test"), 503, "TENANT_UNAVAILABLE")
-			expect(t, srv.tc(t, "POST", loginPath, "broken", "", creds(adminOf("broken"), password)), 503, "TENANT_UNAVAILABLE")
-			expect(t, srv.tc(t, "POST", registerPath, "broken", "", signup("x@example.com", password)), 503, "TENANT_UNAVAILABLE")
+			answer(srv, "broken", "")().Require(t, 503, "TENANT_UNAVAILABLE")
+			srv.Expect(t, 503, "TENANT_UNAVAILABLE", testsilo.Request{Method: "GET", Path: mePath, Host: "broken.silo.test"})
+			srv.Expect(t, 503, "TENANT_UNAVAILABLE", testsilo.Request{Method: "POST", Path: loginPath, Tenant: "broken", Body: creds(adminOf("broken"), password)})
+			srv.Expect(t, 503, "TENANT_UNAVAILABLE", testsilo.Request{Method: "POST", Path: registerPath, Tenant: "broken", Body: signup("x@example.com", password)})
 		}
-		if !s.databaseExists(t, brokenDB) {
+		if !testdb.DatabaseExists(t, s.db, brokenDB) {
 			t.Fatal("the failed tenant's database is missing")
 		}
 		// Retried provisioning makes it usable.
-		expect(t, s.call("POST", tenantsPath+"/broken/provision", super, nil), 200, "")
-		s.tlogin(t, "broken", adminOf("broken"), password)
+		s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: tenantsPath + "/broken/provision", Token: super})
+		s.TenantLogin(t, "broken", adminOf("broken"), password)
 		waitFor(t, time.Now(), time.Second, "second instance sees the repaired tenant", func() (bool, string) {
-			r := inst.tc(t, "POST", loginPath, "broken", "", creds(adminOf("broken"), password))
-			return r.status == 200, r.raw
+			r := inst.Do(t, testsilo.Request{Method: "POST", Path: loginPath, Tenant: "broken", Body: creds(adminOf("broken"), password)})
+			return r.Status == 200, string(r.Raw)
 		})
 	})
 	t.Run("Deleted", func(t *testing.T) {
-		expect(t, s.call("DELETE", tenantsPath+"/gone", super, nil), 204, "")
+		s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/gone", Token: super})
 		deleted := time.Now()
 		done := s.snapshot(t, gone.DatabaseName)
 		for _, h := range [][]string{{"x-tenant-id", "gone"}, {"Host", "gone.silo.test"}} {
-			expect(t, s.tc(t, "GET", mePath, "", goneTok, nil, h...), 404, "TENANT_NOT_FOUND")
-			expect(t, s.tc(t, "POST", loginPath, "", "", creds(adminOf("gone"), password), h...), 404, "TENANT_NOT_FOUND")
-			expect(t, s.tc(t, "POST", registerPath, "", "", signup("x@example.com", password), h...), 404, "TENANT_NOT_FOUND")
+			s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "GET", Path: mePath, Token: goneTok, Header: headerMap(h)})
+			s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "POST", Path: loginPath, Body: creds(adminOf("gone"), password), Header: headerMap(h)})
+			s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "POST", Path: registerPath, Body: signup("x@example.com", password), Header: headerMap(h)})
 		}
 		done()
 		waitFor(t, deleted, time.Second, "second instance forgets the deleted tenant", func() (bool, string) {
 			r := answer(inst, "gone", goneTok)()
-			return r.status == 404 && r.code() == "TENANT_NOT_FOUND", r.raw
+			return r.Status == 404 && r.Code() == "TENANT_NOT_FOUND", string(r.Raw)
 		})
 		// Purged: still unknown.
-		expect(t, s.call("DELETE", tenantsPath+"/gone?purge=true", super, nil), 204, "")
-		expect(t, answer(s, "gone", goneTok)(), 404, "TENANT_NOT_FOUND")
+		s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: tenantsPath + "/gone?purge=true", Token: super})
+		answer(s, "gone", goneTok)().Require(t, 404, "TENANT_NOT_FOUND")
 	})
 	resolvedAs(t, answer(s, "pause", access)(), "pause")
 	s.requireClean(t)
@@ -618,24 +559,23 @@ func TestTenantStatuses(t *testing.T) {
 func TestTenantUserAuth(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	shop := s.newTenant(t, "shop")
+	shop := s.Tenant(t, tenantOf("shop"))
 	db := shop.DatabaseName
 	const slug = "shop"
 
 	var annID string
 	t.Run("Register", func(t *testing.T) {
-		r := s.tc(t, "POST", registerPath, slug, "", signup("Ann@Example.COM", password))
-		expect(t, r, 201, "")
-		u := r.user()
+		r := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: registerPath, Tenant: slug, Body: signup("Ann@Example.COM", password)})
+		u := r.Obj("user")
 		annID, _ = u["id"].(string)
 		if len(annID) != 36 || u["email"] != "ann@example.com" || u["firstName"] != "Ann" || u["lastName"] != "Lee" {
-			t.Fatalf("registered user = %s", r.raw)
+			t.Fatalf("registered user = %s", r.Raw)
 		}
 		if !reflect.DeepEqual(strs(u["roles"]), []string{"member"}) {
 			t.Fatalf("roles = %v", u["roles"])
 		}
-		if strings.Contains(strings.ToLower(r.raw), "password") || strings.Contains(r.raw, "$2a$") {
-			t.Fatalf("register leaks the hash: %s", r.raw)
+		if strings.Contains(strings.ToLower(string(r.Raw)), "password") || strings.Contains(string(r.Raw), "$2a$") {
+			t.Fatalf("register leaks the hash: %s", r.Raw)
 		}
 		var found bool
 		for _, u := range tenantUsers(t, db) {
@@ -655,131 +595,125 @@ func TestTenantUserAuth(t *testing.T) {
 		for _, role := range []string{"member", "tenant_admin", "superadmin"} {
 			body := signup("eve@example.com", password)
 			body["role"] = role
-			r := s.tc(t, "POST", registerPath, slug, "", body)
-			expect(t, r, 400, "VALIDATION_FAILED")
-			if !r.details()["role"] {
-				t.Fatalf("role not named: %s", r.raw)
+			r := s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: registerPath, Tenant: slug, Body: body})
+			if !r.Details()["role"] {
+				t.Fatalf("role not named: %s", r.Raw)
 			}
 		}
 		for _, email := range []string{"ann@example.com", "ANN@EXAMPLE.COM", "Ann@example.com", adminOf(slug), strings.ToUpper(adminOf(slug))} {
-			r := s.tc(t, "POST", registerPath, slug, "", signup(email, "another password 1"))
-			expect(t, r, 409, "USER_EXISTS")
-			if r.body["error"].(map[string]any)["message"] != "User already exists" {
-				t.Fatalf("message: %s", r.raw)
+			r := s.Expect(t, 409, "USER_EXISTS", testsilo.Request{Method: "POST", Path: registerPath, Tenant: slug, Body: signup(email, "another password 1")})
+			if r.JSON["error"].(map[string]any)["message"] != "User already exists" {
+				t.Fatalf("message: %s", r.Raw)
 			}
 		}
-		r := s.tc(t, "POST", registerPath, slug, "", signup("long@example.com", strings.Repeat("p", 73)))
-		expect(t, r, 400, "VALIDATION_FAILED")
-		if !r.details()["password"] {
-			t.Fatalf("password not named: %s", r.raw)
+		r := s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: registerPath, Tenant: slug, Body: signup("long@example.com", strings.Repeat("p", 73))})
+		if !r.Details()["password"] {
+			t.Fatalf("password not named: %s", r.Raw)
 		}
-		expect(t, s.tc(t, "POST", registerPath, slug, "", signup("not-an-email", password)), 400, "VALIDATION_FAILED")
-		expect(t, s.tc(t, "POST", registerPath, slug, "", `{"email":`), 400, "MALFORMED_JSON")
-		expect(t, s.tc(t, "POST", registerPath, slug, "", "email=a", "Content-Type", "text/plain"), 415, "UNSUPPORTED_MEDIA_TYPE")
+		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: registerPath, Tenant: slug, Body: signup("not-an-email", password)})
+		s.Expect(t, 400, "MALFORMED_JSON", testsilo.Request{Method: "POST", Path: registerPath, Tenant: slug, Body: `{"email":`})
+		s.Expect(t, 415, "UNSUPPORTED_MEDIA_TYPE", testsilo.Request{Method: "POST", Path: registerPath, Tenant: slug, Body: "email=a", Header: map[string]string{"Content-Type": "text/plain"}})
 		// Sign-up closed by the tenant's settings.
 		rootExec(t, db, "UPDATE {db}.settings SET allow_public_signup = 0")
 		done = s.snapshot(t, db)
-		expect(t, s.tc(t, "POST", registerPath, slug, "", signup("closed@example.com", password)), 403, "FORBIDDEN")
+		s.Expect(t, 403, "FORBIDDEN", testsilo.Request{Method: "POST", Path: registerPath, Tenant: slug, Body: signup("closed@example.com", password)})
 		done()
 		rootExec(t, db, "UPDATE {db}.settings SET allow_public_signup = 1")
-		s.register(t, slug, "open@example.com", password)
+		s.SignUp(t, slug, "open@example.com", password)
 	})
 
-	var session response
+	var session *testsilo.Response
 	t.Run("Login", func(t *testing.T) {
-		r := s.tlogin(t, slug, "ANN@example.com", password)
+		r := s.TenantLogin(t, slug, "ANN@example.com", password)
 		session = r
-		if r.str("token_type") != "Bearer" || r.str("access_token") == "" || r.str("refresh_token") == "" {
-			t.Fatalf("login = %s", r.raw)
+		if r.Str("token_type") != "Bearer" || r.Str("access_token") == "" || r.Str("refresh_token") == "" {
+			t.Fatalf("login = %s", r.Raw)
 		}
-		if exp, _ := r.body["expires_in"].(float64); exp != 900 {
-			t.Fatalf("expires_in = %v", r.body["expires_in"])
+		if exp, _ := r.JSON["expires_in"].(float64); exp != 900 {
+			t.Fatalf("expires_in = %v", r.JSON["expires_in"])
 		}
-		u := r.user()
+		u := r.Obj("user")
 		if u["id"] != annID || u["email"] != "ann@example.com" ||
 			!reflect.DeepEqual(strs(u["roles"]), []string{"member"}) || !reflect.DeepEqual(strs(u["permissions"]), memberPerms) {
 			t.Fatalf("user = %v", u)
 		}
-		if tn := r.tenant(); tn["slug"] != slug || tn["name"] != tenantName(slug) || len(tn) != 2 {
+		if tn := r.Obj("tenant"); tn["slug"] != slug || tn["name"] != tenantName(slug) || len(tn) != 2 {
 			t.Fatalf("tenant = %v", tn)
 		}
-		claims, err := s.keys.Verify(r.str("access_token"), token.TenantAudience(slug))
+		claims, err := s.keys.Verify(r.Str("access_token"), token.TenantAudience(slug))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if claims.TenantID != slug || claims.Subject != annID || claims.Email != "ann@example.com" || claims.IsCentralAdmin || claims.ID == "" {
 			t.Fatalf("claims = %+v", claims)
 		}
-		if strings.Contains(r.raw, "$2a$") || strings.Contains(strings.ToLower(r.raw), "password") {
-			t.Fatalf("login leaks: %s", r.raw)
+		if strings.Contains(string(r.Raw), "$2a$") || strings.Contains(strings.ToLower(string(r.Raw)), "password") {
+			t.Fatalf("login leaks: %s", r.Raw)
 		}
-		a := s.tlogin(t, slug, adminOf(slug), password)
-		if !reflect.DeepEqual(strs(a.user()["roles"]), []string{"tenant_admin"}) || !reflect.DeepEqual(strs(a.user()["permissions"]), adminPerms) {
-			t.Fatalf("admin = %v", a.user())
+		a := s.TenantLogin(t, slug, adminOf(slug), password)
+		if !reflect.DeepEqual(strs(a.Obj("user")["roles"]), []string{"tenant_admin"}) || !reflect.DeepEqual(strs(a.Obj("user")["permissions"]), adminPerms) {
+			t.Fatalf("admin = %v", a.Obj("user"))
 		}
 	})
 	t.Run("LoginRefused", func(t *testing.T) {
-		wrong := s.tc(t, "POST", loginPath, slug, "", creds("ann@example.com", "wrong password 1"))
-		unknown := s.tc(t, "POST", loginPath, slug, "", creds("nobody@example.com", "wrong password 1"))
-		junk := s.tc(t, "POST", loginPath, slug, "", creds("not-an-email", "wrong password 1"))
-		for _, r := range []response{wrong, unknown, junk} {
-			expect(t, r, 401, "INVALID_CREDENTIALS")
-			if r.header.Get("WWW-Authenticate") == "" {
+		wrong := s.Do(t, testsilo.Request{Method: "POST", Path: loginPath, Tenant: slug, Body: creds("ann@example.com", "wrong password 1")})
+		unknown := s.Do(t, testsilo.Request{Method: "POST", Path: loginPath, Tenant: slug, Body: creds("nobody@example.com", "wrong password 1")})
+		junk := s.Do(t, testsilo.Request{Method: "POST", Path: loginPath, Tenant: slug, Body: creds("not-an-email", "wrong password 1")})
+		for _, r := range []*testsilo.Response{wrong, unknown, junk} {
+			r.Require(t, 401, "INVALID_CREDENTIALS")
+			if r.Header.Get("WWW-Authenticate") == "" {
 				t.Fatal("no WWW-Authenticate")
 			}
 		}
-		strip := func(r response) string {
-			e := r.body["error"].(map[string]any)
+		strip := func(r *testsilo.Response) string {
+			e := r.JSON["error"].(map[string]any)
 			delete(e, "requestId")
-			b, _ := json.Marshal(r.body)
-			return strconv.Itoa(r.status) + string(b)
+			b, _ := json.Marshal(r.JSON)
+			return strconv.Itoa(r.Status) + string(b)
 		}
 		if strip(wrong) != strip(unknown) || strip(wrong) != strip(junk) {
-			t.Fatalf("wrong password and unknown email differ:\n%s\n%s\n%s", wrong.raw, unknown.raw, junk.raw)
+			t.Fatalf("wrong password and unknown email differ:\n%s\n%s\n%s", wrong.Raw, unknown.Raw, junk.Raw)
 		}
-		r := s.tc(t, "POST", loginPath, slug, "", creds("ann@example.com", strings.Repeat("p", 73)))
-		expect(t, r, 400, "VALIDATION_FAILED")
-		if !r.details()["password"] {
-			t.Fatalf("password not named: %s", r.raw)
+		r := s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: loginPath, Tenant: slug, Body: creds("ann@example.com", strings.Repeat("p", 73))})
+		if !r.Details()["password"] {
+			t.Fatalf("password not named: %s", r.Raw)
 		}
 		// The 72-byte prefix of a long password is no way in.
-		expect(t, s.tc(t, "POST", loginPath, slug, "", creds("ann@example.com", password+strings.Repeat("x", 60))), 400, "VALIDATION_FAILED")
-		expect(t, s.tc(t, "POST", loginPath, slug, "", creds("", password)), 400, "VALIDATION_FAILED")
+		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: loginPath, Tenant: slug, Body: creds("ann@example.com", password+strings.Repeat("x", 60))})
+		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: loginPath, Tenant: slug, Body: creds("", password)})
 		// A central admin's credentials are no tenant user's.
-		expect(t, s.tc(t, "POST", loginPath, slug, "", creds("root@example.com", password)), 401, "INVALID_CREDENTIALS")
+		s.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: loginPath, Tenant: slug, Body: creds("root@example.com", password)})
 	})
 	t.Run("RateLimited", func(t *testing.T) {
 		limited := s.instance(t, func(o *serverOptions) { o.perEmail = 3 })
 		for range 3 {
-			expect(t, limited.tc(t, "POST", loginPath, slug, "", creds("open@example.com", "wrong password 1")), 401, "INVALID_CREDENTIALS")
+			limited.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: loginPath, Tenant: slug, Body: creds("open@example.com", "wrong password 1")})
 		}
 		done := s.snapshot(t, db)
 		for _, pw := range []string{"wrong password 1", password} {
-			r := limited.tc(t, "POST", loginPath, slug, "", creds("OPEN@example.com", pw))
-			expect(t, r, 429, "RATE_LIMITED")
-			if ra, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
-				t.Fatalf("Retry-After = %q", r.header.Get("Retry-After"))
+			r := limited.Expect(t, 429, "RATE_LIMITED", testsilo.Request{Method: "POST", Path: loginPath, Tenant: slug, Body: creds("OPEN@example.com", pw)})
+			if ra, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || ra < 1 || ra > 60 {
+				t.Fatalf("Retry-After = %q", r.Header.Get("Retry-After"))
 			}
 		}
 		done()
 		// Another email is not limited.
-		limited.tlogin(t, slug, "ann@example.com", password)
+		limited.TenantLogin(t, slug, "ann@example.com", password)
 	})
 	t.Run("RefreshRotation", func(t *testing.T) {
-		r1 := session.str("refresh_token")
-		r := s.tc(t, "POST", refreshPath, slug, "", map[string]string{"refresh_token": r1})
-		expect(t, r, 200, "")
-		r2 := r.str("refresh_token")
-		if r2 == "" || r2 == r1 || r.str("access_token") == "" || r.user()["id"] != annID || r.tenant()["slug"] != slug {
-			t.Fatalf("refresh = %s", r.raw)
+		r1 := session.Str("refresh_token")
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: refreshPath, Tenant: slug, Body: map[string]string{"refresh_token": r1}})
+		r2 := r.Str("refresh_token")
+		if r2 == "" || r2 == r1 || r.Str("access_token") == "" || r.Obj("user")["id"] != annID || r.Obj("tenant")["slug"] != slug {
+			t.Fatalf("refresh = %s", r.Raw)
 		}
-		resolvedAs(t, s.tc(t, "GET", mePath, slug, r.str("access_token"), nil), slug)
+		resolvedAs(t, s.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: slug, Token: r.Str("access_token")}), slug)
 		// Reuse of the spent token revokes the family, r2 included.
-		expect(t, s.tc(t, "POST", refreshPath, slug, "", map[string]string{"refresh_token": r1}), 401, "UNAUTHENTICATED")
-		expect(t, s.tc(t, "POST", refreshPath, slug, "", map[string]string{"refresh_token": r2}), 401, "UNAUTHENTICATED")
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: refreshPath, Tenant: slug, Body: map[string]string{"refresh_token": r1}})
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: refreshPath, Tenant: slug, Body: map[string]string{"refresh_token": r2}})
 		done := s.snapshot(t, db)
-		expect(t, s.tc(t, "POST", refreshPath, slug, "", map[string]string{"refresh_token": "garbage"}), 401, "UNAUTHENTICATED")
-		expect(t, s.tc(t, "POST", refreshPath, slug, "", map[string]string{"refresh_token": ""}), 400, "VALIDATION_FAILED")
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: refreshPath, Tenant: slug, Body: map[string]string{"refresh_token": "garbage"}})
+		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: refreshPath, Tenant: slug, Body: map[string]string{"refresh_token": ""}})
 		done()
 		var live int
 		root := testdb.Server(t)
@@ -792,21 +726,21 @@ func TestTenantUserAuth(t *testing.T) {
 		}
 	})
 	t.Run("Logout", func(t *testing.T) {
-		r := s.tlogin(t, slug, "ann@example.com", password)
-		rt := r.str("refresh_token")
-		expect(t, s.tc(t, "POST", logoutPath, slug, "", map[string]string{"refresh_token": rt}), 204, "")
-		expect(t, s.tc(t, "POST", refreshPath, slug, "", map[string]string{"refresh_token": rt}), 401, "UNAUTHENTICATED")
+		r := s.TenantLogin(t, slug, "ann@example.com", password)
+		rt := r.Str("refresh_token")
+		s.Expect(t, 204, "", testsilo.Request{Method: "POST", Path: logoutPath, Tenant: slug, Body: map[string]string{"refresh_token": rt}})
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: refreshPath, Tenant: slug, Body: map[string]string{"refresh_token": rt}})
 		// Unknown tokens are ignored; a missing one is refused.
-		expect(t, s.tc(t, "POST", logoutPath, slug, "", map[string]string{"refresh_token": "unknown-token"}), 204, "")
-		expect(t, s.tc(t, "POST", logoutPath, slug, "", map[string]string{}), 400, "VALIDATION_FAILED")
+		s.Expect(t, 204, "", testsilo.Request{Method: "POST", Path: logoutPath, Tenant: slug, Body: map[string]string{"refresh_token": "unknown-token"}})
+		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: logoutPath, Tenant: slug, Body: map[string]string{}})
 	})
 	t.Run("RegisterRace", func(t *testing.T) {
-		statuses := race(t, 8, func(i int) (response, error) {
+		statuses := race(t, 8, func(i int) (*testsilo.Response, error) {
 			email := "race@example.com"
 			if i%2 == 1 {
 				email = "RACE@Example.com"
 			}
-			return s.do("POST", registerPath, "", signup(email, password), "x-tenant-id", slug)
+			return s.Send(testsilo.Request{Method: "POST", Path: registerPath, Body: signup(email, password), Tenant: slug})
 		})
 		if statuses[201] != 1 || statuses[409] != 7 {
 			t.Fatalf("concurrent sign-ups of one email: %v, want one 201 and seven 409", statuses)
@@ -822,46 +756,43 @@ func TestTenantUserAuth(t *testing.T) {
 		}
 	})
 	t.Run("RefreshRace", func(t *testing.T) {
-		rt := s.tlogin(t, slug, "race@example.com", password).str("refresh_token")
-		statuses := race(t, 8, func(int) (response, error) {
-			return s.do("POST", refreshPath, "", map[string]string{"refresh_token": rt}, "x-tenant-id", slug)
+		rt := s.TenantLogin(t, slug, "race@example.com", password).Str("refresh_token")
+		statuses := race(t, 8, func(int) (*testsilo.Response, error) {
+			return s.Send(testsilo.Request{Method: "POST", Path: refreshPath, Body: map[string]string{"refresh_token": rt}, Tenant: slug})
 		})
 		if statuses[200] != 1 || statuses[401] != 7 {
 			t.Fatalf("concurrent refreshes of one token: %v, want one 200 and seven 401", statuses)
 		}
 	})
-	access := s.tlogin(t, slug, "ann@example.com", password).str("access_token")
+	access := s.TenantLogin(t, slug, "ann@example.com", password).Str("access_token")
 	t.Run("Me", func(t *testing.T) {
-		r := s.tc(t, "GET", mePath, slug, access, nil)
-		expect(t, r, 200, "")
-		u := r.user()
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: mePath, Tenant: slug, Token: access})
+		u := r.Obj("user")
 		if u["id"] != annID || u["email"] != "ann@example.com" || u["firstName"] != "Ann" || u["lastName"] != "Lee" ||
 			!reflect.DeepEqual(strs(u["roles"]), []string{"member"}) || !reflect.DeepEqual(strs(u["permissions"]), memberPerms) {
-			t.Fatalf("me = %s", r.raw)
+			t.Fatalf("me = %s", r.Raw)
 		}
-		if tn := r.tenant(); tn["slug"] != slug || tn["name"] != tenantName(slug) {
+		if tn := r.Obj("tenant"); tn["slug"] != slug || tn["name"] != tenantName(slug) {
 			t.Fatalf("tenant = %v", tn)
 		}
-		if _, ok := r.body["impersonatedBy"]; ok {
-			t.Fatalf("impersonatedBy on a plain session: %s", r.raw)
+		if _, ok := r.JSON["impersonatedBy"]; ok {
+			t.Fatalf("impersonatedBy on a plain session: %s", r.Raw)
 		}
 		for _, tok := range []string{"", "garbage", access + "x"} {
-			r := s.tc(t, "GET", mePath, slug, tok, nil)
-			expect(t, r, 401, "UNAUTHENTICATED")
-			if r.header.Get("WWW-Authenticate") == "" {
+			r := s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: mePath, Tenant: slug, Token: tok})
+			if r.Header.Get("WWW-Authenticate") == "" {
 				t.Fatal("no WWW-Authenticate")
 			}
 		}
-		expect(t, s.tc(t, "GET", mePath, slug, "", nil, "Authorization", "Basic YTpi"), 401, "UNAUTHENTICATED")
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: mePath, Tenant: slug, Header: map[string]string{"Authorization": "Basic YTpi"}})
 	})
 	t.Run("Config", func(t *testing.T) {
 		get := func(tok string) string {
 			t.Helper()
-			r := s.tc(t, "GET", configPath, slug, tok, nil)
-			expect(t, r, 200, "")
-			b, _ := json.Marshal(r.body["config"])
-			if _, ok := r.body["config"].(map[string]any); !ok {
-				t.Fatalf("config is not an object: %s", r.raw)
+			r := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: configPath, Tenant: slug, Token: tok})
+			b, _ := json.Marshal(r.JSON["config"])
+			if _, ok := r.JSON["config"].(map[string]any); !ok {
+				t.Fatalf("config is not an object: %s", r.Raw)
 			}
 			return string(b)
 		}
@@ -869,11 +800,10 @@ func TestTenantUserAuth(t *testing.T) {
 			t.Fatalf("initial config = %s", c)
 		}
 		cfg := map[string]any{"theme": "dark", "cols": []any{"a", "b"}, "nested": map[string]any{"n": 1.5, "ok": true}}
-		r := s.tc(t, "PUT", configPath, slug, access, map[string]any{"config": cfg})
-		expect(t, r, 200, "")
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: configPath, Tenant: slug, Token: access, Body: map[string]any{"config": cfg}})
 		want, _ := json.Marshal(cfg)
-		if b, _ := json.Marshal(r.body["config"]); string(b) != string(want) {
-			t.Fatalf("PUT answered %s", r.raw)
+		if b, _ := json.Marshal(r.JSON["config"]); string(b) != string(want) {
+			t.Fatalf("PUT answered %s", r.Raw)
 		}
 		if c := get(access); c != string(want) {
 			t.Fatalf("config = %s, want %s", c, want)
@@ -886,25 +816,25 @@ func TestTenantUserAuth(t *testing.T) {
 		if len(big) != 64<<10 {
 			t.Fatalf("len = %d", len(big))
 		}
-		expect(t, s.tc(t, "PUT", configPath, slug, access, `{"config":`+big+`}`), 200, "")
+		s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: configPath, Tenant: slug, Token: access, Body: `{"config":` + big + `}`})
 		if c := get(access); len(c) != 64<<10 {
 			t.Fatalf("stored config of %d bytes", len(c))
 		}
-		expect(t, s.tc(t, "PUT", configPath, slug, access, map[string]any{"config": cfg}), 200, "")
+		s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: configPath, Tenant: slug, Token: access, Body: map[string]any{"config": cfg}})
 		done := s.snapshot(t, db)
-		expect(t, s.tc(t, "PUT", configPath, slug, access, `{"config":`+pad(tenantdb.MaxConfigBytes+1)+`}`), 413, "BODY_TOO_LARGE")
-		expect(t, s.tc(t, "PUT", configPath, slug, access, `{"config":`+pad(512<<10)+`}`), 413, "BODY_TOO_LARGE")
-		expect(t, s.tc(t, "PUT", configPath, slug, access, `{"config":`+pad(2<<20)+`}`), 413, "BODY_TOO_LARGE")
+		s.Expect(t, 413, "BODY_TOO_LARGE", testsilo.Request{Method: "PUT", Path: configPath, Tenant: slug, Token: access, Body: `{"config":` + pad(tenantdb.MaxConfigBytes+1) + `}`})
+		s.Expect(t, 413, "BODY_TOO_LARGE", testsilo.Request{Method: "PUT", Path: configPath, Tenant: slug, Token: access, Body: `{"config":` + pad(512<<10) + `}`})
+		s.Expect(t, 413, "BODY_TOO_LARGE", testsilo.Request{Method: "PUT", Path: configPath, Tenant: slug, Token: access, Body: `{"config":` + pad(2<<20) + `}`})
 		for _, body := range []string{`{"config":[1,2]}`, `{"config":"str"}`, `{"config":null}`, `{"config":42}`, `{"config":true}`, `{}`,
 			`{"config":{},"extra":1}`, `[]`, `null`} {
-			r := s.tc(t, "PUT", configPath, slug, access, body)
+			r := s.Do(t, testsilo.Request{Method: "PUT", Path: configPath, Tenant: slug, Token: access, Body: body})
 			expect4xx(t, r)
-			if r.status != 400 {
-				t.Fatalf("PUT %s: %d %s", body, r.status, r.raw)
+			if r.Status != 400 {
+				t.Fatalf("PUT %s: %d %s", body, r.Status, r.Raw)
 			}
 		}
-		expect(t, s.tc(t, "PUT", configPath, slug, access, `{"config":{"a":`), 400, "MALFORMED_JSON")
-		expect(t, s.tc(t, "PUT", configPath, slug, "", map[string]any{"config": cfg}), 401, "UNAUTHENTICATED")
+		s.Expect(t, 400, "MALFORMED_JSON", testsilo.Request{Method: "PUT", Path: configPath, Tenant: slug, Token: access, Body: `{"config":{"a":`})
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "PUT", Path: configPath, Tenant: slug, Body: map[string]any{"config": cfg}})
 		done()
 		if c := get(access); c != string(want) {
 			t.Fatalf("refused PUTs changed the config to %s", c)
@@ -912,17 +842,16 @@ func TestTenantUserAuth(t *testing.T) {
 		t.Run("InvalidUTF8", func(t *testing.T) {
 			done := s.snapshot(t, db)
 			for _, body := range []string{"{\"config\":{\"a\":\"\xff\xfe\"}}", "{\"config\":{\"\xc3\x28\":1}}"} {
-				r := s.tc(t, "PUT", configPath, slug, access, body)
-				expect(t, r, 400, "MALFORMED_JSON") // bodies must be UTF-8
+				s.Expect(t, 400, "MALFORMED_JSON", testsilo.Request{Method: "PUT", Path: configPath, Tenant: slug, Token: access, Body: body}) // bodies must be UTF-8
 			}
 			done()
 		})
 		// Another user has their own, empty config.
-		admin := s.tlogin(t, slug, adminOf(slug), password).str("access_token")
+		admin := s.TenantLogin(t, slug, adminOf(slug), password).Str("access_token")
 		if c := get(admin); c != "{}" {
 			t.Fatalf("admin's config = %s", c)
 		}
-		expect(t, s.tc(t, "PUT", configPath, slug, admin, map[string]any{"config": map[string]any{"theme": "light"}}), 200, "")
+		s.Expect(t, 200, "", testsilo.Request{Method: "PUT", Path: configPath, Tenant: slug, Token: admin, Body: map[string]any{"config": map[string]any{"theme": "light"}}})
 		if c := get(access); c != string(want) {
 			t.Fatalf("admin's PUT changed ann's config to %s", c)
 		}
@@ -932,18 +861,18 @@ func TestTenantUserAuth(t *testing.T) {
 func TestTenantTokenBinding(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
-	alpha := s.newTenant(t, "alpha")
-	bravo := s.newTenant(t, "bravo")
-	alphaTok := s.tlogin(t, "alpha", adminOf("alpha"), password).str("access_token")
-	alphaAdmin := s.tlogin(t, "alpha", adminOf("alpha"), password).user()["id"].(string)
+	super := s.AdminToken()
+	alpha := s.Tenant(t, tenantOf("alpha"))
+	bravo := s.Tenant(t, tenantOf("bravo"))
+	alphaTok := s.TenantLogin(t, "alpha", adminOf("alpha"), password).Str("access_token")
+	alphaAdmin := s.TenantLogin(t, "alpha", adminOf("alpha"), password).Obj("user")["id"].(string)
 
 	t.Run("OtherTenant", func(t *testing.T) {
 		done := s.snapshot(t, alpha.DatabaseName, bravo.DatabaseName)
 		for _, h := range [][]string{{"x-tenant-id", "bravo"}, {"Host", "bravo.silo.test"}} {
-			expect(t, s.tc(t, "GET", mePath, "", alphaTok, nil, h...), 401, "UNAUTHENTICATED")
-			expect(t, s.tc(t, "GET", configPath, "", alphaTok, nil, h...), 401, "UNAUTHENTICATED")
-			expect(t, s.tc(t, "PUT", configPath, "", alphaTok, map[string]any{"config": map[string]any{}}, h...), 401, "UNAUTHENTICATED")
+			s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: mePath, Token: alphaTok, Header: headerMap(h)})
+			s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: configPath, Token: alphaTok, Header: headerMap(h)})
+			s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "PUT", Path: configPath, Token: alphaTok, Body: map[string]any{"config": map[string]any{}}, Header: headerMap(h)})
 		}
 		// Forged claims: audience of one tenant, tid of another; a central
 		// admin flag; an unknown subject.
@@ -966,69 +895,69 @@ func TestTenantTokenBinding(t *testing.T) {
 			forged = append(forged, tok)
 		}
 		for i, tok := range forged {
-			if r := s.tc(t, "GET", mePath, "alpha", tok, nil); r.status != 401 {
-				t.Fatalf("forged token %d: %d %s", i, r.status, r.raw)
+			if r := s.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: "alpha", Token: tok}); r.Status != 401 {
+				t.Fatalf("forged token %d: %d %s", i, r.Status, r.Raw)
 			}
 		}
 		done()
 	})
 	t.Run("CentralAndTenantPlanes", func(t *testing.T) {
-		expect(t, s.tc(t, "GET", mePath, "alpha", super, nil), 401, "UNAUTHENTICATED")
-		expect(t, s.tc(t, "GET", configPath, "alpha", super, nil), 401, "UNAUTHENTICATED")
-		expect(t, s.call("GET", "/api/central/auth/me", alphaTok, nil), 401, "UNAUTHENTICATED")
-		expect(t, s.call("GET", tenantsPath, alphaTok, nil), 401, "UNAUTHENTICATED")
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: mePath, Tenant: "alpha", Token: super})
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: configPath, Tenant: "alpha", Token: super})
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: alphaTok})
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: tenantsPath, Token: alphaTok})
 		// A tenant user's credentials are no central admin's.
-		expect(t, s.call("POST", "/api/central/auth/login", "", creds(adminOf("alpha"), password)), 401, "INVALID_CREDENTIALS")
+		s.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: creds(adminOf("alpha"), password)})
 	})
 	var dupAlpha, dupBravo string
 	t.Run("SameEmailTwoTenants", func(t *testing.T) {
-		dupAlpha = s.register(t, "alpha", "dup@example.com", "alpha password 1")
-		dupBravo = s.register(t, "bravo", "DUP@example.com", "bravo password 1")
+		dupAlpha = s.SignUp(t, "alpha", "dup@example.com", "alpha password 1")
+		dupBravo = s.SignUp(t, "bravo", "DUP@example.com", "bravo password 1")
 		if dupAlpha == dupBravo {
 			t.Fatal("same user id in two tenants")
 		}
-		a := s.tlogin(t, "alpha", "dup@example.com", "alpha password 1")
-		b := s.tlogin(t, "bravo", "dup@example.com", "bravo password 1")
-		if a.user()["id"] != dupAlpha || b.user()["id"] != dupBravo {
-			t.Fatalf("logins: %s / %s", a.raw, b.raw)
+		a := s.TenantLogin(t, "alpha", "dup@example.com", "alpha password 1")
+		b := s.TenantLogin(t, "bravo", "dup@example.com", "bravo password 1")
+		if a.Obj("user")["id"] != dupAlpha || b.Obj("user")["id"] != dupBravo {
+			t.Fatalf("logins: %s / %s", a.Raw, b.Raw)
 		}
-		expect(t, s.tc(t, "POST", loginPath, "alpha", "", creds("dup@example.com", "bravo password 1")), 401, "INVALID_CREDENTIALS")
-		expect(t, s.tc(t, "POST", loginPath, "bravo", "", creds("dup@example.com", "alpha password 1")), 401, "INVALID_CREDENTIALS")
+		s.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: loginPath, Tenant: "alpha", Body: creds("dup@example.com", "bravo password 1")})
+		s.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: loginPath, Tenant: "bravo", Body: creds("dup@example.com", "alpha password 1")})
 		// Each token only at its own tenant, though the email exists in both.
-		expect(t, s.tc(t, "GET", mePath, "bravo", a.str("access_token"), nil), 401, "UNAUTHENTICATED")
-		expect(t, s.tc(t, "GET", mePath, "alpha", b.str("access_token"), nil), 401, "UNAUTHENTICATED")
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: mePath, Tenant: "bravo", Token: a.Str("access_token")})
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: mePath, Tenant: "alpha", Token: b.Str("access_token")})
 		// ... and each refresh token only at its own tenant.
-		expect(t, s.tc(t, "POST", refreshPath, "bravo", "", map[string]string{"refresh_token": a.str("refresh_token")}), 401, "UNAUTHENTICATED")
-		expect(t, s.tc(t, "POST", refreshPath, "alpha", "", map[string]string{"refresh_token": a.str("refresh_token")}), 200, "")
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: refreshPath, Tenant: "bravo", Body: map[string]string{"refresh_token": a.Str("refresh_token")}})
+		s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: refreshPath, Tenant: "alpha", Body: map[string]string{"refresh_token": a.Str("refresh_token")}})
 		// The per-email rate limit is counted per tenant.
 		limited := s.instance(t, func(o *serverOptions) { o.perEmail = 2 })
 		for range 2 {
-			expect(t, limited.tc(t, "POST", loginPath, "alpha", "", creds("dup@example.com", "nope nope 1")), 401, "INVALID_CREDENTIALS")
+			limited.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: loginPath, Tenant: "alpha", Body: creds("dup@example.com", "nope nope 1")})
 		}
-		expect(t, limited.tc(t, "POST", loginPath, "alpha", "", creds("dup@example.com", "alpha password 1")), 429, "RATE_LIMITED")
-		limited.tlogin(t, "bravo", "dup@example.com", "bravo password 1")
+		limited.Expect(t, 429, "RATE_LIMITED", testsilo.Request{Method: "POST", Path: loginPath, Tenant: "alpha", Body: creds("dup@example.com", "alpha password 1")})
+		limited.TenantLogin(t, "bravo", "dup@example.com", "bravo password 1")
 	})
 	t.Run("DeletedUser", func(t *testing.T) {
-		id := s.register(t, "alpha", "temp@example.com", password)
-		r := s.tlogin(t, "alpha", "temp@example.com", password)
-		resolvedAs(t, s.tc(t, "GET", mePath, "alpha", r.str("access_token"), nil), "alpha")
+		id := s.SignUp(t, "alpha", "temp@example.com", password)
+		r := s.TenantLogin(t, "alpha", "temp@example.com", password)
+		resolvedAs(t, s.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: "alpha", Token: r.Str("access_token")}), "alpha")
 		rootExec(t, alpha.DatabaseName, "DELETE FROM {db}.users WHERE id = ?", id)
-		expect(t, s.tc(t, "GET", mePath, "alpha", r.str("access_token"), nil), 401, "UNAUTHENTICATED")
-		expect(t, s.tc(t, "GET", configPath, "alpha", r.str("access_token"), nil), 401, "UNAUTHENTICATED")
-		expect(t, s.tc(t, "POST", refreshPath, "alpha", "", map[string]string{"refresh_token": r.str("refresh_token")}), 401, "UNAUTHENTICATED")
-		expect(t, s.tc(t, "POST", loginPath, "alpha", "", creds("temp@example.com", password)), 401, "INVALID_CREDENTIALS")
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: mePath, Tenant: "alpha", Token: r.Str("access_token")})
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: configPath, Tenant: "alpha", Token: r.Str("access_token")})
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: refreshPath, Tenant: "alpha", Body: map[string]string{"refresh_token": r.Str("refresh_token")}})
+		s.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: loginPath, Tenant: "alpha", Body: creds("temp@example.com", password)})
 	})
 	t.Run("DeactivatedUser", func(t *testing.T) {
-		id := s.register(t, "alpha", "off@example.com", password)
-		r := s.tlogin(t, "alpha", "off@example.com", password)
-		resolvedAs(t, s.tc(t, "GET", mePath, "alpha", r.str("access_token"), nil), "alpha")
+		id := s.SignUp(t, "alpha", "off@example.com", password)
+		r := s.TenantLogin(t, "alpha", "off@example.com", password)
+		resolvedAs(t, s.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: "alpha", Token: r.Str("access_token")}), "alpha")
 		rootExec(t, alpha.DatabaseName, "UPDATE {db}.users SET is_active = 0 WHERE id = ?", id)
-		expect(t, s.tc(t, "GET", mePath, "alpha", r.str("access_token"), nil), 401, "UNAUTHENTICATED")
-		expect(t, s.tc(t, "PUT", configPath, "alpha", r.str("access_token"), map[string]any{"config": map[string]any{"a": 1}}), 401, "UNAUTHENTICATED")
-		expect(t, s.tc(t, "POST", loginPath, "alpha", "", creds("off@example.com", password)), 401, "INVALID_CREDENTIALS")
-		expect(t, s.tc(t, "POST", refreshPath, "alpha", "", map[string]string{"refresh_token": r.str("refresh_token")}), 401, "UNAUTHENTICATED")
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: mePath, Tenant: "alpha", Token: r.Str("access_token")})
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "PUT", Path: configPath, Tenant: "alpha", Token: r.Str("access_token"), Body: map[string]any{"config": map[string]any{"a": 1}}})
+		s.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: loginPath, Tenant: "alpha", Body: creds("off@example.com", password)})
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "POST", Path: refreshPath, Tenant: "alpha", Body: map[string]string{"refresh_token": r.Str("refresh_token")}})
 		// A wrong password answers the same (TestInactiveLoginIsNoOracle).
-		expect(t, s.tc(t, "POST", loginPath, "alpha", "", creds("off@example.com", "wrong password 1")), 401, "INVALID_CREDENTIALS")
+		s.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: loginPath, Tenant: "alpha", Body: creds("off@example.com", "wrong password 1")})
 		var live int
 		root := testdb.Server(t)
 		defer root.Close()
@@ -1040,17 +969,16 @@ func TestTenantTokenBinding(t *testing.T) {
 		}
 	})
 	t.Run("Impersonation", func(t *testing.T) {
-		r := s.call("POST", tenantsPath+"/alpha/impersonate", super, map[string]string{"userId": dupAlpha})
-		expect(t, r, 200, "")
-		tok := r.str("access_token")
-		me := s.tc(t, "GET", mePath, "alpha", tok, nil)
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: tenantsPath + "/alpha/impersonate", Token: super, Body: map[string]string{"userId": dupAlpha}})
+		tok := r.Str("access_token")
+		me := s.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: "alpha", Token: tok})
 		resolvedAs(t, me, "alpha")
-		superID := s.call("GET", "/api/central/auth/me", super, nil).user()["id"]
-		if me.user()["id"] != dupAlpha || me.body["impersonatedBy"] != superID {
-			t.Fatalf("impersonated me = %s", me.raw)
+		superID := s.Do(t, testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: super}).Obj("user")["id"]
+		if me.Obj("user")["id"] != dupAlpha || me.JSON["impersonatedBy"] != superID {
+			t.Fatalf("impersonated me = %s", me.Raw)
 		}
-		expect(t, s.tc(t, "GET", mePath, "bravo", tok, nil), 401, "UNAUTHENTICATED")
-		expect(t, s.call("GET", "/api/central/auth/me", tok, nil), 401, "UNAUTHENTICATED")
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: mePath, Tenant: "bravo", Token: tok})
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: tok})
 	})
 }
 
@@ -1140,15 +1068,15 @@ func (p *stallProxy) pipe(dst io.Writer, src net.Conn) {
 func TestTenantCacheStaleDuringCentralStall(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	s.newTenant(t, "steady")
-	tok := s.tlogin(t, "steady", adminOf("steady"), password).str("access_token")
+	s.Tenant(t, tenantOf("steady"))
+	tok := s.TenantLogin(t, "steady", adminOf("steady"), password).Str("access_token")
 	proxy := newStallProxy(t, s.cfg.Addr)
 	const requestTimeout = 2 * time.Second
 	inst := s.instance(t, func(o *serverOptions) {
 		o.timeout = requestTimeout
 		o.central = func(c *mysql.Config) { c.Addr = proxy.ln.Addr().String(); c.ReadTimeout = 8 * time.Second }
 	})
-	resolvedAs(t, inst.tc(t, "GET", mePath, "steady", tok, nil), "steady")
+	resolvedAs(t, inst.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: "steady", Token: tok}), "steady")
 	// A change made through this instance marks its cache stale; then the
 	// central database hangs before the next request.
 	name := "Steady Renamed"
@@ -1157,14 +1085,14 @@ func TestTenantCacheStaleDuringCentralStall(t *testing.T) {
 	}
 	proxy.stall()
 	start := time.Now()
-	r := inst.tc(t, "GET", mePath, "steady", tok, nil)
+	r := inst.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: "steady", Token: tok})
 	took := time.Since(start)
 	resolvedAs(t, r, "steady")
 	if took > requestTimeout+time.Second {
 		t.Fatalf("a known tenant took %v during a central stall (request timeout %v)", took, requestTimeout)
 	}
 	start = time.Now()
-	expect(t, inst.tc(t, "GET", mePath, randomSlug(), tok, nil), 404, "TENANT_NOT_FOUND")
+	inst.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "GET", Path: mePath, Tenant: randomSlug(), Token: tok})
 	if took := time.Since(start); took > requestTimeout+time.Second {
 		t.Fatalf("an unknown tenant took %v during a central stall", took)
 	}
@@ -1173,28 +1101,28 @@ func TestTenantCacheStaleDuringCentralStall(t *testing.T) {
 func TestTenantMetrics(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
-	super := s.bootstrap()
-	s.newTenant(t, "metered")
-	s.newTenant(t, "counted")
+	super := s.AdminToken()
+	s.Tenant(t, tenantOf("metered"))
+	s.Tenant(t, tenantOf("counted"))
 	// An instance with room for one pool, so switching tenants evicts.
 	m := s.instance(t, func(o *serverOptions) { o.poolsMax = 1 })
 	secret := randomSlug()
 	for range 2 {
-		m.tlogin(t, "metered", adminOf("metered"), password)
+		m.TenantLogin(t, "metered", adminOf("metered"), password)
 	}
-	expect(t, m.tc(t, "POST", loginPath, "metered", "", creds(adminOf("metered"), "wrong password 1")), 401, "INVALID_CREDENTIALS")
-	tok := m.tlogin(t, "counted", adminOf("counted"), password).str("access_token")
-	resolvedAs(t, m.tc(t, "GET", mePath, "", tok, nil, "Host", "counted.silo.test"), "counted")
-	expect(t, m.tc(t, "GET", mePath, secret, "", nil), 404, "TENANT_NOT_FOUND")
-	expect(t, m.call("GET", "/api/"+secret+"/records", "", nil), 404, "NOT_FOUND")
-	expect(t, m.call("GET", tenantsPath+"/metered", super, nil), 200, "")
+	m.Expect(t, 401, "INVALID_CREDENTIALS", testsilo.Request{Method: "POST", Path: loginPath, Tenant: "metered", Body: creds(adminOf("metered"), "wrong password 1")})
+	tok := m.TenantLogin(t, "counted", adminOf("counted"), password).Str("access_token")
+	resolvedAs(t, m.Do(t, testsilo.Request{Method: "GET", Path: mePath, Token: tok, Host: "counted.silo.test"}), "counted")
+	m.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "GET", Path: mePath, Tenant: secret})
+	m.Expect(t, 404, "NOT_FOUND", testsilo.Request{Method: "GET", Path: "/api/" + secret + "/records"})
+	m.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: tenantsPath + "/metered", Token: super})
 
-	r := m.call("GET", "/metrics", "", nil)
-	if r.status != 200 {
-		t.Fatalf("metrics: %d", r.status)
+	r := m.Do(t, testsilo.Request{Method: "GET", Path: "/metrics"})
+	if r.Status != 200 {
+		t.Fatalf("metrics: %d", r.Status)
 	}
 	values := map[string]float64{}
-	for _, line := range strings.Split(r.raw, "\n") {
+	for _, line := range strings.Split(string(r.Raw), "\n") {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
@@ -1224,7 +1152,7 @@ func TestTenantMetrics(t *testing.T) {
 	} {
 		v, ok := values[name]
 		if !ok {
-			t.Fatalf("no %s in\n%s", name, r.raw)
+			t.Fatalf("no %s in\n%s", name, r.Raw)
 		}
 		if v < min {
 			t.Errorf("%s = %v, want at least %v", name, v, min)
@@ -1240,6 +1168,6 @@ func TestTenantMetrics(t *testing.T) {
 		t.Errorf("pools open = %v with MaxPools 1", v)
 	}
 	if _, ok := values[`silo_http_requests_total{method="GET",route="unmatched",status="404"}`]; !ok {
-		t.Errorf("unmatched route not counted as such:\n%s", r.raw)
+		t.Errorf("unmatched route not counted as such:\n%s", r.Raw)
 	}
 }

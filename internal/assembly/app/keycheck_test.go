@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -26,15 +25,10 @@ type keyEnv struct {
 
 func (e *keyEnv) cfg(t *testing.T, masterKey string) *config.Config {
 	t.Helper()
-	env := map[string]string{
+	return testdb.Load(t, map[string]string{
 		"SILO_CENTRAL_DSN": e.dsn, "SILO_TENANT_DB_PREFIX": e.prefix, "SILO_BCRYPT_COST": "4",
 		"SILO_SPARE_POOL_SIZE": "0", "SILO_JWT_SECRET": strings.Repeat("s", 32), "SILO_MASTER_KEY": masterKey,
-	}
-	cfg, err := config.NewLoader(flag.NewFlagSet("t", flag.ContinueOnError), func(k string) string { return env[k] }).Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+	})
 }
 
 // snapshot is everything of the central database a start could change:

@@ -2,12 +2,10 @@ package app_test
 
 import (
 	"context"
-	"flag"
 	"log/slog"
 	"strings"
 	"testing"
 
-	"github.com/silo-dev/silo/config"
 	"github.com/silo-dev/silo/internal/assembly/app"
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
 )
@@ -22,16 +20,10 @@ func guardWarmups() map[string]string { return testdb.Goroutines("internal/lib/l
 // RunBackground does not return while it runs. It does not run in
 // parallel: it looks at every goroutine of the process.
 func TestWarmUpOwnedByRunBackground(t *testing.T) {
-	central := testdb.Central(t)
-	env := map[string]string{
-		"SILO_CENTRAL_DSN": central.FormatDSN(), "SILO_TENANT_DB_PREFIX": testdb.Prefix(t),
+	cfg := testdb.Config(t, map[string]string{
 		"SILO_BCRYPT_COST": "12", "SILO_SPARE_POOL_SIZE": "0",
 		"SILO_JWT_SECRET": strings.Repeat("s", 32), "SILO_MASTER_KEY": strings.Repeat("a", 64),
-	}
-	cfg, err := config.NewLoader(flag.NewFlagSet("t", flag.ContinueOnError), func(k string) string { return env[k] }).Load()
-	if err != nil {
-		t.Fatal(err)
-	}
+	})
 	before := guardWarmups()
 	newWarmups := func() []string {
 		var out []string

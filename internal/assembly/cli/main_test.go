@@ -23,15 +23,13 @@ import (
 // database, cheap bcrypt, a private secrets file.
 func testEnv(t *testing.T) map[string]string {
 	t.Helper()
-	return map[string]string{
-		"SILO_CENTRAL_DSN":      testdb.Central(t).FormatDSN(),
+	return testdb.Settings(t, map[string]string{
 		"SILO_BCRYPT_COST":      "4",
 		"SILO_LISTEN":           "127.0.0.1:0",
 		"SILO_DEV_SECRETS_FILE": filepath.Join(t.TempDir(), "secrets.json"),
 		"SILO_LOG_LEVEL":        "warn",
-		"SILO_TENANT_DB_PREFIX": testdb.Prefix(t),
 		"SILO_SPARE_POOL_SIZE":  "0",
-	}
+	})
 }
 
 func getenvFrom(env map[string]string) func(string) string {

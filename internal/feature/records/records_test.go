@@ -21,7 +21,7 @@ func newEnv(t *testing.T) *env {
 // record posts data to collection coll and returns the record.
 func (e *env) create(t *testing.T, slug, token, coll string, data any) map[string]any {
 	t.Helper()
-	r := e.Must(http.StatusCreated, testsilo.Request{Method: "POST", Path: "/api/collections/" + coll + "/records",
+	r := e.Expect(t, http.StatusCreated, "", testsilo.Request{Method: "POST", Path: "/api/collections/" + coll + "/records",
 		Tenant: slug, Token: token, Body: map[string]any{"data": data}})
 	return r.JSON["record"].(map[string]any)
 }
@@ -39,7 +39,7 @@ func TestRecordLifecycle(t *testing.T) {
 	if rec["collection"] != "tasks" || rec["version"] != float64(1) || rec["createdBy"] == "" || rec["createdAt"] == nil {
 		t.Fatalf("record %v", rec)
 	}
-	got := e.Must(http.StatusOK, testsilo.Request{Method: "GET", Path: path("tasks", id), Tenant: "acme", Token: member})
+	got := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Path: path("tasks", id), Tenant: "acme", Token: member})
 	if got.Header.Get("ETag") != `"1"` || !strings.Contains(string(got.Raw), `"n":12345678901234567890`) {
 		t.Fatalf("ETag %q body %s", got.Header.Get("ETag"), got.Raw)
 	}
@@ -47,29 +47,29 @@ func TestRecordLifecycle(t *testing.T) {
 	// A stale If-Match is refused and changes nothing.
 	upd := testsilo.Request{Method: "PUT", Path: path("tasks", id), Tenant: "acme", Token: member,
 		Header: map[string]string{"If-Match": "1"}, Body: map[string]any{"data": map[string]any{"title": "v2"}}}
-	r := e.Must(http.StatusOK, upd)
+	r := e.Expect(t, http.StatusOK, "", upd)
 	if rec := r.JSON["record"].(map[string]any); rec["version"] != float64(2) || rec["data"].(map[string]any)["title"] != "v2" {
 		t.Fatalf("update %s", r.Raw)
 	}
 	upd.Body = map[string]any{"data": map[string]any{"title": "lost update"}}
-	if r := e.Do(upd); r.Status != http.StatusPreconditionFailed || r.Code() != "VERSION_MISMATCH" {
+	if r := e.Do(t, upd); r.Status != http.StatusPreconditionFailed || r.Code() != "VERSION_MISMATCH" {
 		t.Fatalf("stale If-Match: %d %s", r.Status, r.Raw)
 	}
 	upd.Header["If-Match"] = `"2"` // the ETag form works too
 	upd.Body = map[string]any{"data": map[string]any{"title": "v3"}}
-	e.Must(http.StatusOK, upd)
-	got = e.Must(http.StatusOK, testsilo.Request{Method: "GET", Path: path("tasks", id), Tenant: "acme", Token: member})
+	e.Expect(t, http.StatusOK, "", upd)
+	got = e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Path: path("tasks", id), Tenant: "acme", Token: member})
 	if rec := got.JSON["record"].(map[string]any); rec["version"] != float64(3) || rec["data"].(map[string]any)["title"] != "v3" {
 		t.Fatalf("after updates %s", got.Raw)
 	}
 	for _, bad := range []string{"abc", "0", "-1", `W/"3"`} {
 		upd.Header["If-Match"] = bad
-		if r := e.Do(upd); r.Status != http.StatusBadRequest {
+		if r := e.Do(t, upd); r.Status != http.StatusBadRequest {
 			t.Fatalf("If-Match %q: %d %s", bad, r.Status, r.Raw)
 		}
 	}
 
-	colls := e.Must(http.StatusOK, testsilo.Request{Method: "GET", Path: "/api/collections", Tenant: "acme", Token: member})
+	colls := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Path: "/api/collections", Tenant: "acme", Token: member})
 	if !strings.Contains(string(colls.Raw), `{"name":"tasks","count":1}`) {
 		t.Fatalf("collections %s", colls.Raw)
 	}
@@ -78,28 +78,28 @@ func TestRecordLifecycle(t *testing.T) {
 	for range 2 {
 		e.create(t, "acme", member, "pages", map[string]any{"x": 1})
 	}
-	first := e.Must(http.StatusOK, testsilo.Request{Method: "GET", Path: "/api/collections/pages/records?limit=1", Tenant: "acme", Token: member})
+	first := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Path: "/api/collections/pages/records?limit=1", Tenant: "acme", Token: member})
 	next, _ := first.JSON["nextCursor"].(string)
 	if next == "" {
 		t.Fatalf("first of two pages has no nextCursor: %s", first.Raw)
 	}
-	last := e.Must(http.StatusOK, testsilo.Request{Method: "GET", Path: "/api/collections/pages/records?limit=1&cursor=" + next, Tenant: "acme", Token: member})
+	last := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Path: "/api/collections/pages/records?limit=1&cursor=" + next, Tenant: "acme", Token: member})
 	if !strings.Contains(string(last.Raw), `"nextCursor":null`) {
 		t.Fatalf("last page: nextCursor is not null: %s", last.Raw)
 	}
 
 	// Delete with a stale If-Match is refused; then it goes.
 	del := testsilo.Request{Method: "DELETE", Path: path("tasks", id), Tenant: "acme", Token: member, Header: map[string]string{"If-Match": "1"}}
-	if r := e.Do(del); r.Status != http.StatusPreconditionFailed {
+	if r := e.Do(t, del); r.Status != http.StatusPreconditionFailed {
 		t.Fatalf("stale delete: %d", r.Status)
 	}
 	del.Header = nil
-	e.Must(http.StatusNoContent, del)
-	e.Must(http.StatusNotFound, testsilo.Request{Method: "GET", Path: path("tasks", id), Tenant: "acme", Token: member})
-	e.Must(http.StatusNotFound, del)
+	e.Expect(t, http.StatusNoContent, "", del)
+	e.Expect(t, http.StatusNotFound, "", testsilo.Request{Method: "GET", Path: path("tasks", id), Tenant: "acme", Token: member})
+	e.Expect(t, http.StatusNotFound, "", del)
 
 	// Every write is in the tenant's audit log.
-	audit := e.Must(http.StatusOK, testsilo.Request{Method: "GET", Path: "/api/audit", Tenant: "acme", Token: admin})
+	audit := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Path: "/api/audit", Tenant: "acme", Token: admin})
 	for _, action := range []string{"record.create", "record.update", "record.delete"} {
 		if !strings.Contains(string(audit.Raw), `"action":"`+action+`"`) || !strings.Contains(string(audit.Raw), "tasks/"+id) {
 			t.Fatalf("audit lacks %s: %s", action, audit.Raw)
@@ -144,12 +144,12 @@ func TestRecordInputIsValidated(t *testing.T) {
 	}
 	for _, c := range cases {
 		c.req.Tenant, c.req.Token = "acme", tok
-		r := e.Do(c.req)
+		r := e.Do(t, c.req)
 		if r.Status != c.status || r.Code() != c.code {
 			t.Errorf("%s: %d %s, want %d %s", c.name, r.Status, r.Raw, c.status, c.code)
 		}
 	}
-	list := e.Must(http.StatusOK, testsilo.Request{Method: "GET", Path: "/api/collections", Tenant: "acme", Token: tok})
+	list := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Path: "/api/collections", Tenant: "acme", Token: tok})
 	if !strings.Contains(string(list.Raw), `{"name":"things","count":1}`) || strings.Count(string(list.Raw), `"name"`) != 1 {
 		t.Fatalf("refused requests changed the store: %s", list.Raw)
 	}
@@ -180,7 +180,7 @@ func TestRecordPermissions(t *testing.T) {
 			if rt.method == "DELETE" && k.perm == rt.perm {
 				continue // checked last, below
 			}
-			r := e.Do(testsilo.Request{Method: rt.method, Path: rt.path, Tenant: "acme", Header: map[string]string{"X-API-Key": k.key}, Body: rt.body})
+			r := e.Do(t, testsilo.Request{Method: rt.method, Path: rt.path, Tenant: "acme", Header: map[string]string{"X-API-Key": k.key}, Body: rt.body})
 			want := http.StatusForbidden
 			switch {
 			case k.key == "":
@@ -195,7 +195,7 @@ func TestRecordPermissions(t *testing.T) {
 			}
 		}
 	}
-	e.Must(http.StatusNoContent, testsilo.Request{Method: "DELETE", Path: path("things", id), Tenant: "acme", Header: map[string]string{"X-API-Key": writeKey}})
+	e.Expect(t, http.StatusNoContent, "", testsilo.Request{Method: "DELETE", Path: path("things", id), Tenant: "acme", Header: map[string]string{"X-API-Key": writeKey}})
 }
 
 // Tenant A's records are never visible or writable at tenant B, with B's
@@ -232,17 +232,17 @@ func TestRecordsAreIsolatedByTenant(t *testing.T) {
 			if c.key != "" {
 				req.Header = map[string]string{"X-API-Key": c.key}
 			}
-			if r := e.Do(req); r.Status != c.status {
+			if r := e.Do(t, req); r.Status != c.status {
 				t.Errorf("%s: %s: %d, want %d: %s", c.name, req.Method, r.Status, c.status, r.Raw)
 			}
 		}
 	}
 	// B's listing shows only B's record.
-	list := e.Must(http.StatusOK, testsilo.Request{Method: "GET", Path: "/api/collections/secrets/records", Tenant: "bravo", Token: b})
+	list := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Path: "/api/collections/secrets/records", Tenant: "bravo", Token: b})
 	if strings.Contains(string(list.Raw), "alpha") || strings.Count(string(list.Raw), `"owner"`) != 1 {
 		t.Fatalf("B sees %s", list.Raw)
 	}
-	got := e.Must(http.StatusOK, testsilo.Request{Method: "GET", Path: path("secrets", id), Tenant: "alpha", Token: a})
+	got := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Path: path("secrets", id), Tenant: "alpha", Token: a})
 	if r := got.JSON["record"].(map[string]any); r["version"] != float64(1) || r["data"].(map[string]any)["owner"] != "alpha" {
 		t.Fatalf("A's record changed: %s", got.Raw)
 	}
@@ -276,7 +276,7 @@ func TestRecordPagingWhileInserting(t *testing.T) {
 		if pages > 100 {
 			t.Fatal("paging does not end")
 		}
-		r := e.Must(http.StatusOK, testsilo.Request{Method: "GET", Tenant: "acme", Token: tok,
+		r := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Tenant: "acme", Token: tok,
 			Path: "/api/collections/items/records?limit=7&where[kind]=a&cursor=" + cursor})
 		for _, x := range r.JSON["records"].([]any) {
 			rec := x.(map[string]any)
@@ -302,7 +302,7 @@ func TestRecordPagingWhileInserting(t *testing.T) {
 	}
 	// Filters compare exactly (case and type as text).
 	for q, n := range map[string]int{"where[kind]=A": 0, "where[kind]=a&where[i]=7": 0, "where[i]=8": 1, "where[kind]=b&where[i]=9": 1, "where[nope]=x": 0} {
-		r := e.Must(http.StatusOK, testsilo.Request{Method: "GET", Tenant: "acme", Token: tok, Path: "/api/collections/items/records?" + q})
+		r := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Tenant: "acme", Token: tok, Path: "/api/collections/items/records?" + q})
 		if got := len(r.JSON["records"].([]any)); got != n {
 			t.Errorf("%s: %d records, want %d", q, got, n)
 		}

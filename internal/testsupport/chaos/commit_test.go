@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 // TestChaosStatementUnanswered sends the tenant databases' traffic through
@@ -27,8 +28,8 @@ func TestChaosStatementUnanswered(t *testing.T) {
 	})
 	silo := startSilo(t, "unanswered", env)
 	c := newClient(silo.url, time.Minute, 4)
-	central := bootstrap(t, c)
-	must(t, "create the tenant", c.do("POST", "/api/central/tenants", "", central, createTenantBody("stmt-00")), 201)
+	central := c.Bootstrap(t, testsilo.Superadmin)
+	c.CreateTenant(t, central, testsilo.TenantOf("stmt-00"))
 	server := openServer(t, m, centralDB)
 	database := catalog(t, server)["stmt-00"].database
 
@@ -52,11 +53,11 @@ func TestChaosStatementUnanswered(t *testing.T) {
 			if a.latency() > timeout+time.Second {
 				t.Errorf("answered after %v, past the %v request timeout: %s", a.latency().Round(time.Millisecond), timeout, a)
 			}
-			if a.err != nil || a.status != 503 {
+			if a.err != nil || a.Status != 503 {
 				t.Errorf("want 503 DATABASE_UNAVAILABLE or TIMEOUT, got %s", a)
 			}
 			if a.ok() && !stored {
-				t.Errorf("answered %d but the user is not stored", a.status)
+				t.Errorf("answered %d but the user is not stored", a.Status)
 			}
 		})
 	}

@@ -271,34 +271,31 @@ func runSilo(t *testing.T, env map[string]string, args ...string) (string, error
 	return string(out), err
 }
 
-// answer is one HTTP exchange as a client saw it.
+// answer is one HTTP exchange as a client saw it: the answer (zero on a
+// transport error) and when it was sent and answered.
 type answer struct {
-	status     int
-	code       string // the error envelope's code
-	raw        string
-	body       map[string]any
-	header     http.Header
+	testsilo.Response
 	err        error // transport error: no answer at all
 	start, end time.Time
 }
 
 func (a answer) latency() time.Duration { return a.end.Sub(a.start) }
 
-func (a answer) ok() bool { return a.err == nil && a.status >= 200 && a.status < 300 }
+func (a answer) ok() bool { return a.err == nil && a.Status >= 200 && a.Status < 300 }
 
 func (a answer) String() string {
 	if a.err != nil {
 		return fmt.Sprintf("no answer after %v: %v", a.latency().Round(time.Millisecond), a.err)
 	}
-	raw := a.raw
+	raw := string(a.Raw)
 	if len(raw) > 300 {
 		raw = raw[:300] + "…"
 	}
-	return fmt.Sprintf("%d %s after %v: %s", a.status, a.code, a.latency().Round(time.Millisecond), raw)
+	return fmt.Sprintf("%d %s after %v: %s", a.Status, a.Code(), a.latency().Round(time.Millisecond), raw)
 }
 
 func (a answer) str(path ...string) string {
-	var v any = a.body
+	var v any = a.JSON
 	for _, k := range path {
 		m, _ := v.(map[string]any)
 		v = m[k]
@@ -326,7 +323,7 @@ func (c *client) do(method, path, tenant, bearer string, body any) answer {
 		a.err = err
 		return a
 	}
-	a.status, a.code, a.raw, a.body, a.header = r.Status, r.Code(), string(r.Raw), r.JSON, r.Header
+	a.Response = *r
 	return a
 }
 
@@ -334,28 +331,13 @@ func (c *client) do(method, path, tenant, bearer string, body any) answer {
 // error envelope.
 func must(t *testing.T, what string, a answer, status int) answer {
 	t.Helper()
-	if a.err != nil || a.status != status {
+	if a.err != nil {
 		t.Fatalf("%s: want %d, got %s", what, status, a)
 	}
-	r := testsilo.Response{Status: a.status, Header: a.header, Raw: []byte(a.raw), JSON: a.body}
-	if err := r.Check(status, ""); err != nil {
+	if err := a.Check(status, ""); err != nil {
 		t.Fatalf("%s: %v", what, err)
 	}
 	return a
-}
-
-// bootstrap registers the first central superadmin and returns its token.
-func bootstrap(t *testing.T, c *client) string {
-	t.Helper()
-	return c.Bootstrap(t, "root@chaos.test")
-}
-
-func adminEmail(slug string) string { return "admin@" + slug + ".test" }
-
-// createTenantBody is POST /api/central/tenants with a first tenant_admin.
-func createTenantBody(slug string) map[string]any {
-	return testsilo.NewTenant{Slug: slug, Name: "Chaos " + slug, AdminEmail: adminEmail(slug),
-		AdminPassword: password, FirstName: "Te", LastName: "Nant"}.Body()
 }
 
 // openServer connects as root to the private server with database db

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 const (
@@ -57,7 +58,7 @@ func TestChaosKillDuringProvisioning(t *testing.T) {
 		start := time.Now()
 		c := newClient(p.url, 2*time.Minute, killTenants+4)
 		if round == 1 {
-			central = bootstrap(t, c)
+			central = c.Bootstrap(t, testsilo.Superadmin)
 		}
 		if round > killRounds {
 			took := waitResumed(t, server, stuck)
@@ -85,7 +86,7 @@ func TestChaosKillDuringProvisioning(t *testing.T) {
 		sent := time.Now()
 		for _, slug := range pending {
 			go func() {
-				results <- result{slug, c.do("POST", "/api/central/tenants", "", central, createTenantBody(slug))}
+				results <- result{slug, c.do("POST", "/api/central/tenants", "", central, testsilo.TenantOf(slug).Body())}
 			}()
 		}
 
@@ -139,7 +140,7 @@ func TestChaosKillDuringProvisioning(t *testing.T) {
 		for range pending {
 			r := <-results
 			switch {
-			case r.status == 201:
+			case r.Status == 201:
 				acked[r.slug] = true
 				lines = append(lines, r.slug+": 201")
 			case r.err != nil:
@@ -226,7 +227,7 @@ func finish(t *testing.T, c *client, central string, server *sql.DB, slugs []str
 		var path string
 		switch {
 		case !known:
-			if a := c.do("POST", "/api/central/tenants", "", central, createTenantBody(slug)); a.status != 201 {
+			if a := c.do("POST", "/api/central/tenants", "", central, testsilo.TenantOf(slug).Body()); a.Status != 201 {
 				return fmt.Errorf("%s was never recorded, and creating it again answers %s", slug, a)
 			}
 			path = "created again"
@@ -234,7 +235,7 @@ func finish(t *testing.T, c *client, central string, server *sql.DB, slugs []str
 			path = "active"
 		default:
 			a := c.do("POST", "/api/central/tenants/"+slug+"/provision", "", central, nil)
-			if a.status != 200 || a.str("tenant", "status") != "active" {
+			if a.Status != 200 || a.str("tenant", "status") != "active" {
 				return fmt.Errorf("%s is %s/%s; POST /provision answers %s", slug, r.status, r.step, a)
 			}
 			path = "active after POST /provision (was " + r.status + "/" + r.step + ")"
@@ -243,17 +244,17 @@ func finish(t *testing.T, c *client, central string, server *sql.DB, slugs []str
 		// at once on the instance that answered 201 (central/cache.go:
 		// the cache "reloads … at once after a change made through this
 		// instance's Catalog").
-		login := map[string]string{"email": adminEmail(slug), "password": password}
+		login := map[string]string{"email": testsilo.TenantOf(slug).AdminEmail, "password": password}
 		a := c.do("POST", "/api/auth/login", slug, "", login)
-		if a.status != 200 {
-			if a.code == "TENANT_NOT_FOUND" || a.code == "TENANT_UNAVAILABLE" {
+		if a.Status != 200 {
+			if a.Code() == "TENANT_NOT_FOUND" || a.Code() == "TENANT_UNAVAILABLE" {
 				mu.Lock()
 				stale = append(stale, fmt.Sprintf("%s (%s): %s", slug, path, a))
 				mu.Unlock()
 				time.Sleep(1500 * time.Millisecond)
 				a = c.do("POST", "/api/auth/login", slug, "", login)
 			}
-			if a.status != 200 {
+			if a.Status != 200 {
 				return fmt.Errorf("%s (%s): its admin's login answers %s", slug, path, a)
 			}
 		}

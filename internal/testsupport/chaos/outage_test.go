@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 const (
@@ -102,7 +103,7 @@ func outage(t *testing.T, m *testdb.MariaDB, f fault) {
 	// A client that waits well past the request timeout, so that a hang
 	// shows as a latency above it rather than as a client error.
 	c := newClient(silo.url, 3*requestTimeout, outageWorkers+8)
-	central := bootstrap(t, c)
+	central := c.Bootstrap(t, testsilo.Superadmin)
 
 	// Provision the tenants, 8 requests at a time.
 	slugs := make([]string, outageTenants)
@@ -111,8 +112,8 @@ func outage(t *testing.T, m *testdb.MariaDB, f fault) {
 	}
 	start := time.Now()
 	parallel(t, 8, slugs, func(slug string) error {
-		a := c.do("POST", "/api/central/tenants", "", central, createTenantBody(slug))
-		if a.status != 201 {
+		a := c.do("POST", "/api/central/tenants", "", central, testsilo.TenantOf(slug).Body())
+		if a.Status != 201 {
 			return fmt.Errorf("create %s: %s", slug, a)
 		}
 		return nil
@@ -123,16 +124,16 @@ func outage(t *testing.T, m *testdb.MariaDB, f fault) {
 	tokens := make(map[string]string, len(slugs))
 	var tokensMu sync.Mutex
 	parallel(t, 8, slugs, func(slug string) error {
-		login := map[string]string{"email": adminEmail(slug), "password": password}
+		login := map[string]string{"email": testsilo.TenantOf(slug).AdminEmail, "password": password}
 		a := c.do("POST", "/api/auth/login", slug, "", login)
-		if a.code == "TENANT_NOT_FOUND" || a.code == "TENANT_UNAVAILABLE" {
+		if a.Code() == "TENANT_NOT_FOUND" || a.Code() == "TENANT_UNAVAILABLE" {
 			// The catalog cache's stale read right after a creation
 			// (asserted by TestChaosKillDuringProvisioning); not this
 			// test's subject.
 			time.Sleep(1500 * time.Millisecond)
 			a = c.do("POST", "/api/auth/login", slug, "", login)
 		}
-		if a.status != 200 {
+		if a.Status != 200 {
 			return fmt.Errorf("login %s: %s", slug, a)
 		}
 		tokensMu.Lock()
@@ -162,7 +163,7 @@ func outage(t *testing.T, m *testdb.MariaDB, f fault) {
 				case opMe:
 					s.answer = c.do("GET", "/api/auth/me", slug, tokens[slug], nil)
 				case opLogin:
-					s.answer = c.do("POST", "/api/auth/login", slug, "", map[string]string{"email": adminEmail(slug), "password": password})
+					s.answer = c.do("POST", "/api/auth/login", slug, "", map[string]string{"email": testsilo.TenantOf(slug).AdminEmail, "password": password})
 				case opRegister:
 					s.email = fmt.Sprintf("user-%d@%s.test", seq.Add(1), slug)
 					s.answer = c.do("POST", "/api/auth/register", slug, "", map[string]string{
@@ -204,7 +205,7 @@ func outage(t *testing.T, m *testdb.MariaDB, f fault) {
 		f.name, begun.Sub(down).Round(time.Millisecond), up.Sub(down).Round(time.Millisecond), up.Sub(ending).Round(time.Millisecond))
 
 	// Probes during the outage.
-	if a, _ := probes.Load("/healthz"); a.(answer).status != 200 {
+	if a, _ := probes.Load("/healthz"); a.(answer).Status != 200 {
 		t.Errorf("GET /healthz during the outage: want 200, got %s", a)
 	}
 	for _, path := range []string{"/readyz", "/api/central/auth/me"} {
@@ -243,10 +244,10 @@ func outage(t *testing.T, m *testdb.MariaDB, f fault) {
 		switch {
 		case s.err != nil:
 			key += "no answer"
-		case s.code != "":
-			key += fmt.Sprintf("%d %s", s.status, s.code)
+		case s.Code() != "":
+			key += fmt.Sprintf("%d %s", s.Status, s.Code())
 		default:
-			key += fmt.Sprint(s.status)
+			key += fmt.Sprint(s.Status)
 		}
 		switch {
 		case s.end.Before(down):
@@ -410,11 +411,11 @@ func users(t *testing.T, server *sql.DB, database string) map[string]bool {
 }
 
 func (f fault) allowed(a answer) bool {
-	if a.err != nil || a.status != http.StatusServiceUnavailable {
+	if a.err != nil || a.Status != http.StatusServiceUnavailable {
 		return false
 	}
 	for _, c := range f.codes {
-		if a.code == c {
+		if a.Code() == c {
 			return true
 		}
 	}

@@ -53,15 +53,23 @@ func DropOnCleanup(tb testing.TB, name string) {
 	if !config.ValidDatabaseName(name) {
 		tb.Fatalf("testdb: bad database name %q", name)
 	}
-	tb.Cleanup(func() {
-		db := Server(tb)
-		defer db.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+name+"`"); err != nil {
-			tb.Errorf("testdb: drop %s: %v", name, err)
-		}
-	})
+	tb.Cleanup(func() { Drop(tb, name) })
+}
+
+// Drop drops database name, if it exists.
+func Drop(tb testing.TB, name string) {
+	tb.Helper()
+	if !config.ValidDatabaseName(name) {
+		tb.Errorf("testdb: bad database name %q", name)
+		return
+	}
+	db := Server(tb)
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+name+"`"); err != nil {
+		tb.Errorf("testdb: drop %s: %v", name, err)
+	}
 }
 
 // Server opens a connection to the test server with no database selected.
@@ -87,55 +95,72 @@ func Prefix(tb testing.TB) string {
 	b := make([]byte, 4)
 	_, _ = rand.Read(b)
 	prefix := "t" + hex.EncodeToString(b) + "_"
-	tb.Cleanup(func() {
-		db := Server(tb)
-		defer db.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		defer cancel()
-		like := Like(prefix)
-		var names []string
-		rows, err := db.QueryContext(ctx, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?", like)
-		if err == nil {
-			for rows.Next() {
-				var n string
-				_ = rows.Scan(&n)
-				names = append(names, n)
-			}
-			rows.Close()
-		}
-		for _, n := range names {
-			if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+n+"`"); err != nil {
-				tb.Errorf("testdb: drop %s: %v", n, err)
-			}
-		}
-		var users [][2]string
-		rows, err = db.QueryContext(ctx, "SELECT User, Host FROM mysql.user WHERE User LIKE ?", like)
-		if err == nil {
-			for rows.Next() {
-				var u [2]string
-				_ = rows.Scan(&u[0], &u[1])
-				users = append(users, u)
-			}
-			rows.Close()
-		}
-		for _, u := range users {
-			if _, err := db.ExecContext(ctx, "DROP USER IF EXISTS ?@?", u[0], u[1]); err != nil {
-				tb.Errorf("testdb: drop user %s: %v", u[0], err)
-			}
-		}
-	})
+	tb.Cleanup(func() { DropPrefixed(tb, prefix) })
 	return prefix
 }
 
-// Config loads a Silo configuration on a fresh central database (Central)
-// and tenant prefix (Prefix), both dropped when tb ends; settings (SILO_*
-// variables) set the rest.
-func Config(tb testing.TB, settings map[string]string) *config.Config {
+// Settings are the SILO_* variables of a test installation: a fresh
+// central database (Central) and tenant prefix (Prefix), both dropped when
+// tb ends, and settings for the rest.
+func Settings(tb testing.TB, settings map[string]string) map[string]string {
 	tb.Helper()
 	env := map[string]string{"SILO_CENTRAL_DSN": Central(tb).FormatDSN(), "SILO_TENANT_DB_PREFIX": Prefix(tb)}
 	for k, v := range settings {
 		env[k] = v
 	}
+	return env
+}
+
+// DropPrefixed drops every database and DB user whose name starts with
+// prefix.
+func DropPrefixed(tb testing.TB, prefix string) {
+	tb.Helper()
+	db := Server(tb)
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	like := Like(prefix)
+	var names []string
+	rows, err := db.QueryContext(ctx, "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?", like)
+	if err == nil {
+		for rows.Next() {
+			var n string
+			_ = rows.Scan(&n)
+			names = append(names, n)
+		}
+		rows.Close()
+	}
+	for _, n := range names {
+		if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS `"+n+"`"); err != nil {
+			tb.Errorf("testdb: drop %s: %v", n, err)
+		}
+	}
+	var users [][2]string
+	rows, err = db.QueryContext(ctx, "SELECT User, Host FROM mysql.user WHERE User LIKE ?", like)
+	if err == nil {
+		for rows.Next() {
+			var u [2]string
+			_ = rows.Scan(&u[0], &u[1])
+			users = append(users, u)
+		}
+		rows.Close()
+	}
+	for _, u := range users {
+		if _, err := db.ExecContext(ctx, "DROP USER IF EXISTS ?@?", u[0], u[1]); err != nil {
+			tb.Errorf("testdb: drop user %s: %v", u[0], err)
+		}
+	}
+}
+
+// Config loads the Silo configuration of Settings(tb, settings).
+func Config(tb testing.TB, settings map[string]string) *config.Config {
+	tb.Helper()
+	return Load(tb, Settings(tb, settings))
+}
+
+// Load loads a Silo configuration from the SILO_* variables env.
+func Load(tb testing.TB, env map[string]string) *config.Config {
+	tb.Helper()
 	cfg, err := config.NewLoader(flag.NewFlagSet("silo", flag.ContinueOnError), func(k string) string { return env[k] }).Load()
 	if err != nil {
 		tb.Fatal(err)
