@@ -108,7 +108,7 @@ var settings = []setting{
 	{"SILO_TENANT_CONNS_MAX", "tenant-conns-max", "100", "open tenant database connections across all pools, never exceeded", false},
 	{"SILO_TENANT_POOL_CONNS", "tenant-pool-conns", "1", "open (and idle) connections per tenant pool", false},
 	{"SILO_AUTH_CACHE_TTL", "auth-cache-ttl", "60s", "longest time an authenticated caller (user, roles, permissions, API key) is kept in memory; 0 reads it from the tenant database on every request", false},
-	{"SILO_AUTH_CACHE_ENTRIES", "auth-cache-entries", "100000", "authenticated callers kept in memory across all tenants (least recently used dropped first)", false},
+	{"SILO_AUTH_CACHE_ENTRIES", "auth-cache-entries", "50000", "authenticated callers kept in memory across all tenants (least recently used dropped first)", false},
 	{"SILO_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated IPs/CIDRs whose X-Forwarded-For and X-Forwarded-Host are believed", false},
 	{"SILO_BASE_DOMAIN", "base-domain", "", "base domain whose subdomains name tenants (e.g. example.com)", false},
 	{"SILO_JWT_SECRET", "jwt-secret", "", "HS256 signing secret, at least 32 bytes", true},
