@@ -149,13 +149,33 @@ func TestCachedCallersReadNoTenantDatabase(t *testing.T) {
 	t.Cleanup(func() {
 		rootExec(t, f.db, "RENAME TABLE {db}.users_away TO {db}.users, {db}.api_keys_away TO {db}.api_keys")
 	})
-	hits, _ := s.callers.Stats()
-	for range 3 {
-		expect(t, s.tc(t, "GET", mePath, f.slug, f.admin, nil), 200, "")
-		expect(t, s.tc(t, "GET", rolesPath, f.slug, "", nil, "X-API-Key", key), 200, "")
-	}
-	if after, _ := s.callers.Stats(); after != hits+6 {
-		t.Fatalf("cache hits went from %d to %d, want %d", hits, after, hits+6)
+	// Each request either is answered from the cache (a hit, and then it
+	// must succeed without the tables) or finds the cache untrusted for a
+	// moment (an overloaded central database slowed a poll: neither count
+	// moves, and the request may fail); the latter are retried.
+	served := 0
+	for deadline := time.Now().Add(30 * time.Second); served < 6; {
+		for _, req := range []struct{ tok, key, path string }{{f.admin, "", mePath}, {"", key, rolesPath}} {
+			var headers []string
+			if req.key != "" {
+				headers = []string{"X-API-Key", req.key}
+			}
+			hits, misses := s.callers.Stats()
+			r := s.tc(t, "GET", req.path, f.slug, req.tok, nil, headers...)
+			afterHits, afterMisses := s.callers.Stats()
+			switch {
+			case afterHits == hits+1 && afterMisses == misses:
+				expect(t, r, 200, "")
+				served++
+			case afterHits == hits && afterMisses == misses:
+				t.Logf("cache untrusted for a moment: %d", r.status)
+			default:
+				t.Fatalf("a cached caller was read again: hits %d→%d, misses %d→%d (%d %s)", hits, afterHits, misses, afterMisses, r.status, r.raw)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d requests answered from the cache in 30 s", served)
+		}
 	}
 	if r := uncached.tc(t, "GET", mePath, f.slug, f.admin, nil); r.status == 200 {
 		t.Fatalf("the uncached instance authenticated without the users table: %s", r.raw)

@@ -39,9 +39,11 @@ type CallerCache struct {
 }
 
 // followWindow is how long after the start of its last successful poll the
-// cache keeps trusting its entries: other instances' changes reach it
-// within this (plus one poll), 250 ms polls leaving three to spare.
-const followWindow = 750 * time.Millisecond
+// cache keeps trusting its entries. A change committed before a poll began
+// is reported by that poll, so an instance serves nothing older than a
+// change committed followWindow ago: under the 1 s promised to other
+// instances, while tolerating polls (every 250 ms) that take up to 650 ms.
+const followWindow = 900 * time.Millisecond
 
 const cacheShards = 16
 

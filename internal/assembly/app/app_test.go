@@ -116,8 +116,10 @@ func benchmarkMe(b *testing.B, following bool) {
 		var wg sync.WaitGroup
 		wg.Go(func() { a.RunBackground(ctx) })
 		b.Cleanup(func() { cancel(); wg.Wait() })
-		for deadline := time.Now().Add(5 * time.Second); ; {
-			me(0)
+		for deadline := time.Now().Add(30 * time.Second); ; {
+			if rec := me(0); rec.Code != http.StatusOK {
+				b.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
 			if hits, _ := a.Callers.Stats(); hits > 0 {
 				break
 			}
