@@ -1,8 +1,12 @@
 package router_test
 
 import (
+	"database/sql/driver"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/go-sql-driver/mysql"
 )
 
 // following runs an instance's background work, as serve does: it follows
@@ -186,4 +190,49 @@ func TestCachedCallersReadNoTenantDatabase(t *testing.T) {
 	if hits, misses := uncached.callers.Stats(); hits != 0 || misses != 0 {
 		t.Fatalf("an instance not following other instances used its cache: %d hits, %d misses", hits, misses)
 	}
+}
+
+// TestCachedCallersThroughACentralOutage: an instance cut off the central
+// database stops trusting its cache (it reads callers from the tenant
+// database instead, so its own changes and nothing stale are served), keeps
+// the bump of a change it made meanwhile, and records it once the central
+// database is back, when the other instance drops its stale entry.
+func TestCachedCallersThroughACentralOutage(t *testing.T) {
+	t.Parallel()
+	var down atomic.Bool
+	nowhere := mysql.NewConfig()
+	nowhere.Net, nowhere.Addr, nowhere.DBName, nowhere.Timeout = "tcp", "127.0.0.1:1", "silo_nowhere", time.Second
+	dead, err := mysql.NewConnector(nowhere)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newServer(t, following, func(o *serverOptions) {
+		o.wrapCentral = func(c driver.Connector) driver.Connector {
+			return &switchConnector{Connector: c, down: dead, isDown: &down}
+		}
+	})
+	b := a.instance(t, following)
+	f := newAdminFixture(t, a, "authz-outage")
+	f.addRole(t, "reader", "users:read")
+	id, tok := f.userWith(t, "reader")
+	cachedOK(t, a, f.slug, "GET", usersPath, tok)
+	cachedOK(t, b, f.slug, "GET", usersPath, tok)
+
+	down.Store(true)
+	a.db.SetMaxIdleConns(0) // closes the connections made while it was up
+	waitFor(t, time.Now(), 5*time.Second, "the cut-off instance stops using its cache", func() (bool, string) {
+		hits, misses := a.callers.Stats()
+		r := a.tc(t, "GET", usersPath, f.slug, tok, nil)
+		expect(t, r, 200, "")
+		afterHits, afterMisses := a.callers.Stats()
+		return afterHits == hits && afterMisses == misses, "still cached"
+	})
+	expect(t, a.tc(t, "PUT", usersPath+"/"+id+"/roles", f.slug, f.admin, map[string]any{"roles": []string{"member"}}), 200, "")
+	expect(t, a.tc(t, "GET", usersPath, f.slug, tok, nil), 403, "FORBIDDEN")
+
+	down.Store(false)
+	back := time.Now()
+	refusedWithin(t, b, back, 2*time.Second, 403, "FORBIDDEN", f.slug, "GET", usersPath, tok)
+	cachedOK(t, a, f.slug, "GET", mePath, f.admin)
+	expect(t, a.tc(t, "GET", usersPath, f.slug, tok, nil), 403, "FORBIDDEN")
 }
