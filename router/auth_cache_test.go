@@ -2,6 +2,8 @@ package router_test
 
 import (
 	"database/sql/driver"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -189,6 +191,14 @@ func TestCachedCallersReadNoTenantDatabase(t *testing.T) {
 	}
 	if hits, misses := uncached.callers.Stats(); hits != 0 || misses != 0 {
 		t.Fatalf("an instance not following other instances used its cache: %d hits, %d misses", hits, misses)
+	}
+	// /metrics shows the cache's figures.
+	hits, misses := s.callers.Stats()
+	m := s.call("GET", "/metrics", "", nil).raw
+	for _, want := range []string{fmt.Sprintf("\nsilo_auth_cache_hits_total %d\n", hits), fmt.Sprintf("\nsilo_auth_cache_misses_total %d\n", misses)} {
+		if !strings.Contains(m, want) {
+			t.Errorf("/metrics lacks %q", strings.TrimSpace(want))
+		}
 	}
 }
 

@@ -67,6 +67,11 @@ func (a *Auth) CacheCallers(c *CallerCache, announce func(ctx context.Context, t
 	return a
 }
 
+// CallerStats returns the authentications answered from the cache of
+// callers (hits) and those read from the tenant database while it was in
+// use (misses); zero without a cache.
+func (a *Auth) CallerStats() (hits, misses int64) { return a.callers.Stats() }
+
 // Session is what a tenant login or refresh hands out.
 type Session struct {
 	AccessToken  string
