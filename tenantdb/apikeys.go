@@ -207,7 +207,7 @@ func (st *Store) AuthenticateKey(ctx context.Context, raw string) (*Caller, erro
 	e, gen, use := st.auth.callers.lookup(key)
 	var ck *cachedKey
 	if e != nil {
-		ck = e.key2
+		ck = e.apiKey
 	} else {
 		var expires time.Time
 		var err error
@@ -215,7 +215,7 @@ func (st *Store) AuthenticateKey(ctx context.Context, raw string) (*Caller, erro
 			return nil, err
 		}
 		if use {
-			st.auth.callers.store(&cacheEntry{key: key, key2: ck}, gen, expires)
+			st.auth.callers.store(&cacheEntry{key: key, apiKey: ck}, gen, expires)
 		}
 	}
 	st.recordUse(ctx, ck, now)

@@ -66,7 +66,7 @@ type cacheEntry struct {
 	gen     uint64
 	expires int64 // unix nanoseconds
 	user    *cachedUser
-	key2    *cachedKey
+	apiKey  *cachedKey
 }
 
 // cachedUser is a user as Authenticate found it (password hash left out).
