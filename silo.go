@@ -133,8 +133,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, opts ...Opti
 // the application's routes.
 func (s *Server) Handler() http.Handler { return s.a.Handler }
 
-// RunBackground follows other instances' catalog changes, resumes
-// interrupted provisionings and keeps the spare pool full, until ctx ends.
+// RunBackground follows other instances' catalog and authorization
+// changes, resumes interrupted provisionings and keeps the spare pool full,
+// until ctx ends. A Server that does not run it authenticates every tenant
+// request from the tenant database (it caches callers only while it
+// follows the other instances' changes).
 func (s *Server) RunBackground(ctx context.Context) { s.a.RunBackground(ctx) }
 
 // Close closes the tenant pools and the database connections.

@@ -57,6 +57,11 @@ type Config struct {
 	TenantPoolConns      int
 	TrustedProxies       []string // CIDRs
 
+	// AuthCacheTTL bounds how long an authenticated caller is kept in
+	// memory (0: not at all); AuthCacheEntries bounds how many are kept.
+	AuthCacheTTL     time.Duration
+	AuthCacheEntries int
+
 	// Login attempts allowed per minute, per client IP and per email.
 	LoginPerIPPerMinute    int
 	LoginPerEmailPerMinute int
@@ -102,6 +107,8 @@ var settings = []setting{
 	{"SILO_TENANT_POOLS_MAX", "tenant-pools-max", "1000", "open per-tenant connection pools (least recently used closed first)", false},
 	{"SILO_TENANT_CONNS_MAX", "tenant-conns-max", "100", "open tenant database connections across all pools, never exceeded", false},
 	{"SILO_TENANT_POOL_CONNS", "tenant-pool-conns", "1", "open (and idle) connections per tenant pool", false},
+	{"SILO_AUTH_CACHE_TTL", "auth-cache-ttl", "60s", "longest time an authenticated caller (user, roles, permissions, API key) is kept in memory; 0 reads it from the tenant database on every request", false},
+	{"SILO_AUTH_CACHE_ENTRIES", "auth-cache-entries", "50000", "authenticated callers kept in memory across all tenants (least recently used dropped first)", false},
 	{"SILO_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated IPs/CIDRs whose X-Forwarded-For and X-Forwarded-Host are believed", false},
 	{"SILO_BASE_DOMAIN", "base-domain", "", "base domain whose subdomains name tenants (e.g. example.com)", false},
 	{"SILO_JWT_SECRET", "jwt-secret", "", "HS256 signing secret, at least 32 bytes", true},
@@ -287,6 +294,8 @@ func (l *Loader) loadLimits(c *Config, get func(string) string, bad func(string,
 	c.TenantConnsMax, _ = l.intSetting("SILO_TENANT_CONNS_MAX", 1, 100000, bad)
 	c.TenantPoolConns, _ = l.intSetting("SILO_TENANT_POOL_CONNS", 1, 100, bad)
 	c.TrustedProxies = trustedProxies(get("SILO_TRUSTED_PROXIES"), bad)
+	c.AuthCacheTTL = l.durationSetting("SILO_AUTH_CACHE_TTL", 0, 10*time.Minute, bad)
+	c.AuthCacheEntries, _ = l.intSetting("SILO_AUTH_CACHE_ENTRIES", 16, 10000000, bad)
 	c.LoginPerIPPerMinute, _ = l.intSetting("SILO_LOGIN_IP_LIMIT", 1, 100000, bad)
 	c.LoginPerEmailPerMinute, _ = l.intSetting("SILO_LOGIN_EMAIL_LIMIT", 1, 100000, bad)
 	c.SignupPerTenantPerMinute, _ = l.intSetting("SILO_SIGNUP_TENANT_LIMIT", 1, 1000000, bad)

@@ -50,6 +50,8 @@ type server struct {
 	guard   *login.Guard // the instance's login guard (it counts bcrypt runs)
 	// queries counts the statements sent to db.
 	queries *atomic.Int64
+	// callers is the instance's cache of authenticated tenant callers.
+	callers *tenantdb.CallerCache
 }
 
 type serverOptions struct {
@@ -144,7 +146,7 @@ func start(t testing.TB, install *config.Config, o serverOptions) *server {
 	a := e.App
 	return &server{Env: e, t: t, handler: a.Handler, db: a.CentralDB(), cfg: install.CentralDSN, install: install,
 		keys: a.Keys, prov: a.Provisioner, tenant: a.TenantServer(), box: box, prefix: cfg.TenantDBPrefix, guard: a.Guard,
-		queries: queries}
+		queries: queries, callers: a.Callers}
 }
 
 // countingConnector counts the statements its connections run.

@@ -762,6 +762,7 @@ func (f *hostileFixture) catalogue(t testing.TB) []hostileCase {
 		"POST /api/central/tenants/:slug/impersonate": map[string]any{"userId": A.memberID},
 		"PATCH /api/central/admins/:id":               map[string]any{"firstName": "Renamed"},
 		"PUT /api/users/:id/roles":                    map[string]any{"roles": []string{"member"}},
+		"PATCH /api/users/:id":                        map[string]any{"isActive": true},
 		"PUT /api/roles/:name":                        map[string]any{"permissions": []string{"data:read"}},
 	}
 	var gz bytes.Buffer

@@ -101,3 +101,15 @@ func (m *httpMetrics) middleware() gin.HandlerFunc {
 var knownMethods = map[string]bool{
 	"GET": true, "HEAD": true, "POST": true, "PUT": true, "PATCH": true, "DELETE": true, "OPTIONS": true,
 }
+
+// registerAuthMetrics exports the figures of the cache of tenant callers.
+func registerAuthMetrics(reg prometheus.Registerer, auth *tenantdb.Auth) {
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "silo_auth_cache_hits_total",
+			Help: "Tenant callers authenticated from the cache, without reading the tenant database."},
+			func() float64 { h, _ := auth.CallerStats(); return float64(h) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "silo_auth_cache_misses_total",
+			Help: "Tenant callers read from the tenant database while the cache was in use."},
+			func() float64 { _, m := auth.CallerStats(); return float64(m) }),
+	)
+}

@@ -186,7 +186,8 @@ func (h *handlers) requireTenantUser(c *gin.Context) {
 
 // store is the tenant schema of the request's tenant, on its leased pool.
 func (h *handlers) store(c *gin.Context) *tenantdb.Store {
-	return h.tenantAuth.Store(DB(c), currentTenant(c).Slug)
+	t := currentTenant(c)
+	return h.tenantAuth.Store(DB(c), t.Slug, t.ID)
 }
 
 func currentTenant(c *gin.Context) *central.Tenant { return c.MustGet(ctxTenant).(*central.Tenant) }

@@ -63,6 +63,9 @@ func New(d Deps) http.Handler {
 	if d.PoolStats != nil && d.Cache != nil {
 		registerPoolMetrics(reg, d.PoolStats, d.Cache)
 	}
+	if d.TenantAuth != nil {
+		registerAuthMetrics(reg, d.TenantAuth)
+	}
 	e.Use(secureHeaders(), requestIDs(d.Log), accessLog(), recovery(), metrics.middleware(), limits(d.RequestTimeout), jsonOnly())
 	e.NoRoute(func(c *gin.Context) { Fail(c, errRouteNotFound) })
 	e.NoMethod(func(c *gin.Context) { Fail(c, errMethodNotAllowed) })

@@ -121,6 +121,7 @@ func tenantRoutes(h *handlers) []TenantRoute {
 		{"GET", "/users/:id", "users:read", h.getUser},
 		{"POST", "/users", "users:write", h.addUser},
 		{"PUT", "/users/:id/roles", "users:write", h.setUserRoles},
+		{"PATCH", "/users/:id", "users:write", h.patchUser},
 		{"DELETE", "/users/:id", "users:write", h.deleteUser},
 		{"GET", "/roles", "", h.listRoles},
 		{"POST", "/roles", "roles:write", h.createRole},

@@ -95,6 +95,29 @@ func (h *handlers) setUserRoles(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"user": viewTenantUser(&u.User, u.Roles, nil)})
 }
 
+type patchUserRequest struct {
+	IsActive *bool `json:"isActive"`
+}
+
+// patchUser deactivates or reactivates a user (the one field it takes).
+func (h *handlers) patchUser(c *gin.Context) {
+	var in patchUserRequest
+	if err := Decode(c, &in); err != nil {
+		Fail(c, err)
+		return
+	}
+	if in.IsActive == nil {
+		Fail(c, apperr.Validation(apperr.FieldError{Field: "isActive", Message: "is required"}))
+		return
+	}
+	u, err := h.store(c).SetActive(c.Request.Context(), Caller(c), c.Param("id"), *in.IsActive)
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"user": viewTenantUser(&u.User, u.Roles, nil)})
+}
+
 func (h *handlers) deleteUser(c *gin.Context) {
 	if err := h.store(c).DeleteUser(c.Request.Context(), Caller(c), c.Param("id")); err != nil {
 		Fail(c, err)

@@ -367,6 +367,10 @@ var routeCases = map[string]routeCase{
 		id, _ := f.addUser(t)
 		return routeReq{params: map[string]string{"id": id}, body: map[string]any{"roles": []string{noPerms}}, want: 200}
 	}},
+	"PATCH /users/:id": {"users:write", false, func(t *testing.T, f *adminFixture) routeReq {
+		id, _ := f.addUser(t)
+		return routeReq{params: map[string]string{"id": id}, body: map[string]any{"isActive": false}, want: 200}
+	}},
 	"DELETE /users/:id": {"users:write", false, func(t *testing.T, f *adminFixture) routeReq {
 		id, _ := f.addUser(t)
 		return routeReq{params: map[string]string{"id": id}, want: 204}

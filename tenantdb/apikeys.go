@@ -131,7 +131,7 @@ func (st *Store) RevokeAPIKey(ctx context.Context, caller *Caller, id string) er
 	if !isUUID(id) {
 		return ErrAPIKeyNotFound
 	}
-	return dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
+	return st.authzTx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", st.now(), id)
 		if err != nil {
 			return dberr.Translate(err)
@@ -192,34 +192,73 @@ func revokeKeysOf(ctx context.Context, tx *sqlx.Tx, caller *Caller, why string, 
 	return nil
 }
 
-// AuthenticateKey checks an API key against the tenant database: it must
-// exist here (so another tenant's key is refused), be unrevoked and
-// unexpired, and so must its creators (see keyAuthority). The caller it
-// returns holds the key's permissions as far as its creators still hold
-// them now.
+// AuthenticateKey checks an API key against the tenant database (or the
+// cache of callers, which every change made through a Store ends; see
+// CallerCache): it must exist here (so another tenant's key is refused), be
+// unrevoked and unexpired, and so must its creators (see keyAuthority). The
+// caller it returns holds the key's permissions as far as its creators
+// still hold them now.
 func (st *Store) AuthenticateKey(ctx context.Context, raw string) (*Caller, error) {
 	if !strings.HasPrefix(raw, APIKeyPrefix) || len(raw) > 100 {
 		return nil, errBadAPIKey
 	}
-	k, err := getKey(ctx, st.db, keyByHash, opaque.Hash(raw))
-	if err != nil {
-		return nil, err
-	}
 	now := time.Now()
-	if k == nil || !k.usable(now) {
-		return nil, errBadAPIKey
-	}
-	perms, chain, err := keyAuthority(ctx, st.db, k, now)
-	if err != nil {
-		return nil, err
-	}
-	if !k.LastUsedAt.Valid || now.Sub(k.LastUsedAt.Time) > time.Minute {
-		// Recorded at most once a minute per key, to keep requests read-only.
-		if _, err := st.db.ExecContext(ctx, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", st.now(), k.ID); err != nil {
-			st.auth.log.WarnContext(ctx, "recording API key use failed", "key", k.ID, "err", err)
+	key := cacheKey{tenant: st.tenantID, kind: 'k', id: string(opaque.Hash(raw))}
+	e, gen, use := st.auth.callers.lookup(key)
+	var ck *cachedKey
+	if e != nil {
+		ck = e.apiKey
+	} else {
+		var expires time.Time
+		var err error
+		if ck, expires, err = st.readKey(ctx, []byte(key.id), now); err != nil {
+			return nil, err
+		}
+		if use {
+			st.auth.callers.store(&cacheEntry{key: key, apiKey: ck}, gen, expires)
 		}
 	}
-	return &Caller{APIKey: k, Roles: []string{}, Permissions: perms, keyChain: chain}, nil
+	st.recordUse(ctx, ck, now)
+	k := ck.key
+	return &Caller{APIKey: &k, Roles: []string{}, Permissions: ck.perms, keyChain: ck.chain}, nil
+}
+
+// readKey reads the usable key with hash and what it may do from the
+// tenant database, and when that must be read again at the latest (the
+// first expiry on its chain).
+func (st *Store) readKey(ctx context.Context, hash []byte, now time.Time) (*cachedKey, time.Time, error) {
+	k, err := getKey(ctx, st.db, keyByHash, hash)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if k == nil || !k.usable(now) {
+		return nil, time.Time{}, errBadAPIKey
+	}
+	a, err := keyAuthority(ctx, st.db, k, now)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	ck := &cachedKey{key: *k, perms: slices.Clip(a.perms), chain: a.chain}
+	if k.LastUsedAt.Valid {
+		ck.lastUsed.Store(k.LastUsedAt.Time.UnixNano())
+	}
+	return ck, a.expires, nil
+}
+
+// recordUse records the key's use at most once a minute, to keep requests
+// read-only; of concurrent requests, one writes.
+func (st *Store) recordUse(ctx context.Context, ck *cachedKey, now time.Time) {
+	last := ck.lastUsed.Load()
+	if last != 0 && now.Sub(time.Unix(0, last)) <= time.Minute {
+		return
+	}
+	at := st.now()
+	if !ck.lastUsed.CompareAndSwap(last, at.UnixNano()) {
+		return
+	}
+	if _, err := st.db.ExecContext(ctx, "UPDATE api_keys SET last_used_at = ? WHERE id = ?", at, ck.key.ID); err != nil {
+		st.auth.log.WarnContext(ctx, "recording API key use failed", "key", ck.key.ID, "err", err)
+	}
 }
 
 // The queries getKey runs.
@@ -241,36 +280,61 @@ func getKey(ctx context.Context, db sqlx.QueryerContext, query string, arg any) 
 	return &k, nil
 }
 
+// authority is what keyAuthority finds: the permissions a key may use, the
+// length of its chain, and when the first key on the chain expires.
+type authority struct {
+	perms   []string
+	chain   int
+	expires time.Time
+}
+
 // keyAuthority walks a key's creators up to the user who made the first key
 // of its chain and returns the permissions the key may use now: its own, as
 // far as every key up the chain and that user (with the roles they have
 // now) hold them, and the chain's length. A creator that is removed,
 // deactivated, revoked or expired, or not of this tenant (a central admin),
 // refuses the key: a key never acts beyond what its creator may do now.
-func keyAuthority(ctx context.Context, db sqlx.QueryerContext, k *APIKey, now time.Time) ([]string, int, error) {
-	perms := k.PermissionList()
+func keyAuthority(ctx context.Context, db sqlx.QueryerContext, k *APIKey, now time.Time) (authority, error) {
+	a := authority{perms: k.PermissionList(), expires: expiry(k)}
 	creator := k.CreatedBy
 	for chain := 1; chain <= maxKeyChain; chain++ {
 		u, _, held, err := userWithRoles(ctx, db, creator)
 		switch {
 		case err == nil && !u.IsActive:
-			return nil, 0, errBadAPIKey
+			return authority{}, errBadAPIKey
 		case err == nil:
-			return intersect(perms, held), chain, nil
+			a.perms, a.chain = intersect(a.perms, held), chain
+			return a, nil
 		case !errors.Is(err, ErrUserNotFound):
-			return nil, 0, err
+			return authority{}, err
 		}
 		parent, err := getKey(ctx, db, keyByID, creator)
 		if err != nil {
-			return nil, 0, err
+			return authority{}, err
 		}
 		if parent == nil || !parent.usable(now) {
-			return nil, 0, errBadAPIKey
+			return authority{}, errBadAPIKey
 		}
-		perms = intersect(perms, parent.PermissionList())
+		a.perms = intersect(a.perms, parent.PermissionList())
+		a.expires = earliest(a.expires, expiry(parent))
 		creator = parent.CreatedBy
 	}
-	return nil, 0, errBadAPIKey
+	return authority{}, errBadAPIKey
+}
+
+// expiry is when k expires (maxExpiry: never).
+func expiry(k *APIKey) time.Time {
+	if k.ExpiresAt.Valid {
+		return k.ExpiresAt.Time
+	}
+	return maxExpiry
+}
+
+func earliest(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // intersect returns the elements of a that b holds, in a's order.

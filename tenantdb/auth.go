@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/google/uuid"
@@ -30,6 +31,10 @@ type Auth struct {
 	log           *slog.Logger
 	impersonators ImpersonatorCheck
 	now           clock.Clock
+	// callers caches authenticated callers (nil: none); announce tells
+	// the other instances of a change to a tenant's authorization.
+	callers  *CallerCache
+	announce func(ctx context.Context, tenantID string)
 }
 
 // ImpersonatorCheck reports whether the central admin adminID may still act
@@ -52,6 +57,20 @@ func (a *Auth) CheckImpersonators(check ImpersonatorCheck) *Auth {
 	a.impersonators = check
 	return a
 }
+
+// CacheCallers makes every Store of a keep the callers it authenticates in
+// c, and report each committed change to what a tenant's callers may do to
+// announce, which records it where the other instances look for it (the
+// central database's tenant_auth_epochs); it returns a.
+func (a *Auth) CacheCallers(c *CallerCache, announce func(ctx context.Context, tenantID string)) *Auth {
+	a.callers, a.announce = c, announce
+	return a
+}
+
+// CallerStats returns the authentications answered from the cache of
+// callers (hits) and those read from the tenant database while it was in
+// use (misses); zero without a cache.
+func (a *Auth) CallerStats() (hits, misses int64) { return a.callers.Stats() }
 
 // Session is what a tenant login or refresh hands out.
 type Session struct {
@@ -204,8 +223,10 @@ type Caller struct {
 }
 
 // Authenticate verifies an access token for the tenant and loads its user,
-// roles and permissions from the tenant database: a removed or deactivated
-// user is refused at once, and role changes apply to the next request. A
+// roles and permissions from the tenant database, or from the cache of
+// callers, which every change made through a Store ends (see CallerCache): a
+// removed or deactivated user is refused, and role changes apply, from the
+// next request on. A
 // token carrying an act claim is refused as soon as its central admin is no
 // longer an active superadmin (see CheckImpersonators).
 func (st *Store) Authenticate(ctx context.Context, raw string) (*Caller, error) {
@@ -224,18 +245,39 @@ func (st *Store) Authenticate(ctx context.Context, raw string) (*Caller, error) 
 			return nil, err
 		}
 	}
-	u, roles, perms, err := userWithRoles(ctx, st.db, claims.Subject)
+	c, err := st.userCaller(ctx, claims.Subject)
+	if err != nil {
+		return nil, err
+	}
+	if claims.Actor != nil {
+		c.ImpersonatedBy = claims.Actor.Subject
+	}
+	return c, nil
+}
+
+// userCaller returns the active user id with its roles and permissions,
+// from the cache when it holds them for the tenant's current authorization
+// (see CallerCache), else from the tenant database.
+func (st *Store) userCaller(ctx context.Context, id string) (*Caller, error) {
+	key := cacheKey{tenant: st.tenantID, kind: 'u', id: id}
+	e, gen, use := st.auth.callers.lookup(key)
+	if e != nil {
+		u := e.user.user
+		return &Caller{User: &u, Roles: e.user.roles, Permissions: e.user.perms}, nil
+	}
+	u, roles, perms, err := userWithRoles(ctx, st.db, id)
 	if errors.Is(err, ErrUserNotFound) || (err == nil && !u.IsActive) {
 		return nil, token.ErrBadAccessToken
 	}
 	if err != nil {
 		return nil, err
 	}
-	c := &Caller{User: u, Roles: roles, Permissions: perms}
-	if claims.Actor != nil {
-		c.ImpersonatedBy = claims.Actor.Subject
+	if use {
+		cu := &cachedUser{user: *u, roles: slices.Clip(roles), perms: slices.Clip(perms)}
+		cu.user.PasswordHash = "" // not needed to authorize, not kept
+		st.auth.callers.store(&cacheEntry{key: key, user: cu}, gen, maxExpiry)
 	}
-	return c, nil
+	return &Caller{User: u, Roles: roles, Permissions: perms}, nil
 }
 
 // checkImpersonator admits an impersonation only while its central admin

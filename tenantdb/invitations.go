@@ -284,7 +284,7 @@ func (st *Store) AcceptInvitation(ctx context.Context, in Acceptance) (*UserView
 		}
 	}
 	var userID string
-	err := dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
+	err := st.authzTx(ctx, func(tx *sqlx.Tx) error {
 		inv, err := pendingInvitation(ctx, tx, in.Token, true)
 		if err != nil {
 			return err

@@ -17,7 +17,7 @@ import (
 
 // Errors of tenant administration.
 var (
-	ErrLastAdmin       = apperr.New(apperr.Conflict, "CONFLICT", "The last tenant_admin cannot lose the role or be deleted")
+	ErrLastAdmin       = apperr.New(apperr.Conflict, "CONFLICT", "The last tenant_admin cannot lose the role, be deactivated or be deleted")
 	ErrEscalation      = apperr.New(apperr.Forbidden, "FORBIDDEN", "You cannot grant permissions you do not have")
 	ErrAdminProtected  = apperr.New(apperr.Forbidden, "FORBIDDEN", "Only a caller holding every permission can change or remove a tenant_admin")
 	ErrRoleNotFound    = apperr.New(apperr.NotFound, "NOT_FOUND", "Role not found")
@@ -148,7 +148,7 @@ func (st *Store) SaveRole(ctx context.Context, caller *Caller, in RoleInput, cre
 	if err := in.check(caller, create); err != nil {
 		return nil, err
 	}
-	err := dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
+	err := st.authzTx(ctx, func(tx *sqlx.Tx) error {
 		var builtIn bool
 		err := tx.GetContext(ctx, &builtIn, "SELECT built_in FROM roles WHERE name = ? FOR UPDATE", in.Name)
 		switch {
@@ -197,7 +197,7 @@ func (st *Store) DeleteRole(ctx context.Context, caller *Caller, name string) er
 	if !rolePattern.MatchString(name) {
 		return ErrRoleNotFound
 	}
-	return dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
+	return st.authzTx(ctx, func(tx *sqlx.Tx) error {
 		var builtIn bool
 		err := tx.GetContext(ctx, &builtIn, "SELECT built_in FROM roles WHERE name = ? FOR UPDATE", name)
 		if errors.Is(err, sql.ErrNoRows) {

@@ -62,7 +62,7 @@ func TestStoreIsBoundToItsTenant(t *testing.T) {
 	}
 	guard := login.NewGuard(login.GuardOptions{Cost: 4, PerIPPerMinute: 100, PerEmailPerMinute: 100})
 	auth := tenantdb.NewAuth(keys, guard, time.Hour, slog.New(slog.DiscardHandler))
-	a, b := auth.Store(dbA, "acme"), auth.Store(dbB, "globex")
+	a, b := auth.Store(dbA, "acme", ""), auth.Store(dbB, "globex", "")
 
 	hash, err := guard.Hash(ctx, "correct horse battery")
 	if err != nil {

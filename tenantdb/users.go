@@ -18,6 +18,7 @@ import (
 	"github.com/silo-dev/silo/internal/lib/dberr"
 	"github.com/silo-dev/silo/internal/lib/login"
 	"github.com/silo-dev/silo/internal/lib/page"
+	"github.com/silo-dev/silo/internal/lib/refresh"
 	"github.com/silo-dev/silo/internal/lib/sqllike"
 )
 
@@ -281,7 +282,7 @@ func (st *Store) SetRoles(ctx context.Context, caller *Caller, userID string, ro
 	if !caller.Covers(perms) {
 		return nil, ErrEscalation
 	}
-	err = dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
+	err = st.authzTx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockAdmins(ctx, tx); err != nil {
 			return err
 		}
@@ -323,7 +324,7 @@ func (st *Store) DeleteUser(ctx context.Context, caller *Caller, userID string) 
 	if !isUUID(userID) {
 		return ErrUserNotFound
 	}
-	return dberr.InTx(ctx, st.db, func(tx *sqlx.Tx) error {
+	return st.authzTx(ctx, func(tx *sqlx.Tx) error {
 		if err := lockAdmins(ctx, tx); err != nil {
 			return err
 		}
@@ -348,6 +349,50 @@ func (st *Store) DeleteUser(ctx context.Context, caller *Caller, userID string) 
 		}
 		return revokeKeysOf(ctx, tx, caller, "its creator was removed", userID)
 	})
+}
+
+// SetActive deactivates a user (active false) or reactivates one. A
+// deactivated user's tokens, sessions and keys are refused from the next
+// request on, their refresh tokens revoked; the last active tenant_admin
+// cannot be deactivated. Setting the flag a user already has changes
+// nothing.
+func (st *Store) SetActive(ctx context.Context, caller *Caller, userID string, active bool) (*UserView, error) {
+	if !isUUID(userID) {
+		return nil, ErrUserNotFound
+	}
+	err := st.authzTx(ctx, func(tx *sqlx.Tx) error {
+		if err := lockAdmins(ctx, tx); err != nil {
+			return err
+		}
+		u, err := actOn(ctx, tx, caller, userID)
+		if err != nil || u.IsActive == active {
+			return err
+		}
+		if isAdmin, err := hasRole(ctx, tx, userID, RoleTenantAdmin); err != nil {
+			return err
+		} else if isAdmin && !active {
+			if n, err := countAdmins(ctx, tx); err != nil {
+				return err
+			} else if n <= 1 {
+				return ErrLastAdmin
+			}
+		}
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET is_active = ?, updated_at = ? WHERE id = ?", active, st.now(), userID); err != nil {
+			return dberr.Translate(err)
+		}
+		action := "user.activate"
+		if !active {
+			action = "user.deactivate"
+			if err := refresh.RevokeUser(ctx, tx, userID); err != nil {
+				return err
+			}
+		}
+		return Audit(ctx, tx, caller, action, "user", userID, u.Email)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return st.GetUser(ctx, userID)
 }
 
 // Errors of a user's config.

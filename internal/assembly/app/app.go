@@ -42,6 +42,11 @@ type App struct {
 	Pools       *tenantdb.PoolManager
 	Cache       *central.TenantCache
 	Guard       *login.Guard // bcrypts and throttles logins, sign-ups and acceptances
+	// Callers caches authenticated tenant callers; AuthEpochs tells the
+	// other instances of this one's authorization changes and this one of
+	// theirs (RunBackground follows them).
+	Callers    *tenantdb.CallerCache
+	AuthEpochs *central.AuthEpochs
 
 	central *sqlx.DB
 	locks   *sqlx.DB
@@ -177,7 +182,10 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 	})
 	conns := provisioning.NewConnections(a.Pools, box, a.server, cfg.RequestTimeout)
 	svc := central.NewService(a.central, keys, guard, cfg.RefreshTokenTTL, a.log)
-	tenantAuth := tenantdb.NewAuth(keys, guard, cfg.RefreshTokenTTL, a.log).CheckImpersonators(svc.MayImpersonate)
+	a.Callers = tenantdb.NewCallerCache(cfg.AuthCacheEntries, cfg.AuthCacheTTL)
+	a.AuthEpochs = central.NewAuthEpochs(a.central, a.log)
+	tenantAuth := tenantdb.NewAuth(keys, guard, cfg.RefreshTokenTTL, a.log).
+		CheckImpersonators(svc.MayImpersonate).CacheCallers(a.Callers, a.announceAuthChange)
 	if o.Clock != nil {
 		svc.SetClock(o.Clock)
 		tenantAuth.SetClock(o.Clock)
@@ -205,7 +213,8 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 }
 
 // RunBackground does the instance's background work until ctx ends: it
-// follows other instances' catalog changes, resumes provisionings a dead
+// follows other instances' catalog and authorization changes (an instance
+// that does not run it never serves a caller from its cache), resumes provisionings a dead
 // process left behind, and keeps the spare pool full.
 func (a *App) RunBackground(ctx context.Context) {
 	ctx = central.WithActor(ctx, central.Actor{Kind: "system"})
@@ -215,6 +224,7 @@ func (a *App) RunBackground(ctx context.Context) {
 	// that finish quickly do not wait for it.
 	wg.Go(a.Guard.Warm)
 	wg.Go(func() { a.Cache.Run(ctx, 250*time.Millisecond) })
+	wg.Go(func() { a.AuthEpochs.Follow(ctx, 250*time.Millisecond, a.Callers) })
 	wg.Go(func() {
 		if resumed, err := a.Provisioner.ResumeStuck(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("resuming stuck tenant provisioning", "err", err)
@@ -224,6 +234,15 @@ func (a *App) RunBackground(ctx context.Context) {
 		a.Provisioner.RunSpares(ctx, 30*time.Second)
 	})
 	wg.Wait()
+}
+
+// announceAuthChange records a committed change to what a tenant's callers
+// may do in the central database, where the other instances poll for it.
+// A failure is logged; the bump is retried by AuthEpochs.Follow.
+func (a *App) announceAuthChange(ctx context.Context, tenantID string) {
+	if err := a.AuthEpochs.Bump(ctx, tenantID); err != nil {
+		a.log.WarnContext(ctx, "authorization change not yet recorded centrally; retrying", "tenant", tenantID, "err", err)
+	}
 }
 
 // CentralDB is the central database pool that requests use.
