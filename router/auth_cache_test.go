@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/go-sql-driver/mysql"
+
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
 // following runs an instance's background work, as serve does: it follows
@@ -23,8 +25,8 @@ func cachedOK(t *testing.T, srv *server, slug, method, path, tok string, headers
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		before, _ := srv.callers.Stats()
-		r := srv.tc(t, method, path, slug, tok, nil, headers...)
-		expect(t, r, 200, "")
+		r := srv.Do(t, testsilo.Request{Method: method, Path: path, Tenant: slug, Token: tok, Header: headerMap(headers)})
+		r.Require(t, 200, "")
 		if after, _ := srv.callers.Stats(); after > before {
 			return
 		}
@@ -40,14 +42,14 @@ func cachedOK(t *testing.T, srv *server, slug, method, path, tok string, headers
 func refusedWithin(t *testing.T, srv *server, since time.Time, limit time.Duration, status int, code, slug, method, path, tok string, headers ...string) {
 	t.Helper()
 	waitFor(t, since, limit, method+" "+path+" refused", func() (bool, string) {
-		r, err := srv.do(method, path, tok, nil, append([]string{"x-tenant-id", slug}, headers...)...)
+		r, err := srv.Send(testsilo.Request{Method: method, Path: path, Token: tok, Header: headerMap(append([]string{"x-tenant-id", slug}, headers...))})
 		if err != nil {
 			return false, err.Error()
 		}
-		if r.status != 200 && r.status != status {
-			t.Fatalf("%s %s answered %d %s", method, path, r.status, r.raw)
+		if r.Status != 200 && r.Status != status {
+			t.Fatalf("%s %s answered %d %s", method, path, r.Status, r.Raw)
 		}
-		return r.status == status && r.code() == code, r.raw
+		return r.Status == status && r.Code() == code, string(r.Raw)
 	})
 }
 
@@ -59,7 +61,7 @@ func TestAuthorizationChangesEndCachedCallers(t *testing.T) {
 	t.Parallel()
 	a := newServer(t, following)
 	b := a.instance(t, following)
-	root := a.bootstrap()
+	root := a.AdminToken()
 	f := newAdminFixture(t, a, "authz-cache")
 	f.addRole(t, "reader", "users:read")
 	// check proves a change made on maker: refused by maker at once, by
@@ -70,9 +72,9 @@ func TestAuthorizationChangesEndCachedCallers(t *testing.T) {
 		cachedOK(t, other, f.slug, method, path, tok, headers...)
 		change()
 		done := time.Now()
-		expect(t, maker.tc(t, method, path, f.slug, tok, nil, headers...), status, code)
+		maker.Do(t, testsilo.Request{Method: method, Path: path, Tenant: f.slug, Token: tok, Header: headerMap(headers)}).Require(t, status, code)
 		refusedWithin(t, other, done, time.Second, status, code, f.slug, method, path, tok, headers...)
-		expect(t, maker.tc(t, method, path, f.slug, tok, nil, headers...), status, code)
+		maker.Do(t, testsilo.Request{Method: method, Path: path, Tenant: f.slug, Token: tok, Header: headerMap(headers)}).Require(t, status, code)
 	}
 	for _, dir := range []struct {
 		name         string
@@ -81,56 +83,56 @@ func TestAuthorizationChangesEndCachedCallers(t *testing.T) {
 		t.Run(dir.name, func(t *testing.T) {
 			t.Run("RoleChange", func(t *testing.T) {
 				id, email := f.addUser(t, "reader")
-				tok := f.s.tlogin(t, f.slug, email, password).str("access_token")
+				tok := f.s.TenantLogin(t, f.slug, email, password).Str("access_token")
 				check(t, dir.maker, dir.other, 403, "FORBIDDEN", "GET", usersPath, tok, func() {
-					expect(t, dir.maker.tc(t, "PUT", usersPath+"/"+id+"/roles", f.slug, f.admin, map[string]any{"roles": []string{"member"}}), 200, "")
+					dir.maker.Do(t, testsilo.Request{Method: "PUT", Path: usersPath + "/" + id + "/roles", Tenant: f.slug, Token: f.admin, Body: map[string]any{"roles": []string{"member"}}}).Require(t, 200, "")
 				})
 			})
 			t.Run("RolePermissions", func(t *testing.T) {
 				role := f.name("perm-")
 				f.addRole(t, role, "users:read")
 				_, email := f.addUser(t, role)
-				tok := f.s.tlogin(t, f.slug, email, password).str("access_token")
+				tok := f.s.TenantLogin(t, f.slug, email, password).Str("access_token")
 				check(t, dir.maker, dir.other, 403, "FORBIDDEN", "GET", usersPath, tok, func() {
-					expect(t, dir.maker.tc(t, "PUT", rolesPath+"/"+role, f.slug, f.admin, map[string]any{"permissions": []string{"data:read"}}), 200, "")
+					dir.maker.Do(t, testsilo.Request{Method: "PUT", Path: rolesPath + "/" + role, Tenant: f.slug, Token: f.admin, Body: map[string]any{"permissions": []string{"data:read"}}}).Require(t, 200, "")
 				})
 			})
 			t.Run("Deactivation", func(t *testing.T) {
 				id, email := f.addUser(t, "reader")
-				tok := f.s.tlogin(t, f.slug, email, password).str("access_token")
+				tok := f.s.TenantLogin(t, f.slug, email, password).Str("access_token")
 				check(t, dir.maker, dir.other, 401, "UNAUTHENTICATED", "GET", mePath, tok, func() {
-					expect(t, dir.maker.tc(t, "PATCH", usersPath+"/"+id, f.slug, f.admin, map[string]any{"isActive": false}), 200, "")
+					dir.maker.Do(t, testsilo.Request{Method: "PATCH", Path: usersPath + "/" + id, Tenant: f.slug, Token: f.admin, Body: map[string]any{"isActive": false}}).Require(t, 200, "")
 				})
 			})
 			t.Run("Deletion", func(t *testing.T) {
 				id, email := f.addUser(t, "reader")
-				tok := f.s.tlogin(t, f.slug, email, password).str("access_token")
+				tok := f.s.TenantLogin(t, f.slug, email, password).Str("access_token")
 				check(t, dir.maker, dir.other, 401, "UNAUTHENTICATED", "GET", mePath, tok, func() {
-					expect(t, dir.maker.tc(t, "DELETE", usersPath+"/"+id, f.slug, f.admin, nil), 204, "")
+					dir.maker.Do(t, testsilo.Request{Method: "DELETE", Path: usersPath + "/" + id, Tenant: f.slug, Token: f.admin}).Require(t, 204, "")
 				})
 			})
 			t.Run("KeyRevocation", func(t *testing.T) {
 				keyID, key := f.addKey(t, "users:read")
 				check(t, dir.maker, dir.other, 401, "UNAUTHENTICATED", "GET", usersPath, "", func() {
-					expect(t, dir.maker.tc(t, "DELETE", apiKeysPath+"/"+keyID, f.slug, f.admin, nil), 204, "")
+					dir.maker.Do(t, testsilo.Request{Method: "DELETE", Path: apiKeysPath + "/" + keyID, Tenant: f.slug, Token: f.admin}).Require(t, 204, "")
 				}, "X-API-Key", key)
 			})
 			t.Run("KeyCreatorLosesRole", func(t *testing.T) {
 				makerID, email := f.addUser(t, "tenant_admin")
-				tok := f.s.tlogin(t, f.slug, email, password).str("access_token")
+				tok := f.s.TenantLogin(t, f.slug, email, password).Str("access_token")
 				_, key := f.keyBy(t, tok, "users:read")
 				check(t, dir.maker, dir.other, 403, "FORBIDDEN", "GET", usersPath, "", func() {
-					expect(t, dir.maker.tc(t, "PUT", usersPath+"/"+makerID+"/roles", f.slug, f.admin, map[string]any{"roles": []string{"member"}}), 200, "")
+					dir.maker.Do(t, testsilo.Request{Method: "PUT", Path: usersPath + "/" + makerID + "/roles", Tenant: f.slug, Token: f.admin, Body: map[string]any{"roles": []string{"member"}}}).Require(t, 200, "")
 				}, "X-API-Key", key)
 			})
 			t.Run("ImpersonationEnds", func(t *testing.T) {
 				_, email := f.addUser(t, "reader")
-				userID := f.s.tlogin(t, f.slug, email, password).user()["id"].(string)
-				adminID, super := a.addAdmin(root, f.name("imp")+"@example.com", "superadmin")
-				r := a.call("POST", tenantsPath+"/"+f.slug+"/impersonate", super, map[string]string{"userId": userID})
-				expect(t, r, 200, "")
-				check(t, dir.maker, dir.other, 401, "UNAUTHENTICATED", "GET", mePath, r.str("access_token"), func() {
-					expect(t, dir.maker.call("PATCH", "/api/central/admins/"+adminID, root, map[string]any{"isActive": false}), 200, "")
+				userID := f.s.TenantLogin(t, f.slug, email, password).Obj("user")["id"].(string)
+				adminID, super := a.AddAdmin(t, root, f.name("imp")+"@example.com", "superadmin")
+				r := a.Do(t, testsilo.Request{Method: "POST", Path: tenantsPath + "/" + f.slug + "/impersonate", Token: super, Body: map[string]string{"userId": userID}})
+				r.Require(t, 200, "")
+				check(t, dir.maker, dir.other, 401, "UNAUTHENTICATED", "GET", mePath, r.Str("access_token"), func() {
+					dir.maker.Do(t, testsilo.Request{Method: "PATCH", Path: "/api/central/admins/" + adminID, Token: root, Body: map[string]any{"isActive": false}}).Require(t, 200, "")
 				})
 			})
 		})
@@ -150,7 +152,7 @@ func TestCachedCallersReadNoTenantDatabase(t *testing.T) {
 	_, key := f.addKey(t, "users:read")
 	cachedOK(t, s, f.slug, "GET", mePath, f.admin)
 	cachedOK(t, s, f.slug, "GET", rolesPath, "", "X-API-Key", key)
-	expect(t, uncached.tc(t, "GET", mePath, f.slug, f.admin, nil), 200, "")
+	uncached.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: f.slug, Token: f.admin}).Require(t, 200, "")
 	rootExec(t, f.db, "RENAME TABLE {db}.users TO {db}.users_away, {db}.api_keys TO {db}.api_keys_away")
 	t.Cleanup(func() {
 		rootExec(t, f.db, "RENAME TABLE {db}.users_away TO {db}.users, {db}.api_keys_away TO {db}.api_keys")
@@ -167,34 +169,34 @@ func TestCachedCallersReadNoTenantDatabase(t *testing.T) {
 				headers = []string{"X-API-Key", req.key}
 			}
 			hits, misses := s.callers.Stats()
-			r := s.tc(t, "GET", req.path, f.slug, req.tok, nil, headers...)
+			r := s.Do(t, testsilo.Request{Method: "GET", Path: req.path, Tenant: f.slug, Token: req.tok, Header: headerMap(headers)})
 			afterHits, afterMisses := s.callers.Stats()
 			switch {
 			case afterHits == hits+1 && afterMisses == misses:
-				expect(t, r, 200, "")
+				r.Require(t, 200, "")
 				served++
 			case afterHits == hits && afterMisses == misses:
-				t.Logf("cache untrusted for a moment: %d", r.status)
+				t.Logf("cache untrusted for a moment: %d", r.Status)
 			default:
-				t.Fatalf("a cached caller was read again: hits %d→%d, misses %d→%d (%d %s)", hits, afterHits, misses, afterMisses, r.status, r.raw)
+				t.Fatalf("a cached caller was read again: hits %d→%d, misses %d→%d (%d %s)", hits, afterHits, misses, afterMisses, r.Status, r.Raw)
 			}
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d requests answered from the cache in 30 s", served)
 		}
 	}
-	if r := uncached.tc(t, "GET", mePath, f.slug, f.admin, nil); r.status == 200 {
-		t.Fatalf("the uncached instance authenticated without the users table: %s", r.raw)
+	if r := uncached.Do(t, testsilo.Request{Method: "GET", Path: mePath, Tenant: f.slug, Token: f.admin}); r.Status == 200 {
+		t.Fatalf("the uncached instance authenticated without the users table: %s", r.Raw)
 	}
-	if r := uncached.tc(t, "GET", rolesPath, f.slug, "", nil, "X-API-Key", key); r.status == 200 {
-		t.Fatalf("the uncached instance authenticated a key without the api_keys table: %s", r.raw)
+	if r := uncached.Do(t, testsilo.Request{Method: "GET", Path: rolesPath, Tenant: f.slug, Header: headerMap([]string{"X-API-Key", key})}); r.Status == 200 {
+		t.Fatalf("the uncached instance authenticated a key without the api_keys table: %s", r.Raw)
 	}
 	if hits, misses := uncached.callers.Stats(); hits != 0 || misses != 0 {
 		t.Fatalf("an instance not following other instances used its cache: %d hits, %d misses", hits, misses)
 	}
 	// /metrics shows the cache's figures.
 	hits, misses := s.callers.Stats()
-	m := s.call("GET", "/metrics", "", nil).raw
+	m := string(s.Do(t, testsilo.Request{Method: "GET", Path: "/metrics"}).Raw)
 	for _, want := range []string{fmt.Sprintf("\nsilo_auth_cache_hits_total %d\n", hits), fmt.Sprintf("\nsilo_auth_cache_misses_total %d\n", misses)} {
 		if !strings.Contains(m, want) {
 			t.Errorf("/metrics lacks %q", strings.TrimSpace(want))
@@ -232,17 +234,17 @@ func TestCachedCallersThroughACentralOutage(t *testing.T) {
 	a.db.SetMaxIdleConns(0) // closes the connections made while it was up
 	waitFor(t, time.Now(), 5*time.Second, "the cut-off instance stops using its cache", func() (bool, string) {
 		hits, misses := a.callers.Stats()
-		r := a.tc(t, "GET", usersPath, f.slug, tok, nil)
-		expect(t, r, 200, "")
+		r := a.Do(t, testsilo.Request{Method: "GET", Path: usersPath, Tenant: f.slug, Token: tok})
+		r.Require(t, 200, "")
 		afterHits, afterMisses := a.callers.Stats()
 		return afterHits == hits && afterMisses == misses, "still cached"
 	})
-	expect(t, a.tc(t, "PUT", usersPath+"/"+id+"/roles", f.slug, f.admin, map[string]any{"roles": []string{"member"}}), 200, "")
-	expect(t, a.tc(t, "GET", usersPath, f.slug, tok, nil), 403, "FORBIDDEN")
+	a.Do(t, testsilo.Request{Method: "PUT", Path: usersPath + "/" + id + "/roles", Tenant: f.slug, Token: f.admin, Body: map[string]any{"roles": []string{"member"}}}).Require(t, 200, "")
+	a.Do(t, testsilo.Request{Method: "GET", Path: usersPath, Tenant: f.slug, Token: tok}).Require(t, 403, "FORBIDDEN")
 
 	down.Store(false)
 	back := time.Now()
 	refusedWithin(t, b, back, 2*time.Second, 403, "FORBIDDEN", f.slug, "GET", usersPath, tok)
 	cachedOK(t, a, f.slug, "GET", mePath, f.admin)
-	expect(t, a.tc(t, "GET", usersPath, f.slug, tok, nil), 403, "FORBIDDEN")
+	a.Do(t, testsilo.Request{Method: "GET", Path: usersPath, Tenant: f.slug, Token: tok}).Require(t, 403, "FORBIDDEN")
 }

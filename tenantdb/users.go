@@ -18,7 +18,6 @@ import (
 	"github.com/silo-dev/silo/internal/lib/dberr"
 	"github.com/silo-dev/silo/internal/lib/login"
 	"github.com/silo-dev/silo/internal/lib/page"
-	"github.com/silo-dev/silo/internal/lib/refresh"
 	"github.com/silo-dev/silo/internal/lib/sqllike"
 )
 
@@ -383,7 +382,7 @@ func (st *Store) SetActive(ctx context.Context, caller *Caller, userID string, a
 		action := "user.activate"
 		if !active {
 			action = "user.deactivate"
-			if err := refresh.RevokeUser(ctx, tx, userID); err != nil {
+			if err := st.auth.refresh.RevokeUser(ctx, tx, userID); err != nil {
 				return err
 			}
 		}
