@@ -29,12 +29,16 @@ type Report struct {
 	// DB users that exist but cannot log in to their database (wrong
 	// password, locked): "slug: user: reason".
 	BrokenUsers []string `json:"brokenUsers"`
+	// In the shared connection mode, tenants whose role is missing, holds
+	// other privileges than the tenant privileges on its database, or is
+	// not granted to the shared login: "slug: role: difference".
+	WrongRoles []string `json:"wrongRoles"`
 }
 
 // Clean reports whether the server and the catalog agree.
 func (r *Report) Clean() bool {
 	return len(r.OrphanDatabases)+len(r.OrphanUsers)+len(r.MissingDatabases)+len(r.MissingUsers)+
-		len(r.WrongGrants)+len(r.BrokenUsers) == 0
+		len(r.WrongGrants)+len(r.BrokenUsers)+len(r.WrongRoles) == 0
 }
 
 // account is the DB account of a tenant or a spare.
@@ -75,7 +79,7 @@ func (p *Provisioner) Check(ctx context.Context) (*Report, error) {
 	onServerDB, onServerUser := set(dbs), set(users)
 	ownedDB, ownedUser := map[string]bool{p.opts.CentralDatabase: true}, map[string]bool{}
 	r := &Report{OrphanDatabases: []string{}, OrphanUsers: []string{}, MissingDatabases: []string{}, MissingUsers: []string{},
-		WrongGrants: []string{}, BrokenUsers: []string{}}
+		WrongGrants: []string{}, BrokenUsers: []string{}, WrongRoles: []string{}}
 	var live []account // accounts that must exist and work
 	for _, t := range tenants {
 		ownedDB[t.DatabaseName], ownedUser[t.DBUser] = true, true
@@ -114,13 +118,21 @@ func (p *Provisioner) Check(ctx context.Context) (*Report, error) {
 			r.OrphanDatabases = append(r.OrphanDatabases, d)
 		}
 	}
+	p.ownedRoleNames(ownedUser)
 	for _, u := range users {
 		if !ownedUser[u] {
 			r.OrphanUsers = append(r.OrphanUsers, u)
 		}
 	}
+	granted, err := p.grantedRoles(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, a := range live {
 		if err := p.checkAccount(ctx, a, onServerDB[a.database], r); err != nil {
+			return nil, err
+		}
+		if err := p.checkRole(ctx, a, granted, r); err != nil {
 			return nil, err
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,10 +23,11 @@ import (
 // A request's lease is a database bound to one dedicated connection, taken
 // from the shared set at the request's first query: Silo runs `SET ROLE` to
 // the tenant's role and `USE` its database on it, and when the lease is
-// released it runs ROLLBACK, `SET ROLE NONE` and `USE information_schema`
-// before the connection goes back, so that no connection ever waits in the
-// shared set with a tenant's role active or a tenant's database selected.
-// A connection on which any of these fails is closed.
+// released it runs `SET ROLE NONE` and `USE information_schema` before the
+// connection goes back, so that no connection ever waits in the shared set
+// with a tenant's role active or a tenant's database selected. A
+// connection on which any of these fails is closed, and so is one whose
+// lease may have left other session state (see sessionConn).
 //
 // What this mode isolates is weaker than per-tenant DB users: the login may
 // activate every tenant's role, so a statement that runs its own
@@ -235,8 +237,8 @@ func roleError(err error) error {
 	return accountError(err)
 }
 
-// resetOrDiscard returns c to the shared set once no tenant's transaction,
-// role or database is left on it; if any step fails, c is closed instead.
+// resetOrDiscard returns c to the shared set once no tenant's role or
+// database is left on it; if that fails, c is closed instead.
 func (s *SharedConns) resetOrDiscard(c driver.Conn) {
 	if v, ok := c.(driver.Validator); ok && !v.IsValid() {
 		s.discard(c)
@@ -244,7 +246,7 @@ func (s *SharedConns) resetOrDiscard(c driver.Conn) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), resetTimeout)
 	defer cancel()
-	for _, q := range []string{"ROLLBACK", "SET ROLE NONE", "USE " + neutralDatabase} {
+	for _, q := range []string{"SET ROLE NONE", "USE " + neutralDatabase} {
 		if err := exec(ctx, c, q); err != nil {
 			s.discard(c)
 			return
@@ -258,16 +260,80 @@ const resetTimeout = 5 * time.Second
 
 // sessionConn is a shared connection lent to one lease. Closing it (when
 // the lease's database closes, or database/sql drops a broken connection)
-// resets it and gives it back.
+// resets it and gives it back, if the lease left no other session state
+// behind: it ran only plain statements (plainStatement) and no
+// transaction is open. Otherwise the connection is closed, so that no
+// session variable, user variable, named lock or open transaction of one
+// tenant reaches the next.
 type sessionConn struct {
 	driver.Conn
-	s    *SharedConns
-	once sync.Once
+	s       *SharedConns
+	once    sync.Once
+	tainted atomic.Bool  // a statement that may leave session state ran
+	openTx  atomic.Int32 // transactions begun and not yet ended
 }
 
 func (c *sessionConn) Close() error {
-	c.once.Do(func() { c.s.resetOrDiscard(c.Conn) })
+	c.once.Do(func() {
+		if c.tainted.Load() || c.openTx.Load() != 0 {
+			c.s.discard(c.Conn)
+			return
+		}
+		c.s.resetOrDiscard(c.Conn)
+	})
 	return nil
+}
+
+// check marks c tainted unless query is a plain statement.
+func (c *sessionConn) check(query string) {
+	if !plainStatement(query) {
+		c.tainted.Store(true)
+	}
+}
+
+// plainStatement reports whether query is one SELECT, INSERT, UPDATE,
+// DELETE or REPLACE that reads or sets no variable and takes no named
+// lock: in autocommit mode such a statement leaves nothing in the session.
+// Anything else (SET, START TRANSACTION, a leading comment, `@`, GET_LOCK)
+// is not plain, and the connection is closed after the lease.
+func plainStatement(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n")
+	word := q
+	if i := strings.IndexAny(q, " \t\r\n("); i >= 0 {
+		word = q[:i]
+	}
+	switch strings.ToUpper(word) {
+	case "SELECT", "INSERT", "UPDATE", "DELETE", "REPLACE":
+	default:
+		return false
+	}
+	code := strings.ToLower(withoutStrings(q))
+	return !strings.Contains(code, "@") && !strings.Contains(code, "get_lock") &&
+		!strings.Contains(code, "into outfile") && !strings.Contains(code, "into dumpfile")
+}
+
+// withoutStrings is query with the contents of its quoted strings and
+// identifiers left out ('…', "…", `…`), so that an `@` in a literal does
+// not count. An unterminated quote drops the rest.
+func withoutStrings(query string) string {
+	var b strings.Builder
+	var quote byte
+	for i := 0; i < len(query); i++ {
+		ch := query[i]
+		switch {
+		case quote == 0 && (ch == '\'' || ch == '"' || ch == '`'):
+			quote = ch
+			b.WriteByte(ch)
+		case quote == 0:
+			b.WriteByte(ch)
+		case ch == '\\' && quote != '`':
+			i++ // an escaped character
+		case ch == quote:
+			quote = 0
+			b.WriteByte(ch)
+		}
+	}
+	return b.String()
 }
 
 var (
@@ -282,20 +348,50 @@ var (
 )
 
 func (c *sessionConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
-	return c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	tx, err := c.Conn.(driver.ConnBeginTx).BeginTx(ctx, opts)
+	if err != nil {
+		c.tainted.Store(true)
+		return nil, err
+	}
+	c.openTx.Add(1)
+	return &sessionTx{Tx: tx, c: c}, nil
 }
 
 func (c *sessionConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	c.check(query)
 	return c.Conn.(driver.ConnPrepareContext).PrepareContext(ctx, query)
 }
 
 func (c *sessionConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	c.check(query)
 	return c.Conn.(driver.QueryerContext).QueryContext(ctx, query, args)
 }
 
 func (c *sessionConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	c.check(query)
 	return c.Conn.(driver.ExecerContext).ExecContext(ctx, query, args)
 }
+
+// sessionTx counts its transaction ended once committed or rolled back;
+// a failed end leaves the connection to be closed.
+type sessionTx struct {
+	driver.Tx
+	c    *sessionConn
+	once sync.Once
+}
+
+func (t *sessionTx) end(err error) error {
+	t.once.Do(func() {
+		if err != nil {
+			t.c.tainted.Store(true)
+		}
+		t.c.openTx.Add(-1)
+	})
+	return err
+}
+
+func (t *sessionTx) Commit() error   { return t.end(t.Tx.Commit()) }
+func (t *sessionTx) Rollback() error { return t.end(t.Tx.Rollback()) }
 
 func (c *sessionConn) Ping(ctx context.Context) error { return c.Conn.(driver.Pinger).Ping(ctx) }
 

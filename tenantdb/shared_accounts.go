@@ -165,3 +165,8 @@ func parseRoleGrants(lines []string) map[string]bool {
 	}
 	return roles
 }
+
+// SharedLoginName is the shared login of the tenant server whose tenant
+// names start with prefix (at most 22 characters: prefixes have at most
+// 16). Tenant DB users are prefix, "u", hex digits, so it is none of them.
+func SharedLoginName(prefix string) string { return prefix + "shared" }

@@ -184,23 +184,27 @@ func openTenantUser(t *testing.T, srv *tenantdb.Server, tn tenant) *sql.Conn {
 	return conn
 }
 
-// TestSharedConnectionResetOnRelease: whatever the lease did (switched
-// role and database, left a transaction open), the connection goes back
-// with no role, information_schema selected and no transaction.
+// TestSharedConnectionResetOnRelease: a lease that ran plain statements
+// gives its connection back with no role and information_schema selected.
 func TestSharedConnectionResetOnRelease(t *testing.T) {
 	e := newSharedEnv(t, tenantdb.SharedOptions{MaxConns: 1})
 	ctx := context.Background()
 	l := e.lease(t, e.roleA, e.a)
-	conn, err := l.DB.Conn(ctx)
+	if _, err := l.DB.ExecContext(ctx, "UPDATE kv SET v = ? WHERE id = 1", e.a.database); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := l.DB.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{"SET ROLE `" + e.roleB + "`", "USE `" + e.b.database + "`", "START TRANSACTION", "UPDATE kv SET v = 'changed' WHERE id = 1"} {
-		if _, err := conn.ExecContext(ctx, q); err != nil {
-			t.Fatalf("%s: %v", q, err)
-		}
+	whoamiTx := tx.QueryRowContext(ctx, "SELECT v FROM kv WHERE id = 1")
+	var v string
+	if err := whoamiTx.Scan(&v); err != nil || v != e.a.database {
+		t.Fatalf("a's row in a transaction: %q, %v", v, err)
 	}
-	conn.Close()
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
 	l.Release()
 	role, database, inTx, err := tenantdb.IdleSession(ctx, e.shared)
 	if err != nil {
@@ -209,9 +213,44 @@ func TestSharedConnectionResetOnRelease(t *testing.T) {
 	if role != "NONE" || database != "information_schema" || inTx != 0 {
 		t.Fatalf("returned connection: role %s, database %s, in transaction %d; want NONE, information_schema, 0", role, database, inTx)
 	}
+	if st := e.shared.Stats(); st.Opens != 1 || st.Idle != 1 {
+		t.Fatalf("stats %+v, want the one connection back", st)
+	}
+}
+
+// TestSharedConnectionClosedAfterSessionChange: a lease that ran anything
+// that may leave session state (its own SET ROLE or USE, a transaction
+// left open, a session or user variable, a named lock) never gives its
+// connection back: it is closed, and the open transaction with it.
+func TestSharedConnectionClosedAfterSessionChange(t *testing.T) {
+	e := newSharedEnv(t, tenantdb.SharedOptions{MaxConns: 1})
+	ctx := context.Background()
+	for _, stmts := range [][]string{
+		{"SET ROLE `" + e.roleB + "`", "USE `" + e.b.database + "`", "START TRANSACTION", "UPDATE kv SET v = 'changed' WHERE id = 1"},
+		{"SET SESSION sql_mode = ''"},
+		{"SELECT @x := v FROM kv"},
+		{"SELECT GET_LOCK('x', 0)"},
+		{"/* comment */ SELECT 1"},
+	} {
+		l := e.lease(t, e.roleA, e.a)
+		conn, err := l.DB.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range stmts {
+			if _, err := conn.ExecContext(ctx, q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		conn.Close()
+		l.Release()
+		if st := e.shared.Stats(); st.OpenConns != 0 || st.Idle != 0 {
+			t.Fatalf("after %q: stats %+v, want the connection closed", stmts, st)
+		}
+	}
 	var v string
 	if err := e.root.QueryRowContext(ctx, "SELECT v FROM `"+e.b.database+"`.kv WHERE id = 1").Scan(&v); err != nil || v != e.b.database {
-		t.Fatalf("b's row after the rolled-back update: %q, %v", v, err)
+		t.Fatalf("b's row after the abandoned update: %q, %v", v, err)
 	}
 }
 
