@@ -38,3 +38,7 @@ func IdleSession(ctx context.Context, s *SharedConns) (role, database string, in
 	n, err := strconv.ParseInt(str(vals[2]), 10, 64)
 	return str(vals[0]), str(vals[1]), n, err
 }
+
+// SettleShared waits until the connections released so far are reset and
+// back (or closed).
+func SettleShared(s *SharedConns) { s.returns.Wait() }

@@ -39,8 +39,9 @@ type SharedConns struct {
 	slots          chan struct{}    // one per open connection
 	idle           chan driver.Conn // open connections, reset, ready to lend
 
-	mu     sync.Mutex // guards closed against a connection coming back
-	closed bool
+	mu      sync.Mutex // guards closed against a connection coming back
+	closed  bool
+	returns sync.WaitGroup // connections being reset after their lease; Close waits for them
 
 	opens, waits atomic.Int64
 }
@@ -112,12 +113,14 @@ func (s *SharedConns) Lease(role, database string) (*Lease, error) {
 	return &Lease{DB: sqlx.NewDb(db, "mysql")}, nil
 }
 
-// Close closes the idle connections and refuses new leases; a connection
-// still lent is closed when its lease is released.
+// Close refuses new leases, waits for the connections being reset and
+// closes the idle ones; a connection still lent is closed when its lease
+// is released.
 func (s *SharedConns) Close() {
 	s.mu.Lock()
 	s.closed = true
 	s.mu.Unlock()
+	s.returns.Wait()
 	for {
 		select {
 		case c := <-s.idle:
@@ -279,9 +282,27 @@ func (c *sessionConn) Close() error {
 			c.s.discard(c.Conn)
 			return
 		}
-		c.s.resetOrDiscard(c.Conn)
+		c.s.giveBack(c.Conn)
 	})
 	return nil
+}
+
+// giveBack resets c and returns it in a goroutine that Close waits for,
+// so that the request that released it does not wait for the reset's
+// round trips; after Close, c is closed at once.
+func (s *SharedConns) giveBack(c driver.Conn) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		s.discard(c)
+		return
+	}
+	s.returns.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.returns.Done()
+		s.resetOrDiscard(c)
+	}()
 }
 
 // check marks c tainted unless query is a plain statement.

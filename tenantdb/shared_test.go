@@ -98,6 +98,7 @@ func TestSharedLeaseRunsAsTenantRole(t *testing.T) {
 			t.Fatalf("ran as %s role %s in %s (v=%s), want %s role %s in %s", user, role, database, v, e.login, c.role, c.tn.database)
 		}
 		l.Release()
+		tenantdb.SettleShared(e.shared)
 	}
 	if st := e.shared.Stats(); st.Opens != 1 || st.OpenConns != 1 || st.Idle != 1 {
 		t.Fatalf("stats %+v, want one connection opened, reused, idle", st)
@@ -206,6 +207,7 @@ func TestSharedConnectionResetOnRelease(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Release()
+	tenantdb.SettleShared(e.shared)
 	role, database, inTx, err := tenantdb.IdleSession(ctx, e.shared)
 	if err != nil {
 		t.Fatal(err)
