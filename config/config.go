@@ -26,6 +26,12 @@ const (
 	Production  = "production"
 )
 
+// Tenant connection modes (SILO_TENANT_CONN_MODE).
+const (
+	ConnPerTenant = "per-tenant"
+	ConnShared    = "shared"
+)
+
 // Config is the validated configuration of one Silo process.
 type Config struct {
 	Env            string
@@ -61,6 +67,11 @@ type Config struct {
 	// memory (0: not at all); AuthCacheEntries bounds how many are kept.
 	AuthCacheTTL     time.Duration
 	AuthCacheEntries int
+
+	// TenantConnMode is how tenant requests reach their database:
+	// ConnPerTenant (each tenant's own DB user, the default) or ConnShared
+	// (one login per server switched to the tenant's role per request).
+	TenantConnMode string
 
 	// Login attempts allowed per minute, per client IP and per email.
 	LoginPerIPPerMinute    int
@@ -109,6 +120,7 @@ var settings = []setting{
 	{"SILO_TENANT_POOL_CONNS", "tenant-pool-conns", "1", "open (and idle) connections per tenant pool", false},
 	{"SILO_AUTH_CACHE_TTL", "auth-cache-ttl", "60s", "longest time an authenticated caller (user, roles, permissions, API key) is kept in memory; 0 reads it from the tenant database on every request", false},
 	{"SILO_AUTH_CACHE_ENTRIES", "auth-cache-entries", "50000", "authenticated callers kept in memory across all tenants (least recently used dropped first)", false},
+	{"SILO_TENANT_CONN_MODE", "tenant-conn-mode", ConnPerTenant, "per-tenant (each tenant's own DB user, the strongest isolation) or shared (one login per server switched to each tenant's role per request; see docs/SECURITY.md)", false},
 	{"SILO_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated IPs/CIDRs whose X-Forwarded-For and X-Forwarded-Host are believed", false},
 	{"SILO_BASE_DOMAIN", "base-domain", "", "base domain whose subdomains name tenants (e.g. example.com)", false},
 	{"SILO_JWT_SECRET", "jwt-secret", "", "HS256 signing secret, at least 32 bytes", true},
@@ -293,6 +305,10 @@ func (l *Loader) loadLimits(c *Config, get func(string) string, bad func(string,
 	c.TenantPoolsMax, _ = l.intSetting("SILO_TENANT_POOLS_MAX", 1, 1000000, bad)
 	c.TenantConnsMax, _ = l.intSetting("SILO_TENANT_CONNS_MAX", 1, 100000, bad)
 	c.TenantPoolConns, _ = l.intSetting("SILO_TENANT_POOL_CONNS", 1, 100, bad)
+	c.TenantConnMode = get("SILO_TENANT_CONN_MODE")
+	if c.TenantConnMode != ConnPerTenant && c.TenantConnMode != ConnShared {
+		bad("SILO_TENANT_CONN_MODE", "must be %s or %s, got %q", ConnPerTenant, ConnShared, c.TenantConnMode)
+	}
 	c.TrustedProxies = trustedProxies(get("SILO_TRUSTED_PROXIES"), bad)
 	c.AuthCacheTTL = l.durationSetting("SILO_AUTH_CACHE_TTL", 0, 10*time.Minute, bad)
 	c.AuthCacheEntries, _ = l.intSetting("SILO_AUTH_CACHE_ENTRIES", 16, 10000000, bad)

@@ -151,6 +151,7 @@ func TestDefaults(t *testing.T) {
 		{"DefaultPublicSignup", cfg.DefaultPublicSignup, false},
 		{"LogLevel", cfg.LogLevel, "info"},
 		{"LogFormat", cfg.LogFormat, "text"},
+		{"TenantConnMode", cfg.TenantConnMode, config.ConnPerTenant},
 		{"Warnings", len(cfg.Warnings), 0},
 	}
 	for _, c := range checks {
@@ -379,6 +380,8 @@ func TestInvalidValueIsReported(t *testing.T) {
 		{"default public signup not a boolean", env{"SILO_DEFAULT_PUBLIC_SIGNUP": "yes"}, "SILO_DEFAULT_PUBLIC_SIGNUP", ""},
 		{"log level", env{"SILO_LOG_LEVEL": "verbose"}, "SILO_LOG_LEVEL", ""},
 		{"log format", env{"SILO_LOG_FORMAT": "xml"}, "SILO_LOG_FORMAT", ""},
+		{"conn mode unknown", env{"SILO_TENANT_CONN_MODE": "pooled"}, "SILO_TENANT_CONN_MODE", ""},
+		{"conn mode case", env{"SILO_TENANT_CONN_MODE": "Shared"}, "SILO_TENANT_CONN_MODE", ""},
 		{"jwt secret too short", env{"SILO_JWT_SECRET": strings.Repeat("x", 31)}, "SILO_JWT_SECRET", ""},
 		{"jwt kid with space", env{"SILO_JWT_KID": "my kid"}, "SILO_JWT_KID", ""},
 		{"jwt kid too long", env{"SILO_JWT_KID": strings.Repeat("k", 65)}, "SILO_JWT_KID", ""},
@@ -420,6 +423,8 @@ func TestValidEdgeValuesAccepted(t *testing.T) {
 		{"login limits bounds", env{"SILO_LOGIN_IP_LIMIT": "100000", "SILO_LOGIN_EMAIL_LIMIT": "1"}},
 		{"jwt secret exactly 32 bytes", env{"SILO_JWT_SECRET": strings.Repeat("s", 32)}},
 		{"explicit kid", env{"SILO_JWT_KID": "2024-01.a_b"}},
+		{"conn mode shared", env{"SILO_TENANT_CONN_MODE": "shared"}},
+		{"conn mode per-tenant", env{"SILO_TENANT_CONN_MODE": "per-tenant"}},
 		{"values with surrounding spaces", env{"SILO_LISTEN": " 127.0.0.1:8080 ", "SILO_BCRYPT_COST": " 12 "}},
 	}
 	for _, tt := range tests {

@@ -22,13 +22,17 @@ func (p *Provisioner) password(user string, enc []byte) (string, error) {
 
 // redoAccount redoes the user, password and grant steps of a tenant's or a
 // spare's DB account, each idempotent (CREATE USER IF NOT EXISTS, ALTER
-// USER with the catalog's password and ACCOUNT UNLOCK, FixGrants), then
+// USER with the catalog's password and ACCOUNT UNLOCK, FixGrants, and in
+// the shared connection mode the tenant's role: fixRole), then
 // proves the account by logging in to its database with it.
 func (p *Provisioner) redoAccount(ctx context.Context, user, database, password string) error {
 	if err := p.server.CreateUser(ctx, user, password); err != nil {
 		return err
 	}
 	if _, err := p.server.FixGrants(ctx, user, database); err != nil {
+		return err
+	}
+	if err := p.fixRole(ctx, user, database); err != nil {
 		return err
 	}
 	return p.server.WithTenantDB(ctx, database, user, password, func(*sqlx.DB) error { return nil })
@@ -102,6 +106,10 @@ func (p *Provisioner) brokenAccounts(ctx context.Context) (*brokenSet, error) {
 		return nil, err
 	}
 	exists := set(users)
+	granted, err := p.grantedRoles(ctx)
+	if err != nil {
+		return nil, err
+	}
 	var b brokenSet
 	tenants, err := p.catalog.TenantsByStatus(ctx, central.StatusActive, central.StatusSuspended, central.StatusDeleted)
 	if err != nil {
@@ -112,7 +120,7 @@ func (p *Provisioner) brokenAccounts(ctx context.Context) (*brokenSet, error) {
 		if deleted && !exists[t.DBUser] {
 			continue // purged, or never created
 		}
-		bad, err := p.accountBroken(ctx, account{t.Slug, t.DBUser, t.DatabaseName, t.DBPasswordEnc, deleted}, exists)
+		bad, err := p.accountBroken(ctx, account{t.Slug, t.DBUser, t.DatabaseName, t.DBPasswordEnc, deleted}, exists, granted)
 		if err != nil {
 			return nil, err
 		}
@@ -128,7 +136,7 @@ func (p *Provisioner) brokenAccounts(ctx context.Context) (*brokenSet, error) {
 		if s.Status == central.StatusProvisioning {
 			continue
 		}
-		bad, err := p.accountBroken(ctx, account{"spare " + s.DatabaseName, s.DBUser, s.DatabaseName, s.DBPasswordEnc, false}, exists)
+		bad, err := p.accountBroken(ctx, account{"spare " + s.DatabaseName, s.DBUser, s.DatabaseName, s.DBPasswordEnc, false}, exists, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -139,9 +147,15 @@ func (p *Provisioner) brokenAccounts(ctx context.Context) (*brokenSet, error) {
 	return &b, nil
 }
 
-func (p *Provisioner) accountBroken(ctx context.Context, a account, exists map[string]bool) (bool, error) {
+// accountBroken reports whether a's account needs repair: a missing user,
+// wrong grants, a refused login, or in the shared mode (granted, the
+// login's roles, not nil) a wrong or ungranted role.
+func (p *Provisioner) accountBroken(ctx context.Context, a account, exists, granted map[string]bool) (bool, error) {
 	if !exists[a.user] {
 		return true, nil
+	}
+	if problems, err := p.roleProblems(ctx, a, granted); err != nil || len(problems) > 0 {
+		return len(problems) > 0, err
 	}
 	problems, err := p.server.GrantProblems(ctx, a.user, a.database)
 	if err != nil || len(problems) > 0 || a.locked {
@@ -167,6 +181,9 @@ func (p *Provisioner) repairTenantAccount(ctx context.Context, slug string) (boo
 	case central.StatusActive, central.StatusSuspended:
 	case central.StatusDeleted:
 		// Its user stays locked; only wrong grants are corrected.
+		if err := p.revokeRole(context.WithoutCancel(ctx), t.DBUser); err != nil {
+			return false, err
+		}
 		return p.server.FixGrants(context.WithoutCancel(ctx), t.DBUser, t.DatabaseName)
 	default:
 		return false, nil

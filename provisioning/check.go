@@ -29,12 +29,16 @@ type Report struct {
 	// DB users that exist but cannot log in to their database (wrong
 	// password, locked): "slug: user: reason".
 	BrokenUsers []string `json:"brokenUsers"`
+	// In the shared connection mode, tenants whose role is missing, holds
+	// other privileges than the tenant privileges on its database, or is
+	// not granted to the shared login: "slug: role: difference".
+	WrongRoles []string `json:"wrongRoles"`
 }
 
 // Clean reports whether the server and the catalog agree.
 func (r *Report) Clean() bool {
 	return len(r.OrphanDatabases)+len(r.OrphanUsers)+len(r.MissingDatabases)+len(r.MissingUsers)+
-		len(r.WrongGrants)+len(r.BrokenUsers) == 0
+		len(r.WrongGrants)+len(r.BrokenUsers)+len(r.WrongRoles) == 0
 }
 
 // account is the DB account of a tenant or a spare.
@@ -72,59 +76,85 @@ func (p *Provisioner) Check(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	onServerDB, onServerUser := set(dbs), set(users)
-	ownedDB, ownedUser := map[string]bool{p.opts.CentralDatabase: true}, map[string]bool{}
-	r := &Report{OrphanDatabases: []string{}, OrphanUsers: []string{}, MissingDatabases: []string{}, MissingUsers: []string{},
-		WrongGrants: []string{}, BrokenUsers: []string{}}
-	var live []account // accounts that must exist and work
+	in := &inventory{onServerDB: set(dbs), onServerUser: set(users),
+		ownedDB: map[string]bool{p.opts.CentralDatabase: true}, ownedUser: map[string]bool{},
+		r: &Report{OrphanDatabases: []string{}, OrphanUsers: []string{}, MissingDatabases: []string{}, MissingUsers: []string{},
+			WrongGrants: []string{}, BrokenUsers: []string{}, WrongRoles: []string{}}}
 	for _, t := range tenants {
-		ownedDB[t.DatabaseName], ownedUser[t.DBUser] = true, true
-		if t.Status == central.StatusProvisioning || t.Status == central.StatusFailed {
-			continue // not created yet, or half-way: repair finishes it
-		}
-		// A tenant deleted before provisioning finished may never have had
-		// its database or DB user: expect only what its steps created.
-		if stepIndex(t.Step) >= stepIndex(stepDatabase) && !onServerDB[t.DatabaseName] {
-			r.MissingDatabases = append(r.MissingDatabases, t.Slug+": "+t.DatabaseName)
-		}
-		if stepIndex(t.Step) >= stepIndex(stepUser) && !onServerUser[t.DBUser] {
-			r.MissingUsers = append(r.MissingUsers, t.Slug+": "+t.DBUser)
-		}
-		if onServerUser[t.DBUser] {
-			live = append(live, account{t.Slug, t.DBUser, t.DatabaseName, t.DBPasswordEnc, t.Status == central.StatusDeleted})
-		}
+		in.tenant(t)
 	}
 	for _, s := range spares {
-		ownedDB[s.DatabaseName], ownedUser[s.DBUser] = true, true
-		if s.Status == central.StatusProvisioning {
-			continue // being built, or left half-built: the next refill drops it
-		}
-		label := "spare " + s.DatabaseName
-		if !onServerDB[s.DatabaseName] {
-			r.MissingDatabases = append(r.MissingDatabases, label+": "+s.DatabaseName)
-		}
-		if !onServerUser[s.DBUser] {
-			r.MissingUsers = append(r.MissingUsers, label+": "+s.DBUser)
-			continue
-		}
-		live = append(live, account{label, s.DBUser, s.DatabaseName, s.DBPasswordEnc, false})
+		in.spare(s)
 	}
+	onServerDB, ownedDB, ownedUser, r, live := in.onServerDB, in.ownedDB, in.ownedUser, in.r, in.live
 	for _, d := range dbs {
 		if !ownedDB[d] {
 			r.OrphanDatabases = append(r.OrphanDatabases, d)
 		}
 	}
+	p.ownedRoleNames(ownedUser)
 	for _, u := range users {
 		if !ownedUser[u] {
 			r.OrphanUsers = append(r.OrphanUsers, u)
 		}
 	}
+	granted, err := p.grantedRoles(ctx)
+	if err != nil {
+		return nil, err
+	}
 	for _, a := range live {
 		if err := p.checkAccount(ctx, a, onServerDB[a.database], r); err != nil {
 			return nil, err
 		}
+		if err := p.checkRole(ctx, a, granted, r); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
+}
+
+// inventory is what Check learns walking the catalog: which databases and
+// DB users the catalog owns, what is missing from the server, and the
+// accounts that must exist and work (live).
+type inventory struct {
+	onServerDB, onServerUser map[string]bool
+	ownedDB, ownedUser       map[string]bool
+	r                        *Report
+	live                     []account
+}
+
+func (in *inventory) tenant(t central.Tenant) {
+	in.ownedDB[t.DatabaseName], in.ownedUser[t.DBUser] = true, true
+	if t.Status == central.StatusProvisioning || t.Status == central.StatusFailed {
+		return // not created yet, or half-way: repair finishes it
+	}
+	// A tenant deleted before provisioning finished may never have had
+	// its database or DB user: expect only what its steps created.
+	if stepIndex(t.Step) >= stepIndex(stepDatabase) && !in.onServerDB[t.DatabaseName] {
+		in.r.MissingDatabases = append(in.r.MissingDatabases, t.Slug+": "+t.DatabaseName)
+	}
+	if stepIndex(t.Step) >= stepIndex(stepUser) && !in.onServerUser[t.DBUser] {
+		in.r.MissingUsers = append(in.r.MissingUsers, t.Slug+": "+t.DBUser)
+	}
+	if in.onServerUser[t.DBUser] {
+		in.live = append(in.live, account{t.Slug, t.DBUser, t.DatabaseName, t.DBPasswordEnc, t.Status == central.StatusDeleted})
+	}
+}
+
+func (in *inventory) spare(s central.Spare) {
+	in.ownedDB[s.DatabaseName], in.ownedUser[s.DBUser] = true, true
+	if s.Status == central.StatusProvisioning {
+		return // being built, or left half-built: the next refill drops it
+	}
+	label := "spare " + s.DatabaseName
+	if !in.onServerDB[s.DatabaseName] {
+		in.r.MissingDatabases = append(in.r.MissingDatabases, label+": "+s.DatabaseName)
+	}
+	if !in.onServerUser[s.DBUser] {
+		in.r.MissingUsers = append(in.r.MissingUsers, label+": "+s.DBUser)
+		return
+	}
+	in.live = append(in.live, account{label, s.DBUser, s.DatabaseName, s.DBPasswordEnc, false})
 }
 
 // checkAccount adds a's wrong grants and, when its database exists, a

@@ -19,6 +19,7 @@ type Connections struct {
 	box       *secretbox.Box
 	server    *tenantdb.Server
 	ioTimeout time.Duration
+	shared    *tenantdb.SharedConns // the shared connection mode, when on
 }
 
 // NewConnections returns Connections over pools.
@@ -31,6 +32,14 @@ func NewConnections(pools *tenantdb.PoolManager, box *secretbox.Box, server *ten
 	return &Connections{pools: pools, box: box, server: server, ioTimeout: ioTimeout}
 }
 
+// UseShared switches c to the shared connection mode: every lease is a
+// connection of shared switched to the tenant's role (tenantdb.RoleFor its
+// DB user) and database.
+func (c *Connections) UseShared(shared *tenantdb.SharedConns) *Connections {
+	c.shared = shared
+	return c
+}
+
 func poolKey(t *central.Tenant) string { return t.ID + "/" + t.DBUser }
 
 // Forget closes t's pool (once its leases are released), so that the next
@@ -39,6 +48,13 @@ func (c *Connections) Forget(t *central.Tenant) { c.pools.Forget(poolKey(t)) }
 
 // Lease borrows t's pool for one request; release the lease when done.
 func (c *Connections) Lease(t *central.Tenant) (*tenantdb.Lease, error) {
+	if c.shared != nil {
+		role, err := tenantdb.RoleFor(t.DBUser)
+		if err != nil {
+			return nil, apperr.Wrap(apperr.Internal, "INTERNAL", "Internal server error", err)
+		}
+		return c.shared.Lease(role, t.DatabaseName)
+	}
 	return c.pools.Acquire(tenantdb.Credentials{
 		Key: poolKey(t),
 		Open: func() (*mysql.Config, error) {

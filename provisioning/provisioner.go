@@ -71,6 +71,12 @@ type Server interface {
 	Users(ctx context.Context, prefix string) ([]string, error)
 	CreateTenantUser(ctx context.Context, database, user, password string, u *tenantdb.User, roles ...string) error
 	WithTenantDB(ctx context.Context, database, user, password string, fn func(*sqlx.DB) error) error
+	// The shared connection mode's roles (see shared.go).
+	FixRole(ctx context.Context, role, database, login string) (bool, error)
+	RoleProblems(ctx context.Context, role, database string) ([]string, error)
+	RevokeRole(ctx context.Context, role, login string) error
+	DropRole(ctx context.Context, role string) error
+	SharedRoles(ctx context.Context, login string) (map[string]bool, error)
 }
 
 // Options configure a Provisioner.
@@ -99,6 +105,9 @@ type Options struct {
 	Audit *central.Audit
 	// Keys sign impersonation tokens (Impersonate needs them).
 	Keys *token.Keys
+	// SharedConns is SILO_TENANT_CONN_MODE=shared: every tenant also gets a
+	// role granted to the server's shared login (see shared.go).
+	SharedConns bool
 	// Conns are this process's tenant connections, whose pool of a tenant
 	// Provision closes; nil when the process holds none (the CLI).
 	Conns *Connections
@@ -341,8 +350,10 @@ func (p *Provisioner) runStep(ctx context.Context, t *central.Tenant, step, pass
 	case stepUser:
 		return 0, p.server.CreateUser(ctx, t.DBUser, password)
 	case stepGrant:
-		_, err := p.server.FixGrants(ctx, t.DBUser, t.DatabaseName)
-		return 0, err
+		if _, err := p.server.FixGrants(ctx, t.DBUser, t.DatabaseName); err != nil {
+			return 0, err
+		}
+		return 0, p.fixRole(ctx, t.DBUser, t.DatabaseName)
 	case stepMigrated:
 		v, err := p.migrateAll(ctx, t.DatabaseName)
 		t.SchemaVersion = v
@@ -507,6 +518,9 @@ func (p *Provisioner) Delete(ctx context.Context, slug string, purge bool) error
 		if err := p.server.LockUser(ctx, t.DBUser); err != nil {
 			return err
 		}
+		if err := p.revokeRole(ctx, t.DBUser); err != nil {
+			return err
+		}
 		if t.Status == central.StatusDeleted {
 			return nil
 		}
@@ -520,6 +534,9 @@ func (p *Provisioner) Delete(ctx context.Context, slug string, purge bool) error
 		return err
 	}
 	if err := p.server.DropUser(ctx, t.DBUser); err != nil {
+		return err
+	}
+	if err := p.dropRole(ctx, t.DBUser); err != nil {
 		return err
 	}
 	return p.catalog.RemoveTenant(ctx, t)

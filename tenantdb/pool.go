@@ -123,15 +123,25 @@ func NewPoolManager(o PoolOptions) *PoolManager {
 
 // Lease is a tenant's pool borrowed for one request. Release it when done;
 // a pool evicted meanwhile is closed only after its last lease is released.
+// In the shared connection mode (SharedConns) DB is bound to one shared
+// connection, which Release resets and gives back.
 type Lease struct {
 	DB   *sqlx.DB
-	pm   *PoolManager
+	pm   *PoolManager // nil for a shared connection's lease
 	p    *pool
 	once sync.Once
 }
 
 // Release returns the lease.
-func (l *Lease) Release() { l.once.Do(func() { l.pm.release(l.p) }) }
+func (l *Lease) Release() {
+	l.once.Do(func() {
+		if l.pm == nil {
+			_ = l.DB.Close()
+			return
+		}
+		l.pm.release(l.p)
+	})
+}
 
 // Credentials say how to reach one tenant's database.
 type Credentials struct {

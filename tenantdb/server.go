@@ -171,14 +171,21 @@ func (s *Server) GrantProblems(ctx context.Context, user, database string) ([]st
 	if err := checkDatabase(database); err != nil {
 		return nil, err
 	}
-	var rows []privilegeRow
 	grantee := "'" + user + "'@'" + s.userHost + "'"
+	return s.privilegeProblems(ctx, []any{grantee, grantee}, database)
+}
+
+// privilegeProblems describes how the privileges of the grantees (two
+// spellings of one account) differ from the tenant privileges on database.
+func (s *Server) privilegeProblems(ctx context.Context, grantees []any, database string) ([]string, error) {
+	var rows []privilegeRow
+	in := "GRANTEE IN (?, ?)"
 	err := s.db.SelectContext(ctx, &rows, `
-SELECT '*' AS schema_name, PRIVILEGE_TYPE AS privilege, IS_GRANTABLE AS grantable FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ?
-UNION ALL SELECT TABLE_SCHEMA, PRIVILEGE_TYPE, IS_GRANTABLE FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?
-UNION ALL SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME), PRIVILEGE_TYPE, IS_GRANTABLE FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = ?
-UNION ALL SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME, '.', COLUMN_NAME), PRIVILEGE_TYPE, IS_GRANTABLE FROM information_schema.COLUMN_PRIVILEGES WHERE GRANTEE = ?`,
-		grantee, grantee, grantee, grantee)
+SELECT '*' AS schema_name, PRIVILEGE_TYPE AS privilege, IS_GRANTABLE AS grantable FROM information_schema.USER_PRIVILEGES WHERE `+in+`
+UNION ALL SELECT TABLE_SCHEMA, PRIVILEGE_TYPE, IS_GRANTABLE FROM information_schema.SCHEMA_PRIVILEGES WHERE `+in+`
+UNION ALL SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME), PRIVILEGE_TYPE, IS_GRANTABLE FROM information_schema.TABLE_PRIVILEGES WHERE `+in+`
+UNION ALL SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME, '.', COLUMN_NAME), PRIVILEGE_TYPE, IS_GRANTABLE FROM information_schema.COLUMN_PRIVILEGES WHERE `+in,
+		slices.Concat(grantees, grantees, grantees, grantees)...)
 	if err != nil {
 		return nil, dberr.Translate(err)
 	}

@@ -80,6 +80,7 @@ func run() error {
 	flag.IntVar(&o.clients, "clients", 32, "concurrent keep-alive clients")
 	flag.IntVar(&o.connsMax, "conns-max", 100, "SILO_TENANT_CONNS_MAX for the Silo under test")
 	flag.IntVar(&o.poolConns, "pool-conns", 1, "SILO_TENANT_POOL_CONNS (connections per tenant pool) for the Silo under test")
+	connMode := flag.String("conn-mode", "per-tenant", "SILO_TENANT_CONN_MODE (per-tenant or shared) for the Silo under test")
 	flag.DurationVar(&o.duration, "duration", 15*time.Second, "how long each side is driven")
 	flag.StringVar(&o.server, "server", "root@tcp(127.0.0.1:3306)/", "DSN of the MySQL/MariaDB server to use (an account that may create databases and users)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the databases and users it creates")
@@ -103,6 +104,7 @@ func run() error {
 		"SILO_TENANT_POOL_CONNS": fmt.Sprint(o.poolConns),
 		"SILO_LOGIN_IP_LIMIT":    "100000", "SILO_LOGIN_EMAIL_LIMIT": "100000", "SILO_BASE_DOMAIN": "silo.test",
 	}
+	settings["SILO_TENANT_CONN_MODE"] = *connMode
 	if o.scenario == "flood" || o.scenario == "accept-flood" {
 		// The flood meets the shipped limits.
 		delete(settings, "SILO_LOGIN_IP_LIMIT")

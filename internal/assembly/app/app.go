@@ -48,6 +48,10 @@ type App struct {
 	Callers    *tenantdb.CallerCache
 	AuthEpochs *central.AuthEpochs
 
+	// Shared are the tenant connections in the shared connection mode
+	// (SILO_TENANT_CONN_MODE=shared), nil in the per-tenant mode.
+	Shared *tenantdb.SharedConns
+
 	central *sqlx.DB
 	locks   *sqlx.DB
 	server  *tenantdb.Server
@@ -152,6 +156,10 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, create bool
 		return nil, err
 	}
 	a := &App{central: db, locks: locks, server: server, log: log}
+	if a.Shared, err = openShared(ctx, cfg, server, create); err != nil {
+		a.Close()
+		return nil, err
+	}
 	if err := a.build(cfg, box, o); err != nil {
 		a.Close()
 		return nil, err
@@ -181,6 +189,9 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 		AcquireTimeout: cfg.RequestTimeout,
 	})
 	conns := provisioning.NewConnections(a.Pools, box, a.server, cfg.RequestTimeout)
+	if a.Shared != nil {
+		conns.UseShared(a.Shared)
+	}
 	svc := central.NewService(a.central, keys, guard, cfg.RefreshTokenTTL, a.log)
 	a.Callers = tenantdb.NewCallerCache(cfg.AuthCacheEntries, cfg.AuthCacheTTL)
 	a.AuthEpochs = central.NewAuthEpochs(a.central, a.log)
@@ -194,6 +205,7 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 		Prefix: cfg.TenantDBPrefix, CentralDatabase: cfg.CentralDSN.DBName, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
 		Concurrency: cfg.ProvisionConcurrency, Log: a.log, AppSets: o.Sets, PublicSignup: cfg.DefaultPublicSignup,
 		Migrations: o.TenantMigrations, Audit: svc.Audit(), Keys: keys, Conns: conns, Clock: o.Clock,
+		SharedConns: a.Shared != nil,
 	})
 	a.Cache = central.NewTenantCache(catalog)
 	a.Handler = router.New(router.Deps{
@@ -203,7 +215,7 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 		RequestTimeout: cfg.RequestTimeout,
 		Cache:          a.Cache,
 		Conns:          conns,
-		PoolStats:      a.Pools.Stats,
+		PoolStats:      a.poolStats,
 		TenantAuth:     tenantAuth,
 		BaseDomain:     cfg.BaseDomain,
 		TrustedProxies: cfg.TrustedProxies,
@@ -256,6 +268,9 @@ func (a *App) TenantServer() *tenantdb.Server { return a.server }
 func (a *App) Close() {
 	if a.Pools != nil {
 		a.Pools.Close()
+	}
+	if a.Shared != nil {
+		a.Shared.Close()
 	}
 	a.server.Close()
 	a.locks.Close()

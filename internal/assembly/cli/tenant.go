@@ -286,7 +286,7 @@ func (o output) report(r *provisioning.Report, err error) error {
 		}{
 			{"orphan database", r.OrphanDatabases}, {"orphan DB user", r.OrphanUsers},
 			{"missing database", r.MissingDatabases}, {"missing DB user", r.MissingUsers},
-			{"wrong grants", r.WrongGrants}, {"DB user cannot log in", r.BrokenUsers},
+			{"wrong grants", r.WrongGrants}, {"DB user cannot log in", r.BrokenUsers}, {"wrong role (shared connection mode)", r.WrongRoles},
 		} {
 			for _, item := range l.items {
 				fmt.Fprintf(o.w, "%s: %s\n", l.what, item)

@@ -80,6 +80,7 @@ func (e *Env) Cleanup() {
 	_ = db.Select(&users, "SELECT User FROM mysql.user WHERE User LIKE ?", like)
 	for _, u := range users {
 		_, _ = db.Exec("DROP USER IF EXISTS ?@'%'", u)
+		_, _ = db.Exec("DROP ROLE IF EXISTS `" + u + "`") // the shared connection mode's (MariaDB)
 	}
 }
 

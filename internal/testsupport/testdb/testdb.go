@@ -146,6 +146,12 @@ func DropPrefixed(tb testing.TB, prefix string) {
 		rows.Close()
 	}
 	for _, u := range users {
+		if u[1] == "" { // a MariaDB role (the shared connection mode's)
+			if _, err := db.ExecContext(ctx, "DROP ROLE IF EXISTS `"+u[0]+"`"); err != nil {
+				tb.Errorf("testdb: drop role %s: %v", u[0], err)
+			}
+			continue
+		}
 		if _, err := db.ExecContext(ctx, "DROP USER IF EXISTS ?@?", u[0], u[1]); err != nil {
 			tb.Errorf("testdb: drop user %s: %v", u[0], err)
 		}
