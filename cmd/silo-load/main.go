@@ -198,19 +198,27 @@ func run() error {
 	if err := o.prof.start(); err != nil {
 		return err
 	}
+	meter := newCPUMeter()
+	cpu0 := meter.sample()
 	siloRes := drive(o, c.silo, conns)
+	cpu1 := meter.sample()
 	if err := o.prof.stop(); err != nil {
 		return err
 	}
 	peakRSS := procStatus("VmHWM:")
 	after := a.Pools.Stats()
+	cpu2 := meter.sample()
 	baseRes := drive(o, c.baseline, nil)
+	cpu3 := meter.sample()
 
 	fmt.Printf("\n%-9s %10s %9s %9s %8s %s\n", "", "req/s", "p50 ms", "p99 ms", "errors", "max tenant conns (server side)")
 	siloRes.print("silo")
 	baseRes.print("baseline")
 	fmt.Printf("pools: open %d, evictions %d, connection waits %d during the Silo phase; peak tenant connections %d of the cap %d; peak RSS %s\n",
 		after.Pools, after.Evictions-before.Evictions, after.Waits-before.Waits, siloRes.maxConns, o.connsMax, peakRSS)
+	sSelf, sDB := meter.perRequest(cpu0, cpu1, siloRes.total)
+	bSelf, bDB := meter.perRequest(cpu2, cpu3, baseRes.total)
+	fmt.Printf("CPU per request (µs): silo %.0f in this process + %.0f in the database; baseline %.0f + %.0f\n", sSelf, sDB, bSelf, bDB)
 	if o.jsonOut != "" {
 		row := report(o, siloRes, baseRes, after.Evictions-before.Evictions, peakRSS, setup)
 		if err := benchenv.AppendRow(o.jsonOut, row); err != nil {

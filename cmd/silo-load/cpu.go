@@ -1,0 +1,62 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// cpuMeter reads the CPU time used by this process (server and clients
+// alike) and by a local mariadbd or mysqld, if one runs on this machine, so
+// that a phase's CPU per request can be set beside the other phase's.
+type cpuMeter struct{ dbPID string }
+
+func newCPUMeter() cpuMeter {
+	for _, name := range []string{"mariadbd", "mysqld"} {
+		matches, _ := filepath.Glob("/proc/[0-9]*/comm")
+		for _, m := range matches {
+			if b, err := os.ReadFile(m); err == nil && strings.TrimSpace(string(b)) == name {
+				return cpuMeter{dbPID: filepath.Base(filepath.Dir(m))}
+			}
+		}
+	}
+	return cpuMeter{}
+}
+
+// cpuSample is the CPU time used so far by this process and the database.
+type cpuSample struct{ self, db time.Duration }
+
+func (m cpuMeter) sample() cpuSample {
+	s := cpuSample{self: procCPU("self")}
+	if m.dbPID != "" {
+		s.db = procCPU(m.dbPID)
+	}
+	return s
+}
+
+// perRequest is the CPU per request between two samples, in µs.
+func (m cpuMeter) perRequest(from, to cpuSample, requests int64) (self, db float64) {
+	if requests == 0 {
+		return 0, 0
+	}
+	n := float64(requests)
+	return float64((to.self - from.self).Microseconds()) / n, float64((to.db - from.db).Microseconds()) / n
+}
+
+// procCPU is a process's user and system time from /proc/<pid>/stat.
+func procCPU(pid string) time.Duration {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0
+	}
+	// The command name may hold spaces; the fields after it do not.
+	fields := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(fields) < 13 {
+		return 0
+	}
+	utime, _ := strconv.ParseInt(fields[11], 10, 64)
+	stime, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(utime+stime) * time.Second / 100 // USER_HZ is 100 on Linux
+}
