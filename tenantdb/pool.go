@@ -7,6 +7,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -124,14 +125,18 @@ func NewPoolManager(o PoolOptions) *PoolManager {
 // Lease is a tenant's pool borrowed for one request. Release it when done;
 // a pool evicted meanwhile is closed only after its last lease is released.
 type Lease struct {
-	DB   *sqlx.DB
-	pm   *PoolManager
-	p    *pool
-	once sync.Once
+	DB       *sqlx.DB
+	pm       *PoolManager
+	p        *pool
+	released atomic.Bool
 }
 
-// Release returns the lease.
-func (l *Lease) Release() { l.once.Do(func() { l.pm.release(l.p) }) }
+// Release returns the lease; releasing it again does nothing.
+func (l *Lease) Release() {
+	if l.released.CompareAndSwap(false, true) {
+		l.pm.release(l.p)
+	}
+}
 
 // Credentials say how to reach one tenant's database.
 type Credentials struct {
@@ -147,6 +152,7 @@ var ErrClosed = apperr.New(apperr.Unavailable, "DATABASE_UNAVAILABLE", "The serv
 // decrypts and builds a DSN), so concurrent first requests simply share the
 // one pool created under the lock.
 func (pm *PoolManager) Acquire(creds Credentials) (*Lease, error) {
+	lease := &Lease{pm: pm} // allocated before the lock every request takes
 	pm.mu.Lock()
 	defer pm.mu.Unlock()
 	if pm.closed {
@@ -169,7 +175,8 @@ func (pm *PoolManager) Acquire(creds Credentials) (*Lease, error) {
 		pm.lru.MoveToFront(p.elem)
 	}
 	p.inflight++
-	return &Lease{DB: p.db, pm: pm, p: p}, nil
+	lease.DB, lease.p = p.db, p
+	return lease, nil
 }
 
 func (pm *PoolManager) openPool(cfg *mysql.Config, p *pool) (*sqlx.DB, error) {
