@@ -59,7 +59,8 @@ BENCH_MID_TENANTS ?= 2000
 BENCH_CONN_MODES ?= default
 BENCH_FLEET ?=
 BENCH_OUT ?= bin/bench.jsonl
-BENCH_LOAD = bin/silo-load -clients $(BENCH_CLIENTS) -duration $(BENCH_DURATION) -json $(BENCH_OUT)
+BENCH_SERVER ?= root@tcp(127.0.0.1:3306)/
+BENCH_LOAD = bin/silo-load -server '$(BENCH_SERVER)' -clients $(BENCH_CLIENTS) -duration $(BENCH_DURATION) -json $(BENCH_OUT)
 bench: db
 	@mkdir -p bin && rm -f $(BENCH_OUT)
 	$(GO) build -o bin/silo-load ./cmd/silo-load

@@ -2,27 +2,33 @@ package main
 
 import (
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // cpuMeter reads the CPU time used by this process (server and clients
-// alike) and by a local mariadbd or mysqld, if one runs on this machine, so
-// that a phase's CPU per request can be set beside the other phase's.
+// alike) and by the database server, when it runs on this machine (its
+// @@pid_file is readable here), so that a phase's CPU per request can be
+// set beside the other phase's.
 type cpuMeter struct{ dbPID string }
 
-func newCPUMeter() cpuMeter {
-	for _, name := range []string{"mariadbd", "mysqld"} {
-		matches, _ := filepath.Glob("/proc/[0-9]*/comm")
-		for _, m := range matches {
-			if b, err := os.ReadFile(m); err == nil && strings.TrimSpace(string(b)) == name {
-				return cpuMeter{dbPID: filepath.Base(filepath.Dir(m))}
-			}
-		}
+func newCPUMeter(root *sqlx.DB) cpuMeter {
+	var pidFile string
+	if err := root.Get(&pidFile, "SELECT @@pid_file"); err != nil {
+		return cpuMeter{}
 	}
-	return cpuMeter{}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		return cpuMeter{}
+	}
+	pid := strings.TrimSpace(string(b))
+	if _, err := os.Stat("/proc/" + pid + "/stat"); err != nil {
+		return cpuMeter{}
+	}
+	return cpuMeter{dbPID: pid}
 }
 
 // cpuSample is the CPU time used so far by this process and the database.

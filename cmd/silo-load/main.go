@@ -198,7 +198,7 @@ func run() error {
 	if err := o.prof.start(); err != nil {
 		return err
 	}
-	meter := newCPUMeter()
+	meter := newCPUMeter(root)
 	cpu0 := meter.sample()
 	siloRes := drive(o, c.silo, conns)
 	cpu1 := meter.sample()
@@ -240,6 +240,12 @@ func provision(ctx context.Context, p *provisioning.Provisioner, n, concurrency 
 		g.Go(func() error {
 			_, err := p.Create(ctx, provisioning.NewTenant{Slug: slug(i), Name: slug(i), Admin: &provisioning.NewAdmin{
 				Email: "user@" + slug(i) + ".test", Password: password, FirstName: "Load", LastName: "User"}})
+			// A shared server may refuse connections for a moment (Error
+			// 1040, too many connections): resume the failed tenant.
+			for try := 1; err != nil && try <= 5; try++ {
+				time.Sleep(time.Duration(try) * 200 * time.Millisecond)
+				_, err = p.Provision(ctx, slug(i))
+			}
 			if err != nil {
 				return fmt.Errorf("provision %s: %w", slug(i), err)
 			}
