@@ -265,24 +265,16 @@ func loginAll(base string, n int) ([]string, error) {
 	g.SetLimit(8)
 	for i := range tokens {
 		g.Go(func() error {
-			body := fmt.Sprintf(`{"email":"user@%s.test","password":%q}`, slug(i), password)
-			req, _ := http.NewRequest("POST", base+"/api/auth/login", strings.NewReader(body))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("x-tenant-id", slug(i))
-			res, err := client.Do(req)
-			if err != nil {
-				return err
+			var err error
+			// A 503 (the shared server refusing connections a moment) is retried.
+			for try := 0; try < 6; try++ {
+				time.Sleep(time.Duration(try) * 200 * time.Millisecond)
+				var retry bool
+				if tokens[i], retry, err = login(client, base, slug(i)); !retry {
+					break
+				}
 			}
-			var s struct {
-				AccessToken string `json:"access_token"`
-			}
-			err = json.NewDecoder(res.Body).Decode(&s)
-			res.Body.Close()
-			if err != nil || res.StatusCode != 200 {
-				return fmt.Errorf("login to %s: status %d %v", slug(i), res.StatusCode, err)
-			}
-			tokens[i] = s.AccessToken
-			return nil
+			return err
 		})
 	}
 	return tokens, g.Wait()
@@ -347,6 +339,31 @@ func baselineDB(server, database string, maxConns int) (*sqlx.DB, error) {
 	db.SetMaxOpenConns(maxConns)
 	db.SetMaxIdleConns(maxConns)
 	return db, nil
+}
+
+// login logs the user of tenant slug in and returns the access token;
+// retry says whether the failure may pass.
+func login(client *http.Client, base, slug string) (tok string, retry bool, err error) {
+	body := fmt.Sprintf(`{"email":"user@%s.test","password":%q}`, slug, password)
+	req, _ := http.NewRequest("POST", base+"/api/auth/login", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-tenant-id", slug)
+	res, err := client.Do(req)
+	if err != nil {
+		return "", true, err
+	}
+	defer res.Body.Close()
+	var s struct {
+		AccessToken string `json:"access_token"`
+		Error       struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&s)
+	if err != nil || res.StatusCode != 200 {
+		return "", res.StatusCode == http.StatusServiceUnavailable, fmt.Errorf("login to %s: status %d %s %v", slug, res.StatusCode, s.Error.Code, err)
+	}
+	return s.AccessToken, false, nil
 }
 
 func listen(h http.Handler) (string, func()) {

@@ -73,7 +73,7 @@ func report(o options, silo, base result, evictions int64, peakRSS string, setup
 	return benchenv.Row{
 		Scenario: o.scenario, Tenants: o.tenants, Dist: o.dist, Cap: o.connsMax, Clients: o.clients,
 		Unit: "req/s", Silo: silo.rps, Baseline: base.rps, Ratio: silo.rps / base.rps,
-		P50ms: ms(silo.p50), P99ms: ms(silo.p99), Errors: silo.errors, PeakConns: silo.maxConns,
+		P50ms: ms(silo.p50), P99ms: ms(silo.p99), Errors: silo.errors, BaseErrs: base.errors, PeakConns: silo.maxConns,
 		Evictions: evictions, RSSMB: kBToMB(peakRSS), SetupS: setup.Seconds(),
 	}
 }

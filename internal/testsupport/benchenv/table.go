@@ -26,8 +26,9 @@ type Row struct {
 	Ratio     float64 `json:"ratio,omitempty"` // Silo/Baseline
 	P50ms     float64 `json:"p50_ms,omitempty"`
 	P99ms     float64 `json:"p99_ms,omitempty"`
-	Errors    int64   `json:"errors"`
-	PeakConns int     `json:"peak_conns,omitempty"` // server-side tenant connections, sampled
+	Errors    int64   `json:"errors"`                    // Silo's: no answer or not 2xx
+	BaseErrs  int64   `json:"baseline_errors,omitempty"` // the baseline's
+	PeakConns int     `json:"peak_conns,omitempty"`      // server-side tenant connections, sampled
 	Evictions int64   `json:"evictions,omitempty"`
 	RSSMB     float64 `json:"rss_mb,omitempty"` // peak RSS of the process during the Silo phase
 	SetupS    float64 `json:"setup_s,omitempty"`
@@ -69,15 +70,15 @@ func ReadRows(path string) ([]Row, error) {
 // PrintTable writes rows as one aligned table.
 func PrintTable(w io.Writer, rows []Row) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\ttenants\tdist\tcap\tsilo\tbaseline\tunit\tratio\tp99 ms\terrors\tpeak conns\tevictions\tRSS MB\tsetup s\t")
+	fmt.Fprintln(tw, "scenario\ttenants\tdist\tcap\tsilo\tbaseline\tunit\tratio\tp99 ms\terrors (silo/base)\tpeak conns\tevictions\tRSS MB\tsetup s\t")
 	for _, r := range rows {
 		name := r.Scenario
 		if r.ConnMode != "" {
 			name += " (" + r.ConnMode + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%d\t%s\t%s\t\n",
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%d\t%s\t%s\t\n",
 			name, r.Tenants, dash(r.Dist), intOrDash(r.Cap), amount(r.Silo, r.Unit), floatOrDash(r.Baseline, amountFormat(r.Unit)), r.Unit,
-			floatOrDash(r.Ratio, "%.2f"), floatOrDash(r.P99ms, "%.1f"), r.Errors, intOrDash(r.PeakConns),
+			floatOrDash(r.Ratio, "%.2f"), floatOrDash(r.P99ms, "%.1f"), r.Errors, r.BaseErrs, intOrDash(r.PeakConns),
 			r.Evictions, floatOrDash(r.RSSMB, "%.0f"), floatOrDash(r.SetupS, "%.1f"))
 	}
 	if err := tw.Flush(); err != nil {
