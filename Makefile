@@ -11,7 +11,7 @@ endif
 
 .DEFAULT_GOAL := build
 
-.PHONY: run db test chaos fuzz bench bench-fleet load lint build create-central-admin clean
+.PHONY: run db test chaos fuzz bench bench-go bench-fleet load lint build create-central-admin clean
 
 run: db
 	$(GO) run ./cmd/silo serve
@@ -43,9 +43,41 @@ fuzz: db
 chaos: db
 	$(GO) test -race -count=1 -tags chaos -timeout 10m ./internal/testsupport/chaos/
 
+# Every scenario of the performance targets (docs/BENCHMARKS.md), briefly,
+# printed as one table. Each silo-load run appends a JSON line to BENCH_OUT;
+# the table is printed from it at the end. The full figures:
+#   make bench BENCH_BIG_TENANTS=10000 BENCH_DURATION=15s
+# BENCH_CONN_MODES lists the connection modes of the 2,000-tenant row
+# ("default" runs without -conn-mode; any other word is passed to
+# silo-load as -conn-mode WORD). BENCH_FLEET is the fleet benchmark's
+# command, run last; it appends its own rows to $(BENCH_OUT) as JSON lines
+# (benchenv.Row, in internal/testsupport/benchenv) to join the table.
+BENCH_DURATION ?= 5s
+BENCH_CLIENTS ?= 32
+BENCH_BIG_TENANTS ?= 1000
+BENCH_MID_TENANTS ?= 2000
+BENCH_CONN_MODES ?= default
+BENCH_FLEET ?=
+BENCH_OUT ?= bin/bench.jsonl
+BENCH_SERVER ?= root@tcp(127.0.0.1:3306)/
+BENCH_LOAD = bin/silo-load -server '$(BENCH_SERVER)' -clients $(BENCH_CLIENTS) -duration $(BENCH_DURATION) -json $(BENCH_OUT)
 bench: db
+	@mkdir -p bin && rm -f $(BENCH_OUT)
+	$(GO) build -o bin/silo-load ./cmd/silo-load
+	$(BENCH_LOAD) -scenario me -tenants 100 -conns-max 100
+	$(BENCH_LOAD) -scenario app -tenants 100 -conns-max 100
+	$(BENCH_LOAD) -scenario app -tenants $(BENCH_BIG_TENANTS) -dist zipf -conns-max 100
+	@set -e; for mode in $(BENCH_CONN_MODES); do \
+		flag=""; [ "$$mode" = default ] || flag="-conn-mode $$mode"; \
+		echo "$(BENCH_LOAD) -scenario me -tenants $(BENCH_MID_TENANTS) -conns-max 50 $$flag"; \
+		$(BENCH_LOAD) -scenario me -tenants $(BENCH_MID_TENANTS) -conns-max 50 $$flag; \
+	done
+	$(BENCH_FLEET)
+	@echo; bin/silo-load -table $(BENCH_OUT)
+
+# The Go benchmarks (BenchmarkTenantMe, BenchmarkMiddleware, ...).
+bench-go: db
 	$(GO) test -run='^$$' -bench=. -benchtime=$(BENCHTIME) ./...
-	$(GO) run ./cmd/silo-load -tenants 20 -clients 16 -duration 5s
 
 # The load tool: Silo's tenant plane against a bare baseline.
 TENANTS ?= 100

@@ -86,7 +86,16 @@ var (
 
 func init() { statusOf["method_not_allowed"] = http.StatusMethodNotAllowed }
 
+// logFrom is the request's logger, carrying its request id.
 func logFrom(c *gin.Context) *slog.Logger {
+	if id := requestID(c); id != "" {
+		return baseLog(c).With("requestId", id)
+	}
+	return baseLog(c)
+}
+
+// baseLog is the logger requestIDs kept for the request, without the id.
+func baseLog(c *gin.Context) *slog.Logger {
 	if l, ok := c.Get(ctxLogger); ok {
 		return l.(*slog.Logger)
 	}

@@ -3,6 +3,7 @@ package router
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -22,6 +23,7 @@ type httpMetrics struct {
 	// unavailable counts tenant requests refused because the server
 	// refused the tenant's own DB account, by reason (see tenantdb.AccountError).
 	unavailable *prometheus.CounterVec
+	known       sync.Map // seriesKey → requestSeries
 }
 
 func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
@@ -90,12 +92,42 @@ func (m *httpMetrics) middleware() gin.HandlerFunc {
 		if !knownMethods[method] {
 			method = "OTHER"
 		}
-		m.requests.WithLabelValues(method, route, strconv.Itoa(c.Writer.Status())).Inc()
-		m.duration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
+		s := m.series(method, route, c.Writer.Status())
+		s.requests.Inc()
+		s.duration.Observe(time.Since(start).Seconds())
 		if reason := c.GetString(ctxAccountFailure); reason != "" {
 			m.unavailable.WithLabelValues(reason).Inc()
 		}
 	}
+}
+
+// seriesKey names a request's series: method, route template, status.
+type seriesKey struct {
+	method, route string
+	status        int
+}
+
+// requestSeries are a seriesKey's counter and histogram.
+type requestSeries struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
+}
+
+// series returns the request series for a key, from m.known once seen (a
+// lock-free read: looking the labels up in the vectors hashes them and
+// takes their lock on every request). Keys are bounded like the labels:
+// known methods, route templates, status codes.
+func (m *httpMetrics) series(method, route string, status int) requestSeries {
+	k := seriesKey{method, route, status}
+	if s, ok := m.known.Load(k); ok {
+		return s.(requestSeries)
+	}
+	s := requestSeries{
+		requests: m.requests.WithLabelValues(method, route, strconv.Itoa(status)),
+		duration: m.duration.WithLabelValues(method, route),
+	}
+	m.known.Store(k, s)
+	return s
 }
 
 var knownMethods = map[string]bool{

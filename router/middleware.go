@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"regexp"
 	"runtime/debug"
 	"time"
 
@@ -17,47 +16,71 @@ import (
 
 const (
 	ctxRequestID = "silo.requestID"
-	ctxLogger    = "silo.logger"
+	ctxLogger    = "silo.logger" // the base logger; logFrom adds the request id
+	ctxClientIP  = "silo.clientIP"
 )
 
-var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:-]{1,128}$`)
-
-// requestIDs echoes a sane X-Request-Id or makes a new one, and gives the
-// request a logger that carries it.
+// requestIDs echoes a sane X-Request-Id or makes a new one, and keeps the
+// logger for the request (logFrom adds the id to it when a line is written:
+// most requests write only the access line, which adds it itself).
 func requestIDs(log *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := c.GetHeader("X-Request-Id")
-		if !requestIDPattern.MatchString(id) {
+		if !validRequestID(id) {
 			id = newRequestID()
 		}
+		ip := c.ClientIP()
 		c.Set(ctxRequestID, id)
-		c.Set(ctxLogger, log.With("requestId", id))
-		c.Header("X-Request-Id", id)
+		c.Set(ctxLogger, log)
+		c.Set(ctxClientIP, ip)
+		c.Writer.Header()["X-Request-Id"] = []string{id}
 		// The audit log learns who acted from the request context.
 		c.Request = c.Request.WithContext(central.WithActor(c.Request.Context(),
-			central.Actor{Kind: "anonymous", RequestID: id, ClientIP: c.ClientIP()}))
+			central.Actor{Kind: "anonymous", RequestID: id, ClientIP: ip}))
 		c.Next()
 	}
+}
+
+// validRequestID reports whether a client's X-Request-Id may be echoed:
+// 1 to 128 of A-Z a-z 0-9 . _ : -.
+func validRequestID(id string) bool {
+	if len(id) == 0 || len(id) > 128 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch b := id[i]; {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '.', b == '_', b == ':', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // securityHeaders are sent with every answer. Silo serves JSON only, so
 // the policy forbids everything a browser might otherwise do with a body:
 // sniffing it as HTML, framing it, loading anything from it, caching it.
 // HSTS belongs to the TLS-terminating proxy in front (see docs/SECURITY.md).
-var securityHeaders = [][2]string{
-	{"X-Content-Type-Options", "nosniff"},
-	{"X-Frame-Options", "DENY"},
-	{"Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'"},
-	{"Referrer-Policy", "no-referrer"},
-	{"Cross-Origin-Resource-Policy", "same-origin"},
-	{"Cache-Control", "no-store"},
+// The names are in canonical form and the values are shared by every
+// answer: a handler may replace or delete them (Header.Set, Del), never
+// write into them.
+var securityHeaders = []struct {
+	name  string
+	value []string
+}{
+	{"X-Content-Type-Options", []string{"nosniff"}},
+	{"X-Frame-Options", []string{"DENY"}},
+	{"Content-Security-Policy", []string{"default-src 'none'; frame-ancestors 'none'"}},
+	{"Referrer-Policy", []string{"no-referrer"}},
+	{"Cross-Origin-Resource-Policy", []string{"same-origin"}},
+	{"Cache-Control", []string{"no-store"}},
 }
 
 func secureHeaders() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		h := c.Writer.Header()
 		for _, kv := range securityHeaders {
-			h.Set(kv[0], kv[1])
+			h[kv.name] = kv.value
 		}
 		c.Next()
 	}
@@ -69,6 +92,7 @@ func requestID(c *gin.Context) string { return c.GetString(ctxRequestID) }
 
 // accessLog writes one structured line per request. It logs neither bodies
 // nor query strings nor headers, so no password or token reaches the log.
+// The line is built only when the logger writes it at its level.
 func accessLog() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
@@ -78,16 +102,29 @@ func accessLog() gin.HandlerFunc {
 		if status >= 500 {
 			level = slog.LevelError
 		}
-		logFrom(c).Log(c.Request.Context(), level, "http request",
-			"method", c.Request.Method,
-			"path", c.Request.URL.Path,
-			"route", c.FullPath(),
-			"status", status,
-			"bytes", c.Writer.Size(),
-			"durationMs", float64(time.Since(start).Microseconds())/1000,
-			"clientIp", c.ClientIP(),
+		log, ctx := baseLog(c), c.Request.Context()
+		if !log.Enabled(ctx, level) {
+			return
+		}
+		log.LogAttrs(ctx, level, "http request",
+			slog.String("requestId", requestID(c)),
+			slog.String("method", c.Request.Method),
+			slog.String("path", c.Request.URL.Path),
+			slog.String("route", c.FullPath()),
+			slog.Int("status", status),
+			slog.Int("bytes", c.Writer.Size()),
+			slog.Float64("durationMs", float64(time.Since(start).Microseconds())/1000),
+			slog.String("clientIp", clientIP(c)),
 		)
 	}
+}
+
+// clientIP is the request's client address, as requestIDs found it.
+func clientIP(c *gin.Context) string {
+	if ip := c.GetString(ctxClientIP); ip != "" {
+		return ip
+	}
+	return c.ClientIP()
 }
 
 // recovery turns a panic into a logged 500 INTERNAL with no details.
@@ -119,7 +156,9 @@ func limits(timeout time.Duration) gin.HandlerFunc {
 			Fail(c, errBodyTooLarge)
 			return
 		}
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
+		if c.Request.Body != nil && c.Request.Body != http.NoBody {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
+		}
 		ctx, cancel := context.WithTimeout(c.Request.Context(), timeout)
 		defer cancel()
 		c.Request = c.Request.WithContext(ctx)

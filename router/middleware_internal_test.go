@@ -2,6 +2,7 @@ package router
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -11,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 func testEngine(timeout time.Duration, logTo io.Writer) *gin.Engine {
@@ -72,5 +75,62 @@ func TestAccessLogHasNoSecrets(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "http request") {
 		t.Fatalf("no access log line: %s", logs.String())
+	}
+}
+
+// Every line a request logs carries its request id: the access line and an
+// error's line; a sane X-Request-Id is echoed, any other replaced.
+func TestLogLinesCarryRequestID(t *testing.T) {
+	var logs strings.Builder
+	e := testEngine(time.Second, &logs)
+	e.GET("/fail", func(c *gin.Context) { Fail(c, errors.New("disk on fire")) })
+	for _, tc := range []struct {
+		sent string
+		echo bool
+	}{{"req-1.a_b:C", true}, {"bad id", false}, {strings.Repeat("x", 129), false}, {"", false}} {
+		logs.Reset()
+		req := httptest.NewRequest("GET", "/fail", nil)
+		req.Header.Set("X-Request-Id", tc.sent)
+		w := httptest.NewRecorder()
+		e.ServeHTTP(w, req)
+		id := w.Header().Get("X-Request-Id")
+		if (id == tc.sent) != tc.echo || !validRequestID(id) {
+			t.Fatalf("sent %q, answered X-Request-Id %q", tc.sent, id)
+		}
+		lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+		if len(lines) != 2 || !strings.Contains(lines[0], "request failed") || !strings.Contains(lines[1], "http request") {
+			t.Fatalf("want the error line, then the access line: %q", lines)
+		}
+		for _, l := range lines {
+			if !strings.Contains(l, "requestId="+id) {
+				t.Fatalf("line without requestId=%s: %s", id, l)
+			}
+		}
+	}
+}
+
+// The request metrics count by method, route template and status, whether
+// a series is new or already known.
+func TestRequestMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := newHTTPMetrics(reg)
+	e := gin.New()
+	e.Use(m.middleware())
+	e.GET("/things/:id", func(c *gin.Context) { c.Status(http.StatusNoContent) })
+	for range 3 {
+		e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/things/1", nil))
+	}
+	e.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/nowhere", nil))
+	want := `
+		# HELP silo_http_requests_total HTTP requests by method, route and status.
+		# TYPE silo_http_requests_total counter
+		silo_http_requests_total{method="GET",route="/things/:id",status="204"} 3
+		silo_http_requests_total{method="GET",route="unmatched",status="404"} 1
+	`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want), "silo_http_requests_total"); err != nil {
+		t.Fatal(err)
+	}
+	if n := testutil.CollectAndCount(m.duration); n != 2 {
+		t.Fatalf("%d duration series, want 2", n)
 	}
 }

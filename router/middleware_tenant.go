@@ -72,8 +72,14 @@ func (r *tenantResolver) resolve(c *gin.Context) (*central.Tenant, error) {
 	if hostErr != nil && !apperr.Is(hostErr, "TENANT_NOT_FOUND") {
 		return nil, hostErr
 	}
-	header := c.GetHeader("x-tenant-id")
-	for _, other := range c.Request.Header.Values("x-tenant-id") {
+	// The header's canonical key, read straight from the map: Get with
+	// "x-tenant-id" would canonicalize it into a new string every request.
+	values := c.Request.Header["X-Tenant-Id"]
+	header := ""
+	if len(values) > 0 {
+		header = values[0]
+	}
+	for _, other := range values {
 		if other != header {
 			return nil, errTenantMismatch // two headers naming different tenants
 		}

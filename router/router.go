@@ -66,7 +66,7 @@ func New(d Deps) http.Handler {
 	if d.TenantAuth != nil {
 		registerAuthMetrics(reg, d.TenantAuth)
 	}
-	e.Use(secureHeaders(), requestIDs(d.Log), accessLog(), recovery(), metrics.middleware(), limits(d.RequestTimeout), jsonOnly())
+	e.Use(middleware(d, metrics)...)
 	e.NoRoute(func(c *gin.Context) { Fail(c, errRouteNotFound) })
 	e.NoMethod(func(c *gin.Context) { Fail(c, errMethodNotAllowed) })
 
@@ -79,6 +79,11 @@ func New(d Deps) http.Handler {
 	spec := openAPI(e.Routes(), append(tenantRoutes(h), d.Routes...))
 	e.GET("/api/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", spec) })
 	return e
+}
+
+// middleware is what every request goes through, in order.
+func middleware(d Deps, metrics *httpMetrics) []gin.HandlerFunc {
+	return []gin.HandlerFunc{secureHeaders(), requestIDs(d.Log), accessLog(), recovery(), metrics.middleware(), limits(d.RequestTimeout), jsonOnly()}
 }
 
 type handlers struct {

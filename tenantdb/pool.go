@@ -7,6 +7,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -126,21 +127,22 @@ func NewPoolManager(o PoolOptions) *PoolManager {
 // In the shared connection mode (SharedConns) DB is bound to one shared
 // connection, which Release resets and gives back.
 type Lease struct {
-	DB   *sqlx.DB
-	pm   *PoolManager // nil for a shared connection's lease
-	p    *pool
-	once sync.Once
+	DB       *sqlx.DB
+	pm       *PoolManager // nil for a shared connection's lease
+	p        *pool
+	released atomic.Bool
 }
 
-// Release returns the lease.
+// Release returns the lease; releasing it again does nothing.
 func (l *Lease) Release() {
-	l.once.Do(func() {
-		if l.pm == nil {
-			_ = l.DB.Close()
-			return
-		}
-		l.pm.release(l.p)
-	})
+	if !l.released.CompareAndSwap(false, true) {
+		return
+	}
+	if l.pm == nil {
+		_ = l.DB.Close()
+		return
+	}
+	l.pm.release(l.p)
 }
 
 // Credentials say how to reach one tenant's database.
@@ -157,6 +159,7 @@ var ErrClosed = apperr.New(apperr.Unavailable, "DATABASE_UNAVAILABLE", "The serv
 // decrypts and builds a DSN), so concurrent first requests simply share the
 // one pool created under the lock.
 func (pm *PoolManager) Acquire(creds Credentials) (*Lease, error) {
+	lease := &Lease{pm: pm} // allocated before the lock every request takes
 	pm.mu.Lock()
 	defer pm.mu.Unlock()
 	if pm.closed {
@@ -179,7 +182,8 @@ func (pm *PoolManager) Acquire(creds Credentials) (*Lease, error) {
 		pm.lru.MoveToFront(p.elem)
 	}
 	p.inflight++
-	return &Lease{DB: p.db, pm: pm, p: p}, nil
+	lease.DB, lease.p = p.db, p
+	return lease, nil
 }
 
 func (pm *PoolManager) openPool(cfg *mysql.Config, p *pool) (*sqlx.DB, error) {

@@ -14,9 +14,20 @@
 // another client reads, reporting the 429s and the reader's p99) and
 // accept-flood (garbage invitation acceptances from -flood-clients clients
 // at the shipped limits while another client logs in: its login p99 alone
-// and under the flood, which must stay within 2×).
+// and under the flood, which must stay within 2×), and app: an
+// application's route, mounted with silo.WithTenantRoutes over a table of
+// its own tenant migration set (silo.WithTenantMigrations), that reads one
+// row by primary key, against a plain Gin + sqlx handler verifying the
+// same JWT and reading the same row from one database over a pool of the
+// same total size (-conns-max).
+//
+// -dist zipf spreads requests over the tenants with a Zipf law (s = 1.1),
+// the usual shape of SaaS traffic; -cpuprofile, -mutexprofile and
+// -blockprofile profile the Silo phase; -json appends the result to a
+// JSON-lines file, and -table prints such a file as one table (make bench).
 //
 //	go run ./cmd/silo-load -tenants 100 -clients 32 -duration 15s
+//	go run ./cmd/silo-load -scenario app -tenants 10000 -dist zipf -cpuprofile cpu.out
 //	go run ./cmd/silo-load -tenants 2000 -conns-max 50
 //	go run ./cmd/silo-load -scenario records -tenants 100
 //	go run ./cmd/silo-load -scenario mix -tenants 500 -clients 200 -duration 60s -bcrypt-cost 10
@@ -32,7 +43,6 @@ import (
 	"io"
 	"log/slog"
 	"math"
-	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -72,6 +82,11 @@ type options struct {
 	bcryptCost                 int
 	floodAttempts              int
 	floodClients               int
+	dist                       string // uniform or zipf
+	provisionConcurrency       int
+	prof                       profiles
+	jsonOut                    string
+	connMode                   string // SILO_TENANT_CONN_MODE: per-tenant or shared
 }
 
 func run() error {
@@ -80,7 +95,7 @@ func run() error {
 	flag.IntVar(&o.clients, "clients", 32, "concurrent keep-alive clients")
 	flag.IntVar(&o.connsMax, "conns-max", 100, "SILO_TENANT_CONNS_MAX for the Silo under test")
 	flag.IntVar(&o.poolConns, "pool-conns", 1, "SILO_TENANT_POOL_CONNS (connections per tenant pool) for the Silo under test")
-	connMode := flag.String("conn-mode", "per-tenant", "SILO_TENANT_CONN_MODE (per-tenant or shared) for the Silo under test")
+	flag.StringVar(&o.connMode, "conn-mode", "per-tenant", "SILO_TENANT_CONN_MODE (per-tenant or shared) for the Silo under test")
 	flag.DurationVar(&o.duration, "duration", 15*time.Second, "how long each side is driven")
 	flag.StringVar(&o.server, "server", "root@tcp(127.0.0.1:3306)/", "DSN of the MySQL/MariaDB server to use (an account that may create databases and users)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the databases and users it creates")
@@ -88,35 +103,39 @@ func run() error {
 	flag.IntVar(&o.bcryptCost, "bcrypt-cost", 4, "bcrypt cost of the users' passwords (production: at least 10)")
 	flag.IntVar(&o.floodAttempts, "flood-attempts", 1000, "login attempts of the flood scenario")
 	flag.IntVar(&o.floodClients, "flood-clients", 200, "parallel clients of the accept-flood scenario")
+	flag.StringVar(&o.dist, "dist", "uniform", "how requests spread over the tenants: uniform or zipf (s = 1.1; tenant 0 the hottest)")
+	flag.IntVar(&o.provisionConcurrency, "provision-concurrency", 8, "tenants provisioned at once (SILO_PROVISION_CONCURRENCY)")
+	flag.StringVar(&o.prof.cpu, "cpuprofile", "", "write a CPU profile of the Silo phase to this file")
+	flag.StringVar(&o.prof.mutex, "mutexprofile", "", "write a mutex contention profile of the Silo phase to this file")
+	flag.StringVar(&o.prof.block, "blockprofile", "", "write a blocking profile of the Silo phase to this file")
+	flag.StringVar(&o.jsonOut, "json", "", "append the result (me, app) as one JSON line to this file")
+	table := flag.String("table", "", "print the JSON-lines file written with -json as one table, and exit")
 	flag.Parse()
-	switch o.scenario {
-	case "me", "records", "mix", "flood", "accept-flood":
-	default:
-		return fmt.Errorf("unknown -scenario %q", o.scenario)
+	if *table != "" {
+		rows, err := benchenv.ReadRows(*table)
+		if err != nil {
+			return err
+		}
+		return benchenv.PrintTable(os.Stdout, rows)
+	}
+	if err := o.check(); err != nil {
+		return err
 	}
 	ctx := context.Background()
 
 	bench := benchenv.New(o.server, "ld")
 	prefix := bench.Prefix
-	settings := map[string]string{
-		"SILO_PROVISION_CONCURRENCY": "4",
-		"SILO_TENANT_CONNS_MAX":      fmt.Sprint(o.connsMax), "SILO_TENANT_POOLS_MAX": fmt.Sprint(max(o.tenants, 1)),
-		"SILO_TENANT_POOL_CONNS": fmt.Sprint(o.poolConns),
-		"SILO_LOGIN_IP_LIMIT":    "100000", "SILO_LOGIN_EMAIL_LIMIT": "100000", "SILO_BASE_DOMAIN": "silo.test",
-	}
-	settings["SILO_TENANT_CONN_MODE"] = *connMode
-	if o.scenario == "flood" || o.scenario == "accept-flood" {
-		// The flood meets the shipped limits.
-		delete(settings, "SILO_LOGIN_IP_LIMIT")
-		delete(settings, "SILO_LOGIN_EMAIL_LIMIT")
-	}
-	cfg, err := bench.Config(settings)
+	cfg, err := bench.Config(siloSettings(o))
 	if err != nil {
 		return err
 	}
 	cfg.BcryptCost = o.bcryptCost // production mode requires 10; the load tool may measure cheaper hashes
 	log := slog.New(slog.DiscardHandler)
-	a, err := app.Open(ctx, cfg, log)
+	ext, err := extensions(o)
+	if err != nil {
+		return err
+	}
+	a, err := app.Open(ctx, cfg, log, ext)
 	if err != nil {
 		return err
 	}
@@ -130,15 +149,15 @@ func run() error {
 
 	fmt.Printf("provisioning %d tenants... ", o.tenants)
 	start := time.Now()
-	if err := provision(ctx, a.Provisioner, o.tenants); err != nil {
+	if err := provision(ctx, a.Provisioner, o.tenants, o.provisionConcurrency); err != nil {
 		return err
 	}
-	fmt.Printf("%.1fs (%.0f tenants/s)\n", time.Since(start).Seconds(), float64(o.tenants)/time.Since(start).Seconds())
-
 	tokens, err := loginAll(silo, o.tenants)
 	if err != nil {
 		return err
 	}
+	setup := time.Since(start)
+	fmt.Printf("%.1fs with the logins (%.0f tenants/s)\n", setup.Seconds(), float64(o.tenants)/setup.Seconds())
 	root, err := bench.Open()
 	if err != nil {
 		return err
@@ -161,32 +180,51 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	base, stopBase, err := baseline(o.server, first.DatabaseName, a.Keys, min(o.connsMax, 10))
+	var c comparison
+	if o.scenario == "app" {
+		c, err = appComparison(o, silo, first.DatabaseName, a.Keys, tokens)
+	} else {
+		c, err = meComparison(o, silo, first.DatabaseName, a.Keys, tokens)
+	}
 	if err != nil {
 		return err
 	}
-	defer stopBase()
+	defer c.stop()
 
-	fmt.Printf("driving %d clients for %s each over %d tenants (SILO_TENANT_CONNS_MAX=%d)\n", o.clients, o.duration, o.tenants, o.connsMax)
-	siloRes := drive(o, func(r *mrand.Rand) *http.Request {
-		i := r.IntN(o.tenants)
-		req, _ := http.NewRequest("GET", silo+"/api/auth/me", nil)
-		req.Header.Set("x-tenant-id", slug(i))
-		req.Header.Set("Authorization", "Bearer "+tokens[i])
-		return req
-	}, conns)
-	baseRes := drive(o, func(*mrand.Rand) *http.Request {
-		req, _ := http.NewRequest("GET", base+"/me", nil)
-		req.Header.Set("Authorization", "Bearer "+tokens[0])
-		return req
-	}, nil)
+	fmt.Printf("driving %d clients for %s each over %d tenants (%s, SILO_TENANT_CONNS_MAX=%d)\n", o.clients, o.duration, o.tenants, o.dist, o.connsMax)
+	before := a.Pools.Stats()
+	resetPeakRSS()
+	if err := o.prof.start(); err != nil {
+		return err
+	}
+	meter := newCPUMeter(root)
+	cpu0 := meter.sample()
+	siloRes := drive(o, c.silo, conns)
+	cpu1 := meter.sample()
+	if err := o.prof.stop(); err != nil {
+		return err
+	}
+	peakRSS := procStatus("VmHWM:")
+	after := a.Pools.Stats()
+	cpu2 := meter.sample()
+	baseRes := drive(o, c.baseline, nil)
+	cpu3 := meter.sample()
 
 	fmt.Printf("\n%-9s %10s %9s %9s %8s %s\n", "", "req/s", "p50 ms", "p99 ms", "errors", "max tenant conns (server side)")
 	siloRes.print("silo")
 	baseRes.print("baseline")
+	fmt.Printf("pools: open %d, evictions %d, connection waits %d during the Silo phase; peak tenant connections %d of the cap %d; peak RSS %s\n",
+		after.Pools, after.Evictions-before.Evictions, after.Waits-before.Waits, siloRes.maxConns, o.connsMax, peakRSS)
+	sSelf, sDB := meter.perRequest(cpu0, cpu1, siloRes.total)
+	bSelf, bDB := meter.perRequest(cpu2, cpu3, baseRes.total)
+	fmt.Printf("CPU per request (µs): silo %.0f in this process + %.0f in the database; baseline %.0f + %.0f\n", sSelf, sDB, bSelf, bDB)
+	if o.jsonOut != "" {
+		row := report(o, siloRes, baseRes, after.Evictions-before.Evictions, peakRSS, setup)
+		if err := benchenv.AppendRow(o.jsonOut, row); err != nil {
+			return err
+		}
+	}
 	fmt.Printf("ratio silo/baseline: %.2f\n", siloRes.rps/baseRes.rps)
-	st := a.Pools.Stats()
-	fmt.Printf("pools: open %d, evictions %d, connection waits %d; RSS %s\n", st.Pools, st.Evictions, st.Waits, procStatus("VmRSS:"))
 	return nil
 }
 
@@ -194,13 +232,19 @@ func slug(i int) string { return fmt.Sprintf("load-%d", i) }
 
 const password = "load-test-password"
 
-func provision(ctx context.Context, p *provisioning.Provisioner, n int) error {
+func provision(ctx context.Context, p *provisioning.Provisioner, n, concurrency int) error {
 	var g errgroup.Group
-	g.SetLimit(4)
+	g.SetLimit(concurrency)
 	for i := range n {
 		g.Go(func() error {
 			_, err := p.Create(ctx, provisioning.NewTenant{Slug: slug(i), Name: slug(i), Admin: &provisioning.NewAdmin{
 				Email: "user@" + slug(i) + ".test", Password: password, FirstName: "Load", LastName: "User"}})
+			// A shared server may refuse connections for a moment (Error
+			// 1040, too many connections): resume the failed tenant.
+			for try := 1; err != nil && try <= 5; try++ {
+				time.Sleep(time.Duration(try) * 200 * time.Millisecond)
+				_, err = p.Provision(ctx, slug(i))
+			}
 			if err != nil {
 				return fmt.Errorf("provision %s: %w", slug(i), err)
 			}
@@ -210,43 +254,45 @@ func provision(ctx context.Context, p *provisioning.Provisioner, n int) error {
 	return g.Wait()
 }
 
+// loginAll logs every tenant's user in, 8 at a time, and returns their
+// access tokens.
 func loginAll(base string, n int) ([]string, error) {
 	tokens := make([]string, n)
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
+	defer client.CloseIdleConnections()
+	var g errgroup.Group
+	g.SetLimit(8)
 	for i := range tokens {
-		body := fmt.Sprintf(`{"email":"user@%s.test","password":%q}`, slug(i), password)
-		req, _ := http.NewRequest("POST", base+"/api/auth/login", strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("x-tenant-id", slug(i))
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		var s struct {
-			AccessToken string `json:"access_token"`
-		}
-		err = json.NewDecoder(res.Body).Decode(&s)
-		res.Body.Close()
-		if err != nil || res.StatusCode != 200 {
-			return nil, fmt.Errorf("login to %s: status %d %v", slug(i), res.StatusCode, err)
-		}
-		tokens[i] = s.AccessToken
+		g.Go(func() error {
+			var err error
+			// A 503 (the shared server refusing connections a moment) is retried.
+			for try := 0; try < 6; try++ {
+				time.Sleep(time.Duration(try) * 200 * time.Millisecond)
+				var retry bool
+				if tokens[i], retry, err = login(client, base, slug(i)); !retry {
+					break
+				}
+			}
+			return err
+		})
 	}
-	return tokens, nil
+	return tokens, g.Wait()
 }
 
-// baseline serves GET /me: verify the JWT, then read the user's row from
-// one fixed database, answering the same shape of JSON as Silo.
-func baseline(server, database string, keys *token.Keys, maxConns int) (string, func(), error) {
-	cfg, err := config.ParseDSN(strings.TrimSuffix(server, "/") + "/" + database)
+// comparison is a Silo-vs-baseline scenario: the requests of each side.
+type comparison struct {
+	silo, baseline func(*gen) *http.Request
+	stop           func()
+}
+
+// meComparison drives GET /api/auth/me against a baseline GET /me that
+// verifies the JWT, then reads the user's row from one fixed database
+// (over at most 10 connections), answering the same shape of JSON.
+func meComparison(o options, silo, database string, keys *token.Keys, tokens []string) (comparison, error) {
+	db, err := baselineDB(o.server, database, min(o.connsMax, 10))
 	if err != nil {
-		return "", nil, err
+		return comparison{}, err
 	}
-	db, err := tenantdb.Open(context.Background(), cfg)
-	if err != nil {
-		return "", nil, err
-	}
-	db.SetMaxOpenConns(maxConns)
-	db.SetMaxIdleConns(maxConns)
 	aud := token.TenantAudience(slug(0))
 	e := gin.New()
 	e.GET("/me", func(c *gin.Context) {
@@ -263,8 +309,60 @@ func baseline(server, database string, keys *token.Keys, maxConns int) (string, 
 		}
 		c.JSON(http.StatusOK, gin.H{"user": gin.H{"id": u.ID, "email": u.Email, "firstName": u.FirstName, "lastName": u.LastName}})
 	})
-	url, stop := listen(e)
-	return url, func() { stop(); db.Close() }, nil
+	base, stop := listen(e)
+	return comparison{
+		silo: func(g *gen) *http.Request {
+			i := g.tenant()
+			return tenantRequest("GET", silo+"/api/auth/me", slug(i), tokens[i], "")
+		},
+		baseline: func(*gen) *http.Request {
+			req, _ := http.NewRequest("GET", base+"/me", nil)
+			req.Header.Set("Authorization", "Bearer "+tokens[0])
+			return req
+		},
+		stop: func() { stop(); db.Close() },
+	}, nil
+}
+
+// baselineDB opens database on server (the root account) with a pool of
+// maxConns connections.
+func baselineDB(server, database string, maxConns int) (*sqlx.DB, error) {
+	cfg, err := config.ParseDSN(strings.TrimSuffix(server, "/") + "/" + database)
+	if err != nil {
+		return nil, err
+	}
+	db, err := tenantdb.Open(context.Background(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	db.SetMaxOpenConns(maxConns)
+	db.SetMaxIdleConns(maxConns)
+	return db, nil
+}
+
+// login logs the user of tenant slug in and returns the access token;
+// retry says whether the failure may pass.
+func login(client *http.Client, base, slug string) (tok string, retry bool, err error) {
+	body := fmt.Sprintf(`{"email":"user@%s.test","password":%q}`, slug, password)
+	req, _ := http.NewRequest("POST", base+"/api/auth/login", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("x-tenant-id", slug)
+	res, err := client.Do(req)
+	if err != nil {
+		return "", true, err
+	}
+	defer res.Body.Close()
+	var s struct {
+		AccessToken string `json:"access_token"`
+		Error       struct {
+			Code string `json:"code"`
+		} `json:"error"`
+	}
+	err = json.NewDecoder(res.Body).Decode(&s)
+	if err != nil || res.StatusCode != 200 {
+		return "", res.StatusCode == http.StatusServiceUnavailable, fmt.Errorf("login to %s: status %d %s %v", slug, res.StatusCode, s.Error.Code, err)
+	}
+	return s.AccessToken, false, nil
 }
 
 func listen(h http.Handler) (string, func()) {
@@ -298,7 +396,7 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // drive runs o.clients keep-alive clients for o.duration, sampling the
 // server-side tenant connection count with sample (when not nil).
-func drive(o options, next func(*mrand.Rand) *http.Request, sample func() int) result {
+func drive(o options, next func(*gen) *http.Request, sample func() int) result {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.clients, MaxConnsPerHost: o.clients}}
 	deadline := time.Now().Add(o.duration)
 	lats := make([][]time.Duration, o.clients)
@@ -325,10 +423,10 @@ func drive(o options, next func(*mrand.Rand) *http.Request, sample func() int) r
 	var wg sync.WaitGroup
 	for c := 0; c < o.clients; c++ {
 		wg.Go(func() {
-			r := mrand.New(mrand.NewPCG(uint64(c), 42))
+			g := o.newGen(uint64(c))
 			statuses[c] = map[int]int64{}
 			for time.Now().Before(deadline) {
-				req := next(r)
+				req := next(g)
 				t0 := time.Now()
 				res, err := client.Do(req)
 				if err == nil {

@@ -37,8 +37,8 @@ func recordBody(r *mrand.Rand) string {
 // records by id, spread over the tenants.
 func recordsScenario(o options, silo string, tokens []string, conns func() int) error {
 	fmt.Printf("records: %d clients for %s per phase over %d tenants\n", o.clients, o.duration, o.tenants)
-	create := drive(o, func(r *mrand.Rand) *http.Request {
-		i := r.IntN(o.tenants)
+	create := drive(o, func(g *gen) *http.Request {
+		i, r := g.tenant(), g.r
 		return tenantRequest("POST", silo+"/api/collections/load/records", slug(i), tokens[i], recordBody(r))
 	}, conns)
 	ids := make([][]string, o.tenants)
@@ -64,8 +64,8 @@ func recordsScenario(o options, silo string, tokens []string, conns func() int) 
 			return fmt.Errorf("tenant %s has no records after the create phase", slug(i))
 		}
 	}
-	read := drive(o, func(r *mrand.Rand) *http.Request {
-		i := r.IntN(o.tenants)
+	read := drive(o, func(g *gen) *http.Request {
+		i, r := g.tenant(), g.r
 		id := ids[i][r.IntN(len(ids[i]))]
 		return tenantRequest("GET", silo+"/api/collections/load/records/"+id, slug(i), tokens[i], "")
 	}, conns)
@@ -81,8 +81,8 @@ func recordsScenario(o options, silo string, tokens []string, conns func() int) 
 func mixScenario(o options, silo string, tokens []string, conns func() int, pools func() tenantdb.PoolStats) error {
 	fmt.Printf("mix: %d clients for %s over %d tenants: 70%% GET /api/auth/me, 15%% record create, 10%% record list, 5%% login\n",
 		o.clients, o.duration, o.tenants)
-	res := drive(o, func(r *mrand.Rand) *http.Request {
-		i := r.IntN(o.tenants)
+	res := drive(o, func(g *gen) *http.Request {
+		i, r := g.tenant(), g.r
 		switch p := r.IntN(100); {
 		case p < 70:
 			return tenantRequest("GET", silo+"/api/auth/me", slug(i), tokens[i], "")
