@@ -109,7 +109,7 @@ func (p *Provisioner) Impersonate(ctx context.Context, slug, userID, adminID, re
 		if !u.IsActive {
 			return tenantdb.ErrUserNotFound
 		}
-		return tenantdb.Audit(ctx, db, tenantdb.CentralCaller(adminID, requestID), "impersonation.start", "user", userID, u.Email)
+		return tenantdb.Audit(ctx, db, p.now(), tenantdb.CentralCaller(adminID, requestID), "impersonation.start", "user", userID, u.Email)
 	})
 	if err != nil {
 		return nil, err

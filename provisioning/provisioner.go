@@ -387,7 +387,7 @@ func (p *Provisioner) initTenant(ctx context.Context, t *central.Tenant, passwor
 			LastName: pa.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
 	}
 	return p.server.WithTenantDB(ctx, t.DatabaseName, t.DBUser, password, func(db *sqlx.DB) error {
-		if err := tenantdb.SetPublicSignup(ctx, db, p.opts.PublicSignup); err != nil {
+		if err := tenantdb.SetPublicSignup(ctx, db, p.opts.PublicSignup, p.now()); err != nil {
 			return err
 		}
 		if admin == nil {

@@ -15,7 +15,9 @@ import (
 const (
 	ctxTenant   = "silo.tenant"
 	ctxTenantDB = "silo.tenantDB"
-	ctxCaller   = "silo.caller"
+	// ctxTenantStore is the tenant schema's Store bound to the lease.
+	ctxTenantStore = "silo.tenantStore"
+	ctxCaller      = "silo.caller"
 )
 
 // Tenant-resolution errors of API.md.
@@ -150,15 +152,18 @@ func (h *handlers) requireTenant(c *gin.Context) {
 	c.Next()
 }
 
-// tenantDB leases the tenant's pooled connection for the request.
+// tenantDB leases the tenant's pooled connection for the request and binds
+// the tenant schema's store to it.
 func (h *handlers) tenantDB(c *gin.Context) {
-	lease, err := h.conns.Lease(currentTenant(c))
+	t := currentTenant(c)
+	lease, err := h.conns.Lease(t)
 	if err != nil {
 		Fail(c, err)
 		return
 	}
 	defer lease.Release()
 	c.Set(ctxTenantDB, lease)
+	c.Set(ctxTenantStore, h.tenantAuth.Store(lease.DB, t.Slug, t.ID))
 	c.Next()
 }
 
@@ -191,9 +196,10 @@ func (h *handlers) requireTenantUser(c *gin.Context) {
 }
 
 // store is the tenant schema of the request's tenant, on its leased pool.
-func (h *handlers) store(c *gin.Context) *tenantdb.Store {
-	t := currentTenant(c)
-	return h.tenantAuth.Store(DB(c), t.Slug, t.ID)
+func (h *handlers) store(c *gin.Context) *tenantdb.Store { return tenantStore(c) }
+
+func tenantStore(c *gin.Context) *tenantdb.Store {
+	return c.MustGet(ctxTenantStore).(*tenantdb.Store)
 }
 
 func currentTenant(c *gin.Context) *central.Tenant { return c.MustGet(ctxTenant).(*central.Tenant) }

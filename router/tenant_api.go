@@ -43,12 +43,13 @@ func Caller(c *gin.Context) *tenantdb.Caller { return c.MustGet(ctxCaller).(*ten
 type AuditLogger struct {
 	ctx    context.Context
 	db     *sqlx.DB
+	store  *tenantdb.Store
 	caller *tenantdb.Caller
 }
 
 // Audit is the tenant's audit log for this request.
 func Audit(c *gin.Context) AuditLogger {
-	return AuditLogger{ctx: c.Request.Context(), db: DB(c), caller: Caller(c)}
+	return AuditLogger{ctx: c.Request.Context(), db: DB(c), store: tenantStore(c), caller: Caller(c)}
 }
 
 // Log records that the caller did action (e.g. "note.create") to the
@@ -58,7 +59,7 @@ func (a AuditLogger) Log(tx sqlx.ExecerContext, action, targetType, target, deta
 	if tx == nil {
 		tx = a.db
 	}
-	return tenantdb.Audit(a.ctx, tx, a.caller, action, targetType, target, detail)
+	return a.store.Audit(a.ctx, tx, a.caller, action, targetType, target, detail)
 }
 
 // FieldError names one invalid input field of a 400 VALIDATION_FAILED.

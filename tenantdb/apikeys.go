@@ -13,7 +13,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/lib/apperr"
-	"github.com/silo-dev/silo/internal/lib/clock"
 	"github.com/silo-dev/silo/internal/lib/dberr"
 	"github.com/silo-dev/silo/internal/lib/login"
 	"github.com/silo-dev/silo/internal/lib/opaque"
@@ -82,7 +81,7 @@ func (st *Store) CreateAPIKey(ctx context.Context, caller *Caller, in NewAPIKey)
 	v.Check(len(in.Permissions) > 0, "permissions", "must name at least one permission")
 	checkPermissions(&v, in.Permissions)
 	if in.ExpiresAt != nil {
-		v.Check(in.ExpiresAt.After(time.Now()), "expiresAt", "must be in the future")
+		v.Check(in.ExpiresAt.After(st.now()), "expiresAt", "must be in the future")
 		// DATETIME ends with year 9999 (and the driver refuses later times).
 		v.Check(!in.ExpiresAt.After(maxExpiry), "expiresAt", "must be before the year 10000 (UTC)")
 	}
@@ -111,7 +110,7 @@ func (st *Store) CreateAPIKey(ctx context.Context, caller *Caller, in NewAPIKey)
 		if err != nil {
 			return dberr.Translate(err)
 		}
-		return Audit(ctx, tx, caller, "apikey.create", "apikey", k.ID, k.Name+": "+k.Permissions)
+		return st.Audit(ctx, tx, caller, "apikey.create", "apikey", k.ID, k.Name+": "+k.Permissions)
 	})
 	if err != nil {
 		return nil, "", err
@@ -146,10 +145,10 @@ func (st *Store) RevokeAPIKey(ctx context.Context, caller *Caller, id string) er
 			}
 			return nil // already revoked
 		}
-		if err := Audit(ctx, tx, caller, "apikey.revoke", "apikey", id, ""); err != nil {
+		if err := st.Audit(ctx, tx, caller, "apikey.revoke", "apikey", id, ""); err != nil {
 			return err
 		}
-		return revokeKeysOf(ctx, tx, caller, "the key that created it was revoked", id)
+		return st.revokeKeysOf(ctx, tx, caller, "the key that created it was revoked", id)
 	})
 }
 
@@ -157,7 +156,7 @@ func (st *Store) RevokeAPIKey(ctx context.Context, caller *Caller, id string) er
 // keys) created and, down their chains, every key those keys created, and
 // audits each revocation with why. AuthenticateKey would refuse them anyway;
 // revoking them makes it final and visible in the key list.
-func revokeKeysOf(ctx context.Context, tx *sqlx.Tx, caller *Caller, why string, creators ...string) error {
+func (st *Store) revokeKeysOf(ctx context.Context, tx *sqlx.Tx, caller *Caller, why string, creators ...string) error {
 	seen := map[string]bool{}
 	for len(creators) > 0 {
 		q, args, err := sqlx.In("SELECT id, revoked_at FROM api_keys WHERE created_by IN (?) ORDER BY id", creators)
@@ -181,10 +180,10 @@ func revokeKeysOf(ctx context.Context, tx *sqlx.Tx, caller *Caller, why string, 
 			if k.RevokedAt.Valid {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ?", clock.Now(), k.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, "UPDATE api_keys SET revoked_at = ? WHERE id = ?", st.now(), k.ID); err != nil {
 				return dberr.Translate(err)
 			}
-			if err := Audit(ctx, tx, caller, "apikey.revoke", "apikey", k.ID, why); err != nil {
+			if err := st.Audit(ctx, tx, caller, "apikey.revoke", "apikey", k.ID, why); err != nil {
 				return err
 			}
 		}
@@ -202,7 +201,7 @@ func (st *Store) AuthenticateKey(ctx context.Context, raw string) (*Caller, erro
 	if !strings.HasPrefix(raw, APIKeyPrefix) || len(raw) > 100 {
 		return nil, errBadAPIKey
 	}
-	now := time.Now()
+	now := st.now()
 	key := cacheKey{tenant: st.tenantID, kind: 'k', id: string(opaque.Hash(raw))}
 	e, gen, use := st.auth.callers.lookup(key)
 	var ck *cachedKey

@@ -8,20 +8,27 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/silo-dev/silo/internal/lib/clock"
 	"github.com/silo-dev/silo/internal/lib/dberr"
 	"github.com/silo-dev/silo/internal/lib/page"
 )
 
-// Audit records a tenant mutation by caller in the tenant's audit log.
-func Audit(ctx context.Context, e sqlx.ExecerContext, caller *Caller, action, targetType, target, detail string) error {
+// Audit records a tenant mutation by caller in the tenant's audit log,
+// stamped with the store's clock. Pass the transaction that made the change
+// so that the entry commits with it.
+func (st *Store) Audit(ctx context.Context, e sqlx.ExecerContext, caller *Caller, action, targetType, target, detail string) error {
+	return Audit(ctx, e, st.now(), caller, action, targetType, target, detail)
+}
+
+// Audit records a tenant mutation by caller in the tenant's audit log at
+// time at; code with a Store calls its Audit method.
+func Audit(ctx context.Context, e sqlx.ExecerContext, at time.Time, caller *Caller, action, targetType, target, detail string) error {
 	kind, actor, actingAs := caller.actor()
 	if len(detail) > 1000 {
 		detail = detail[:1000]
 	}
 	_, err := e.ExecContext(ctx,
 		"INSERT INTO audit_log (at, actor_kind, actor_id, acting_as, action, target_type, target, request_id, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		clock.Now(), kind, actor, actingAs, action, targetType, target,
+		at, kind, actor, actingAs, action, targetType, target,
 		sql.NullString{String: caller.RequestID, Valid: caller.RequestID != ""}, sql.NullString{String: detail, Valid: detail != ""})
 	return dberr.Translate(err)
 }

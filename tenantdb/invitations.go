@@ -110,7 +110,7 @@ func (st *Store) CreateInvitation(ctx context.Context, caller *Caller, rawEmail,
 		if err != nil {
 			return dberr.Translate(err)
 		}
-		return Audit(ctx, tx, caller, "invitation.create", "invitation", inv.ID, email+" as "+role)
+		return st.Audit(ctx, tx, caller, "invitation.create", "invitation", inv.ID, email+" as "+role)
 	})
 	if err != nil {
 		return nil, "", err
@@ -200,7 +200,7 @@ func (st *Store) RevokeInvitation(ctx context.Context, caller *Caller, id string
 		if _, err := tx.ExecContext(ctx, "UPDATE invitations SET revoked_at = ? WHERE id = ?", st.now(), id); err != nil {
 			return dberr.Translate(err)
 		}
-		return Audit(ctx, tx, caller, "invitation.revoke", "invitation", id, inv.Email)
+		return st.Audit(ctx, tx, caller, "invitation.revoke", "invitation", id, inv.Email)
 	})
 }
 
@@ -325,7 +325,7 @@ func (st *Store) AcceptInvitation(ctx context.Context, in Acceptance) (*UserView
 		if _, err := tx.ExecContext(ctx, "UPDATE invitations SET accepted_at = ?, accepted_by = ? WHERE id = ?", st.now(), userID, inv.ID); err != nil {
 			return dberr.Translate(err)
 		}
-		return Audit(ctx, tx, caller, "invitation.accept", "invitation", inv.ID, inv.Email+" as "+inv.Role)
+		return st.Audit(ctx, tx, caller, "invitation.accept", "invitation", inv.ID, inv.Email+" as "+inv.Role)
 	})
 	if err != nil {
 		return nil, err

@@ -180,7 +180,7 @@ func (st *Store) SaveRole(ctx context.Context, caller *Caller, in RoleInput, cre
 		if create {
 			action = "role.create"
 		}
-		return Audit(ctx, tx, caller, action, "role", in.Name, strings.Join(in.Permissions, ","))
+		return st.Audit(ctx, tx, caller, action, "role", in.Name, strings.Join(in.Permissions, ","))
 	})
 	if err != nil {
 		return nil, err
@@ -219,7 +219,7 @@ func (st *Store) DeleteRole(ctx context.Context, caller *Caller, name string) er
 		if _, err := tx.ExecContext(ctx, "DELETE FROM roles WHERE name = ?", name); err != nil {
 			return dberr.Translate(err)
 		}
-		return Audit(ctx, tx, caller, "role.delete", "role", name, "")
+		return st.Audit(ctx, tx, caller, "role.delete", "role", name, "")
 	})
 }
 

@@ -7,12 +7,12 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/lib/apperr"
-	"github.com/silo-dev/silo/internal/lib/clock"
 	"github.com/silo-dev/silo/internal/lib/dberr"
 	"github.com/silo-dev/silo/internal/lib/login"
 )
@@ -96,7 +96,7 @@ func (st *Store) UpdateSettings(ctx context.Context, caller *Caller, p SettingsP
 		if err != nil {
 			return dberr.Translate(err)
 		}
-		return Audit(ctx, tx, caller, "settings.update", "settings", "settings", "")
+		return st.Audit(ctx, tx, caller, "settings.update", "settings", "settings", "")
 	})
 	return s, err
 }
@@ -113,9 +113,10 @@ func publicSignup(ctx context.Context, db sqlx.QueryerContext) (bool, error) {
 }
 
 // SetPublicSignup sets whether the tenant allows public sign-up, as a new
-// tenant's default (the schema's own default is the historical "on").
-func SetPublicSignup(ctx context.Context, db sqlx.ExecerContext, allow bool) error {
-	_, err := db.ExecContext(ctx, "UPDATE settings SET allow_public_signup = ?, updated_at = ? WHERE id = 1", allow, clock.Now())
+// tenant's default (the schema's own default is the historical "on"), at
+// time at.
+func SetPublicSignup(ctx context.Context, db sqlx.ExecerContext, allow bool, at time.Time) error {
+	_, err := db.ExecContext(ctx, "UPDATE settings SET allow_public_signup = ?, updated_at = ? WHERE id = 1", allow, at)
 	return dberr.Translate(err)
 }
 

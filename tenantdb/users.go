@@ -14,7 +14,6 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/lib/apperr"
-	"github.com/silo-dev/silo/internal/lib/clock"
 	"github.com/silo-dev/silo/internal/lib/dberr"
 	"github.com/silo-dev/silo/internal/lib/login"
 	"github.com/silo-dev/silo/internal/lib/page"
@@ -261,7 +260,7 @@ func (st *Store) AddUser(ctx context.Context, caller *Caller, in NewUser, roles 
 	if err := CreateUser(ctx, st.db, u, roles...); err != nil {
 		return nil, err
 	}
-	if err := Audit(ctx, st.db, caller, "user.create", "user", u.ID, email+" as "+strings.Join(roles, ",")); err != nil {
+	if err := st.Audit(ctx, st.db, caller, "user.create", "user", u.ID, email+" as "+strings.Join(roles, ",")); err != nil {
 		return nil, err
 	}
 	return &UserView{User: *u, Roles: roles}, nil
@@ -308,7 +307,7 @@ func (st *Store) SetRoles(ctx context.Context, caller *Caller, userID string, ro
 				return dberr.Translate(err)
 			}
 		}
-		return Audit(ctx, tx, caller, "user.roles", "user", userID, strings.Join(roles, ","))
+		return st.Audit(ctx, tx, caller, "user.roles", "user", userID, strings.Join(roles, ","))
 	})
 	if err != nil {
 		return nil, err
@@ -343,10 +342,10 @@ func (st *Store) DeleteUser(ctx context.Context, caller *Caller, userID string) 
 		if _, err := tx.ExecContext(ctx, "DELETE FROM users WHERE id = ?", userID); err != nil {
 			return dberr.Translate(err)
 		}
-		if err := Audit(ctx, tx, caller, "user.delete", "user", userID, u.Email); err != nil {
+		if err := st.Audit(ctx, tx, caller, "user.delete", "user", userID, u.Email); err != nil {
 			return err
 		}
-		return revokeKeysOf(ctx, tx, caller, "its creator was removed", userID)
+		return st.revokeKeysOf(ctx, tx, caller, "its creator was removed", userID)
 	})
 }
 
@@ -386,7 +385,7 @@ func (st *Store) SetActive(ctx context.Context, caller *Caller, userID string, a
 				return err
 			}
 		}
-		return Audit(ctx, tx, caller, action, "user", userID, u.Email)
+		return st.Audit(ctx, tx, caller, action, "user", userID, u.Email)
 	})
 	if err != nil {
 		return nil, err
@@ -413,14 +412,6 @@ func userConfig(ctx context.Context, db sqlx.QueryerContext, userID string) (str
 	return cfg, dberr.Translate(err)
 }
 
-// setUserConfig stores a user's config JSON.
-func setUserConfig(ctx context.Context, db sqlx.ExecerContext, userID, config string) error {
-	_, err := db.ExecContext(ctx,
-		"INSERT INTO user_configs (user_id, config, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE config = VALUES(config), updated_at = VALUES(updated_at)",
-		userID, config, clock.Now())
-	return dberr.Translate(err)
-}
-
 // Config returns the caller's config object.
 func (st *Store) Config(ctx context.Context, userID string) (json.RawMessage, error) {
 	cfg, err := userConfig(ctx, st.db, userID)
@@ -436,7 +427,10 @@ func (st *Store) SetConfig(ctx context.Context, userID string, cfg json.RawMessa
 	if !utf8.Valid(cfg) || json.Unmarshal(cfg, &obj) != nil || obj == nil {
 		return errConfigNotJSON
 	}
-	return setUserConfig(ctx, st.db, userID, string(cfg))
+	_, err := st.db.ExecContext(ctx,
+		"INSERT INTO user_configs (user_id, config, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE config = VALUES(config), updated_at = VALUES(updated_at)",
+		userID, string(cfg), st.now())
+	return dberr.Translate(err)
 }
 
 // UserWithRoles returns the user with id, its role names and the union of

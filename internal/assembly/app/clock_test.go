@@ -79,6 +79,9 @@ func TestOptionsClockStampsRows(t *testing.T) {
 		"record":                "SELECT MIN(created_at) FROM `" + database + "`.records",
 		"tenant refresh token":  "SELECT MIN(created_at) FROM `" + database + "`.refresh_tokens",
 		"central refresh token": "SELECT MIN(created_at) FROM refresh_tokens",
+		"tenant audit entries":  "SELECT MIN(at) FROM `" + database + "`.audit_log",
+		"latest audit entry":    "SELECT MAX(at) FROM `" + database + "`.audit_log",
+		"tenant settings":       "SELECT updated_at FROM `" + database + "`.settings",
 	}
 	for what, q := range stamped {
 		if err := db.QueryRow(q).Scan(&created); err != nil || !created.Equal(fixed) {
