@@ -394,6 +394,12 @@ func provision(ctx context.Context, p *provisioning.Provisioner, n int) ([]strin
 	for _, s := range slugs {
 		g.Go(func() error {
 			_, err := p.Create(ctx, provisioning.NewTenant{Slug: s, Name: s})
+			// On a busy shared server a provisioning can fail (too many
+			// connections); finish it as an operator would.
+			for try := 0; err != nil && try < 3; try++ {
+				time.Sleep(time.Second)
+				_, err = p.Provision(ctx, s)
+			}
 			return err
 		})
 	}
