@@ -135,7 +135,12 @@ const (
 	gooseX4  = "goose CLI loop, xargs -P4"
 )
 
-func (b *bench) add(name string, d time.Duration) { b.results[name] = append(b.results[name], d) }
+// add records a measurement, and prints it at once: a run cut short
+// still tells what it measured.
+func (b *bench) add(name string, d time.Duration) {
+	b.results[name] = append(b.results[name], d)
+	fmt.Printf("  %s: %s\n", name, d.Round(time.Millisecond))
+}
 
 // median is the median of name's measurements (0 if none).
 func (b *bench) median(name string) time.Duration {
