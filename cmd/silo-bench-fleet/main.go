@@ -340,6 +340,11 @@ func reset(ctx context.Context, p *provisioning.Provisioner, slugs []string) err
 		return err
 	}
 	if !rep.OK() {
+		for _, r := range rep.Results {
+			if r.Outcome != provisioning.OutcomeMigrated && r.Outcome != provisioning.OutcomeUpToDate {
+				return fmt.Errorf("reset: %v; first: %s %s: %s", rep.Counts, r.Slug, r.Outcome, r.Error)
+			}
+		}
 		return fmt.Errorf("reset: %v", rep.Counts)
 	}
 	return nil
