@@ -62,12 +62,12 @@ func run() error {
 		return err
 	}
 	log := slog.New(slog.DiscardHandler)
+	defer env.Cleanup() // last: also after an Open that created the central database and failed
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	defer env.Cleanup()
 
 	fmt.Printf("provisioning %d tenants... ", *tenants)
 	start := time.Now()
