@@ -14,6 +14,7 @@ import (
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/lib/apperr"
 	"github.com/silo-dev/silo/migrations"
+	"github.com/silo-dev/silo/tenantdb"
 )
 
 // FleetOptions select what a fleet migration does.
@@ -110,6 +111,13 @@ func (it fleetItem) name() string {
 // a runner and a provisioning, never work on one tenant at once. A failing
 // tenant is recorded and the others go on; progress, if set, is called as
 // each tenant finishes.
+//
+// A tenant the catalog records at the target is reported up-to-date
+// without a connection or a goroutine (unless o.Verify). The others are
+// migrated by o.Concurrency workers, each on one connection of its own to
+// the tenant server that it keeps from tenant to tenant (see
+// tenantdb.Migrator); their results reach the catalog in batches (see
+// fleetRecorder).
 func (p *Provisioner) MigrateFleet(ctx context.Context, o FleetOptions, progress func(TenantResult)) (*FleetReport, error) {
 	start := time.Now()
 	plan, err := p.fleetPlan(o)
@@ -136,25 +144,38 @@ func (p *Provisioner) MigrateFleet(ctx context.Context, o FleetOptions, progress
 	if o.OnStart != nil {
 		o.OnStart(len(items) + len(skipped))
 	}
-
-	f := &fleetRun{p: p, o: o, plan: plan, recorded: recorded, progress: progress, report: report}
+	batch := recordBatch
+	if o.Down || o.To != 0 {
+		// A run to an explicit version (a rollback) records each tenant
+		// at once: see RecordMigrations on late records.
+		batch = 1
+	}
+	f := &fleetRun{p: p, o: o, plan: plan, recorded: recorded, progress: progress, report: report,
+		rec: newFleetRecorder(p.catalog, batch), conns: newMigratorPool(p.server, o.Concurrency)}
+	defer f.conns.close()
 	for _, r := range skipped {
 		if progress != nil {
 			progress(r)
 		}
 	}
-	canary := min(o.Canary, len(items))
+	f.runAll(ctx, items)
+	f.flush(ctx)
+	return report.finish(start), nil
+}
+
+// runAll runs the canary tenants, then, if they all succeeded, the rest.
+func (f *fleetRun) runAll(ctx context.Context, items []fleetItem) {
+	canary := min(f.o.Canary, len(items))
 	if canary > 0 {
 		if f.run(ctx, items[:canary]) > 0 {
 			for _, rest := range items[canary:] {
 				f.record(notRun(rest, "a canary failed"))
 			}
-			return report.finish(start), nil
+			return
 		}
 		items = items[canary:]
 	}
 	f.run(ctx, items)
-	return report.finish(start), nil
 }
 
 // fleetRun is what the workers of one MigrateFleet call share.
@@ -164,6 +185,8 @@ type fleetRun struct {
 	plan     []setPlan
 	recorded map[string]map[string]central.SetVersion
 	progress func(TenantResult)
+	rec      *fleetRecorder
+	conns    *migratorPool
 
 	mu     sync.Mutex // guards report.Results: workers record concurrently
 	report *FleetReport
@@ -179,15 +202,38 @@ func (f *fleetRun) record(r TenantResult) {
 	}
 }
 
+// flush writes the results still queued for the catalog. Tenants whose
+// result the catalog could not take are reported failed: their databases
+// are where the report says, and the next run re-checks them.
+func (f *fleetRun) flush(ctx context.Context) {
+	unrecorded, err := f.rec.flush(ctx)
+	if err == nil {
+		return
+	}
+	msg := "the catalog could not record this result (the next run re-checks it): " + f.p.safeError(err)
+	lost := map[string]bool{}
+	for _, slug := range unrecorded {
+		lost[slug] = true
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := range f.report.Results {
+		if r := &f.report.Results[i]; lost[r.Slug] && r.Outcome != OutcomeFailed {
+			r.Outcome, r.Error = OutcomeFailed, msg
+		}
+	}
+}
+
 // notRun is the result of a tenant the run never started.
 func notRun(it fleetItem, reason string) TenantResult {
 	return TenantResult{Slug: it.name(), Spare: it.spare != nil, Outcome: OutcomeNotRun, Reason: reason}
 }
 
 // run migrates batch, o.Concurrency tenants at a time, and returns how
-// many tenants failed. Once MaxFailures is reached or ctx is cancelled, the
-// tenants not yet started are recorded as not run rather than dropped, so
-// that the report still accounts for every tenant.
+// many tenants failed. A tenant the catalog shows at the target is
+// settled at once, in this goroutine. Once MaxFailures is reached or ctx
+// is cancelled, the tenants not yet started are recorded as not run rather
+// than dropped, so that the report still accounts for every tenant.
 func (f *fleetRun) run(ctx context.Context, batch []fleetItem) (failures int) {
 	o := f.o
 	var failed atomic.Int64
@@ -205,12 +251,16 @@ func (f *fleetRun) run(ctx context.Context, batch []fleetItem) (failures int) {
 			}
 			break
 		}
+		if r, ok := f.settled(it); ok {
+			f.record(r)
+			continue
+		}
 		g.Go(func() error { // waits for a free slot
 			if stopped() {
 				f.record(notRun(it, "stopped after failures"))
 				return nil
 			}
-			r := f.p.migrateOne(ctx, it, o, f.plan, f.recorded)
+			r := f.work(ctx, it)
 			if r.Outcome == OutcomeFailed {
 				failed.Add(1)
 			}
@@ -220,6 +270,16 @@ func (f *fleetRun) run(ctx context.Context, batch []fleetItem) (failures int) {
 	}
 	_ = g.Wait() // every func returns nil
 	return int(failed.Load())
+}
+
+// work migrates one tenant on a worker connection of the run's pool.
+func (f *fleetRun) work(ctx context.Context, it fleetItem) TenantResult {
+	mc, err := f.conns.get()
+	if err != nil {
+		return TenantResult{Slug: it.name(), Spare: it.spare != nil, Outcome: OutcomeFailed, Error: f.p.safeError(err)}
+	}
+	defer f.conns.put(mc)
+	return f.migrateOne(ctx, mc, it)
 }
 
 // setPlan is one migration set of a fleet run and the version it goes to.
@@ -317,38 +377,77 @@ func (p *Provisioner) fleetItems(ctx context.Context, only []string) ([]fleetIte
 	return items, skipped, nil
 }
 
-// migrateOne brings one tenant or spare to the plan's targets, set by set.
-func (p *Provisioner) migrateOne(ctx context.Context, it fleetItem, o FleetOptions, plan []setPlan, recorded map[string]map[string]central.SetVersion) TenantResult {
-	start := time.Now()
-	r := TenantResult{Slug: it.name(), Spare: it.spare != nil}
-	database, sets := startSets(it, plan, recorded)
-	done := func(outcome string) TenantResult {
-		r.From, r.To = sets[0].From, sets[0].To
-		if len(sets) > 1 {
-			r.Sets = sets
-		}
-		r.Outcome, r.Duration = outcome, time.Since(start)
-		return r
-	}
-	if o.Verify {
-		if err := p.verifySets(ctx, it, database, o.DryRun, plan, sets); err != nil {
-			r.Error = p.safeError(err)
-			return done(OutcomeFailed)
-		}
-	}
-	// Fast path: the catalog says the tenant is there; no connection made.
-	pending := false
+// tenantRun is one tenant's result in the making.
+type tenantRun struct {
+	start    time.Time
+	r        TenantResult
+	database string
+	sets     []SetResult
+}
+
+func (f *fleetRun) begin(it fleetItem) *tenantRun {
+	database, sets := startSets(it, f.plan, f.recorded)
+	return &tenantRun{start: time.Now(), r: TenantResult{Slug: it.name(), Spare: it.spare != nil}, database: database, sets: sets}
+}
+
+// pending reports whether a set is not at its target.
+func (t *tenantRun) pending(plan []setPlan) bool {
 	for i, sp := range plan {
-		pending = pending || sets[i].From != sp.target
+		if t.sets[i].From != sp.target {
+			return true
+		}
 	}
-	if !pending {
-		return done(OutcomeUpToDate)
+	return false
+}
+
+func (t *tenantRun) done(outcome string) TenantResult {
+	t.r.From, t.r.To = t.sets[0].From, t.sets[0].To
+	if len(t.sets) > 1 {
+		t.r.Sets = t.sets
+	}
+	t.r.Outcome, t.r.Duration = outcome, time.Since(t.start)
+	return t.r
+}
+
+// settled is the result of a tenant the catalog alone decides, without a
+// connection: up-to-date, or would-migrate in a dry run. ok is false when
+// the tenant needs a worker (pending, or o.Verify).
+func (f *fleetRun) settled(it fleetItem) (r TenantResult, ok bool) {
+	if f.o.Verify {
+		return r, false
+	}
+	t := f.begin(it)
+	switch {
+	case !t.pending(f.plan):
+		return t.done(OutcomeUpToDate), true
+	case f.o.DryRun:
+		for i, sp := range f.plan {
+			t.sets[i].To = sp.target
+		}
+		return t.done(OutcomeWould), true
+	}
+	return r, false
+}
+
+// migrateOne brings one tenant or spare to the plan's targets, set by set,
+// on the worker's connection mc.
+func (f *fleetRun) migrateOne(ctx context.Context, mc tenantdb.MigrationConn, it fleetItem) TenantResult {
+	p, o := f.p, f.o
+	t := f.begin(it)
+	if o.Verify {
+		if err := f.verifySets(ctx, mc, it, t); err != nil {
+			t.r.Error = p.safeError(err)
+			return t.done(OutcomeFailed)
+		}
+	}
+	if !t.pending(f.plan) {
+		return t.done(OutcomeUpToDate)
 	}
 	if o.DryRun {
-		for i, sp := range plan {
-			sets[i].To = sp.target
+		for i, sp := range f.plan {
+			t.sets[i].To = sp.target
 		}
-		return done(OutcomeWould)
+		return t.done(OutcomeWould)
 	}
 	lockName := "tenant:" + it.name()
 	if it.spare != nil {
@@ -356,17 +455,17 @@ func (p *Provisioner) migrateOne(ctx context.Context, it fleetItem, o FleetOptio
 	}
 	release, ok, err := p.catalog.Lock(ctx, lockName, fleetLockTimeout)
 	if err != nil || !ok {
-		r.Error = "the tenant is locked by a provisioning or another runner"
+		t.r.Error = "the tenant is locked by a provisioning or another runner"
 		if err != nil {
-			r.Error = p.safeError(err)
+			t.r.Error = p.safeError(err)
 		}
-		return done(OutcomeFailed)
+		return t.done(OutcomeFailed)
 	}
 	defer release()
-	if r.Error = p.applySets(ctx, it, database, o.Down, plan, sets); r.Error != "" {
-		return done(OutcomeFailed)
+	if t.r.Error = f.applySets(ctx, mc, it, t); t.r.Error != "" {
+		return t.done(OutcomeFailed)
 	}
-	return done(OutcomeMigrated)
+	return t.done(OutcomeMigrated)
 }
 
 // startSets returns the item's database and, for each set of the plan, the
@@ -390,19 +489,19 @@ func startSets(it fleetItem, plan []setPlan, recorded map[string]map[string]cent
 	return database, sets
 }
 
-// verifySets replaces the catalog's versions in sets with the ones the
+// verifySets replaces the catalog's versions in t with the ones the
 // database itself reports.
-func (p *Provisioner) verifySets(ctx context.Context, it fleetItem, database string, dryRun bool, plan []setPlan, sets []SetResult) error {
-	for i, sp := range plan {
-		v, err := p.server.Version(ctx, database, sp.set)
+func (f *fleetRun) verifySets(ctx context.Context, mc tenantdb.MigrationConn, it fleetItem, t *tenantRun) error {
+	for i, sp := range f.plan {
+		v, err := mc.Version(ctx, t.database, sp.set)
 		if err != nil {
 			return err
 		}
-		if v != sets[i].From && !dryRun && v == sp.target {
+		if v != t.sets[i].From && !f.o.DryRun && v == sp.target {
 			// The catalog was wrong and the database is there: correct it.
-			_ = p.record(ctx, it, database, sp.set.Name, v, nil)
+			f.recordSet(ctx, it, t.database, sp.set.Name, v, nil)
 		}
-		sets[i].From, sets[i].To = v, v
+		t.sets[i].From, t.sets[i].To = v, v
 	}
 	return nil
 }
@@ -410,23 +509,22 @@ func (p *Provisioner) verifySets(ctx context.Context, it fleetItem, database str
 // applySets migrates, in plan order, each set not yet at its target and
 // records where it got. It returns the failure's text for the report, or
 // "" when every set arrived.
-func (p *Provisioner) applySets(ctx context.Context, it fleetItem, database string, down bool, plan []setPlan, sets []SetResult) string {
-	for i, sp := range plan {
+func (f *fleetRun) applySets(ctx context.Context, mc tenantdb.MigrationConn, it fleetItem, t *tenantRun) string {
+	p, sets := f.p, t.sets
+	for i, sp := range f.plan {
 		if sets[i].From == sp.target {
 			continue
 		}
-		v, err := p.server.MigrateTo(ctx, database, sp.set, !down, sp.target)
+		v, err := mc.MigrateTo(ctx, t.database, sp.set, !f.o.Down, sp.target)
 		if v < 0 {
 			v = sets[i].From // the database could not tell: keep what the catalog knew
 		}
 		sets[i].To = v
-		if rerr := p.record(ctx, it, database, sp.set.Name, v, err); rerr != nil && err == nil {
-			err = rerr
-		}
+		f.recordSet(ctx, it, t.database, sp.set.Name, v, err)
 		if err != nil {
 			sets[i].Error = p.safeError(err)
 			msg := sets[i].Error
-			if len(plan) > 1 {
+			if len(f.plan) > 1 {
 				msg = "migration set " + sp.set.Name + ": " + msg
 			}
 			p.log.ErrorContext(ctx, "tenant migration failed", "tenant", it.name(), "set", sp.set.Name, "version", v, "err", sets[i].Error)
@@ -437,21 +535,20 @@ func (p *Provisioner) applySets(ctx context.Context, it fleetItem, database stri
 	return ""
 }
 
-// record stores the version a set reached in a tenant's or spare's database.
-func (p *Provisioner) record(ctx context.Context, it fleetItem, database, set string, v int64, runErr error) error {
-	ctx = context.WithoutCancel(ctx)
-	switch {
-	case set != migrations.CoreSetName:
-		return p.recordSet(ctx, database, set, v, runErr)
-	case it.spare != nil:
-		return p.catalog.RecordSpareVersion(ctx, database, v)
-	default:
-		msg := ""
-		if runErr != nil {
-			msg = p.safeError(runErr)
-		}
-		return p.catalog.RecordMigration(ctx, it.tenant.ID, v, msg)
+// recordSet queues the version a set reached in a tenant's or spare's
+// database, read now, for the catalog.
+func (f *fleetRun) recordSet(ctx context.Context, it fleetItem, database, set string, v int64, runErr error) {
+	rec := central.MigrationRecord{Database: database, Version: max(v, 0), At: f.p.now()}
+	if runErr != nil {
+		rec.Error = f.p.safeError(runErr)
 	}
+	if set != migrations.CoreSetName {
+		rec.Set = set
+	}
+	if it.tenant != nil {
+		rec.TenantID = it.tenant.ID
+	}
+	f.rec.add(ctx, it.name(), rec)
 }
 
 // safeError is an error's text for reports: first line, bounded.

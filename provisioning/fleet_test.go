@@ -82,7 +82,32 @@ func (s *countingServer) Version(ctx context.Context, database string, set migra
 	return s.Server.Version(ctx, database, set)
 }
 
-// calls is how many tenant connections the fleet runs made.
+// NewMigrator counts the fleet workers' calls too.
+func (s *countingServer) NewMigrator() (tenantdb.MigrationConn, error) {
+	m, err := s.Server.NewMigrator()
+	if err != nil {
+		return nil, err
+	}
+	return &countingMigrator{MigrationConn: m, s: s}, nil
+}
+
+// countingMigrator counts a fleet worker's calls in its countingServer.
+type countingMigrator struct {
+	tenantdb.MigrationConn
+	s *countingServer
+}
+
+func (m *countingMigrator) MigrateTo(ctx context.Context, database string, set migrations.Set, up bool, to int64) (int64, error) {
+	m.s.migrateTo.Add(1)
+	return m.MigrationConn.MigrateTo(ctx, database, set, up, to)
+}
+
+func (m *countingMigrator) Version(ctx context.Context, database string, set migrations.Set) (int64, error) {
+	m.s.version.Add(1)
+	return m.MigrationConn.Version(ctx, database, set)
+}
+
+// calls is how many per-tenant calls on a tenant database the fleet runs made.
 func (s *countingServer) calls() int64 { return s.migrateTo.Load() + s.version.Load() }
 
 // upgraded is a Provisioner over the same catalog, server and box as e's

@@ -45,6 +45,7 @@ type Catalog interface {
 	RecordMigration(ctx context.Context, id string, version int64, errMsg string) error
 	RecordSpareVersion(ctx context.Context, name string, version int64) error
 	RecordSetVersion(ctx context.Context, database, set string, version int64, errMsg string) error
+	RecordMigrations(ctx context.Context, recs []central.MigrationRecord) error
 	SetVersions(ctx context.Context) (map[string]map[string]central.SetVersion, error)
 	SetVersionsOf(ctx context.Context, database string) (map[string]central.SetVersion, error)
 	AddSpare(ctx context.Context, s *central.Spare) error
@@ -64,6 +65,9 @@ type Server interface {
 	Migrate(ctx context.Context, database string, set migrations.Set) (int64, error)
 	MigrateTo(ctx context.Context, database string, set migrations.Set, up bool, to int64) (int64, error)
 	Version(ctx context.Context, database string, set migrations.Set) (int64, error)
+	// NewMigrator is a connection of its own for a fleet worker (see
+	// tenantdb.Migrator).
+	NewMigrator() (tenantdb.MigrationConn, error)
 	LockUser(ctx context.Context, user string) error
 	DropDatabase(ctx context.Context, name string) error
 	DropUser(ctx context.Context, user string) error

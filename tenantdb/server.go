@@ -292,6 +292,12 @@ func (s *Server) MigrateTo(ctx context.Context, database string, set migrations.
 		return 0, err
 	}
 	defer p.Close()
+	return migrateTo(ctx, p, up, to)
+}
+
+// migrateTo runs p up or down and reads the version it reached.
+func migrateTo(ctx context.Context, p *migrations.Provider, up bool, to int64) (int64, error) {
+	var err error
 	switch {
 	case up && to == 0:
 		_, err = migrations.Up(ctx, p)
@@ -334,13 +340,17 @@ func (s *Server) provider(database string, set migrations.Set) (*migrations.Prov
 	if err != nil {
 		return nil, err
 	}
-	p, err := migrations.NewProvider(db.DB, set.FS, set.Table, "tenant:"+s.cfg.Addr+"/"+database)
+	p, err := migrations.NewProvider(db.DB, set.FS, set.Table, s.lockKey(database))
 	if err != nil {
 		db.Close()
 		return nil, err
 	}
 	return p, nil
 }
+
+// lockKey names database's migration lock: every runner, of any release,
+// must derive the same.
+func (s *Server) lockKey(database string) string { return "tenant:" + s.cfg.Addr + "/" + database }
 
 // Databases lists the databases whose names start with prefix.
 func (s *Server) Databases(ctx context.Context, prefix string) ([]string, error) {
