@@ -143,6 +143,13 @@ func run() error {
 	if !o.keep {
 		defer bench.Cleanup()
 	}
+	// The background work of silo serve: the catalog poll and the
+	// authorization epochs without which no caller is served from cache.
+	bg, stopBackground := context.WithCancel(ctx)
+	var background sync.WaitGroup
+	background.Go(func() { a.RunBackground(bg) })
+	defer background.Wait()
+	defer stopBackground()
 
 	silo, stopSilo := listen(a.Handler)
 	defer stopSilo()
