@@ -30,12 +30,8 @@ func (p *Provisioner) sharedLogin() string {
 // the tenant privileges on database, granted to the shared login; nothing
 // when the mode is off.
 func (p *Provisioner) fixRole(ctx context.Context, user, database string) error {
-	login := p.sharedLogin()
-	if login == "" {
-		return nil
-	}
-	role, err := tenantdb.RoleFor(user)
-	if err != nil {
+	login, role, err := p.sharedRole(user)
+	if err != nil || login == "" {
 		return err
 	}
 	_, err = p.server.FixRole(ctx, role, database, login)
@@ -44,15 +40,21 @@ func (p *Provisioner) fixRole(ctx context.Context, user, database string) error 
 
 // revokeRole takes a deleted tenant's role from the shared login.
 func (p *Provisioner) revokeRole(ctx context.Context, user string) error {
-	login := p.sharedLogin()
-	if login == "" {
-		return nil
-	}
-	role, err := tenantdb.RoleFor(user)
-	if err != nil {
+	login, role, err := p.sharedRole(user)
+	if err != nil || login == "" {
 		return err
 	}
 	return p.server.RevokeRole(ctx, role, login)
+}
+
+// sharedRole is the shared login and the role of the tenant whose DB user
+// is user; login is "" when the shared mode is off.
+func (p *Provisioner) sharedRole(user string) (login, role string, err error) {
+	if login = p.sharedLogin(); login == "" {
+		return "", "", nil
+	}
+	role, err = tenantdb.RoleFor(user)
+	return login, role, err
 }
 
 // dropRole drops a purged tenant's role, if any (in either mode: the mode
