@@ -28,6 +28,7 @@ func (e *AccountError) Unwrap() error { return e.Err }
 // accountReasons maps the server's error numbers for a refused account.
 var accountReasons = map[uint16]string{
 	1045: "access_denied",     // unknown user or wrong password
+	1698: "access_denied",     // MariaDB, for a user dropped while its login was cached (ER_ACCESS_DENIED_NO_PASSWORD_ERROR)
 	1044: "database_denied",   // no grant on the database
 	1142: "privilege_missing", // table privilege missing
 	1143: "privilege_missing", // column privilege missing
