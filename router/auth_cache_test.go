@@ -1,14 +1,10 @@
 package router_test
 
 import (
-	"database/sql/driver"
 	"fmt"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/go-sql-driver/mysql"
 
 	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
@@ -211,18 +207,8 @@ func TestCachedCallersReadNoTenantDatabase(t *testing.T) {
 // database is back, when the other instance drops its stale entry.
 func TestCachedCallersThroughACentralOutage(t *testing.T) {
 	t.Parallel()
-	var down atomic.Bool
-	nowhere := mysql.NewConfig()
-	nowhere.Net, nowhere.Addr, nowhere.DBName, nowhere.Timeout = "tcp", "127.0.0.1:1", "silo_nowhere", time.Second
-	dead, err := mysql.NewConnector(nowhere)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := newServer(t, following, func(o *serverOptions) {
-		o.wrapCentral = func(c driver.Connector) driver.Connector {
-			return &switchConnector{Connector: c, down: dead, isDown: &down}
-		}
-	})
+	down, cut := centralSwitch(t)
+	a := newServer(t, following, cut)
 	b := a.instance(t, following)
 	f := newAdminFixture(t, a, "authz-outage")
 	f.addRole(t, "reader", "users:read")

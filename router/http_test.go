@@ -139,18 +139,8 @@ func TestReadyzDatabaseDown(t *testing.T) {
 	t.Parallel()
 	// Once down, the central pool connects where nothing listens (port 1):
 	// every query fails to connect.
-	var down atomic.Bool
-	nowhere := mysql.NewConfig()
-	nowhere.Net, nowhere.Addr, nowhere.DBName, nowhere.Timeout = "tcp", "127.0.0.1:1", "silo_nowhere", time.Second
-	dead, err := mysql.NewConnector(nowhere)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := newServer(t, func(o *serverOptions) {
-		o.wrapCentral = func(c driver.Connector) driver.Connector {
-			return &switchConnector{Connector: c, down: dead, isDown: &down}
-		}
-	})
+	down, cut := centralSwitch(t)
+	s := newServer(t, cut)
 	down.Store(true)
 	s.db.SetMaxIdleConns(0) // closes the connections made while it was up
 
@@ -159,6 +149,24 @@ func TestReadyzDatabaseDown(t *testing.T) {
 	r := s.Expect(t, 503, "DATABASE_UNAVAILABLE", testsilo.Request{Method: "POST", Path: "/api/central/auth/login", Body: map[string]string{"email": "a@example.com", "password": "whatever123"}})
 	if strings.Contains(string(r.Raw), "127.0.0.1") || strings.Contains(string(r.Raw), "dial") {
 		t.Fatalf("error leaks connection details: %s", r.Raw)
+	}
+}
+
+// centralSwitch is a server option whose instance's new central
+// connections go where nothing listens (port 1) once down is set.
+func centralSwitch(t testing.TB) (down *atomic.Bool, option func(*serverOptions)) {
+	t.Helper()
+	nowhere := mysql.NewConfig()
+	nowhere.Net, nowhere.Addr, nowhere.DBName, nowhere.Timeout = "tcp", "127.0.0.1:1", "silo_nowhere", time.Second
+	dead, err := mysql.NewConnector(nowhere)
+	if err != nil {
+		t.Fatal(err)
+	}
+	down = new(atomic.Bool)
+	return down, func(o *serverOptions) {
+		o.wrapCentral = func(c driver.Connector) driver.Connector {
+			return &switchConnector{Connector: c, down: dead, isDown: down}
+		}
 	}
 }
 
