@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -236,4 +237,35 @@ func Versions(fsys fs.FS) []int64 {
 		}
 	}
 	return out
+}
+
+// Grace is how long a migration already running may go on after its
+// context is cancelled (see Uncancelled).
+const Grace = 30 * time.Second
+
+// Uncancelled returns a context for running migrations that outlives ctx's
+// cancellation by grace. MySQL commits each DDL statement at once, so a
+// migration cancelled between its DDL and goose's version row leaves the
+// schema ahead of its version table, and the next run repeats DDL that
+// already ran. Cancelling ctx (a stopped fleet run, a shut-down server)
+// therefore lets the migration in flight record itself, unless it takes
+// longer than grace. Call stop when the migration is done.
+func Uncancelled(ctx context.Context, grace time.Duration) (run context.Context, stop func()) {
+	run, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var mu sync.Mutex
+	var timer *time.Timer
+	unhook := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		timer = time.AfterFunc(grace, cancel)
+	})
+	return run, func() {
+		unhook()
+		mu.Lock()
+		if timer != nil {
+			timer.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
 }

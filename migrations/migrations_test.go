@@ -625,3 +625,26 @@ func TestUpRepairsEmptyVersionTable(t *testing.T) {
 	}
 	requireVersion(t, p, int64(len(res)))
 }
+
+// A migration's context outlives its parent's cancellation by the grace,
+// then ends; stop ends it at once.
+func TestUncancelled(t *testing.T) {
+	parent, cancel := context.WithCancel(context.Background())
+	run, stop := migrations.Uncancelled(parent, 50*time.Millisecond)
+	defer stop()
+	cancel()
+	if err := run.Err(); err != nil {
+		t.Fatalf("cancelling the parent ended the migration's context at once: %v", err)
+	}
+	select {
+	case <-run.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the migration's context outlived the grace")
+	}
+
+	run, stop = migrations.Uncancelled(context.Background(), time.Hour)
+	stop()
+	if run.Err() == nil {
+		t.Fatal("stop left the migration's context running")
+	}
+}

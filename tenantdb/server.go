@@ -295,8 +295,12 @@ func (s *Server) MigrateTo(ctx context.Context, database string, set migrations.
 	return migrateTo(ctx, p, up, to)
 }
 
-// migrateTo runs p up or down and reads the version it reached.
+// migrateTo runs p up or down and reads the version it reached. A
+// cancelled ctx lets the migration in flight finish and record its version
+// (migrations.Uncancelled), for up to migrations.Grace.
 func migrateTo(ctx context.Context, p *migrations.Provider, up bool, to int64) (int64, error) {
+	ctx, stop := migrations.Uncancelled(ctx, migrations.Grace)
+	defer stop()
 	var err error
 	switch {
 	case up && to == 0:
