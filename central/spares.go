@@ -13,6 +13,7 @@ import (
 type Spare struct {
 	DatabaseName  string    `db:"database_name"`
 	DatabaseHost  string    `db:"database_host"`
+	Server        string    `db:"server"`
 	DBUser        string    `db:"db_user"`
 	DBPasswordEnc []byte    `db:"db_password_enc"`
 	Status        string    `db:"status"`
@@ -20,14 +21,14 @@ type Spare struct {
 	CreatedAt     time.Time `db:"created_at"`
 }
 
-const spareColumns = "database_name, database_host, db_user, db_password_enc, status, schema_version, created_at"
+const spareColumns = "database_name, database_host, db_user, db_password_enc, status, schema_version, created_at, server"
 
 // AddSpare records a spare being built (status provisioning), before any of
 // its database objects exist, so the reconciliation check knows them.
 func (c *Catalog) AddSpare(ctx context.Context, s *Spare) error {
 	s.Status, s.CreatedAt = StatusProvisioning, c.now()
-	_, err := c.db.ExecContext(ctx, "INSERT INTO spare_databases ("+spareColumns+") VALUES (?, ?, ?, ?, ?, ?, ?)",
-		s.DatabaseName, s.DatabaseHost, s.DBUser, s.DBPasswordEnc, s.Status, s.SchemaVersion, s.CreatedAt)
+	_, err := c.db.ExecContext(ctx, "INSERT INTO spare_databases ("+spareColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+		s.DatabaseName, s.DatabaseHost, s.DBUser, s.DBPasswordEnc, s.Status, s.SchemaVersion, s.CreatedAt, s.Server)
 	return translate(err)
 }
 

@@ -37,6 +37,7 @@ type Tenant struct {
 	Step          string         `db:"step"`
 	DatabaseName  string         `db:"database_name"`
 	DatabaseHost  string         `db:"database_host"`
+	Server        string         `db:"server"` // the registered database server holding the database
 	DBUser        string         `db:"db_user"`
 	DBPasswordEnc []byte         `db:"db_password_enc"`
 	SchemaVersion int64          `db:"schema_version"`
@@ -55,7 +56,7 @@ var (
 	ErrDomainTaken    = apperr.New(apperr.Conflict, "CONFLICT", "A domain is already mapped to another tenant")
 )
 
-const tenantColumns = "id, slug, name, status, step, database_name, database_host, db_user, db_password_enc, schema_version, last_error, pending_admin, created_at, updated_at, migration_error"
+const tenantColumns = "id, slug, name, status, step, database_name, database_host, db_user, db_password_enc, schema_version, last_error, pending_admin, created_at, updated_at, migration_error, server"
 
 // Catalog is the tenant catalog in the central database.
 type Catalog struct {
@@ -212,16 +213,23 @@ func (c *Catalog) loadDomains(ctx context.Context, ts []*Tenant) error {
 // NewTenantID returns a fresh, time-ordered tenant id.
 func NewTenantID() string { return uuid.Must(uuid.NewV7()).String() }
 
-// CreateTenant inserts a new tenant (status provisioning) with its domains.
-// When claimSpare is set and a ready spare database exists, the tenant takes
-// it over: t's database fields and step become the spare's, and the spare
-// leaves the pool in the same transaction. It reports whether it did.
-func (c *Catalog) CreateTenant(ctx context.Context, t *Tenant, claimSpare bool) (claimed bool, err error) {
+// CreateTenant inserts a new tenant (status provisioning) with its domains,
+// placed on a database server as want asks (see place): t.Server is set.
+// When claimSpare is set and a ready spare database exists on that server,
+// the tenant takes it over: t's database fields and step become the
+// spare's, and the spare leaves the pool in the same transaction. It
+// reports whether it did.
+func (c *Catalog) CreateTenant(ctx context.Context, t *Tenant, want Placement, claimSpare bool) (claimed bool, err error) {
 	err = c.mutate(ctx, func(tx *sqlx.Tx) error {
 		claimed = false
+		server, err := place(ctx, tx, want)
+		if err != nil {
+			return err
+		}
+		t.Server = server
 		if claimSpare {
 			var s Spare
-			err := tx.GetContext(ctx, &s, "SELECT "+spareColumns+" FROM spare_databases WHERE status = 'ready' ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED")
+			err := tx.GetContext(ctx, &s, "SELECT "+spareColumns+" FROM spare_databases WHERE status = 'ready' AND server = ? ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED", server)
 			switch {
 			case err == nil:
 				claimed = true
@@ -235,9 +243,9 @@ func (c *Catalog) CreateTenant(ctx context.Context, t *Tenant, claimSpare bool) 
 			}
 		}
 		t.CreatedAt, t.UpdatedAt = c.now(), c.now()
-		_, err := tx.ExecContext(ctx, "INSERT INTO tenants ("+tenantColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		_, err = tx.ExecContext(ctx, "INSERT INTO tenants ("+tenantColumns+") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 			t.ID, t.Slug, t.Name, t.Status, t.Step, t.DatabaseName, t.DatabaseHost, t.DBUser, t.DBPasswordEnc,
-			t.SchemaVersion, t.LastError, t.PendingAdmin, t.CreatedAt, t.UpdatedAt, t.MigrationErr)
+			t.SchemaVersion, t.LastError, t.PendingAdmin, t.CreatedAt, t.UpdatedAt, t.MigrationErr, t.Server)
 		if isDuplicate(err) {
 			return ErrTenantExists
 		}
@@ -247,7 +255,7 @@ func (c *Catalog) CreateTenant(ctx context.Context, t *Tenant, claimSpare bool) 
 		if err := insertDomains(ctx, tx, t.ID, t.Domains, c.now()); err != nil {
 			return err
 		}
-		detail := "database " + t.DatabaseName
+		detail := "database " + t.DatabaseName + " on server " + t.Server
 		if claimed {
 			detail += " (spare)"
 		}
@@ -382,8 +390,14 @@ func (c *Catalog) UpdateTenant(ctx context.Context, slug string, name *string, d
 // RemoveTenant deletes a purged tenant's catalog row and domains.
 func (c *Catalog) RemoveTenant(ctx context.Context, t *Tenant) error {
 	return c.mutate(ctx, func(tx *sqlx.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM tenants WHERE id = ?", t.ID); err != nil {
+		res, err := tx.ExecContext(ctx, "DELETE FROM tenants WHERE id = ?", t.ID)
+		if err != nil {
 			return translate(err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			if _, err := tx.ExecContext(ctx, "UPDATE db_servers SET tenants = GREATEST(tenants - 1, 0) WHERE name = ?", t.Server); err != nil {
+				return translate(err)
+			}
 		}
 		if _, err := tx.ExecContext(ctx, "DELETE FROM schema_sets WHERE database_name = ?", t.DatabaseName); err != nil {
 			return translate(err)

@@ -41,7 +41,7 @@ func (c *validationCatalog) TryLock(_ context.Context, name string) (func(), boo
 	return func() {}, true, nil
 }
 
-func (c *validationCatalog) CreateTenant(_ context.Context, t *central.Tenant, _ bool) (bool, error) {
+func (c *validationCatalog) CreateTenant(_ context.Context, t *central.Tenant, _ central.Placement, _ bool) (bool, error) {
 	cp := *t
 	c.created = &cp
 	return false, errStop

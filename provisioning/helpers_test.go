@@ -67,6 +67,9 @@ func newEnv(t testing.TB, opts ...func(*provisioning.Options)) *env {
 	}
 	t.Cleanup(func() { locks.Close() })
 	catalog.UseLockPool(locks)
+	if err := provisioning.RegisterDefault(ctx, catalog, box, cfg, provisioning.DefaultCapacity); err != nil {
+		t.Fatal(err)
+	}
 	guard := login.NewGuard(login.GuardOptions{Cost: 4, PerIPPerMinute: 100, PerEmailPerMinute: 100})
 	return &env{
 		t: t, prov: provisioning.New(catalog, server, box, guard, o), catalog: catalog, server: server,

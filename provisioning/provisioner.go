@@ -32,7 +32,7 @@ type Catalog interface {
 	Tenant(ctx context.Context, slug string) (*central.Tenant, error)
 	Tenants(ctx context.Context, f central.TenantFilter) ([]central.Tenant, string, error)
 	TenantsByStatus(ctx context.Context, statuses ...string) ([]central.Tenant, error)
-	CreateTenant(ctx context.Context, t *central.Tenant, claimSpare bool) (bool, error)
+	CreateTenant(ctx context.Context, t *central.Tenant, want central.Placement, claimSpare bool) (bool, error)
 	SetStep(ctx context.Context, id, step string, schemaVersion int64) error
 	SetProvisioning(ctx context.Context, id string) error
 	FinishProvisioning(ctx context.Context, t *central.Tenant) error
@@ -249,7 +249,7 @@ func (p *Provisioner) Create(ctx context.Context, in NewTenant) (*central.Tenant
 		return nil, err
 	}
 	defer p.slots.Release(1)
-	claimed, err := p.catalog.CreateTenant(ctx, t, p.opts.SparePool > 0)
+	claimed, err := p.catalog.CreateTenant(ctx, t, central.Placement{}, p.opts.SparePool > 0)
 	if err != nil {
 		return nil, err
 	}

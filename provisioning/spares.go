@@ -73,7 +73,7 @@ func (p *Provisioner) buildSpare(ctx context.Context) error {
 	}
 	defer p.slots.Release(1)
 	password := tenantdb.NewPassword()
-	s := &central.Spare{DatabaseName: p.spareName(), DatabaseHost: p.server.Addr(), DBUser: p.newUserName()}
+	s := &central.Spare{DatabaseName: p.spareName(), DatabaseHost: p.server.Addr(), DBUser: p.newUserName(), Server: central.DefaultServer}
 	s.DBPasswordEnc = p.box.Seal([]byte(password), []byte(s.DBUser))
 	if err := p.catalog.AddSpare(ctx, s); err != nil {
 		return err

@@ -144,6 +144,13 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, create bool
 		db.Close()
 		return nil, err
 	}
+	if create {
+		catalog := central.NewCatalog(db, cfg.CentralDSN.DBName)
+		if err := provisioning.RegisterDefault(ctx, catalog, box, cfg.TenantAdminDSN, provisioning.DefaultCapacity); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("register the default database server: %w", err)
+		}
+	}
 	locks, err := central.OpenLockPool(ctx, cfg.CentralDSN)
 	if err != nil {
 		db.Close()
