@@ -8,8 +8,8 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// TenantCache answers tenant lookups by slug and by custom domain from
-// memory. It holds the whole catalog (minus deleted tenants), so an unknown
+// TenantCache answers tenant lookups by slug and by custom domain, and
+// database-server lookups by name, from memory. It holds the whole catalog (minus deleted tenants), so an unknown
 // slug or domain is answered without touching the central database however
 // many random names a client invents. It reloads when the catalog version
 // moves: at once after a change made through this instance's Catalog, and
@@ -33,6 +33,7 @@ type snapshot struct {
 	version  int64
 	bySlug   map[string]*Tenant
 	byDomain map[string]*Tenant
+	servers  map[string]*Server
 }
 
 // reloadTimeout bounds one reload of the catalog.
@@ -53,6 +54,19 @@ func (c *TenantCache) BySlug(ctx context.Context, slug string) (*Tenant, error) 
 		return nil, err
 	}
 	return c.found(s.bySlug[slug])
+}
+
+// Server returns the registered database server name, or
+// ErrServerNotFound.
+func (c *TenantCache) Server(ctx context.Context, name string) (*Server, error) {
+	s, err := c.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if srv := s.servers[name]; srv != nil {
+		return srv, nil
+	}
+	return nil, ErrServerNotFound
 }
 
 // ByDomain returns the tenant a custom domain is mapped to, or ErrTenantNotFound.
@@ -134,7 +148,15 @@ func (c *TenantCache) load(ctx context.Context) (*snapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &snapshot{version: version, bySlug: make(map[string]*Tenant, len(ts)), byDomain: map[string]*Tenant{}}
+	servers, err := c.catalog.Servers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s := &snapshot{version: version, bySlug: make(map[string]*Tenant, len(ts)), byDomain: map[string]*Tenant{},
+		servers: make(map[string]*Server, len(servers))}
+	for i := range servers {
+		s.servers[servers[i].Name] = &servers[i]
+	}
 	byID := make(map[string]*Tenant, len(ts))
 	for i := range ts {
 		s.bySlug[ts[i].Slug] = &ts[i]

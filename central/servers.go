@@ -5,7 +5,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"maps"
+	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -61,6 +66,28 @@ func (l Labels) Has(want Labels) bool {
 		}
 	}
 	return true
+}
+
+var (
+	serverName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
+	labelKey   = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,31}$`)
+	labelValue = regexp.MustCompile(`^[A-Za-z0-9_.-]{0,63}$`)
+)
+
+// MaxLabels is how many labels a server (or a placement) may carry.
+const MaxLabels = 16
+
+// ValidServerName reports whether name may name a database server.
+func ValidServerName(name string) bool { return serverName.MatchString(name) }
+
+// CheckLabels adds to v what is wrong with labels, as field.
+func CheckLabels(v *apperr.Validator, field string, labels Labels) {
+	v.Check(len(labels) <= MaxLabels, field, fmt.Sprintf("at most %d labels", MaxLabels))
+	keys := slices.Sorted(maps.Keys(labels))
+	for _, k := range keys {
+		v.Check(labelKey.MatchString(k), field, "label key "+strconv.Quote(k)+" must match ^[a-z][a-z0-9_.-]{0,31}$")
+		v.Check(labelValue.MatchString(labels[k]), field, "label value of "+strconv.Quote(k)+" must match ^[A-Za-z0-9_.-]{0,63}$")
+	}
 }
 
 // Free is how many more tenants the server may take.
@@ -297,29 +324,29 @@ type Placement struct {
 // the active server carrying the wanted labels with the most free room. The
 // slot is taken by a conditional update of the server's row, so that two
 // creations never overfill a server.
-func place(ctx context.Context, tx *sqlx.Tx, want Placement) (string, error) {
+func place(ctx context.Context, tx *sqlx.Tx, want Placement) (*Server, error) {
 	var rows []Server
 	err := tx.SelectContext(ctx, &rows, "SELECT "+serverColumns+", 0 AS spares FROM db_servers s")
 	if err != nil {
-		return "", translate(err)
+		return nil, translate(err)
 	}
 	var candidates []Server
 	for _, s := range rows {
 		if err := s.decode(); err != nil {
-			return "", err
+			return nil, err
 		}
 		if want.Server != "" && s.Name != want.Server {
 			continue
 		}
 		if want.Server != "" && s.Status != ServerActive {
-			return "", apperr.New(apperr.Conflict, "SERVER_NOT_ACTIVE", "Database server "+s.Name+" is "+s.Status+" and takes no new tenants")
+			return nil, apperr.New(apperr.Conflict, "SERVER_NOT_ACTIVE", "Database server "+s.Name+" is "+s.Status+" and takes no new tenants")
 		}
 		if s.Status == ServerActive && s.Labels.Has(want.Labels) && s.Free() > 0 {
 			candidates = append(candidates, s)
 		}
 	}
 	if want.Server != "" && len(candidates) == 0 && !slicesHasServer(rows, want.Server) {
-		return "", apperr.Validation(apperr.FieldError{Field: "server", Message: "no database server is named " + want.Server})
+		return nil, apperr.Validation(apperr.FieldError{Field: "server", Message: "no database server is named " + want.Server})
 	}
 	sort.SliceStable(candidates, func(i, j int) bool {
 		if candidates[i].Free() != candidates[j].Free() {
@@ -327,16 +354,17 @@ func place(ctx context.Context, tx *sqlx.Tx, want Placement) (string, error) {
 		}
 		return candidates[i].Name < candidates[j].Name
 	})
-	for _, s := range candidates {
+	for i := range candidates {
+		s := &candidates[i]
 		res, err := tx.ExecContext(ctx, "UPDATE db_servers SET tenants = tenants + 1 WHERE name = ? AND status = 'active' AND tenants < capacity", s.Name)
 		if err != nil {
-			return "", translate(err)
+			return nil, translate(err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			return s.Name, nil
+			return s, nil
 		}
 	}
-	return "", ErrNoCapacity
+	return nil, ErrNoCapacity
 }
 
 func slicesHasServer(rows []Server, name string) bool {

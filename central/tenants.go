@@ -226,10 +226,10 @@ func (c *Catalog) CreateTenant(ctx context.Context, t *Tenant, want Placement, c
 		if err != nil {
 			return err
 		}
-		t.Server = server
+		t.Server, t.DatabaseHost = server.Name, server.Addr
 		if claimSpare {
 			var s Spare
-			err := tx.GetContext(ctx, &s, "SELECT "+spareColumns+" FROM spare_databases WHERE status = 'ready' AND server = ? ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED", server)
+			err := tx.GetContext(ctx, &s, "SELECT "+spareColumns+" FROM spare_databases WHERE status = 'ready' AND server = ? ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED", server.Name)
 			switch {
 			case err == nil:
 				claimed = true

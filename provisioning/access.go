@@ -38,7 +38,11 @@ func (p *Provisioner) withActiveTenant(ctx context.Context, slug string, fn func
 	if err != nil {
 		return nil, err
 	}
-	return t, p.server.WithTenantDB(ctx, t.DatabaseName, t.DBUser, pw, fn)
+	srv, err := p.servers.Get(ctx, t.Server)
+	if err != nil {
+		return nil, err
+	}
+	return t, srv.WithTenantDB(ctx, t.DatabaseName, t.DBUser, pw, fn)
 }
 
 // Invite creates an invitation in an active tenant on behalf of a central

@@ -25,17 +25,17 @@ func (p *Provisioner) password(user string, enc []byte) (string, error) {
 // USER with the catalog's password and ACCOUNT UNLOCK, FixGrants, and in
 // the shared connection mode the tenant's role: fixRole), then
 // proves the account by logging in to its database with it.
-func (p *Provisioner) redoAccount(ctx context.Context, user, database, password string) error {
-	if err := p.server.CreateUser(ctx, user, password); err != nil {
+func (p *Provisioner) redoAccount(ctx context.Context, srv Server, user, database, password string) error {
+	if err := srv.CreateUser(ctx, user, password); err != nil {
 		return err
 	}
-	if _, err := p.server.FixGrants(ctx, user, database); err != nil {
+	if _, err := srv.FixGrants(ctx, user, database); err != nil {
 		return err
 	}
-	if err := p.fixRole(ctx, user, database); err != nil {
+	if err := p.fixRole(ctx, srv, user, database); err != nil {
 		return err
 	}
-	return p.server.WithTenantDB(ctx, database, user, password, func(*sqlx.DB) error { return nil })
+	return srv.WithTenantDB(ctx, database, user, password, func(*sqlx.DB) error { return nil })
 }
 
 // errAccountRepair is answered when an active tenant's DB account could not
@@ -51,7 +51,11 @@ func (p *Provisioner) repairAccount(ctx context.Context, t *central.Tenant) erro
 		return err
 	}
 	ctx = context.WithoutCancel(ctx)
-	if err := p.redoAccount(ctx, t.DBUser, t.DatabaseName, password); err != nil {
+	srv, err := p.servers.Get(ctx, t.Server)
+	if err == nil {
+		err = p.redoAccount(ctx, srv, t.DBUser, t.DatabaseName, password)
+	}
+	if err != nil {
 		p.log.ErrorContext(ctx, "tenant DB account repair failed", "tenant", t.Slug, "err", err)
 		e := *errAccountRepair
 		e.Err = err
@@ -99,69 +103,91 @@ type brokenSet struct {
 }
 
 // brokenAccounts lists the tenants (active or suspended) and ready spares
-// whose DB account is missing, wrongly granted or refused.
+// whose DB account is missing, wrongly granted or refused, on every
+// registered server; a server that cannot be reached is an error, and the
+// others are still looked at.
 func (p *Provisioner) brokenAccounts(ctx context.Context) (*brokenSet, error) {
-	users, err := p.server.Users(ctx, p.opts.Prefix)
-	if err != nil {
-		return nil, err
-	}
-	exists := set(users)
-	granted, err := p.grantedRoles(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var b brokenSet
 	tenants, err := p.catalog.TenantsByStatus(ctx, central.StatusActive, central.StatusSuspended, central.StatusDeleted)
 	if err != nil {
 		return nil, err
-	}
-	for _, t := range tenants {
-		deleted := t.Status == central.StatusDeleted
-		if deleted && !exists[t.DBUser] {
-			continue // purged, or never created
-		}
-		bad, err := p.accountBroken(ctx, account{t.Slug, t.DBUser, t.DatabaseName, t.DBPasswordEnc, deleted}, exists, granted)
-		if err != nil {
-			return nil, err
-		}
-		if bad {
-			b.tenants = append(b.tenants, t.Slug)
-		}
 	}
 	spares, err := p.catalog.Spares(ctx)
 	if err != nil {
 		return nil, err
 	}
+	servers, err := p.catalog.Servers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var b brokenSet
+	var errs []error
+	for _, rec := range servers {
+		if err := p.brokenOn(ctx, rec.Name, tenants, spares, &b); err != nil {
+			errs = append(errs, fmt.Errorf("server %s: %w", rec.Name, err))
+		}
+	}
+	return &b, errors.Join(errs...)
+}
+
+// brokenOn adds the broken accounts of the tenants and spares on server
+// name to b.
+func (p *Provisioner) brokenOn(ctx context.Context, name string, tenants []central.Tenant, spares []central.Spare, b *brokenSet) error {
+	srv, err := p.servers.Get(ctx, name)
+	if err != nil {
+		return err
+	}
+	users, err := srv.Users(ctx, p.opts.Prefix)
+	if err != nil {
+		return err
+	}
+	exists := set(users)
+	granted, err := p.grantedRoles(ctx, srv)
+	if err != nil {
+		return err
+	}
+	for _, t := range tenants {
+		deleted := t.Status == central.StatusDeleted
+		if t.Server != name || (deleted && !exists[t.DBUser]) {
+			continue // elsewhere, purged, or never created
+		}
+		bad, err := p.accountBroken(ctx, srv, account{t.Slug, t.DBUser, t.DatabaseName, t.DBPasswordEnc, deleted}, exists, granted)
+		if err != nil {
+			return err
+		}
+		if bad {
+			b.tenants = append(b.tenants, t.Slug)
+		}
+	}
 	for _, s := range spares {
-		if s.Status == central.StatusProvisioning {
+		if s.Server != name || s.Status == central.StatusProvisioning {
 			continue
 		}
-		bad, err := p.accountBroken(ctx, account{"spare " + s.DatabaseName, s.DBUser, s.DatabaseName, s.DBPasswordEnc, false}, exists, nil)
+		bad, err := p.accountBroken(ctx, srv, account{"spare " + s.DatabaseName, s.DBUser, s.DatabaseName, s.DBPasswordEnc, false}, exists, nil)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if bad {
 			b.spares = append(b.spares, s)
 		}
 	}
-	return &b, nil
+	return nil
 }
 
 // accountBroken reports whether a's account needs repair: a missing user,
 // wrong grants, a refused login, or in the shared mode (granted, the
 // login's roles, not nil) a wrong or ungranted role.
-func (p *Provisioner) accountBroken(ctx context.Context, a account, exists, granted map[string]bool) (bool, error) {
+func (p *Provisioner) accountBroken(ctx context.Context, srv Server, a account, exists, granted map[string]bool) (bool, error) {
 	if !exists[a.user] {
 		return true, nil
 	}
-	if problems, err := p.roleProblems(ctx, a, granted); err != nil || len(problems) > 0 {
+	if problems, err := p.roleProblems(ctx, srv, a, granted); err != nil || len(problems) > 0 {
 		return len(problems) > 0, err
 	}
-	problems, err := p.server.GrantProblems(ctx, a.user, a.database)
+	problems, err := srv.GrantProblems(ctx, a.user, a.database)
 	if err != nil || len(problems) > 0 || a.locked {
 		return len(problems) > 0, err
 	}
-	return p.loginProblem(ctx, a) != "", nil
+	return p.loginProblem(ctx, srv, a) != "", nil
 }
 
 // repairTenantAccount redoes slug's account under its lock (a deleted
@@ -181,10 +207,14 @@ func (p *Provisioner) repairTenantAccount(ctx context.Context, slug string) (boo
 	case central.StatusActive, central.StatusSuspended:
 	case central.StatusDeleted:
 		// Its user stays locked; only wrong grants are corrected.
-		if err := p.revokeRole(context.WithoutCancel(ctx), t.DBUser); err != nil {
+		srv, err := p.servers.Get(ctx, t.Server)
+		if err != nil {
 			return false, err
 		}
-		return p.server.FixGrants(context.WithoutCancel(ctx), t.DBUser, t.DatabaseName)
+		if err := p.revokeRole(context.WithoutCancel(ctx), srv, t.DBUser); err != nil {
+			return false, err
+		}
+		return srv.FixGrants(context.WithoutCancel(ctx), t.DBUser, t.DatabaseName)
 	default:
 		return false, nil
 	}
@@ -204,5 +234,9 @@ func (p *Provisioner) repairSpare(ctx context.Context, s central.Spare) error {
 	if err != nil {
 		return err
 	}
-	return p.redoAccount(context.WithoutCancel(ctx), s.DBUser, s.DatabaseName, password)
+	srv, err := p.servers.Get(ctx, s.Server)
+	if err != nil {
+		return err
+	}
+	return p.redoAccount(context.WithoutCancel(ctx), srv, s.DBUser, s.DatabaseName, password)
 }

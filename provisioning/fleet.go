@@ -99,6 +99,14 @@ type fleetItem struct {
 	spare  *central.Spare
 }
 
+// server is the database server the item's database is on.
+func (it fleetItem) server() string {
+	if it.spare != nil {
+		return it.spare.Server
+	}
+	return it.tenant.Server
+}
+
 func (it fleetItem) name() string {
 	if it.spare != nil {
 		return it.spare.DatabaseName
@@ -151,7 +159,7 @@ func (p *Provisioner) MigrateFleet(ctx context.Context, o FleetOptions, progress
 		batch = 1
 	}
 	f := &fleetRun{p: p, o: o, plan: plan, recorded: recorded, progress: progress, report: report,
-		rec: newFleetRecorder(p.catalog, batch), conns: newMigratorPool(p.server, o.Concurrency)}
+		rec: newFleetRecorder(p.catalog, batch), conns: newMigratorPool(p.servers, o.Concurrency)}
 	defer f.conns.close()
 	for _, r := range skipped {
 		if progress != nil {
@@ -274,11 +282,12 @@ func (f *fleetRun) run(ctx context.Context, batch []fleetItem) (failures int) {
 
 // work migrates one tenant on a worker connection of the run's pool.
 func (f *fleetRun) work(ctx context.Context, it fleetItem) TenantResult {
-	mc, err := f.conns.get()
+	server := it.server()
+	mc, err := f.conns.get(ctx, server)
 	if err != nil {
 		return TenantResult{Slug: it.name(), Spare: it.spare != nil, Outcome: OutcomeFailed, Error: f.p.safeError(err)}
 	}
-	defer f.conns.put(mc)
+	defer f.conns.put(server, mc)
 	return f.migrateOne(ctx, mc, it)
 }
 

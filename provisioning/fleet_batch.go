@@ -83,37 +83,54 @@ func (r *fleetRecorder) flush(ctx context.Context) (unrecorded []string, err err
 }
 
 // migratorPool holds a fleet run's tenant-server connections, one per
-// worker, opened on first need and reused from tenant to tenant.
+// worker and server, opened on first need and reused from tenant to tenant.
 type migratorPool struct {
-	server Server
-	idle   chan tenantdb.MigrationConn
+	servers ServerSet
+	size    int
+
+	mu   sync.Mutex
+	idle map[string]chan tenantdb.MigrationConn // by server
 }
 
-func newMigratorPool(server Server, size int) *migratorPool {
-	return &migratorPool{server: server, idle: make(chan tenantdb.MigrationConn, size)}
+func newMigratorPool(servers ServerSet, size int) *migratorPool {
+	return &migratorPool{servers: servers, size: size, idle: map[string]chan tenantdb.MigrationConn{}}
 }
 
-// get returns an idle connection or a new one. A run never has more
-// workers than the pool's size, so put never blocks.
-func (m *migratorPool) get() (tenantdb.MigrationConn, error) {
+func (m *migratorPool) idleOf(server string) chan tenantdb.MigrationConn {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.idle[server]
+	if c == nil {
+		c = make(chan tenantdb.MigrationConn, m.size)
+		m.idle[server] = c
+	}
+	return c
+}
+
+// get returns an idle connection to server or a new one. A run never has
+// more workers on a server than the pool's size, so put never blocks.
+func (m *migratorPool) get(ctx context.Context, server string) (tenantdb.MigrationConn, error) {
 	select {
-	case c := <-m.idle:
+	case c := <-m.idleOf(server):
 		return c, nil
 	default:
-		return m.server.NewMigrator()
+		srv, err := m.servers.Get(ctx, server)
+		if err != nil {
+			return nil, err
+		}
+		return srv.NewMigrator()
 	}
 }
 
-func (m *migratorPool) put(c tenantdb.MigrationConn) { m.idle <- c }
+func (m *migratorPool) put(server string, c tenantdb.MigrationConn) { m.idleOf(server) <- c }
 
 // close closes every connection; the workers have all returned theirs.
 func (m *migratorPool) close() {
-	for {
-		select {
-		case c := <-m.idle:
-			c.Close()
-		default:
-			return
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, idle := range m.idle {
+		for len(idle) > 0 {
+			(<-idle).Close()
 		}
 	}
 }

@@ -124,7 +124,7 @@ func (e *env) provisionerOn(catalog provisioning.Catalog, srv provisioning.Serve
 		f(&o)
 	}
 	guard := login.NewGuard(login.GuardOptions{Cost: 4, PerIPPerMinute: 100, PerEmailPerMinute: 100})
-	return provisioning.New(catalog, srv, e.box, guard, o)
+	return provisioning.New(catalog, provisioning.OneServer(srv), e.box, guard, o)
 }
 
 // secondProcess is a catalog and a server with pools of their own, as

@@ -174,7 +174,7 @@ func FuzzTenantValidation(f *testing.F) {
 			domains = strings.Split(domainList, ",")
 		}
 		cat := &validationCatalog{}
-		p := provisioning.New(cat, addrOnly{}, box, guard, provisioning.Options{Prefix: prefix, BaseDomain: fuzzBaseDomain, Log: log})
+		p := provisioning.New(cat, provisioning.OneServer(addrOnly{}), box, guard, provisioning.Options{Prefix: prefix, BaseDomain: fuzzBaseDomain, Log: log})
 		ctx := central.WithActor(context.Background(), central.Actor{Kind: "system"})
 
 		_, err := p.Create(ctx, provisioning.NewTenant{Slug: slug, Name: name, Domains: append([]string(nil), domains...)})

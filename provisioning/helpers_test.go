@@ -72,7 +72,7 @@ func newEnv(t testing.TB, opts ...func(*provisioning.Options)) *env {
 	}
 	guard := login.NewGuard(login.GuardOptions{Cost: 4, PerIPPerMinute: 100, PerEmailPerMinute: 100})
 	return &env{
-		t: t, prov: provisioning.New(catalog, server, box, guard, o), catalog: catalog, server: server,
+		t: t, prov: provisioning.New(catalog, provisioning.OneServer(server), box, guard, o), catalog: catalog, server: server,
 		central: db, centralDB: cfg.DBName, prefix: prefix, box: box,
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -48,6 +49,7 @@ type Catalog interface {
 	RecordMigrations(ctx context.Context, recs []central.MigrationRecord) error
 	SetVersions(ctx context.Context) (map[string]map[string]central.SetVersion, error)
 	SetVersionsOf(ctx context.Context, database string) (map[string]central.SetVersion, error)
+	Servers(ctx context.Context) ([]central.Server, error)
 	AddSpare(ctx context.Context, s *central.Spare) error
 	SpareReady(ctx context.Context, name string, schemaVersion int64) error
 	RemoveSpare(ctx context.Context, name string) error
@@ -75,7 +77,8 @@ type Server interface {
 	Users(ctx context.Context, prefix string) ([]string, error)
 	CreateTenantUser(ctx context.Context, database, user, password string, u *tenantdb.User, roles ...string) error
 	WithTenantDB(ctx context.Context, database, user, password string, fn func(*sqlx.DB) error) error
-	// The shared connection mode's roles (see shared.go).
+	// The shared connection mode's login and roles (see shared.go).
+	EnsureSharedLogin(ctx context.Context, login, password string) error
 	FixRole(ctx context.Context, role, database, login string) (bool, error)
 	RoleProblems(ctx context.Context, role, database string) ([]string, error)
 	RevokeRole(ctx context.Context, role, login string) error
@@ -112,6 +115,10 @@ type Options struct {
 	// SharedConns is SILO_TENANT_CONN_MODE=shared: every tenant also gets a
 	// role granted to the server's shared login (see shared.go).
 	SharedConns bool
+	// SharedPassword is the shared login's password (derived from the
+	// master key), which provisioning sets on a server the first time it
+	// grants a role there.
+	SharedPassword string
 	// Conns are this process's tenant connections, whose pool of a tenant
 	// Provision closes; nil when the process holds none (the CLI).
 	Conns *Connections
@@ -120,7 +127,7 @@ type Options struct {
 // Provisioner creates tenants and manages their lifecycle.
 type Provisioner struct {
 	catalog Catalog
-	server  Server
+	servers ServerSet
 	box     *secretbox.Box
 	guard   *login.Guard
 	opts    Options
@@ -128,6 +135,7 @@ type Provisioner struct {
 	sets    []migrations.Set // Silo's own set, then the application's
 	slots   *semaphore.Weighted
 	refill  chan struct{}
+	logins  sync.Map // servers (by address) whose shared login this process has ensured
 	log     *slog.Logger
 
 	// Hook, when set, runs before every provisioning step with the step's
@@ -136,7 +144,7 @@ type Provisioner struct {
 }
 
 // New returns a Provisioner.
-func New(catalog Catalog, server Server, box *secretbox.Box, guard *login.Guard, opts Options) *Provisioner {
+func New(catalog Catalog, servers ServerSet, box *secretbox.Box, guard *login.Guard, opts Options) *Provisioner {
 	if opts.Concurrency < 1 {
 		opts.Concurrency = 4
 	}
@@ -147,7 +155,7 @@ func New(catalog Catalog, server Server, box *secretbox.Box, guard *login.Guard,
 		opts.Migrations = migrations.Tenant()
 	}
 	return &Provisioner{
-		catalog: catalog, server: server, box: box, guard: guard, opts: opts,
+		catalog: catalog, servers: servers, box: box, guard: guard, opts: opts,
 		latest: migrations.Latest(opts.Migrations),
 		sets:   append([]migrations.Set{migrations.CoreSet(opts.Migrations)}, opts.AppSets...),
 		slots:  semaphore.NewWeighted(int64(opts.Concurrency)),
@@ -195,6 +203,11 @@ type NewTenant struct {
 	Name    string
 	Domains []string
 	Admin   *NewAdmin
+	// Server names the database server to place the tenant on; else
+	// Labels, if any, must all be on the server chosen (see
+	// central.Placement).
+	Server string
+	Labels map[string]string
 }
 
 // pendingAdmin is the first tenant_admin kept in the catalog until created.
@@ -214,6 +227,8 @@ func (p *Provisioner) Create(ctx context.Context, in NewTenant) (*central.Tenant
 	checkSlug(&v, in.Slug)
 	checkTenantName(&v, in.Name)
 	domains := normalizeDomains(&v, in.Domains, p.opts.BaseDomain)
+	v.Check(in.Server == "" || central.ValidServerName(in.Server), "server", "must match ^[a-z][a-z0-9-]{0,30}$")
+	central.CheckLabels(&v, "labels", in.Labels)
 	if in.Admin != nil {
 		in.Admin.check(&v)
 	}
@@ -222,7 +237,7 @@ func (p *Provisioner) Create(ctx context.Context, in NewTenant) (*central.Tenant
 	}
 	t := &central.Tenant{
 		ID: central.NewTenantID(), Slug: in.Slug, Name: strings.TrimSpace(in.Name), Domains: domains,
-		Status: central.StatusProvisioning, Step: stepCreated, DatabaseHost: p.server.Addr(),
+		Status: central.StatusProvisioning, Step: stepCreated,
 		DatabaseName: p.opts.Prefix + strings.ReplaceAll(in.Slug, "-", "_"),
 		DBUser:       p.newUserName(),
 	}
@@ -249,7 +264,7 @@ func (p *Provisioner) Create(ctx context.Context, in NewTenant) (*central.Tenant
 		return nil, err
 	}
 	defer p.slots.Release(1)
-	claimed, err := p.catalog.CreateTenant(ctx, t, central.Placement{}, p.opts.SparePool > 0)
+	claimed, err := p.catalog.CreateTenant(ctx, t, central.Placement{Server: in.Server, Labels: in.Labels}, true)
 	if err != nil {
 		return nil, err
 	}
@@ -299,14 +314,18 @@ func (p *Provisioner) run(ctx context.Context, t *central.Tenant, fromSpare bool
 	}
 	// Provisioning must finish even if the client goes away.
 	ctx = context.WithoutCancel(ctx)
+	srv, err := p.servers.Get(ctx, t.Server)
+	if err != nil {
+		return nil, p.fail(ctx, t, stepOrder[stepIndex(t.Step)+1], err, password)
+	}
 	if fromSpare {
-		if err := p.redoAccount(ctx, t.DBUser, t.DatabaseName, password); err != nil {
+		if err := p.redoAccount(ctx, srv, t.DBUser, t.DatabaseName, password); err != nil {
 			return nil, p.fail(ctx, t, stepGrant, err, password)
 		}
 	}
 	for i := stepIndex(t.Step) + 1; i < len(stepOrder)-1; i++ {
 		step := stepOrder[i]
-		version, err := p.runStep(ctx, t, step, password)
+		version, err := p.runStep(ctx, srv, t, step, password)
 		if err != nil {
 			return nil, p.fail(ctx, t, step, err, password)
 		}
@@ -317,7 +336,7 @@ func (p *Provisioner) run(ctx context.Context, t *central.Tenant, fromSpare bool
 	}
 	if stepIndex(t.Step) > stepIndex(stepMigrated) && p.behind(ctx, t.DatabaseName, t.SchemaVersion) {
 		// A spare claimed before an upgrade: bring it to the latest schema.
-		v, err := p.migrateAll(ctx, t.DatabaseName)
+		v, err := p.migrateAll(ctx, srv, t.DatabaseName)
 		if err != nil {
 			return nil, p.fail(ctx, t, stepMigrated, err, password)
 		}
@@ -342,7 +361,7 @@ func (p *Provisioner) fail(ctx context.Context, t *central.Tenant, step string, 
 	return errProvisioningFailed(t.Slug, step)
 }
 
-func (p *Provisioner) runStep(ctx context.Context, t *central.Tenant, step, password string) (int64, error) {
+func (p *Provisioner) runStep(ctx context.Context, srv Server, t *central.Tenant, step, password string) (int64, error) {
 	if p.Hook != nil {
 		if err := p.Hook(step); err != nil {
 			return 0, err
@@ -350,20 +369,20 @@ func (p *Provisioner) runStep(ctx context.Context, t *central.Tenant, step, pass
 	}
 	switch step {
 	case stepDatabase:
-		return 0, p.server.CreateDatabase(ctx, t.DatabaseName)
+		return 0, srv.CreateDatabase(ctx, t.DatabaseName)
 	case stepUser:
-		return 0, p.server.CreateUser(ctx, t.DBUser, password)
+		return 0, srv.CreateUser(ctx, t.DBUser, password)
 	case stepGrant:
-		if _, err := p.server.FixGrants(ctx, t.DBUser, t.DatabaseName); err != nil {
+		if _, err := srv.FixGrants(ctx, t.DBUser, t.DatabaseName); err != nil {
 			return 0, err
 		}
-		return 0, p.fixRole(ctx, t.DBUser, t.DatabaseName)
+		return 0, p.fixRole(ctx, srv, t.DBUser, t.DatabaseName)
 	case stepMigrated:
-		v, err := p.migrateAll(ctx, t.DatabaseName)
+		v, err := p.migrateAll(ctx, srv, t.DatabaseName)
 		t.SchemaVersion = v
 		return v, err
 	case stepAdmin:
-		return 0, p.initTenant(ctx, t, password)
+		return 0, p.initTenant(ctx, srv, t, password)
 	}
 	return 0, fmt.Errorf("unknown step %q", step)
 }
@@ -379,7 +398,7 @@ func (p *Provisioner) now() time.Time {
 // initTenant gives a new tenant its default settings (public sign-up as
 // configured) and creates its first tenant_admin, if one was given.
 // Connecting as the tenant's own user also proves its grants work.
-func (p *Provisioner) initTenant(ctx context.Context, t *central.Tenant, password string) error {
+func (p *Provisioner) initTenant(ctx context.Context, srv Server, t *central.Tenant, password string) error {
 	var admin *tenantdb.User
 	if t.PendingAdmin.Valid {
 		var pa pendingAdmin
@@ -390,7 +409,7 @@ func (p *Provisioner) initTenant(ctx context.Context, t *central.Tenant, passwor
 		admin = &tenantdb.User{ID: pa.ID, Email: pa.Email, PasswordHash: pa.PasswordHash, FirstName: pa.FirstName,
 			LastName: pa.LastName, IsActive: true, CreatedAt: now, UpdatedAt: now}
 	}
-	return p.server.WithTenantDB(ctx, t.DatabaseName, t.DBUser, password, func(db *sqlx.DB) error {
+	return srv.WithTenantDB(ctx, t.DatabaseName, t.DBUser, password, func(db *sqlx.DB) error {
 		if err := tenantdb.SetPublicSignup(ctx, db, p.opts.PublicSignup, p.now()); err != nil {
 			return err
 		}
@@ -516,13 +535,17 @@ func (p *Provisioner) Delete(ctx context.Context, slug string, purge bool) error
 		return err
 	}
 	ctx = context.WithoutCancel(ctx)
+	srv, err := p.servers.Get(ctx, t.Server)
+	if err != nil {
+		return err
+	}
 	if !purge {
 		// Lock the DB user first: if that fails the tenant is not yet
 		// marked deleted, and a retry locks it again.
-		if err := p.server.LockUser(ctx, t.DBUser); err != nil {
+		if err := srv.LockUser(ctx, t.DBUser); err != nil {
 			return err
 		}
-		if err := p.revokeRole(ctx, t.DBUser); err != nil {
+		if err := p.revokeRole(ctx, srv, t.DBUser); err != nil {
 			return err
 		}
 		if t.Status == central.StatusDeleted {
@@ -534,13 +557,13 @@ func (p *Provisioner) Delete(ctx context.Context, slug string, purge bool) error
 	}
 	// Drop first, forget last: if a drop fails, the catalog still knows
 	// what to purge on the next try.
-	if err := p.server.DropDatabase(ctx, t.DatabaseName); err != nil {
+	if err := srv.DropDatabase(ctx, t.DatabaseName); err != nil {
 		return err
 	}
-	if err := p.server.DropUser(ctx, t.DBUser); err != nil {
+	if err := srv.DropUser(ctx, t.DBUser); err != nil {
 		return err
 	}
-	if err := p.dropRole(ctx, t.DBUser); err != nil {
+	if err := p.dropRole(ctx, srv, t.DBUser); err != nil {
 		return err
 	}
 	return p.catalog.RemoveTenant(ctx, t)
@@ -595,13 +618,13 @@ func (p *Provisioner) List(ctx context.Context, f central.TenantFilter) ([]centr
 // migrateAll brings database to the latest version of every migration set,
 // Silo's own first, records the application sets' versions, and returns
 // the version of Silo's own set.
-func (p *Provisioner) migrateAll(ctx context.Context, database string) (int64, error) {
-	v, err := p.server.Migrate(ctx, database, p.sets[0])
+func (p *Provisioner) migrateAll(ctx context.Context, srv Server, database string) (int64, error) {
+	v, err := srv.Migrate(ctx, database, p.sets[0])
 	if err != nil {
 		return v, err
 	}
 	for _, set := range p.sets[1:] {
-		sv, err := p.server.Migrate(ctx, database, set)
+		sv, err := srv.Migrate(ctx, database, set)
 		if err != nil {
 			err = fmt.Errorf("migration set %s: %w", set.Name, err)
 		}

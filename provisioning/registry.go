@@ -33,7 +33,7 @@ func SealServer(box *secretbox.Box, rec *central.Server, cfg *mysql.Config) {
 
 // ServerConfig is the admin DSN of a registered server, password included.
 func ServerConfig(box *secretbox.Box, rec *central.Server) (*mysql.Config, error) {
-	cfg, err := mysql.ParseDSN(rec.DSN)
+	cfg, err := tenantdb.ParseServerDSN(rec.DSN)
 	if err != nil {
 		return nil, fmt.Errorf("database server %s: stored DSN: %w", rec.Name, err)
 	}
@@ -69,8 +69,9 @@ type Servers struct {
 	lookup ServerLookup
 	box    *secretbox.Box
 
-	mu   sync.Mutex
-	open map[string]*openServer
+	mu      sync.Mutex
+	open    map[string]*openServer
+	retired []*tenantdb.Server // replaced by a changed DSN; closed with the set
 }
 
 type openServer struct {
@@ -116,7 +117,12 @@ func (s *Servers) Get(ctx context.Context, name string) (Server, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cur := s.open[name]; cur != nil {
-		cur.srv.Close() // queries under way finish first (sql.DB.Close)
+		if cur.dsn == rec.DSN && cur.sealed == string(rec.PasswordEnc) {
+			srv.Close() // another caller opened it first
+			return cur.srv, nil
+		}
+		// Replaced: callers holding the old one may still be using it.
+		s.retired = append(s.retired, cur.srv)
 	}
 	s.open[name] = &openServer{dsn: rec.DSN, sealed: string(rec.PasswordEnc), srv: srv}
 	return srv, nil
@@ -130,6 +136,10 @@ func (s *Servers) Close() {
 		o.srv.Close()
 		delete(s.open, name)
 	}
+	for _, srv := range s.retired {
+		srv.Close()
+	}
+	s.retired = nil
 }
 
 func unavailableServer(name string, err error) error {

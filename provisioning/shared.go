@@ -29,22 +29,28 @@ func (p *Provisioner) sharedLogin() string {
 // fixRole leaves the role of the tenant whose DB user is user with exactly
 // the tenant privileges on database, granted to the shared login; nothing
 // when the mode is off.
-func (p *Provisioner) fixRole(ctx context.Context, user, database string) error {
+func (p *Provisioner) fixRole(ctx context.Context, srv Server, user, database string) error {
 	login, role, err := p.sharedRole(user)
 	if err != nil || login == "" {
 		return err
 	}
-	_, err = p.server.FixRole(ctx, role, database, login)
+	if _, done := p.logins.Load(srv.Addr()); !done && p.opts.SharedPassword != "" {
+		if err := srv.EnsureSharedLogin(ctx, login, p.opts.SharedPassword); err != nil {
+			return err
+		}
+		p.logins.Store(srv.Addr(), true)
+	}
+	_, err = srv.FixRole(ctx, role, database, login)
 	return err
 }
 
 // revokeRole takes a deleted tenant's role from the shared login.
-func (p *Provisioner) revokeRole(ctx context.Context, user string) error {
+func (p *Provisioner) revokeRole(ctx context.Context, srv Server, user string) error {
 	login, role, err := p.sharedRole(user)
 	if err != nil || login == "" {
 		return err
 	}
-	return p.server.RevokeRole(ctx, role, login)
+	return srv.RevokeRole(ctx, role, login)
 }
 
 // sharedRole is the shared login and the role of the tenant whose DB user
@@ -59,28 +65,28 @@ func (p *Provisioner) sharedRole(user string) (login, role string, err error) {
 
 // dropRole drops a purged tenant's role, if any (in either mode: the mode
 // may have been on before).
-func (p *Provisioner) dropRole(ctx context.Context, user string) error {
+func (p *Provisioner) dropRole(ctx context.Context, srv Server, user string) error {
 	role, err := tenantdb.RoleFor(user)
 	if err != nil {
 		return nil // no role can have this name
 	}
-	return p.server.DropRole(ctx, role)
+	return srv.DropRole(ctx, role)
 }
 
 // grantedRoles lists the roles granted to the shared login; nil when the
 // mode is off.
-func (p *Provisioner) grantedRoles(ctx context.Context) (map[string]bool, error) {
+func (p *Provisioner) grantedRoles(ctx context.Context, srv Server) (map[string]bool, error) {
 	login := p.sharedLogin()
 	if login == "" {
 		return nil, nil
 	}
-	return p.server.SharedRoles(ctx, login)
+	return srv.SharedRoles(ctx, login)
 }
 
 // roleProblems describes what is wrong with a's role in the shared mode
 // (granted lists the login's roles): its privileges, or that the login
 // lacks it. None when the mode is off or a is locked (deleted).
-func (p *Provisioner) roleProblems(ctx context.Context, a account, granted map[string]bool) ([]string, error) {
+func (p *Provisioner) roleProblems(ctx context.Context, srv Server, a account, granted map[string]bool) ([]string, error) {
 	if granted == nil || a.locked {
 		return nil, nil
 	}
@@ -88,7 +94,7 @@ func (p *Provisioner) roleProblems(ctx context.Context, a account, granted map[s
 	if err != nil {
 		return nil, err
 	}
-	problems, err := p.server.RoleProblems(ctx, role, a.database)
+	problems, err := srv.RoleProblems(ctx, role, a.database)
 	if err != nil {
 		return nil, err
 	}
@@ -116,11 +122,11 @@ func (p *Provisioner) ownedRoleNames(owned map[string]bool) {
 
 // checkRole adds what is wrong with a tenant's role to r (shared mode;
 // a spare gets its role when a tenant claims it).
-func (p *Provisioner) checkRole(ctx context.Context, a account, granted map[string]bool, r *Report) error {
+func (p *Provisioner) checkRole(ctx context.Context, srv Server, a account, granted map[string]bool, r *Report) error {
 	if strings.HasPrefix(a.label, "spare ") { // a slug has no space
 		return nil
 	}
-	problems, err := p.roleProblems(ctx, a, granted)
+	problems, err := p.roleProblems(ctx, srv, a, granted)
 	if len(problems) > 0 {
 		r.WrongRoles = append(r.WrongRoles, a.label+": "+strings.Join(problems, "; "))
 	}

@@ -11,13 +11,17 @@ import (
 	"github.com/silo-dev/silo/tenantdb"
 )
 
-func sharedMode(o *provisioning.Options) { o.SharedConns = true }
+// sharedPassword is the shared login's password in these tests (the app
+// derives it from the master key).
+const sharedPassword = "shared-login-test-password-0123456789"
+
+func sharedMode(o *provisioning.Options) { o.SharedConns, o.SharedPassword = true, sharedPassword }
 
 // withSharedLogin creates the shared login of e's prefix (as the app does
 // at start in the shared mode) and returns its name and password.
 func (e *env) withSharedLogin(t *testing.T) (string, string) {
 	t.Helper()
-	login, pw := tenantdb.SharedLoginName(e.prefix), tenantdb.NewPassword()
+	login, pw := tenantdb.SharedLoginName(e.prefix), sharedPassword
 	if err := e.server.EnsureSharedLogin(bg, login, pw); err != nil {
 		t.Fatal(err)
 	}

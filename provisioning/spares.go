@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/silo-dev/silo/central"
@@ -27,12 +28,21 @@ func (p *Provisioner) requestRefill() {
 	}
 }
 
-// RefillSpares builds spare databases until the pool holds the configured
-// number. One instance refills at a time; spares left half-built by a dead
-// process are dropped first. It returns how many spares it built.
+// RefillSpares builds spare databases on every active server until each
+// holds its spare pool size (the server's own, else Options.SparePool).
+// One instance refills at a time; spares left half-built by a dead
+// process are dropped first. It returns how many spares it built; a server that fails
+// does not stop the others.
 func (p *Provisioner) RefillSpares(ctx context.Context) (int, error) {
-	if p.opts.SparePool <= 0 {
-		return 0, nil
+	servers, err := p.catalog.Servers(ctx)
+	if err != nil {
+		return 0, err
+	}
+	want := map[string]int{}
+	for _, rec := range servers {
+		if rec.Status == central.ServerActive && rec.Free() > 0 {
+			want[rec.Name] = p.sparePool(rec)
+		}
 	}
 	release, ok, err := p.catalog.TryLock(ctx, "spares")
 	if err != nil || !ok {
@@ -43,51 +53,80 @@ func (p *Provisioner) RefillSpares(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	ready := 0
+	ready := map[string]int{}
+	var errs []error
 	for _, s := range spares {
 		if s.Status != central.StatusProvisioning {
-			ready++
+			// Ready spares stay, wanted or not: a tenant may be claiming
+			// one right now, and only its claim may remove it.
+			ready[s.Server]++
 			continue
 		}
 		// We hold the pool lock, so nobody is building this one.
 		if err := p.dropSpare(ctx, s); err != nil {
-			return 0, err
+			errs = append(errs, err)
 		}
 	}
 	built := 0
-	for ready+built < p.opts.SparePool {
+	for _, rec := range servers {
+		n, err := p.fillServer(ctx, rec.Name, want[rec.Name]-ready[rec.Name])
+		built += n
+		if err != nil {
+			errs = append(errs, fmt.Errorf("server %s: %w", rec.Name, err))
+		}
+	}
+	return built, errors.Join(errs...)
+}
+
+// sparePool is how many spares server rec keeps.
+func (p *Provisioner) sparePool(rec central.Server) int {
+	if rec.SparePool.Valid {
+		return int(rec.SparePool.Int64)
+	}
+	return max(p.opts.SparePool, 0)
+}
+
+// fillServer builds n spares on the server name.
+func (p *Provisioner) fillServer(ctx context.Context, name string, n int) (int, error) {
+	if n <= 0 {
+		return 0, nil
+	}
+	srv, err := p.servers.Get(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	for built := 0; built < n; built++ {
 		if err := ctx.Err(); err != nil {
 			return built, err
 		}
-		if err := p.buildSpare(ctx); err != nil {
+		if err := p.buildSpare(ctx, srv, name); err != nil {
 			return built, err
 		}
-		built++
 	}
-	return built, nil
+	return n, nil
 }
 
-func (p *Provisioner) buildSpare(ctx context.Context) error {
+func (p *Provisioner) buildSpare(ctx context.Context, srv Server, server string) error {
 	if err := p.acquire(ctx); err != nil {
 		return err
 	}
 	defer p.slots.Release(1)
 	password := tenantdb.NewPassword()
-	s := &central.Spare{DatabaseName: p.spareName(), DatabaseHost: p.server.Addr(), DBUser: p.newUserName(), Server: central.DefaultServer}
+	s := &central.Spare{DatabaseName: p.spareName(), DatabaseHost: srv.Addr(), DBUser: p.newUserName(), Server: server}
 	s.DBPasswordEnc = p.box.Seal([]byte(password), []byte(s.DBUser))
 	if err := p.catalog.AddSpare(ctx, s); err != nil {
 		return err
 	}
-	err := p.server.CreateDatabase(ctx, s.DatabaseName)
+	err := srv.CreateDatabase(ctx, s.DatabaseName)
 	if err == nil {
-		err = p.server.CreateUser(ctx, s.DBUser, password)
+		err = srv.CreateUser(ctx, s.DBUser, password)
 	}
 	if err == nil {
-		err = p.server.Grant(ctx, s.DBUser, s.DatabaseName)
+		err = srv.Grant(ctx, s.DBUser, s.DatabaseName)
 	}
 	var version int64
 	if err == nil {
-		version, err = p.migrateAll(ctx, s.DatabaseName)
+		version, err = p.migrateAll(ctx, srv, s.DatabaseName)
 	}
 	if err == nil {
 		err = p.catalog.SpareReady(ctx, s.DatabaseName, version)
@@ -99,10 +138,14 @@ func (p *Provisioner) buildSpare(ctx context.Context) error {
 }
 
 func (p *Provisioner) dropSpare(ctx context.Context, s central.Spare) error {
-	if err := p.server.DropDatabase(ctx, s.DatabaseName); err != nil {
+	srv, err := p.servers.Get(ctx, s.Server)
+	if err != nil {
 		return err
 	}
-	if err := p.server.DropUser(ctx, s.DBUser); err != nil {
+	if err := srv.DropDatabase(ctx, s.DatabaseName); err != nil {
+		return err
+	}
+	if err := srv.DropUser(ctx, s.DBUser); err != nil {
 		return err
 	}
 	return p.catalog.RemoveSpare(ctx, s.DatabaseName)
@@ -111,9 +154,6 @@ func (p *Provisioner) dropSpare(ctx context.Context, s central.Spare) error {
 // RunSpares keeps the spare pool full until ctx ends: at once, whenever a
 // spare is claimed, and every interval.
 func (p *Provisioner) RunSpares(ctx context.Context, interval time.Duration) {
-	if p.opts.SparePool <= 0 {
-		return
-	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {

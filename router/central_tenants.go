@@ -21,6 +21,7 @@ type TenantView struct {
 	Domains       []string  `json:"domains"`
 	DatabaseName  string    `json:"databaseName"`
 	DatabaseHost  string    `json:"databaseHost"`
+	Server        string    `json:"server"`
 	SchemaVersion int64     `json:"schemaVersion"`
 	CreatedAt     time.Time `json:"createdAt"`
 	UpdatedAt     time.Time `json:"updatedAt"`
@@ -31,7 +32,7 @@ type TenantView struct {
 func ViewTenant(t *central.Tenant) TenantView {
 	v := TenantView{
 		ID: t.ID, Slug: t.Slug, Name: t.Name, Status: t.Status, Domains: t.Domains,
-		DatabaseName: t.DatabaseName, DatabaseHost: t.DatabaseHost, SchemaVersion: t.SchemaVersion,
+		DatabaseName: t.DatabaseName, DatabaseHost: t.DatabaseHost, Server: t.Server, SchemaVersion: t.SchemaVersion,
 		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt,
 	}
 	if v.Domains == nil {
@@ -55,6 +56,10 @@ type createTenantRequest struct {
 	Name    string              `json:"name"`
 	Domains []string            `json:"domains"`
 	Admin   *tenantAdminRequest `json:"admin"`
+	// Server places the tenant on the named database server; else Labels
+	// pick among the active servers carrying all of them.
+	Server string            `json:"server"`
+	Labels map[string]string `json:"labels"`
 }
 
 func (h *handlers) createTenant(c *gin.Context) {
@@ -63,7 +68,7 @@ func (h *handlers) createTenant(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	nt := provisioning.NewTenant{Slug: in.Slug, Name: in.Name, Domains: in.Domains}
+	nt := provisioning.NewTenant{Slug: in.Slug, Name: in.Name, Domains: in.Domains, Server: in.Server, Labels: in.Labels}
 	if in.Admin != nil {
 		a := provisioning.NewAdmin(*in.Admin)
 		nt.Admin = &a

@@ -156,7 +156,7 @@ func (h *handlers) requireTenant(c *gin.Context) {
 // the tenant schema's store to it.
 func (h *handlers) tenantDB(c *gin.Context) {
 	t := currentTenant(c)
-	lease, err := h.conns.Lease(t)
+	lease, err := h.conns.Lease(c.Request.Context(), t)
 	if err != nil {
 		Fail(c, err)
 		return

@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"log/slog"
 	"net"
 	"net/http"
@@ -98,7 +99,7 @@ type handlers struct {
 
 // TenantConns leases a tenant's pooled database connection.
 type TenantConns interface {
-	Lease(t *central.Tenant) (*tenantdb.Lease, error)
+	Lease(ctx context.Context, t *central.Tenant) (*tenantdb.Lease, error)
 	// Forget closes t's pool, once its leases are released.
 	Forget(t *central.Tenant)
 }

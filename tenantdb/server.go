@@ -374,10 +374,17 @@ func (s *Server) Users(ctx context.Context, prefix string) ([]string, error) {
 
 // TenantConfig returns the DSN a tenant's own DB user connects with.
 func (s *Server) TenantConfig(database, user, password string) *mysql.Config {
-	cfg := s.cfg.Clone()
+	return TenantConfig(s.cfg, database, user, password)
+}
+
+// TenantConfig returns the DSN a tenant's own DB user connects with to
+// the server whose admin DSN is server (its address, TLS and timeouts).
+func TenantConfig(server *mysql.Config, database, user, password string) *mysql.Config {
+	cfg := server.Clone()
 	cfg.DBName = database
 	cfg.User = user
 	cfg.Passwd = password
+	cfg.InterpolateParams = true
 	return cfg
 }
 

@@ -39,22 +39,22 @@ type App struct {
 	Handler     http.Handler
 	Provisioner *provisioning.Provisioner
 	Keys        *token.Keys
-	Pools       *tenantdb.PoolManager
-	Cache       *central.TenantCache
-	Guard       *login.Guard // bcrypts and throttles logins, sign-ups and acceptances
+	// Pools are the tenant connections, per database server: pools of
+	// each tenant's own DB user, or in the shared connection mode
+	// (SILO_TENANT_CONN_MODE=shared) each server's shared login.
+	Pools *provisioning.Connections
+	Cache *central.TenantCache
+	Guard *login.Guard // bcrypts and throttles logins, sign-ups and acceptances
 	// Callers caches authenticated tenant callers; AuthEpochs tells the
 	// other instances of this one's authorization changes and this one of
 	// theirs (RunBackground follows them).
 	Callers    *tenantdb.CallerCache
 	AuthEpochs *central.AuthEpochs
 
-	// Shared are the tenant connections in the shared connection mode
-	// (SILO_TENANT_CONN_MODE=shared), nil in the per-tenant mode.
-	Shared *tenantdb.SharedConns
-
 	central *sqlx.DB
 	locks   *sqlx.DB
-	server  *tenantdb.Server
+	server  *tenantdb.Server      // the default server, connected at start
+	servers *provisioning.Servers // every registered server's admin connections
 	log     *slog.Logger
 }
 
@@ -163,10 +163,6 @@ func open(ctx context.Context, cfg *config.Config, log *slog.Logger, create bool
 		return nil, err
 	}
 	a := &App{central: db, locks: locks, server: server, log: log}
-	if a.Shared, err = openShared(ctx, cfg, server, create); err != nil {
-		a.Close()
-		return nil, err
-	}
 	if err := a.build(cfg, box, o); err != nil {
 		a.Close()
 		return nil, err
@@ -189,15 +185,17 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 	}
 	catalog.UseLockPool(a.locks)
 	a.Keys, a.Guard = keys, guard
-	a.Pools = tenantdb.NewPoolManager(tenantdb.PoolOptions{
+	a.Cache = central.NewTenantCache(catalog)
+	a.servers = provisioning.NewServers(catalog.Server, box)
+	a.Pools = provisioning.NewConnections(tenantdb.PoolOptions{
 		MaxPools: cfg.TenantPoolsMax, MaxConns: cfg.TenantConnsMax,
 		MaxOpenPerPool: cfg.TenantPoolConns, MaxIdlePerPool: cfg.TenantPoolConns,
 		// A request waits for a connection slot as long as it may run at all.
 		AcquireTimeout: cfg.RequestTimeout,
-	})
-	conns := provisioning.NewConnections(a.Pools, box, a.server, cfg.RequestTimeout)
-	if a.Shared != nil {
-		conns.UseShared(a.Shared)
+	}, box, a.Cache.Server, cfg.RequestTimeout)
+	conns := a.Pools
+	if cfg.TenantConnMode == config.ConnShared {
+		conns.UseShared(a.sharedOpener(cfg))
 	}
 	svc := central.NewService(a.central, keys, guard, cfg.RefreshTokenTTL, a.log)
 	a.Callers = tenantdb.NewCallerCache(cfg.AuthCacheEntries, cfg.AuthCacheTTL)
@@ -208,13 +206,12 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 		svc.SetClock(o.Clock)
 		tenantAuth.SetClock(o.Clock)
 	}
-	a.Provisioner = provisioning.New(catalog, a.server, box, guard, provisioning.Options{
+	a.Provisioner = provisioning.New(catalog, a.servers, box, guard, provisioning.Options{
 		Prefix: cfg.TenantDBPrefix, CentralDatabase: cfg.CentralDSN.DBName, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
 		Concurrency: cfg.ProvisionConcurrency, Log: a.log, AppSets: o.Sets, PublicSignup: cfg.DefaultPublicSignup,
 		Migrations: o.TenantMigrations, Audit: svc.Audit(), Keys: keys, Conns: conns, Clock: o.Clock,
-		SharedConns: a.Shared != nil,
+		SharedConns: cfg.TenantConnMode == config.ConnShared, SharedPassword: sharedPassword(cfg.MasterKey, tenantdb.SharedLoginName(cfg.TenantDBPrefix)),
 	})
-	a.Cache = central.NewTenantCache(catalog)
 	a.Handler = router.New(router.Deps{
 		Central:        svc,
 		Tenants:        a.Provisioner,
@@ -276,8 +273,8 @@ func (a *App) Close() {
 	if a.Pools != nil {
 		a.Pools.Close()
 	}
-	if a.Shared != nil {
-		a.Shared.Close()
+	if a.servers != nil {
+		a.servers.Close()
 	}
 	a.server.Close()
 	a.locks.Close()

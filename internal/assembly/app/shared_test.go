@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/assembly/app"
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
 	"github.com/silo-dev/silo/tenantdb"
@@ -29,9 +30,6 @@ func TestSharedModeServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(a.Close)
-	if a.Shared == nil {
-		t.Fatal("shared mode configured, no shared connections")
-	}
 	tokens := tenantsWithTokens(t, a, 4)
 	for round := range 3 {
 		for i, tok := range tokens {
@@ -46,10 +44,14 @@ func TestSharedModeServes(t *testing.T) {
 			}
 		}
 	}
-	if st := a.Pools.Stats(); st.Pools != 0 || st.OpenConns != 0 {
+	if st := a.Pools.Stats(); st.Pools != 0 || st.Evictions != 0 {
 		t.Fatalf("per-tenant pools in the shared mode: %+v", st)
 	}
-	if st := a.Shared.Stats(); st.Opens == 0 || st.Opens > 3 || st.OpenConns > 3 {
+	st, ok := a.Pools.SharedStats(central.DefaultServer)
+	if !ok {
+		t.Fatal("shared mode configured, no shared connections")
+	}
+	if st.Opens == 0 || st.Opens > 3 || st.OpenConns > 3 {
 		t.Fatalf("shared connections %+v: want at most the cap (3) ever opened", st)
 	}
 	granted, err := a.TenantServer().SharedRoles(context.Background(), tenantdb.SharedLoginName(cfg.TenantDBPrefix))

@@ -39,7 +39,24 @@ type tenantFlags struct {
 	asJSON, purge, check, yes         bool
 	slug, name, status, query         string
 	adminEmail, adminFirst, adminLast string
-	domains                           stringList
+	server                            string
+	domains, labels                   stringList
+}
+
+// labelMap reads k=v flags into labels; a flag without = is an error.
+func labelMap(flags []string) (map[string]string, error) {
+	if len(flags) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(flags))
+	for _, f := range flags {
+		k, v, ok := strings.Cut(f, "=")
+		if !ok {
+			return nil, fmt.Errorf("--label %q: use KEY=VALUE", f)
+		}
+		out[k] = v
+	}
+	return out, nil
 }
 
 func (f *tenantFlags) register(fs *flag.FlagSet, sub string) {
@@ -52,6 +69,8 @@ func (f *tenantFlags) register(fs *flag.FlagSet, sub string) {
 		fs.StringVar(&f.adminEmail, "admin-email", "", "first tenant_admin's email")
 		fs.StringVar(&f.adminFirst, "admin-first-name", "", "first tenant_admin's first name")
 		fs.StringVar(&f.adminLast, "admin-last-name", "", "first tenant_admin's last name")
+		fs.StringVar(&f.server, "server", "", "database server to place the tenant on (default: the active server with the most room)")
+		fs.Var(&f.labels, "label", "KEY=VALUE a server must carry to take the tenant (repeatable)")
 	case "list":
 		fs.StringVar(&f.status, "status", "", "only tenants with this status")
 		fs.StringVar(&f.query, "q", "", "only tenants whose slug or name contains this")
@@ -114,7 +133,11 @@ func tenantCmd(ctx context.Context, ext app.Extensions, args []string, getenv fu
 func runTenant(ctx context.Context, p *provisioning.Provisioner, sub string, f *tenantFlags, getenv func(string) string, out output) error {
 	switch sub {
 	case "create":
-		in := provisioning.NewTenant{Slug: f.slug, Name: f.name, Domains: f.domains}
+		labels, err := labelMap(f.labels)
+		if err != nil {
+			return usageError(err.Error())
+		}
+		in := provisioning.NewTenant{Slug: f.slug, Name: f.name, Domains: f.domains, Server: f.server, Labels: labels}
 		if f.adminEmail != "" {
 			in.Admin = &provisioning.NewAdmin{Email: f.adminEmail, Password: getenv("ADMIN_PASSWORD"), FirstName: f.adminFirst, LastName: f.adminLast}
 		}
@@ -246,13 +269,13 @@ func (o output) encode(v any) error {
 
 func (o output) table(ts []*central.Tenant) error {
 	tw := tabwriter.NewWriter(o.w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SLUG\tNAME\tSTATUS\tDATABASE\tSCHEMA\tDOMAINS\tCREATED")
+	fmt.Fprintln(tw, "SLUG\tNAME\tSTATUS\tSERVER\tDATABASE\tSCHEMA\tDOMAINS\tCREATED")
 	for _, t := range ts {
 		status := t.Status
 		if t.Status == central.StatusFailed && t.LastError.Valid {
 			status += " (" + t.LastError.String + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", t.Slug, t.Name, status, t.DatabaseName, t.SchemaVersion,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", t.Slug, t.Name, status, t.Server, t.DatabaseName, t.SchemaVersion,
 			strings.Join(t.Domains, ","), t.CreatedAt.Format("2006-01-02 15:04:05Z"))
 	}
 	return tw.Flush()

@@ -166,7 +166,7 @@ func tableRows(t *testing.T, out string) (header []string, rows []string) {
 	return strings.Fields(lines[0]), lines[1:]
 }
 
-var tableHeader = []string{"SLUG", "NAME", "STATUS", "DATABASE", "SCHEMA", "DOMAINS", "CREATED"}
+var tableHeader = []string{"SLUG", "NAME", "STATUS", "SERVER", "DATABASE", "SCHEMA", "DOMAINS", "CREATED"}
 
 // checkRow fails unless a table row shows the tenant with status.
 func checkRow(t *testing.T, row, slug, name, status, database string) {
@@ -224,7 +224,7 @@ func TestTenantCommands(t *testing.T) {
 		t.Fatalf("create printed:\n%s", out)
 	}
 	checkRow(t, rows[0], "acme", "Acme Inc", "active", acmeDB)
-	if !strings.Contains(rows[0], "  acme.io,www.acme.io  ") ||
+	if !strings.Contains(rows[0], "  default  ") || !strings.Contains(rows[0], "  acme.io,www.acme.io  ") ||
 		!strings.Contains(rows[0], fmt.Sprintf("  %d  ", migrations.Latest(migrations.Tenant()))) {
 		t.Fatalf("row lacks the domains or the schema version: %q", rows[0])
 	}
@@ -431,7 +431,7 @@ func TestTenantCommands(t *testing.T) {
 	})
 
 	t.Run("AuditLog", func(t *testing.T) {
-		rows, err := e.root.Query("SELECT action, actor_kind, COALESCE(actor_id, ''), target, outcome FROM `" + e.central + "`.audit_log ORDER BY id")
+		rows, err := e.root.Query("SELECT action, actor_kind, COALESCE(actor_id, ''), target, outcome FROM `" + e.central + "`.audit_log WHERE target_type = 'tenant' ORDER BY id")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -284,6 +284,7 @@ type NewTenant struct {
 	Slug, Name                                     string
 	Domains                                        []string // custom domains (none when nil)
 	AdminEmail, AdminPassword, FirstName, LastName string
+	Server                                         string // the database server to place it on ("": Silo chooses)
 }
 
 // TenantOf is slug named after itself, with the tenant_admin
@@ -299,6 +300,9 @@ func (n NewTenant) Body() map[string]any {
 		"email": n.AdminEmail, "password": n.AdminPassword, "firstName": n.FirstName, "lastName": n.LastName}}
 	if n.Domains != nil {
 		b["domains"] = n.Domains
+	}
+	if n.Server != "" {
+		b["server"] = n.Server
 	}
 	return b
 }
