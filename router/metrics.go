@@ -61,23 +61,55 @@ func (m *httpMetrics) login(plane string, err error) {
 	m.logins.WithLabelValues(plane, outcome).Inc()
 }
 
-// registerPoolMetrics exports the tenant pools' and the catalog cache's figures.
-func registerPoolMetrics(reg prometheus.Registerer, pools func() tenantdb.PoolStats, cache *central.TenantCache) {
-	gauge := func(name, help string, f func(tenantdb.PoolStats) float64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 { return f(pools()) })
-	}
+// registerPoolMetrics exports the tenant connections' figures, labelled
+// by database server, and the catalog cache's.
+func registerPoolMetrics(reg prometheus.Registerer, pools func() map[string]tenantdb.PoolStats, cache *central.TenantCache) {
 	counter := func(name, help string, f func() float64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f)
 	}
 	reg.MustRegister(
-		gauge("silo_tenant_pools_open", "Open per-tenant connection pools.", func(s tenantdb.PoolStats) float64 { return float64(s.Pools) }),
-		gauge("silo_tenant_connections_open", "Open tenant database connections.", func(s tenantdb.PoolStats) float64 { return float64(s.OpenConns) }),
-		gauge("silo_tenant_connections_in_use", "Tenant database connections in use.", func(s tenantdb.PoolStats) float64 { return float64(s.InUse) }),
-		counter("silo_tenant_pool_evictions_total", "Tenant pools closed to stay within the bounds.", func() float64 { return float64(pools().Evictions) }),
-		counter("silo_tenant_connection_waits_total", "Tenant connection opens that waited for a free slot.", func() float64 { return float64(pools().Waits) }),
+		poolCollector{pools},
 		counter("silo_catalog_cache_hits_total", "Tenant lookups answered with a tenant.", func() float64 { h, _ := cache.Stats(); return float64(h) }),
 		counter("silo_catalog_cache_misses_total", "Tenant lookups of unknown slugs or domains (answered from memory).", func() float64 { _, m := cache.Stats(); return float64(m) }),
 	)
+}
+
+// poolSeries are the per-server figures of the tenant connections.
+var poolSeries = []struct {
+	desc  *prometheus.Desc
+	kind  prometheus.ValueType
+	value func(tenantdb.PoolStats) float64
+}{
+	{prometheus.NewDesc("silo_tenant_pools_open", "Open per-tenant connection pools.", []string{"server"}, nil),
+		prometheus.GaugeValue, func(s tenantdb.PoolStats) float64 { return float64(s.Pools) }},
+	{prometheus.NewDesc("silo_tenant_connections_open", "Open tenant database connections.", []string{"server"}, nil),
+		prometheus.GaugeValue, func(s tenantdb.PoolStats) float64 { return float64(s.OpenConns) }},
+	{prometheus.NewDesc("silo_tenant_connections_in_use", "Tenant database connections in use.", []string{"server"}, nil),
+		prometheus.GaugeValue, func(s tenantdb.PoolStats) float64 { return float64(s.InUse) }},
+	{prometheus.NewDesc("silo_tenant_pool_evictions_total", "Tenant pools closed to stay within the bounds.", []string{"server"}, nil),
+		prometheus.CounterValue, func(s tenantdb.PoolStats) float64 { return float64(s.Evictions) }},
+	{prometheus.NewDesc("silo_tenant_connection_waits_total", "Tenant connection opens that waited for a free slot.", []string{"server"}, nil),
+		prometheus.CounterValue, func(s tenantdb.PoolStats) float64 { return float64(s.Waits) }},
+}
+
+// poolCollector reports poolSeries for each server this instance holds
+// tenant connections to.
+type poolCollector struct {
+	stats func() map[string]tenantdb.PoolStats
+}
+
+func (c poolCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, s := range poolSeries {
+		ch <- s.desc
+	}
+}
+
+func (c poolCollector) Collect(ch chan<- prometheus.Metric) {
+	for server, st := range c.stats() {
+		for _, s := range poolSeries {
+			ch <- prometheus.MustNewConstMetric(s.desc, s.kind, s.value(st), server)
+		}
+	}
 }
 
 func (m *httpMetrics) middleware() gin.HandlerFunc {

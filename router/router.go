@@ -26,7 +26,7 @@ type Deps struct {
 	Cache          *central.TenantCache
 	Conns          TenantConns
 	TenantAuth     *tenantdb.Auth
-	PoolStats      func() tenantdb.PoolStats
+	PoolStats      func() map[string]tenantdb.PoolStats // the tenant connections' figures by database server
 	BaseDomain     string
 	TrustedProxies []string // CIDRs
 	Log            *slog.Logger

@@ -1141,10 +1141,10 @@ func TestTenantMetrics(t *testing.T) {
 		}
 	}
 	for name, min := range map[string]float64{
-		"silo_tenant_pools_open":                                          1,
-		"silo_tenant_connections_open":                                    1,
-		"silo_tenant_connections_in_use":                                  0,
-		"silo_tenant_pool_evictions_total":                                1,
+		`silo_tenant_pools_open{server="default"}`:                        1,
+		`silo_tenant_connections_open{server="default"}`:                  1,
+		`silo_tenant_connections_in_use{server="default"}`:                0,
+		`silo_tenant_pool_evictions_total{server="default"}`:              1,
 		"silo_catalog_cache_hits_total":                                   5,
 		"silo_catalog_cache_misses_total":                                 1,
 		`silo_logins_total{outcome="success",plane="tenant"}`:             3,
@@ -1164,7 +1164,7 @@ func TestTenantMetrics(t *testing.T) {
 	if v := values[`silo_logins_total{outcome="invalid_credentials",plane="tenant"}`]; v != 1 {
 		t.Errorf("tenant invalid credentials = %v, want 1", v)
 	}
-	if v := values["silo_tenant_pools_open"]; v != 1 {
+	if v := values[`silo_tenant_pools_open{server="default"}`]; v != 1 {
 		t.Errorf("pools open = %v with MaxPools 1", v)
 	}
 	if _, ok := values[`silo_http_requests_total{method="GET",route="unmatched",status="404"}`]; !ok {

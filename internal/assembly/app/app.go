@@ -219,7 +219,7 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 		RequestTimeout: cfg.RequestTimeout,
 		Cache:          a.Cache,
 		Conns:          conns,
-		PoolStats:      a.poolStats,
+		PoolStats:      a.Pools.StatsByServer,
 		TenantAuth:     tenantAuth,
 		BaseDomain:     cfg.BaseDomain,
 		TrustedProxies: cfg.TrustedProxies,

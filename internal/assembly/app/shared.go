@@ -44,7 +44,3 @@ func sharedPassword(masterKey []byte, login string) string {
 	m.Write([]byte("silo tenant shared login\x00" + login))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
-
-// poolStats are the tenant connections' figures for metrics, summed over
-// the servers.
-func (a *App) poolStats() tenantdb.PoolStats { return a.Pools.Stats() }
