@@ -1,7 +1,9 @@
 package provisioning_test
 
 import (
+	"database/sql"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -167,3 +169,33 @@ func TestPlacementUnderConcurrency(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// Each active server keeps its own spare pool (its size, else the
+// default); a tenant claims a spare of the server it is placed on, and a
+// draining server gets no new spares.
+func TestSparesPerServer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, func(o *provisioning.Options) { o.SparePool = 1 })
+	e.addServer(t, "second", 10, nil)
+	e.addServer(t, "third", 10, nil)
+	e.setServer(t, "second", central.ServerChange{SparePool: &sql.NullInt64{Int64: 2, Valid: true}})
+	e.setServer(t, "third", central.ServerChange{Status: ptr(central.ServerDraining)})
+	built, err := e.prov.RefillSpares(bg)
+	if err != nil || built != 3 {
+		t.Fatalf("refill built %d: %v, want 3", built, err)
+	}
+	spares := func(server string) int {
+		return e.count("SELECT COUNT(*) FROM spare_databases WHERE server = ? AND status = 'ready'", server)
+	}
+	if d, s, th := spares(central.DefaultServer), spares("second"), spares("third"); d != 1 || s != 2 || th != 0 {
+		t.Fatalf("spares: default %d, second %d, third %d; want 1, 2, 0", d, s, th)
+	}
+	tn, err := e.create(t, "claims", "second", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(tn.DatabaseName, e.prefix+"0") || tn.Server != "second" || spares("second") != 1 {
+		t.Fatalf("tenant on %s with database %s; second keeps %d spares", tn.Server, tn.DatabaseName, spares("second"))
+	}
+	e.requireClean()
+}
