@@ -9,6 +9,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/config"
 	"github.com/silo-dev/silo/internal/lib/apperr"
 	"github.com/silo-dev/silo/internal/lib/secretbox"
 	"github.com/silo-dev/silo/tenantdb"
@@ -33,7 +34,7 @@ func SealServer(box *secretbox.Box, rec *central.Server, cfg *mysql.Config) {
 
 // ServerConfig is the admin DSN of a registered server, password included.
 func ServerConfig(box *secretbox.Box, rec *central.Server) (*mysql.Config, error) {
-	cfg, err := mysql.ParseDSN(rec.DSN)
+	cfg, err := config.ParseDSN(rec.DSN)
 	if err != nil {
 		return nil, fmt.Errorf("database server %s: stored DSN: %w", rec.Name, err)
 	}

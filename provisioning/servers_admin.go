@@ -12,6 +12,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/config"
 	"github.com/silo-dev/silo/internal/lib/apperr"
 	"github.com/silo-dev/silo/internal/lib/secretbox"
 	"github.com/silo-dev/silo/tenantdb"
@@ -260,7 +261,7 @@ func checkDSN(v *apperr.Validator, dsn string) *mysql.Config {
 		v.Add("dsn", "is required")
 		return nil
 	}
-	cfg, err := mysql.ParseDSN(dsn)
+	cfg, err := config.ParseDSN(dsn)
 	if err != nil {
 		v.Add("dsn", "is not a valid DSN; expected user:password@tcp(host:port)/[?params]")
 		return nil
