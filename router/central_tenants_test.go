@@ -1171,7 +1171,7 @@ func TestAuditLog(t *testing.T) {
 			action, req, targetType, target, detail string
 		}{
 			{"auth.login", "req-login", "admin", rootID, ""},
-			{"tenant.create", "req-create", "tenant", "audited", "database " + s.prefix + "audited"},
+			{"tenant.create", "req-create", "tenant", "audited", "database " + s.prefix + "audited on server default"},
 			{"tenant.provision", "req-create", "tenant", "audited", ""},
 			{"tenant.update", "req-update", "tenant", "audited", "name"},
 			{"tenant.suspend", "req-suspend", "tenant", "audited", "active -> suspended"},
@@ -1223,8 +1223,13 @@ func TestAuditLog(t *testing.T) {
 		}
 	})
 	t.Run("BootstrapAndOtherAdmins", func(t *testing.T) {
-		// The first superadmin registered itself anonymously.
-		last := entries[len(entries)-1]
+		// The instance registered its tenant admin DSN's server at start;
+		// then the first superadmin registered itself anonymously.
+		if first := entries[len(entries)-1]; first["action"] != "server.add" || first["actor"].(map[string]any)["kind"] != "system" ||
+			first["target"].(map[string]any)["id"] != "default" {
+			t.Fatalf("oldest entry = %v", first)
+		}
+		last := entries[len(entries)-2]
 		if last["action"] != "admin.create" || last["actor"].(map[string]any)["kind"] != "anonymous" ||
 			last["target"].(map[string]any)["id"] != rootID {
 			t.Fatalf("oldest entry = %v", last)
