@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -294,5 +296,38 @@ func TestServerPasswordNeverLogged(t *testing.T) {
 	var n int
 	if err := root.QueryRow("SELECT COUNT(*) FROM `"+install.CentralDSN.DBName+"`.audit_log WHERE detail LIKE ?", "%"+pw+"%").Scan(&n); err != nil || n > 0 {
 		t.Fatalf("the password is in the audit log %d times (%v)", n, err)
+	}
+}
+
+// docs/API.md has a row for every database-server route the router serves.
+func TestDocsListServerRoutes(t *testing.T) {
+	t.Parallel()
+	b, err := os.ReadFile("../docs/API.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newServer(t)
+	r := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/api/openapi.json"})
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(r.Raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for path, ops := range doc.Paths {
+		if !strings.HasPrefix(path, "/api/central/servers") {
+			continue
+		}
+		for method := range ops {
+			n++
+			row := "| `" + strings.ToUpper(method) + " " + strings.ReplaceAll(path, "{name}", ":name") + "` |"
+			if !strings.Contains(string(b), row) {
+				t.Errorf("docs/API.md has no row %s", row)
+			}
+		}
+	}
+	if n != 5 {
+		t.Errorf("%d server routes in the OpenAPI document, want 5", n)
 	}
 }
