@@ -132,7 +132,8 @@ func (a *ServerAdmin) AddServer(ctx context.Context, in NewServer) (*central.Ser
 }
 
 // UpdateServer applies p to the server name. A new DSN is checked as
-// AddServer checks it. A capacity below the server's tenant count is
+// AddServer checks it; the default server's comes from
+// SILO_TENANT_ADMIN_DSN alone. A capacity below the server's tenant count is
 // allowed: the server keeps its tenants and takes no new ones.
 func (a *ServerAdmin) UpdateServer(ctx context.Context, name string, p ServerPatch) (*central.Server, error) {
 	if _, err := a.GetServer(ctx, name); err != nil {
@@ -164,7 +165,10 @@ func (a *ServerAdmin) UpdateServer(ctx context.Context, name string, p ServerPat
 		checkSparePool(&v, int(p.SparePool.Int64))
 	}
 	var cfg *mysql.Config
-	if p.DSN != nil {
+	switch {
+	case p.DSN != nil && name == central.DefaultServer:
+		v.Add("dsn", "the default server's DSN is SILO_TENANT_ADMIN_DSN, registered again at every start: change it there")
+	case p.DSN != nil:
 		cfg = checkDSN(&v, *p.DSN)
 	}
 	if err := v.Err(); err != nil {

@@ -201,6 +201,10 @@ func TestServerRegistry(t *testing.T) {
 		if v["capacity"] != 9.0 || v["connsMax"] != 0.0 || v["sparePool"] != nil || len(v["labels"].(map[string]any)) != 1 || v["status"] != "draining" {
 			t.Fatalf("%s", r.Raw)
 		}
+		r = s.Expect(t, 400, "VALIDATION_FAILED", req("PATCH", "/default", super, map[string]any{"dsn": full}))
+		if !strings.Contains(detailMessages(r), "SILO_TENANT_ADMIN_DSN") {
+			t.Fatalf("%s", r.Raw)
+		}
 		r = s.Expect(t, 400, "VALIDATION_FAILED", req("PATCH", "/second", super, map[string]any{"dsn": readOnly}))
 		noSecrets(t, r.Raw, pw)
 		s.Expect(t, 400, "VALIDATION_FAILED", req("PATCH", "/second", super, map[string]any{"dsn": "u:" + pw + "@tcp(127.0.0.1:1)/"}))
@@ -272,19 +276,19 @@ func TestServerPasswordNeverLogged(t *testing.T) {
 	const pw = "Never-Log-Me-42"
 	full := dbAccount(t, install.TenantDBPrefix+"adm", pw, adminPrivileges, true)
 	readOnly := dbAccount(t, install.TenantDBPrefix+"ro", pw, "SELECT", false)
+	r := e.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: "/api/central/servers", Token: super, Body: map[string]any{"name": "other", "dsn": full}})
+	noSecrets(t, r.Raw, pw)
 	for _, dsn := range []string{
 		"u:" + pw + "@tcp(127.0.0.1:3306", "u:" + pw + "@tcp(127.0.0.1:1)/", "u:" + pw + "@tcp(127.0.0.1:3306)/db",
 		install.TenantDBPrefix + "adm:x" + pw + "@tcp(127.0.0.1:3306)/", readOnly, "u:" + pw + "@bogus(127.0.0.1)/",
 	} {
 		for _, r := range []*testsilo.Response{
-			e.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: "/api/central/servers", Token: super, Body: map[string]any{"name": "other", "dsn": dsn}}),
-			e.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "PATCH", Path: "/api/central/servers/default", Token: super, Body: map[string]any{"dsn": dsn}}),
+			e.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: "/api/central/servers", Token: super, Body: map[string]any{"name": "another", "dsn": dsn}}),
+			e.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "PATCH", Path: "/api/central/servers/other", Token: super, Body: map[string]any{"dsn": dsn}}),
 		} {
 			noSecrets(t, r.Raw, pw)
 		}
 	}
-	r := e.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: "/api/central/servers", Token: super, Body: map[string]any{"name": "other", "dsn": full}})
-	noSecrets(t, r.Raw, pw)
 	if !strings.Contains(logs.String(), "request refused") {
 		t.Fatalf("the log is not captured:\n%s", logs.String())
 	}

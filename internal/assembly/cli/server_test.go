@@ -114,6 +114,20 @@ func TestServerCommands(t *testing.T) {
 	if got := decodeObject(t, e.silo(t, "server", "check", "second", "--json")); got["lastError"] != nil || got["version"] == "" {
 		t.Fatalf("check: %v", got)
 	}
+	// A check records what the account lost, and that it has it again.
+	if _, err := e.root.Exec("REVOKE CREATE USER ON *.* FROM ?@'%'", e.prefix+"adm"); err != nil {
+		t.Fatal(err)
+	}
+	e.failsWith(t, pw, []string{"server", "check", "second"}, "the account lacks: CREATE USER")
+	if got := decodeObject(t, e.silo(t, "server", "get", "second", "--json")); got["lastError"] != "the account lacks: CREATE USER" {
+		t.Fatalf("after a failed check: %v", got)
+	}
+	if _, err := e.root.Exec("GRANT CREATE USER ON *.* TO ?@'%'", e.prefix+"adm"); err != nil {
+		t.Fatal(err)
+	}
+	if got := decodeObject(t, e.silo(t, "server", "check", "second", "--json")); got["lastError"] != nil {
+		t.Fatalf("check after the grant: %v", got)
+	}
 
 	e.failsWith(t, "", []string{"server", "get", "nope"}, "not found")
 	e.failsWith(t, "", []string{"server", "set", "nope", "--capacity", "2"}, "not found")
