@@ -9,6 +9,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/silo-dev/silo/central"
+	"github.com/silo-dev/silo/config"
 	"github.com/silo-dev/silo/internal/lib/apperr"
 	"github.com/silo-dev/silo/internal/lib/secretbox"
 	"github.com/silo-dev/silo/tenantdb"
@@ -33,7 +34,7 @@ func SealServer(box *secretbox.Box, rec *central.Server, cfg *mysql.Config) {
 
 // ServerConfig is the admin DSN of a registered server, password included.
 func ServerConfig(box *secretbox.Box, rec *central.Server) (*mysql.Config, error) {
-	cfg, err := tenantdb.ParseServerDSN(rec.DSN)
+	cfg, err := config.ParseDSN(rec.DSN)
 	if err != nil {
 		return nil, fmt.Errorf("database server %s: stored DSN: %w", rec.Name, err)
 	}
@@ -69,9 +70,8 @@ type Servers struct {
 	lookup ServerLookup
 	box    *secretbox.Box
 
-	mu      sync.Mutex
-	open    map[string]*openServer
-	retired []*tenantdb.Server // replaced by a changed DSN; closed with the set
+	mu   sync.Mutex
+	open map[string]*openServer
 }
 
 type openServer struct {
@@ -117,12 +117,7 @@ func (s *Servers) Get(ctx context.Context, name string) (Server, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cur := s.open[name]; cur != nil {
-		if cur.dsn == rec.DSN && cur.sealed == string(rec.PasswordEnc) {
-			srv.Close() // another caller opened it first
-			return cur.srv, nil
-		}
-		// Replaced: callers holding the old one may still be using it.
-		s.retired = append(s.retired, cur.srv)
+		cur.srv.Close() // queries under way finish first (sql.DB.Close)
 	}
 	s.open[name] = &openServer{dsn: rec.DSN, sealed: string(rec.PasswordEnc), srv: srv}
 	return srv, nil
@@ -136,10 +131,6 @@ func (s *Servers) Close() {
 		o.srv.Close()
 		delete(s.open, name)
 	}
-	for _, srv := range s.retired {
-		srv.Close()
-	}
-	s.retired = nil
 }
 
 func unavailableServer(name string, err error) error {

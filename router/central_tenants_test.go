@@ -1223,12 +1223,13 @@ func TestAuditLog(t *testing.T) {
 		}
 	})
 	t.Run("BootstrapAndOtherAdmins", func(t *testing.T) {
-		// The first superadmin registered itself anonymously (after the
-		// start registered the default database server).
-		last := entries[len(entries)-1]
-		if last["action"] == "server.add" && last["actor"].(map[string]any)["kind"] == "system" {
-			last = entries[len(entries)-2]
+		// The instance registered its tenant admin DSN's server at start;
+		// then the first superadmin registered itself anonymously.
+		if first := entries[len(entries)-1]; first["action"] != "server.add" || first["actor"].(map[string]any)["kind"] != "system" ||
+			first["target"].(map[string]any)["id"] != "default" {
+			t.Fatalf("oldest entry = %v", first)
 		}
+		last := entries[len(entries)-2]
 		if last["action"] != "admin.create" || last["actor"].(map[string]any)["kind"] != "anonymous" ||
 			last["target"].(map[string]any)["id"] != rootID {
 			t.Fatalf("oldest entry = %v", last)

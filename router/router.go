@@ -21,6 +21,9 @@ import (
 type Deps struct {
 	Central *central.Service
 	Tenants *provisioning.Provisioner
+	// Servers administers the database-server registry (nil: its routes
+	// answer 503 SERVERS_UNAVAILABLE).
+	Servers *provisioning.ServerAdmin
 
 	// The tenant plane.
 	Cache          *central.TenantCache
@@ -72,7 +75,7 @@ func New(d Deps) http.Handler {
 	e.NoMethod(func(c *gin.Context) { Fail(c, errMethodNotAllowed) })
 
 	h := &handlers{
-		central: d.Central, tenants: d.Tenants, metrics: metrics,
+		central: d.Central, tenants: d.Tenants, servers: d.Servers, metrics: metrics,
 		conns: d.Conns, tenantAuth: d.TenantAuth,
 		resolver: &tenantResolver{cache: d.Cache, baseDomain: d.BaseDomain, trusted: parseCIDRs(d.TrustedProxies)},
 	}
@@ -90,6 +93,7 @@ func middleware(d Deps, metrics *httpMetrics) []gin.HandlerFunc {
 type handlers struct {
 	central *central.Service
 	tenants *provisioning.Provisioner
+	servers *provisioning.ServerAdmin
 	metrics *httpMetrics
 
 	resolver   *tenantResolver

@@ -35,6 +35,8 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler, extra []TenantRout
 	admin.POST("/tenants/:slug/provision", h.provisionTenant)
 	admin.POST("/tenants/:slug/invitations", h.inviteToTenant)
 	admin.GET("/migrations/status", h.migrationStatus)
+	admin.GET("/servers", h.listServers)
+	admin.GET("/servers/:name", h.getServer)
 
 	super := admin.Group("", requireSuperadmin)
 	super.GET("/admins", h.listAdmins)
@@ -44,6 +46,9 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler, extra []TenantRout
 	super.DELETE("/tenants/:slug", h.deleteTenant)
 	super.POST("/tenants/:slug/impersonate", h.impersonate)
 	super.GET("/audit", h.listAudit)
+	super.POST("/servers", h.addServer)
+	super.PATCH("/servers/:name", h.patchServer)
+	super.DELETE("/servers/:name", h.removeServer)
 
 	// The tenant plane: every route resolves its tenant and leases the
 	// tenant's pooled connection first.

@@ -215,6 +215,7 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 	a.Handler = router.New(router.Deps{
 		Central:        svc,
 		Tenants:        a.Provisioner,
+		Servers:        provisioning.NewServerAdmin(catalog, box),
 		Log:            a.log,
 		RequestTimeout: cfg.RequestTimeout,
 		Cache:          a.Cache,

@@ -51,6 +51,9 @@ Usage:
                                           otherwise EMAIL, PASSWORD, FIRST_NAME, LAST_NAME, ROLE)
   silo tenant create|list|get|suspend|resume|delete|repair
                                           manage tenants (silo tenant for details)
+  silo server add|list|get|check|set|drain|remove
+                                          manage the database servers that hold tenant
+                                          databases (silo server for details)
   silo healthcheck [flags]                exit 0 if the server at SILO_LISTEN is healthy
 
 Run "silo <command> -h" for the flags of a command. Every flag can also be
@@ -80,6 +83,8 @@ func runConsole(ctx context.Context, ext app.Extensions, args []string, getenv f
 		return createCentralAdmin(ctx, rest, getenv, stdin, stdout, stderr)
 	case "tenant":
 		return tenantCmd(ctx, ext, rest, getenv, con, stdout, stderr)
+	case "server":
+		return serverCmd(ctx, ext, rest, getenv, con, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, rest, getenv, stderr)
 	case "help", "-h", "--help":
