@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -23,13 +21,6 @@ const (
 	MaxServerCapacity = 1000000
 	MaxServerConns    = 100000 // as SILO_TENANT_CONNS_MAX
 	MaxServerSpares   = 100    // as SILO_SPARE_POOL_SIZE
-	MaxServerLabels   = 16
-)
-
-var (
-	serverName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
-	labelKey   = regexp.MustCompile(`^[a-z][a-z0-9_.-]{0,31}$`)
-	labelValue = regexp.MustCompile(`^[A-Za-z0-9_.-]{0,63}$`)
 )
 
 // AdminCheck connects to a server as its admin account and reports its
@@ -82,7 +73,7 @@ func (a *ServerAdmin) ListServers(ctx context.Context) ([]central.Server, error)
 
 // GetServer returns the server name (404 SERVER_NOT_FOUND if none).
 func (a *ServerAdmin) GetServer(ctx context.Context, name string) (*central.Server, error) {
-	if !serverName.MatchString(name) {
+	if !central.ValidServerName(name) {
 		return nil, central.ErrServerNotFound
 	}
 	return a.catalog.Server(ctx, name)
@@ -92,13 +83,13 @@ func (a *ServerAdmin) GetServer(ctx context.Context, name string) (*central.Serv
 // active.
 func (a *ServerAdmin) AddServer(ctx context.Context, in NewServer) (*central.Server, error) {
 	var v apperr.Validator
-	v.Check(serverName.MatchString(in.Name), "name", "must be 1 to 31 lowercase letters, digits and dashes, starting with a letter")
+	v.Check(central.ValidServerName(in.Name), "name", "must be 1 to 31 lowercase letters, digits and dashes, starting with a letter")
 	capacity := DefaultCapacity
 	if in.Capacity != nil {
 		capacity = *in.Capacity
 	}
 	checkCapacity(&v, capacity)
-	checkLabels(&v, in.Labels)
+	central.CheckLabels(&v, "labels", in.Labels)
 	checkConnsMax(&v, in.ConnsMax)
 	if in.SparePool != nil {
 		checkSparePool(&v, *in.SparePool)
@@ -152,7 +143,7 @@ func (a *ServerAdmin) UpdateServer(ctx context.Context, name string, p ServerPat
 		checkCapacity(&v, *p.Capacity)
 	}
 	if p.Labels != nil {
-		checkLabels(&v, *p.Labels)
+		central.CheckLabels(&v, "labels", *p.Labels)
 		ch.Labels = central.Labels{}
 		for k, val := range *p.Labels {
 			ch.Labels[k] = val
@@ -196,7 +187,7 @@ func (a *ServerAdmin) UpdateServer(ctx context.Context, name string, p ServerPat
 // RemoveServer forgets the server name; 409 CONFLICT while a tenant (even
 // a deleted, unpurged one) or a spare database lives there.
 func (a *ServerAdmin) RemoveServer(ctx context.Context, name string) error {
-	if !serverName.MatchString(name) {
+	if !central.ValidServerName(name) {
 		return central.ErrServerNotFound
 	}
 	return a.catalog.RemoveServer(ctx, name)
@@ -293,18 +284,4 @@ func checkConnsMax(v *apperr.Validator, n int) {
 
 func checkSparePool(v *apperr.Validator, n int) {
 	v.Check(n >= 0 && n <= MaxServerSpares, "sparePool", "must be an integer from 0 to "+strconv.Itoa(MaxServerSpares)+", or null for SILO_SPARE_POOL_SIZE")
-}
-
-func checkLabels(v *apperr.Validator, labels map[string]string) {
-	if len(labels) > MaxServerLabels {
-		v.Add("labels", fmt.Sprintf("at most %d labels", MaxServerLabels))
-		return
-	}
-	for k, val := range labels {
-		if !labelKey.MatchString(k) {
-			v.Add("labels", fmt.Sprintf("key %q must be 1 to 32 lowercase letters, digits, _ . and -, starting with a letter", k))
-		} else if !labelValue.MatchString(val) {
-			v.Add("labels."+k, "must be at most 63 letters, digits, _ . and -")
-		}
-	}
 }

@@ -134,7 +134,7 @@ func TestServerRegistry(t *testing.T) {
 			{map[string]any{"name": "third", "dsn": full, "connsMax": -1}, "connsMax"},
 			{map[string]any{"name": "third", "dsn": full, "sparePool": -1}, "sparePool"},
 			{map[string]any{"name": "third", "dsn": full, "labels": map[string]string{"Bad Key": "x"}}, "labels"},
-			{map[string]any{"name": "third", "dsn": full, "labels": map[string]string{"ok": "bad value!"}}, "labels.ok"},
+			{map[string]any{"name": "third", "dsn": full, "labels": map[string]string{"ok": "bad value!"}}, "labels"},
 			{map[string]any{"name": "third", "dsn": full, "extra": 1}, "extra"},
 		}
 		for _, c := range cases {

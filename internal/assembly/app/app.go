@@ -55,7 +55,10 @@ type App struct {
 	locks   *sqlx.DB
 	server  *tenantdb.Server      // the default server, connected at start
 	servers *provisioning.Servers // every registered server's admin connections
-	log     *slog.Logger
+	// serverAdmin changes the registry; RunBackground checks the servers
+	// with it.
+	serverAdmin *provisioning.ServerAdmin
+	log         *slog.Logger
 }
 
 // Extensions are what an application embedding Silo adds: its tenant
@@ -185,6 +188,7 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 	}
 	catalog.UseLockPool(a.locks)
 	a.Keys, a.Guard = keys, guard
+	a.serverAdmin = provisioning.NewServerAdmin(catalog, box)
 	a.Cache = central.NewTenantCache(catalog)
 	a.servers = provisioning.NewServers(catalog.Server, box)
 	a.Pools = provisioning.NewConnections(tenantdb.PoolOptions{
@@ -215,7 +219,7 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 	a.Handler = router.New(router.Deps{
 		Central:        svc,
 		Tenants:        a.Provisioner,
-		Servers:        provisioning.NewServerAdmin(catalog, box),
+		Servers:        a.serverAdmin,
 		Log:            a.log,
 		RequestTimeout: cfg.RequestTimeout,
 		Cache:          a.Cache,
@@ -242,6 +246,7 @@ func (a *App) RunBackground(ctx context.Context) {
 	wg.Go(a.Guard.Warm)
 	wg.Go(func() { a.Cache.Run(ctx, 250*time.Millisecond) })
 	wg.Go(func() { a.AuthEpochs.Follow(ctx, 250*time.Millisecond, a.Callers) })
+	wg.Go(func() { a.checkServers(ctx, serverCheckInterval) })
 	wg.Go(func() {
 		if resumed, err := a.Provisioner.ResumeStuck(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("resuming stuck tenant provisioning", "err", err)
@@ -251,6 +256,34 @@ func (a *App) RunBackground(ctx context.Context) {
 		a.Provisioner.RunSpares(ctx, 30*time.Second)
 	})
 	wg.Wait()
+}
+
+// serverCheckInterval is how often an instance checks every registered
+// database server (its version, its account's privileges, that it
+// answers) and records the outcome in the registry.
+const serverCheckInterval = 5 * time.Minute
+
+// checkServers checks every registered server at once and then every
+// interval until ctx ends.
+func (a *App) checkServers(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		servers, err := a.serverAdmin.ListServers(ctx)
+		for _, s := range servers {
+			if _, _, err := a.serverAdmin.CheckServer(ctx, s.Name); err != nil && ctx.Err() == nil {
+				a.log.Warn("checking a database server failed", "server", s.Name, "err", err)
+			}
+		}
+		if err != nil && ctx.Err() == nil {
+			a.log.Warn("listing the database servers failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // announceAuthChange records a committed change to what a tenant's callers
