@@ -94,3 +94,27 @@ func openDSN(t *testing.T, dsn string) *sqlx.DB {
 	t.Cleanup(func() { db.Close() })
 	return db
 }
+
+// In the shared connection mode each server gets its own shared login,
+// and a tenant on a second server is served through it.
+func TestSharedModeOnASecondServer(t *testing.T) {
+	t.Parallel()
+	priv := testdb.StartMariaDB(t)
+	e := testsilo.Start(t, map[string]string{"SILO_TENANT_CONN_MODE": "shared"})
+	e.AddServer(t, "priv", priv.DSN(), 10)
+	for _, server := range []string{"default", "priv"} {
+		slug := "shared-" + server
+		n := testsilo.TenantOf(slug)
+		n.Server = server
+		if got := e.Client.CreateTenant(t, e.AdminToken(), n).Obj("tenant")["server"]; got != server {
+			t.Fatalf("%s placed on %v", slug, got)
+		}
+		tok := e.Login(slug, n.AdminEmail)
+		e.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: dataPath, Tenant: slug, Token: tok})
+	}
+	root := openDSN(t, priv.DSN())
+	var logins int
+	if err := root.Get(&logins, "SELECT COUNT(*) FROM mysql.user WHERE User LIKE '%shared'"); err != nil || logins != 1 {
+		t.Fatalf("shared logins on the second server: %d %v, want 1", logins, err)
+	}
+}
