@@ -201,10 +201,13 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 	if cfg.TenantConnMode == config.ConnShared {
 		conns.UseShared(a.sharedOpener(cfg))
 	}
-	svc := central.NewService(a.central, keys, guard, cfg.RefreshTokenTTL, a.log)
+	// Requests verify tokens through a cache of the ones already accepted
+	// (the same keys, so tokens issued through a.Keys verify too).
+	verifying := keys.Cached(verifiedTokens)
+	svc := central.NewService(a.central, verifying, guard, cfg.RefreshTokenTTL, a.log)
 	a.Callers = tenantdb.NewCallerCache(cfg.AuthCacheEntries, cfg.AuthCacheTTL)
 	a.AuthEpochs = central.NewAuthEpochs(a.central, a.log)
-	tenantAuth := tenantdb.NewAuth(keys, guard, cfg.RefreshTokenTTL, a.log).
+	tenantAuth := tenantdb.NewAuth(verifying, guard, cfg.RefreshTokenTTL, a.log).
 		CheckImpersonators(svc.MayImpersonate).CacheCallers(a.Callers, a.announceAuthChange)
 	if o.Clock != nil {
 		svc.SetClock(o.Clock)
@@ -232,6 +235,11 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 	})
 	return nil
 }
+
+// verifiedTokens is how many accepted access tokens an instance remembers
+// (about 1 KB each): a client's repeated token then costs no signature
+// check or claims parse (token.Keys.Cached).
+const verifiedTokens = 10000
 
 // RunBackground does the instance's background work until ctx ends: it
 // follows other instances' catalog and authorization changes (an instance

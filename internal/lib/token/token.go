@@ -65,6 +65,8 @@ type Keys struct {
 	retired map[string]time.Time // kid → when it stopped signing
 	ttl     time.Duration
 	now     func() time.Time
+	// verified remembers accepted tokens (see Cached); nil: none.
+	verified *verifiedCache
 }
 
 // An Option configures Keys.
@@ -132,6 +134,21 @@ func (k *Keys) Issue(audience, subject string, c Claims) (string, error) {
 // Verify parses raw and returns its claims only if it is an HS256 token
 // signed by a known key, issued by Silo for audience, and currently valid.
 func (k *Keys) Verify(raw, audience string) (*Claims, error) {
+	if k.verified == nil {
+		return k.check(raw, audience)
+	}
+	if c, ok := k.verified.get(raw, audience, k.now()); ok {
+		return c, nil
+	}
+	c, err := k.check(raw, audience)
+	if err == nil {
+		k.verified.put(raw, audience, c)
+	}
+	return c, err
+}
+
+// check is Verify without the cache.
+func (k *Keys) check(raw, audience string) (*Claims, error) {
 	parser := jwt.NewParser(
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		// One spelling per token: no padding, no stray bits in the last
@@ -141,7 +158,7 @@ func (k *Keys) Verify(raw, audience string) (*Claims, error) {
 		jwt.WithAudience(audience),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
-		jwt.WithLeeway(30*time.Second),
+		jwt.WithLeeway(verifyLeeway),
 		jwt.WithTimeFunc(k.now),
 	)
 	var c Claims

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -727,5 +728,79 @@ func TestVerifyRefusesLongLivedTokens(t *testing.T) {
 	}
 	if _, err := keys.Verify(issued, token.TenantAudience("acme")); err != nil {
 		t.Errorf("a normal issued token: %v", err)
+	}
+}
+
+// Cached Keys answer a token they accepted from memory, for its audience
+// only, and never past its expiry; the answer is a copy.
+func TestCachedVerify(t *testing.T) {
+	t.Parallel()
+	now := time.Now()
+	clock := func() time.Time { return now }
+	keys, err := token.NewKeys("a", map[string][]byte{"a": keyA}, time.Minute, token.Clock(func() time.Time { return clock() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cached := keys.Cached(64)
+	raw, err := keys.Issue(token.CentralAudience, "user-1", token.Claims{Email: "a@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		c, err := cached.Verify(raw, token.CentralAudience)
+		if err != nil || c.Subject != "user-1" || c.Email != "a@example.com" {
+			t.Fatalf("cached verify: %+v %v", c, err)
+		}
+		c.Subject = "someone-else" // must not reach the cache
+	}
+	if _, err := cached.Verify(raw, token.TenantAudience("acme")); !errors.Is(err, token.ErrInvalid) {
+		t.Fatalf("other audience: %v, want ErrInvalid", err)
+	}
+	if _, err := cached.Verify(raw+"x", token.CentralAudience); !errors.Is(err, token.ErrInvalid) {
+		t.Fatalf("altered token: %v, want ErrInvalid", err)
+	}
+	now = now.Add(time.Minute + 20*time.Second) // within the leeway
+	if c, err := cached.Verify(raw, token.CentralAudience); err != nil || c.Subject != "user-1" {
+		t.Fatalf("within the leeway: %+v %v", c, err)
+	}
+	now = now.Add(15 * time.Second) // past exp + leeway
+	if _, err := cached.Verify(raw, token.CentralAudience); !errors.Is(err, token.ErrExpired) {
+		t.Fatalf("expired: %v, want ErrExpired", err)
+	}
+}
+
+// A full cache evicts its oldest tokens, which then verify afresh.
+func TestCachedVerifyEvicts(t *testing.T) {
+	t.Parallel()
+	keys := newKeys(t, "a", map[string][]byte{"a": keyA})
+	cached := keys.Cached(16)
+	for i := range 200 {
+		raw, err := keys.Issue(token.CentralAudience, fmt.Sprintf("user-%d", i), token.Claims{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			if c, err := cached.Verify(raw, token.CentralAudience); err != nil || c.Subject != fmt.Sprintf("user-%d", i) {
+				t.Fatalf("token %d: %+v %v", i, c, err)
+			}
+		}
+	}
+}
+
+func BenchmarkVerifyCached(b *testing.B) {
+	keys, err := token.NewKeys("a", map[string][]byte{"a": keyA, "b": keyB}, ttl)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cached := keys.Cached(1024)
+	raw, err := keys.Issue(token.CentralAudience, "user-1", token.Claims{Email: "a@example.com", Role: "admin", IsCentralAdmin: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := cached.Verify(raw, token.CentralAudience); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
