@@ -66,6 +66,12 @@ func TestServerOutageHitsOnlyItsTenants(t *testing.T) {
 	// New tenants are still provisioned on the servers that answer.
 	serverTenant(t, s, "later", "alpha")
 
+	// A disabled server's tenants are turned away without touching it.
+	s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: "/api/central/servers/alpha", Token: s.AdminToken(), Body: map[string]any{"status": "disabled"}})
+	s.Expect(t, 503, "DATABASE_UNAVAILABLE", testsilo.Request{Method: "GET", Path: dataPath, Tenant: "on-alpha", Token: tokens["on-alpha"]})
+	s.Expect(t, 200, "", testsilo.Request{Method: "PATCH", Path: "/api/central/servers/alpha", Token: s.AdminToken(), Body: map[string]any{"status": "active"}})
+	s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: dataPath, Tenant: "on-alpha", Token: tokens["on-alpha"]})
+
 	beta.Start()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
