@@ -3,6 +3,7 @@ package tenantdb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync"
 
 	"github.com/go-sql-driver/mysql"
@@ -23,6 +24,8 @@ type Migrator struct {
 
 	mu       sync.Mutex // guards database: the pool may reconnect from its own goroutine
 	database string
+
+	compiled map[string]*migrations.Compiled // by set name, parsed on first use; nil: goose parses it
 }
 
 // MigrationConn is what a fleet worker migrates databases with, one after
@@ -84,8 +87,17 @@ func (m *Migrator) provider(ctx context.Context, database string, set migrations
 	return migrations.NewProvider(m.db, set.FS, set.Table, m.s.lockKey(database))
 }
 
-// MigrateTo is Server.MigrateTo on the Migrator's connection.
+// MigrateTo is Server.MigrateTo on the Migrator's connection. Up runs
+// the set's migrations compiled once per Migrator (migrations.Compiled),
+// unless the database needs goose itself (a new database, a gap in its
+// versions, a file only goose runs); down runs goose.
 func (m *Migrator) MigrateTo(ctx context.Context, database string, set migrations.Set, up bool, to int64) (int64, error) {
+	if c := m.compile(set); up && c != nil {
+		v, err := m.upCompiled(ctx, database, set, c, to)
+		if !errors.Is(err, migrations.ErrUseGoose) {
+			return v, dberr.Translate(err)
+		}
+	}
 	p, err := m.provider(ctx, database, set)
 	if err != nil {
 		return -1, err
@@ -101,4 +113,44 @@ func (m *Migrator) Version(ctx context.Context, database string, set migrations.
 	}
 	v, err := p.GetDBVersion(ctx)
 	return v, dberr.Translate(err)
+}
+
+// compile returns set's compiled migrations, or nil when they do not
+// compile: goose then reports what is wrong with them.
+func (m *Migrator) compile(set migrations.Set) *migrations.Compiled {
+	if c, ok := m.compiled[set.Name]; ok {
+		return c
+	}
+	c, err := migrations.Compile(set.FS)
+	if err != nil {
+		c = nil
+	}
+	if m.compiled == nil {
+		m.compiled = map[string]*migrations.Compiled{}
+	}
+	m.compiled[set.Name] = c
+	return c
+}
+
+// upCompiled brings database up to to with c, on the Migrator's
+// connection, letting a migration in flight record itself after ctx is
+// cancelled (migrations.Uncancelled), as migrateTo does.
+func (m *Migrator) upCompiled(ctx context.Context, database string, set migrations.Set, c *migrations.Compiled, to int64) (int64, error) {
+	if err := checkDatabase(database); err != nil {
+		return -1, err
+	}
+	ctx, stop := migrations.Uncancelled(ctx, migrations.Grace)
+	defer stop()
+	conn, err := m.db.Conn(ctx)
+	if err != nil {
+		return -1, err
+	}
+	defer conn.Close()
+	m.mu.Lock()
+	m.database = database
+	m.mu.Unlock()
+	if _, err := conn.ExecContext(ctx, "USE `"+database+"`"); err != nil {
+		return -1, err
+	}
+	return c.Up(ctx, conn, set.Table, m.s.lockKey(database), to)
 }
