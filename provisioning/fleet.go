@@ -159,6 +159,7 @@ func (p *Provisioner) MigrateFleet(ctx context.Context, o FleetOptions, progress
 		}
 	}
 	f.runAll(ctx, items)
+	f.releases.Wait()
 	f.flush(ctx)
 	return report.finish(start), nil
 }
@@ -187,6 +188,7 @@ type fleetRun struct {
 	progress func(TenantResult)
 	rec      *fleetRecorder
 	conns    *migratorPool
+	releases sync.WaitGroup // tenant locks being released
 
 	mu     sync.Mutex // guards report.Results: workers record concurrently
 	report *FleetReport
@@ -461,7 +463,10 @@ func (f *fleetRun) migrateOne(ctx context.Context, mc tenantdb.MigrationConn, it
 		}
 		return t.done(OutcomeFailed)
 	}
-	defer release()
+	// The release goes on while the worker moves on to its next tenant
+	// (MigrateFleet waits for it): it saves a central round trip per
+	// tenant, and the tenant is done with.
+	defer f.releases.Go(release)
 	if t.r.Error = f.applySets(ctx, mc, it, t); t.r.Error != "" {
 		return t.done(OutcomeFailed)
 	}
