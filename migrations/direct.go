@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -72,55 +74,106 @@ func Compile(fsys fs.FS) (*Compiled, error) {
 	return c, nil
 }
 
-// Up applies c's migrations above the database's version, up to version
-// to (0: the latest), on conn, which must be on the database, holding the
-// GET_LOCK that goose's runner holds for lockKey (NewSessionLocker) and
-// recording each in goose's version table table. It returns the version
-// the database is at afterwards. Per database it costs the lock, one read
-// of the version table, the statements and a version row per migration
-// (in one transaction unless the file says NO TRANSACTION or holds only
-// statements MySQL commits at once), and the release.
-func (c *Compiled) Up(ctx context.Context, conn *sql.Conn, table, lockKey string, to int64) (v int64, err error) {
+// Up applies c's migrations above database's version, up to version to
+// (0: the latest), on conn, holding the GET_LOCK that goose's runner holds
+// for lockKey (NewSessionLocker) and recording each in goose's version
+// table table. It returns the version the database is at afterwards, and
+// leaves conn on database. conn must allow several statements per query
+// (mysql.Config.MultiStatements): the lock, the version table's read and
+// the USE go in one round trip, and the last version row and the release
+// in another, so that a database costs two round trips besides its
+// migrations' statements (and BEGIN/COMMIT for a migration that needs a
+// transaction: see apply).
+func (c *Compiled) Up(ctx context.Context, conn *sql.Conn, db, table, lockKey string, to int64) (v int64, err error) {
+	if !identifier.MatchString(db) || !identifier.MatchString(table) {
+		return -1, fmt.Errorf("invalid database or table name %q.%q", db, table)
+	}
 	name := LockName(lockKey)
-	got, err := mysqllock.Get(ctx, conn, name, 5*time.Minute)
-	if err != nil {
-		return -1, fmt.Errorf("acquire migration lock: %w", err)
-	}
-	if !got {
-		return -1, ErrLockTimeout
-	}
+	held := false
 	defer func() {
-		if _, rerr := mysqllock.Release(context.WithoutCancel(ctx), conn, name); rerr != nil && err == nil {
-			err = fmt.Errorf("release migration lock: %w", rerr)
+		if held {
+			if _, rerr := mysqllock.Release(context.WithoutCancel(ctx), conn, name); rerr != nil && err == nil {
+				err = fmt.Errorf("release migration lock: %w", rerr)
+			}
 		}
 	}()
-	store, err := database.NewStore(database.DialectMySQL, table)
+	rows, held, err := lockAndRead(ctx, conn, db, table, name)
 	if err != nil {
 		return -1, err
 	}
-	pending, v, err := c.pending(ctx, conn, store, to)
+	pending, v, err := c.pending(rows, to)
 	if err != nil {
 		return v, err
 	}
-	for _, m := range pending {
-		if err := c.apply(ctx, conn, store, m); err != nil {
+	store, err := database.NewStore(database.DialectMySQL, table)
+	if err != nil {
+		return v, err
+	}
+	for i, m := range pending {
+		last := i == len(pending)-1
+		released, err := c.apply(ctx, conn, store, m, last, name)
+		if err != nil {
 			return v, fmt.Errorf("migration %d: %w", m, err)
 		}
+		held = held && !released
 		v = m
 	}
 	return v, nil
 }
 
-// pending reads the version table and lists the versions to apply, and
-// the database's current version.
-func (c *Compiled) pending(ctx context.Context, conn *sql.Conn, store database.Store, to int64) ([]int64, int64, error) {
-	rows, err := store.ListMigrations(ctx, conn)
+// identifier is what Up accepts as a database or table name.
+var identifier = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
+
+// lockAndRead takes the lock, reads the version table (once the lock is
+// held: the statements run in order) and selects db, in one round trip.
+// held reports whether the lock is held, also on an error.
+func lockAndRead(ctx context.Context, conn *sql.Conn, db, table, name string) (_ []database.ListMigrationsResult, held bool, err error) {
+	q := "SELECT GET_LOCK('" + name + "', " + strconv.Itoa(int((5*time.Minute)/time.Second)) + "); " +
+		"SELECT version_id, is_applied FROM `" + db + "`.`" + table + "` ORDER BY id DESC; USE `" + db + "`"
+	rs, err := conn.QueryContext(ctx, q)
 	if err != nil {
-		if me, ok := errors.AsType[*mysql.MySQLError](err); ok && me.Number == 1146 {
-			return nil, -1, ErrUseGoose // no version table yet
-		}
-		return nil, -1, err
+		return nil, false, fmt.Errorf("acquire migration lock: %w", err)
 	}
+	defer rs.Close()
+	var got sql.NullInt64
+	if rs.Next() {
+		err = rs.Scan(&got)
+	}
+	if held = got.Valid && got.Int64 == 1; err != nil || !held {
+		return nil, held, errors.Join(err, rs.Err(), ErrLockTimeout)
+	}
+	var out []database.ListMigrationsResult
+	if !rs.NextResultSet() {
+		return nil, true, noVersionTable(rs.Err())
+	}
+	for rs.Next() {
+		var r database.ListMigrationsResult
+		if err := rs.Scan(&r.Version, &r.IsApplied); err != nil {
+			return nil, true, err
+		}
+		out = append(out, r)
+	}
+	rs.NextResultSet() // the USE
+	if err := errors.Join(rs.Err(), rs.Close()); err != nil {
+		return nil, true, err
+	}
+	return out, true, nil
+}
+
+// noVersionTable turns "no such table" into ErrUseGoose: goose creates it.
+func noVersionTable(err error) error {
+	if me, ok := errors.AsType[*mysql.MySQLError](err); ok && me.Number == 1146 {
+		return ErrUseGoose
+	}
+	if err == nil {
+		err = errors.New("the version table's rows are missing from the answer")
+	}
+	return err
+}
+
+// pending lists the versions to apply, given the version table's rows,
+// and the database's current version.
+func (c *Compiled) pending(rows []database.ListMigrationsResult, to int64) ([]int64, int64, error) {
 	applied := map[int64]bool{}
 	var current int64 = -1
 	for _, r := range rows {
@@ -152,16 +205,33 @@ func (c *Compiled) pending(ctx context.Context, conn *sql.Conn, store database.S
 // transaction with its version row, unless the file is NO TRANSACTION or
 // every statement is DDL, which MySQL commits at once (a transaction
 // around it would hold only the version row).
-func (c *Compiled) apply(ctx context.Context, conn *sql.Conn, store database.Store, v int64) (err error) {
+//
+// When last, the version row of a migration outside a transaction goes
+// with the lock's release (named name) in one round trip; released
+// reports that the lock was released.
+func (c *Compiled) apply(ctx context.Context, conn *sql.Conn, store database.Store, v int64, last bool, name string) (released bool, err error) {
 	f := c.files[v]
 	if !f.useTx || f.ddlOnly() {
 		for _, q := range f.up {
 			if _, err := conn.ExecContext(ctx, q); err != nil {
-				return err
+				return false, err
 			}
 		}
-		return store.Insert(ctx, conn, database.InsertRequest{Version: v})
+		if !last {
+			return false, store.Insert(ctx, conn, database.InsertRequest{Version: v})
+		}
+		// The release runs only if the INSERT succeeded (a failed
+		// statement ends the query); Up releases it otherwise.
+		_, err := conn.ExecContext(ctx, "INSERT INTO "+store.Tablename()+" (version_id, is_applied) VALUES ("+
+			strconv.FormatInt(v, 10)+", 1); DO RELEASE_LOCK('"+name+"')")
+		return err == nil, err
 	}
+	return false, c.applyTx(ctx, conn, store, v)
+}
+
+// applyTx runs migration v and its version row in one transaction.
+func (c *Compiled) applyTx(ctx context.Context, conn *sql.Conn, store database.Store, v int64) (err error) {
+	f := c.files[v]
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err

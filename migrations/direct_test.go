@@ -36,6 +36,26 @@ DROP TRIGGER items_bi;
 	}
 }
 
+// multiConn is a session on cfg's database that allows several
+// statements per query, as Compiled.Up needs.
+func multiConn(tb testing.TB, cfg *mysql.Config) *sql.Conn {
+	tb.Helper()
+	c := cfg.Clone()
+	c.MultiStatements = true
+	db := open(tb, c)
+	tb.Cleanup(func() { db.Close() })
+	return conn(tb, db)
+}
+
+// requireLockFree fails unless no session holds key's migration lock.
+func requireLockFree(tb testing.TB, db *sql.DB, key string) {
+	tb.Helper()
+	var free int
+	if err := db.QueryRow("SELECT IS_FREE_LOCK(?)", migrations.LockName(key)).Scan(&free); err != nil || free != 1 {
+		tb.Fatalf("migration lock free = %d, %v", free, err)
+	}
+}
+
 func compile(tb testing.TB, fsys fs.FS) *migrations.Compiled {
 	tb.Helper()
 	c, err := migrations.Compile(fsys)
@@ -86,25 +106,27 @@ func TestCompiledUpInteroperatesWithGoose(t *testing.T) {
 	c := compile(t, fsys)
 	db, cfg := openDB(t)
 	key := uniqueKey(t)
-	cn := conn(t, db)
+	cn := multiConn(t, cfg)
 
-	if _, err := c.Up(ctx, cn, "goose_t_version", key, 0); !errors.Is(err, migrations.ErrUseGoose) {
+	if _, err := c.Up(ctx, cn, cfg.DBName, "goose_t_version", key, 0); !errors.Is(err, migrations.ErrUseGoose) {
 		t.Fatalf("Up on a new database = %v, want ErrUseGoose", err)
 	}
 	if got := tables(t, db, cfg.DBName); len(got) != 0 {
 		t.Fatalf("Up left tables %v on a database it left to goose", got)
 	}
+	requireLockFree(t, db, key)
 	p := setProvider(t, cfg, fsys, key)
 	if _, err := p.UpTo(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	if v, err := c.Up(ctx, cn, "goose_t_version", key, 2); err != nil || v != 2 {
+	if v, err := c.Up(ctx, cn, cfg.DBName, "goose_t_version", key, 2); err != nil || v != 2 {
 		t.Fatalf("Up to 2 = %d, %v", v, err)
 	}
-	if v, err := c.Up(ctx, cn, "goose_t_version", key, 0); err != nil || v != 3 {
+	if v, err := c.Up(ctx, cn, cfg.DBName, "goose_t_version", key, 0); err != nil || v != 3 {
 		t.Fatalf("Up = %d, %v", v, err)
 	}
-	if v, err := c.Up(ctx, cn, "goose_t_version", key, 0); err != nil || v != 3 {
+	requireLockFree(t, db, key) // released with the last version row
+	if v, err := c.Up(ctx, cn, cfg.DBName, "goose_t_version", key, 0); err != nil || v != 3 {
 		t.Fatalf("Up again = %d, %v", v, err)
 	}
 	if pending, err := p.HasPending(ctx); err != nil || pending {
@@ -126,7 +148,7 @@ func TestCompiledUpInteroperatesWithGoose(t *testing.T) {
 	if _, err := p.DownTo(ctx, 1); err != nil {
 		t.Fatalf("goose DownTo after the compiled run: %v", err)
 	}
-	if v, err := c.Up(ctx, cn, "goose_t_version", key, 0); err != nil || v != 3 {
+	if v, err := c.Up(ctx, cn, cfg.DBName, "goose_t_version", key, 0); err != nil || v != 3 {
 		t.Fatalf("Up after goose's rollback = %d, %v", v, err)
 	}
 }
@@ -145,10 +167,10 @@ func TestCompiledUpHoldsGooseLock(t *testing.T) {
 	if err := migrations.NewSessionLocker(key, time.Second).SessionLock(ctx, holder); err != nil {
 		t.Fatal(err)
 	}
-	c, cn := compile(t, fsys), conn(t, db)
+	c, cn := compile(t, fsys), multiConn(t, cfg)
 	done := make(chan error, 1)
 	go func() {
-		_, err := c.Up(ctx, cn, "goose_t_version", key, 0)
+		_, err := c.Up(ctx, cn, cfg.DBName, "goose_t_version", key, 0)
 		done <- err
 	}()
 	select {
@@ -183,8 +205,8 @@ func TestCompiledUpFailureAndGap(t *testing.T) {
 	if _, err := setProvider(t, cfg, fsys, key).UpTo(ctx, 1); err != nil {
 		t.Fatal(err)
 	}
-	cn := conn(t, db)
-	v, err := compile(t, fsys).Up(ctx, cn, "goose_t_version", key, 0)
+	cn := multiConn(t, cfg)
+	v, err := compile(t, fsys).Up(ctx, cn, cfg.DBName, "goose_t_version", key, 0)
 	if err == nil || v != 3 {
 		t.Fatalf("Up with a failing migration = %d, %v; want 3 and its error", v, err)
 	}
@@ -195,15 +217,12 @@ func TestCompiledUpFailureAndGap(t *testing.T) {
 	if got := versionRows(t, db); len(got) != 4 {
 		t.Fatalf("rows: %v", got)
 	}
-	var free int
-	if err := db.QueryRow("SELECT IS_FREE_LOCK(?)", migrations.LockName(key)).Scan(&free); err != nil || free != 1 {
-		t.Fatalf("lock free after a failure = %d, %v", free, err)
-	}
+	requireLockFree(t, db, key)
 
 	if _, err := db.Exec("DELETE FROM goose_t_version WHERE version_id = 2"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := compile(t, fsys).Up(ctx, cn, "goose_t_version", key, 0); !errors.Is(err, migrations.ErrUseGoose) {
+	if _, err := compile(t, fsys).Up(ctx, cn, cfg.DBName, "goose_t_version", key, 0); !errors.Is(err, migrations.ErrUseGoose) {
 		t.Fatalf("Up over a gap = %v, want ErrUseGoose", err)
 	}
 }

@@ -41,7 +41,10 @@ func (s *Server) NewMigrator() (MigrationConn, error) {
 	m := &Migrator{s: s}
 	cfg := s.cfg.Clone()
 	cfg.DBName = ""
-	cfg.MultiStatements = false
+	// The compiled set sends its lock, version read and USE in one query
+	// (migrations.Compiled.Up); migration files' statements are still
+	// sent one by one, as goose splits them.
+	cfg.MultiStatements = true
 	// A connection the pool opens again (after the old one broke) starts
 	// on the database at work, never on the previous one.
 	if err := cfg.Apply(mysql.BeforeConnect(func(_ context.Context, c *mysql.Config) error {
@@ -149,8 +152,5 @@ func (m *Migrator) upCompiled(ctx context.Context, database string, set migratio
 	m.mu.Lock()
 	m.database = database
 	m.mu.Unlock()
-	if _, err := conn.ExecContext(ctx, "USE `"+database+"`"); err != nil {
-		return -1, err
-	}
-	return c.Up(ctx, conn, set.Table, m.s.lockKey(database), to)
+	return c.Up(ctx, conn, database, set.Table, m.s.lockKey(database), to)
 }
