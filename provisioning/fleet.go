@@ -474,7 +474,8 @@ func (f *fleetRun) settled(it fleetItem) (r TenantResult, ok bool) {
 }
 
 // migrateOne brings one tenant or spare to the plan's targets, set by set,
-// on the worker's connection mc.
+// on the worker's connection mc, under its tenant lock: held, if prelock
+// took it, else taken here.
 func (f *fleetRun) migrateOne(ctx context.Context, mc tenantdb.MigrationConn, it fleetItem, held func()) TenantResult {
 	p, o := f.p, f.o
 	t := f.begin(it)

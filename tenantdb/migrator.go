@@ -15,8 +15,9 @@ import (
 // Migrator migrates tenant databases one after another over one
 // connection to the server, as the tenant admin: a fleet run's worker
 // holds one, so that a tenant costs no new connection. Each database is
-// still migrated by goose under its own GET_LOCK, the lock
-// Server.MigrateTo takes, so runners of either kind never apply a
+// migrated under its own GET_LOCK, the lock Server.MigrateTo and goose
+// take, and recorded in goose's version table (by the set compiled once,
+// or by goose: see MigrateTo), so runners of any kind never apply a
 // migration twice. A Migrator is used by one goroutine at a time.
 type Migrator struct {
 	s  *Server
