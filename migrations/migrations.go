@@ -1,6 +1,8 @@
 // Package migrations embeds Silo's goose migrations and runs them through
-// goose's Provider API, locked per database with MySQL's GET_LOCK. It imports
-// nothing of Silo's but the leaf internal/lib/mysqllock.
+// goose's Provider API, locked per database with MySQL's GET_LOCK, or, for
+// runs over many databases, through a Compiled set that writes goose's
+// version table under the same lock. It imports nothing of Silo's but the
+// leaf internal/lib/mysqllock.
 package migrations
 
 import (

@@ -3,6 +3,7 @@ package tenantdb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"sync"
 
 	"github.com/go-sql-driver/mysql"
@@ -14,8 +15,9 @@ import (
 // Migrator migrates tenant databases one after another over one
 // connection to the server, as the tenant admin: a fleet run's worker
 // holds one, so that a tenant costs no new connection. Each database is
-// still migrated by goose under its own GET_LOCK, the lock
-// Server.MigrateTo takes, so runners of either kind never apply a
+// migrated under its own GET_LOCK, the lock Server.MigrateTo and goose
+// take, and recorded in goose's version table (by the set compiled once,
+// or by goose: see MigrateTo), so runners of any kind never apply a
 // migration twice. A Migrator is used by one goroutine at a time.
 type Migrator struct {
 	s  *Server
@@ -23,6 +25,8 @@ type Migrator struct {
 
 	mu       sync.Mutex // guards database: the pool may reconnect from its own goroutine
 	database string
+
+	compiled map[string]*migrations.Compiled // by set name, parsed on first use; nil: goose parses it
 }
 
 // MigrationConn is what a fleet worker migrates databases with, one after
@@ -38,7 +42,10 @@ func (s *Server) NewMigrator() (MigrationConn, error) {
 	m := &Migrator{s: s}
 	cfg := s.cfg.Clone()
 	cfg.DBName = ""
-	cfg.MultiStatements = false
+	// The compiled set sends its lock, version read and USE in one query
+	// (migrations.Compiled.Up); migration files' statements are still
+	// sent one by one, as goose splits them.
+	cfg.MultiStatements = true
 	// A connection the pool opens again (after the old one broke) starts
 	// on the database at work, never on the previous one.
 	if err := cfg.Apply(mysql.BeforeConnect(func(_ context.Context, c *mysql.Config) error {
@@ -84,8 +91,17 @@ func (m *Migrator) provider(ctx context.Context, database string, set migrations
 	return migrations.NewProvider(m.db, set.FS, set.Table, m.s.lockKey(database))
 }
 
-// MigrateTo is Server.MigrateTo on the Migrator's connection.
+// MigrateTo is Server.MigrateTo on the Migrator's connection. Up runs
+// the set's migrations compiled once per Migrator (migrations.Compiled),
+// unless the database needs goose itself (a new database, a gap in its
+// versions, a file only goose runs); down runs goose.
 func (m *Migrator) MigrateTo(ctx context.Context, database string, set migrations.Set, up bool, to int64) (int64, error) {
+	if c := m.compile(set); up && c != nil {
+		v, err := m.upCompiled(ctx, database, set, c, to)
+		if !errors.Is(err, migrations.ErrUseGoose) {
+			return v, dberr.Translate(err)
+		}
+	}
 	p, err := m.provider(ctx, database, set)
 	if err != nil {
 		return -1, err
@@ -101,4 +117,41 @@ func (m *Migrator) Version(ctx context.Context, database string, set migrations.
 	}
 	v, err := p.GetDBVersion(ctx)
 	return v, dberr.Translate(err)
+}
+
+// compile returns set's compiled migrations, or nil when they do not
+// compile: goose then reports what is wrong with them.
+func (m *Migrator) compile(set migrations.Set) *migrations.Compiled {
+	if c, ok := m.compiled[set.Name]; ok {
+		return c
+	}
+	c, err := migrations.Compile(set.FS)
+	if err != nil {
+		c = nil
+	}
+	if m.compiled == nil {
+		m.compiled = map[string]*migrations.Compiled{}
+	}
+	m.compiled[set.Name] = c
+	return c
+}
+
+// upCompiled brings database up to to with c, on the Migrator's
+// connection, letting a migration in flight record itself after ctx is
+// cancelled (migrations.Uncancelled), as migrateTo does.
+func (m *Migrator) upCompiled(ctx context.Context, database string, set migrations.Set, c *migrations.Compiled, to int64) (int64, error) {
+	if err := checkDatabase(database); err != nil {
+		return -1, err
+	}
+	ctx, stop := migrations.Uncancelled(ctx, migrations.Grace)
+	defer stop()
+	conn, err := m.db.Conn(ctx)
+	if err != nil {
+		return -1, err
+	}
+	defer conn.Close()
+	m.mu.Lock()
+	m.database = database
+	m.mu.Unlock()
+	return c.Up(ctx, conn, database, set.Table, m.s.lockKey(database), to)
 }

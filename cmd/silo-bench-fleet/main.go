@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"testing/fstest"
@@ -53,6 +54,7 @@ func run() error {
 	goose := flag.String("goose", "", "path of the goose CLI (empty: skip the goose comparison)")
 	rounds := flag.Int("rounds", 3, "alternate rounds of the runner at concurrency 4 and the raw DDL floor")
 	noopTenants := flag.Int("noop-tenants", 10000, "catalog size of the last no-op run (catalog-only rows fill it up; 0 skips)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the runner's concurrency-4 runs (not their resets) to this file")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -95,6 +97,14 @@ func run() error {
 	}
 	defer db.Close()
 	b := &bench{ctx: ctx, base: a.Provisioner, ext: extApp.Provisioner, db: db, slugs: slugs, results: map[string][]time.Duration{}}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		b.profile = f
+	}
 	if err := b.databases(); err != nil {
 		return err
 	}
@@ -123,6 +133,7 @@ type bench struct {
 	slugs     []string
 	dbs       []string
 	results   map[string][]time.Duration
+	profile   *os.File // where the concurrency-4 runs' CPU profile goes, if set
 }
 
 const (
@@ -173,8 +184,18 @@ func (b *bench) measure(rounds int) error {
 	}
 	b.add(noopRun, time.Since(start))
 	silo := func(c int, name string) error {
+		profiling := c == 4 && b.profile != nil // the first such run only
+		if profiling {
+			if err := pprof.StartCPUProfile(b.profile); err != nil {
+				return err
+			}
+			b.profile = nil
+		}
 		start := time.Now()
 		rep, err := b.ext.MigrateFleet(b.ctx, provisioning.FleetOptions{Concurrency: c}, nil)
+		if profiling {
+			pprof.StopCPUProfile()
+		}
 		if err != nil || !rep.OK() {
 			return fmt.Errorf("up at concurrency %d: %v %v", c, err, rep.Counts)
 		}

@@ -1,0 +1,3 @@
+CREATE TABLE article (
+    id text,
+            content text);
