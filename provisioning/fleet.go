@@ -22,7 +22,7 @@ type FleetOptions struct {
 	Down        bool     // roll back (requires To)
 	To          int64    // target version; 0 = the latest (up only)
 	Tenants     []string // only these slugs; empty = every tenant and spare
-	Concurrency int      // tenants migrated at once (default 4)
+	Concurrency int      // tenants migrated at once on each database server (default 4)
 	DryRun      bool     // report what would run, change nothing
 	MaxFailures int      // stop starting tenants after this many failures; 0 = never stop
 	Canary      int      // migrate this many tenants first; go on only if all succeed
@@ -53,6 +53,7 @@ const (
 type TenantResult struct {
 	Slug     string        `json:"slug"` // a spare's database name for spares
 	Spare    bool          `json:"spare,omitempty"`
+	Server   string        `json:"server,omitempty"` // the database server it is on
 	From     int64         `json:"from"`
 	To       int64         `json:"to"`
 	Outcome  string        `json:"outcome"`
@@ -236,27 +237,53 @@ func (f *fleetRun) flush(ctx context.Context) {
 
 // notRun is the result of a tenant the run never started.
 func notRun(it fleetItem, reason string) TenantResult {
-	return TenantResult{Slug: it.name(), Spare: it.spare != nil, Outcome: OutcomeNotRun, Reason: reason}
+	return TenantResult{Slug: it.name(), Spare: it.spare != nil, Server: it.server(), Outcome: OutcomeNotRun, Reason: reason}
 }
 
-// run migrates batch, o.Concurrency tenants at a time, and returns how
-// many tenants failed. A tenant the catalog shows at the target is
-// settled at once, in this goroutine. Once MaxFailures is reached or ctx
-// is cancelled, the tenants not yet started are recorded as not run rather
-// than dropped, so that the report still accounts for every tenant.
+// run migrates batch, o.Concurrency tenants at a time on each database
+// server, the servers side by side, and returns how many tenants failed.
+// A tenant the catalog shows at the target is settled at once. Once
+// MaxFailures is reached (over all servers) or ctx is cancelled, the
+// tenants not yet started are recorded as not run rather than dropped, so
+// that the report still accounts for every tenant. A server whose
+// connection cannot be opened fails its remaining tenants at once with
+// that reason, and the other servers go on.
 func (f *fleetRun) run(ctx context.Context, batch []fleetItem) (failures int) {
-	o := f.o
 	var failed atomic.Int64
-	stopped := func() bool { return o.MaxFailures > 0 && failed.Load() >= int64(o.MaxFailures) }
+	var order []string
+	byServer := map[string][]fleetItem{}
+	for _, it := range batch {
+		if _, ok := byServer[it.server()]; !ok {
+			order = append(order, it.server())
+		}
+		byServer[it.server()] = append(byServer[it.server()], it)
+	}
+	var wg sync.WaitGroup
+	for _, server := range order {
+		wg.Go(func() { f.runServer(ctx, byServer[server], &failed) })
+	}
+	wg.Wait()
+	return int(failed.Load())
+}
+
+// runServer migrates the items of one server, o.Concurrency at a time.
+func (f *fleetRun) runServer(ctx context.Context, items []fleetItem, failed *atomic.Int64) {
+	o := f.o
+	stopped := func() string {
+		switch {
+		case ctx.Err() != nil:
+			return "cancelled"
+		case o.MaxFailures > 0 && failed.Load() >= int64(o.MaxFailures):
+			return "stopped after failures"
+		}
+		return ""
+	}
+	var down atomic.Pointer[string] // why the server's connection could not be opened
 	var g errgroup.Group
 	g.SetLimit(o.Concurrency)
-	for i, it := range batch {
-		if stopped() || ctx.Err() != nil {
-			reason := "stopped after failures"
-			if ctx.Err() != nil {
-				reason = "cancelled"
-			}
-			for _, rest := range batch[i:] {
+	for i, it := range items {
+		if reason := stopped(); reason != "" {
+			for _, rest := range items[i:] {
 				f.record(notRun(rest, reason))
 			}
 			break
@@ -267,16 +294,7 @@ func (f *fleetRun) run(ctx context.Context, batch []fleetItem) (failures int) {
 		}
 		held := f.prelock(ctx, it)
 		g.Go(func() error { // waits for a free slot
-			if stopped() || ctx.Err() != nil {
-				f.release(held)
-				reason := "stopped after failures"
-				if ctx.Err() != nil {
-					reason = "cancelled"
-				}
-				f.record(notRun(it, reason))
-				return nil
-			}
-			r := f.work(ctx, it, held)
+			r := f.runItem(ctx, it, held, stopped, &down)
 			if r.Outcome == OutcomeFailed {
 				failed.Add(1)
 			}
@@ -285,7 +303,23 @@ func (f *fleetRun) run(ctx context.Context, batch []fleetItem) (failures int) {
 		})
 	}
 	_ = g.Wait() // every func returns nil
-	return int(failed.Load())
+}
+
+// runItem migrates one item unless the run stopped or its server is down.
+func (f *fleetRun) runItem(ctx context.Context, it fleetItem, held func(), stopped func() string, down *atomic.Pointer[string]) TenantResult {
+	if reason := stopped(); reason != "" {
+		f.release(held)
+		return notRun(it, reason)
+	}
+	if why := down.Load(); why != nil {
+		f.release(held)
+		return f.unreached(ctx, it, *why)
+	}
+	r := f.work(ctx, it, held)
+	if r.Outcome == OutcomeFailed && f.conns.failed(it.server()) {
+		down.CompareAndSwap(nil, &r.Error)
+	}
+	return r
 }
 
 // work migrates one tenant on a worker connection of the run's pool.
@@ -295,7 +329,7 @@ func (f *fleetRun) work(ctx context.Context, it fleetItem, held func()) TenantRe
 	mc, err := f.conns.get(ctx, server)
 	if err != nil {
 		f.release(held)
-		return TenantResult{Slug: it.name(), Spare: it.spare != nil, Outcome: OutcomeFailed, Error: f.p.safeError(err)}
+		return f.unreached(ctx, it, f.p.safeError(err))
 	}
 	defer f.conns.put(server, mc)
 	return f.migrateOne(ctx, mc, it, held)
@@ -406,7 +440,7 @@ func (p *Provisioner) fleetItems(ctx context.Context, only []string) ([]fleetIte
 		case central.StatusActive, central.StatusSuspended:
 			items = append(items, fleetItem{tenant: t})
 		default:
-			skipped = append(skipped, TenantResult{Slug: t.Slug, From: t.SchemaVersion, To: t.SchemaVersion,
+			skipped = append(skipped, TenantResult{Slug: t.Slug, Server: t.Server, From: t.SchemaVersion, To: t.SchemaVersion,
 				Outcome: OutcomeSkipped, Reason: "tenant is " + t.Status})
 		}
 	}
@@ -440,7 +474,7 @@ type tenantRun struct {
 
 func (f *fleetRun) begin(it fleetItem) *tenantRun {
 	database, sets := startSets(it, f.plan, f.recorded)
-	return &tenantRun{start: time.Now(), r: TenantResult{Slug: it.name(), Spare: it.spare != nil}, database: database, sets: sets}
+	return &tenantRun{start: time.Now(), r: TenantResult{Slug: it.name(), Spare: it.spare != nil, Server: it.server()}, database: database, sets: sets}
 }
 
 // pending reports whether a set is not at its target.
@@ -604,6 +638,19 @@ func (f *fleetRun) recordSet(ctx context.Context, it fleetItem, database, set st
 	f.rec.add(ctx, it.name(), rec)
 }
 
+// unreached fails a tenant whose server could not be reached: the
+// catalog keeps the version it knew, with the reason as the tenant's
+// migration error, so that the fleet status shows it.
+func (f *fleetRun) unreached(ctx context.Context, it fleetItem, reason string) TenantResult {
+	r := TenantResult{Slug: it.name(), Spare: it.spare != nil, Server: it.server(), Outcome: OutcomeFailed, Error: reason}
+	if it.tenant != nil {
+		r.From, r.To = it.tenant.SchemaVersion, it.tenant.SchemaVersion
+		f.rec.add(ctx, it.name(), central.MigrationRecord{TenantID: it.tenant.ID, Database: it.tenant.DatabaseName,
+			Version: it.tenant.SchemaVersion, Error: reason, At: f.p.now()})
+	}
+	return r
+}
+
 // safeError is an error's text for reports: first line, bounded.
 func (p *Provisioner) safeError(err error) string {
 	msg := err.Error()
@@ -630,6 +677,8 @@ type FleetStatus struct {
 	Totals        FleetTotals            `json:"totals"`
 	Sets          []SetInfo              `json:"sets"`
 	SetTotals     map[string]FleetTotals `json:"setTotals"`
+	// ServerTotals are Silo's own set's totals by database server.
+	ServerTotals map[string]FleetTotals `json:"serverTotals"`
 }
 
 // SetInfo names a migration set and its newest version.
@@ -642,6 +691,7 @@ type SetInfo struct {
 type TenantSchemaState struct {
 	Slug          string `json:"slug"`
 	Status        string `json:"status"`
+	Server        string `json:"server"`
 	SchemaVersion int64  `json:"schemaVersion"`
 	LatestVersion int64  `json:"latestVersion"`
 	Pending       int    `json:"pending"`
@@ -694,13 +744,13 @@ func (p *Provisioner) FleetStatus(ctx context.Context) (*FleetStatus, error) {
 		}
 	}
 	versions := make([][]int64, len(p.sets))
-	st := &FleetStatus{LatestVersion: p.latest, Tenants: make([]TenantSchemaState, 0, len(ts)), SetTotals: map[string]FleetTotals{}}
+	st := &FleetStatus{LatestVersion: p.latest, Tenants: make([]TenantSchemaState, 0, len(ts)), SetTotals: map[string]FleetTotals{}, ServerTotals: map[string]FleetTotals{}}
 	for i, set := range p.sets {
 		versions[i] = migrations.Versions(set.FS)
 		st.Sets = append(st.Sets, SetInfo{Name: set.Name, LatestVersion: set.Latest()})
 	}
 	for _, t := range ts {
-		row := TenantSchemaState{Slug: t.Slug, Status: t.Status}
+		row := TenantSchemaState{Slug: t.Slug, Status: t.Status, Server: t.Server}
 		for i, set := range p.sets {
 			s := SetState{Set: set.Name, SchemaVersion: t.SchemaVersion, LatestVersion: st.Sets[i].LatestVersion, LastError: t.MigrationErr.String}
 			if i > 0 {
@@ -721,6 +771,9 @@ func (p *Provisioner) FleetStatus(ctx context.Context) (*FleetStatus, error) {
 		row.SchemaVersion, row.LatestVersion, row.Pending, row.LastError = core.SchemaVersion, core.LatestVersion, core.Pending, core.LastError
 		st.Tenants = append(st.Tenants, row)
 		st.Totals.add(core)
+		byServer := st.ServerTotals[t.Server]
+		byServer.add(core)
+		st.ServerTotals[t.Server] = byServer
 	}
 	return st, nil
 }

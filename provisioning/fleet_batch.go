@@ -90,10 +90,11 @@ type migratorPool struct {
 
 	mu   sync.Mutex
 	idle map[string]chan tenantdb.MigrationConn // by server
+	down map[string]bool                        // servers whose last open failed
 }
 
 func newMigratorPool(servers ServerSet, size int) *migratorPool {
-	return &migratorPool{servers: servers, size: size, idle: map[string]chan tenantdb.MigrationConn{}}
+	return &migratorPool{servers: servers, size: size, idle: map[string]chan tenantdb.MigrationConn{}, down: map[string]bool{}}
 }
 
 func (m *migratorPool) idleOf(server string) chan tenantdb.MigrationConn {
@@ -115,14 +116,30 @@ func (m *migratorPool) get(ctx context.Context, server string) (tenantdb.Migrati
 		return c, nil
 	default:
 		srv, err := m.servers.Get(ctx, server)
-		if err != nil {
-			return nil, err
+		var c tenantdb.MigrationConn
+		if err == nil {
+			c, err = srv.NewMigrator()
 		}
-		return srv.NewMigrator()
+		m.setFailed(server, err != nil)
+		return c, err
 	}
 }
 
 func (m *migratorPool) put(server string, c tenantdb.MigrationConn) { m.idleOf(server) <- c }
+
+// failed reports whether the last attempt to open a connection to server
+// failed (the server is down or refuses the admin account).
+func (m *migratorPool) failed(server string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.down[server]
+}
+
+func (m *migratorPool) setFailed(server string, failed bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.down[server] = failed
+}
 
 // close closes every connection; the workers have all returned theirs.
 func (m *migratorPool) close() {

@@ -19,13 +19,15 @@ type FleetMetrics struct {
 	target   prometheus.Gauge
 }
 
-// NewFleetMetrics registers a fleet run's metrics with reg.
-func NewFleetMetrics(reg prometheus.Registerer) *FleetMetrics {
+// NewFleetMetrics registers a fleet run's metrics with reg, with a series
+// for every outcome on each of servers from the start, so that a rate or an
+// alert on failures has a series even before the first failure.
+func NewFleetMetrics(reg prometheus.Registerer, servers ...string) *FleetMetrics {
 	m := &FleetMetrics{
 		tenants: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "silo_fleet_tenants_total",
-			Help: "Tenants (and spares) handled by fleet migration runs, by outcome: migrated, up-to-date, failed, skipped, not-run, would-migrate.",
-		}, []string{"outcome"}),
+			Help: "Tenants (and spares) handled by fleet migration runs, by database server and outcome: migrated, up-to-date, failed, skipped, not-run, would-migrate.",
+		}, []string{"server", "outcome"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "silo_fleet_tenant_migration_duration_seconds",
 			Help:    "Time to migrate one tenant database (lock, migrations, catalog update), by outcome.",
@@ -41,10 +43,10 @@ func NewFleetMetrics(reg prometheus.Registerer) *FleetMetrics {
 			Name: "silo_fleet_target_version", Help: "Schema version the last fleet migration run aimed at.",
 		}),
 	}
-	// Every outcome is present from the start, so that a rate or an alert on
-	// failures has a series even before the first failure.
-	for _, o := range []string{OutcomeMigrated, OutcomeUpToDate, OutcomeFailed, OutcomeSkipped, OutcomeNotRun, OutcomeWould} {
-		m.tenants.WithLabelValues(o)
+	for _, server := range servers {
+		for _, o := range []string{OutcomeMigrated, OutcomeUpToDate, OutcomeFailed, OutcomeSkipped, OutcomeNotRun, OutcomeWould} {
+			m.tenants.WithLabelValues(server, o)
+		}
 	}
 	reg.MustRegister(m.tenants, m.duration, m.run, m.finished, m.target)
 	return m
@@ -53,7 +55,7 @@ func NewFleetMetrics(reg prometheus.Registerer) *FleetMetrics {
 // Observe counts one tenant's result; use it as (or in) MigrateFleet's
 // progress callback.
 func (m *FleetMetrics) Observe(r TenantResult) {
-	m.tenants.WithLabelValues(r.Outcome).Inc()
+	m.tenants.WithLabelValues(r.Server, r.Outcome).Inc()
 	if r.Outcome == OutcomeMigrated || r.Outcome == OutcomeFailed {
 		m.duration.WithLabelValues(r.Outcome).Observe(r.Duration.Seconds())
 	}

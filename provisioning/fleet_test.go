@@ -749,7 +749,7 @@ func TestFleetSkipsTenantsNotReady(t *testing.T) {
 
 	p, _ := e.upgraded()
 	reg := prometheus.NewRegistry()
-	metrics := provisioning.NewFleetMetrics(reg)
+	metrics := provisioning.NewFleetMetrics(reg, central.DefaultServer)
 	total := -1
 	r, err := p.MigrateFleet(bg, provisioning.FleetOptions{OnStart: func(n int) { total = n }}, metrics.Observe)
 	if err != nil {
@@ -766,14 +766,14 @@ func TestFleetSkipsTenantsNotReady(t *testing.T) {
 		t.Fatalf("duration series %d %v", n, err)
 	}
 	err = testutil.GatherAndCompare(reg, strings.NewReader(`
-# HELP silo_fleet_tenants_total Tenants (and spares) handled by fleet migration runs, by outcome: migrated, up-to-date, failed, skipped, not-run, would-migrate.
+# HELP silo_fleet_tenants_total Tenants (and spares) handled by fleet migration runs, by database server and outcome: migrated, up-to-date, failed, skipped, not-run, would-migrate.
 # TYPE silo_fleet_tenants_total counter
-silo_fleet_tenants_total{outcome="failed"} 0
-silo_fleet_tenants_total{outcome="migrated"} 2
-silo_fleet_tenants_total{outcome="not-run"} 0
-silo_fleet_tenants_total{outcome="skipped"} 3
-silo_fleet_tenants_total{outcome="up-to-date"} 0
-silo_fleet_tenants_total{outcome="would-migrate"} 0
+silo_fleet_tenants_total{outcome="failed",server="default"} 0
+silo_fleet_tenants_total{outcome="migrated",server="default"} 2
+silo_fleet_tenants_total{outcome="not-run",server="default"} 0
+silo_fleet_tenants_total{outcome="skipped",server="default"} 3
+silo_fleet_tenants_total{outcome="up-to-date",server="default"} 0
+silo_fleet_tenants_total{outcome="would-migrate",server="default"} 0
 `), "silo_fleet_tenants_total")
 	if err != nil {
 		t.Fatal(err)

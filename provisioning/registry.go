@@ -149,3 +149,16 @@ func OneServer(srv Server) ServerSet { return oneServer{srv} }
 type oneServer struct{ srv Server }
 
 func (o oneServer) Get(context.Context, string) (Server, error) { return o.srv, nil }
+
+// ServerNames lists the registered database servers' names.
+func (p *Provisioner) ServerNames(ctx context.Context) ([]string, error) {
+	servers, err := p.catalog.Servers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, len(servers))
+	for i, s := range servers {
+		names[i] = s.Name
+	}
+	return names, nil
+}

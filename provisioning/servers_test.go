@@ -1,11 +1,13 @@
 package provisioning_test
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -123,4 +125,60 @@ func TestCheckAndRepairAcrossServers(t *testing.T) {
 	if _, err := p.RepairAccounts(bg); err == nil || !strings.Contains(err.Error(), "priv") {
 		t.Fatalf("repair with a server down: %v, want an error naming it", err)
 	}
+}
+
+// A fleet run works on each server with its own workers, side by side: a
+// server that stops answering fails its own tenants (promptly, with the
+// reason) and the other server's tenants are migrated; the status and the
+// results say which server each tenant is on; a later run finishes them.
+func TestFleetAcrossServers(t *testing.T) {
+	t.Parallel()
+	priv := testdb.StartMariaDB(t)
+	e := newEnv(t)
+	e.addServerAt(t, "priv", priv.DSN(), 10)
+	p, _ := e.registered()
+	for i := range 3 {
+		for _, server := range []string{central.DefaultServer, "priv"} {
+			slug := fmt.Sprintf("%s-%d", server, i)
+			if _, err := p.Create(bg, provisioning.NewTenant{Slug: slug, Name: slug, Server: server}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	upgraded, _ := e.registered(func(o *provisioning.Options) { o.Migrations = extendedMigrations(t) })
+	priv.Stop()
+	start := time.Now()
+	r, err := upgraded.MigrateFleet(bg, provisioning.FleetOptions{Concurrency: 2}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 20*time.Second {
+		t.Fatalf("the run took %v with a server down", took)
+	}
+	for _, res := range r.Results {
+		want := provisioning.OutcomeMigrated
+		if strings.HasPrefix(res.Slug, "priv-") {
+			want = provisioning.OutcomeFailed
+		}
+		if res.Outcome != want || res.Server == "" || !strings.HasPrefix(res.Slug, res.Server+"-") {
+			t.Fatalf("%s: %+v, want %s", res.Slug, res, want)
+		}
+		if want == provisioning.OutcomeFailed && res.Error == "" {
+			t.Fatalf("%s failed without a reason", res.Slug)
+		}
+	}
+	st, err := upgraded.FleetStatus(bg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, pr := st.ServerTotals[central.DefaultServer], st.ServerTotals["priv"]; d.UpToDate != 3 || pr.Behind != 3 || pr.Failed != 3 {
+		t.Fatalf("status by server: default %+v, priv %+v", d, pr)
+	}
+
+	priv.Start()
+	r, err = upgraded.MigrateFleet(bg, provisioning.FleetOptions{Concurrency: 2}, nil)
+	if err != nil || !r.OK() {
+		t.Fatalf("rerun: %v %+v", err, r)
+	}
+	requireCounts(t, r, map[string]int{provisioning.OutcomeMigrated: 3, provisioning.OutcomeUpToDate: 3})
 }

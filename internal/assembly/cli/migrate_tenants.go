@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -106,7 +108,11 @@ func migrateFleet(ctx context.Context, p *provisioning.Provisioner, o provisioni
 	progress := progressPrinter(stdout, stderr, asJSON)
 	o.OnStart = progress.start
 	reg := prometheus.NewRegistry()
-	metrics := provisioning.NewFleetMetrics(reg)
+	servers, err := p.ServerNames(ctx)
+	if err != nil {
+		return describeError(err)
+	}
+	metrics := provisioning.NewFleetMetrics(reg, servers...)
 	report, err := p.MigrateFleet(ctx, o, func(r provisioning.TenantResult) {
 		metrics.Observe(r)
 		progress.update(r)
@@ -150,6 +156,7 @@ func printFleetStatus(stdout io.Writer, st *provisioning.FleetStatus, asJSON boo
 		}
 		tw.Flush()
 		fmt.Fprintf(stdout, "%d tenants, %d up to date, %d behind, latest version %d\n", st.Totals.Tenants, st.Totals.UpToDate, st.Totals.Behind, st.LatestVersion)
+		printServerTotals(stdout, st)
 		return nil
 	}
 	fmt.Fprintln(tw, "TENANT\tSET\tSTATUS\tVERSION\tLATEST\tPENDING\tLAST ERROR")
@@ -163,7 +170,19 @@ func printFleetStatus(stdout io.Writer, st *provisioning.FleetStatus, asJSON boo
 		tot := st.SetTotals[set.Name]
 		fmt.Fprintf(stdout, "set %s: %d tenants, %d up to date, %d behind, latest version %d\n", set.Name, tot.Tenants, tot.UpToDate, tot.Behind, set.LatestVersion)
 	}
+	printServerTotals(stdout, st)
 	return nil
+}
+
+// printServerTotals adds a line per database server when there are several.
+func printServerTotals(stdout io.Writer, st *provisioning.FleetStatus) {
+	if len(st.ServerTotals) < 2 {
+		return
+	}
+	for _, name := range slices.Sorted(maps.Keys(st.ServerTotals)) {
+		tot := st.ServerTotals[name]
+		fmt.Fprintf(stdout, "server %s: %d tenants, %d up to date, %d behind, %d failed\n", name, tot.Tenants, tot.UpToDate, tot.Behind, tot.Failed)
+	}
 }
 
 // describeDown says what "migrate tenants down" is about to do.

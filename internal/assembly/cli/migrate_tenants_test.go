@@ -326,10 +326,10 @@ func TestMigrateTenantsCLI(t *testing.T) {
 		}
 		text := string(b)
 		for _, want := range []string{
-			`silo_fleet_tenants_total{outcome="migrated"} 1` + "\n",
-			`silo_fleet_tenants_total{outcome="failed"} 1` + "\n",
-			`silo_fleet_tenants_total{outcome="up-to-date"} 2` + "\n",
-			`silo_fleet_tenants_total{outcome="skipped"} 0` + "\n",
+			`silo_fleet_tenants_total{outcome="migrated",server="default"} 1` + "\n",
+			`silo_fleet_tenants_total{outcome="failed",server="default"} 1` + "\n",
+			`silo_fleet_tenants_total{outcome="up-to-date",server="default"} 2` + "\n",
+			`silo_fleet_tenants_total{outcome="skipped",server="default"} 0` + "\n",
 			`silo_fleet_tenant_migration_duration_seconds_count{outcome="migrated"} 1` + "\n",
 			`silo_fleet_tenant_migration_duration_seconds_count{outcome="failed"} 1` + "\n",
 			"silo_fleet_target_version " + l(latest) + "\n",
