@@ -30,8 +30,8 @@ import (
 // from a fresh data directory under /tmp, listens on 127.0.0.1 on a free
 // port, and root logs in over TCP without a password.
 type MariaDB struct {
-	tb      testing.TB
-	dir     string // 0755, owned by the server's user; data/, sock, pid, error.log
+	tb      testing.TB // nil for StartPrivate's
+	dir     string     // 0755, owned by the server's user; data/, sock, pid, error.log
 	port    int
 	mariadb string // the mariadbd binary
 	cred    *syscall.Credential
@@ -49,74 +49,116 @@ var mariadbSettings = []string{
 	"--innodb-log-file-size=8M",
 }
 
+// ErrNoMariaDB is returned by StartPrivate when mariadb-install-db or
+// mariadbd is not installed, or (as root) there is no mysql user.
+var ErrNoMariaDB = errors.New("testdb: a private MariaDB server needs mariadb-install-db and mariadbd (package mariadb-server; looked in PATH, /usr/sbin and /usr/bin) and, as root, the mysql system user")
+
 // StartMariaDB starts a private MariaDB server for tb and stops and removes
 // it when tb ends. It skips tb when mariadb-install-db or mariadbd is not
 // installed. As root the server runs as the mysql user (mariadbd refuses to
 // run as root).
 func StartMariaDB(tb testing.TB) *MariaDB {
 	tb.Helper()
+	m, err := StartPrivate()
+	if errors.Is(err, ErrNoMariaDB) {
+		tb.Skip(err)
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m.tb = tb
+	tb.Cleanup(func() {
+		if err := m.stop(); err != nil {
+			tb.Errorf("testdb: stop mariadbd: %v", err)
+		}
+		if tb.Failed() {
+			if tail := m.logTail(); tail != "" {
+				tb.Logf("testdb: private mariadbd log (%s):\n%s", m.dir, tail)
+			}
+		}
+		if err := m.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	return m
+}
+
+// StartPrivate starts a private MariaDB server outside any test (the load
+// tool's extra servers); the caller stops and removes it with Close. The
+// server also dies with the process that started it (parent-death signal),
+// but then its directory under /tmp stays.
+func StartPrivate() (*MariaDB, error) {
 	installDB := findBinary("mariadb-install-db")
 	mariadbd := findBinary("mariadbd")
 	if installDB == "" || mariadbd == "" {
-		tb.Skip("testdb: a private MariaDB server needs mariadb-install-db and mariadbd (package mariadb-server); not found in PATH, /usr/sbin or /usr/bin")
+		return nil, ErrNoMariaDB
 	}
-	m := &MariaDB{tb: tb, mariadb: mariadbd}
-
+	m := &MariaDB{mariadb: mariadbd}
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("mysql")
 		if err != nil {
-			tb.Skipf("testdb: running as root, a private MariaDB server needs the mysql system user: %v", err)
+			return nil, fmt.Errorf("%w: %v", ErrNoMariaDB, err)
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		m.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
 	}
-
 	// Under /tmp with mode 0755, so that the mysql user can reach it (a
 	// test's TempDir may sit below directories it cannot traverse).
 	dir, err := os.MkdirTemp("/tmp", "silo-mariadb-")
 	if err != nil {
-		tb.Fatalf("testdb: %v", err)
+		return nil, fmt.Errorf("testdb: %w", err)
 	}
 	m.dir = dir
-	tb.Cleanup(m.cleanup)
-	if err := os.Chmod(dir, 0o755); err != nil {
-		tb.Fatalf("testdb: %v", err)
+	if err := m.prepare(installDB, mariadbd); err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, fmt.Errorf("testdb: %w", err)
 	}
-	if err := os.Mkdir(filepath.Join(dir, "tmp"), 0o700); err != nil {
-		tb.Fatalf("testdb: %v", err)
-	}
-	if err := m.chown(dir); err != nil {
-		tb.Fatalf("testdb: chown %s: %v", dir, err)
-	}
-
-	tmpl, err := mariadbTemplate(installDB, mariadbd, m.cred)
-	if err != nil {
-		tb.Fatalf("testdb: %v", err)
-	}
-	if err := copyTree(tmpl, m.dataDir()); err != nil {
-		tb.Fatalf("testdb: copy the template data directory: %v", err)
-	}
-	if err := m.chown(dir); err != nil {
-		tb.Fatalf("testdb: chown %s: %v", dir, err)
-	}
-
 	// A free port may be taken between our probe and the server's bind:
 	// the server then exits, and we try another.
 	for attempt := 1; ; attempt++ {
-		m.port = freePort(tb)
+		if m.port, err = freePort(); err != nil {
+			_ = os.RemoveAll(dir)
+			return nil, fmt.Errorf("testdb: find a free port: %w", err)
+		}
 		err := m.start()
 		if err == nil {
-			return m
+			return m, nil
 		}
 		if attempt == 3 || !errors.Is(err, errExited) {
-			tb.Fatalf("testdb: start mariadbd: %v\n%s", err, m.logTail())
+			err = fmt.Errorf("testdb: start mariadbd: %w\n%s", err, m.logTail())
+			_ = os.RemoveAll(dir)
+			return nil, err
 		}
 	}
 }
 
+// prepare fills m.dir: tmp/, and data/ copied from the template.
+func (m *MariaDB) prepare(installDB, mariadbd string) error {
+	if err := os.Chmod(m.dir, 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(filepath.Join(m.dir, "tmp"), 0o700); err != nil {
+		return err
+	}
+	tmpl, err := mariadbTemplate(installDB, mariadbd, m.cred)
+	if err != nil {
+		return err
+	}
+	if err := copyTree(tmpl, m.dataDir()); err != nil {
+		return fmt.Errorf("copy the template data directory: %w", err)
+	}
+	if err := m.chown(m.dir); err != nil {
+		return fmt.Errorf("chown %s: %w", m.dir, err)
+	}
+	return nil
+}
+
 // DSN is root's DSN for the server, with no database selected.
 func (m *MariaDB) DSN() string { return fmt.Sprintf("root@tcp(127.0.0.1:%d)/", m.port) }
+
+// Dir is the server's directory under /tmp (data/, error.log, ...).
+func (m *MariaDB) Dir() string { return m.dir }
 
 // Port is the server's TCP port; it stays the same across Stop and Start.
 func (m *MariaDB) Port() int { return m.port }
@@ -124,7 +166,8 @@ func (m *MariaDB) Port() int { return m.port }
 // Stop shuts the server down (SIGTERM to the pid in its pid file) and waits
 // until it has exited and its port refuses connections. Clients see their
 // connections dropped and new ones refused. Stop on a stopped server does
-// nothing.
+// nothing. Stop and Start are for the servers of StartMariaDB (they fail
+// tb).
 func (m *MariaDB) Stop() {
 	m.tb.Helper()
 	if err := m.stop(); err != nil {
@@ -248,7 +291,7 @@ func (m *MariaDB) stop() error {
 	pid := m.cmd.Process.Pid
 	if b, err := os.ReadFile(filepath.Join(m.dir, "pid")); err == nil {
 		if p, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && p != pid {
-			m.tb.Logf("testdb: pid file says %d, but the server is process %d", p, pid)
+			fmt.Fprintf(os.Stderr, "testdb: pid file says %d, but the server is process %d\n", p, pid)
 		}
 	}
 	_ = syscall.Kill(pid, syscall.SIGTERM)
@@ -274,18 +317,15 @@ func (m *MariaDB) stop() error {
 	}
 }
 
-func (m *MariaDB) cleanup() {
+// Close stops the server and removes its directory.
+func (m *MariaDB) Close() error {
 	if err := m.stop(); err != nil {
-		m.tb.Errorf("testdb: stop mariadbd: %v", err)
-	}
-	if m.tb.Failed() {
-		if tail := m.logTail(); tail != "" {
-			m.tb.Logf("testdb: private mariadbd log (%s):\n%s", m.dir, tail)
-		}
+		return fmt.Errorf("testdb: stop mariadbd: %w", err)
 	}
 	if err := os.RemoveAll(m.dir); err != nil {
-		m.tb.Errorf("testdb: remove %s: %v", m.dir, err)
+		return fmt.Errorf("testdb: remove %s: %w", m.dir, err)
 	}
+	return nil
 }
 
 func (m *MariaDB) dataDir() string { return filepath.Join(m.dir, "data") }
@@ -449,12 +489,11 @@ func findBinary(name string) string {
 }
 
 // freePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func freePort(tb testing.TB) int {
-	tb.Helper()
+func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		tb.Fatalf("testdb: find a free port: %v", err)
+		return 0, err
 	}
 	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

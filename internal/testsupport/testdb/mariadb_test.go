@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"net"
+	"os"
 	"strconv"
 	"syscall"
 	"testing"
@@ -78,5 +79,37 @@ func TestStartMariaDB(t *testing.T) {
 	}
 	if id != 42 {
 		t.Fatalf("id = %d after restart, want 42", id)
+	}
+}
+
+// TestStartPrivate starts a server outside any test's cleanup, as the load
+// tool does, and checks that Close stops it and removes its directory.
+func TestStartPrivate(t *testing.T) {
+	t.Parallel()
+	m, err := testdb.StartPrivate()
+	if errors.Is(err, testdb.ErrNoMariaDB) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := openRoot(t, m.DSN())
+	var port int
+	if err := db.QueryRowContext(context.Background(), "SELECT @@port").Scan(&port); err != nil {
+		m.Close()
+		t.Fatal(err)
+	}
+	if port != m.Port() {
+		t.Errorf("@@port = %d, want %d", port, m.Port())
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_, err = net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(m.Port()), time.Second)
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("dial after Close: %v, want connection refused", err)
+	}
+	if _, err := os.Stat(m.Dir()); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("stat %s after Close: %v, want it removed", m.Dir(), err)
 	}
 }
