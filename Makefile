@@ -88,11 +88,15 @@ load: db
 	$(GO) run ./cmd/silo-load -tenants $(TENANTS) -clients $(CLIENTS) -duration $(DURATION) -conns-max $(CONNS_MAX)
 
 # The fleet migration benchmark: FLEET_TENANTS tenants, Silo's runner at
-# concurrency 1/4/8 against a shell loop of the goose CLI.
+# concurrency 1/4/8 against a shell loop of the goose CLI; with
+# FLEET_SERVERS=2, also the same number of tenants spread over the shared
+# server and a private one (started and removed by the benchmark) against
+# all on one server.
 FLEET_TENANTS ?= 1000
+FLEET_SERVERS ?= 1
 bench-fleet: db
 	$(GO) install github.com/pressly/goose/v3/cmd/goose@v3.29.0
-	$(GO) run ./cmd/silo-bench-fleet -tenants $(FLEET_TENANTS) -goose "$$($(GO) env GOPATH)/bin/goose"
+	$(GO) run ./cmd/silo-bench-fleet -tenants $(FLEET_TENANTS) -servers $(FLEET_SERVERS) -goose "$$($(GO) env GOPATH)/bin/goose"
 
 # gofmt, go vet, and the package layers of docs/ARCHITECTURE.md: which
 # package may import which, no SQL in router or provisioning, no function over 80 lines

@@ -7,7 +7,10 @@
 // and the raw DDL floor are measured -rounds times, alternately, and
 // compared by their medians. Last, it adds catalog-only tenants (rows at
 // the latest version, no database) up to -noop-tenants and times a no-op
-// run over them all. Everything it creates is dropped at the end.
+// run over them all. With -servers 2 it then compares the runner on all
+// the tenants of one server with the same number spread over the shared
+// server and a private one it starts. Everything it creates is dropped at
+// the end.
 //
 //	go run ./cmd/silo-bench-fleet -tenants 1000 -goose "$(go env GOPATH)/bin/goose"
 package main
@@ -32,7 +35,9 @@ import (
 	"github.com/jmoiron/sqlx"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/assembly/app"
+	"github.com/silo-dev/silo/internal/lib/secretbox"
 	"github.com/silo-dev/silo/internal/testsupport/benchenv"
 	"github.com/silo-dev/silo/migrations"
 	"github.com/silo-dev/silo/provisioning"
@@ -55,6 +60,7 @@ func run() error {
 	rounds := flag.Int("rounds", 3, "alternate rounds of the runner at concurrency 4 and the raw DDL floor")
 	noopTenants := flag.Int("noop-tenants", 10000, "catalog size of the last no-op run (catalog-only rows fill it up; 0 skips)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the runner's concurrency-4 runs (not their resets) to this file")
+	servers := flag.Int("servers", 1, "2: also compare the tenants on one server with the same number spread over the shared server and a private one (needs mariadbd)")
 	flag.Parse()
 	ctx := context.Background()
 
@@ -122,6 +128,13 @@ func run() error {
 		}
 	}
 	b.print(*tenants, *noopTenants)
+	if *servers == 2 {
+		box, err := secretbox.New(cfg.MasterKey)
+		if err != nil {
+			return err
+		}
+		return b.spreadOver2(central.NewCatalog(a.CentralDB(), cfg.CentralDSN.DBName), box, *rounds)
+	}
 	return nil
 }
 
@@ -416,15 +429,21 @@ func writeDir(src fs.FS, dir string) error {
 }
 
 func provision(ctx context.Context, p *provisioning.Provisioner, n int) ([]string, error) {
+	return provisionOn(ctx, p, "", n)
+}
+
+// provisionOn provisions n tenants on the database server named server
+// ("": where placement puts them), 4 at a time.
+func provisionOn(ctx context.Context, p *provisioning.Provisioner, server string, n int) ([]string, error) {
 	slugs := make([]string, n)
 	for i := range slugs {
-		slugs[i] = fmt.Sprintf("fleet-%d", i)
+		slugs[i] = fmt.Sprintf("fleet-%s%d", server, i)
 	}
 	var g errgroup.Group
 	g.SetLimit(4)
 	for _, s := range slugs {
 		g.Go(func() error {
-			_, err := p.Create(ctx, provisioning.NewTenant{Slug: s, Name: s})
+			_, err := p.Create(ctx, provisioning.NewTenant{Slug: s, Name: s, Server: server})
 			// On a busy shared server a provisioning can fail (too many
 			// connections); finish it as an operator would.
 			for try := 0; err != nil && try < 3; try++ {
