@@ -52,11 +52,17 @@ chaos: db
 # silo-load as -conn-mode WORD). BENCH_FLEET is the fleet benchmark's
 # command, run last; it appends its own rows to $(BENCH_OUT) as JSON lines
 # (benchenv.Row, in internal/testsupport/benchenv) to join the table.
+# BENCH_SERVERS_TENANTS tenants spread over BENCH_SERVERS database servers
+# (BENCH_SERVER and private MariaDB servers silo-load starts), random
+# traffic, a tenant connection cap of 50 per server; the full figure:
+#   make bench BENCH_SERVERS_TENANTS=3000 BENCH_DURATION=15s
 BENCH_DURATION ?= 5s
 BENCH_CLIENTS ?= 32
 BENCH_BIG_TENANTS ?= 1000
 BENCH_MID_TENANTS ?= 2000
 BENCH_CONN_MODES ?= default
+BENCH_SERVERS ?= 3
+BENCH_SERVERS_TENANTS ?= 300
 BENCH_FLEET ?=
 BENCH_OUT ?= bin/bench.jsonl
 BENCH_SERVER ?= root@tcp(127.0.0.1:3306)/
@@ -72,6 +78,7 @@ bench: db
 		echo "$(BENCH_LOAD) -scenario me -tenants $(BENCH_MID_TENANTS) -conns-max 50 $$flag"; \
 		$(BENCH_LOAD) -scenario me -tenants $(BENCH_MID_TENANTS) -conns-max 50 $$flag; \
 	done
+	$(BENCH_LOAD) -scenario app -tenants $(BENCH_SERVERS_TENANTS) -servers $(BENCH_SERVERS) -conns-max 50
 	$(BENCH_FLEET)
 	@echo; bin/silo-load -table $(BENCH_OUT)
 

@@ -86,12 +86,12 @@ func readItem(c *gin.Context, db *sqlx.DB, fail func(*gin.Context, error)) {
 // baseline GET /items/:id that verifies the same kind of JWT and reads the
 // same row from tenant 0's database as root, over a pool of -conns-max
 // connections: the total Silo's tenant pools may hold.
-func appComparison(o options, silo, database string, keys *token.Keys, tokens []string) (comparison, error) {
+func appComparison(o options, silo string, baseTenant int, database string, keys *token.Keys, tokens []string) (comparison, error) {
 	db, err := baselineDB(o.server, database, o.connsMax)
 	if err != nil {
 		return comparison{}, err
 	}
-	aud := token.TenantAudience(slug(0))
+	aud := token.TenantAudience(slug(baseTenant))
 	e := gin.New()
 	e.GET("/items/:id", func(c *gin.Context) {
 		raw := strings.TrimPrefix(c.GetHeader("Authorization"), "Bearer ")
@@ -115,7 +115,7 @@ func appComparison(o options, silo, database string, keys *token.Keys, tokens []
 		},
 		baseline: func(g *gen) *http.Request {
 			req, _ := http.NewRequest("GET", fmt.Sprintf("%s/items/%d", base, 1+g.r.IntN(appItems)), nil)
-			req.Header.Set("Authorization", "Bearer "+tokens[0])
+			req.Header.Set("Authorization", "Bearer "+tokens[baseTenant])
 			return req
 		},
 		stop: func() { stop(); db.Close() },

@@ -10,25 +10,28 @@ import (
 )
 
 // cpuMeter reads the CPU time used by this process (server and clients
-// alike) and by the database server, when it runs on this machine (its
-// @@pid_file is readable here), so that a phase's CPU per request can be
-// set beside the other phase's.
-type cpuMeter struct{ dbPID string }
+// alike) and by the database servers, those that run on this machine
+// (their @@pid_file is readable here), so that a phase's CPU per request
+// can be set beside the other phase's.
+type cpuMeter struct{ dbPIDs []string }
 
-func newCPUMeter(root *sqlx.DB) cpuMeter {
-	var pidFile string
-	if err := root.Get(&pidFile, "SELECT @@pid_file"); err != nil {
-		return cpuMeter{}
+func newCPUMeter(roots ...*sqlx.DB) cpuMeter {
+	var m cpuMeter
+	for _, root := range roots {
+		var pidFile string
+		if err := root.Get(&pidFile, "SELECT @@pid_file"); err != nil {
+			continue
+		}
+		b, err := os.ReadFile(pidFile)
+		if err != nil {
+			continue
+		}
+		pid := strings.TrimSpace(string(b))
+		if _, err := os.Stat("/proc/" + pid + "/stat"); err == nil {
+			m.dbPIDs = append(m.dbPIDs, pid)
+		}
 	}
-	b, err := os.ReadFile(pidFile)
-	if err != nil {
-		return cpuMeter{}
-	}
-	pid := strings.TrimSpace(string(b))
-	if _, err := os.Stat("/proc/" + pid + "/stat"); err != nil {
-		return cpuMeter{}
-	}
-	return cpuMeter{dbPID: pid}
+	return m
 }
 
 // cpuSample is the CPU time used so far by this process and the database.
@@ -36,8 +39,8 @@ type cpuSample struct{ self, db time.Duration }
 
 func (m cpuMeter) sample() cpuSample {
 	s := cpuSample{self: procCPU("self")}
-	if m.dbPID != "" {
-		s.db = procCPU(m.dbPID)
+	for _, pid := range m.dbPIDs {
+		s.db += procCPU(pid)
 	}
 	return s
 }

@@ -21,6 +21,13 @@
 // same JWT and reading the same row from one database over a pool of the
 // same total size (-conns-max).
 //
+// -servers N spreads the tenants over N database servers: the -server one
+// (registered as "default") and N-1 private MariaDB servers the run starts
+// and stops (testdb.StartPrivate), registered as s2, s3, ... with room for
+// an even share of the tenants each and the tenant connection cap
+// -conns-max each; Silo's own placement puts each tenant. It reports each
+// server's tenants, peak tenant connections against its cap, and errors.
+//
 // -dist zipf spreads requests over the tenants with a Zipf law (s = 1.1),
 // the usual shape of SaaS traffic; -cpuprofile, -mutexprofile and
 // -blockprofile profile the Silo phase; -json appends the result to a
@@ -29,6 +36,7 @@
 //	go run ./cmd/silo-load -tenants 100 -clients 32 -duration 15s
 //	go run ./cmd/silo-load -scenario app -tenants 10000 -dist zipf -cpuprofile cpu.out
 //	go run ./cmd/silo-load -tenants 2000 -conns-max 50
+//	go run ./cmd/silo-load -scenario app -tenants 3000 -servers 3 -conns-max 50
 //	go run ./cmd/silo-load -scenario records -tenants 100
 //	go run ./cmd/silo-load -scenario mix -tenants 500 -clients 200 -duration 60s -bcrypt-cost 10
 //	go run ./cmd/silo-load -scenario flood -tenants 2
@@ -38,6 +46,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -46,10 +55,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -58,7 +69,6 @@ import (
 
 	"github.com/silo-dev/silo/config"
 	"github.com/silo-dev/silo/internal/assembly/app"
-	"github.com/silo-dev/silo/internal/lib/processlist"
 	"github.com/silo-dev/silo/internal/lib/token"
 	"github.com/silo-dev/silo/internal/testsupport/benchenv"
 	"github.com/silo-dev/silo/provisioning"
@@ -67,6 +77,9 @@ import (
 
 func main() {
 	if err := run(); err != nil {
+		if errors.Is(err, context.Canceled) {
+			err = errors.New("interrupted")
+		}
 		fmt.Fprintln(os.Stderr, "silo-load:", err)
 		os.Exit(1)
 	}
@@ -86,7 +99,9 @@ type options struct {
 	provisionConcurrency       int
 	prof                       profiles
 	jsonOut                    string
-	connMode                   string // SILO_TENANT_CONN_MODE: per-tenant or shared
+	connMode                   string          // SILO_TENANT_CONN_MODE: per-tenant or shared
+	ctx                        context.Context // ends on Ctrl-C: the phase under way stops
+	servers                    int             // database servers: -server, and servers-1 private ones
 }
 
 func run() error {
@@ -96,6 +111,7 @@ func run() error {
 	flag.IntVar(&o.connsMax, "conns-max", 100, "SILO_TENANT_CONNS_MAX for the Silo under test")
 	flag.IntVar(&o.poolConns, "pool-conns", 1, "SILO_TENANT_POOL_CONNS (connections per tenant pool) for the Silo under test")
 	flag.StringVar(&o.connMode, "conn-mode", "per-tenant", "SILO_TENANT_CONN_MODE (per-tenant or shared) for the Silo under test")
+	flag.IntVar(&o.servers, "servers", 1, "database servers to spread the tenants over: the -server one, registered as default, and N-1 private MariaDB servers this run starts (s2, s3, ...), each with the tenant connection cap -conns-max")
 	flag.DurationVar(&o.duration, "duration", 15*time.Second, "how long each side is driven")
 	flag.StringVar(&o.server, "server", "root@tcp(127.0.0.1:3306)/", "DSN of the MySQL/MariaDB server to use (an account that may create databases and users)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the databases and users it creates")
@@ -121,10 +137,24 @@ func run() error {
 	if err := o.check(); err != nil {
 		return err
 	}
-	ctx := context.Background()
+	// Ctrl-C (or SIGTERM) ends the phase under way; the run then returns,
+	// removing what it created. A second one ends the process at once.
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+	context.AfterFunc(ctx, func() {
+		stopSignals()
+		fmt.Fprintln(os.Stderr, "\nsilo-load: interrupted: removing what the run created (again to quit at once)")
+	})
+	o.ctx = ctx
 
+	// The private servers first: they stop last.
+	servers, err := startPrivate(ctx, o.servers)
+	if err != nil {
+		return err
+	}
+	defer servers.close()
 	bench := benchenv.New(o.server, "ld")
-	prefix := bench.Prefix
+	fmt.Printf("installation: central database %s, tenant databases and DB users %s*\n", bench.CentralDB, bench.Prefix)
 	cfg, err := bench.Config(siloSettings(o))
 	if err != nil {
 		return err
@@ -137,11 +167,15 @@ func run() error {
 	}
 	a, err := app.Open(ctx, cfg, log, ext)
 	if err != nil {
+		bench.Cleanup() // the central database may exist
 		return err
 	}
 	defer a.Close()
 	if !o.keep {
 		defer bench.Cleanup()
+	}
+	if err := servers.register(ctx, cfg, bench, o.tenants, o.connsMax); err != nil {
+		return err
 	}
 	// The background work of silo serve: the catalog poll and the
 	// authorization epochs without which no caller is served from cache.
@@ -154,23 +188,28 @@ func run() error {
 	silo, stopSilo := listen(a.Handler)
 	defer stopSilo()
 
-	fmt.Printf("provisioning %d tenants... ", o.tenants)
+	fmt.Printf("provisioning %d tenants over %d database servers... ", o.tenants, o.servers)
 	start := time.Now()
 	if err := provision(ctx, a.Provisioner, o.tenants, o.provisionConcurrency); err != nil {
 		return err
 	}
-	tokens, err := loginAll(silo, o.tenants)
+	tokens, err := loginAll(ctx, silo, o.tenants)
 	if err != nil {
 		return err
 	}
 	setup := time.Since(start)
 	fmt.Printf("%.1fs with the logins (%.0f tenants/s)\n", setup.Seconds(), float64(o.tenants)/setup.Seconds())
-	root, err := bench.Open()
-	if err != nil {
+	if err := servers.placed(ctx, a.CentralDB(), o.tenants); err != nil {
 		return err
 	}
-	defer root.Close()
-	conns := func() int { return tenantConns(root, prefix) }
+	if o.servers > 1 {
+		fmt.Printf("tenants per server:")
+		for i, n := range servers.names {
+			fmt.Printf(" %s %d", n, servers.tenants[i])
+		}
+		fmt.Println()
+	}
+	conns := servers
 	switch o.scenario {
 	case "records":
 		return recordsScenario(o, silo, tokens, conns)
@@ -183,28 +222,30 @@ func run() error {
 	}
 
 	// The baseline: same JWT verification, same query, one fixed database.
-	first, err := a.Provisioner.Get(ctx, slug(0))
+	// Its tenant is the first on the -server one (the one it reads).
+	base := servers.firstOn(0)
+	first, err := a.Provisioner.Get(ctx, slug(base))
 	if err != nil {
 		return err
 	}
 	var c comparison
 	if o.scenario == "app" {
-		c, err = appComparison(o, silo, first.DatabaseName, a.Keys, tokens)
+		c, err = appComparison(o, silo, base, first.DatabaseName, a.Keys, tokens)
 	} else {
-		c, err = meComparison(o, silo, first.DatabaseName, a.Keys, tokens)
+		c, err = meComparison(o, silo, base, first.DatabaseName, a.Keys, tokens)
 	}
 	if err != nil {
 		return err
 	}
 	defer c.stop()
 
-	fmt.Printf("driving %d clients for %s each over %d tenants (%s, SILO_TENANT_CONNS_MAX=%d)\n", o.clients, o.duration, o.tenants, o.dist, o.connsMax)
+	fmt.Printf("driving %d clients for %s each over %d tenants on %d servers (%s, tenant connection cap %d per server)\n", o.clients, o.duration, o.tenants, o.servers, o.dist, o.connsMax)
 	before := a.Pools.Stats()
 	resetPeakRSS()
 	if err := o.prof.start(); err != nil {
 		return err
 	}
-	meter := newCPUMeter(root)
+	meter := newCPUMeter(servers.roots...)
 	cpu0 := meter.sample()
 	siloRes := drive(o, c.silo, conns)
 	cpu1 := meter.sample()
@@ -216,17 +257,22 @@ func run() error {
 	cpu2 := meter.sample()
 	baseRes := drive(o, c.baseline, nil)
 	cpu3 := meter.sample()
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
 
 	fmt.Printf("\n%-9s %10s %9s %9s %8s %s\n", "", "req/s", "p50 ms", "p99 ms", "errors", "max tenant conns (server side)")
 	siloRes.print("silo")
 	baseRes.print("baseline")
 	fmt.Printf("pools: open %d, evictions %d, connection waits %d during the Silo phase; peak tenant connections %d of the cap %d; peak RSS %s\n",
-		after.Pools, after.Evictions-before.Evictions, after.Waits-before.Waits, siloRes.maxConns, o.connsMax, peakRSS)
+		after.Pools, after.Evictions-before.Evictions, after.Waits-before.Waits, siloRes.maxConns, o.connsMax*o.servers, peakRSS)
+	figs := servers.figures(siloRes)
+	printServers(figs, siloRes.errors)
 	sSelf, sDB := meter.perRequest(cpu0, cpu1, siloRes.total)
 	bSelf, bDB := meter.perRequest(cpu2, cpu3, baseRes.total)
 	fmt.Printf("CPU per request (µs): silo %.0f in this process + %.0f in the database; baseline %.0f + %.0f\n", sSelf, sDB, bSelf, bDB)
 	if o.jsonOut != "" {
-		row := report(o, siloRes, baseRes, after.Evictions-before.Evictions, peakRSS, setup)
+		row := report(o, siloRes, baseRes, after.Evictions-before.Evictions, peakRSS, setup, figs)
 		if err := benchenv.AppendRow(o.jsonOut, row); err != nil {
 			return err
 		}
@@ -248,7 +294,7 @@ func provision(ctx context.Context, p *provisioning.Provisioner, n, concurrency 
 				Email: "user@" + slug(i) + ".test", Password: password, FirstName: "Load", LastName: "User"}})
 			// A shared server may refuse connections for a moment (Error
 			// 1040, too many connections): resume the failed tenant.
-			for try := 1; err != nil && try <= 5; try++ {
+			for try := 1; err != nil && try <= 5 && ctx.Err() == nil; try++ {
 				time.Sleep(time.Duration(try) * 200 * time.Millisecond)
 				_, err = p.Provision(ctx, slug(i))
 			}
@@ -263,7 +309,7 @@ func provision(ctx context.Context, p *provisioning.Provisioner, n, concurrency 
 
 // loginAll logs every tenant's user in, 8 at a time, and returns their
 // access tokens.
-func loginAll(base string, n int) ([]string, error) {
+func loginAll(ctx context.Context, base string, n int) ([]string, error) {
 	tokens := make([]string, n)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 8}}
 	defer client.CloseIdleConnections()
@@ -275,6 +321,9 @@ func loginAll(base string, n int) ([]string, error) {
 			// A 503 (the shared server refusing connections a moment) is retried.
 			for try := 0; try < 6; try++ {
 				time.Sleep(time.Duration(try) * 200 * time.Millisecond)
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
 				var retry bool
 				if tokens[i], retry, err = login(client, base, slug(i)); !retry {
 					break
@@ -295,12 +344,12 @@ type comparison struct {
 // meComparison drives GET /api/auth/me against a baseline GET /me that
 // verifies the JWT, then reads the user's row from one fixed database
 // (over at most 10 connections), answering the same shape of JSON.
-func meComparison(o options, silo, database string, keys *token.Keys, tokens []string) (comparison, error) {
+func meComparison(o options, silo string, baseTenant int, database string, keys *token.Keys, tokens []string) (comparison, error) {
 	db, err := baselineDB(o.server, database, min(o.connsMax, 10))
 	if err != nil {
 		return comparison{}, err
 	}
-	aud := token.TenantAudience(slug(0))
+	aud := token.TenantAudience(slug(baseTenant))
 	e := gin.New()
 	e.GET("/me", func(c *gin.Context) {
 		raw := strings.TrimPrefix(c.GetHeader("Authorization"), "Bearer ")
@@ -324,7 +373,7 @@ func meComparison(o options, silo, database string, keys *token.Keys, tokens []s
 		},
 		baseline: func(*gen) *http.Request {
 			req, _ := http.NewRequest("GET", base+"/me", nil)
-			req.Header.Set("Authorization", "Bearer "+tokens[0])
+			req.Header.Set("Authorization", "Bearer "+tokens[baseTenant])
 			return req
 		},
 		stop: func() { stop(); db.Close() },
@@ -388,7 +437,9 @@ type result struct {
 	errors, total int64 // errors: no answer or not 2xx
 	serverErrors  int64 // 5xx answers
 	statuses      map[int]int64
-	maxConns      int
+	maxConns      int     // tenant connections on all the servers at once
+	serverPeaks   []int   // tenant connections on each server
+	serverErrs    []int64 // errors of each server's tenants
 }
 
 func (r result) print(name string) {
@@ -402,37 +453,28 @@ func (r result) print(name string) {
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 // drive runs o.clients keep-alive clients for o.duration, sampling the
-// server-side tenant connection count with sample (when not nil).
-func drive(o options, next func(*gen) *http.Request, sample func() int) result {
+// server-side tenant connections of each of servers (when not nil) and
+// counting the errors of each server's tenants.
+func drive(o options, next func(*gen) *http.Request, servers *dbServers) result {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.clients, MaxConnsPerHost: o.clients}}
 	deadline := time.Now().Add(o.duration)
 	lats := make([][]time.Duration, o.clients)
 	statuses := make([]map[int]int64, o.clients)
 	var errs, serverErrs atomic.Int64
-	maxConns := -1
+	var perServerErrs []atomic.Int64
+	if servers != nil {
+		perServerErrs = make([]atomic.Int64, len(servers.names))
+	}
 	stopSampling := make(chan struct{})
-	sampled := make(chan int)
-	go func() {
-		m := -1
-		for sample != nil {
-			select {
-			case <-stopSampling:
-				sampled <- m
-				return
-			case <-time.After(50 * time.Millisecond):
-				m = max(m, sample())
-			}
-		}
-		<-stopSampling
-		sampled <- m
-	}()
+	sampled := make(chan peaks)
+	go func() { sampled <- samplePeaks(servers, stopSampling) }()
 	start := time.Now()
 	var wg sync.WaitGroup
 	for c := 0; c < o.clients; c++ {
 		wg.Go(func() {
 			g := o.newGen(uint64(c))
 			statuses[c] = map[int]int64{}
-			for time.Now().Before(deadline) {
+			for time.Now().Before(deadline) && o.ctx.Err() == nil {
 				req := next(g)
 				t0 := time.Now()
 				res, err := client.Do(req)
@@ -446,6 +488,11 @@ func drive(o options, next func(*gen) *http.Request, sample func() int) result {
 				}
 				if err != nil || res.StatusCode/100 != 2 {
 					errs.Add(1)
+					if servers != nil {
+						if i := servers.serverOf(req); i >= 0 {
+							perServerErrs[i].Add(1)
+						}
+					}
 				}
 				if err == nil && res.StatusCode >= 500 {
 					serverErrs.Add(1)
@@ -460,7 +507,7 @@ func drive(o options, next func(*gen) *http.Request, sample func() int) result {
 	wg.Wait()
 	elapsed := time.Since(start)
 	close(stopSampling)
-	maxConns = <-sampled
+	pk := <-sampled
 	var all []time.Duration
 	for _, l := range lats {
 		all = append(all, l...)
@@ -471,9 +518,44 @@ func drive(o options, next func(*gen) *http.Request, sample func() int) result {
 			merged[k] += v
 		}
 	}
+	perServer := make([]int64, len(perServerErrs))
+	for i := range perServerErrs {
+		perServer[i] = perServerErrs[i].Load()
+	}
 	p50, p99 := percentiles(all)
 	return result{statuses: merged, rps: float64(len(all)) / elapsed.Seconds(), p50: p50, p99: p99,
-		errors: errs.Load(), serverErrors: serverErrs.Load(), total: int64(len(all)), maxConns: maxConns}
+		errors: errs.Load(), serverErrors: serverErrs.Load(), total: int64(len(all)), maxConns: pk.total,
+		serverPeaks: pk.perServer, serverErrs: perServer}
+}
+
+// peaks are the most tenant connections seen at once: on all the servers
+// together, and on each.
+type peaks struct {
+	total     int // -1: not sampled
+	perServer []int
+}
+
+// samplePeaks samples servers every 50 ms until stop is closed.
+func samplePeaks(servers *dbServers, stop <-chan struct{}) peaks {
+	pk := peaks{total: -1}
+	if servers == nil {
+		<-stop
+		return pk
+	}
+	pk.perServer = make([]int, len(servers.roots))
+	for {
+		select {
+		case <-stop:
+			return pk
+		case <-time.After(50 * time.Millisecond):
+			sum := 0
+			for i, n := range servers.sample() {
+				pk.perServer[i] = max(pk.perServer[i], n)
+				sum += n
+			}
+			pk.total = max(pk.total, sum)
+		}
+	}
 }
 
 // percentiles sorts lats and returns their median and 99th percentile.
@@ -484,9 +566,4 @@ func percentiles(lats []time.Duration) (p50, p99 time.Duration) {
 	sort.Slice(lats, func(i, j int) bool { return lats[i] < lats[j] })
 	pct := func(p float64) time.Duration { return lats[int(math.Ceil(p*float64(len(lats))))-1] }
 	return pct(0.5), pct(0.99)
-}
-
-func tenantConns(root *sqlx.DB, prefix string) int {
-	n, _ := processlist.Count(context.Background(), root.DB, processlist.UserPrefix(prefix))
-	return n
 }

@@ -22,8 +22,8 @@ func (o options) check() error {
 	default:
 		return fmt.Errorf("unknown -dist %q (uniform or zipf)", o.dist)
 	}
-	if o.tenants < 1 || o.clients < 1 || o.provisionConcurrency < 1 {
-		return fmt.Errorf("-tenants, -clients and -provision-concurrency must be at least 1")
+	if o.tenants < 1 || o.clients < 1 || o.provisionConcurrency < 1 || o.servers < 1 {
+		return fmt.Errorf("-tenants, -clients, -provision-concurrency and -servers must be at least 1")
 	}
 	return nil
 }
@@ -70,8 +70,11 @@ func (g *gen) tenant() int {
 
 // report is the result of a Silo-vs-baseline scenario as make bench
 // collects it.
-func report(o options, silo, base result, evictions int64, peakRSS string, setup time.Duration) benchenv.Row {
-	return benchenv.Row{
+func report(o options, silo, base result, evictions int64, peakRSS string, setup time.Duration, servers []benchenv.ServerFigures) benchenv.Row {
+	if len(servers) < 2 {
+		servers = nil // one server: the row's own figures
+	}
+	return benchenv.Row{Servers: servers,
 		Scenario: o.scenario, Tenants: o.tenants, Dist: o.dist, Cap: o.connsMax, Clients: o.clients, ConnMode: o.connMode,
 		Unit: "req/s", Silo: silo.rps, Baseline: base.rps, Ratio: silo.rps / base.rps,
 		P50ms: ms(silo.p50), P99ms: ms(silo.p99), Errors: silo.errors, BaseErrs: base.errors, PeakConns: silo.maxConns,

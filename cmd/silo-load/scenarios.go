@@ -35,7 +35,7 @@ func recordBody(r *mrand.Rand) string {
 
 // recordsScenario drives record creation, then reads of the created
 // records by id, spread over the tenants.
-func recordsScenario(o options, silo string, tokens []string, conns func() int) error {
+func recordsScenario(o options, silo string, tokens []string, conns *dbServers) error {
 	fmt.Printf("records: %d clients for %s per phase over %d tenants\n", o.clients, o.duration, o.tenants)
 	create := drive(o, func(g *gen) *http.Request {
 		i, r := g.tenant(), g.r
@@ -78,7 +78,7 @@ func recordsScenario(o options, silo string, tokens []string, conns func() int) 
 // mixScenario drives reads, writes and logins together and reports what
 // the issue asks of it: no 5xx, p99, peak RSS and tenant connections
 // against their configured bound.
-func mixScenario(o options, silo string, tokens []string, conns func() int, pools func() tenantdb.PoolStats) error {
+func mixScenario(o options, silo string, tokens []string, conns *dbServers, pools func() tenantdb.PoolStats) error {
 	fmt.Printf("mix: %d clients for %s over %d tenants: 70%% GET /api/auth/me, 15%% record create, 10%% record list, 5%% login\n",
 		o.clients, o.duration, o.tenants)
 	res := drive(o, func(g *gen) *http.Request {
@@ -99,8 +99,9 @@ func mixScenario(o options, silo string, tokens []string, conns func() int, pool
 	res.print("mix")
 	st := pools()
 	fmt.Printf("5xx answers: %d of %d; statuses %v\n", res.serverErrors, res.total, res.statuses)
-	fmt.Printf("tenant connections: peak %d server side, bound SILO_TENANT_CONNS_MAX=%d; pools open %d, evictions %d\n",
+	fmt.Printf("tenant connections: peak %d server side, bound SILO_TENANT_CONNS_MAX=%d per server; pools open %d, evictions %d\n",
 		res.maxConns, o.connsMax, st.Pools, st.Evictions)
+	printServers(conns.figures(res), res.errors)
 	fmt.Printf("memory: peak RSS %s, RSS now %s\n", procStatus("VmHWM:"), procStatus("VmRSS:"))
 	if res.serverErrors > 0 {
 		return fmt.Errorf("%d answers were 5xx", res.serverErrors)

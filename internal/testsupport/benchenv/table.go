@@ -33,6 +33,19 @@ type Row struct {
 	RSSMB     float64 `json:"rss_mb,omitempty"` // peak RSS of the process during the Silo phase
 	SetupS    float64 `json:"setup_s,omitempty"`
 	Note      string  `json:"note,omitempty"`
+	// Servers are the figures of each database server when the tenants
+	// were spread over several (silo-load -servers); PeakConns is then
+	// their sum at one moment.
+	Servers []ServerFigures `json:"servers,omitempty"`
+}
+
+// ServerFigures are one database server's figures in a Row.
+type ServerFigures struct {
+	Name      string `json:"name"`
+	Tenants   int    `json:"tenants"`
+	Cap       int    `json:"cap"`        // its tenant connection cap
+	PeakConns int    `json:"peak_conns"` // its tenant connections, sampled
+	Errors    int64  `json:"errors"`     // of requests to its tenants
 }
 
 // AppendRow appends r to the JSON-lines file at path.
@@ -70,14 +83,14 @@ func ReadRows(path string) ([]Row, error) {
 // PrintTable writes rows as one aligned table.
 func PrintTable(w io.Writer, rows []Row) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\ttenants\tdist\tcap\tsilo\tbaseline\tunit\tratio\tp99 ms\terrors (silo/base)\tpeak conns\tevictions\tRSS MB\tsetup s\t")
+	fmt.Fprintln(tw, "scenario\ttenants\tservers\tdist\tcap\tsilo\tbaseline\tunit\tratio\tp99 ms\terrors (silo/base)\tpeak conns\tevictions\tRSS MB\tsetup s\t")
 	for _, r := range rows {
 		name := r.Scenario
 		if r.ConnMode != "" {
 			name += " (" + r.ConnMode + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%d\t%s\t%s\t\n",
-			name, r.Tenants, dash(r.Dist), intOrDash(r.Cap), amount(r.Silo, r.Unit), floatOrDash(r.Baseline, amountFormat(r.Unit)), r.Unit,
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%d\t%s\t%s\t\n",
+			name, r.Tenants, max(len(r.Servers), 1), dash(r.Dist), intOrDash(r.Cap), amount(r.Silo, r.Unit), floatOrDash(r.Baseline, amountFormat(r.Unit)), r.Unit,
 			floatOrDash(r.Ratio, "%.2f"), floatOrDash(r.P99ms, "%.1f"), r.Errors, r.BaseErrs, intOrDash(r.PeakConns),
 			r.Evictions, floatOrDash(r.RSSMB, "%.0f"), floatOrDash(r.SetupS, "%.1f"))
 	}
@@ -87,6 +100,17 @@ func PrintTable(w io.Writer, rows []Row) error {
 	for _, r := range rows {
 		if r.Note != "" {
 			fmt.Fprintf(w, "%s, %d tenants: %s\n", r.Scenario, r.Tenants, r.Note)
+		}
+		if len(r.Servers) > 0 {
+			fmt.Fprintf(w, "%s, %d tenants over %d servers (cap is per server):", r.Scenario, r.Tenants, len(r.Servers))
+			for i, s := range r.Servers {
+				sep := ";"
+				if i == 0 {
+					sep = ""
+				}
+				fmt.Fprintf(w, "%s %s %d tenants, peak %d/%d, %d errors", sep, s.Name, s.Tenants, s.PeakConns, s.Cap, s.Errors)
+			}
+			fmt.Fprintln(w)
 		}
 	}
 	return nil
