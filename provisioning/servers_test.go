@@ -1,6 +1,7 @@
 package provisioning_test
 
 import (
+	"database/sql"
 	"fmt"
 	"io"
 	"log/slog"
@@ -8,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/config"
@@ -46,17 +45,7 @@ func (e *env) addServerAt(t testing.TB, name, dsn string, capacity int) {
 	}
 }
 
-func rootOn(t testing.TB, dsn string) *sqlx.DB {
-	t.Helper()
-	db, err := sqlx.Open("mysql", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-func mustExec(t testing.TB, db *sqlx.DB, stmt string) {
+func mustExec(t testing.TB, db *sql.DB, stmt string) {
 	t.Helper()
 	if _, err := db.Exec(stmt); err != nil {
 		t.Fatalf("%s: %v", stmt, err)
@@ -82,7 +71,7 @@ func TestCheckAndRepairAcrossServers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	root := rootOn(t, priv.DSN())
+	root := testdb.Connect(t, priv.DSN())
 	if !testdb.DatabaseExists(t, root, onPriv.DatabaseName) || testdb.DatabaseExists(t, root, onDefault.DatabaseName) ||
 		e.databaseExists(onPriv.DatabaseName) || !e.databaseExists(onDefault.DatabaseName) {
 		t.Fatal("each tenant's database must be on its own server only")

@@ -5,8 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
 	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
@@ -45,7 +43,7 @@ func TestServerOutageHitsOnlyItsTenants(t *testing.T) {
 	for _, m := range []struct {
 		dsn, db, not string
 	}{{alpha.DSN(), s.prefix + "on_alpha", s.prefix + "on_beta"}, {beta.DSN(), s.prefix + "on_beta", s.prefix + "on_alpha"}} {
-		root := openDSN(t, m.dsn)
+		root := testdb.Connect(t, m.dsn)
 		if !testdb.DatabaseExists(t, root, m.db) || testdb.DatabaseExists(t, root, m.not) {
 			t.Fatalf("server %s: %s should be there and %s not", m.dsn, m.db, m.not)
 		}
@@ -90,17 +88,6 @@ func TestServerOutageHitsOnlyItsTenants(t *testing.T) {
 // itself may come from the cache).
 const dataPath = "/api/collections"
 
-// openDSN connects to the server at dsn (closed when t ends).
-func openDSN(t *testing.T, dsn string) *sqlx.DB {
-	t.Helper()
-	db, err := sqlx.Open("mysql", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
 // In the shared connection mode each server gets its own shared login,
 // and a tenant on a second server is served through it.
 func TestSharedModeOnASecondServer(t *testing.T) {
@@ -118,9 +105,9 @@ func TestSharedModeOnASecondServer(t *testing.T) {
 		tok := e.Login(slug, n.AdminEmail)
 		e.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: dataPath, Tenant: slug, Token: tok})
 	}
-	root := openDSN(t, priv.DSN())
+	root := testdb.Connect(t, priv.DSN())
 	var logins int
-	if err := root.Get(&logins, "SELECT COUNT(*) FROM mysql.user WHERE User LIKE '%shared'"); err != nil || logins != 1 {
+	if err := root.QueryRow("SELECT COUNT(*) FROM mysql.user WHERE User LIKE '%shared'").Scan(&logins); err != nil || logins != 1 {
 		t.Fatalf("shared logins on the second server: %d %v, want 1", logins, err)
 	}
 }

@@ -87,6 +87,23 @@ func Server(tb testing.TB) *sql.DB {
 	return sql.OpenDB(conn)
 }
 
+// Connect opens a pool to the server at dsn (a private server's, say),
+// closed when tb ends.
+func Connect(tb testing.TB, dsn string) *sql.DB {
+	tb.Helper()
+	cfg, err := config.ParseDSN(dsn)
+	if err != nil {
+		tb.Fatalf("testdb: %v", err)
+	}
+	conn, err := mysql.NewConnector(cfg)
+	if err != nil {
+		tb.Fatalf("testdb: %v", err)
+	}
+	db := sql.OpenDB(conn)
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
 // Prefix returns a fresh tenant database prefix (t + 8 hex digits + _)
 // and, when tb ends, drops every database and DB user whose name starts
 // with it. No two tests share a prefix, and none is a prefix of another.
