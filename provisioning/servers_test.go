@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -170,4 +171,71 @@ func TestFleetAcrossServers(t *testing.T) {
 		t.Fatalf("rerun: %v %+v", err, r)
 	}
 	requireCounts(t, r, map[string]int{provisioning.OutcomeMigrated: 3, provisioning.OutcomeUpToDate: 3})
+}
+
+// Two processes (each with its own central connections and its own
+// server connections) start a fleet run at once over tenants on two
+// servers: every migration is applied exactly once, whoever applied it.
+func TestFleetRunnersAtOnceAcrossServers(t *testing.T) {
+	t.Parallel()
+	priv := testdb.StartMariaDB(t)
+	e := newEnv(t)
+	e.addServerAt(t, "priv", priv.DSN(), 10)
+	p, _ := e.registered()
+	var slugs []string
+	for i := range 4 {
+		for _, server := range []string{central.DefaultServer, "priv"} {
+			slug := fmt.Sprintf("%s-%d", server, i)
+			if _, err := p.Create(bg, provisioning.NewTenant{Slug: slug, Name: slug, Server: server}); err != nil {
+				t.Fatal(err)
+			}
+			slugs = append(slugs, slug)
+		}
+	}
+	ext := func(o *provisioning.Options) { o.Migrations = extendedMigrations(t) }
+	first, _ := e.registered(ext)
+	catalog2, _ := e.secondProcess()
+	servers2 := provisioning.NewServers(catalog2.Server, e.box)
+	t.Cleanup(servers2.Close)
+	second := provisioning.New(catalog2, servers2, e.box, login.NewGuard(login.GuardOptions{Cost: 4}), provisioning.Options{
+		Prefix: e.prefix, CentralDatabase: e.centralDB, Migrations: extendedMigrations(t), Log: slog.New(slog.DiscardHandler)})
+	var wg sync.WaitGroup
+	reports := make([]*provisioning.FleetReport, 2)
+	for i, runner := range []*provisioning.Provisioner{first, second} {
+		wg.Go(func() {
+			r, err := runner.MigrateFleet(bg, provisioning.FleetOptions{Concurrency: 2}, nil)
+			if err != nil {
+				t.Error(err)
+			}
+			reports[i] = r
+		})
+	}
+	wg.Wait()
+	migrated := map[string]int{}
+	for i, r := range reports {
+		if r == nil || !r.OK() {
+			t.Fatalf("runner %d: %+v", i, r)
+		}
+		for _, res := range r.Results {
+			if res.Outcome == provisioning.OutcomeMigrated {
+				migrated[res.Slug]++
+			}
+		}
+	}
+	privRoot := testdb.Connect(t, priv.DSN())
+	for _, slug := range slugs {
+		if migrated[slug] == 0 {
+			t.Fatalf("nobody migrated %s", slug)
+		}
+		db := e.dbName(slug)
+		var rows int
+		q := "SELECT COUNT(*) FROM `" + db + "`.goose_db_version WHERE is_applied AND version_id IN (?, ?)"
+		root := e.central.DB
+		if strings.HasPrefix(slug, "priv-") {
+			root = privRoot
+		}
+		if err := root.QueryRow(q, nickVersion, idxVersion).Scan(&rows); err != nil || rows != 2 {
+			t.Fatalf("%s: %d version rows of the two new migrations (%v), want exactly 2", slug, rows, err)
+		}
+	}
 }

@@ -25,9 +25,9 @@ func within(t *testing.T, d time.Duration, from time.Time, status int, code stri
 }
 
 // Silo keeps no state outside the central database: with two instances
-// on one central database, a database server registered through A, a
-// tenant A creates on it and A's suspension of that tenant all reach B
-// within a second.
+// on one central database, a database server registered through A's API
+// (B lists it and places a tenant on it), a tenant A creates on it and A's
+// suspension of that tenant all reach B within a second.
 func TestInstancesShareServersAndTenants(t *testing.T) {
 	t.Parallel()
 	alpha := testdb.StartMariaDB(t)
@@ -36,8 +36,13 @@ func TestInstancesShareServersAndTenants(t *testing.T) {
 	super := a.AdminToken()
 	b.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: tenantsPath, Token: super})
 
-	a.AddServer(t, "alpha", alpha.DSN(), 10)
+	a.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: "/api/central/servers", Token: super,
+		Body: map[string]any{"name": "alpha", "dsn": alpha.DSN(), "capacity": 10}})
 	added := time.Now()
+	// B lists it within a second.
+	within(t, time.Second, added, 200, "", func() *testsilo.Response {
+		return b.Do(t, testsilo.Request{Method: "GET", Path: "/api/central/servers/alpha", Token: super})
+	})
 	// B places a tenant on it (its provisioning reads the registry).
 	n := tenantOf("shared-x")
 	n.Server = "alpha"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"runtime"
 	"slices"
 	"time"
 
@@ -53,12 +54,14 @@ func (b *bench) spreadOver2(catalog *central.Catalog, box *secretbox.Box, rounds
 			name  string
 			slugs []string
 		}{{oneServer, b.slugs}, {spread, over2}} {
-			start := time.Now()
+			start, cpu := time.Now(), readMachineCPU()
 			rep, err := b.ext.MigrateFleet(b.ctx, provisioning.FleetOptions{Concurrency: 4, Tenants: run.slugs}, nil)
 			if err != nil || !rep.OK() {
 				return fmt.Errorf("%s: %v %v", run.name, err, rep.Counts)
 			}
 			b.add(run.name, time.Since(start))
+			busy, iowait := cpu.since()
+			fmt.Printf("    machine CPU busy %.0f%%, waiting for I/O %.0f%% (of %d cores)\n", busy*100, iowait*100, runtime.NumCPU())
 			if err := reset(b.ctx, b.ext, run.slugs); err != nil {
 				return err
 			}
