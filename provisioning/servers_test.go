@@ -54,9 +54,9 @@ func mustExec(t testing.TB, db *sql.DB, stmt string) {
 }
 
 // The reconciliation check and repair cover every registered server: a
-// tenant's database lands on its own server only; a missing DB user and
-// wrong grants on the second server are reported and repaired; an orphan
-// there is listed once; a server that stops answering is reported while
+// tenant's database lands on its own server only; a wrong grant and a
+// missing DB user on the second server are reported and repaired; an
+// orphan there is listed once; a server that stops answering is reported while
 // the others are still checked.
 func TestCheckAndRepairAcrossServers(t *testing.T) {
 	t.Parallel()
@@ -89,9 +89,19 @@ func TestCheckAndRepairAcrossServers(t *testing.T) {
 		t.Fatalf("fresh installation: %+v", r)
 	}
 
-	mustExec(t, root, "DROP USER '"+onPriv.DBUser+"'@'%'")
+	// A grant beyond the tenant's own database, on the second server.
 	mustExec(t, root, "CREATE DATABASE `"+e.prefix+"orphan`")
+	mustExec(t, root, "GRANT SELECT ON `"+e.prefix+"orphan`.* TO '"+onPriv.DBUser+"'@'%'")
 	r := check()
+	if len(r.WrongGrants) != 1 || !strings.HasPrefix(r.WrongGrants[0], "on-priv: "+onPriv.DBUser+": ") {
+		t.Fatalf("second server's wrong grant not reported: %+v", r)
+	}
+	if repaired, err := p.RepairAccounts(bg); err != nil || !slices.Equal(repaired, []string{"on-priv"}) {
+		t.Fatalf("repair of the grant: %v %v", repaired, err)
+	}
+	// A dropped DB user, and the orphan.
+	mustExec(t, root, "DROP USER '"+onPriv.DBUser+"'@'%'")
+	r = check()
 	if !slices.Contains(r.MissingUsers, "on-priv: "+onPriv.DBUser) || !slices.Equal(r.OrphanDatabases, []string{e.prefix + "orphan"}) {
 		t.Fatalf("second server's problems not reported: %+v", r)
 	}
