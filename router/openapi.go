@@ -2,6 +2,7 @@ package router
 
 import (
 	"encoding/json"
+	"net/http"
 	"regexp"
 	"strings"
 
@@ -98,4 +99,14 @@ func openAPI(served gin.RoutesInfo, tenant []TenantRoute) []byte {
 		panic(err) // maps of strings always marshal
 	}
 	return b
+}
+
+// OpenAPIDocument is the document /api/openapi.json serves for Silo with
+// extra tenant routes (the record store's and an application's), built
+// without a database: what `silo openapi` prints.
+func OpenAPIDocument(extra []TenantRoute) []byte {
+	e := gin.New()
+	h := &handlers{}
+	routes(e, h, http.NotFoundHandler(), extra)
+	return openAPI(e.Routes(), append(tenantRoutes(h), extra...))
 }
