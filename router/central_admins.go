@@ -39,7 +39,7 @@ func (h *handlers) listAdmins(c *gin.Context) {
 	for i := range admins {
 		out = append(out, viewAdmin(&admins[i]))
 	}
-	c.JSON(http.StatusOK, gin.H{"admins": out, "nextCursor": page.Next(next)})
+	c.JSON(http.StatusOK, adminsAnswer{Admins: out, NextCursor: page.Next(next)})
 }
 
 func (h *handlers) getAdmin(c *gin.Context) {
@@ -48,13 +48,13 @@ func (h *handlers) getAdmin(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"user": viewAdmin(a)})
+	c.JSON(http.StatusOK, adminAnswer{User: viewAdmin(a)})
 }
 
 type adminPatchRequest struct {
 	FirstName *string `json:"firstName"`
 	LastName  *string `json:"lastName"`
-	Role      *string `json:"role"`
+	Role      *string `json:"role" enum:"superadmin,admin"`
 	IsActive  *bool   `json:"isActive"`
 }
 
@@ -69,7 +69,7 @@ func (h *handlers) updateAdmin(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"user": viewAdmin(a)})
+	c.JSON(http.StatusOK, adminAnswer{User: viewAdmin(a)})
 }
 
 func (h *handlers) deleteAdmin(c *gin.Context) {

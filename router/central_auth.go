@@ -50,8 +50,8 @@ func viewSession(s *central.Session) sessionView {
 }
 
 type credentials struct {
-	Email    string `json:"email"`
-	Password string `json:"password"`
+	Email    string `json:"email" api:"required"`
+	Password string `json:"password" api:"required"`
 }
 
 func (h *handlers) centralLogin(c *gin.Context) {
@@ -70,11 +70,11 @@ func (h *handlers) centralLogin(c *gin.Context) {
 }
 
 type registerRequest struct {
-	Email     string `json:"email"`
-	Password  string `json:"password"`
+	Email     string `json:"email" api:"required"`
+	Password  string `json:"password" api:"required"`
 	FirstName string `json:"firstName"`
 	LastName  string `json:"lastName"`
-	Role      string `json:"role"`
+	Role      string `json:"role" enum:"superadmin,admin" doc:"central registration only (default superadmin for the first admin); refused on a tenant's sign-up"`
 }
 
 // centralRegister is open while no central admin exists; afterwards the
@@ -100,11 +100,11 @@ func (h *handlers) centralRegister(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"user": viewAdmin(a)})
+	c.JSON(http.StatusCreated, adminAnswer{User: viewAdmin(a)})
 }
 
 type refreshRequest struct {
-	RefreshToken string `json:"refresh_token"`
+	RefreshToken string `json:"refresh_token" api:"required"`
 }
 
 func (h *handlers) centralRefresh(c *gin.Context) {
@@ -135,7 +135,7 @@ func (h *handlers) centralLogout(c *gin.Context) {
 }
 
 func (h *handlers) centralMe(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"user": viewAdmin(currentAdmin(c))})
+	c.JSON(http.StatusOK, adminAnswer{User: viewAdmin(currentAdmin(c))})
 }
 
 // bearer returns the token of an "Authorization: Bearer" header and whether

@@ -7,7 +7,7 @@ import (
 )
 
 type impersonateRequest struct {
-	UserID string `json:"userId"`
+	UserID string `json:"userId" api:"required"`
 }
 
 // impersonate gives a superadmin a 15-minute token of a tenant user, which
@@ -25,9 +25,10 @@ func (h *handlers) impersonate(c *gin.Context) {
 		return
 	}
 	u, t := imp.User, imp.Tenant
-	c.JSON(http.StatusOK, gin.H{
-		"access_token": imp.AccessToken, "token_type": "Bearer", "expires_in": imp.ExpiresIn,
-		"user":   gin.H{"id": u.ID, "email": u.Email, "firstName": u.FirstName, "lastName": u.LastName},
-		"tenant": gin.H{"slug": t.Slug, "name": t.Name},
+	c.JSON(http.StatusOK, impersonationAnswer{
+		AccessToken: imp.AccessToken, TokenType: "Bearer", ExpiresIn: imp.ExpiresIn,
+		User:   impersonatedAs{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName},
+		Tenant: tenantRef{Slug: t.Slug, Name: t.Name},
 	})
+
 }

@@ -57,8 +57,8 @@ func ViewServer(s *central.Server) ServerView {
 var errNoServerAdmin = apperr.New(apperr.Unavailable, "SERVERS_UNAVAILABLE", "The database-server registry is not available on this instance")
 
 type addServerRequest struct {
-	Name      string            `json:"name"`
-	DSN       string            `json:"dsn"`
+	Name      string            `json:"name" api:"required"`
+	DSN       string            `json:"dsn" api:"required"`
 	Capacity  *int              `json:"capacity"`
 	Labels    map[string]string `json:"labels"`
 	ConnsMax  int               `json:"connsMax"`
@@ -80,7 +80,7 @@ func (h *handlers) addServer(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"server": ViewServer(s)})
+	c.JSON(http.StatusCreated, serverAnswer{Server: ViewServer(s)})
 }
 
 func (h *handlers) listServers(c *gin.Context) {
@@ -97,7 +97,7 @@ func (h *handlers) listServers(c *gin.Context) {
 	for i := range ss {
 		out = append(out, ViewServer(&ss[i]))
 	}
-	c.JSON(http.StatusOK, gin.H{"servers": out})
+	c.JSON(http.StatusOK, serversAnswer{Servers: out})
 }
 
 func (h *handlers) getServer(c *gin.Context) {
@@ -110,12 +110,12 @@ func (h *handlers) getServer(c *gin.Context) {
 }
 
 type patchServerRequest struct {
-	Status    *string            `json:"status"`
+	Status    *string            `json:"status" enum:"active,draining,disabled"`
 	Capacity  *int               `json:"capacity"`
 	Labels    *map[string]string `json:"labels"`
 	DSN       *string            `json:"dsn"`
 	ConnsMax  *int               `json:"connsMax"`
-	SparePool json.RawMessage    `json:"sparePool"` // absent: unchanged; null: SILO_SPARE_POOL_SIZE
+	SparePool json.RawMessage    `json:"sparePool" doc:"spare databases kept ready on this server; null: SILO_SPARE_POOL_SIZE"` // absent: unchanged; null: SILO_SPARE_POOL_SIZE
 }
 
 func (h *handlers) patchServer(c *gin.Context) {
@@ -161,5 +161,5 @@ func (h *handlers) answerServer(c *gin.Context, s *central.Server, err error) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"server": ViewServer(s)})
+	c.JSON(http.StatusOK, serverAnswer{Server: ViewServer(s)})
 }

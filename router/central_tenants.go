@@ -17,7 +17,7 @@ type TenantView struct {
 	ID            string    `json:"id"`
 	Slug          string    `json:"slug"`
 	Name          string    `json:"name"`
-	Status        string    `json:"status"`
+	Status        string    `json:"status" enum:"provisioning,active,suspended,failed,deleted"`
 	Domains       []string  `json:"domains"`
 	DatabaseName  string    `json:"databaseName"`
 	DatabaseHost  string    `json:"databaseHost"`
@@ -45,15 +45,15 @@ func ViewTenant(t *central.Tenant) TenantView {
 }
 
 type tenantAdminRequest struct {
-	Email     string `json:"email"`
-	Password  string `json:"password"`
+	Email     string `json:"email" api:"required"`
+	Password  string `json:"password" api:"required"`
 	FirstName string `json:"firstName"`
 	LastName  string `json:"lastName"`
 }
 
 type createTenantRequest struct {
-	Slug    string              `json:"slug"`
-	Name    string              `json:"name"`
+	Slug    string              `json:"slug" api:"required"`
+	Name    string              `json:"name" api:"required"`
 	Domains []string            `json:"domains"`
 	Admin   *tenantAdminRequest `json:"admin"`
 	// Server places the tenant on the named database server; else Labels
@@ -78,7 +78,7 @@ func (h *handlers) createTenant(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"tenant": ViewTenant(t)})
+	c.JSON(http.StatusCreated, tenantAnswer{Tenant: ViewTenant(t)})
 }
 
 func (h *handlers) listTenants(c *gin.Context) {
@@ -98,7 +98,7 @@ func (h *handlers) listTenants(c *gin.Context) {
 	for i := range ts {
 		out = append(out, ViewTenant(&ts[i]))
 	}
-	c.JSON(http.StatusOK, gin.H{"tenants": out, "nextCursor": page.Next(next)})
+	c.JSON(http.StatusOK, tenantsAnswer{Tenants: out, NextCursor: page.Next(next)})
 }
 
 func (h *handlers) getTenant(c *gin.Context) {
@@ -161,7 +161,7 @@ func (h *handlers) answerTenant(c *gin.Context, t *central.Tenant, err error) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"tenant": ViewTenant(t)})
+	c.JSON(http.StatusOK, tenantAnswer{Tenant: ViewTenant(t)})
 }
 
 type auditView struct {
@@ -207,7 +207,7 @@ func (h *handlers) listAudit(c *gin.Context) {
 			RequestID: e.RequestID.String, ClientIP: e.ClientIP.String,
 		})
 	}
-	c.JSON(http.StatusOK, gin.H{"entries": out, "nextCursor": page.Next(next)})
+	c.JSON(http.StatusOK, auditAnswer{Entries: out, NextCursor: page.Next(next)})
 }
 
 // migrationStatus reports every tenant's schema version against the latest.

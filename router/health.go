@@ -8,7 +8,7 @@ import (
 
 // healthz says the process is up; it touches nothing else.
 func (h *handlers) healthz(c *gin.Context) {
-	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	c.JSON(http.StatusOK, statusAnswer{Status: "ok"})
 }
 
 // readyz says whether the central database answers.
@@ -17,5 +17,5 @@ func (h *handlers) readyz(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready"})
+	c.JSON(http.StatusOK, statusAnswer{Status: "ready"})
 }

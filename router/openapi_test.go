@@ -1,10 +1,16 @@
 package router_test
 
 import (
-	"encoding/json"
+	"context"
+	"fmt"
+	"slices"
+	"sort"
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/silo-dev/silo/internal/feature/records"
 	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"github.com/silo-dev/silo/router"
 )
@@ -33,8 +39,9 @@ func TestSecurityHeadersOnEveryAnswer(t *testing.T) {
 	}
 }
 
-// /api/openapi.json describes every route, with the tenant routes'
-// permissions.
+// /api/openapi.json is a valid OpenAPI 3.1 document describing every
+// route: the tenant routes' permissions, API keys exactly where they are
+// accepted, and typed bodies.
 func TestOpenAPIDocument(t *testing.T) {
 	t.Parallel()
 	s := newServer(t)
@@ -42,36 +49,65 @@ func TestOpenAPIDocument(t *testing.T) {
 	if r.Status != 200 || !strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
 		t.Fatalf("%d %s", r.Status, r.Header.Get("Content-Type"))
 	}
-	var doc struct {
-		OpenAPI string                               `json:"openapi"`
-		Paths   map[string]map[string]map[string]any `json:"paths"`
+	doc, err := openapi3.NewLoader().LoadFromData(r.Raw)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := json.Unmarshal(r.Raw, &doc); err != nil || doc.OpenAPI != "3.0.3" {
-		t.Fatalf("%v %q", err, doc.OpenAPI)
+	if err := doc.Validate(context.Background()); err != nil || doc.OpenAPI != "3.1.0" {
+		t.Fatalf("%q: %v", doc.OpenAPI, err)
 	}
-	op := func(method, path string) map[string]any {
+	op := func(method, path string) *openapi3.Operation {
 		t.Helper()
-		p := strings.NewReplacer(":id", "{id}", ":name", "{name}", ":slug", "{slug}").Replace(path)
-		o := doc.Paths[p][strings.ToLower(method)]
-		if o == nil {
+		p := strings.NewReplacer(":id", "{id}", ":name", "{name}", ":slug", "{slug}", ":collection", "{collection}").Replace(path)
+		item := doc.Paths.Value(p)
+		if item == nil || item.GetOperation(method) == nil {
 			t.Fatalf("%s %s is not in the document", method, p)
 		}
-		return o
+		return item.GetOperation(method)
 	}
-	for _, tr := range router.TenantRoutes() {
+	schemes := func(o *openapi3.Operation) (names []string) {
+		for _, req := range *o.Security {
+			for name := range req {
+				names = append(names, name)
+			}
+			if len(req) == 0 {
+				names = append(names, "none")
+			}
+		}
+		sort.Strings(names)
+		return names
+	}
+	for _, tr := range append(router.TenantRoutes(), records.Routes(nil)...) {
 		o := op(tr.Method, "/api"+tr.Path)
-		if o["x-permission"] != tr.Permission {
-			t.Errorf("%s %s: x-permission %v, want %q", tr.Method, tr.Path, o["x-permission"], tr.Permission)
+		if o.Extensions["x-permission"] != nil && o.Extensions["x-permission"] != tr.Permission ||
+			tr.Permission != "" && o.Extensions["x-permission"] != tr.Permission {
+			t.Errorf("%s %s: x-permission %v, want %q", tr.Method, tr.Path, o.Extensions["x-permission"], tr.Permission)
+		}
+		want := "[accessToken apiKey apiKeyHeader]"
+		if tr.UsersOnly {
+			want = "[accessToken]"
+		}
+		if got := fmt.Sprint(schemes(o)); got != want {
+			t.Errorf("%s %s: security %s, want %s", tr.Method, tr.Path, got, want)
 		}
 	}
-	if sec := op("POST", "/api/central/auth/login")["security"].([]any); len(sec) != 0 {
-		t.Errorf("login should need no credentials: %v", sec)
+	for path, want := range map[string]string{
+		"POST /api/central/auth/login": "[]", "DELETE /api/central/tenants/:slug": "[accessToken]",
+		"POST /api/central/auth/register": "[accessToken none]", "POST /api/auth/login": "[]",
+	} {
+		method, p, _ := strings.Cut(path, " ")
+		if got := fmt.Sprint(schemes(op(method, p))); got != want {
+			t.Errorf("%s: security %s, want %s", path, got, want)
+		}
 	}
-	if sec := op("DELETE", "/api/central/tenants/:slug")["security"].([]any); len(sec) != 1 {
-		t.Errorf("tenant delete security %v", sec)
+	tenant := doc.Components.Schemas["Tenant"].Value
+	if !tenant.Type.Is("object") || tenant.Properties["slug"] == nil || !slices.Contains(tenant.Required, "slug") {
+		t.Errorf("the Tenant schema: %+v", tenant)
 	}
-	params := op("GET", "/api/users/:id")["parameters"].([]any)
-	if len(params) != 2 || !strings.Contains(string(r.Raw), `"name":"x-tenant-id"`) {
-		t.Errorf("parameters %v", params)
+	if next := doc.Components.Schemas["TenantsAnswer"].Value.Properties["nextCursor"].Value; !next.Type.Includes("null") {
+		t.Errorf("nextCursor is not nullable: %v", next.Type)
+	}
+	if len(doc.Servers) == 0 || len(doc.Tags) == 0 {
+		t.Error("no servers or tags")
 	}
 }

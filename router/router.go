@@ -80,8 +80,7 @@ func New(d Deps) http.Handler {
 		resolver: &tenantResolver{cache: d.Cache, baseDomain: d.BaseDomain, trusted: parseCIDRs(d.TrustedProxies)},
 	}
 	routes(e, h, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), d.Routes)
-	spec := openAPI(e.Routes(), append(tenantRoutes(h), d.Routes...))
-	e.GET("/api/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", spec) })
+	h.spec = openAPI(e.Routes(), append(tenantRoutes(h), d.Routes...))
 	return e
 }
 
@@ -99,6 +98,8 @@ type handlers struct {
 	resolver   *tenantResolver
 	conns      TenantConns
 	tenantAuth *tenantdb.Auth
+
+	spec []byte // the OpenAPI document, built from the routes
 }
 
 // TenantConns leases a tenant's pooled database connection.

@@ -16,6 +16,7 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler, extra []TenantRout
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 	e.GET("/metrics", gin.WrapH(metrics))
+	e.GET("/api/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", h.spec) })
 
 	c := e.Group("/api/central")
 	c.POST("/auth/login", h.centralLogin)
@@ -62,8 +63,11 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler, extra []TenantRout
 	user := t.Group("", h.requireTenantUser)
 	for _, r := range append(tenantRoutes(h), extra...) {
 		chain := []gin.HandlerFunc{r.Handler}
+		if r.UsersOnly {
+			chain = []gin.HandlerFunc{usersOnly, r.Handler}
+		}
 		if r.Permission != "" {
-			chain = []gin.HandlerFunc{can(r.Permission), r.Handler}
+			chain = append([]gin.HandlerFunc{can(r.Permission)}, chain...)
 		}
 		user.Handle(r.Method, r.Path, chain...)
 	}
@@ -79,6 +83,11 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler, extra []TenantRout
 type TenantRoute struct {
 	Method, Path, Permission string
 	Handler                  gin.HandlerFunc
+	// UsersOnly refuses API keys: only a user's access token may call it.
+	UsersOnly bool
+	// Doc describes the route in the OpenAPI document (nil: a generic
+	// description).
+	Doc *Operation
 }
 
 // TenantRoutes lists Silo's own authenticated tenant routes with their
@@ -119,27 +128,27 @@ func CheckTenantRoutes(extra []TenantRoute) (err error) {
 
 func tenantRoutes(h *handlers) []TenantRoute {
 	return []TenantRoute{
-		{"GET", "/auth/me", "", userOnly(h.tenantMe)},
-		{"GET", "/auth/config", "", userOnly(h.getTenantConfig)},
-		{"PUT", "/auth/config", "", userOnly(h.putTenantConfig)},
-		{"GET", "/users", "users:read", h.listUsers},
-		{"GET", "/users/:id", "users:read", h.getUser},
-		{"POST", "/users", "users:write", h.addUser},
-		{"PUT", "/users/:id/roles", "users:write", h.setUserRoles},
-		{"PATCH", "/users/:id", "users:write", h.patchUser},
-		{"DELETE", "/users/:id", "users:write", h.deleteUser},
-		{"GET", "/roles", "", h.listRoles},
-		{"POST", "/roles", "roles:write", h.createRole},
-		{"PUT", "/roles/:name", "roles:write", h.updateRole},
-		{"DELETE", "/roles/:name", "roles:write", h.deleteRole},
-		{"GET", "/settings", "", h.getSettings},
-		{"PUT", "/settings", "settings:write", h.putSettings},
-		{"GET", "/audit", "audit:read", h.tenantAudit},
-		{"POST", "/invitations", "users:write", h.createInvitation},
-		{"GET", "/invitations", "users:write", h.listInvitations},
-		{"DELETE", "/invitations/:id", "users:write", h.revokeInvitation},
-		{"POST", "/api-keys", "apikeys:write", h.createAPIKey},
-		{"GET", "/api-keys", "apikeys:write", h.listAPIKeys},
-		{"DELETE", "/api-keys/:id", "apikeys:write", h.revokeAPIKey},
+		{Method: "GET", Path: "/auth/me", Handler: h.tenantMe, UsersOnly: true},
+		{Method: "GET", Path: "/auth/config", Handler: h.getTenantConfig, UsersOnly: true},
+		{Method: "PUT", Path: "/auth/config", Handler: h.putTenantConfig, UsersOnly: true},
+		{Method: "GET", Path: "/users", Permission: "users:read", Handler: h.listUsers},
+		{Method: "GET", Path: "/users/:id", Permission: "users:read", Handler: h.getUser},
+		{Method: "POST", Path: "/users", Permission: "users:write", Handler: h.addUser},
+		{Method: "PUT", Path: "/users/:id/roles", Permission: "users:write", Handler: h.setUserRoles},
+		{Method: "PATCH", Path: "/users/:id", Permission: "users:write", Handler: h.patchUser},
+		{Method: "DELETE", Path: "/users/:id", Permission: "users:write", Handler: h.deleteUser},
+		{Method: "GET", Path: "/roles", Handler: h.listRoles},
+		{Method: "POST", Path: "/roles", Permission: "roles:write", Handler: h.createRole},
+		{Method: "PUT", Path: "/roles/:name", Permission: "roles:write", Handler: h.updateRole},
+		{Method: "DELETE", Path: "/roles/:name", Permission: "roles:write", Handler: h.deleteRole},
+		{Method: "GET", Path: "/settings", Handler: h.getSettings},
+		{Method: "PUT", Path: "/settings", Permission: "settings:write", Handler: h.putSettings},
+		{Method: "GET", Path: "/audit", Permission: "audit:read", Handler: h.tenantAudit},
+		{Method: "POST", Path: "/invitations", Permission: "users:write", Handler: h.createInvitation},
+		{Method: "GET", Path: "/invitations", Permission: "users:write", Handler: h.listInvitations},
+		{Method: "DELETE", Path: "/invitations/:id", Permission: "users:write", Handler: h.revokeInvitation},
+		{Method: "POST", Path: "/api-keys", Permission: "apikeys:write", Handler: h.createAPIKey},
+		{Method: "GET", Path: "/api-keys", Permission: "apikeys:write", Handler: h.listAPIKeys},
+		{Method: "DELETE", Path: "/api-keys/:id", Permission: "apikeys:write", Handler: h.revokeAPIKey},
 	}
 }

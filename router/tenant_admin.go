@@ -38,7 +38,7 @@ func (h *handlers) listUsers(c *gin.Context) {
 	for _, u := range users {
 		out = append(out, viewTenantUser(&u.User, u.Roles, nil))
 	}
-	c.JSON(http.StatusOK, gin.H{"users": out, "nextCursor": page.Next(next)})
+	c.JSON(http.StatusOK, tenantUsersAnswer{Users: out, NextCursor: page.Next(next)})
 }
 
 func (h *handlers) getUser(c *gin.Context) {
@@ -47,12 +47,12 @@ func (h *handlers) getUser(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"user": viewTenantUser(&u.User, u.Roles, nil)})
+	c.JSON(http.StatusOK, tenantUserAnswer{User: viewTenantUser(&u.User, u.Roles, nil)})
 }
 
 type addUserRequest struct {
-	Email     string   `json:"email"`
-	Password  string   `json:"password"`
+	Email     string   `json:"email" api:"required"`
+	Password  string   `json:"password" api:"required"`
 	FirstName string   `json:"firstName"`
 	LastName  string   `json:"lastName"`
 	Roles     []string `json:"roles"`
@@ -70,11 +70,11 @@ func (h *handlers) addUser(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"user": viewTenantUser(&u.User, u.Roles, nil)})
+	c.JSON(http.StatusCreated, tenantUserAnswer{User: viewTenantUser(&u.User, u.Roles, nil)})
 }
 
 type rolesRequest struct {
-	Roles []string `json:"roles"`
+	Roles []string `json:"roles" api:"required"`
 }
 
 func (h *handlers) setUserRoles(c *gin.Context) {
@@ -92,11 +92,11 @@ func (h *handlers) setUserRoles(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"user": viewTenantUser(&u.User, u.Roles, nil)})
+	c.JSON(http.StatusOK, tenantUserAnswer{User: viewTenantUser(&u.User, u.Roles, nil)})
 }
 
 type patchUserRequest struct {
-	IsActive *bool `json:"isActive"`
+	IsActive *bool `json:"isActive" api:"required"`
 }
 
 // patchUser deactivates or reactivates a user (the one field it takes).
@@ -115,7 +115,7 @@ func (h *handlers) patchUser(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"user": viewTenantUser(&u.User, u.Roles, nil)})
+	c.JSON(http.StatusOK, tenantUserAnswer{User: viewTenantUser(&u.User, u.Roles, nil)})
 }
 
 func (h *handlers) deleteUser(c *gin.Context) {
@@ -147,11 +147,11 @@ func (h *handlers) listRoles(c *gin.Context) {
 	for i := range roles {
 		out = append(out, viewRole(&roles[i]))
 	}
-	c.JSON(http.StatusOK, gin.H{"roles": out})
+	c.JSON(http.StatusOK, rolesAnswer{Roles: out})
 }
 
 type roleRequest struct {
-	Name        string   `json:"name"`
+	Name        string   `json:"name" doc:"required when creating; on a change it must be absent or the route's name"`
 	Description string   `json:"description"`
 	Permissions []string `json:"permissions"`
 }
@@ -181,7 +181,7 @@ func (h *handlers) saveRole(c *gin.Context, create bool) {
 	if create {
 		status = http.StatusCreated
 	}
-	c.JSON(status, gin.H{"role": viewRole(r)})
+	c.JSON(status, roleAnswer{Role: viewRole(r)})
 }
 
 func (h *handlers) deleteRole(c *gin.Context) {
@@ -198,7 +198,7 @@ func (h *handlers) getSettings(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"settings": s})
+	c.JSON(http.StatusOK, settingsAnswer{Settings: *s})
 }
 
 type settingsRequest struct {
@@ -219,7 +219,7 @@ func (h *handlers) putSettings(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"settings": s})
+	c.JSON(http.StatusOK, settingsAnswer{Settings: *s})
 }
 
 type tenantAuditView struct {
@@ -250,5 +250,5 @@ func (h *handlers) tenantAudit(c *gin.Context) {
 			Actor:  auditActor{Kind: e.ActorKind, ID: e.ActorID.String},
 			Target: auditTarget{Type: e.TargetType, ID: e.Target}, RequestID: e.RequestID.String, Detail: e.Detail.String})
 	}
-	c.JSON(http.StatusOK, gin.H{"entries": out, "nextCursor": page.Next(next)})
+	c.JSON(http.StatusOK, tenantAuditAnswer{Entries: out, NextCursor: page.Next(next)})
 }

@@ -33,8 +33,8 @@ func viewAPIKey(k *tenantdb.APIKey) apiKeyView {
 }
 
 type apiKeyRequest struct {
-	Name        string     `json:"name"`
-	Permissions []string   `json:"permissions"`
+	Name        string     `json:"name" api:"required"`
+	Permissions []string   `json:"permissions" api:"required"`
 	ExpiresAt   *time.Time `json:"expiresAt"`
 }
 
@@ -49,7 +49,7 @@ func (h *handlers) createAPIKey(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"apiKey": viewAPIKey(k), "key": raw})
+	c.JSON(http.StatusCreated, apiKeyAnswer{APIKey: viewAPIKey(k), Key: raw})
 }
 
 func (h *handlers) listAPIKeys(c *gin.Context) {
@@ -62,7 +62,7 @@ func (h *handlers) listAPIKeys(c *gin.Context) {
 	for i := range keys {
 		out = append(out, viewAPIKey(&keys[i]))
 	}
-	c.JSON(http.StatusOK, gin.H{"apiKeys": out})
+	c.JSON(http.StatusOK, apiKeysAnswer{APIKeys: out})
 }
 
 func (h *handlers) revokeAPIKey(c *gin.Context) {

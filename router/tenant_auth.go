@@ -75,7 +75,7 @@ func (h *handlers) tenantRegister(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"user": viewTenantUser(u, []string{tenantdb.RoleMember}, nil)})
+	c.JSON(http.StatusCreated, tenantUserAnswer{User: viewTenantUser(u, []string{tenantdb.RoleMember}, nil)})
 }
 
 func (h *handlers) tenantLogin(c *gin.Context) {
@@ -123,31 +123,28 @@ func (h *handlers) tenantLogout(c *gin.Context) {
 // errNotAUser refuses user-only routes to API keys.
 var errNotAUser = apperr.New(apperr.Forbidden, "FORBIDDEN", "API keys have no user account; use a user's token")
 
-// userOnly refuses a user-only handler to API keys.
-func userOnly(next gin.HandlerFunc) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if Caller(c).User == nil {
-			Fail(c, errNotAUser)
-			return
-		}
-		next(c)
+// usersOnly refuses API keys on a user-only route (TenantRoute.UsersOnly).
+func usersOnly(c *gin.Context) {
+	if Caller(c).User == nil {
+		Fail(c, errNotAUser)
+		c.Abort()
 	}
 }
 
 func (h *handlers) tenantMe(c *gin.Context) {
 	caller := Caller(c)
-	body := gin.H{
-		"user":   viewTenantUser(caller.User, caller.Roles, caller.Permissions),
-		"tenant": refTenant(currentTenant(c)),
-	}
-	if caller.ImpersonatedBy != "" {
-		body["impersonatedBy"] = caller.ImpersonatedBy
-	}
-	c.JSON(http.StatusOK, body)
+	c.JSON(http.StatusOK, meAnswer{
+		User:   viewTenantUser(caller.User, caller.Roles, caller.Permissions),
+		Tenant: refTenant(currentTenant(c)), ImpersonatedBy: caller.ImpersonatedBy,
+	})
 }
 
 type configBody struct {
 	Config json.RawMessage `json:"config"`
+}
+
+type configRequest struct {
+	Config json.RawMessage `json:"config" api:"required"`
 }
 
 func (h *handlers) getTenantConfig(c *gin.Context) {
@@ -160,7 +157,7 @@ func (h *handlers) getTenantConfig(c *gin.Context) {
 }
 
 func (h *handlers) putTenantConfig(c *gin.Context) {
-	var in configBody
+	var in configRequest
 	if err := Decode(c, &in); err != nil {
 		Fail(c, err)
 		return

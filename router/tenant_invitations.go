@@ -24,8 +24,8 @@ func viewInvitation(i *tenantdb.Invitation) invitationView {
 }
 
 type invitationRequest struct {
-	Email string `json:"email"`
-	Role  string `json:"role"`
+	Email string `json:"email" api:"required"`
+	Role  string `json:"role" api:"required"`
 }
 
 func (h *handlers) createInvitation(c *gin.Context) {
@@ -39,7 +39,7 @@ func (h *handlers) createInvitation(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"invitation": viewInvitation(inv), "token": raw})
+	c.JSON(http.StatusCreated, invitationAnswer{Invitation: viewInvitation(inv), Token: raw})
 }
 
 func (h *handlers) listInvitations(c *gin.Context) {
@@ -52,7 +52,7 @@ func (h *handlers) listInvitations(c *gin.Context) {
 	for i := range invs {
 		out = append(out, viewInvitation(&invs[i]))
 	}
-	c.JSON(http.StatusOK, gin.H{"invitations": out})
+	c.JSON(http.StatusOK, invitationsAnswer{Invitations: out})
 }
 
 func (h *handlers) revokeInvitation(c *gin.Context) {
@@ -64,8 +64,8 @@ func (h *handlers) revokeInvitation(c *gin.Context) {
 }
 
 type acceptRequest struct {
-	Token     string  `json:"token"`
-	Password  *string `json:"password"`
+	Token     string  `json:"token" api:"required"`
+	Password  *string `json:"password" doc:"creates the invited account; omit it and send the invitee's bearer token to add the role to an existing account"`
 	FirstName string  `json:"firstName"`
 	LastName  string  `json:"lastName"`
 }
@@ -106,7 +106,7 @@ func (h *handlers) acceptInvitation(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(status, gin.H{"user": viewTenantUser(&u.User, u.Roles, nil)})
+	c.JSON(status, tenantUserAnswer{User: viewTenantUser(&u.User, u.Roles, nil)})
 }
 
 // inviteToTenant creates a tenant invitation through the central plane;
@@ -122,5 +122,5 @@ func (h *handlers) inviteToTenant(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"invitation": viewInvitation(inv), "token": raw})
+	c.JSON(http.StatusCreated, invitationAnswer{Invitation: viewInvitation(inv), Token: raw})
 }

@@ -17,12 +17,32 @@ import (
 // resolves the tenant, authenticates the caller and checks the permission
 // before a handler runs.
 func Routes() []router.TenantRoute {
+	// Doc describes each route in Silo's OpenAPI document (/api/openapi.json)
+	// from the Go types the handlers decode and encode.
 	return []router.TenantRoute{
-		{Method: "GET", Path: "/notes", Permission: "data:read", Handler: listNotes},
-		{Method: "POST", Path: "/notes", Permission: "data:write", Handler: createNote},
-		{Method: "GET", Path: "/notes/:id", Permission: "data:read", Handler: getNote},
-		{Method: "DELETE", Path: "/notes/:id", Permission: "data:write", Handler: deleteNote},
+		{Method: "GET", Path: "/notes", Permission: "data:read", Handler: listNotes, Doc: &router.Operation{
+			Summary: "The newest 100 notes", Answers: map[int]any{http.StatusOK: notesAnswer{}}}},
+		{Method: "POST", Path: "/notes", Permission: "data:write", Handler: createNote, Doc: &router.Operation{
+			Summary: "Write a note", Body: noteRequest{}, Answers: map[int]any{http.StatusCreated: noteAnswer{}}}},
+		{Method: "GET", Path: "/notes/:id", Permission: "data:read", Handler: getNote, Doc: &router.Operation{
+			Summary: "Read a note", Answers: map[int]any{http.StatusOK: noteAnswer{}}}},
+		{Method: "DELETE", Path: "/notes/:id", Permission: "data:write", Handler: deleteNote, Doc: &router.Operation{
+			Summary: "Delete a note", Answers: map[int]any{http.StatusNoContent: nil}}},
 	}
+}
+
+type noteRequest struct {
+	Title string `json:"title" api:"required" doc:"1 to 200 characters"`
+	Body  string `json:"body" doc:"at most 10,000 characters"`
+}
+
+type noteAnswer struct {
+	Note Note `json:"note"`
+}
+
+type notesAnswer struct {
+	Tenant router.TenantInfo `json:"tenant"`
+	Notes  []Note            `json:"notes"`
 }
 
 // Note is one note.
@@ -35,10 +55,7 @@ type Note struct {
 }
 
 func createNote(c *gin.Context) {
-	var in struct {
-		Title string `json:"title"`
-		Body  string `json:"body"`
-	}
+	var in noteRequest
 	if err := router.Decode(c, &in); err != nil {
 		router.Fail(c, err)
 		return
@@ -69,7 +86,7 @@ func createNote(c *gin.Context) {
 		router.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusCreated, gin.H{"note": n})
+	c.JSON(http.StatusCreated, noteAnswer{Note: n})
 }
 
 func listNotes(c *gin.Context) {
@@ -80,7 +97,7 @@ func listNotes(c *gin.Context) {
 		router.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"tenant": router.Tenant(c), "notes": notes})
+	c.JSON(http.StatusOK, notesAnswer{Tenant: router.Tenant(c), Notes: notes})
 }
 
 // noteID is the :id of the path; anything but a number names no note.
@@ -108,7 +125,7 @@ func getNote(c *gin.Context) {
 		router.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"note": n})
+	c.JSON(http.StatusOK, noteAnswer{Note: n})
 }
 
 func deleteNote(c *gin.Context) {

@@ -29,13 +29,27 @@ var errDataNotObject = router.Invalid(router.FieldError{Field: "data", Message: 
 // stamps what they write (clock.System when nil).
 func Routes(now clock.Clock) []router.TenantRoute {
 	h := handlers{now: now}
+	one := map[int]any{http.StatusOK: recordAnswer{}}
 	return []router.TenantRoute{
-		{Method: "GET", Path: "/collections", Permission: "data:read", Handler: h.listCollections},
-		{Method: "POST", Path: "/collections/:collection/records", Permission: "data:write", Handler: h.create},
-		{Method: "GET", Path: "/collections/:collection/records", Permission: "data:read", Handler: h.list},
-		{Method: "GET", Path: "/collections/:collection/records/:id", Permission: "data:read", Handler: h.get},
-		{Method: "PUT", Path: "/collections/:collection/records/:id", Permission: "data:write", Handler: h.update},
-		{Method: "DELETE", Path: "/collections/:collection/records/:id", Permission: "data:write", Handler: h.remove},
+		{Method: "GET", Path: "/collections", Permission: "data:read", Handler: h.listCollections, Doc: &router.Operation{
+			Summary: "List the collections", Description: "Every collection holding records, with how many it holds.",
+			Answers: map[int]any{http.StatusOK: collectionsAnswer{}}}},
+		{Method: "POST", Path: "/collections/:collection/records", Permission: "data:write", Handler: h.create, Doc: &router.Operation{
+			Summary: "Create a record", Body: body{}, Answers: map[int]any{http.StatusCreated: recordAnswer{}}, ETag: true}},
+		{Method: "GET", Path: "/collections/:collection/records", Permission: "data:read", Handler: h.list, Doc: &router.Operation{
+			Summary: "List records", Description: "Records oldest first, a page at a time; where[field]=value keeps the records whose field equals value.",
+			Answers: map[int]any{http.StatusOK: recordsAnswer{}}, Query: []router.Param{
+				{Name: "limit", Type: "integer", Description: "page size, 1 to 200 (default 50)"},
+				{Name: "cursor", Description: "the nextCursor of the previous page"},
+				{Name: "where", Map: true, Description: "equality filters on top-level fields: where[status]=open"}}}},
+		{Method: "GET", Path: "/collections/:collection/records/:id", Permission: "data:read", Handler: h.get, Doc: &router.Operation{
+			Summary: "Get a record", Answers: one, ETag: true}},
+		{Method: "PUT", Path: "/collections/:collection/records/:id", Permission: "data:write", Handler: h.update, Doc: &router.Operation{
+			Summary: "Replace a record's data", Body: body{}, Answers: one, ETag: true, IfMatch: true,
+			Errors: []int{http.StatusPreconditionFailed}}},
+		{Method: "DELETE", Path: "/collections/:collection/records/:id", Permission: "data:write", Handler: h.remove, Doc: &router.Operation{
+			Summary: "Delete a record", Answers: map[int]any{http.StatusNoContent: nil}, IfMatch: true,
+			Errors: []int{http.StatusPreconditionFailed}}},
 	}
 }
 
@@ -48,7 +62,20 @@ func collection(c *gin.Context) (string, error) {
 }
 
 type body struct {
-	Data json.RawMessage `json:"data"`
+	Data json.RawMessage `json:"data" api:"required" type:"object" doc:"the record's fields: a JSON object"`
+}
+
+type recordAnswer struct {
+	Record *Record `json:"record"`
+}
+
+type recordsAnswer struct {
+	Records    []Record `json:"records"`
+	NextCursor *string  `json:"nextCursor" doc:"the cursor of the next page; null on the last page"`
+}
+
+type collectionsAnswer struct {
+	Collections []Collection `json:"collections"`
 }
 
 // readData decodes {data: {...}} and returns data in a canonical encoding:
@@ -117,7 +144,7 @@ func ifMatch(c *gin.Context) (IfMatch, error) {
 
 func respond(c *gin.Context, status int, r *Record) {
 	c.Header("ETag", strconv.Quote(strconv.FormatInt(r.Version, 10)))
-	c.JSON(status, gin.H{"record": r})
+	c.JSON(status, recordAnswer{Record: r})
 }
 
 // store is the record store of the request's tenant.
@@ -222,7 +249,7 @@ func (h handlers) list(c *gin.Context) {
 		router.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"records": out, "nextCursor": page.Next(next)})
+	c.JSON(http.StatusOK, recordsAnswer{Records: out, NextCursor: page.Next(next)})
 }
 
 func (h handlers) listCollections(c *gin.Context) {
@@ -231,5 +258,5 @@ func (h handlers) listCollections(c *gin.Context) {
 		router.Fail(c, err)
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"collections": out})
+	c.JSON(http.StatusOK, collectionsAnswer{Collections: out})
 }

@@ -36,7 +36,7 @@ var (
 type Record struct {
 	ID         string          `db:"id" json:"id"`
 	Collection string          `db:"collection" json:"collection"`
-	Data       json.RawMessage `db:"data" json:"data"`
+	Data       json.RawMessage `db:"data" json:"data" type:"object"`
 	Version    int64           `db:"version" json:"version"`
 	CreatedAt  time.Time       `db:"created_at" json:"createdAt"`
 	UpdatedAt  time.Time       `db:"updated_at" json:"updatedAt"`

@@ -172,7 +172,14 @@ func (c *Client) Send(req Request) (*Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decode(res)
+	out, err := decode(res)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.conform(hr, out); err != nil {
+		return out, err
+	}
+	return out, nil
 }
 
 // decode reads res, decoding its body when it is JSON.
