@@ -108,9 +108,11 @@ func operationFor(key string, tr TenantRoute) (Operation, bool) {
 	}
 	if strings.HasPrefix(key, "HEAD ") {
 		op, ok := operations["GET "+strings.TrimPrefix(key, "HEAD ")]
+		answers := map[int]any{}
 		for status := range op.Answers {
-			op.Answers[status] = nil
+			answers[status] = nil // the same statuses, without a body
 		}
+		op.Answers, op.Summary = answers, op.Summary+" (headers only)"
 		return op, ok
 	}
 	if tr.Doc != nil {
