@@ -147,7 +147,7 @@ func newDocument() *openapi3.T {
 			Description: "Silo's HTTP API: the central plane (/api/central/…: central admins, tenants, database servers, " +
 				"migrations, audit) and the tenant plane (/api/…: the tenant named by x-tenant-id, its subdomain or a custom domain). " +
 				"Every error answers the same JSON envelope. docs/API.md in the Silo repository explains each route with examples.",
-			License: &openapi3.License{Name: "MIT", Identifier: "MIT"},
+			Contact: &openapi3.Contact{Name: "Silo", URL: "https://github.com/silo-dev/silo"},
 		},
 		Servers: openapi3.Servers{{URL: "/", Description: "the Silo instance serving this document"}},
 		Paths:   openapi3.NewPaths(),

@@ -141,8 +141,8 @@ func (s *schemaSet) operation(method, path string, op Operation, auth authKind, 
 	o.Security = security(auth)
 	if perm != "" {
 		o.Extensions = map[string]any{"x-permission": perm}
-		o.Description = strings.TrimSpace(o.Description + "\n\nNeeds the permission `" + perm + "`.")
 	}
+	o.Description = strings.TrimSpace(o.Description + "\n\n" + whoMayCall(auth, perm, op.Summary))
 	o.Parameters = parameters(path, op, auth)
 	if op.Body != nil {
 		ref, err := s.schema(op.Body, true)
@@ -190,6 +190,27 @@ func (s *schemaSet) answer(status int, body any, op Operation) (*openapi3.Respon
 		r.WithJSONSchemaRef(ref)
 	}
 	return r, nil
+}
+
+// whoMayCall says in words what the security requirements and the
+// permission say.
+func whoMayCall(auth authKind, perm, summary string) string {
+	switch {
+	case auth == authCentral && strings.Contains(summary, "(superadmin)"):
+		return "Who may call: a superadmin's access token."
+	case auth == authCentral:
+		return "Who may call: a central admin's access token."
+	case auth == authTenant:
+		return "Who may call: any user of the tenant, with an access token (API keys are refused)."
+	case auth == authTenantKey && perm != "":
+		return "Who may call: a user of the tenant or an API key holding the permission `" + perm + "`."
+	case auth == authTenantKey:
+		return "Who may call: any user or API key of the tenant."
+	case auth == authOptional:
+		return "Who may call: anyone; an access token changes what it does (see above)."
+	default:
+		return "Who may call: anyone (no credentials)."
+	}
 }
 
 func security(auth authKind) *openapi3.SecurityRequirements {
@@ -261,7 +282,9 @@ func isTenantPlane(path string) bool {
 // errorsOf lists the error statuses of a route: what every route of its
 // kind can answer, and the operation's own.
 func errorsOf(path string, op Operation, auth authKind) []int {
-	set := map[int]bool{500: true}
+	// Any request may carry a body, and every route refuses one that is
+	// too large or not JSON.
+	set := map[int]bool{413: true, 415: true, 500: true}
 	for _, s := range op.Errors {
 		set[s] = true
 	}
@@ -269,8 +292,7 @@ func errorsOf(path string, op Operation, auth authKind) []int {
 		return sortedStatuses(set)
 	}
 	set[503] = true
-	// Any request may carry a body: too large or not JSON, it is refused.
-	set[400], set[413], set[415] = true, true, true
+	set[400] = true
 	if auth != authNone {
 		set[401], set[403] = true, true
 	}
