@@ -11,7 +11,7 @@ endif
 
 .DEFAULT_GOAL := build
 
-.PHONY: run db test chaos fuzz bench bench-go bench-fleet load lint build create-central-admin clean
+.PHONY: run db test chaos fuzz bench bench-go bench-fleet load lint openapi-check build create-central-admin clean
 
 run: db
 	$(GO) run ./cmd/silo serve
@@ -118,6 +118,13 @@ lint:
 	fi
 	$(GO) vet ./...
 	$(GO) test -count=1 ./internal/testsupport/layout/
+
+# The served OpenAPI document, written without a database, linted (Redocly,
+# Spectral), turned into the TypeScript client of examples/typescript, and
+# examples/typescript/src/flow.ts type-checked against it. Needs Node.js
+# >= 20.19 and npm; see examples/typescript/README.md.
+openapi-check:
+	.ci/openapi-check
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/silo ./cmd/silo
