@@ -77,6 +77,7 @@ func customize(t reflect.Type, tag reflect.StructTag, s *openapi3.Schema, reques
 		*s = openapi3.Schema{Description: "any JSON value"}
 		if tag.Get("type") == "object" {
 			s.Type = &openapi3.Types{"object"}
+			s.AdditionalProperties = openapi3.AdditionalProperties{Has: openapi3.Ptr(true)}
 			s.Description = ""
 		}
 	case t.Kind() == reflect.Struct && t != timeType:
