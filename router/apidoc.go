@@ -155,7 +155,7 @@ func newDocument() *openapi3.T {
 		Components: &openapi3.Components{
 			Schemas:         openapi3.Schemas{},
 			SecuritySchemes: securitySchemes(),
-			Parameters:      openapi3.ParametersMap{"TenantID": {Value: tenantIDParam()}},
+			Parameters:      openapi3.ParametersMap{"TenantID": {Value: tenantIDParam()}, "RequestID": {Value: requestIDParam()}},
 			Headers:         standardHeaders(),
 			Responses:       errorResponses(),
 		},
@@ -236,16 +236,28 @@ func tenantIDParam() *openapi3.Parameter {
 	return p
 }
 
+func requestIDParam() *openapi3.Parameter {
+	p := openapi3.NewHeaderParameter("X-Request-Id").WithSchema(&openapi3.Schema{
+		Type: &openapi3.Types{"string"}, Pattern: "^[A-Za-z0-9._:-]{1,128}$"})
+	p.Description = "Your id for the request, echoed in the answer and the logs; without it (or when it does not match), Silo makes one."
+	return p
+}
+
 func header(description string, s *openapi3.Schema) *openapi3.HeaderRef {
 	return &openapi3.HeaderRef{Value: &openapi3.Header{Parameter: openapi3.Parameter{Description: description, Schema: s.NewRef()}}}
 }
 
 func standardHeaders() openapi3.Headers {
 	return openapi3.Headers{
-		"X-Request-Id": header("The request's id, also in error envelopes and the server's logs.", openapi3.NewStringSchema()),
+		"X-Request-Id": requiredHeader(header("The request's id, also in error envelopes and the server's logs.", openapi3.NewStringSchema())),
 		"ETag":         header("The record's version, quoted; send it back in If-Match.", openapi3.NewStringSchema()),
 		"Retry-After":  header("Seconds to wait before trying again.", openapi3.NewIntegerSchema()),
 	}
+}
+
+func requiredHeader(h *openapi3.HeaderRef) *openapi3.HeaderRef {
+	h.Value.Required = true
+	return h
 }
 
 func headerRef(name string) *openapi3.HeaderRef {

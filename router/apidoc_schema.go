@@ -235,7 +235,7 @@ var pathParamPatterns = map[string]string{
 }
 
 func parameters(path string, op Operation, auth authKind) openapi3.Parameters {
-	var ps openapi3.Parameters
+	ps := openapi3.Parameters{{Ref: "#/components/parameters/RequestID"}}
 	for _, m := range pathParam.FindAllStringSubmatch(path, -1) {
 		s := openapi3.NewStringSchema()
 		s.Pattern = pathParamPatterns[m[1]]
