@@ -76,8 +76,8 @@ func recordsScenario(o options, silo string, tokens []string, conns *dbServers) 
 }
 
 // mixScenario drives reads, writes and logins together and reports what
-// the issue asks of it: no 5xx, p99, peak RSS and tenant connections
-// against their configured bound.
+// the mix must show: no 5xx, p99, peak RSS and tenant connections against
+// their configured bound.
 func mixScenario(o options, silo string, tokens []string, conns *dbServers, pools func() tenantdb.PoolStats) error {
 	fmt.Printf("mix: %d clients for %s over %d tenants: 70%% GET /api/auth/me, 15%% record create, 10%% record list, 5%% login\n",
 		o.clients, o.duration, o.tenants)
