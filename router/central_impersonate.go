@@ -10,7 +10,7 @@ type impersonateRequest struct {
 	UserID string `json:"userId" api:"required"`
 }
 
-// impersonate gives a superadmin a 15-minute token of a tenant user, which
+// impersonate gives a superadmin an access token of a tenant user, which
 // names the admin in its act claim (provisioning.Impersonate audits it in
 // both logs before issuing the token).
 func (h *handlers) impersonate(c *gin.Context) {

@@ -173,6 +173,10 @@ func (h *handlers) tenantDB(c *gin.Context) {
 func (h *handlers) requireTenantUser(c *gin.Context) {
 	raw, _ := bearer(c)
 	if key := c.GetHeader("X-API-Key"); key != "" && raw == "" {
+		if !strings.HasPrefix(key, tenantdb.APIKeyPrefix) {
+			Fail(c, apperr.ErrUnauthenticated) // X-API-Key carries API keys only, never an access token
+			return
+		}
 		raw = key
 	}
 	if raw == "" {

@@ -24,6 +24,8 @@ func TestAPIKeys(t *testing.T) {
 	t.Run("Usable", func(t *testing.T) {
 		s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/api/users", Tenant: "keys", Token: key})
 		s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/api/users", Tenant: "keys", Header: map[string]string{"X-API-Key": key}})
+		// X-API-Key carries keys only: an access token there is refused.
+		s.Expect(t, 401, "UNAUTHENTICATED", testsilo.Request{Method: "GET", Path: "/api/users", Tenant: "keys", Header: map[string]string{"X-API-Key": admin}})
 	})
 	t.Run("LimitedToItsPermissions", func(t *testing.T) {
 		s.Expect(t, 403, "FORBIDDEN", testsilo.Request{Method: "POST", Path: "/api/users", Tenant: "keys", Token: key, Body: signup("new@keys.io", password)})
@@ -119,6 +121,15 @@ func TestInvitations(t *testing.T) {
 	t.Run("Invalid", func(t *testing.T) {
 		accept("silo_inv_nope", "").Require(t, 400, "INVITATION_INVALID")
 		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: "/api/invitations", Tenant: "inv", Token: admin, Body: map[string]string{"email": "x@inv.io", "role": "nope"}})
+	})
+	t.Run("RoleDeletedMeanwhile", func(t *testing.T) {
+		s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: "/api/roles", Tenant: "inv", Token: admin,
+			Body: map[string]any{"name": "temp", "permissions": []string{"data:read"}}})
+		_, tok := invite("gone@inv.io", "temp")
+		s.Expect(t, 204, "", testsilo.Request{Method: "DELETE", Path: "/api/roles/temp", Tenant: "inv", Token: admin})
+		accept(tok, "").Require(t, 409, "INVITATION_ROLE_GONE")
+		s.Expect(t, 401, "", testsilo.Request{Method: "POST", Path: "/api/auth/login", Tenant: "inv",
+			Body: map[string]string{"email": "gone@inv.io", "password": password}}) // no account was made
 	})
 	t.Run("FirstAdminThroughCentral", func(t *testing.T) {
 		r := s.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: "/api/central/tenants/inv/invitations", Token: super, Body: map[string]string{"email": "first@inv.io", "role": "tenant_admin"}})

@@ -19,12 +19,15 @@ type tenantUserView struct {
 	FirstName   string    `json:"firstName"`
 	LastName    string    `json:"lastName"`
 	IsActive    bool      `json:"isActive"`
-	Roles       []string  `json:"roles,omitempty"`
+	Roles       []string  `json:"roles"`
 	Permissions []string  `json:"permissions,omitempty"`
 	CreatedAt   time.Time `json:"createdAt"`
 }
 
 func viewTenantUser(u *tenantdb.User, roles, permissions []string) tenantUserView {
+	if roles == nil {
+		roles = []string{}
+	}
 	return tenantUserView{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName,
 		IsActive: u.IsActive, Roles: roles, Permissions: permissions, CreatedAt: u.CreatedAt}
 }

@@ -57,6 +57,7 @@ var (
 	ErrInvitationRevoked  = apperr.New(apperr.Conflict, "INVITATION_REVOKED", "This invitation has been revoked")
 	ErrInvitationExpired  = apperr.New(apperr.Conflict, "INVITATION_EXPIRED", "This invitation has expired")
 	ErrInvitationEmail    = apperr.New(apperr.Forbidden, "FORBIDDEN", "This invitation is for another email address")
+	ErrInvitationRole     = apperr.New(apperr.Conflict, "INVITATION_ROLE_GONE", "The role this invitation grants no longer exists; ask for a new invitation")
 )
 
 // CentralCaller is a central superadmin acting on a tenant through the
@@ -319,7 +320,13 @@ func (st *Store) AcceptInvitation(ctx context.Context, in Acceptance) (*UserView
 			userID = u.ID
 			caller = &Caller{User: u, RequestID: in.RequestID}
 		}
-		if _, err := tx.ExecContext(ctx, "INSERT IGNORE INTO user_roles (user_id, role_name) VALUES (?, ?)", userID, inv.Role); err != nil {
+		// Not INSERT IGNORE: that would also swallow the foreign key of a role
+		// deleted since the invitation was made, and accept it with no role.
+		_, err = tx.ExecContext(ctx, "INSERT INTO user_roles (user_id, role_name) VALUES (?, ?) ON DUPLICATE KEY UPDATE role_name = role_name", userID, inv.Role)
+		if dberr.IsMissingParent(err) {
+			return ErrInvitationRole
+		}
+		if err != nil {
 			return dberr.Translate(err)
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE invitations SET accepted_at = ?, accepted_by = ? WHERE id = ?", st.now(), userID, inv.ID); err != nil {

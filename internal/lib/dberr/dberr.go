@@ -69,6 +69,9 @@ func IsDuplicate(err error) bool { return hasNumber(err, 1062) }
 // IsDeadlock reports InnoDB choosing this transaction as a deadlock victim (1213).
 func IsDeadlock(err error) bool { return hasNumber(err, 1213) }
 
+// IsMissingParent reports a foreign key whose parent row does not exist.
+func IsMissingParent(err error) bool { return hasNumber(err, 1452) }
+
 func hasNumber(err error, n uint16) bool {
 	var myErr *mysql.MySQLError
 	return errors.As(err, &myErr) && myErr.Number == n
