@@ -359,6 +359,11 @@ func TestMigrateTenantsCLI(t *testing.T) {
 		if byslug["charlie"].Outcome != provisioning.OutcomeFailed {
 			t.Fatalf("%+v", byslug["charlie"])
 		}
+		// As text, the reason is said once.
+		out, _, err := runFleet(t, e.env, "migrate", "tenants", "up", "--tenant", "nosuch")
+		if !errors.Is(err, errFleetIncomplete) || !strings.HasPrefix(out, "nosuch: failed: no such tenant\n") || strings.Count(out, "no such tenant") != 2 {
+			t.Fatalf("%v:\n%s", err, out)
+		}
 	})
 	t.Run("Canary", func(t *testing.T) {
 		// alpha, bravo and charlie are the canaries; charlie fails.
