@@ -163,7 +163,7 @@ func promptAdmin(p prompter) (central.NewAdmin, error) {
 			return in, err
 		}
 	}
-	return in, errors.New("passwords did not match three times")
+	return in, errors.New("the passwords did not match three times; no admin was created")
 }
 
 type terminalPrompter struct {
@@ -180,7 +180,7 @@ func (t *terminalPrompter) Line(prompt string) (string, error) {
 	fmt.Fprint(t.out, prompt)
 	s, err := t.r.ReadString('\n')
 	if err != nil && !(errors.Is(err, io.EOF) && s != "") {
-		return "", fmt.Errorf("reading answer: %w", err)
+		return "", fmt.Errorf("could not read the answer: %w", err)
 	}
 	return strings.TrimSpace(s), nil
 }
@@ -190,7 +190,7 @@ func (t *terminalPrompter) Secret(prompt string) (string, error) {
 	b, err := term.ReadPassword(int(t.in.Fd()))
 	fmt.Fprintln(t.out)
 	if err != nil {
-		return "", fmt.Errorf("reading password: %w", err)
+		return "", fmt.Errorf("could not read the password: %w", err)
 	}
 	return string(b), nil
 }

@@ -120,13 +120,13 @@ func (f *serverFlags) readDSN(stdin io.Reader) error {
 	case f.dsnFile != "":
 		b, err := os.ReadFile(f.dsnFile)
 		if err != nil {
-			return fmt.Errorf("read the DSN: %w", err)
+			return fmt.Errorf("could not read the DSN: %w", err)
 		}
 		f.dsn, f.set["dsn"] = strings.TrimSpace(string(b)), true
 	case f.dsn == "-":
 		line, err := bufio.NewReader(stdin).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("read the DSN from stdin: %w", err)
+			return fmt.Errorf("could not read the DSN from stdin: %w", err)
 		}
 		f.dsn = strings.TrimSpace(line)
 	}
@@ -175,7 +175,7 @@ func runServer(ctx context.Context, a *provisioning.ServerAdmin, sub, name strin
 			if perr := out.servers(s); perr != nil {
 				return perr
 			}
-			return errors.New("database server " + name + ": " + s.LastError.String)
+			return errors.New("database server " + name + " failed its check: " + s.LastError.String)
 		}
 	case "add":
 		in, berr := f.newServer(name)
