@@ -20,7 +20,7 @@ import (
 func createCentralAdminCmd(s *session) *cobra.Command {
 	return &cobra.Command{
 		Use:   "create-central-admin",
-		Short: "create a central admin (prompts on a terminal; or EMAIL, PASSWORD, FIRST_NAME, LAST_NAME, ROLE)",
+		Short: "create a central admin (from EMAIL, PASSWORD, … or prompted on a terminal)",
 		Long: `Create a central admin, such as the first superadmin. When any of EMAIL, PASSWORD,
 FIRST_NAME, LAST_NAME and ROLE is set, all are read from the environment; otherwise
 a terminal is prompted (the password hidden and confirmed). Creates and migrates the

@@ -17,7 +17,7 @@ import (
 // rules (the last active superadmin stays) and the same audit entries.
 
 func adminCmd(s *session) *cobra.Command {
-	return group("admin", "manage central admins: list them, change their role or active flag, remove them",
+	return group("admin", "list central admins, change their role or active flag, remove them",
 		`Manage central admins, named by email, as a superadmin does through
 /api/central/admins: the last active superadmin can be neither demoted, deactivated
 nor removed. Deactivating or removing an admin ends their sessions. Each change is

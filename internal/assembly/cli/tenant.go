@@ -17,7 +17,7 @@ import (
 )
 
 func tenantCmd(s *session) *cobra.Command {
-	return group("tenant", "manage tenants: create, list, suspend, delete, invite, rename, domains, repair",
+	return group("tenant", "manage tenants: lifecycle, names, domains, invitations, repair",
 		`Manage tenants. Each tenant has its own database and DB user on one of the
 registered database servers; "create" provisions them, "delete --purge" drops them.
 Every command takes --json; each change is recorded in the central audit log with
