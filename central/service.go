@@ -345,6 +345,21 @@ func (s *Service) GetAdmin(ctx context.Context, id string) (*Admin, error) {
 	return a, err
 }
 
+// AdminByEmail returns the admin with this email (compared as login
+// normalises it), for the operator's command line, which names admins by
+// email.
+func (s *Service) AdminByEmail(ctx context.Context, rawEmail string) (*Admin, error) {
+	email, ok := login.NormalizeEmail(rawEmail)
+	if !ok {
+		return nil, errAdminNotFound
+	}
+	a, err := adminByEmail(ctx, s.db, email)
+	if err == nil && a == nil {
+		err = errAdminNotFound
+	}
+	return a, err
+}
+
 // UpdateAdmin changes an admin's names, role or active flag. The last
 // active superadmin cannot be demoted or deactivated. Deactivation ends the
 // admin's sessions: refresh tokens are revoked and access tokens stop

@@ -49,16 +49,25 @@ func (p *Provisioner) withActiveTenant(ctx context.Context, slug string, fn func
 // admin (how a tenant created without an admin gets its first one). A
 // superadmin may invite into any active tenant; a plain admin only into one
 // without an active tenant_admin (tenantdb.ErrTenantHasAdmin otherwise).
-// The invitation is audited in the tenant's log by the admin and in the
-// central log (tenant.invite); a refusal for an existing tenant_admin is
-// audited in the central log too. The token is returned once.
+// by is nil for the operator's command line, which invites as a superadmin
+// does and is named in both logs by the actor in ctx. The invitation is
+// audited in the tenant's log by the admin and in the central log
+// (tenant.invite); a refusal for an existing tenant_admin is audited in
+// the central log too. The token is returned once.
 func (p *Provisioner) Invite(ctx context.Context, slug string, by *central.Admin, requestID, email, role string) (*tenantdb.Invitation, string, error) {
 	if p.opts.Audit == nil {
 		return nil, "", errNoCentralAudit
 	}
-	caller := tenantdb.CentralFirstAdminCaller(by.ID, requestID)
-	if by.Role == central.RoleSuperadmin {
+	var caller *tenantdb.Caller
+	switch {
+	case by == nil:
+		operator := central.ActorFrom(ctx)
+		caller = tenantdb.CentralCaller(operator.ID, requestID)
+		caller.Kind = operator.Kind
+	case by.Role == central.RoleSuperadmin:
 		caller = tenantdb.CentralCaller(by.ID, requestID)
+	default:
+		caller = tenantdb.CentralFirstAdminCaller(by.ID, requestID)
 	}
 	var inv *tenantdb.Invitation
 	var raw string

@@ -53,6 +53,12 @@ var hostnamePattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.
 
 const maxDomains = 20
 
+// NormalizeDomain is a custom domain as it is stored and compared:
+// lower-case, without surrounding spaces or a final dot.
+func NormalizeDomain(raw string) string {
+	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(raw)), ".")
+}
+
 // normalizeDomains lower-cases and checks custom domains; a domain under the
 // base domain is refused because its subdomains already name tenants.
 func normalizeDomains(v *apperr.Validator, domains []string, baseDomain string) []string {
@@ -63,7 +69,7 @@ func normalizeDomains(v *apperr.Validator, domains []string, baseDomain string) 
 	out := make([]string, 0, len(domains))
 	seen := map[string]bool{}
 	for _, raw := range domains {
-		d := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(raw)), ".")
+		d := NormalizeDomain(raw)
 		switch {
 		case len(d) > 253 || !hostnamePattern.MatchString(d) || net.ParseIP(d) != nil:
 			v.Add("domains", "is not a valid domain name: "+quoteShort(raw))

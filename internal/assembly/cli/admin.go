@@ -6,83 +6,95 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
 	"github.com/silo-dev/silo/central"
-	"github.com/silo-dev/silo/internal/lib/apperr"
+	"github.com/silo-dev/silo/config"
 	"github.com/silo-dev/silo/internal/lib/login"
 )
+
+func createCentralAdminCmd(s *session) *cobra.Command {
+	return &cobra.Command{
+		Use:   "create-central-admin",
+		Short: "create a central admin (from EMAIL, PASSWORD, … or prompted on a terminal)",
+		Long: `Create a central admin, such as the first superadmin. When any of EMAIL, PASSWORD,
+FIRST_NAME, LAST_NAME and ROLE is set, all are read from the environment; otherwise
+a terminal is prompted (the password hidden and confirmed). Creates and migrates the
+central database if needed.`,
+		Example: "  EMAIL=ada@example.com PASSWORD='correct horse battery' FIRST_NAME=Ada LAST_NAME=Lovelace \\\n    ROLE=superadmin silo create-central-admin",
+		Args:    positional(0, 0, ""),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return s.createCentralAdmin(cmd.Context())
+		},
+	}
+}
 
 // createCentralAdmin creates a central admin from EMAIL, PASSWORD,
 // FIRST_NAME, LAST_NAME and ROLE when any of them is set; otherwise it
 // prompts when stdin is a terminal, and fails listing the variables when not.
-func createCentralAdmin(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	cfg, _, err := loadConfig("create-central-admin", args, getenv, stderr, false, nil)
+func (s *session) createCentralAdmin(ctx context.Context) error {
+	cfg, err := s.config(false)
 	if err != nil {
 		return err
 	}
 	var in central.NewAdmin
-	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !anyAdminEnv(getenv) {
-		in, err = promptAdmin(newTerminalPrompter(f, stdout))
+	if f, ok := s.con.in.(*os.File); ok && term.IsTerminal(int(f.Fd())) && !anyAdminEnv(s.getenv) {
+		in, err = promptAdmin(newTerminalPrompter(f, s.stdout))
 	} else {
-		in, err = adminFromEnv(getenv)
+		in, err = adminFromEnv(s.getenv)
 	}
 	if err != nil {
 		return err
 	}
-
-	if _, err := central.NewMigrator(cfg.CentralDSN).Up(ctx); err != nil {
-		return fmt.Errorf("migrate central database %s: %w", describeDSN(cfg), err)
-	}
-	db, err := central.Open(ctx, cfg.CentralDSN)
+	svc, closeDB, err := s.openAdmins(ctx, cfg, false)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	guard := login.NewGuard(login.GuardOptions{Cost: cfg.BcryptCost, PerIPPerMinute: 1, PerEmailPerMinute: 1})
-	svc := central.NewService(db, nil, guard, cfg.RefreshTokenTTL, slog.New(slog.NewTextHandler(stderr, nil)))
-	a, err := svc.Create(ctx, in)
+	defer closeDB()
+	a, err := svc.Create(s.asOperator(ctx), in)
 	if err != nil {
-		return describeError(err)
+		return describeError(err, adminEnvNames())
 	}
-	fmt.Fprintf(stdout, "Created %s %s (id %s)\n", a.Role, a.Email, a.ID)
+	fmt.Fprintf(s.stdout, "Created %s %s (id %s)\n", a.Role, a.Email, a.ID)
 	return nil
 }
 
-// describeError turns a validation error into one line per field.
-func describeError(err error) error {
-	var e *apperr.Error
-	if !errors.As(err, &e) {
-		return err
+// openAdmins opens the central database and its admin service. A
+// read-only command (readOnly) never creates or migrates the database.
+func (s *session) openAdmins(ctx context.Context, cfg *config.Config, readOnly bool) (*central.Service, func(), error) {
+	m := central.NewMigrator(cfg.CentralDSN)
+	if readOnly {
+		if err := m.RequireCurrent(ctx); err != nil {
+			return nil, nil, err
+		}
+	} else if _, err := m.Up(ctx); err != nil {
+		return nil, nil, fmt.Errorf("could not migrate the central database %s: %w", describeDSN(cfg), err)
 	}
-	if len(e.Details) == 0 {
-		return errors.New(e.Message)
+	db, err := central.Open(ctx, cfg.CentralDSN)
+	if err != nil {
+		return nil, nil, err
 	}
-	lines := make([]string, 0, len(e.Details))
-	for _, d := range e.Details {
-		lines = append(lines, envName(d.Field)+" "+d.Message)
-	}
-	return errors.New(strings.Join(lines, "; "))
+	guard := login.NewGuard(login.GuardOptions{Cost: cfg.BcryptCost, PerIPPerMinute: 1, PerEmailPerMinute: 1})
+	svc := central.NewService(db, nil, guard, cfg.RefreshTokenTTL, newLogger(cfg, s.stderr))
+	return svc, func() { db.Close() }, nil
 }
 
 var adminEnv = []struct{ env, field string }{
 	{"EMAIL", "email"}, {"PASSWORD", "password"}, {"FIRST_NAME", "firstName"}, {"LAST_NAME", "lastName"}, {"ROLE", "role"},
 }
 
-func envName(field string) string {
-	if field == "admin.password" {
-		return "ADMIN_PASSWORD" // silo tenant create
-	}
+// adminEnvNames name the new admin's fields by the variables
+// create-central-admin reads them from.
+func adminEnvNames() fieldNames {
+	names := fieldNames{}
 	for _, e := range adminEnv {
-		if e.field == field {
-			return e.env
-		}
+		names[e.field] = e.env
 	}
-	return field
+	return names
 }
 
 func anyAdminEnv(getenv func(string) string) bool {
@@ -151,7 +163,7 @@ func promptAdmin(p prompter) (central.NewAdmin, error) {
 			return in, err
 		}
 	}
-	return in, errors.New("passwords did not match three times")
+	return in, errors.New("the passwords did not match three times; no admin was created")
 }
 
 type terminalPrompter struct {
@@ -168,7 +180,7 @@ func (t *terminalPrompter) Line(prompt string) (string, error) {
 	fmt.Fprint(t.out, prompt)
 	s, err := t.r.ReadString('\n')
 	if err != nil && !(errors.Is(err, io.EOF) && s != "") {
-		return "", fmt.Errorf("reading answer: %w", err)
+		return "", fmt.Errorf("could not read the answer: %w", err)
 	}
 	return strings.TrimSpace(s), nil
 }
@@ -178,7 +190,7 @@ func (t *terminalPrompter) Secret(prompt string) (string, error) {
 	b, err := term.ReadPassword(int(t.in.Fd()))
 	fmt.Fprintln(t.out)
 	if err != nil {
-		return "", fmt.Errorf("reading password: %w", err)
+		return "", fmt.Errorf("could not read the password: %w", err)
 	}
 	return string(b), nil
 }

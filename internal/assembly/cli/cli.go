@@ -1,14 +1,18 @@
 // Package cli is the silo command line: the HTTP server, the migration
 // runner and the operator's tools. The silo binary runs it as it is; an
 // application that embeds Silo runs it with its extensions (silo.Main), so
-// that serve, migrate and tenant include the application's migrations and
-// routes.
+// that serve, migrate, tenant and openapi include the application's
+// migrations and routes.
+//
+// The commands are spf13/cobra commands built afresh for each run (see
+// newRoot): Silo's settings are the root's persistent flags ("global
+// flags"), read over the SILO_* environment, and each command adds only its
+// own flags.
 package cli
 
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -24,9 +28,6 @@ func Main(ext app.Extensions) {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := Run(ctx, ext, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
-	if errors.Is(err, flag.ErrHelp) {
-		return // the flag package printed the help
-	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "silo:", err)
 		var u usageError
@@ -42,55 +43,29 @@ type usageError string
 
 func (u usageError) Error() string { return string(u) }
 
-const usage = `Silo: database-per-tenant control plane.
-
-Usage:
-  silo serve [flags]                      start the HTTP server
-  silo migrate central up|down|status     migrate the central database
-  silo create-central-admin [flags]       create a central admin (prompts on a terminal;
-                                          otherwise EMAIL, PASSWORD, FIRST_NAME, LAST_NAME, ROLE)
-  silo tenant create|list|get|suspend|resume|delete|repair
-                                          manage tenants (silo tenant for details)
-  silo server add|list|get|check|set|drain|remove
-                                          manage the database servers that hold tenant
-                                          databases (silo server for details)
-  silo healthcheck [flags]                exit 0 if the server at SILO_LISTEN is healthy
-
-Run "silo <command> -h" for the flags of a command. Every flag can also be
-set by its SILO_* environment variable; a flag overrides the variable.
-`
-
 // Run executes one silo command. Destructive commands ask for confirmation
-// when stdin is a terminal and refuse without --yes when it is not.
+// when stdin is a terminal and refuse without --yes when it is not. Help
+// (--help, silo help) is printed to stdout and is not an error.
 func Run(ctx context.Context, ext app.Extensions, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	return runConsole(ctx, ext, args, getenv, console{in: stdin, terminal: isTerminal(stdin)}, stdout, stderr)
 }
 
 // runConsole is Run with the console given (tests play a terminal with it).
 func runConsole(ctx context.Context, ext app.Extensions, args []string, getenv func(string) string, con console, stdout, stderr io.Writer) error {
-	stdin := con.in
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return usageError("no command given")
-	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "serve":
-		return serve(ctx, ext, rest, getenv, stdout, stderr)
-	case "migrate":
-		return migrate(ctx, ext, rest, getenv, con, stdout, stderr)
-	case "create-central-admin":
-		return createCentralAdmin(ctx, rest, getenv, stdin, stdout, stderr)
-	case "tenant":
-		return tenantCmd(ctx, ext, rest, getenv, con, stdout, stderr)
-	case "server":
-		return serverCmd(ctx, ext, rest, getenv, con, stdout, stderr)
-	case "healthcheck":
-		return healthcheck(ctx, rest, getenv, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	}
-	fmt.Fprint(stderr, usage)
-	return usageError(fmt.Sprintf("unknown command %q", cmd))
+	s := &session{ext: ext, getenv: getenv, con: con, stdout: stdout, stderr: stderr}
+	root := newRoot(s)
+	// A non-nil slice: given nil, cobra would read os.Args.
+	root.SetArgs(append([]string{}, doubleDash(root, args)...))
+	_, err := root.ExecuteContextC(ctx)
+	return err
+}
+
+// session is one run of the command line: what it reads and writes, the
+// application's extensions, and Silo's settings (the global flags).
+type session struct {
+	ext            app.Extensions
+	getenv         func(string) string
+	con            console
+	stdout, stderr io.Writer
+	settings       *settings
 }

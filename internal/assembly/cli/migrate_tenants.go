@@ -4,113 +4,146 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
 	"os"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
-	"text/tabwriter"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/schollz/progressbar/v3"
+	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"github.com/silo-dev/silo/central"
-	"github.com/silo-dev/silo/internal/assembly/app"
 	"github.com/silo-dev/silo/provisioning"
 )
-
-const migrateTenantsUsage = `usage: silo migrate tenants up|down|status [flags]
-  --concurrency N   tenants migrated at once (default 4)
-  --tenant a,b      only these tenants
-  --to VERSION      target version (down needs it, with --tenant)
-  --set NAME        only this migration set (an application's; "silo" is Silo's own,
-                    which down and --to use by default)
-  --dry-run         show what would run, change nothing
-  --max-failures F  stop starting tenants after F failures (default: never stop)
-  --canary K        migrate K tenants first, go on only if all succeed
-  --verify          read each database's version instead of trusting the catalog
-  --json            print JSON
-  --yes             down: do not ask (down asks you to type yes on a terminal,
-                    and refuses without --yes when there is none)
-  --metrics-file F  write the run's Prometheus metrics to F (textfile format)`
 
 // errFleetIncomplete makes the exit status non-zero when a tenant did not
 // reach the target.
 var errFleetIncomplete = errors.New("some tenants did not reach the target (see the summary)")
 
-// migrateTenants runs "silo migrate tenants up|down|status".
-func migrateTenants(ctx context.Context, ext app.Extensions, action string, args []string, getenv func(string) string, con console, stdout, stderr io.Writer) error {
-	var o provisioning.FleetOptions
-	var tenants string
-	var asJSON, yes bool
-	var metricsFile string
-	cfg, rest, err := loadConfig("migrate tenants "+action, args, getenv, stderr, true, func(fs *flag.FlagSet) {
-		fs.IntVar(&o.Concurrency, "concurrency", 4, "tenants migrated at once")
-		fs.StringVar(&tenants, "tenant", "", "comma-separated slugs")
-		fs.Int64Var(&o.To, "to", 0, "target version")
-		fs.StringVar(&o.Set, "set", "", "only this migration set")
-		fs.BoolVar(&o.DryRun, "dry-run", false, "change nothing")
-		fs.IntVar(&o.MaxFailures, "max-failures", 0, "stop after this many failures")
-		fs.IntVar(&o.Canary, "canary", 0, "canary tenants")
-		fs.BoolVar(&o.Verify, "verify", false, "verify versions in the databases")
-		fs.BoolVar(&asJSON, "json", false, "print JSON")
-		fs.StringVar(&metricsFile, "metrics-file", "", "write Prometheus metrics to this file")
-		fs.BoolVar(&yes, "yes", false, "roll back (down) without asking")
-	})
+// fleetFields name the fleet options as "migrate tenants" takes them.
+var fleetFields = fieldNames{"to": "--to", "set": "--set"}
+
+func migrateTenantsCmd(s *session) *cobra.Command {
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "show each tenant's schema version, the latest, what is pending and the last error",
+		Args:  positional(0, 0, ""),
+	}
+	var asJSON bool
+	status.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	status.RunE = func(cmd *cobra.Command, _ []string) error {
+		return s.fleetStatus(cmd.Context(), asJSON)
+	}
+	return group("tenants", "migrate every tenant database (and spare), or show where each stands",
+		`Migrate every tenant database and spare (or those of --tenant), concurrently and
+resumably: a failing tenant is recorded and the others go on; a rerun continues
+where each stopped. The exit status is 0 only if every selected tenant reached the
+target. See docs/migrations.md.`,
+		migrateFleetCmd(s, "up"), migrateFleetCmd(s, "down"), status)
+}
+
+// fleetRun is what "migrate tenants up|down" is asked to do.
+type fleetRun struct {
+	o           provisioning.FleetOptions
+	tenants     []string
+	asJSON, yes bool
+	metricsFile string
+}
+
+func migrateFleetCmd(s *session, action string) *cobra.Command {
+	var r fleetRun
+	c := &cobra.Command{
+		Use:   action,
+		Short: "migrate every tenant database and spare to the latest version (or --to)",
+		Args:  positional(0, 0, "select tenants with --tenant a,b"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			r.o.Tenants, r.o.Down = r.tenants, action == "down"
+			return s.migrateFleet(cmd.Context(), r)
+		},
+	}
+	if action == "down" {
+		c.Use = "down --tenant SLUG[,SLUG...] --to VERSION"
+		c.Short = "roll back the tenants of --tenant to the version --to (asks first)"
+		c.Long = `Roll back the migrations of the tenants named by --tenant to version --to (at
+least 1), Silo's own set unless --set names another. What the rolled-back migrations
+created is dropped with its data, so on a terminal it asks you to type yes, and
+without one it refuses unless --yes.`
+		c.Example = "  silo migrate tenants down --tenant acme --to 1"
+	}
+	f := c.Flags()
+	f.IntVar(&r.o.Concurrency, "concurrency", 4, "`N` tenants migrated at once per database server")
+	f.StringSliceVar(&r.tenants, "tenant", nil, "only these tenants (`SLUG[,SLUG...]`)")
+	f.Int64Var(&r.o.To, "to", 0, "the target `VERSION` (down needs it)")
+	f.StringVar(&r.o.Set, "set", "", "only this migration set (`NAME`: an application's; \"silo\" is Silo's own, which down and --to use by default)")
+	f.BoolVar(&r.o.DryRun, "dry-run", false, "show what would run; change nothing")
+	f.IntVar(&r.o.MaxFailures, "max-failures", 0, "stop starting tenants after `N` failures (0: never stop)")
+	f.IntVar(&r.o.Canary, "canary", 0, "migrate `K` tenants first; go on only if they all succeed")
+	f.BoolVar(&r.o.Verify, "verify", false, "read each database's version instead of trusting the catalog")
+	f.BoolVar(&r.asJSON, "json", false, "print JSON")
+	f.StringVar(&r.metricsFile, "metrics-file", "", "write the run's Prometheus metrics to `FILE` (textfile format)")
+	f.BoolVar(&r.yes, "yes", false, "roll back without asking")
+	if action == "up" {
+		_ = f.MarkHidden("yes") // up never asks; still accepted, as it always was
+	}
+	return c
+}
+
+// migrateFleet runs "silo migrate tenants up|down".
+func (s *session) migrateFleet(ctx context.Context, r fleetRun) error {
+	o := r.o
+	if o.Down && (o.To < 1 || len(o.Tenants) == 0) {
+		// Rolling back everyone, or to version 0 (every table of the set dropped), is never a default.
+		return usageError("migrate tenants down needs --to VERSION (at least 1) and --tenant SLUG[,SLUG...]: it never rolls back every tenant, nor to version 0")
+	}
+	cfg, err := s.config(true)
 	if err != nil {
 		return err
 	}
-	if len(rest) > 0 {
-		return usageError("unexpected argument " + rest[0] + " (use --tenant a,b)\n" + migrateTenantsUsage)
-	}
-	if tenants != "" {
-		o.Tenants = strings.Split(tenants, ",")
-	}
-	if action == "down" && !o.DryRun {
-		if err := con.confirm(stderr, yes, describeDown(o), "yes"); err != nil {
+	if o.Down && !o.DryRun {
+		if err := s.con.confirm(s.stderr, r.yes, describeDown(o), "yes"); err != nil {
 			return err
 		}
 	}
-	log := newLogger(cfg, stderr)
-	open := app.Open
-	if action == "status" || o.DryRun {
-		open = app.OpenExisting // read-only: never create or migrate the central database
-	}
-	a, err := open(ctx, cfg, log, ext)
+	a, err := s.openApp(ctx, cfg, o.DryRun)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	ctx = central.WithActor(ctx, central.Actor{Kind: "cli", ID: getenv("USER")})
-	p := a.Provisioner
-
-	switch action {
-	case "status":
-		st, err := p.FleetStatus(ctx)
-		if err != nil {
-			return describeError(err)
-		}
-		return printFleetStatus(stdout, st, asJSON)
-	case "up", "down":
-		o.Down = action == "down"
-		return migrateFleet(ctx, p, o, asJSON, metricsFile, stdout, stderr)
-	}
-	return usageError(migrateTenantsUsage)
+	return migrateWithProgress(s.asOperator(ctx), a.Provisioner, o, r.asJSON, r.metricsFile, s.stdout, s.stderr)
 }
 
-// migrateFleet runs "migrate tenants up|down" with progress, metrics and a summary.
-func migrateFleet(ctx context.Context, p *provisioning.Provisioner, o provisioning.FleetOptions, asJSON bool, metricsFile string, stdout, stderr io.Writer) error {
+// fleetStatus runs "silo migrate tenants status".
+func (s *session) fleetStatus(ctx context.Context, asJSON bool) error {
+	cfg, err := s.config(true)
+	if err != nil {
+		return err
+	}
+	a, err := s.openApp(ctx, cfg, true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	st, err := a.Provisioner.FleetStatus(ctx)
+	if err != nil {
+		return describeError(err, nil)
+	}
+	return printFleetStatus(s.stdout, st, asJSON)
+}
+
+// migrateWithProgress runs "migrate tenants up|down" with progress, metrics and a summary.
+func migrateWithProgress(ctx context.Context, p *provisioning.Provisioner, o provisioning.FleetOptions, asJSON bool, metricsFile string, stdout, stderr io.Writer) error {
 	progress := progressPrinter(stdout, stderr, asJSON)
 	o.OnStart = progress.start
 	reg := prometheus.NewRegistry()
 	servers, err := p.ServerNames(ctx)
 	if err != nil {
-		return describeError(err)
+		return describeError(err, nil)
 	}
 	metrics := provisioning.NewFleetMetrics(reg, servers...)
 	report, err := p.MigrateFleet(ctx, o, func(r provisioning.TenantResult) {
@@ -119,14 +152,14 @@ func migrateFleet(ctx context.Context, p *provisioning.Provisioner, o provisioni
 	})
 	progress.finish()
 	if err != nil {
-		return describeError(err)
+		return describeError(err, fleetFields)
 	}
 	if metricsFile != "" {
 		metrics.Finish(report)
 		// Written atomically (a temporary file renamed into place), so a
 		// textfile collector never reads half a file.
 		if err := prometheus.WriteToTextfile(metricsFile, reg); err != nil {
-			return fmt.Errorf("write metrics: %w", err)
+			return fmt.Errorf("could not write the metrics file: %w", err)
 		}
 	}
 	if asJSON {
@@ -143,46 +176,46 @@ func migrateFleet(ctx context.Context, p *provisioning.Provisioner, o provisioni
 }
 
 // printFleetStatus prints "migrate tenants status": a row per tenant (and
-// set, when there are several) and the totals.
+// set, when there are several), the totals, and the errors as notes.
 func printFleetStatus(stdout io.Writer, st *provisioning.FleetStatus, asJSON bool) error {
 	if asJSON {
 		return json.NewEncoder(stdout).Encode(st)
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	v := func(n int64) string { return strconv.FormatInt(n, 10) }
+	var t *table
+	var totals []string
 	if len(st.Sets) == 1 {
-		fmt.Fprintln(tw, "TENANT\tSTATUS\tVERSION\tLATEST\tPENDING\tLAST ERROR")
-		for _, t := range st.Tenants {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%s\n", t.Slug, t.Status, t.SchemaVersion, t.LatestVersion, t.Pending, t.LastError)
+		t = newTable(stdout, "TENANT", "STATUS", "VERSION", "LATEST", "PENDING", "LAST ERROR")
+		for _, x := range st.Tenants {
+			t.row(x.Slug, x.Status, v(x.SchemaVersion), v(x.LatestVersion), v(int64(x.Pending)), t.note(x.Slug, x.LastError))
 		}
-		tw.Flush()
-		fmt.Fprintf(stdout, "%d tenants, %d up to date, %d behind, latest version %d\n", st.Totals.Tenants, st.Totals.UpToDate, st.Totals.Behind, st.LatestVersion)
-		printServerTotals(stdout, st)
-		return nil
-	}
-	fmt.Fprintln(tw, "TENANT\tSET\tSTATUS\tVERSION\tLATEST\tPENDING\tLAST ERROR")
-	for _, t := range st.Tenants {
-		for _, s := range t.Sets {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", t.Slug, s.Set, t.Status, s.SchemaVersion, s.LatestVersion, s.Pending, s.LastError)
+		totals = append(totals, fmt.Sprintf("%s, %d up to date, %d behind, latest version %d", count(st.Totals.Tenants, "tenant"), st.Totals.UpToDate, st.Totals.Behind, st.LatestVersion))
+	} else {
+		t = newTable(stdout, "TENANT", "SET", "STATUS", "VERSION", "LATEST", "PENDING", "LAST ERROR")
+		for _, x := range st.Tenants {
+			for _, s := range x.Sets {
+				t.row(x.Slug, s.Set, x.Status, v(s.SchemaVersion), v(s.LatestVersion), v(int64(s.Pending)), t.note(x.Slug+" (set "+s.Set+")", s.LastError))
+			}
+		}
+		for _, set := range st.Sets {
+			tot := st.SetTotals[set.Name]
+			totals = append(totals, fmt.Sprintf("set %s: %s, %d up to date, %d behind, latest version %d", set.Name, count(tot.Tenants, "tenant"), tot.UpToDate, tot.Behind, set.LatestVersion))
 		}
 	}
-	tw.Flush()
-	for _, set := range st.Sets {
-		tot := st.SetTotals[set.Name]
-		fmt.Fprintf(stdout, "set %s: %d tenants, %d up to date, %d behind, latest version %d\n", set.Name, tot.Tenants, tot.UpToDate, tot.Behind, set.LatestVersion)
-	}
-	printServerTotals(stdout, st)
-	return nil
+	return t.flush(append(totals, serverTotals(st)...)...)
 }
 
-// printServerTotals adds a line per database server when there are several.
-func printServerTotals(stdout io.Writer, st *provisioning.FleetStatus) {
+// serverTotals has a line per database server when there are several.
+func serverTotals(st *provisioning.FleetStatus) []string {
 	if len(st.ServerTotals) < 2 {
-		return
+		return nil
 	}
+	var lines []string
 	for _, name := range slices.Sorted(maps.Keys(st.ServerTotals)) {
 		tot := st.ServerTotals[name]
-		fmt.Fprintf(stdout, "server %s: %d tenants, %d up to date, %d behind, %d failed\n", name, tot.Tenants, tot.UpToDate, tot.Behind, tot.Failed)
+		lines = append(lines, fmt.Sprintf("server %s: %s, %d up to date, %d behind, %d failed", name, count(tot.Tenants, "tenant"), tot.UpToDate, tot.Behind, tot.Failed))
 	}
+	return lines
 }
 
 // describeDown says what "migrate tenants down" is about to do.
@@ -235,15 +268,34 @@ func (f *fleetProgress) update(r provisioning.TenantResult) {
 	case f.bar != nil:
 		_ = f.bar.Add(1)
 	case f.lines != nil && r.Outcome != provisioning.OutcomeUpToDate:
-		line := fmt.Sprintf("%s: %s %d -> %d", r.Slug, r.Outcome, r.From, r.To)
-		if r.Reason != "" {
-			line += " (" + r.Reason + ")"
-		}
-		if r.Error != "" {
-			line += ": " + r.Error
-		}
-		fmt.Fprintln(f.lines, line)
+		fmt.Fprintln(f.lines, progressLine(r))
 	}
+}
+
+// progressLine says what happened to one tenant (or spare) of a run.
+func progressLine(r provisioning.TenantResult) string {
+	line := r.Slug + ": "
+	switch {
+	case r.Outcome == provisioning.OutcomeMigrated:
+		line += fmt.Sprintf("migrated from version %d to %d", r.From, r.To)
+	case r.Outcome == provisioning.OutcomeWould:
+		line += fmt.Sprintf("would migrate from version %d to %d", r.From, r.To)
+	case r.Outcome == provisioning.OutcomeFailed && r.Reason != "":
+		line += "failed: " + r.Reason // no such tenant: nothing was tried
+	case r.Outcome == provisioning.OutcomeFailed && r.From != r.To:
+		line += fmt.Sprintf("failed at version %d (it was at %d)", r.To, r.From)
+	case r.Outcome == provisioning.OutcomeFailed:
+		line += fmt.Sprintf("failed at version %d", r.To)
+	default: // skipped, not run
+		line += strings.ReplaceAll(r.Outcome, "-", " ")
+		if r.Reason != "" {
+			line += ": " + r.Reason
+		}
+	}
+	if r.Error != "" && r.Error != r.Reason {
+		line += ": " + r.Error
+	}
+	return line
 }
 
 func (f *fleetProgress) finish() {

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -127,11 +126,13 @@ func wantOutcome(t *testing.T, byslug map[string]provisioning.TenantResult, slug
 }
 
 // statusTable runs "migrate tenants status" and returns its rows as fields
-// by slug, and its last line.
+// by slug, and the totals line below them (the notes, after a blank line,
+// are left out).
 func (e *tenantEnv) statusTable(t *testing.T) (map[string][]string, string) {
 	t.Helper()
 	out := e.silo(t, "migrate", "tenants", "status")
-	lines := strings.Split(strings.TrimRight(out, "\n"), "\n")
+	table, _, _ := strings.Cut(out, "\n\n")
+	lines := strings.Split(strings.TrimRight(table, "\n"), "\n")
 	if len(lines) < 2 {
 		t.Fatalf("status output:\n%s", out)
 	}
@@ -214,7 +215,7 @@ func TestMigrateTenantsCLI(t *testing.T) {
 	})
 	t.Run("DryRun", func(t *testing.T) {
 		out, _, err := runFleet(t, e.env, "migrate", "tenants", "up", "--dry-run")
-		if err != nil || !strings.Contains(out, "alpha: would-migrate 0 -> "+l(latest)+"\n") ||
+		if err != nil || !strings.Contains(out, "alpha: would migrate from version 0 to "+l(latest)+"\n") ||
 			!strings.Contains(out, "target version "+l(latest)+": 3 up-to-date, 1 would-migrate in ") {
 			t.Fatalf("%v:\n%s", err, out)
 		}
@@ -292,15 +293,20 @@ func TestMigrateTenantsCLI(t *testing.T) {
 			t.Fatalf("err %v", err)
 		}
 		if !strings.Contains(out, "target version "+l(latest)+": 1 failed, 3 up-to-date in ") ||
-			!strings.Contains(out, "\nFAILED charlie at version ") || !strings.Contains(out, "charlie: failed 0 -> ") ||
+			!strings.Contains(out, "\nFAILED charlie at version ") || !strings.Contains(out, "charlie: failed at version 0: ") ||
 			!strings.Contains(out, "Unknown database") {
 			t.Fatalf("output:\n%s", out)
 		}
 	})
 	t.Run("StatusShowsFailure", func(t *testing.T) {
 		rows, last := e.statusTable(t)
-		if row := strings.Join(rows["charlie"], " "); !strings.HasPrefix(row, "charlie active ") || !strings.Contains(row, "Unknown database") {
+		// The error is a note below the table, which it does not widen.
+		if row := strings.Join(rows["charlie"], " "); row != "charlie active 0 "+l(latest)+" "+l(int64(len(migrations.Versions(migrations.Tenant()))))+" see [1]" {
 			t.Fatalf("row %q", row)
+		}
+		out := e.silo(t, "migrate", "tenants", "status")
+		if _, notes, _ := strings.Cut(out, "\n\n"); !strings.HasPrefix(notes, "[1] charlie: ") || !strings.Contains(notes, "Unknown database") || strings.Count(notes, "\n") != 1 {
+			t.Fatalf("notes of:\n%s", out)
 		}
 		if last != "4 tenants, 3 up to date, 1 behind, latest version "+l(latest) {
 			t.Fatalf("last line %q", last)
@@ -352,6 +358,11 @@ func TestMigrateTenantsCLI(t *testing.T) {
 		}
 		if byslug["charlie"].Outcome != provisioning.OutcomeFailed {
 			t.Fatalf("%+v", byslug["charlie"])
+		}
+		// As text, the reason is said once.
+		out, _, err := runFleet(t, e.env, "migrate", "tenants", "up", "--tenant", "nosuch")
+		if !errors.Is(err, errFleetIncomplete) || !strings.HasPrefix(out, "nosuch: failed: no such tenant\n") || strings.Count(out, "no such tenant") != 2 {
+			t.Fatalf("%v:\n%s", err, out)
 		}
 	})
 	t.Run("Canary", func(t *testing.T) {
@@ -414,15 +425,16 @@ func TestMigrateTenantsUsage(t *testing.T) {
 	} {
 		_, _, err := runCmd(t, env, args...)
 		var u usageError
-		if !errors.As(err, &u) || (!strings.Contains(err.Error(), "usage: silo migrate") && !strings.Contains(err.Error(), "flag")) {
+		if !errors.As(err, &u) || (!strings.Contains(err.Error(), "usage: silo migrate") && !strings.Contains(err.Error(), "silo migrate tenants up --help")) {
 			t.Errorf("silo %s: err %v, want a usage error", strings.Join(args, " "), err)
 		}
 	}
-	if _, _, err := runCmd(t, env, "migrate", "tenants", "sideways"); err == nil || !strings.Contains(err.Error(), "silo migrate tenants up|down|status") {
+	if _, _, err := runCmd(t, env, "migrate", "tenants", "sideways"); err == nil || !strings.Contains(err.Error(), "silo migrate tenants down|status|up") {
 		t.Errorf("unknown action: %v", err)
 	}
-	if _, _, err := runCmd(t, env, "migrate", "tenants", "up", "-h"); !errors.Is(err, flag.ErrHelp) {
-		t.Errorf("-h: %v", err)
+	// Help is no error: it goes to stdout, and the run changes nothing.
+	if out, _, err := runCmd(t, env, "migrate", "tenants", "up", "-h"); err != nil || !strings.Contains(out, "--concurrency N") {
+		t.Errorf("-h: %v\n%s", err, out)
 	}
 	// Mistakes only the fleet runner sees.
 	for args, want := range map[string]string{
@@ -463,7 +475,7 @@ func TestMigrateTenantsProgressFromWorkers(t *testing.T) {
 		e.setSchemaVersion(t, slug, 0)
 	}
 	out, _, err := runCmd(t, e.env, "migrate", "tenants", "up", "--concurrency", "4")
-	if err != nil || strings.Count(out, ": migrated 0 -> ") != 4 {
+	if err != nil || strings.Count(out, ": migrated from version 0 to ") != 4 {
 		t.Fatalf("%v:\n%s", err, out)
 	}
 }

@@ -4,26 +4,43 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/silo-dev/silo/internal/assembly/app"
 )
 
+func serveCmd(s *session) *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "serve the HTTP API (migrates the central database first)",
+		Long: `Create the central database if it is missing, migrate it, and serve the HTTP API
+on --listen until SIGINT or SIGTERM; then drain the requests in flight (up to
+--shutdown-timeout) and stop. Background work (resuming interrupted
+provisionings, the spare pool, following other instances) runs meanwhile.`,
+		Args: positional(0, 0, ""),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return s.serve(cmd.Context())
+		},
+	}
+}
+
 // serve migrates the central database, then serves HTTP until ctx ends,
 // draining in-flight requests before it closes the database.
-func serve(ctx context.Context, ext app.Extensions, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, _, err := loadConfig("serve", args, getenv, stderr, true, nil)
+func (s *session) serve(ctx context.Context) error {
+	cfg, err := s.config(true)
 	if err != nil {
 		return err
 	}
-	log := newLogger(cfg, stderr)
+	stdout := s.stdout
+	log := newLogger(cfg, s.stderr)
 	logWarnings(log, cfg)
 
-	a, err := app.Open(ctx, cfg, log, ext)
+	a, err := app.Open(ctx, cfg, log, s.ext)
 	if err != nil {
 		return err
 	}
@@ -38,7 +55,7 @@ func serve(ctx context.Context, ext app.Extensions, args []string, getenv func(s
 	handler := a.Handler
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		return fmt.Errorf("could not listen on %s: %w", cfg.Listen, err)
 	}
 	srv := &http.Server{
 		Handler:           handler,
@@ -62,7 +79,7 @@ func serve(ctx context.Context, ext app.Extensions, args []string, getenv func(s
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		return fmt.Errorf("could not shut down cleanly: %w", err)
 	}
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
@@ -71,9 +88,20 @@ func serve(ctx context.Context, ext app.Extensions, args []string, getenv func(s
 	return nil
 }
 
+func healthcheckCmd(s *session) *cobra.Command {
+	return &cobra.Command{
+		Use:   "healthcheck",
+		Short: "exit 0 if the server at --listen answers GET /healthz (for containers)",
+		Args:  positional(0, 0, ""),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return s.healthcheck(cmd.Context())
+		},
+	}
+}
+
 // healthcheck asks the local server's /healthz (for container health checks).
-func healthcheck(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
-	cfg, _, err := loadConfig("healthcheck", args, getenv, stderr, false, nil)
+func (s *session) healthcheck(ctx context.Context) error {
+	cfg, err := s.config(false)
 	if err != nil {
 		return err
 	}
@@ -83,14 +111,15 @@ func healthcheck(ctx context.Context, args []string, getenv func(string) string,
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
+	url := "http://" + net.JoinHostPort(host, port) + "/healthz"
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("healthcheck: %w", err)
+		return fmt.Errorf("unhealthy: %w", err)
 	}
 	res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("healthcheck: status %d", res.StatusCode)
+		return fmt.Errorf("unhealthy: GET %s answered %s", url, res.Status)
 	}
 	return nil
 }

@@ -5,112 +5,111 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
-	"log/slog"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
-	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/config"
-	"github.com/silo-dev/silo/internal/assembly/app"
 	"github.com/silo-dev/silo/internal/lib/secretbox"
 	"github.com/silo-dev/silo/provisioning"
 	"github.com/silo-dev/silo/router"
 )
 
-const serverUsage = `usage: silo server <command> [flags]
-  add NAME (--dsn DSN | --dsn - | --dsn-file PATH) [--capacity N] [--label k=v]... [--conns-max N] [--spare-pool N]
-  list
-  get NAME
-  check NAME                 connect with the stored credentials; record and show the outcome
-  set NAME [--status active|draining|disabled] [--capacity N] [--label k=v]... [--no-labels]
-           [--dsn DSN | --dsn - | --dsn-file PATH] [--conns-max N] [--spare-pool N|default]
-           (--label replaces every label of the server)
-  drain NAME                 keep its tenants, place no new ones there (status draining)
-  remove NAME [--yes]        only when no tenant or spare lives there; asks you to type NAME on a terminal
---dsn - reads the DSN from stdin's first line, --dsn-file from a file, so that the password
-appears neither in the shell history nor in the process list
-every command takes --json for machine-readable output`
+func serverCmd(s *session) *cobra.Command {
+	return group("server", "manage the database servers that hold tenant databases",
+		`Manage the registry of database servers (MySQL 8.4, MariaDB 10.11) that hold tenant
+databases. A server is added with its admin account's DSN, checked first; --dsn -
+reads the DSN from stdin's first line and --dsn-file from a file, so that the
+password appears neither in the shell history nor in the process list. Every
+command takes --json; each change is recorded in the central audit log.`,
+		s.serverLeaf("add NAME (--dsn DSN | --dsn - | --dsn-file PATH)", "register a database server after checking its version and privileges"),
+		s.serverLeaf("list", "list the registered database servers"),
+		s.serverLeaf("get NAME", "show one database server"),
+		s.serverLeaf("check NAME", "connect with the stored credentials; record and show the outcome (exit 1 on a failure)"),
+		s.serverLeaf("set NAME", "change a server's status, capacity, labels, DSN, connection cap or spare pool"),
+		s.serverLeaf("drain NAME", "keep a server's tenants but place no new ones there (status draining)"),
+		s.serverLeaf("remove NAME", "forget a server no tenant or spare lives on (asks first)"))
+}
 
-// serverFlags holds the flags of every server command; each command
-// registers only its own.
+// serverFlags holds the flags of a server command.
 type serverFlags struct {
 	asJSON, yes, noLabels       bool
 	dsn, dsnFile, status, spare string
 	capacity, connsMax          int
-	labels                      stringList
+	labels                      []string
 	set                         map[string]bool // the flags given
 }
 
-func (f *serverFlags) register(fs *flag.FlagSet, sub string) {
-	fs.BoolVar(&f.asJSON, "json", false, "print JSON")
+// serverLeaf builds one server command from its usage: its name, the
+// NAME it takes (all but list) and the flags that apply to it.
+func (s *session) serverLeaf(use, short string) *cobra.Command {
+	var f serverFlags
+	c := &cobra.Command{Use: use, Short: short, Args: positional(1, 1, "")}
+	sub := strings.Fields(use)[0]
+	if sub == "list" {
+		c.Args = positional(0, 0, "")
+	}
+	f.register(c.Flags(), sub)
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		f.set = map[string]bool{}
+		cmd.Flags().Visit(func(fl *pflag.Flag) { f.set[fl.Name] = true })
+		name := ""
+		if len(args) == 1 {
+			name = args[0]
+		}
+		return s.runServer(cmd.Context(), sub, name, &f)
+	}
+	return c
+}
+
+func (f *serverFlags) register(fs *pflag.FlagSet, sub string) {
 	switch sub {
 	case "add", "set":
-		fs.StringVar(&f.dsn, "dsn", "", "the admin account's DSN, user:password@tcp(host:port)/ (- reads it from stdin)")
-		fs.StringVar(&f.dsnFile, "dsn-file", "", "read the DSN from this file")
+		fs.StringVar(&f.dsn, "dsn", "", "the admin account's `DSN`, user:password@tcp(host:port)/ (- reads it from stdin)")
+		fs.StringVar(&f.dsnFile, "dsn-file", "", "read the DSN from the file at `PATH`")
 		fs.IntVar(&f.capacity, "capacity", provisioning.DefaultCapacity, "how many tenants the server may hold")
-		fs.Var(&f.labels, "label", "label k=v (repeatable)")
+		fs.StringArrayVar(&f.labels, "label", nil, "a label (`KEY=VALUE`) of the server (repeatable; set replaces every label)")
 		fs.IntVar(&f.connsMax, "conns-max", 0, "each instance's cap on tenant connections to this server (0: SILO_TENANT_CONNS_MAX)")
-		fs.StringVar(&f.spare, "spare-pool", "", "spare databases kept ready on this server (default: SILO_SPARE_POOL_SIZE)")
+		fs.StringVar(&f.spare, "spare-pool", "", "spare databases kept ready on this server: `N`, or default (SILO_SPARE_POOL_SIZE)")
 	case "remove":
 		fs.BoolVar(&f.yes, "yes", false, "remove without asking")
 	}
 	if sub == "set" {
-		fs.StringVar(&f.status, "status", "", "active, draining or disabled")
+		fs.StringVar(&f.status, "status", "", "the server's `STATUS`: active, draining or disabled")
 		fs.BoolVar(&f.noLabels, "no-labels", false, "remove every label")
 	}
+	fs.BoolVar(&f.asJSON, "json", false, "print JSON")
 }
 
-// serverCmd runs "silo server ...".
-func serverCmd(ctx context.Context, ext app.Extensions, args []string, getenv func(string) string, con console, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return usageError(serverUsage)
-	}
-	sub, args := args[0], args[1:]
-	switch sub {
-	case "add", "list", "get", "check", "set", "drain", "remove":
-	default:
-		return usageError(serverUsage)
-	}
-	var f serverFlags
-	var fs *flag.FlagSet
-	cfg, rest, err := loadConfig("server "+sub, args, getenv, stderr, true, func(s *flag.FlagSet) { fs = s; f.register(s, sub) })
+// runServer runs "silo server SUB [NAME]" once its flags are parsed.
+func (s *session) runServer(ctx context.Context, sub, name string, f *serverFlags) error {
+	cfg, err := s.config(true)
 	if err != nil {
 		return err
 	}
-	f.set = map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { f.set[fl.Name] = true })
-	name := ""
-	if sub == "list" {
-		if len(rest) != 0 {
-			return usageError(serverUsage)
-		}
-	} else if len(rest) != 1 {
-		return usageError(serverUsage)
-	} else {
-		name = rest[0]
-	}
-	if err := f.readDSN(con.in); err != nil {
+	if err := f.readDSN(s.con.in); err != nil {
 		return err
 	}
 	if sub == "remove" {
 		what := fmt.Sprintf("This removes database server %s from the registry.", name)
-		if err := con.confirm(stderr, f.yes, what, name); err != nil {
+		if err := s.con.confirm(s.stderr, f.yes, what, name); err != nil {
 			return err
 		}
 	}
-	admin, closeApp, err := openServerAdmin(ctx, ext, cfg, newLogger(cfg, stderr), sub == "list" || sub == "get")
+	admin, closeApp, err := s.openServerAdmin(ctx, cfg, sub == "list" || sub == "get")
 	if err != nil {
 		return err
 	}
 	defer closeApp()
-	ctx = central.WithActor(ctx, central.Actor{Kind: "cli", ID: getenv("USER"), RequestID: "cli"})
-	return runServer(ctx, admin, sub, name, &f, output{w: stdout, json: f.asJSON})
+	return runServer(s.asOperator(ctx), admin, sub, name, f, output{w: s.stdout, json: f.asJSON})
 }
 
 // readDSN takes the DSN from stdin (--dsn -) or from --dsn-file.
@@ -121,13 +120,13 @@ func (f *serverFlags) readDSN(stdin io.Reader) error {
 	case f.dsnFile != "":
 		b, err := os.ReadFile(f.dsnFile)
 		if err != nil {
-			return fmt.Errorf("read the DSN: %w", err)
+			return fmt.Errorf("could not read the DSN: %w", err)
 		}
 		f.dsn, f.set["dsn"] = strings.TrimSpace(string(b)), true
 	case f.dsn == "-":
 		line, err := bufio.NewReader(stdin).ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("read the DSN from stdin: %w", err)
+			return fmt.Errorf("could not read the DSN from stdin: %w", err)
 		}
 		f.dsn = strings.TrimSpace(line)
 	}
@@ -136,21 +135,23 @@ func (f *serverFlags) readDSN(stdin io.Reader) error {
 
 // openServerAdmin opens Silo (read-only commands: without creating or
 // migrating the central database) and the registry's administration.
-func openServerAdmin(ctx context.Context, ext app.Extensions, cfg *config.Config, log *slog.Logger, readOnly bool) (*provisioning.ServerAdmin, func(), error) {
+func (s *session) openServerAdmin(ctx context.Context, cfg *config.Config, readOnly bool) (*provisioning.ServerAdmin, func(), error) {
 	box, err := secretbox.New(cfg.MasterKey)
 	if err != nil {
 		return nil, nil, err
 	}
-	open := app.Open
-	if readOnly {
-		open = app.OpenExisting // never create or migrate the central database
-	}
-	a, err := open(ctx, cfg, log, ext)
+	a, err := s.openApp(ctx, cfg, readOnly)
 	if err != nil {
 		return nil, nil, err
 	}
 	catalog := central.NewCatalog(a.CentralDB(), cfg.CentralDSN.DBName)
 	return provisioning.NewServerAdmin(catalog, box), a.Close, nil
+}
+
+// serverFields name the registry's fields as the server commands take them.
+var serverFields = fieldNames{
+	"name": "the name", "dsn": "--dsn", "status": "--status", "capacity": "--capacity", "labels": "--label",
+	"connsMax": "--conns-max", "sparePool": "--spare-pool",
 }
 
 // runServer runs one server command once its flags are checked and the
@@ -162,7 +163,7 @@ func runServer(ctx context.Context, a *provisioning.ServerAdmin, sub, name strin
 	case "list":
 		ss, err := a.ListServers(ctx)
 		if err != nil {
-			return describeError(err)
+			return describeError(err, serverFields)
 		}
 		return out.serverList(ss)
 	case "get":
@@ -174,7 +175,7 @@ func runServer(ctx context.Context, a *provisioning.ServerAdmin, sub, name strin
 			if perr := out.servers(s); perr != nil {
 				return perr
 			}
-			return errors.New("database server " + name + ": " + s.LastError.String)
+			return errors.New("database server " + name + " failed its check: " + s.LastError.String)
 		}
 	case "add":
 		in, berr := f.newServer(name)
@@ -190,12 +191,12 @@ func runServer(ctx context.Context, a *provisioning.ServerAdmin, sub, name strin
 		s, err = a.UpdateServer(ctx, name, p)
 	case "remove":
 		if err := a.RemoveServer(ctx, name); err != nil {
-			return describeError(err)
+			return describeError(err, serverFields)
 		}
 		return out.message(map[string]string{"name": name, "result": "removed"}, "database server "+name+" removed")
 	}
 	if err != nil {
-		return describeError(err)
+		return describeError(err, serverFields)
 	}
 	return out.servers(s)
 }
@@ -209,7 +210,7 @@ func (f *serverFlags) newServer(name string) (provisioning.NewServer, error) {
 	if f.set["spare-pool"] && f.spare != "default" {
 		n, err := strconv.Atoi(f.spare)
 		if err != nil {
-			return in, usageError("--spare-pool must be a number or default")
+			return in, usageError("--spare-pool must be a whole number or default")
 		}
 		in.SparePool = &n
 	}
@@ -247,7 +248,7 @@ func (f *serverFlags) patch(sub string) (provisioning.ServerPatch, error) {
 		if f.spare != "default" {
 			n, err := strconv.Atoi(f.spare)
 			if err != nil {
-				return p, usageError("--spare-pool must be a number or default")
+				return p, usageError("--spare-pool must be a whole number or default")
 			}
 			*p.SparePool = sql.NullInt64{Int64: int64(n), Valid: true}
 		}
@@ -255,13 +256,13 @@ func (f *serverFlags) patch(sub string) (provisioning.ServerPatch, error) {
 	return p, nil
 }
 
-// parseLabels reads k=v labels.
-func parseLabels(l stringList) (map[string]string, error) {
+// parseLabels reads KEY=VALUE labels (--label).
+func parseLabels(flags []string) (map[string]string, error) {
 	out := map[string]string{}
-	for _, kv := range l {
+	for _, kv := range flags {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok {
-			return nil, usageError(fmt.Sprintf("--label %q: want key=value", kv))
+			return nil, usageError(fmt.Sprintf("--label must be key=value, not %q", kv))
 		}
 		out[k] = v
 	}
@@ -288,20 +289,17 @@ func (o output) serverList(ss []central.Server) error {
 	return o.serverTable(ss)
 }
 
+// serverTable prints servers as a table; a server's last error is a note
+// below it.
 func (o output) serverTable(ss []central.Server) error {
-	tw := tabwriter.NewWriter(o.w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tHOST\tSTATUS\tTENANTS\tCAPACITY\tSPARES\tLABELS\tVERSION\tLAST ERROR")
+	t := newTable(o.w, "NAME", "HOST", "STATUS", "TENANTS", "CAPACITY", "SPARES", "LABELS", "VERSION", "LAST ERROR")
 	for _, s := range ss {
-		keys := make([]string, 0, len(s.Labels))
-		for k := range s.Labels {
-			keys = append(keys, k)
+		labels := make([]string, 0, len(s.Labels))
+		for _, k := range slices.Sorted(maps.Keys(s.Labels)) {
+			labels = append(labels, k+"="+s.Labels[k])
 		}
-		sort.Strings(keys)
-		for i, k := range keys {
-			keys[i] = k + "=" + s.Labels[k]
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t%s\n", s.Name, s.Addr, s.Status, s.Tenants, s.Capacity, s.Spares,
-			strings.Join(keys, ","), s.Version, s.LastError.String)
+		t.row(s.Name, s.Addr, s.Status, strconv.Itoa(s.Tenants), strconv.Itoa(s.Capacity), strconv.Itoa(s.Spares),
+			strings.Join(labels, ","), s.Version, t.note(s.Name, s.LastError.String))
 	}
-	return tw.Flush()
+	return t.flush()
 }

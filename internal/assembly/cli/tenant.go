@@ -4,192 +4,222 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
-	"text/tabwriter"
+
+	"github.com/spf13/cobra"
 
 	"github.com/silo-dev/silo/central"
-	"github.com/silo-dev/silo/internal/assembly/app"
 	"github.com/silo-dev/silo/provisioning"
 	"github.com/silo-dev/silo/router"
 )
 
-const tenantUsage = `usage: silo tenant <command> [flags]
-  create --slug SLUG --name NAME [--domain D]... [--admin-email E --admin-first-name F --admin-last-name L]
-         (the first admin's password comes from $ADMIN_PASSWORD)
-  list [--status S] [--q TEXT]
-  get SLUG
-  suspend SLUG
-  resume SLUG
-  delete SLUG [--purge [--yes]]   (--purge asks you to type SLUG on a terminal; --yes skips that)
-  repair [--check]
-every command takes --json for machine-readable output`
-
-// stringList is a repeatable string flag.
-type stringList []string
-
-func (l *stringList) String() string     { return strings.Join(*l, ",") }
-func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
-
-// tenantFlags holds the flags of every tenant command; each command
-// registers only its own.
-type tenantFlags struct {
-	asJSON, purge, check, yes         bool
-	slug, name, status, query         string
-	adminEmail, adminFirst, adminLast string
-	server                            string
-	domains, labels                   stringList
+func tenantCmd(s *session) *cobra.Command {
+	return group("tenant", "manage tenants: lifecycle, names, domains, invitations, repair",
+		`Manage tenants. Each tenant has its own database and DB user on one of the
+registered database servers; "create" provisions them, "delete --purge" drops them.
+Every command takes --json; each change is recorded in the central audit log with
+the operator ($USER) as its actor.`,
+		s.tenantCreateCmd(), s.tenantListCmd(), s.tenantGetCmd("get"), s.tenantGetCmd("suspend"), s.tenantGetCmd("resume"),
+		s.tenantDeleteCmd(), s.tenantRepairCmd(), s.tenantInviteCmd(), s.tenantRenameCmd(), s.tenantDomainsCmd())
 }
 
-// labelMap reads k=v flags into labels; a flag without = is an error.
-func labelMap(flags []string) (map[string]string, error) {
-	if len(flags) == 0 {
-		return nil, nil
-	}
-	out := make(map[string]string, len(flags))
-	for _, f := range flags {
-		k, v, ok := strings.Cut(f, "=")
-		if !ok {
-			return nil, fmt.Errorf("--label %q: use KEY=VALUE", f)
-		}
-		out[k] = v
-	}
-	return out, nil
+// tenantAction is what a tenant command does once its arguments are
+// checked: confirm (optional) runs before the central database is opened,
+// run with the Provisioner. readOnly commands open the central database
+// without creating or migrating it.
+type tenantAction struct {
+	readOnly bool
+	confirm  func(args []string) error
+	run      func(ctx context.Context, p *provisioning.Provisioner, args []string, out output) error
 }
 
-func (f *tenantFlags) register(fs *flag.FlagSet, sub string) {
-	fs.BoolVar(&f.asJSON, "json", false, "print JSON")
-	switch sub {
-	case "create":
-		fs.StringVar(&f.slug, "slug", "", "tenant slug")
-		fs.StringVar(&f.name, "name", "", "tenant name")
-		fs.Var(&f.domains, "domain", "custom domain (repeatable)")
-		fs.StringVar(&f.adminEmail, "admin-email", "", "first tenant_admin's email")
-		fs.StringVar(&f.adminFirst, "admin-first-name", "", "first tenant_admin's first name")
-		fs.StringVar(&f.adminLast, "admin-last-name", "", "first tenant_admin's last name")
-		fs.StringVar(&f.server, "server", "", "database server to place the tenant on (default: the active server with the most room)")
-		fs.Var(&f.labels, "label", "KEY=VALUE a server must carry to take the tenant (repeatable)")
-	case "list":
-		fs.StringVar(&f.status, "status", "", "only tenants with this status")
-		fs.StringVar(&f.query, "q", "", "only tenants whose slug or name contains this")
-	case "delete":
-		fs.BoolVar(&f.purge, "purge", false, "drop the database and the DB user")
-		fs.BoolVar(&f.yes, "yes", false, "purge without asking")
-	case "repair":
-		fs.BoolVar(&f.check, "check", false, "only compare the server with the catalog: orphans, missing databases and DB users, wrong grants, refused logins")
-	}
-}
-
-// tenantCmd runs "silo tenant ...".
-func tenantCmd(ctx context.Context, ext app.Extensions, args []string, getenv func(string) string, con console, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return usageError(tenantUsage)
-	}
-	sub, args := args[0], args[1:]
-	switch sub {
-	case "create", "list", "get", "suspend", "resume", "delete", "repair":
-	default:
-		return usageError(tenantUsage)
-	}
-	var f tenantFlags
-	cfg, rest, err := loadConfig("tenant "+sub, args, getenv, stderr, true, func(fs *flag.FlagSet) { f.register(fs, sub) })
-	if err != nil {
-		return err
-	}
-	needSlug := map[string]bool{"get": true, "suspend": true, "resume": true, "delete": true}
-	if needSlug[sub] {
-		if len(rest) != 1 {
-			return usageError(tenantUsage)
-		}
-		f.slug = rest[0]
-	} else if len(rest) != 0 {
-		return usageError(tenantUsage)
-	}
-	if sub == "delete" && f.purge {
-		what := fmt.Sprintf("This drops tenant %s's database and DB user for good.", f.slug)
-		if err := con.confirm(stderr, f.yes, what, f.slug); err != nil {
+// tenantRunE runs act for a tenant command, printing JSON when *asJSON.
+func (s *session) tenantRunE(asJSON *bool, act func() tenantAction) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		a := act()
+		cfg, err := s.config(true)
+		if err != nil {
 			return err
 		}
+		if a.confirm != nil {
+			if err := a.confirm(args); err != nil {
+				return err
+			}
+		}
+		silo, err := s.openApp(cmd.Context(), cfg, a.readOnly)
+		if err != nil {
+			return err
+		}
+		defer silo.Close()
+		return a.run(s.asOperator(cmd.Context()), silo.Provisioner, args, output{w: s.stdout, json: *asJSON})
 	}
-
-	log := newLogger(cfg, stderr)
-	open := app.Open
-	if sub == "list" || sub == "get" || (sub == "repair" && f.check) {
-		open = app.OpenExisting // read-only: never create or migrate the central database
-	}
-	a, err := open(ctx, cfg, log, ext)
-	if err != nil {
-		return err
-	}
-	defer a.Close()
-	ctx = central.WithActor(ctx, central.Actor{Kind: "cli", ID: getenv("USER"), RequestID: "cli"})
-	return runTenant(ctx, a.Provisioner, sub, &f, getenv, output{w: stdout, json: f.asJSON})
 }
 
-// runTenant runs one tenant command once its flags are checked and the
-// central database is open.
-func runTenant(ctx context.Context, p *provisioning.Provisioner, sub string, f *tenantFlags, getenv func(string) string, out output) error {
-	switch sub {
-	case "create":
-		labels, err := labelMap(f.labels)
-		if err != nil {
-			return usageError(err.Error())
-		}
-		in := provisioning.NewTenant{Slug: f.slug, Name: f.name, Domains: f.domains, Server: f.server, Labels: labels}
-		if f.adminEmail != "" {
-			in.Admin = &provisioning.NewAdmin{Email: f.adminEmail, Password: getenv("ADMIN_PASSWORD"), FirstName: f.adminFirst, LastName: f.adminLast}
-		}
-		t, err := p.Create(ctx, in)
-		if err != nil {
-			return describeError(err)
-		}
-		return out.tenants(t)
-	case "list":
-		return listTenants(ctx, p, f.status, f.query, out)
-	case "get", "suspend", "resume":
-		var t *central.Tenant
-		var err error
-		switch sub {
-		case "get":
-			t, err = p.Get(ctx, f.slug)
-		case "suspend":
-			t, err = p.Suspend(ctx, f.slug)
-		default:
-			t, err = p.Resume(ctx, f.slug)
-		}
-		if err != nil {
-			return describeError(err)
-		}
-		return out.tenants(t)
-	case "delete":
-		if err := p.Delete(ctx, f.slug, f.purge); err != nil {
-			return describeError(err)
-		}
-		what := "deleted (database kept, DB user locked)"
-		if f.purge {
-			what = "purged (database and DB user dropped)"
-		}
-		return out.message(map[string]string{"slug": f.slug, "result": what}, "tenant "+f.slug+" "+what)
-	case "repair":
-		if f.check {
-			return out.report(p.Check(ctx))
-		}
-		return repair(ctx, p, out)
-	}
-	return usageError(tenantUsage)
+// tenantFields name the tenant services' fields as the tenant commands take them.
+var tenantFields = fieldNames{
+	"slug": "--slug", "name": "--name", "domains": "--domain", "server": "--server", "labels": "--label", "status": "--status", "q": "--q",
+	"admin.email": "--admin-email", "admin.password": "ADMIN_PASSWORD", "admin.firstName": "--admin-first-name", "admin.lastName": "--admin-last-name",
 }
 
-// listTenants prints every tenant matching status and query, reading the
-// catalog page by page so that no single query is unbounded.
-func listTenants(ctx context.Context, p *provisioning.Provisioner, status, query string, out output) error {
+func (s *session) tenantCreateCmd() *cobra.Command {
+	var in provisioning.NewTenant
+	var admin provisioning.NewAdmin
+	var labels []string
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "create --slug SLUG --name NAME",
+		Short: "create a tenant: its database, DB user and, optionally, first admin",
+		Long: `Create a tenant: its database and DB user, on the database server named by --server,
+or on an active one carrying every --label, or else on the one with the most room.
+With --admin-email (and the names), the tenant gets a first tenant_admin whose
+password is read from $ADMIN_PASSWORD.`,
+		Example: "  ADMIN_PASSWORD=... silo tenant create --slug acme --name \"Acme Inc\" --domain acme.io \\\n    --admin-email boss@acme.io --admin-first-name Ada --admin-last-name Lovelace",
+		Args:    positional(0, 0, ""),
+	}
+	c.RunE = s.tenantRunE(&asJSON, func() tenantAction {
+		return tenantAction{run: func(ctx context.Context, p *provisioning.Provisioner, _ []string, out output) error {
+			var err error
+			if in.Labels, err = parseLabels(labels); err != nil {
+				return err
+			}
+			if admin.Email != "" {
+				admin.Password = s.getenv("ADMIN_PASSWORD")
+				in.Admin = &admin
+			}
+			t, err := p.Create(ctx, in)
+			if err != nil {
+				return describeError(err, tenantFields)
+			}
+			return out.tenant(t)
+		}}
+	})
+	f := c.Flags()
+	f.StringVar(&in.Slug, "slug", "", "the tenant's `SLUG`: 3-40 lower-case letters, digits and -; it never changes")
+	f.StringVar(&in.Name, "name", "", "the tenant's display `NAME`")
+	f.StringArrayVar(&in.Domains, "domain", nil, "a custom `DOMAIN` of the tenant (repeatable)")
+	f.StringVar(&admin.Email, "admin-email", "", "the first tenant_admin's `EMAIL` (the password comes from $ADMIN_PASSWORD)")
+	f.StringVar(&admin.FirstName, "admin-first-name", "", "the first tenant_admin's first `NAME`")
+	f.StringVar(&admin.LastName, "admin-last-name", "", "the first tenant_admin's last `NAME`")
+	f.StringVar(&in.Server, "server", "", "the database server (`NAME`) to place the tenant on (default: the active server with the most room)")
+	f.StringArrayVar(&labels, "label", nil, "a label (`KEY=VALUE`) the server must carry to take the tenant (repeatable)")
+	f.BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+func (s *session) tenantListCmd() *cobra.Command {
+	var filter central.TenantFilter
+	var asJSON bool
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "list tenants, with their status, database server and schema version",
+		Args:  positional(0, 0, ""),
+	}
+	c.RunE = s.tenantRunE(&asJSON, func() tenantAction {
+		return tenantAction{readOnly: true, run: func(ctx context.Context, p *provisioning.Provisioner, _ []string, out output) error {
+			return listTenants(ctx, p, filter, out)
+		}}
+	})
+	c.Flags().StringVar(&filter.Status, "status", "", "only tenants with this `STATUS`: provisioning, active, suspended, failed or deleted")
+	c.Flags().StringVarP(&filter.Query, "q", "q", "", "only tenants whose slug or name contains this `TEXT`")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON (an array)")
+	return c
+}
+
+// tenantGetCmd is "tenant get|suspend|resume SLUG".
+func (s *session) tenantGetCmd(action string) *cobra.Command {
+	short := map[string]string{
+		"get":     "show one tenant",
+		"suspend": "suspend a tenant: its requests are refused until it is resumed",
+		"resume":  "resume a suspended tenant",
+	}[action]
+	var asJSON bool
+	c := &cobra.Command{Use: action + " SLUG", Short: short, Args: positional(1, 1, "")}
+	c.RunE = s.tenantRunE(&asJSON, func() tenantAction {
+		return tenantAction{readOnly: action == "get", run: func(ctx context.Context, p *provisioning.Provisioner, args []string, out output) error {
+			do := map[string]func(context.Context, string) (*central.Tenant, error){"get": p.Get, "suspend": p.Suspend, "resume": p.Resume}[action]
+			t, err := do(ctx, args[0])
+			if err != nil {
+				return describeError(err, tenantFields)
+			}
+			return out.tenant(t)
+		}}
+	})
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+func (s *session) tenantDeleteCmd() *cobra.Command {
+	var purge, yes, asJSON bool
+	c := &cobra.Command{
+		Use:   "delete SLUG",
+		Short: "delete a tenant (database kept, DB user locked), or purge it (--purge: both dropped)",
+		Long: `Mark a tenant deleted: its database is kept and its DB user locked. With --purge,
+drop its database and DB user for good (a deleted tenant can be purged later); that
+asks you to type the slug on a terminal and, without one, refuses unless --yes.`,
+		Args: positional(1, 1, ""),
+	}
+	c.RunE = s.tenantRunE(&asJSON, func() tenantAction {
+		return tenantAction{
+			confirm: func(args []string) error {
+				if !purge {
+					return nil
+				}
+				return s.con.confirm(s.stderr, yes, fmt.Sprintf("This drops tenant %s's database and DB user for good.", args[0]), args[0])
+			},
+			run: func(ctx context.Context, p *provisioning.Provisioner, args []string, out output) error {
+				if err := p.Delete(ctx, args[0], purge); err != nil {
+					return describeError(err, tenantFields)
+				}
+				what := "deleted (database kept, DB user locked)"
+				if purge {
+					what = "purged (database and DB user dropped)"
+				}
+				return out.message(map[string]string{"slug": args[0], "result": what}, "tenant "+args[0]+" "+what)
+			},
+		}
+	})
+	c.Flags().BoolVar(&purge, "purge", false, "drop the tenant's database and DB user")
+	c.Flags().BoolVar(&yes, "yes", false, "purge without asking")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+func (s *session) tenantRepairCmd() *cobra.Command {
+	var check, asJSON bool
+	c := &cobra.Command{
+		Use:   "repair",
+		Short: "resume stuck provisionings and redo broken DB accounts (--check: only report)",
+		Long: `Resume the tenants left provisioning or failed, then redo the DB account (user,
+password, grants) of every tenant and spare whose account is missing, refused or
+wrongly granted. With --check, change nothing: report orphans, missing databases and
+DB users, wrong grants and refused logins, and exit 1 on any finding.`,
+		Args: positional(0, 0, ""),
+	}
+	c.RunE = s.tenantRunE(&asJSON, func() tenantAction {
+		return tenantAction{readOnly: check, run: func(ctx context.Context, p *provisioning.Provisioner, _ []string, out output) error {
+			if check {
+				return out.report(p.Check(ctx))
+			}
+			return repair(ctx, p, out)
+		}}
+	})
+	c.Flags().BoolVar(&check, "check", false, "only compare the servers with the catalog: orphans, missing databases and DB users, wrong grants, refused logins")
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return c
+}
+
+// listTenants prints every tenant matching f, reading the catalog page by
+// page so that no single query is unbounded.
+func listTenants(ctx context.Context, p *provisioning.Provisioner, f central.TenantFilter, out output) error {
 	var all []*central.Tenant
-	cursor := ""
+	f.Limit = 200
 	for {
-		page, next, err := p.List(ctx, central.TenantFilter{Status: status, Query: query, Limit: 200, Cursor: cursor})
+		page, next, err := p.List(ctx, f)
 		if err != nil {
-			return describeError(err)
+			return describeError(err, tenantFields)
 		}
 		for i := range page {
 			all = append(all, &page[i])
@@ -197,7 +227,7 @@ func listTenants(ctx context.Context, p *provisioning.Provisioner, status, query
 		if next == "" {
 			break
 		}
-		cursor = next
+		f.Cursor = next
 	}
 	return out.tenantList(all)
 }
@@ -217,15 +247,27 @@ func repair(ctx context.Context, p *provisioning.Provisioner, out output) error 
 			return e
 		}
 	} else {
-		fmt.Fprintf(out.w, "resumed %d tenant(s): %s\n", len(resumed), strings.Join(resumed, ", "))
+		if len(resumed) == 0 {
+			fmt.Fprintln(out.w, "no provisioning needed resuming")
+		} else {
+			fmt.Fprintf(out.w, "resumed the provisioning of %s: %s\n", count(len(resumed), "tenant"), strings.Join(resumed, ", "))
+		}
 		if len(accounts) > 0 {
-			fmt.Fprintf(out.w, "repaired %d DB account(s) (user, password, grants): %s\n", len(accounts), strings.Join(accounts, ", "))
+			fmt.Fprintf(out.w, "repaired %s (user, password and grants): %s\n", count(len(accounts), "DB account"), strings.Join(accounts, ", "))
 		}
 	}
 	if err = errors.Join(err, aerr); err != nil {
 		return fmt.Errorf("some tenants could not be repaired:\n%w", err)
 	}
 	return nil
+}
+
+// count is "1 tenant", "2 tenants".
+func count(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.Itoa(n) + " " + noun + "s"
 }
 
 func nonNil(s []string) []string {
@@ -235,18 +277,12 @@ func nonNil(s []string) []string {
 	return s
 }
 
-// output prints command results as a table or as JSON.
-type output struct {
-	w    io.Writer
-	json bool
-}
-
-// tenants prints one tenant (a JSON object).
-func (o output) tenants(t *central.Tenant) error {
+// tenant prints one tenant (a JSON object).
+func (o output) tenant(t *central.Tenant) error {
 	if o.json {
 		return o.encode(router.ViewTenant(t))
 	}
-	return o.table([]*central.Tenant{t})
+	return tenantTable(o.w, []*central.Tenant{t})
 }
 
 // tenantList prints a list of tenants (a JSON array, even of one).
@@ -258,39 +294,26 @@ func (o output) tenantList(ts []*central.Tenant) error {
 		}
 		return o.encode(views)
 	}
-	return o.table(ts)
+	return tenantTable(o.w, ts)
 }
 
-func (o output) encode(v any) error {
-	enc := json.NewEncoder(o.w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
-
-func (o output) table(ts []*central.Tenant) error {
-	tw := tabwriter.NewWriter(o.w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SLUG\tNAME\tSTATUS\tSERVER\tDATABASE\tSCHEMA\tDOMAINS\tCREATED")
-	for _, t := range ts {
-		status := t.Status
-		if t.Status == central.StatusFailed && t.LastError.Valid {
-			status += " (" + t.LastError.String + ")"
+// tenantTable prints tenants as a table; a failed tenant's error is a
+// note below it.
+func tenantTable(w io.Writer, ts []*central.Tenant) error {
+	t := newTable(w, "SLUG", "NAME", "STATUS", "SERVER", "DATABASE", "SCHEMA", "DOMAINS", "CREATED")
+	for _, x := range ts {
+		status := x.Status
+		if x.Status == central.StatusFailed && x.LastError.Valid {
+			status += " (" + t.note(x.Slug, x.LastError.String) + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", t.Slug, t.Name, status, t.Server, t.DatabaseName, t.SchemaVersion,
-			strings.Join(t.Domains, ","), t.CreatedAt.Format("2006-01-02 15:04:05Z"))
+		t.row(x.Slug, x.Name, status, x.Server, x.DatabaseName, strconv.FormatInt(x.SchemaVersion, 10),
+			strings.Join(x.Domains, ","), x.CreatedAt.Format("2006-01-02 15:04:05Z"))
 	}
-	return tw.Flush()
-}
-
-func (o output) message(v any, text string) error {
-	if o.json {
-		return json.NewEncoder(o.w).Encode(v)
-	}
-	_, err := fmt.Fprintln(o.w, text)
-	return err
+	return t.flush()
 }
 
 // errOrphans makes "repair --check" exit non-zero when it finds anything.
-var errOrphans = errors.New("the server and the catalog disagree (see above)")
+var errOrphans = errors.New("the servers and the catalog disagree (see above)")
 
 func (o output) report(r *provisioning.Report, err error) error {
 	if err != nil {
@@ -310,6 +333,7 @@ func (o output) report(r *provisioning.Report, err error) error {
 			{"orphan database", r.OrphanDatabases}, {"orphan DB user", r.OrphanUsers},
 			{"missing database", r.MissingDatabases}, {"missing DB user", r.MissingUsers},
 			{"wrong grants", r.WrongGrants}, {"DB user cannot log in", r.BrokenUsers}, {"wrong role (shared connection mode)", r.WrongRoles},
+			{"unreachable server", r.UnreachableServers},
 		} {
 			for _, item := range l.items {
 				fmt.Fprintf(o.w, "%s: %s\n", l.what, item)

@@ -560,7 +560,7 @@ func TestTenantRepairCheck(t *testing.T) {
 	}
 
 	// Repair itself leaves orphans alone: it only resumes tenants.
-	if out := e.silo(t, "tenant", "repair"); out != "resumed 0 tenant(s): \n" {
+	if out := e.silo(t, "tenant", "repair"); out != "no provisioning needed resuming\n" {
 		t.Fatalf("repair with nothing to resume printed %q", out)
 	}
 	if !e.databaseExists(t, stray) {
@@ -575,7 +575,7 @@ func TestTenantRepairCheck(t *testing.T) {
 		t.Fatalf("check with a missing DB user: err = %v, printed %q", err, out)
 	}
 	// Repair recreates it (with the catalog's password and grants).
-	if out := e.silo(t, "tenant", "repair"); out != "resumed 0 tenant(s): \nrepaired 1 DB account(s) (user, password, grants): acme\n" {
+	if out := e.silo(t, "tenant", "repair"); out != "no provisioning needed resuming\nrepaired 1 DB account (user, password and grants): acme\n" {
 		t.Fatalf("repair of a missing DB user printed %q", out)
 	}
 	if !e.userExists(t, user) {
@@ -608,14 +608,18 @@ func TestTenantRepairResumesFailed(t *testing.T) {
 		t.Fatalf("failed tenant shows %v", v)
 	}
 	_, rows := tableRows(t, e.silo(t, "tenant", "get", "acme"))
-	checkRow(t, rows[0], "acme", "Acme Inc", "failed (step user: simulated)", e.prefix+"acme")
+	// The error is a note below the table.
+	checkRow(t, rows[0], "acme", "Acme Inc", "failed (see [1])", e.prefix+"acme")
+	if len(rows) != 3 || rows[1] != "" || rows[2] != "[1] acme: step user: simulated" {
+		t.Fatalf("get of a failed tenant: %q", rows)
+	}
 	// Check does not count a half-provisioned tenant's missing objects.
 	if out := e.silo(t, "tenant", "repair", "--check"); !strings.HasPrefix(out, "ok: ") {
 		t.Fatalf("check: %q", out)
 	}
 
 	out := e.silo(t, "tenant", "repair")
-	if out != "resumed 1 tenant(s): acme\n" {
+	if out != "resumed the provisioning of 1 tenant: acme\n" {
 		t.Fatalf("repair printed %q", out)
 	}
 	status, step, _, lastError := e.catalogRow(t, "acme")
@@ -660,7 +664,7 @@ func TestTenantRepairAfterRecordedStepWasUndone(t *testing.T) {
 		}
 		return
 	}
-	if out != "resumed 1 tenant(s): acme\n" || status != "active" || !e.userExists(t, user) {
+	if out != "resumed the provisioning of 1 tenant: acme\n" || status != "active" || !e.userExists(t, user) {
 		t.Fatalf("repair: %q, status %s, user exists %v", out, status, e.userExists(t, user))
 	}
 	if out := e.silo(t, "tenant", "repair", "--check"); !strings.HasPrefix(out, "ok: ") {
@@ -762,7 +766,7 @@ func TestTenantUsageErrors(t *testing.T) {
 		}
 	}
 	_, _, err := runCmd(t, env, "tenant")
-	if err == nil || !strings.Contains(err.Error(), "usage: silo tenant <command>") {
+	if err == nil || !strings.Contains(err.Error(), "silo tenant needs a command: usage: silo tenant create|delete|domains|get|invite|list|rename|repair|resume|suspend [flags]") {
 		t.Fatalf("silo tenant: %v", err)
 	}
 }
@@ -812,16 +816,19 @@ func TestTenantCreateFailureThenRepair(t *testing.T) {
 		t.Fatalf("failed tenant: %v", v)
 	}
 	_, rows := tableRows(t, e.silo(t, "tenant", "list", "--status", "failed"))
-	if len(rows) != 1 {
+	if len(rows) != 3 || rows[1] != "" {
 		t.Fatalf("list --status failed: %q", rows)
 	}
-	if !strings.HasPrefix(rows[0], "acme  ") || !strings.Contains(rows[0], "  failed (step migrated: ") || !strings.Contains(rows[0], "  "+db+"  ") {
+	if !strings.HasPrefix(rows[0], "acme  ") || !strings.Contains(rows[0], "  failed (see [1])  ") || !strings.Contains(rows[0], "  "+db+"  ") {
 		t.Fatalf("failed tenant's row: %q", rows[0])
+	}
+	if !strings.HasPrefix(rows[2], "[1] acme: step migrated: ") {
+		t.Fatalf("failed tenant's note: %q", rows[2])
 	}
 
 	// While the cause remains, repair reports the tenant and exits non-zero.
 	out, _, err = runCmd(t, e.env, "tenant", "repair")
-	if err == nil || out != "resumed 0 tenant(s): \n" || !strings.Contains(err.Error(), "acme: ") {
+	if err == nil || out != "no provisioning needed resuming\n" || !strings.Contains(err.Error(), "acme: ") {
 		t.Fatalf("repair that cannot succeed: err = %v, printed %q", err, out)
 	}
 	if status, _, _, _ := e.catalogRow(t, "acme"); status != "failed" {
@@ -878,7 +885,7 @@ func TestTenantRepairFixesWildcardGrants(t *testing.T) {
 		t.Fatalf("check --json printed %q (%v)", out, err)
 	}
 
-	if out := e.silo(t, "tenant", "repair"); out != "resumed 0 tenant(s): \nrepaired 1 DB account(s) (user, password, grants): ab-cd\n" {
+	if out := e.silo(t, "tenant", "repair"); out != "no provisioning needed resuming\nrepaired 1 DB account (user, password and grants): ab-cd\n" {
 		t.Fatalf("repair printed %q", out)
 	}
 	if got := schemas(); got != escaped {
