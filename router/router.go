@@ -32,6 +32,9 @@ type Deps struct {
 	PoolStats      func() map[string]tenantdb.PoolStats // the tenant connections' figures by database server
 	BaseDomain     string
 	TrustedProxies []string // CIDRs
+	// CORSOrigins are the browser origins allowed on every route, in the
+	// form config.ParseOrigin returns (see corsPolicy).
+	CORSOrigins    []string
 	Log            *slog.Logger
 	RequestTimeout time.Duration
 	// Routes are tenant routes added to Silo's own: the record store and an
@@ -70,24 +73,32 @@ func New(d Deps) http.Handler {
 	if d.TenantAuth != nil {
 		registerAuthMetrics(reg, d.TenantAuth)
 	}
-	e.Use(middleware(d, metrics)...)
+	resolver := &tenantResolver{cache: d.Cache, baseDomain: d.BaseDomain, trusted: parseCIDRs(d.TrustedProxies)}
+	cors := newCORS(d.CORSOrigins, resolver)
+	e.Use(middleware(d, metrics, cors)...)
 	e.NoRoute(func(c *gin.Context) { Fail(c, errRouteNotFound) })
 	e.NoMethod(func(c *gin.Context) { Fail(c, errMethodNotAllowed) })
 
 	h := &handlers{
 		central: d.Central, tenants: d.Tenants, servers: d.Servers, metrics: metrics,
-		conns: d.Conns, tenantAuth: d.TenantAuth,
-		resolver: &tenantResolver{cache: d.Cache, baseDomain: d.BaseDomain, trusted: parseCIDRs(d.TrustedProxies)},
+		conns: d.Conns, tenantAuth: d.TenantAuth, resolver: resolver, cors: cors,
 	}
 	routes(e, h, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), d.Routes)
 	spec := openAPI(e.Routes(), append(tenantRoutes(h), d.Routes...))
 	e.GET("/api/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", spec) })
+	// Served but not in the document: a HEAD answer is its GET's, and the
+	// API reference is a page for people.
+	e.HEAD("/healthz", bodiless(h.healthz))
+	e.HEAD("/readyz", bodiless(h.readyz))
+	e.GET("/api/docs", apiDocsPage)
+	e.GET("/api/docs/:file", apiDocsAsset)
 	return e
 }
 
 // middleware is what every request goes through, in order.
-func middleware(d Deps, metrics *httpMetrics) []gin.HandlerFunc {
-	return []gin.HandlerFunc{secureHeaders(), requestIDs(d.Log), accessLog(), recovery(), metrics.middleware(), limits(d.RequestTimeout), jsonOnly()}
+func middleware(d Deps, metrics *httpMetrics, cors *corsPolicy) []gin.HandlerFunc {
+	return []gin.HandlerFunc{secureHeaders(), requestIDs(d.Log), accessLog(), recovery(), metrics.middleware(), cors.middleware(),
+		limits(d.RequestTimeout), jsonOnly()}
 }
 
 type handlers struct {
@@ -97,6 +108,7 @@ type handlers struct {
 	metrics *httpMetrics
 
 	resolver   *tenantResolver
+	cors       *corsPolicy
 	conns      TenantConns
 	tenantAuth *tenantdb.Auth
 }
