@@ -11,7 +11,7 @@ endif
 
 .DEFAULT_GOAL := build
 
-.PHONY: run db test chaos fuzz bench bench-go bench-fleet load lint openapi-check build create-central-admin clean
+.PHONY: run db test chaos fuzz bench bench-go bench-fleet load lint openapi-check build create-central-admin apidocs-vendor clean
 
 run: db
 	$(GO) run ./cmd/silo serve
@@ -131,6 +131,11 @@ build:
 
 create-central-admin: db
 	$(GO) run ./cmd/silo create-central-admin
+
+# Re-vendors the API reference's viewer (Swagger UI, npm swagger-ui-dist) at
+# the version and integrity pinned in internal/lib/apidocs/vendor.sh. Needs npm.
+apidocs-vendor:
+	internal/lib/apidocs/vendor.sh
 
 clean:
 	rm -rf bin

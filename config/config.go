@@ -63,6 +63,11 @@ type Config struct {
 	TenantPoolConns      int
 	TrustedProxies       []string // CIDRs
 
+	// CORSOrigins are the browser origins (scheme://host[:port], in the
+	// form browsers send them) allowed to read Silo's answers from another
+	// origin; a tenant's custom domains are allowed on its own routes too.
+	CORSOrigins []string
+
 	// AuthCacheTTL bounds how long an authenticated caller is kept in
 	// memory (0: not at all); AuthCacheEntries bounds how many are kept.
 	AuthCacheTTL     time.Duration
@@ -123,6 +128,7 @@ var settings = []setting{
 	{"SILO_TENANT_CONN_MODE", "tenant-conn-mode", ConnPerTenant, "per-tenant (each tenant's own DB user, the strongest isolation) or shared (one login per server switched to each tenant's role per request; see docs/SECURITY.md)", false},
 	{"SILO_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated IPs/CIDRs whose X-Forwarded-For and X-Forwarded-Host are believed", false},
 	{"SILO_BASE_DOMAIN", "base-domain", "", "base domain whose subdomains name tenants (e.g. example.com)", false},
+	{"SILO_CORS_ORIGINS", "cors-origins", "", "comma-separated browser origins allowed to call the API from another origin, each exactly scheme://host[:port] (e.g. https://app.example.com); a tenant's custom domains are allowed on its own routes without being listed", false},
 	{"SILO_JWT_SECRET", "jwt-secret", "", "HS256 signing secret, at least 32 bytes", true},
 	{"SILO_JWT_KID", "jwt-kid", "", "key id of the signing secret (default: derived from the secret)", false},
 	{"SILO_JWT_VERIFY_KEYS", "jwt-verify-keys", "", "retired keys still accepted for tokens issued before they retired: kid:secret:RFC3339-time,...", true},
@@ -244,7 +250,8 @@ func (l *Loader) Load() (*Config, error) {
 	return c, nil
 }
 
-// loadServer reads the environment and the listen address.
+// loadServer reads the environment, the listen address and the browser
+// origins allowed to call it.
 func loadServer(c *Config, get func(string) string, bad func(string, string, ...any)) {
 	c.Env = strings.ToLower(get("SILO_ENV"))
 	if c.Env != Development && c.Env != Production {
@@ -256,6 +263,7 @@ func loadServer(c *Config, get func(string) string, bad func(string, string, ...
 	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
 		bad("SILO_LISTEN", "port must be 0-65535, got %q", port)
 	}
+	c.CORSOrigins = corsOrigins(get("SILO_CORS_ORIGINS"), bad)
 }
 
 // loadDatabases reads the central and tenant-admin DSNs, the tenant

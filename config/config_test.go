@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -1421,5 +1422,48 @@ func TestDevelopmentSecretsOldLocationMustMove(t *testing.T) {
 	}
 	if cfg := mustLoad(t, devHomeEnv(configHome)); !bytes.Equal(cfg.MasterKey, testMasterKey) {
 		t.Fatal("the moved file's master key was not used")
+	}
+}
+
+// SILO_CORS_ORIGINS holds exact origins, kept in the form browsers send
+// them; anything else refuses to start with a message naming the entry.
+func TestCORSOrigins(t *testing.T) {
+	t.Parallel()
+	if cfg := mustLoad(t, withSecrets(t, nil)); len(cfg.CORSOrigins) != 0 {
+		t.Errorf("default CORSOrigins = %q, want none", cfg.CORSOrigins)
+	}
+	cfg := mustLoad(t, withSecrets(t, env{"SILO_CORS_ORIGINS": " https://App.Example.com , http://localhost:5173,https://app.example.com:443,http://127.0.0.1:80,https://[::1]:8443,"}))
+	want := []string{"https://app.example.com", "http://localhost:5173", "http://127.0.0.1", "https://[::1]:8443"}
+	if strings.Join(cfg.CORSOrigins, " ") != strings.Join(want, " ") {
+		t.Errorf("CORSOrigins = %q, want %q", cfg.CORSOrigins, want)
+	}
+	for _, bad := range []string{
+		"*", "https://*.example.com", "null", "app.example.com", "ftp://app.example.com", "https://app.example.com/",
+		"https://app.example.com/app", "https://app.example.com?x=1", "https://app.example.com#top", "https://user:pw@app.example.com",
+		"https://app.example.com:0", "https://app.example.com:70000", "https://app.example.com:", "https://exa mple.com",
+		"https://bücher.example", "https://", "//app.example.com",
+	} {
+		ce := configError(t, withSecrets(t, env{"SILO_CORS_ORIGINS": "https://ok.example.com," + bad}))
+		ps := problemsFor(ce, "SILO_CORS_ORIGINS")
+		if len(ps) != 1 || len(ce.Problems) != 1 || !strings.Contains(ps[0], strconv.Quote(bad)) {
+			t.Errorf("%q: problems %q, want one naming the entry", bad, ce.Problems)
+		}
+	}
+}
+
+func TestParseOrigin(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string][2]string{
+		"https://shop.example.org":      {"https://shop.example.org", "shop.example.org"},
+		"HTTP://Shop.Example.ORG:8080":  {"http://shop.example.org:8080", "shop.example.org"},
+		"https://shop.example.org:443":  {"https://shop.example.org", "shop.example.org"},
+		"http://shop.example.org:443":   {"http://shop.example.org:443", "shop.example.org"},
+		"http://[2001:db8::1]:80":       {"http://[2001:db8::1]", "2001:db8::1"},
+		"https://xn--bcher-kva.example": {"https://xn--bcher-kva.example", "xn--bcher-kva.example"},
+	} {
+		origin, host, err := config.ParseOrigin(in)
+		if err != nil || origin != want[0] || host != want[1] {
+			t.Errorf("ParseOrigin(%q) = %q, %q, %v; want %q, %q", in, origin, host, err, want[0], want[1])
+		}
 	}
 }

@@ -25,6 +25,11 @@ var operations = map[string]Operation{
 		Answers: ok(statusAnswer{}), Errors: []int{http.StatusServiceUnavailable}},
 	"GET /metrics":          {Summary: "Prometheus metrics", ContentType: "text/plain", Answers: ok(nil)},
 	"GET /api/openapi.json": {Summary: "This document", Answers: ok(nil), ContentType: "application/json"},
+	"GET /api/docs": {Summary: "The interactive API reference (an HTML page)", ContentType: "text/html",
+		Description: "Swagger UI, served from the binary under its own Content-Security-Policy; it shows this document.",
+		Answers:     map[int]any{http.StatusOK: nil, http.StatusNotModified: nil}},
+	"GET /api/docs/:file": {Summary: "A file of the API reference page (script, stylesheet, licence)", ContentType: "*/*",
+		Answers: map[int]any{http.StatusOK: nil, http.StatusNotModified: nil}, Errors: []int{http.StatusNotFound}},
 
 	"POST /api/central/auth/login": {Summary: "Log a central admin in", Body: credentials{}, Answers: ok(sessionView{}),
 		Errors: []int{http.StatusUnauthorized, http.StatusForbidden, http.StatusTooManyRequests}},

@@ -179,6 +179,7 @@ func (s *schemaSet) answer(status int, body any, op Operation) (*openapi3.Respon
 		r.Headers["ETag"] = headerRef("ETag")
 	}
 	switch {
+	case status == http.StatusNoContent || status == http.StatusNotModified:
 	case op.ContentType == "application/json":
 		r.Content = openapi3.NewContentWithSchema(openapi3.NewObjectSchema(), []string{op.ContentType})
 	case op.ContentType != "":

@@ -62,6 +62,8 @@ type serverOptions struct {
 	// poolsMax and connsMax bound the tenant pools (0: Silo's default).
 	poolsMax, connsMax int
 	trustedProxies     []string
+	// corsOrigins is SILO_CORS_ORIGINS, in the form config.ParseOrigin returns.
+	corsOrigins []string
 	// background runs the instance's background work (the catalog poller
 	// among it) for the server's lifetime, as serve does.
 	background bool
@@ -129,6 +131,7 @@ func start(t testing.TB, install *config.Config, o serverOptions) *server {
 		cfg.TenantConnsMax = o.connsMax
 	}
 	cfg.TrustedProxies = o.trustedProxies
+	cfg.CORSOrigins = o.corsOrigins
 	queries := new(atomic.Int64)
 	e := testsilo.StartApp(t, &cfg, slog.New(slog.DiscardHandler), app.Options{
 		AccountFailures: o.accountFailures,

@@ -22,7 +22,7 @@ func BenchmarkMiddleware(b *testing.B) {
 			log := slog.New(slog.NewJSONHandler(discard{}, &slog.HandlerOptions{Level: level}))
 			e := gin.New()
 			e.ContextWithFallback = true
-			e.Use(middleware(Deps{Log: log, RequestTimeout: 15 * time.Second}, newHTTPMetrics(prometheus.NewRegistry()))...)
+			e.Use(middleware(Deps{Log: log, RequestTimeout: 15 * time.Second}, newHTTPMetrics(prometheus.NewRegistry()), newCORS(nil, nil))...)
 			benchEngine(b, e)
 		})
 	}

@@ -139,6 +139,7 @@ func (h *handlers) requireTenant(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
+	h.cors.allowTenant(c, t) // before the status: a suspended tenant's page reads why
 	switch t.Status {
 	case central.StatusActive:
 	case central.StatusSuspended:

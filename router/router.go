@@ -32,6 +32,9 @@ type Deps struct {
 	PoolStats      func() map[string]tenantdb.PoolStats // the tenant connections' figures by database server
 	BaseDomain     string
 	TrustedProxies []string // CIDRs
+	// CORSOrigins are the browser origins allowed on every route, in the
+	// form config.ParseOrigin returns (see corsPolicy).
+	CORSOrigins    []string
 	Log            *slog.Logger
 	RequestTimeout time.Duration
 	// Routes are tenant routes added to Silo's own: the record store and an
@@ -70,14 +73,15 @@ func New(d Deps) http.Handler {
 	if d.TenantAuth != nil {
 		registerAuthMetrics(reg, d.TenantAuth)
 	}
-	e.Use(middleware(d, metrics)...)
+	resolver := &tenantResolver{cache: d.Cache, baseDomain: d.BaseDomain, trusted: parseCIDRs(d.TrustedProxies)}
+	cors := newCORS(d.CORSOrigins, resolver)
+	e.Use(middleware(d, metrics, cors)...)
 	e.NoRoute(func(c *gin.Context) { Fail(c, errRouteNotFound) })
 	e.NoMethod(func(c *gin.Context) { Fail(c, errMethodNotAllowed) })
 
 	h := &handlers{
 		central: d.Central, tenants: d.Tenants, servers: d.Servers, metrics: metrics,
-		conns: d.Conns, tenantAuth: d.TenantAuth,
-		resolver: &tenantResolver{cache: d.Cache, baseDomain: d.BaseDomain, trusted: parseCIDRs(d.TrustedProxies)},
+		conns: d.Conns, tenantAuth: d.TenantAuth, resolver: resolver, cors: cors,
 	}
 	routes(e, h, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), d.Routes)
 	h.spec = openAPI(e.Routes(), append(tenantRoutes(h), d.Routes...))
@@ -85,8 +89,9 @@ func New(d Deps) http.Handler {
 }
 
 // middleware is what every request goes through, in order.
-func middleware(d Deps, metrics *httpMetrics) []gin.HandlerFunc {
-	return []gin.HandlerFunc{secureHeaders(), requestIDs(d.Log), accessLog(), recovery(), metrics.middleware(), limits(d.RequestTimeout), jsonOnly()}
+func middleware(d Deps, metrics *httpMetrics, cors *corsPolicy) []gin.HandlerFunc {
+	return []gin.HandlerFunc{secureHeaders(), requestIDs(d.Log), accessLog(), recovery(), metrics.middleware(), cors.middleware(),
+		limits(d.RequestTimeout), jsonOnly()}
 }
 
 type handlers struct {
@@ -96,6 +101,7 @@ type handlers struct {
 	metrics *httpMetrics
 
 	resolver   *tenantResolver
+	cors       *corsPolicy
 	conns      TenantConns
 	tenantAuth *tenantdb.Auth
 

@@ -16,7 +16,11 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler, extra []TenantRout
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 	e.GET("/metrics", gin.WrapH(metrics))
+	e.HEAD("/healthz", bodiless(h.healthz))
+	e.HEAD("/readyz", bodiless(h.readyz))
 	e.GET("/api/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", h.spec) })
+	e.GET("/api/docs", apiDocsPage)
+	e.GET("/api/docs/:file", apiDocsAsset)
 
 	c := e.Group("/api/central")
 	c.POST("/auth/login", h.centralLogin)

@@ -231,6 +231,7 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 		TenantAuth:     tenantAuth,
 		BaseDomain:     cfg.BaseDomain,
 		TrustedProxies: cfg.TrustedProxies,
+		CORSOrigins:    cfg.CORSOrigins,
 		Routes:         append(records.Routes(o.Clock), o.Routes...),
 	})
 	return nil
