@@ -231,7 +231,7 @@ func TestOpenAPINeedsNoSettings(t *testing.T) {
 			OpenAPI string         `json:"openapi"`
 			Paths   map[string]any `json:"paths"`
 		}
-		if err := json.Unmarshal([]byte(doc), &v); err != nil || v.OpenAPI != "3.0.3" {
+		if err := json.Unmarshal([]byte(doc), &v); err != nil || v.OpenAPI != "3.1.0" {
 			t.Fatalf("not an OpenAPI document (%v):\n%.300s", err, doc)
 		}
 		return v.Paths

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"sync"
 
@@ -41,8 +42,10 @@ func (c *Client) conform(req *http.Request, res *Response) error {
 		RequestValidationInput: &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route},
 		Status:                 res.Status,
 		Header:                 res.Header,
-		// A HEAD answer has its GET's headers and no body.
-		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true, ExcludeResponseBody: req.Method == http.MethodHead},
+		// A HEAD answer has its GET's headers and no body; the bodies checked
+		// are JSON (the others are pages, scripts and metrics text).
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true,
+			ExcludeResponseBody: req.Method == http.MethodHead || !isJSON(res.Header.Get("Content-Type"))},
 	}
 	in.SetBodyBytes(res.Raw)
 	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
@@ -93,4 +96,9 @@ func unrouted(res *Response) bool {
 	e, _ := res.JSON["error"].(map[string]any)
 	return res.Status == http.StatusNotFound && e["message"] == "No such route" ||
 		res.Status == http.StatusMethodNotAllowed
+}
+
+func isJSON(contentType string) bool {
+	mt, _, _ := mime.ParseMediaType(contentType)
+	return mt == "application/json"
 }
