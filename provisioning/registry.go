@@ -117,7 +117,13 @@ func (s *Servers) Get(ctx context.Context, name string) (Server, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cur := s.open[name]; cur != nil {
-		cur.srv.Close() // queries under way finish first (sql.DB.Close)
+		if cur.dsn == rec.DSN && cur.sealed == string(rec.PasswordEnc) {
+			// Another caller opened the same server meanwhile: keep theirs,
+			// which its callers are using.
+			srv.Close()
+			return cur.srv, nil
+		}
+		cur.srv.Close() // a changed DSN; queries under way finish first (sql.DB.Close)
 	}
 	s.open[name] = &openServer{dsn: rec.DSN, sealed: string(rec.PasswordEnc), srv: srv}
 	return srv, nil

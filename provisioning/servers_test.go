@@ -249,3 +249,35 @@ func TestFleetRunnersAtOnceAcrossServers(t *testing.T) {
 		}
 	}
 }
+
+// Callers that reach a server for the first time at once all get a usable
+// connection: one of them opens it and the others share it, none closes
+// what another is using.
+func TestServersFirstUseAtOnce(t *testing.T) {
+	e := newEnv(t)
+	e.addServerAt(t, "shared", testdb.ServerDSN(), 10)
+	_, servers := e.registered()
+	var wg sync.WaitGroup
+	got := make([]provisioning.Server, 8)
+	for i := range got {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			srv, err := servers.Get(bg, "shared")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			got[i] = srv
+		}()
+	}
+	wg.Wait()
+	for i, srv := range got {
+		if srv == nil {
+			continue
+		}
+		if _, err := srv.GrantProblems(bg, e.prefix+"nobody", e.prefix+"nodb"); err != nil {
+			t.Errorf("caller %d: %v", i, err)
+		}
+	}
+}
