@@ -427,9 +427,10 @@ func (st *Store) SetConfig(ctx context.Context, userID string, cfg json.RawMessa
 	if !utf8.Valid(cfg) || json.Unmarshal(cfg, &obj) != nil || obj == nil {
 		return errConfigNotJSON
 	}
+	now := st.now()
 	_, err := st.db.ExecContext(ctx,
-		"INSERT INTO user_configs (user_id, config, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE config = VALUES(config), updated_at = VALUES(updated_at)",
-		userID, string(cfg), st.now())
+		"INSERT INTO user_configs (user_id, config, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE config = ?, updated_at = ?",
+		userID, string(cfg), now, string(cfg), now)
 	return dberr.Translate(err)
 }
 
