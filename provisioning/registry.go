@@ -117,6 +117,12 @@ func (s *Servers) Get(ctx context.Context, name string) (Server, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if cur := s.open[name]; cur != nil {
+		if cur.dsn == rec.DSN && cur.sealed == string(rec.PasswordEnc) {
+			// Another request opened the same server meanwhile, and may be
+			// using it: keep that one.
+			srv.Close()
+			return cur.srv, nil
+		}
 		cur.srv.Close() // queries under way finish first (sql.DB.Close)
 	}
 	s.open[name] = &openServer{dsn: rec.DSN, sealed: string(rec.PasswordEnc), srv: srv}

@@ -249,3 +249,37 @@ func TestFleetRunnersAtOnceAcrossServers(t *testing.T) {
 		}
 	}
 }
+
+// Requests that find a server not yet open connect to it at once; each
+// gets a server it can use: the one kept, never one another request
+// closed on finding it had lost the race (which answered "sql: database
+// is closed" to tenant creations started together).
+func TestServersOpenedAtOnceStayOpen(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	servers := provisioning.NewServers(e.catalog.Server, e.box)
+	t.Cleanup(servers.Close)
+	const n = 16
+	got := make([]provisioning.Server, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-start
+			got[i], errs[i] = servers.Get(bg, central.DefaultServer)
+		}()
+	}
+	close(start)
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("Get %d: %v", i, errs[i])
+		}
+		if _, err := got[i].Databases(bg, e.prefix); err != nil {
+			t.Errorf("the server Get %d returned: %v", i, err)
+		}
+	}
+}
