@@ -69,8 +69,11 @@ func (e *AuthEpochs) bump(ctx context.Context, tenantID string) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE auth_epoch_sequence SET seq = LAST_INSERT_ID(seq + 1) WHERE id = 1"); err != nil {
 			return translate(err)
 		}
+		// LAST_INSERT_ID() is the seq just taken (this table has no
+		// AUTO_INCREMENT column, so the insert does not change it).
+		now := e.now()
 		_, err := tx.ExecContext(ctx, `INSERT INTO tenant_auth_epochs (tenant_id, epoch, seq, changed_at) VALUES (?, 1, LAST_INSERT_ID(), ?)
-			ON DUPLICATE KEY UPDATE epoch = epoch + 1, seq = VALUES(seq), changed_at = VALUES(changed_at)`, tenantID, e.now())
+			ON DUPLICATE KEY UPDATE epoch = epoch + 1, seq = LAST_INSERT_ID(), changed_at = ?`, tenantID, now, now)
 		return translate(err)
 	})
 }

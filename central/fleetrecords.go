@@ -123,17 +123,46 @@ func recordSpares(ctx context.Context, tx *sqlx.Tx, recs []MigrationRecord) erro
 	return err
 }
 
+// recordSets stores application set versions in two statements, valid on
+// MySQL and MariaDB alike without VALUES() in ON DUPLICATE KEY UPDATE
+// (deprecated by MySQL): the insert creates the missing rows and locks the
+// existing ones (its update changes nothing), then the update applies each
+// record to the rows not changed after its At. The rows stay locked in
+// between, so the pair does what one conditional upsert did.
 func recordSets(ctx context.Context, tx *sqlx.Tx, recs []MigrationRecord) error {
 	args := make([]any, 0, 5*len(recs))
 	for _, r := range recs {
 		args = append(args, r.Database, r.Set, r.Version, errorValue(r), r.At)
 	}
-	// MySQL assigns left to right: updated_at changes last.
 	q := "INSERT INTO schema_sets (database_name, set_name, version, migration_error, updated_at) VALUES (?, ?, ?, ?, ?)" +
-		strings.Repeat(", (?, ?, ?, ?, ?)", len(recs)-1) + ` ON DUPLICATE KEY UPDATE
-		version = IF(updated_at <= VALUES(updated_at), VALUES(version), version),
-		migration_error = IF(updated_at <= VALUES(updated_at), VALUES(migration_error), migration_error),
-		updated_at = GREATEST(updated_at, VALUES(updated_at))`
+		strings.Repeat(", (?, ?, ?, ?, ?)", len(recs)-1) + " ON DUPLICATE KEY UPDATE database_name = database_name"
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return err
+	}
+	at := func(r MigrationRecord) any { return r.At }
+	version, vArgs := caseOfSet(recs, func(r MigrationRecord) any { return r.Version })
+	msg, mArgs := caseOfSet(recs, errorValue)
+	stamp, sArgs := caseOfSet(recs, at)
+	q = "UPDATE schema_sets SET version = " + version + ", migration_error = " + msg + ", updated_at = " + stamp +
+		" WHERE (database_name, set_name) IN ((?, ?)" + strings.Repeat(", (?, ?)", len(recs)-1) + ") AND updated_at <= " + stamp
+	args = slices.Concat(vArgs, mArgs, sArgs)
+	for _, r := range recs {
+		args = append(args, r.Database, r.Set)
+	}
+	args = append(args, sArgs...)
 	_, err := tx.ExecContext(ctx, q, args...)
 	return err
+}
+
+// caseOfSet is caseOf keyed by a schema_sets row's (database_name, set_name).
+func caseOfSet(recs []MigrationRecord, then func(MigrationRecord) any) (string, []any) {
+	var b strings.Builder
+	args := make([]any, 0, 3*len(recs))
+	b.WriteString("CASE")
+	for _, r := range recs {
+		b.WriteString(" WHEN database_name = ? AND set_name = ? THEN ?")
+		args = append(args, r.Database, r.Set, then(r))
+	}
+	b.WriteString(" END")
+	return b.String(), args
 }

@@ -18,10 +18,10 @@ func (c *Catalog) RecordSetVersion(ctx context.Context, database, set string, ve
 	if len(errMsg) > 1000 {
 		errMsg = errMsg[:1000]
 	}
+	msg, now := sql.NullString{String: errMsg, Valid: errMsg != ""}, c.now()
 	_, err := c.db.ExecContext(ctx, `INSERT INTO schema_sets (database_name, set_name, version, migration_error, updated_at)
-		VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE version = VALUES(version),
-		migration_error = VALUES(migration_error), updated_at = VALUES(updated_at)`,
-		database, set, version, sql.NullString{String: errMsg, Valid: errMsg != ""}, c.now())
+		VALUES (?, ?, ?, ?, ?) ON DUPLICATE KEY UPDATE version = ?, migration_error = ?, updated_at = ?`,
+		database, set, version, msg, now, version, msg, now)
 	return translate(err)
 }
 

@@ -129,10 +129,10 @@ var settings = []setting{
 	{"SILO_TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated IPs/CIDRs whose X-Forwarded-For and X-Forwarded-Host are believed", false},
 	{"SILO_BASE_DOMAIN", "base-domain", "", "base domain whose subdomains name tenants (e.g. example.com)", false},
 	{"SILO_CORS_ORIGINS", "cors-origins", "", "comma-separated browser origins allowed to call the API from another origin, each exactly scheme://host[:port] (e.g. https://app.example.com); a tenant's custom domains are allowed on its own routes without being listed", false},
-	{"SILO_JWT_SECRET", "jwt-secret", "", "HS256 signing secret, at least 32 bytes", true},
+	{"SILO_JWT_SECRET", "jwt-secret", "", "HS256 signing key: at least 32 random bytes in standard base64 (openssl rand -base64 32); the key is the decoded bytes", true},
 	{"SILO_JWT_KID", "jwt-kid", "", "key id of the signing secret (default: derived from the secret)", false},
-	{"SILO_JWT_VERIFY_KEYS", "jwt-verify-keys", "", "retired keys still accepted for tokens issued before they retired: kid:secret:RFC3339-time,...", true},
-	{"SILO_MASTER_KEY", "master-key", "", "32-byte key (base64 or hex) that encrypts secrets at rest", true},
+	{"SILO_JWT_VERIFY_KEYS", "jwt-verify-keys", "", "retired keys still accepted for tokens issued before they retired: kid:secret:RFC3339-time,... (each secret written as SILO_JWT_SECRET is)", true},
+	{"SILO_MASTER_KEY", "master-key", "", "key that encrypts secrets at rest: exactly 32 random bytes in standard base64 (openssl rand -base64 32)", true},
 	{"SILO_BCRYPT_COST", "bcrypt-cost", "12", "bcrypt cost for passwords (production: at least 10)", false},
 	{"SILO_ACCESS_TOKEN_TTL", "access-token-ttl", "15m", "lifetime of access tokens", false},
 	{"SILO_REFRESH_TOKEN_TTL", "refresh-token-ttl", "720h", "lifetime of refresh tokens", false},
@@ -428,13 +428,12 @@ func (l *Loader) loadSecrets(c *Config, get func(string) string, bad func(string
 		}
 	}
 
-	switch {
-	case jwtSecret == "":
-		bad("SILO_JWT_SECRET", "is required in production (e.g. openssl rand -base64 32)")
-	case len(jwtSecret) < 32:
-		bad("SILO_JWT_SECRET", "must be at least 32 bytes long")
-	default:
-		c.JWTSecret = []byte(jwtSecret)
+	if jwtSecret == "" {
+		bad("SILO_JWT_SECRET", "is required in production (openssl rand -base64 32)")
+	} else if key, err := DecodeJWTKey(jwtSecret); err != nil {
+		bad("SILO_JWT_SECRET", "%v", err)
+	} else {
+		c.JWTSecret = key
 	}
 	c.JWTKeyID = get("SILO_JWT_KID")
 	if c.JWTKeyID == "" && c.JWTSecret != nil {
@@ -455,10 +454,10 @@ func (l *Loader) loadSecrets(c *Config, get func(string) string, bad func(string
 	}
 
 	if masterKey == "" {
-		bad("SILO_MASTER_KEY", "is required in production (32 bytes, base64 or hex: openssl rand -base64 32)")
+		bad("SILO_MASTER_KEY", "is required in production (openssl rand -base64 32)")
 		return
 	}
-	key, err := DecodeKey(masterKey)
+	key, err := DecodeMasterKey(masterKey)
 	if err != nil {
 		bad("SILO_MASTER_KEY", "%v", err)
 		return
@@ -481,19 +480,20 @@ func (l *Loader) retiredKey(c *Config, n int, item string, bad func(string, stri
 			"(e.g. KID:SECRET:%s); the key then verifies only tokens issued before that time", n, time.Now().UTC().Format("2006-01-02T15:04:05Z"))
 		return
 	}
-	kid, secret := m[1], m[2]
+	kid := m[1]
+	key, keyErr := DecodeJWTKey(m[2])
 	at, err := time.Parse(time.RFC3339, m[3])
 	switch {
 	case !kidPattern.MatchString(kid):
 		bad("SILO_JWT_VERIFY_KEYS", "entry %d: the kid must match %s", n, kidPattern)
-	case len(secret) < 32:
-		bad("SILO_JWT_VERIFY_KEYS", "entry %d (kid %q): secret must be at least 32 bytes", n, kid)
+	case keyErr != nil:
+		bad("SILO_JWT_VERIFY_KEYS", "entry %d (kid %q): the secret %v", n, kid, keyErr)
 	case err != nil:
 		bad("SILO_JWT_VERIFY_KEYS", "entry %d (kid %q): %q is not an RFC 3339 time such as 2026-11-01T00:00:00Z", n, kid, m[3])
 	case c.VerifyKeys[kid] != nil:
 		bad("SILO_JWT_VERIFY_KEYS", "entry %d: kid %q is used twice", n, kid)
 	default:
-		c.VerifyKeys[kid] = []byte(secret)
+		c.VerifyKeys[kid] = key
 		c.RetiredKeys[kid] = at
 		if c.AccessTokenTTL > 0 && time.Since(at) > c.AccessTokenTTL+time.Minute {
 			c.Warnings = append(c.Warnings, fmt.Sprintf("SILO_JWT_VERIFY_KEYS: key %q retired at %s; every token it signed has expired, so it can be removed", kid, at.UTC().Format(time.RFC3339)))
@@ -508,23 +508,79 @@ func DeriveKeyID(secret []byte) string {
 	return "k" + hex.EncodeToString(sum[:6])
 }
 
-// DecodeKey decodes a 32-byte key written as base64 (standard or URL, with
-// or without padding) or as 64 hex digits.
-func DecodeKey(s string) ([]byte, error) {
-	if len(s) == 64 {
-		if b, err := hex.DecodeString(s); err == nil {
-			return b, nil
+// The secret rule, one for every secret Silo is given (SILO_JWT_SECRET, the
+// secrets of SILO_JWT_VERIFY_KEYS, SILO_MASTER_KEY): the secret is random
+// bytes written in standard base64 with its = padding (RFC 4648 section 4,
+// the alphabet with + and /; line breaks are ignored), as
+// `openssl rand -base64 32` prints them, and the key is the decoded bytes:
+// the HS256 (HMAC-SHA256) key, at least MinJWTKeyBytes long, and the
+// AES-256-GCM master key, exactly MasterKeyBytes long. docs/SECURITY.md
+// says how an external verifier derives the same HMAC key.
+const (
+	MinJWTKeyBytes = 32
+	MasterKeyBytes = 32
+)
+
+// secretEncoding is the rule's base64: standard alphabet, padded, and
+// strict (no stray bits in the last character), so a key has one spelling.
+var secretEncoding = base64.StdEncoding.Strict()
+
+// decodeSecret decodes a secret written as the rule says. Its error never
+// quotes the secret.
+func decodeSecret(s string) ([]byte, error) {
+	b, err := secretEncoding.DecodeString(s)
+	if err == nil {
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if _, err := enc.Strict().DecodeString(s); err == nil {
+			return nil, errors.New("must be standard base64 with its = padding, as openssl rand -base64 32 prints it; " +
+				"this one is URL-safe base64 or lacks its padding: write the same bytes with + for -, / for _, " +
+				"and = at the end until its length is a multiple of 4")
 		}
 	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
-		if b, err := enc.DecodeString(s); err == nil {
-			if len(b) != 32 {
-				return nil, fmt.Errorf("must decode to exactly 32 bytes, got %d", len(b))
-			}
-			return b, nil
-		}
+	return nil, errors.New("must be random bytes written in standard base64 (openssl rand -base64 32)")
+}
+
+// DecodeJWTKey decodes SILO_JWT_SECRET (or a secret of
+// SILO_JWT_VERIFY_KEYS) into the HMAC key.
+func DecodeJWTKey(s string) ([]byte, error) {
+	// Releases before this rule signed with the secret's text itself.
+	const before = "; earlier releases took the secret's text as the key: to keep a key written otherwise " +
+		"(and the tokens it signed), give its text in base64 instead (printf %s \"$OLD_SECRET\" | base64 | tr -d '\\n')"
+	key, err := decodeSecret(s)
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("%v%s", err, before)
+	case len(key) < MinJWTKeyBytes:
+		return nil, fmt.Errorf("decodes to %d bytes; it must hold at least %d random bytes (openssl rand -base64 32)%s",
+			len(key), MinJWTKeyBytes, before)
 	}
-	return nil, errors.New("must be 32 bytes written as base64 or 64 hex digits")
+	return key, nil
+}
+
+// DecodeMasterKey decodes SILO_MASTER_KEY into the AES-256 key.
+func DecodeMasterKey(s string) ([]byte, error) {
+	const fromHex = "; earlier releases also read 64 hex digits: write the same key in base64 with " +
+		"printf %s \"$SILO_MASTER_KEY\" | xxd -r -p | base64 (the key stays the same, so what it sealed still opens)"
+	key, err := decodeSecret(s)
+	hexKey := len(s) == 2*MasterKeyBytes && isHex(s)
+	switch {
+	case err != nil && hexKey:
+		return nil, fmt.Errorf("%v%s", err, fromHex)
+	case err != nil:
+		return nil, err
+	case len(key) != MasterKeyBytes && hexKey:
+		return nil, fmt.Errorf("decodes to %d bytes, not %d%s", len(key), MasterKeyBytes, fromHex)
+	case len(key) != MasterKeyBytes:
+		return nil, fmt.Errorf("decodes to %d bytes; it must be exactly %d random bytes (openssl rand -base64 32)", len(key), MasterKeyBytes)
+	}
+	return key, nil
+}
+
+func isHex(s string) bool {
+	_, err := hex.DecodeString(s)
+	return err == nil
 }
 
 // ParseDSN parses a go-sql-driver DSN and applies the connection settings

@@ -25,12 +25,20 @@ import (
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
 )
 
-// Test secrets. None of them is used outside these tests.
-const (
-	testJWTSecret = "test-jwt-secret-0123456789abcdefghij" // 36 bytes
-	oldJWTSecret  = "old-jwt-secret-zyxwvutsrqponmlkjihgf" // 36 bytes
-	retired       = ":2026-11-01T00:00:00Z"                // a SILO_JWT_VERIFY_KEYS retirement time
+// Test secrets, written as the secret rule says (standard base64 of the
+// key). None of them is used outside these tests.
+var (
+	testJWTKey    = []byte("test-jwt-secret-0123456789abcdefghij") // 36 bytes
+	oldJWTKey     = []byte("old-jwt-secret-zyxwvutsrqponmlkjihgf") // 36 bytes
+	testJWTSecret = b64(testJWTKey)
+	oldJWTSecret  = b64(oldJWTKey)
 )
+
+// retired is a SILO_JWT_VERIFY_KEYS retirement time.
+const retired = ":2026-11-01T00:00:00Z"
+
+// b64 writes key as the secret rule says: standard base64, padded.
+func b64(key []byte) string { return base64.StdEncoding.EncodeToString(key) }
 
 // testMasterKey is 32 bytes (0x00..0x1f).
 var testMasterKey = func() []byte {
@@ -276,8 +284,9 @@ func TestEnvReadThroughGetenv(t *testing.T) {
 
 func TestFlagOverridesEnv(t *testing.T) {
 	t.Parallel()
-	secret2 := "flag-jwt-secret-abcdefghijklmnopqrstuvwxyz"
+	key2 := "flag-jwt-secret-abcdefghijklmnopqrstuvwxyz"
 	hexKey := strings.Repeat("ab", 32)
+	masterFlag := b64(bytes.Repeat([]byte{0xab}, 32))
 	tests := []struct {
 		name  string
 		env   env
@@ -298,11 +307,11 @@ func TestFlagOverridesEnv(t *testing.T) {
 			func(c *config.Config) (any, any) { return c.TenantDBPrefix, "flag_" }},
 		{"log level", env{"SILO_LOG_LEVEL": "error"}, []string{"-log-level", "warn"},
 			func(c *config.Config) (any, any) { return c.LogLevel, "warn" }},
-		{"jwt secret (secret flag)", env{}, []string{"-jwt-secret", secret2},
-			func(c *config.Config) (any, any) { return string(c.JWTSecret), secret2 }},
+		{"jwt secret (secret flag)", env{}, []string{"-jwt-secret", b64([]byte(key2))},
+			func(c *config.Config) (any, any) { return string(c.JWTSecret), key2 }},
 		{"jwt kid", env{"SILO_JWT_KID": "envkid"}, []string{"-jwt-kid", "flagkid"},
 			func(c *config.Config) (any, any) { return c.JWTKeyID, "flagkid" }},
-		{"master key (secret flag)", env{}, []string{"-master-key", hexKey},
+		{"master key (secret flag)", env{}, []string{"-master-key", masterFlag},
 			func(c *config.Config) (any, any) { return hex.EncodeToString(c.MasterKey), hexKey }},
 	}
 	for _, tt := range tests {
@@ -383,7 +392,10 @@ func TestInvalidValueIsReported(t *testing.T) {
 		{"log format", env{"SILO_LOG_FORMAT": "xml"}, "SILO_LOG_FORMAT", ""},
 		{"conn mode unknown", env{"SILO_TENANT_CONN_MODE": "pooled"}, "SILO_TENANT_CONN_MODE", ""},
 		{"conn mode case", env{"SILO_TENANT_CONN_MODE": "Shared"}, "SILO_TENANT_CONN_MODE", ""},
-		{"jwt secret too short", env{"SILO_JWT_SECRET": strings.Repeat("x", 31)}, "SILO_JWT_SECRET", ""},
+		{"jwt secret too short", env{"SILO_JWT_SECRET": b64(bytes.Repeat([]byte("x"), 31))}, "SILO_JWT_SECRET", ""},
+		{"jwt secret as text", env{"SILO_JWT_SECRET": string(testJWTKey)}, "SILO_JWT_SECRET", ""},
+		{"jwt secret url-safe", env{"SILO_JWT_SECRET": base64.URLEncoding.EncodeToString(bytes.Repeat([]byte{0xfb}, 33))}, "SILO_JWT_SECRET", ""},
+		{"jwt secret unpadded", env{"SILO_JWT_SECRET": base64.RawStdEncoding.EncodeToString(testJWTKey[:35])}, "SILO_JWT_SECRET", ""},
 		{"jwt kid with space", env{"SILO_JWT_KID": "my kid"}, "SILO_JWT_KID", ""},
 		{"jwt kid too long", env{"SILO_JWT_KID": strings.Repeat("k", 65)}, "SILO_JWT_KID", ""},
 		{"master key garbage", env{"SILO_MASTER_KEY": "not a key!"}, "SILO_MASTER_KEY", ""},
@@ -422,7 +434,8 @@ func TestValidEdgeValuesAccepted(t *testing.T) {
 		{"base domain subdomain", env{"SILO_BASE_DOMAIN": "apps.example.co.uk"}},
 		{"base domain single label", env{"SILO_BASE_DOMAIN": "localhost"}},
 		{"login limits bounds", env{"SILO_LOGIN_IP_LIMIT": "100000", "SILO_LOGIN_EMAIL_LIMIT": "1"}},
-		{"jwt secret exactly 32 bytes", env{"SILO_JWT_SECRET": strings.Repeat("s", 32)}},
+		{"jwt secret exactly 32 bytes", env{"SILO_JWT_SECRET": b64(bytes.Repeat([]byte("s"), 32))}},
+		{"jwt secret wrapped", env{"SILO_JWT_SECRET": b64(bytes.Repeat([]byte("s"), 64))[:60] + "\n" + b64(bytes.Repeat([]byte("s"), 64))[60:]}},
 		{"explicit kid", env{"SILO_JWT_KID": "2024-01.a_b"}},
 		{"conn mode shared", env{"SILO_TENANT_CONN_MODE": "shared"}},
 		{"conn mode per-tenant", env{"SILO_TENANT_CONN_MODE": "per-tenant"}},
@@ -508,7 +521,7 @@ func TestProductionRequiresSecrets(t *testing.T) {
 	t.Run("both given", func(t *testing.T) {
 		t.Parallel()
 		cfg := mustLoad(t, withSecrets(t, env{"SILO_ENV": "production"}))
-		if string(cfg.JWTSecret) != testJWTSecret || !bytes.Equal(cfg.MasterKey, testMasterKey) {
+		if !bytes.Equal(cfg.JWTSecret, testJWTKey) || !bytes.Equal(cfg.MasterKey, testMasterKey) {
 			t.Errorf("secrets not loaded from the environment")
 		}
 		if len(cfg.Warnings) != 0 {
@@ -590,10 +603,10 @@ func TestDevelopmentGeneratesSecrets(t *testing.T) {
 	if err := json.Unmarshal(raw, &file); err != nil {
 		t.Fatalf("secrets file is not JSON: %v", err)
 	}
-	if file.JWTSecret != string(first.JWTSecret) {
-		t.Errorf("file jwtSecret differs from the loaded secret")
+	if key, err := config.DecodeJWTKey(file.JWTSecret); err != nil || !bytes.Equal(key, first.JWTSecret) {
+		t.Errorf("file jwtSecret differs from the loaded key (%v)", err)
 	}
-	if key, err := config.DecodeKey(file.MasterKey); err != nil || !bytes.Equal(key, first.MasterKey) {
+	if key, err := config.DecodeMasterKey(file.MasterKey); err != nil || !bytes.Equal(key, first.MasterKey) {
 		t.Errorf("file masterKey differs from the loaded key (%v)", err)
 	}
 	entries, err := os.ReadDir(filepath.Dir(path))
@@ -684,7 +697,7 @@ func TestDevelopmentKeepsSecretsFromEnv(t *testing.T) {
 		e := devEnv(filepath.Join(t.TempDir(), "s.json"))
 		e["SILO_JWT_SECRET"] = testJWTSecret
 		cfg := mustLoad(t, e)
-		if string(cfg.JWTSecret) != testJWTSecret {
+		if !bytes.Equal(cfg.JWTSecret, testJWTKey) {
 			t.Errorf("JWT secret from the environment replaced by a generated one")
 		}
 		if len(cfg.MasterKey) != 32 {
@@ -694,7 +707,7 @@ func TestDevelopmentKeepsSecretsFromEnv(t *testing.T) {
 	t.Run("master key given", func(t *testing.T) {
 		t.Parallel()
 		e := devEnv(filepath.Join(t.TempDir(), "s.json"))
-		e["SILO_MASTER_KEY"] = hex.EncodeToString(testMasterKey)
+		e["SILO_MASTER_KEY"] = b64(testMasterKey)
 		cfg := mustLoad(t, e)
 		if !bytes.Equal(cfg.MasterKey, testMasterKey) {
 			t.Errorf("master key from the environment replaced by a generated one")
@@ -708,7 +721,7 @@ func TestDevelopmentKeepsSecretsFromEnv(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "s.json")
 		e := devEnv(path)
 		e["SILO_JWT_SECRET"] = testJWTSecret
-		e["SILO_MASTER_KEY"] = hex.EncodeToString(testMasterKey)
+		e["SILO_MASTER_KEY"] = b64(testMasterKey)
 		mustLoad(t, e)
 		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("secrets file written although both secrets were set (stat: %v)", err)
@@ -767,7 +780,10 @@ func TestDevelopmentSecretsFileErrors(t *testing.T) {
 	})
 }
 
-func TestMasterKeyEncodings(t *testing.T) {
+// The secret rule: both secrets are standard, padded base64 of the key,
+// and nothing else; a key written another way is refused with what to do,
+// never echoing it.
+func TestSecretEncodings(t *testing.T) {
 	t.Parallel()
 	key := make([]byte, 32)
 	for i := range key {
@@ -776,49 +792,52 @@ func TestMasterKeyEncodings(t *testing.T) {
 	valid := []struct {
 		name, value string
 	}{
-		{"std base64", base64.StdEncoding.EncodeToString(key)},
-		{"raw std base64", base64.RawStdEncoding.EncodeToString(key)},
-		{"url base64", base64.URLEncoding.EncodeToString(key)},
-		{"raw url base64", base64.RawURLEncoding.EncodeToString(key)},
-		{"hex lower", hex.EncodeToString(key)},
-		{"hex upper", strings.ToUpper(hex.EncodeToString(key))},
-		{"surrounding spaces", "  " + base64.StdEncoding.EncodeToString(key) + " "},
+		{"std base64", b64(key)},
+		{"surrounding spaces", "  " + b64(key) + " "},
+		{"a line break", b64(key)[:20] + "\n" + b64(key)[20:]},
 	}
 	for _, tt := range valid {
 		t.Run("accepts "+tt.name, func(t *testing.T) {
 			t.Parallel()
-			cfg := mustLoad(t, withSecrets(t, env{"SILO_MASTER_KEY": tt.value, "SILO_ENV": "production"}))
-			if !bytes.Equal(cfg.MasterKey, key) {
-				t.Errorf("MasterKey = %x, want %x", cfg.MasterKey, key)
-			}
-			if got, err := config.DecodeKey(strings.TrimSpace(tt.value)); err != nil || !bytes.Equal(got, key) {
-				t.Errorf("DecodeKey = %x, %v", got, err)
+			cfg := mustLoad(t, withSecrets(t, env{"SILO_MASTER_KEY": tt.value, "SILO_JWT_SECRET": tt.value, "SILO_ENV": "production"}))
+			if !bytes.Equal(cfg.MasterKey, key) || !bytes.Equal(cfg.JWTSecret, key) {
+				t.Errorf("MasterKey = %x, JWTSecret = %x, want %x", cfg.MasterKey, cfg.JWTSecret, key)
 			}
 		})
 	}
 
+	hexHint := "xxd -r -p | base64"
+	padHint := "+ for -, / for _"
+	textHint := "give its text in base64"
 	invalid := []struct {
 		name, value string
+		env         string // the variable given value
+		hint        string // what the problem must say
 	}{
-		{"16 bytes base64", base64.StdEncoding.EncodeToString(key[:16])},
-		{"31 bytes base64", base64.StdEncoding.EncodeToString(key[:31])},
-		{"33 bytes base64", base64.StdEncoding.EncodeToString(append(key[:32:32], 1))},
-		{"64 bytes base64", base64.StdEncoding.EncodeToString(append(key[:32:32], key...))},
-		{"31 bytes hex", hex.EncodeToString(key[:31])},
-		{"33 bytes hex", hex.EncodeToString(append(key[:32:32], 1))},
-		{"64 non-hex characters", strings.Repeat("z", 64)},
-		{"not base64", "this is not a key at all!!"},
-		{"passphrase", "correct horse battery staple"},
+		{"16 bytes", b64(key[:16]), "SILO_MASTER_KEY", "decodes to 16 bytes"},
+		{"31 bytes", b64(key[:31]), "SILO_MASTER_KEY", "decodes to 31 bytes"},
+		{"33 bytes", b64(append(key[:32:32], 1)), "SILO_MASTER_KEY", "decodes to 33 bytes"},
+		{"64 hex digits", hex.EncodeToString(key), "SILO_MASTER_KEY", hexHint},
+		{"64 upper-case hex digits", strings.ToUpper(hex.EncodeToString(key)), "SILO_MASTER_KEY", hexHint},
+		{"raw std base64", base64.RawStdEncoding.EncodeToString(key), "SILO_MASTER_KEY", padHint},
+		{"url base64", base64.URLEncoding.EncodeToString(key), "SILO_MASTER_KEY", padHint},
+		{"raw url base64", base64.RawURLEncoding.EncodeToString(key), "SILO_MASTER_KEY", padHint},
+		{"stray bits", b64(key[:31])[:41] + "B==", "SILO_MASTER_KEY", "standard base64"},
+		{"not base64", "this is not a key at all!!", "SILO_MASTER_KEY", "standard base64"},
+		{"jwt 31 bytes", b64(key[:31]), "SILO_JWT_SECRET", "decodes to 31 bytes"},
+		{"jwt passphrase", "correct horse battery staple, long enough", "SILO_JWT_SECRET", textHint},
+		{"jwt url base64", base64.URLEncoding.EncodeToString(key), "SILO_JWT_SECRET", padHint},
+		{"jwt text of 32 letters", strings.Repeat("s", 32), "SILO_JWT_SECRET", textHint},
 	}
 	for _, tt := range invalid {
 		t.Run("refuses "+tt.name, func(t *testing.T) {
 			t.Parallel()
-			if _, err := config.DecodeKey(tt.value); err == nil {
-				t.Errorf("DecodeKey(%q) succeeded", tt.value)
+			ce := configError(t, withSecrets(t, env{tt.env: tt.value}))
+			requireProblem(t, ce, tt.env)
+			if !strings.Contains(ce.Error(), tt.hint) {
+				t.Errorf("the problem does not say %q: %v", tt.hint, ce)
 			}
-			ce := configError(t, withSecrets(t, env{"SILO_MASTER_KEY": tt.value}))
-			requireProblem(t, ce, "SILO_MASTER_KEY")
-			if strings.Contains(ce.Error(), tt.value) {
+			if strings.Contains(ce.Error(), strings.TrimRight(tt.value, "=")) {
 				t.Errorf("error echoes the key: %v", ce)
 			}
 		})
@@ -830,11 +849,11 @@ func TestJWTVerifyKeys(t *testing.T) {
 	t.Run("old key with derived signing kid", func(t *testing.T) {
 		t.Parallel()
 		cfg := mustLoad(t, withSecrets(t, env{"SILO_JWT_VERIFY_KEYS": "old:" + oldJWTSecret + retired}))
-		kid := config.DeriveKeyID([]byte(testJWTSecret))
+		kid := config.DeriveKeyID(testJWTKey)
 		if cfg.JWTKeyID != kid {
 			t.Errorf("JWTKeyID = %q, want derived %q", cfg.JWTKeyID, kid)
 		}
-		want := map[string]string{kid: testJWTSecret, "old": oldJWTSecret}
+		want := map[string]string{kid: string(testJWTKey), "old": string(oldJWTKey)}
 		if len(cfg.VerifyKeys) != len(want) {
 			t.Errorf("VerifyKeys has %d keys, want %d", len(cfg.VerifyKeys), len(want))
 		}
@@ -846,12 +865,12 @@ func TestJWTVerifyKeys(t *testing.T) {
 	})
 	t.Run("several keys with spaces and explicit kid", func(t *testing.T) {
 		t.Parallel()
-		colon := "secret:with:colons-0123456789abcdefghij"
+		colon := "key:with:colons-0123456789abcdefghij\xfb\xff" // its base64 has + and /
 		cfg := mustLoad(t, withSecrets(t, env{
 			"SILO_JWT_KID":         "current",
-			"SILO_JWT_VERIFY_KEYS": " old:" + oldJWTSecret + retired + " , older:" + colon + ":2026-10-01T12:30:00+02:00",
+			"SILO_JWT_VERIFY_KEYS": " old:" + oldJWTSecret + retired + " , older:" + b64([]byte(colon)) + ":2026-10-01T12:30:00+02:00",
 		}))
-		want := map[string]string{"current": testJWTSecret, "old": oldJWTSecret, "older": colon}
+		want := map[string]string{"current": string(testJWTKey), "old": string(oldJWTKey), "older": colon}
 		if len(cfg.VerifyKeys) != len(want) {
 			t.Errorf("VerifyKeys has %d keys, want %d", len(cfg.VerifyKeys), len(want))
 		}
@@ -879,7 +898,7 @@ func TestJWTVerifyKeys(t *testing.T) {
 	t.Run("no verify keys", func(t *testing.T) {
 		t.Parallel()
 		cfg := mustLoad(t, withSecrets(t, nil))
-		if len(cfg.VerifyKeys) != 1 || string(cfg.VerifyKeys[cfg.JWTKeyID]) != testJWTSecret {
+		if len(cfg.VerifyKeys) != 1 || !bytes.Equal(cfg.VerifyKeys[cfg.JWTKeyID], testJWTKey) {
 			t.Errorf("VerifyKeys = %q, want only the signing key", cfg.VerifyKeys)
 		}
 	})
@@ -889,12 +908,13 @@ func TestJWTVerifyKeys(t *testing.T) {
 	}{
 		{"no separator", "old" + oldJWTSecret + retired},
 		{"short secret", "old:tooshort" + retired},
-		{"secret 31 bytes", "old:" + strings.Repeat("s", 31) + retired},
+		{"secret 31 bytes", "old:" + b64(bytes.Repeat([]byte("s"), 31)) + retired},
+		{"secret as text", "old:" + string(oldJWTKey) + retired},
 		{"empty kid", ":" + oldJWTSecret + retired},
 		{"kid with space", "old key:" + oldJWTSecret + retired},
 		{"kid with slash", "a/b:" + oldJWTSecret + retired},
-		{"duplicate kid", "old:" + oldJWTSecret + retired + ",old:" + strings.Repeat("o", 40) + retired},
-		{"kid of the signing key", config.DeriveKeyID([]byte(testJWTSecret)) + ":" + oldJWTSecret + retired},
+		{"duplicate kid", "old:" + oldJWTSecret + retired + ",old:" + b64(bytes.Repeat([]byte("o"), 40)) + retired},
+		{"kid of the signing key", config.DeriveKeyID(testJWTKey) + ":" + oldJWTSecret + retired},
 		{"trailing comma", "old:" + oldJWTSecret + retired + ","},
 		{"empty entry", "old:" + oldJWTSecret + retired + ",,older:" + oldJWTSecret + retired},
 		{"no retirement time (the old form)", "old:" + oldJWTSecret},
@@ -908,7 +928,7 @@ func TestJWTVerifyKeys(t *testing.T) {
 			ce := configError(t, withSecrets(t, env{"SILO_JWT_VERIFY_KEYS": tt.value}))
 			requireProblem(t, ce, "SILO_JWT_VERIFY_KEYS")
 			msg := ce.Error()
-			for _, secret := range []string{oldJWTSecret, testJWTSecret, strings.Repeat("o", 40), "tooshort"} {
+			for _, secret := range []string{oldJWTSecret, testJWTSecret, b64(bytes.Repeat([]byte("o"), 40)), "tooshort", string(oldJWTKey)} {
 				if strings.Contains(msg, secret) {
 					t.Errorf("error reveals a secret: %v", msg)
 				}
@@ -947,11 +967,11 @@ func TestJWTVerifyKeysLongRetiredWarns(t *testing.T) {
 
 func TestDeriveKeyID(t *testing.T) {
 	t.Parallel()
-	a := config.DeriveKeyID([]byte(testJWTSecret))
-	if a != config.DeriveKeyID([]byte(testJWTSecret)) {
+	a := config.DeriveKeyID(testJWTKey)
+	if a != config.DeriveKeyID(testJWTKey) {
 		t.Errorf("DeriveKeyID is not stable")
 	}
-	if b := config.DeriveKeyID([]byte(oldJWTSecret)); b == a {
+	if b := config.DeriveKeyID(oldJWTKey); b == a {
 		t.Errorf("different secrets share kid %q", a)
 	}
 	if !strings.HasPrefix(a, "k") || len(a) != 13 {

@@ -181,6 +181,15 @@ func TestRecordMigrationsKeepsNewerRows(t *testing.T) {
 	if got, err := e.catalog.SetVersionsOf(bg, late.DatabaseName); err != nil || got["notes"].Version != 7 {
 		t.Fatalf("notes set of late: %+v, %v", got, err)
 	}
+	// A newer record replaces the row, its error included.
+	if err := e.catalog.RecordMigrations(bg, []central.MigrationRecord{
+		{Database: late.DatabaseName, Set: "notes", Version: 8, Error: "half done", At: now.Add(time.Second)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.catalog.SetVersionsOf(bg, late.DatabaseName); err != nil || got["notes"] != (central.SetVersion{Version: 8, Error: "half done"}) {
+		t.Fatalf("notes set of late after a newer record: %+v, %v", got, err)
+	}
 
 	var many []central.MigrationRecord
 	for i := range 1000 {

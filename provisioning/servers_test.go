@@ -250,34 +250,36 @@ func TestFleetRunnersAtOnceAcrossServers(t *testing.T) {
 	}
 }
 
-// Callers that reach a server for the first time at once all get a usable
-// connection: one of them opens it and the others share it, none closes
-// what another is using.
-func TestServersFirstUseAtOnce(t *testing.T) {
+// Requests that find a server not yet open connect to it at once; each
+// gets a server it can use: the one kept, never one another request
+// closed on finding it had lost the race (which answered "sql: database
+// is closed" to tenant creations started together).
+func TestServersOpenedAtOnceStayOpen(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
-	e.addServerAt(t, "shared", testdb.ServerDSN(), 10)
-	_, servers := e.registered()
+	servers := provisioning.NewServers(e.catalog.Server, e.box)
+	t.Cleanup(servers.Close)
+	const n = 16
+	got := make([]provisioning.Server, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
-	got := make([]provisioning.Server, 8)
-	for i := range got {
+	start := make(chan struct{})
+	for i := range n {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			srv, err := servers.Get(bg, "shared")
-			if err != nil {
-				t.Error(err)
-				return
-			}
-			got[i] = srv
+			<-start
+			got[i], errs[i] = servers.Get(bg, central.DefaultServer)
 		}()
 	}
+	close(start)
 	wg.Wait()
-	for i, srv := range got {
-		if srv == nil {
-			continue
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("Get %d: %v", i, errs[i])
 		}
-		if _, err := srv.GrantProblems(bg, e.prefix+"nobody", e.prefix+"nodb"); err != nil {
-			t.Errorf("caller %d: %v", i, err)
+		if _, err := got[i].Databases(bg, e.prefix); err != nil {
+			t.Errorf("the server Get %d returned: %v", i, err)
 		}
 	}
 }

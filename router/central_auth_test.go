@@ -233,7 +233,7 @@ func TestTamperedTokens(t *testing.T) {
 	}
 	// A control token forged the same way but correctly is accepted, so the
 	// refusals below are due to the tampering alone.
-	good := sign(jwt.SigningMethodHS256, []byte(testSecret), testKID, nil)
+	good := sign(jwt.SigningMethodHS256, testKey, testKID, nil)
 	s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/api/central/auth/me", Token: good})
 
 	parts := strings.Split(super, ".")
@@ -242,16 +242,16 @@ func TestTamperedTokens(t *testing.T) {
 		code string
 	}{
 		"AlgNone":       {sign(jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, testKID, nil), "UNAUTHENTICATED"},
-		"HS512":         {sign(jwt.SigningMethodHS512, []byte(testSecret), testKID, nil), "UNAUTHENTICATED"},
+		"HS512":         {sign(jwt.SigningMethodHS512, testKey, testKID, nil), "UNAUTHENTICATED"},
 		"WrongKey":      {sign(jwt.SigningMethodHS256, []byte("another-secret-another-secret-0123456"), testKID, nil), "UNAUTHENTICATED"},
-		"UnknownKid":    {sign(jwt.SigningMethodHS256, []byte(testSecret), "other", nil), "UNAUTHENTICATED"},
-		"NoKid":         {sign(jwt.SigningMethodHS256, []byte(testSecret), "", nil), "UNAUTHENTICATED"},
-		"WrongAudience": {sign(jwt.SigningMethodHS256, []byte(testSecret), testKID, func(m jwt.MapClaims) { m["aud"] = "silo:tenant:acme" }), "UNAUTHENTICATED"},
-		"WrongIssuer":   {sign(jwt.SigningMethodHS256, []byte(testSecret), testKID, func(m jwt.MapClaims) { m["iss"] = "evil" }), "UNAUTHENTICATED"},
-		"NotCentral":    {sign(jwt.SigningMethodHS256, []byte(testSecret), testKID, func(m jwt.MapClaims) { delete(m, "isCentralAdmin") }), "UNAUTHENTICATED"},
-		"NoExpiry":      {sign(jwt.SigningMethodHS256, []byte(testSecret), testKID, func(m jwt.MapClaims) { delete(m, "exp") }), "UNAUTHENTICATED"},
-		"UnknownUser":   {sign(jwt.SigningMethodHS256, []byte(testSecret), testKID, func(m jwt.MapClaims) { m["sub"] = "01a21284-9322-7bbd-8f49-73c47e0f1394" }), "UNAUTHENTICATED"},
-		"Expired": {sign(jwt.SigningMethodHS256, []byte(testSecret), testKID, func(m jwt.MapClaims) {
+		"UnknownKid":    {sign(jwt.SigningMethodHS256, testKey, "other", nil), "UNAUTHENTICATED"},
+		"NoKid":         {sign(jwt.SigningMethodHS256, testKey, "", nil), "UNAUTHENTICATED"},
+		"WrongAudience": {sign(jwt.SigningMethodHS256, testKey, testKID, func(m jwt.MapClaims) { m["aud"] = "silo:tenant:acme" }), "UNAUTHENTICATED"},
+		"WrongIssuer":   {sign(jwt.SigningMethodHS256, testKey, testKID, func(m jwt.MapClaims) { m["iss"] = "evil" }), "UNAUTHENTICATED"},
+		"NotCentral":    {sign(jwt.SigningMethodHS256, testKey, testKID, func(m jwt.MapClaims) { delete(m, "isCentralAdmin") }), "UNAUTHENTICATED"},
+		"NoExpiry":      {sign(jwt.SigningMethodHS256, testKey, testKID, func(m jwt.MapClaims) { delete(m, "exp") }), "UNAUTHENTICATED"},
+		"UnknownUser":   {sign(jwt.SigningMethodHS256, testKey, testKID, func(m jwt.MapClaims) { m["sub"] = "01a21284-9322-7bbd-8f49-73c47e0f1394" }), "UNAUTHENTICATED"},
+		"Expired": {sign(jwt.SigningMethodHS256, testKey, testKID, func(m jwt.MapClaims) {
 			m["iat"], m["nbf"], m["exp"] = time.Now().Add(-time.Hour).Unix(), time.Now().Add(-time.Hour).Unix(), time.Now().Add(-30*time.Minute).Unix()
 		}), "TOKEN_EXPIRED"},
 		"Garbage":          {"not-a-jwt", "UNAUTHENTICATED"},

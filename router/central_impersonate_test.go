@@ -76,7 +76,7 @@ func TestImpersonate(t *testing.T) {
 			"iat": past.Unix(), "nbf": past.Unix(), "exp": past.Add(15 * time.Minute).Unix()}
 		tok := jwt.NewWithClaims(jwt.SigningMethodHS256, m)
 		tok.Header["kid"] = testKID
-		old, err := tok.SignedString([]byte(testSecret))
+		old, err := tok.SignedString(testKey)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,7 +3,7 @@ package router_test
 import (
 	"bytes"
 	"context"
-	"encoding/hex"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -268,7 +268,7 @@ func TestServerPasswordNeverLogged(t *testing.T) {
 	t.Parallel()
 	install := testdb.Config(t, map[string]string{
 		"SILO_BASE_DOMAIN": "silo.test", "SILO_JWT_SECRET": testSecret, "SILO_JWT_KID": testKID,
-		"SILO_MASTER_KEY": hex.EncodeToString(testMasterKey), "SILO_BCRYPT_COST": "4",
+		"SILO_MASTER_KEY": base64.StdEncoding.EncodeToString(testMasterKey), "SILO_BCRYPT_COST": "4",
 	})
 	logs := &lockedLog{}
 	e := testsilo.StartApp(t, install, slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), app.Options{}, false)

@@ -419,6 +419,8 @@ func FuzzRecordQuery(f *testing.F) {
 		{"fuzz", "where[title]=a"},
 		{"fuzz", "where[n]=1&where[ok]=true&limit=1"},
 		{"fuzz", "where[none]=null"},
+		{"fuzz", "where[n]=1.5e300"}, {"fuzz", "where[n]=1.50"}, {"fuzz", "where[n]=1e999"}, {"fuzz", "where[n]=-0.0"},
+		{"fuzz", "where[n]=1e-400"}, {"fuzz", "where[n]=18446744073709551616"}, {"fuzz", "where[n]=1e99999999999999999999"},
 		{"fuzz", "where[tags]=%5B%22x%22%5D"},
 		{"fuzz", "where[title]=%FF%FE"},
 		{"fuzz", "where[title]=%00"},

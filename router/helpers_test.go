@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql/driver"
-	"encoding/hex"
+	"encoding/base64"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -27,7 +27,8 @@ import (
 )
 
 const (
-	testSecret = "test-secret-test-secret-test-secret-0123"
+	// testSecret is SILO_JWT_SECRET: the base64 of testKey, the HMAC key.
+	testSecret = "dGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQtdGVzdC1zZWNyZXQtMDEyMw=="
 	testKID    = "test"
 	password   = testsilo.Password
 )
@@ -92,6 +93,9 @@ func defaultOptions(opts []func(*serverOptions)) serverOptions {
 	return o
 }
 
+// testKey is the key testSecret encodes, which signs every test token.
+var testKey = []byte("test-secret-test-secret-test-secret-0123")
+
 // testMasterKey encrypts the secrets every test installation stores.
 var testMasterKey = bytes.Repeat([]byte{7}, 32)
 
@@ -100,7 +104,7 @@ func newServer(t testing.TB, opts ...func(*serverOptions)) *server {
 	o := defaultOptions(opts)
 	install := testdb.Config(t, map[string]string{
 		"SILO_TENANT_ADMIN_DSN": o.tenantServer, "SILO_BASE_DOMAIN": "silo.test", "SILO_REFRESH_TOKEN_TTL": "24h",
-		"SILO_JWT_SECRET": testSecret, "SILO_JWT_KID": testKID, "SILO_MASTER_KEY": hex.EncodeToString(testMasterKey),
+		"SILO_JWT_SECRET": testSecret, "SILO_JWT_KID": testKID, "SILO_MASTER_KEY": base64.StdEncoding.EncodeToString(testMasterKey),
 	})
 	return start(t, install, o)
 }

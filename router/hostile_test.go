@@ -146,7 +146,7 @@ func newHostileFixture(t *testing.T) *hostileFixture {
 	s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: mePath, Tenant: "alpha", Token: f.hs256(testKID, f.tenantClaims(f.a, nil))})
 
 	// Secrets that no answer may contain.
-	f.secrets = []string{testSecret, "$2a$", password, hostilePassword72, f.centralDB,
+	f.secrets = []string{testSecret, string(testKey), "$2a$", password, hostilePassword72, f.centralDB,
 		f.superTok, f.superRef, f.adminTok, f.imperTok}
 	for _, ht := range []*hostileTenant{f.a, f.b} {
 		f.secrets = append(f.secrets, ht.db, ht.dbUser, ht.dbPassword, ht.adminTok, ht.adminRef,
@@ -236,7 +236,7 @@ func jwtWith(method jwt.SigningMethod, key any, header map[string]any, claims jw
 }
 
 func (f *hostileFixture) hs256(kid any, claims jwt.MapClaims) string {
-	return jwtWith(jwt.SigningMethodHS256, []byte(testSecret), map[string]any{"kid": kid}, claims)
+	return jwtWith(jwt.SigningMethodHS256, testKey, map[string]any{"kid": kid}, claims)
 }
 
 func b64(v any) string {
@@ -255,7 +255,7 @@ func manualJWT(header map[string]any, claims jwt.MapClaims, sig string) string {
 // hmacJWT signs a hand-made header with the real secret (HS256), whatever alg it names.
 func hmacJWT(header map[string]any, claims jwt.MapClaims) string {
 	input := b64(header) + "." + b64(claims)
-	mac := hmac.New(sha256.New, []byte(testSecret))
+	mac := hmac.New(sha256.New, testKey)
 	mac.Write([]byte(input))
 	return input + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
@@ -268,7 +268,7 @@ type tokenVariant struct {
 
 func (f *hostileFixture) tokenVariants(claims func(func(jwt.MapClaims)) jwt.MapClaims, real string) []tokenVariant {
 	parts := strings.Split(real, ".")
-	key := []byte(testSecret)
+	key := testKey
 	kid := map[string]any{"kid": testKID}
 	past := func(m jwt.MapClaims) {
 		m["iat"], m["nbf"], m["exp"] = time.Now().Add(-2*time.Hour).Unix(), time.Now().Add(-2*time.Hour).Unix(), time.Now().Add(-time.Hour).Unix()

@@ -14,8 +14,9 @@ import (
 	"github.com/silo-dev/silo/tenantdb"
 )
 
-// httpMetrics counts requests and their durations by route template, so the
-// label set stays bounded whatever paths clients send.
+// httpMetrics counts requests by route template and status, and times
+// them by route template and status class, so the label set stays bounded
+// whatever paths clients send.
 type httpMetrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -32,9 +33,9 @@ func newHTTPMetrics(reg prometheus.Registerer) *httpMetrics {
 			Name: "silo_http_requests_total", Help: "HTTP requests by method, route and status.",
 		}, []string{"method", "route", "status"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "silo_http_request_duration_seconds", Help: "HTTP request duration by method and route.",
+			Name: "silo_http_request_duration_seconds", Help: "HTTP request duration by method, route and status class (2xx, 4xx, 5xx, ...).",
 			Buckets: prometheus.DefBuckets,
-		}, []string{"method", "route"}),
+		}, []string{"method", "route", "status_class"}),
 	}
 	m.logins = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "silo_logins_total", Help: "Login attempts by plane (central, tenant) and outcome.",
@@ -156,10 +157,18 @@ func (m *httpMetrics) series(method, route string, status int) requestSeries {
 	}
 	s := requestSeries{
 		requests: m.requests.WithLabelValues(method, route, strconv.Itoa(status)),
-		duration: m.duration.WithLabelValues(method, route),
+		duration: m.duration.WithLabelValues(method, route, statusClass(status)),
 	}
 	m.known.Store(k, s)
 	return s
+}
+
+// statusClass is a status's class label: "2xx", "4xx", "5xx" and so on.
+func statusClass(status int) string {
+	if status < 100 || status > 599 {
+		return "other"
+	}
+	return strconv.Itoa(status/100) + "xx"
 }
 
 var knownMethods = map[string]bool{

@@ -109,8 +109,9 @@ func TestLogLinesCarryRequestID(t *testing.T) {
 	}
 }
 
-// The request metrics count by method, route template and status, whether
-// a series is new or already known.
+// The request metrics count by method, route template and status, and time
+// by method, route template and status class, whether a series is new or
+// already known.
 func TestRequestMetrics(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := newHTTPMetrics(reg)
@@ -132,5 +133,10 @@ func TestRequestMetrics(t *testing.T) {
 	}
 	if n := testutil.CollectAndCount(m.duration); n != 2 {
 		t.Fatalf("%d duration series, want 2", n)
+	}
+	for status, class := range map[int]string{101: "1xx", 200: "2xx", 204: "2xx", 302: "3xx", 404: "4xx", 503: "5xx", 0: "other", 600: "other"} {
+		if got := statusClass(status); got != class {
+			t.Errorf("statusClass(%d) = %q, want %q", status, got, class)
+		}
 	}
 }

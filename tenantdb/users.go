@@ -104,27 +104,36 @@ func userByEmail(ctx context.Context, db sqlx.QueryerContext, email string) (*Us
 
 // userWithRoles returns the user with id, its role names and the union of
 // their permissions in one round trip (the hot path of every authenticated
-// tenant request), or ErrUserNotFound.
+// tenant request), or ErrUserNotFound. The user's row comes once per
+// (role, permission) pair, as ordinary rows: a GROUP_CONCAT of them would
+// be cut at group_concat_max_len (1024 bytes by default on MySQL).
 func userWithRoles(ctx context.Context, db sqlx.QueryerContext, id string) (*User, []string, []string, error) {
-	var row struct {
+	var rows []struct {
 		User
-		Roles       sql.NullString `db:"roles"`
-		Permissions sql.NullString `db:"permissions"`
+		Role       sql.NullString `db:"role_name"`
+		Permission sql.NullString `db:"permission"`
 	}
-	// Correlated subqueries on primary keys: about as cheap as reading the
-	// user row alone, where a join with GROUP BY costs twice as much.
-	err := sqlx.GetContext(ctx, db, &row, `SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_active, u.created_at, u.updated_at,
-		(SELECT GROUP_CONCAT(r.role_name ORDER BY r.role_name SEPARATOR ',') FROM user_roles r WHERE r.user_id = u.id) AS roles,
-		(SELECT GROUP_CONCAT(DISTINCT p.permission ORDER BY p.permission SEPARATOR ',')
-			FROM user_roles r JOIN role_permissions p ON p.role_name = r.role_name WHERE r.user_id = u.id) AS permissions
-		FROM users u WHERE u.id = ?`, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil, nil, ErrUserNotFound
-	}
+	err := sqlx.SelectContext(ctx, db, &rows, `SELECT u.id, u.email, u.password_hash, u.first_name, u.last_name, u.is_active, u.created_at, u.updated_at,
+		r.role_name, p.permission
+		FROM users u LEFT JOIN user_roles r ON r.user_id = u.id LEFT JOIN role_permissions p ON p.role_name = r.role_name
+		WHERE u.id = ? ORDER BY r.role_name, p.permission`, id)
 	if err != nil {
 		return nil, nil, nil, dberr.Translate(err)
 	}
-	return &row.User, splitList(row.Roles), splitList(row.Permissions), nil
+	if len(rows) == 0 {
+		return nil, nil, nil, ErrUserNotFound
+	}
+	roles, perms := []string{}, []string{}
+	for _, r := range rows {
+		if r.Role.Valid && (len(roles) == 0 || roles[len(roles)-1] != r.Role.String) {
+			roles = append(roles, r.Role.String)
+		}
+		if r.Permission.Valid {
+			perms = append(perms, r.Permission.String)
+		}
+	}
+	slices.Sort(perms)
+	return &rows[0].User, roles, slices.Compact(perms), nil
 }
 
 // UserView is a user with its roles.
@@ -427,9 +436,10 @@ func (st *Store) SetConfig(ctx context.Context, userID string, cfg json.RawMessa
 	if !utf8.Valid(cfg) || json.Unmarshal(cfg, &obj) != nil || obj == nil {
 		return errConfigNotJSON
 	}
+	now := st.now()
 	_, err := st.db.ExecContext(ctx,
-		"INSERT INTO user_configs (user_id, config, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE config = VALUES(config), updated_at = VALUES(updated_at)",
-		userID, string(cfg), st.now())
+		"INSERT INTO user_configs (user_id, config, updated_at) VALUES (?, ?, ?) ON DUPLICATE KEY UPDATE config = ?, updated_at = ?",
+		userID, string(cfg), now, string(cfg), now)
 	return dberr.Translate(err)
 }
 

@@ -24,6 +24,15 @@ import (
 
 const password = "bench-password-1"
 
+// The secrets of the test installations, written as Silo reads them
+// (standard base64): the JWT key is 32 bytes of 's', the master key 32
+// bytes of 0xaa (otherMasterKey: of 0xbb).
+const (
+	jwtSecret      = "c3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3Nzc3M="
+	masterKey      = "qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqo="
+	otherMasterKey = "u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7u7s="
+)
+
 // newApp assembles Silo on a fresh central database and tenant prefix.
 func newApp(tb testing.TB) (*app.App, *config.Config) {
 	tb.Helper()
@@ -36,7 +45,7 @@ func newAppWith(tb testing.TB, o app.Options) (*app.App, *config.Config) {
 	cfg := testdb.Config(tb, map[string]string{
 		"SILO_BCRYPT_COST": "4", "SILO_SPARE_POOL_SIZE": "0",
 		"SILO_LOGIN_IP_LIMIT": "100000", "SILO_LOGIN_EMAIL_LIMIT": "100000",
-		"SILO_JWT_SECRET": strings.Repeat("s", 32), "SILO_MASTER_KEY": strings.Repeat("a", 64),
+		"SILO_JWT_SECRET": jwtSecret, "SILO_MASTER_KEY": masterKey,
 	})
 	a, err := app.OpenWith(context.Background(), cfg, slog.New(slog.DiscardHandler), o)
 	if err != nil {

@@ -27,7 +27,7 @@ func (e *keyEnv) cfg(t *testing.T, masterKey string) *config.Config {
 	t.Helper()
 	return testdb.Load(t, map[string]string{
 		"SILO_CENTRAL_DSN": e.dsn, "SILO_TENANT_DB_PREFIX": e.prefix, "SILO_BCRYPT_COST": "4",
-		"SILO_SPARE_POOL_SIZE": "0", "SILO_JWT_SECRET": strings.Repeat("s", 32), "SILO_MASTER_KEY": masterKey,
+		"SILO_SPARE_POOL_SIZE": "0", "SILO_JWT_SECRET": jwtSecret, "SILO_MASTER_KEY": masterKey,
 	})
 }
 
@@ -80,7 +80,7 @@ func TestOpenRefusesAnotherMasterKey(t *testing.T) {
 	dsn := testdb.Central(t)
 	e := &keyEnv{dsn: dsn.FormatDSN(), prefix: testdb.Prefix(t), central: dsn.DBName, root: testdb.Server(t)}
 	t.Cleanup(func() { e.root.Close() })
-	right, wrong := strings.Repeat("a", 64), strings.Repeat("b", 64)
+	right, wrong := masterKey, otherMasterKey
 	ctx := context.Background()
 	log := slog.New(slog.DiscardHandler)
 

@@ -3,7 +3,6 @@ package app_test
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"testing"
 
 	"github.com/silo-dev/silo/internal/assembly/app"
@@ -22,7 +21,7 @@ func guardWarmups() map[string]string { return testdb.Goroutines("internal/lib/l
 func TestWarmUpOwnedByRunBackground(t *testing.T) {
 	cfg := testdb.Config(t, map[string]string{
 		"SILO_BCRYPT_COST": "12", "SILO_SPARE_POOL_SIZE": "0",
-		"SILO_JWT_SECRET": strings.Repeat("s", 32), "SILO_MASTER_KEY": strings.Repeat("a", 64),
+		"SILO_JWT_SECRET": jwtSecret, "SILO_MASTER_KEY": masterKey,
 	})
 	before := guardWarmups()
 	newWarmups := func() []string {

@@ -23,7 +23,7 @@ func TestSharedModeServes(t *testing.T) {
 		"SILO_BCRYPT_COST": "4", "SILO_SPARE_POOL_SIZE": "0", "SILO_TENANT_CONN_MODE": "shared",
 		"SILO_TENANT_CONNS_MAX": "3",
 		"SILO_LOGIN_IP_LIMIT":   "100000", "SILO_LOGIN_EMAIL_LIMIT": "100000",
-		"SILO_JWT_SECRET": strings.Repeat("s", 32), "SILO_MASTER_KEY": strings.Repeat("a", 64),
+		"SILO_JWT_SECRET": jwtSecret, "SILO_MASTER_KEY": masterKey,
 	})
 	a, err := app.Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
 	if err != nil {

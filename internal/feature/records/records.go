@@ -80,7 +80,9 @@ type collectionsAnswer struct {
 
 // readData decodes {data: {...}} and returns data in a canonical encoding:
 // an object, at most MaxData bytes and MaxDepth levels, with duplicate keys
-// resolved (the last wins) so that what is stored is what filters see.
+// resolved (the last wins) so that what is stored is what filters see, and
+// numbers that MySQL and MariaDB both keep exactly, in Silo's spelling
+// (numbers.go).
 func readData(c *gin.Context) (json.RawMessage, error) {
 	var in body
 	if err := router.Decode(c, &in); err != nil {
@@ -97,6 +99,9 @@ func readData(c *gin.Context) (json.RawMessage, error) {
 	}
 	if depth(obj) > MaxDepth {
 		return nil, router.Invalid(router.FieldError{Field: "data", Message: fmt.Sprintf("is nested more than %d levels deep", MaxDepth)})
+	}
+	if _, bad := canonicalNumbers(obj, "data", nil); len(bad) > 0 {
+		return nil, router.Invalid(bad...)
 	}
 	var out bytes.Buffer
 	enc := json.NewEncoder(&out)

@@ -308,3 +308,85 @@ func TestRecordPagingWhileInserting(t *testing.T) {
 		}
 	}
 }
+
+// Numbers keep their value on MySQL (whose JSON type keeps integers only
+// within 64 bits and turns other numbers into doubles) and on MariaDB
+// (which keeps the text): Silo refuses, before any SQL, what a double or a
+// 64-bit integer cannot hold, naming the field, and stores the rest in one
+// spelling. Filters on such numbers find the same records on both.
+func TestRecordNumbersKeepTheirValue(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tok := e.CreateTenant("acme")
+	post := func(body string) *testsilo.Response {
+		return e.Do(t, testsilo.Request{Method: "POST", Path: "/api/collections/nums/records", Tenant: "acme", Token: tok, Body: body})
+	}
+
+	r := post(`{"data":{"max":18446744073709551615,"min":-9223372036854775808,"z":-0,"p":0.1,"f":1.50,"h":1e2,"tiny":1e-7,"huge":1E300,` +
+		`"s":"123456789012345678901234567890","list":[1,2.5e-1]}}`)
+	r.Require(t, http.StatusCreated, "")
+	want := `{"f":1.5,"h":100.0,"huge":1.0e300,"list":[1,0.25],"max":18446744073709551615,"min":-9223372036854775808,` +
+		`"p":0.1,"s":"123456789012345678901234567890","tiny":1.0e-7,"z":0}`
+	if !strings.Contains(string(r.Raw), `"data":`+want) {
+		t.Fatalf("created %s, want data %s", r.Raw, want)
+	}
+	id := r.JSON["record"].(map[string]any)["id"].(string)
+	got := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Path: path("nums", id), Tenant: "acme", Token: tok})
+	if !strings.Contains(string(got.Raw), `"data":`+want) {
+		t.Fatalf("read back %s, want data %s", got.Raw, want)
+	}
+
+	refused := map[string]string{
+		`{"data":{"n":18446744073709551616}}`:                       "data.n", // 2^64
+		`{"data":{"n":-9223372036854775809}}`:                       "data.n", // -2^63 - 1
+		`{"data":{"a":{"b":[1,123456789012345678901234567890]}}}`:   "data.a.b[1]",
+		`{"data":{"x":0.12345678901234567890}}`:                     "data.x",
+		`{"data":{"x":1e400}}`:                                      "data.x",
+		`{"data":{"x":1e-400}}`:                                     "data.x",
+		`{"data":{"ok":1,"x":123456789012345678901234567890.0}}`:    "data.x",
+		`{"data":{"x":12345678901234567890123456789e-10,"y":true}}`: "data.x",
+	}
+	for body, field := range refused {
+		r := post(body)
+		r.Require(t, http.StatusBadRequest, "VALIDATION_FAILED")
+		if d := r.Details(); !d[field] || len(d) != 1 {
+			t.Errorf("%s: details %v, want %s alone", body, d, field)
+		}
+		r = e.Do(t, testsilo.Request{Method: "PUT", Path: path("nums", id), Tenant: "acme", Token: tok, Body: body})
+		r.Require(t, http.StatusBadRequest, "VALIDATION_FAILED")
+	}
+	after := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Path: path("nums", id), Tenant: "acme", Token: tok})
+	if !strings.Contains(string(after.Raw), `"data":`+want) || after.JSON["record"].(map[string]any)["version"] != float64(1) {
+		t.Fatalf("refused writes changed the record: %s", after.Raw)
+	}
+	colls := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Path: "/api/collections", Tenant: "acme", Token: tok})
+	if !strings.Contains(string(colls.Raw), `{"name":"nums","count":1}`) {
+		t.Fatalf("refused creates stored records: %s", colls.Raw)
+	}
+
+	other := e.create(t, "acme", tok, "nums", map[string]any{"max": "18446744073709551615", "p": 0.2})["id"].(string)
+	for q, ids := range map[string][]string{
+		"where[max]=18446744073709551615":         {id, other}, // the number and the string
+		"where[min]=-9223372036854775808":         {id},
+		"where[s]=123456789012345678901234567890": {id}, // a string of digits beyond 64 bits
+		"where[max]=18446744073709551616":         nil,
+		"where[p]=0.1":                            {id},
+		"where[p]=0.10":                           {id}, // the same double
+		"where[p]=1e-1":                           {id},
+		"where[p]=0.1000000000000000000001":       nil, // not a double: compared as text
+		"where[tiny]=1e-7":                        {id},
+		"where[huge]=1e300":                       {id},
+		"where[h]=100.0":                          {id},
+		"where[h]=100":                            nil, // an integer is not the double 100.0
+		"where[z]=0":                              {id},
+	} {
+		r := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Tenant: "acme", Token: tok, Path: "/api/collections/nums/records?" + q})
+		var found []string
+		for _, rec := range r.List("records") {
+			found = append(found, rec["id"].(string))
+		}
+		if strings.Join(found, ",") != strings.Join(ids, ",") {
+			t.Errorf("%s: records %v, want %v", q, found, ids)
+		}
+	}
+}

@@ -204,9 +204,9 @@ func (s *Store) List(ctx context.Context, coll string, q Query) ([]Record, strin
 		if !fieldPattern.MatchString(field) {
 			return nil, "", router.Invalid(router.FieldError{Field: "where[" + field + "]", Message: "filters name a top-level field: ^[A-Za-z_][A-Za-z0-9_]{0,63}$"})
 		}
-		// The path is a value, not SQL: the field name is quoted inside it.
-		query += " AND JSON_UNQUOTE(JSON_EXTRACT(data, ?)) COLLATE utf8mb4_bin = ?"
-		args = append(args, `$."`+field+`"`, value)
+		cond, condArgs := filter(field, value)
+		query += " AND " + cond
+		args = append(args, condArgs...)
 	}
 	query += " ORDER BY id LIMIT ?"
 	args = append(args, q.Limit+1)
@@ -216,4 +216,23 @@ func (s *Store) List(ctx context.Context, coll string, q Query) ([]Record, strin
 	}
 	out, next := page.Cut(out, q.Limit, func(r *Record) string { return r.ID })
 	return out, next, nil
+}
+
+// filter is the condition of where[field]=value: the field's text is
+// value (a string's characters; true, false or null; a number as stored),
+// or, when value is a number with a fraction or exponent, the field is
+// such a number of the same value. That second test compares values, not
+// text, because MySQL stores such numbers as doubles and spells them its
+// own way, while MariaDB returns the text Silo stored.
+func filter(field, value string) (string, []any) {
+	// The path is a value, not SQL: the field name is quoted inside it.
+	path := `$."` + field + `"`
+	text := "JSON_UNQUOTE(JSON_EXTRACT(data, ?)) COLLATE utf8mb4_bin = ?"
+	if jsonNumber.MatchString(value) {
+		if n, kind, _ := canonicalNumber(value); kind == doubleNumber {
+			return "(" + text + " OR (JSON_TYPE(JSON_EXTRACT(data, ?)) = 'DOUBLE' AND JSON_EXTRACT(data, ?) = CAST(? AS DOUBLE)))",
+				[]any{path, value, path, path, n}
+		}
+	}
+	return text, []any{path, value}
 }

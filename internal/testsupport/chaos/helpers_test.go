@@ -34,10 +34,10 @@ import (
 
 const (
 	password  = testsilo.Password
-	jwtSecret = "chaos-jwt-secret-chaos-jwt-secret-0123456789"
+	jwtSecret = "Y2hhb3Mtand0LXNlY3JldC1jaGFvcy1qd3Qtc2VjcmV0LTAxMjM0NTY3ODk=" // standard base64, as Silo reads it
 	// masterKey is fixed so that a restarted silo can decrypt the tenant
 	// DB passwords its predecessor stored.
-	masterKey = "c0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ffeec0ff"
+	masterKey = "wP/uwP/uwP/uwP/uwP/uwP/uwP/uwP/uwP/uwP/uwP8="
 	// centralDB is the central database on the test's private server.
 	centralDB = "silo_chaos_central"
 	// prefix is the tenant database and DB user name prefix.

@@ -72,6 +72,11 @@ func Drop(tb testing.TB, name string) {
 	}
 }
 
+// probeGroupConcat is group_concat_max_len on the connections tests open
+// themselves (Server, Connect): their fingerprints GROUP_CONCAT whole
+// tables, which MySQL would cut at its default of 1024 bytes.
+const probeGroupConcat = "16777216"
+
 // Server opens a connection to the test server with no database selected.
 func Server(tb testing.TB) *sql.DB {
 	tb.Helper()
@@ -80,6 +85,7 @@ func Server(tb testing.TB) *sql.DB {
 		tb.Fatalf("testdb: SILO_TEST_DSN: %v", err)
 	}
 	cfg.DBName = ""
+	cfg.Params["group_concat_max_len"] = probeGroupConcat
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
 		tb.Fatalf("testdb: %v", err)
@@ -95,6 +101,7 @@ func Connect(tb testing.TB, dsn string) *sql.DB {
 	if err != nil {
 		tb.Fatalf("testdb: %v", err)
 	}
+	cfg.Params["group_concat_max_len"] = probeGroupConcat
 	conn, err := mysql.NewConnector(cfg)
 	if err != nil {
 		tb.Fatalf("testdb: %v", err)

@@ -12,7 +12,7 @@ package testsilo
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
+	"encoding/base64"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -52,7 +52,7 @@ func StartLogged(t testing.TB, extra map[string]string, log *slog.Logger, opts .
 	settings := map[string]string{"SILO_ENV": "development", "SILO_BCRYPT_COST": "4", "SILO_SPARE_POOL_SIZE": "0",
 		"SILO_LOGIN_IP_LIMIT": "100000", "SILO_LOGIN_EMAIL_LIMIT": "100000", "SILO_BASE_DOMAIN": "silo.test",
 		"SILO_SIGNUP_TENANT_LIMIT": "1000000", "SILO_DEFAULT_PUBLIC_SIGNUP": "true",
-		"SILO_JWT_SECRET": randomHex(32), "SILO_MASTER_KEY": randomHex(32)}
+		"SILO_JWT_SECRET": randomKey(), "SILO_MASTER_KEY": randomKey()}
 	for k, v := range extra {
 		settings[k] = v
 	}
@@ -66,10 +66,12 @@ func StartLogged(t testing.TB, extra map[string]string, log *slog.Logger, opts .
 	return &Env{Client: c, t: t, Server: srv, Config: cfg, Settings: settings}
 }
 
-func randomHex(n int) string {
-	b := make([]byte, n)
+// randomKey is 32 random bytes written as Silo reads its secrets
+// (standard base64).
+func randomKey() string {
+	b := make([]byte, 32)
 	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	return base64.StdEncoding.EncodeToString(b)
 }
 
 // Silo is an assembled Silo: a *silo.Server or an *app.App.
