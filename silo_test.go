@@ -78,7 +78,9 @@ func TestApplicationMigrationsAndRoutes(t *testing.T) {
 	b := e.CreateTenant("bravo")
 	root := testdb.Server(t)
 	var v int64
-	if err := root.QueryRow("SELECT MAX(version_id) FROM `" + e.Config.TenantDBPrefix + "alpha`.goose_widgets_version").Scan(&v); err != nil || v != 1 {
+	// The tenant's database, which is a spare's when one was ready in time.
+	alpha := e.Expect(t, http.StatusOK, "", testsilo.Request{Method: "GET", Path: "/api/central/tenants/alpha", Token: e.AdminToken()})
+	if err := root.QueryRow("SELECT MAX(version_id) FROM `" + alpha.Obj("tenant")["databaseName"].(string) + "`.goose_widgets_version").Scan(&v); err != nil || v != 1 {
 		t.Fatalf("widgets set at provisioning: %d %v", v, err)
 	}
 
