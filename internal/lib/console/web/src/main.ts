@@ -3,6 +3,7 @@
 import { end, resume, session, whenSessionEnds } from "./api";
 import { base, link, match, navigate, onNavigate, routes } from "./router";
 import { alert, h, replace } from "./ui";
+import { brand, can, prepare } from "./widgets";
 import "./pages/login";
 import "./pages/central/index";
 import "./pages/tenant/index";
@@ -23,6 +24,7 @@ async function show(path: string): Promise<void> {
     navigate("/login");
     return;
   }
+  if (!(await prepare(route.plane))) return;
   const main = h("main", { id: "main", tabindex: "-1" });
   if (notice) {
     main.append(alert(notice, "info"));
@@ -41,7 +43,7 @@ async function show(path: string): Promise<void> {
 function header(): HTMLElement[] {
   const s = session();
   if (!s) return [];
-  const items = routes().filter((r) => r.nav && r.plane === s.plane);
+  const items = routes().filter((r) => r.nav && r.plane === s.plane && can(r.permission));
   const out: HTMLElement[] = [];
   if (s.actingAs) {
     out.push(h("div", { class: "banner", role: "status" },
@@ -49,7 +51,7 @@ function header(): HTMLElement[] {
       h("button", { type: "button", class: "secondary", onclick: () => void exitImpersonation() }, "Exit")));
   }
   out.push(h("header", { class: "bar" },
-    h("span", { class: "brand" }, s.plane === "central" ? "Silo · central" : `Silo · ${s.tenant}`),
+    h("span", { class: "brand" }, s.plane === "central" ? "Silo · central" : brand(s.tenant)),
     h("nav", { "aria-label": "Sections" }, items.map((r) => link(r.path, r.nav ?? ""))),
     h("span", { class: "spacer" }),
     h("span", { class: "muted" }, s.email),

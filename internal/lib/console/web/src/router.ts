@@ -11,6 +11,8 @@ export interface Route {
   nav?: string;
   /** only superadmins see it in the navigation */
   superadmin?: boolean;
+  /** tenant routes: only users holding this permission see it in the navigation */
+  permission?: string;
   render(main: HTMLElement, params: Record<string, string>, query: URLSearchParams): void | Promise<void>;
 }
 
@@ -27,7 +29,7 @@ export function routes(): readonly Route[] {
 
 /** match finds the route of a path under /console. */
 export function match(path: string): { route: Route; params: Record<string, string> } | null {
-  const parts = path.split("/").filter(Boolean);
+  const parts = (path.split("?")[0] ?? "").split("/").filter(Boolean);
   for (const route of table) {
     const want = route.path.split("/").filter(Boolean);
     if (want.length !== parts.length) continue;

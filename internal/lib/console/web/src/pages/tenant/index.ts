@@ -1,16 +1,23 @@
-// The tenant console's pages (a file each, registered here).
-import { call, client, problem } from "../../api";
-import { register } from "../../router";
-import { alert, h, replace } from "../../ui";
+// The tenant console's pages (a file each, registered here). The
+// navigation lists a page only to users holding its permission; the server
+// checks every request anyway.
+import { register, type Route } from "../../router";
+import { apiKeysPage } from "./apikeys";
+import { auditPage } from "./audit";
+import { homePage } from "./home";
+import { invitationsPage } from "./invitations";
+import { profilePage } from "./profile";
+import { collectionPage, recordPage, recordsPage } from "./records";
+import { rolesPage } from "./roles";
+import { settingsPage } from "./settings";
+import { usersPage } from "./users";
 
-register({
-  path: "/tenant",
-  plane: "tenant",
-  nav: "Home",
-  async render(main) {
-    const res = await call(() => client.GET("/api/auth/me", { params: { header: {} } }));
-    if (!res.data) return replace(main, h("h1", {}, "Home"), alert(problem(res)));
-    const u = res.data.user;
-    replace(main, h("h1", {}, res.data.tenant.name), h("p", {}, `Logged in as ${u.email} (${u.roles.join(", ")}).`));
-  },
-});
+/** TenantPage is a route of the tenant plane. */
+export type TenantPage = Omit<Route, "plane">;
+
+const pages: TenantPage[] = [
+  homePage, usersPage, rolesPage, invitationsPage, apiKeysPage, recordsPage, collectionPage, recordPage,
+  auditPage, settingsPage, profilePage,
+];
+
+register(...pages.map((p): Route => ({ ...p, plane: "tenant" })));
