@@ -8,6 +8,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/silo-dev/silo/internal/lib/apidocs"
+	"github.com/silo-dev/silo/internal/lib/webfiles"
 )
 
 // apiDocsPage serves the interactive API reference (internal/lib/apidocs)
@@ -31,7 +32,7 @@ func apiDocsAsset(c *gin.Context) {
 // serveDocsFile answers with f, or 304 when the client holds it already:
 // the files change only with the binary, so a browser keeps them and
 // revalidates them by ETag.
-func serveDocsFile(c *gin.Context, f apidocs.File) {
+func serveDocsFile(c *gin.Context, f webfiles.File) {
 	h := c.Writer.Header()
 	h.Set("Content-Type", f.ContentType)
 	h.Set("ETag", f.ETag)
