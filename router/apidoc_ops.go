@@ -75,8 +75,9 @@ var operations = map[string]Operation{
 		Answers:     noContent, Query: []Param{{Name: "purge", Type: "boolean", Description: "drop the database and DB user too"}},
 		Errors: []int{http.StatusConflict}},
 	"POST /api/central/tenants/:slug/impersonate": {Summary: "Act as a tenant user (superadmin)",
-		Description: "A tenant access token (lifetime SILO_ACCESS_TOKEN_TTL) naming the superadmin in its act claim; audited in both logs.",
-		Body:        impersonateRequest{}, Answers: ok(impersonationAnswer{}), Errors: []int{http.StatusConflict}},
+		Description: "The user is named by userId or by email (exactly one). A tenant access token (lifetime SILO_ACCESS_TOKEN_TTL) " +
+			"naming the superadmin in its act claim; audited in both logs.",
+		Body: impersonateRequest{}, Answers: ok(impersonationAnswer{}), Errors: []int{http.StatusConflict}},
 	"GET /api/central/migrations/status": {Summary: "Every tenant's schema version", Answers: ok(fleetStatusAnswer{})},
 
 	"GET /api/central/admins":        {Summary: "List central admins (superadmin)", Answers: ok(adminsAnswer{}), Query: paged},
