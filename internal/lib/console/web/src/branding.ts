@@ -33,6 +33,14 @@ export async function brandingOf(slug: string): Promise<Branding | null> {
   }
 }
 
+/**
+ * forgetBranding drops what brandingOf learnt of slug, so that the next
+ * page shows changed settings (the settings page calls it after saving).
+ */
+export function forgetBranding(slug: string): void {
+  cache.delete(slug);
+}
+
 /** applyBranding sets the accent colour of the page (null: the default). */
 export function applyBranding(b: Branding | null): void {
   const root = document.documentElement.style;

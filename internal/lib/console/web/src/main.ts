@@ -50,7 +50,7 @@ async function show(path: string): Promise<void> {
   const top = route.plane === "public" ? [] : await header(s, route);
   if (mine !== generation) return;
   replace(app, top, notes, main);
-  if (route.plane !== "tenant" && route.plane !== "public") applyBranding(null);
+  if (route.plane !== "tenant") applyBranding(null); // a public page applies the branding of its address itself
   try {
     await route.render(main, params, new URLSearchParams(location.search));
   } catch (err) {
