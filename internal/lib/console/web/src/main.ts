@@ -8,6 +8,7 @@ import { alert, h, replace } from "./ui";
 import "./pages/login";
 import "./pages/signup";
 import "./pages/invite";
+import "./pages/setup";
 import "./pages/central/index";
 import "./pages/tenant/index";
 

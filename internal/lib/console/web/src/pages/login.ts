@@ -50,7 +50,8 @@ function links(pick: TenantPick, out: HTMLElement): void {
   const q = pick.typed() ? `?tenant=${encodeURIComponent(pick.typed())}` : "";
   replace(out,
     b?.allowPublicSignup ? link(`/signup${q}`, "Sign up") : null,
-    link(`/invite${q}`, "Accept an invitation"));
+    link(`/invite${q}`, "Accept an invitation"),
+    pick.fromHost() ? null : link("/setup", "New installation? Create the first central admin"));
 }
 
 /** next is where to go after logging in: the page asked for, if it is of the plane. */
