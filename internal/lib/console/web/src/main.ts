@@ -128,7 +128,10 @@ async function exitImpersonation(): Promise<void> {
 whenSessionEnds((message) => {
   flash(message, "error");
   const s = session();
-  navigate(s ? home(s) : "/login");
+  if (s) return navigate(home(s));
+  // Back where the session ended, once logged in again.
+  const here = location.pathname.slice(base.length) + location.search;
+  navigate(here.startsWith("/login") ? "/login" : `/login?next=${encodeURIComponent(here)}`);
 });
 onNavigate((path) => void show(path));
 window.addEventListener("popstate", () => void show(location.pathname.slice(base.length) || "/"));
