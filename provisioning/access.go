@@ -9,6 +9,7 @@ import (
 
 	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/lib/apperr"
+	"github.com/silo-dev/silo/internal/lib/login"
 	"github.com/silo-dev/silo/internal/lib/token"
 	"github.com/silo-dev/silo/tenantdb"
 )
@@ -101,28 +102,61 @@ type Impersonation struct {
 	ExpiresIn   int // seconds
 }
 
-// Impersonate gives a central admin a token of userID, an active user of
-// an active tenant, whose act claim names the admin. Both audit logs (the
-// tenant's: impersonation.start; the central one: tenant.impersonate) are
-// written before the token is issued, so no impersonation goes
-// unrecorded.
-func (p *Provisioner) Impersonate(ctx context.Context, slug, userID, adminID, requestID string) (*Impersonation, error) {
+// UserRef names a tenant user by id or by email: exactly one of the two.
+type UserRef struct {
+	ID, Email string
+}
+
+// check validates r and returns it with its email normalised.
+func (r UserRef) check() (UserRef, error) {
+	switch {
+	case r.ID == "" && r.Email == "":
+		return r, apperr.Validation(apperr.FieldError{Field: "userId", Message: "is required (or email)"})
+	case r.ID != "" && r.Email != "":
+		return r, apperr.Validation(apperr.FieldError{Field: "email", Message: "give userId or email, not both"})
+	case r.ID != "" && !isUUID(r.ID):
+		return r, apperr.Validation(apperr.FieldError{Field: "userId", Message: "must be a user id"})
+	case r.Email != "":
+		email, ok := login.NormalizeEmail(r.Email)
+		if !ok {
+			return r, apperr.Validation(apperr.FieldError{Field: "email", Message: "must be an email address"})
+		}
+		r.Email = email
+	}
+	return r, nil
+}
+
+// find returns the user r names, or tenantdb.ErrUserNotFound.
+func (r UserRef) find(ctx context.Context, db sqlx.QueryerContext) (*tenantdb.User, error) {
+	if r.ID != "" {
+		return tenantdb.UserByID(ctx, db, r.ID)
+	}
+	return tenantdb.UserByEmail(ctx, db, r.Email)
+}
+
+// Impersonate gives a central admin a token of the user who names, an
+// active user of an active tenant, whose act claim names the admin. Both
+// audit logs (the tenant's: impersonation.start; the central one:
+// tenant.impersonate) are written before the token is issued, so no
+// impersonation goes unrecorded.
+func (p *Provisioner) Impersonate(ctx context.Context, slug string, who UserRef, adminID, requestID string) (*Impersonation, error) {
 	if p.opts.Audit == nil || p.opts.Keys == nil {
 		return nil, errNoCentralAudit
 	}
-	if !isUUID(userID) {
-		return nil, apperr.Validation(apperr.FieldError{Field: "userId", Message: "must be a user id"})
+	who, err := who.check()
+	if err != nil {
+		return nil, err
 	}
 	var u *tenantdb.User
 	t, err := p.withActiveTenant(ctx, slug, func(db *sqlx.DB) error {
 		var err error
-		if u, err = tenantdb.UserByID(ctx, db, userID); err != nil {
+		if u, err = who.find(ctx, db); err != nil {
 			return err
 		}
 		if !u.IsActive {
 			return tenantdb.ErrUserNotFound
 		}
-		return tenantdb.Audit(ctx, db, p.now(), tenantdb.CentralCaller(adminID, requestID), "impersonation.start", "user", userID, u.Email)
+		return tenantdb.Audit(ctx, db, p.now(), tenantdb.CentralCaller(adminID, requestID), "impersonation.start", "user", u.ID, u.Email)
 	})
 	if err != nil {
 		return nil, err

@@ -179,6 +179,8 @@ func tagOf(path string) string {
 			return t
 		}
 		return "Application"
+	case path == "/" || strings.HasPrefix(path, "/console"):
+		return "Console"
 	default:
 		return "Operations"
 	}
@@ -205,6 +207,7 @@ func apiTags() openapi3.Tags {
 		"Invitations": "Invitations to join a tenant.", "API keys": "A tenant's API keys.",
 		"Records": "The tenant's JSON record store.", "Application": "Routes the application adds.",
 		"Operations": "Health, readiness, metrics and this document.",
+		"Console":    "The admin console: a page for people, served from the binary.",
 	}
 	names := make([]string, 0, len(desc))
 	for n := range desc {

@@ -7,7 +7,7 @@ var publicRoutes = map[string]bool{
 	"POST /api/central/auth/login": true, "POST /api/central/auth/register": true,
 	"POST /api/central/auth/refresh": true, "POST /api/central/auth/logout": true,
 	"POST /api/auth/register": true, "POST /api/auth/login": true, "POST /api/auth/refresh": true,
-	"POST /api/auth/logout": true, "POST /api/invitations/accept": true,
+	"POST /api/auth/logout": true, "POST /api/invitations/accept": true, "GET /api/auth/tenant": true,
 	"GET /healthz": true, "GET /readyz": true, "GET /metrics": true, "GET /api/openapi.json": true,
 }
 
@@ -29,6 +29,13 @@ var operations = map[string]Operation{
 		Description: "Swagger UI, served from the binary under its own Content-Security-Policy; it shows this document.",
 		Answers:     map[int]any{http.StatusOK: nil, http.StatusNotModified: nil}},
 	"GET /api/docs/:file": {Summary: "A file of the API reference page (script, stylesheet, licence)", ContentType: "*/*",
+		Answers: map[int]any{http.StatusOK: nil, http.StatusNotModified: nil}, Errors: []int{http.StatusNotFound}},
+	"GET /": {Summary: "Send a browser to the admin console", Description: "302 to /console/, without a body.",
+		Answers: map[int]any{http.StatusFound: nil}},
+	"GET /console/*path": {Summary: "The admin console (an HTML page) and its files", ContentType: "*/*",
+		Description: "A built file (app.js, app.css, app.js.map) by its name, with its type and an ETag; any other path " +
+			"is the console's page (its script renders the path), under its own Content-Security-Policy. A name at the top " +
+			"with an extension that is no file is a 404.",
 		Answers: map[int]any{http.StatusOK: nil, http.StatusNotModified: nil}, Errors: []int{http.StatusNotFound}},
 
 	"POST /api/central/auth/login": {Summary: "Log a central admin in", Body: credentials{}, Answers: ok(sessionView{}),
@@ -68,8 +75,9 @@ var operations = map[string]Operation{
 		Answers:     noContent, Query: []Param{{Name: "purge", Type: "boolean", Description: "drop the database and DB user too"}},
 		Errors: []int{http.StatusConflict}},
 	"POST /api/central/tenants/:slug/impersonate": {Summary: "Act as a tenant user (superadmin)",
-		Description: "A tenant access token (lifetime SILO_ACCESS_TOKEN_TTL) naming the superadmin in its act claim; audited in both logs.",
-		Body:        impersonateRequest{}, Answers: ok(impersonationAnswer{}), Errors: []int{http.StatusConflict}},
+		Description: "The user is named by userId or by email (exactly one). A tenant access token (lifetime SILO_ACCESS_TOKEN_TTL) " +
+			"naming the superadmin in its act claim; audited in both logs.",
+		Body: impersonateRequest{}, Answers: ok(impersonationAnswer{}), Errors: []int{http.StatusConflict}},
 	"GET /api/central/migrations/status": {Summary: "Every tenant's schema version", Answers: ok(fleetStatusAnswer{})},
 
 	"GET /api/central/admins":        {Summary: "List central admins (superadmin)", Answers: ok(adminsAnswer{}), Query: paged},
@@ -91,6 +99,10 @@ var operations = map[string]Operation{
 	"POST /api/auth/register": {Summary: "Sign up to a tenant", Description: "Only when the tenant allows public sign-up (else 403).",
 		Body: registerRequest{}, Answers: created(tenantUserAnswer{}),
 		Errors: []int{http.StatusConflict, http.StatusTooManyRequests}},
+	"GET /api/auth/tenant": {Summary: "The tenant's branding, for a login page",
+		Description: "The tenant the request resolves to (x-tenant-id, subdomain or custom domain): its slug, the name to show, " +
+			"primary colour, logo and whether it takes sign-ups. Nothing else; no credentials, no password hashing.",
+		Answers: ok(brandingAnswer{})},
 	"POST /api/auth/login": {Summary: "Log a tenant user in", Body: credentials{}, Answers: ok(tenantSessionView{}),
 		Errors: []int{http.StatusUnauthorized, http.StatusTooManyRequests}},
 	"POST /api/auth/refresh": {Summary: "Exchange a tenant refresh token for new tokens", Body: refreshRequest{},

@@ -14,7 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3gen"
 )
 
-var pathParam = regexp.MustCompile(`:([A-Za-z_]+)`)
+var pathParam = regexp.MustCompile(`[:*]([A-Za-z_]+)`)
 
 // schemaSet turns Go types into the document's component schemas: one
 // generator for request bodies (a field is required when tagged
@@ -136,7 +136,7 @@ func (s *schemaSet) schema(v any, request bool) (*openapi3.SchemaRef, error) {
 // operation is op as an OpenAPI operation of method and path.
 func (s *schemaSet) operation(method, path string, op Operation, auth authKind, perm string) (*openapi3.Operation, error) {
 	o := openapi3.NewOperation()
-	o.OperationID = strings.ToLower(method) + strings.NewReplacer("/", "_", ":", "", "-", "_", ".", "_").Replace(path)
+	o.OperationID = strings.ToLower(method) + strings.NewReplacer("/", "_", ":", "", "*", "", "-", "_", ".", "_").Replace(path)
 	o.Summary, o.Description = op.Summary, op.Description
 	o.Tags = []string{tagOf(path)}
 	o.Security = security(auth)
@@ -182,6 +182,8 @@ func (s *schemaSet) answer(status int, body any, op Operation) (*openapi3.Respon
 	case status == http.StatusNoContent || status == http.StatusNotModified:
 	case op.ContentType == "application/json":
 		r.Content = openapi3.NewContentWithSchema(openapi3.NewObjectSchema(), []string{op.ContentType})
+	case op.ContentType == "*/*": // files of several types, JSON among them
+		r.Content = openapi3.NewContentWithSchema(&openapi3.Schema{}, []string{op.ContentType})
 	case op.ContentType != "":
 		r.Content = openapi3.NewContentWithSchema(openapi3.NewStringSchema(), []string{op.ContentType})
 	case body != nil:

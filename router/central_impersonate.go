@@ -4,10 +4,13 @@ import (
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/silo-dev/silo/provisioning"
 )
 
 type impersonateRequest struct {
-	UserID string `json:"userId" api:"required"`
+	UserID string `json:"userId" doc:"the user's id; or give email instead"`
+	Email  string `json:"email" doc:"the user's email, instead of userId"`
 }
 
 // impersonate gives a superadmin an access token of a tenant user, which
@@ -19,7 +22,8 @@ func (h *handlers) impersonate(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	imp, err := h.tenants.Impersonate(c.Request.Context(), c.Param("slug"), in.UserID, currentAdmin(c).ID, requestID(c))
+	imp, err := h.tenants.Impersonate(c.Request.Context(), c.Param("slug"),
+		provisioning.UserRef{ID: in.UserID, Email: in.Email}, currentAdmin(c).ID, requestID(c))
 	if err != nil {
 		Fail(c, err)
 		return
@@ -30,5 +34,4 @@ func (h *handlers) impersonate(c *gin.Context) {
 		User:   impersonatedAs{ID: u.ID, Email: u.Email, FirstName: u.FirstName, LastName: u.LastName},
 		Tenant: tenantRef{Slug: t.Slug, Name: t.Name},
 	})
-
 }

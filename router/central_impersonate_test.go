@@ -32,6 +32,26 @@ func TestImpersonate(t *testing.T) {
 		s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: path, Token: super, Body: map[string]string{"userId": "1' OR '1'='1"}})
 		s.Expect(t, 404, "NOT_FOUND", testsilo.Request{Method: "POST", Path: path, Token: super, Body: map[string]string{"userId": "01a21284-9322-7bbd-8f49-73c47e0f1394"}})
 		s.Expect(t, 404, "TENANT_NOT_FOUND", testsilo.Request{Method: "POST", Path: "/api/central/tenants/nope/impersonate", Token: super, Body: map[string]string{"userId": userID}})
+		before := s.rows()
+		for _, body := range []map[string]string{{}, {"userId": "", "email": ""}, {"email": "not an email"},
+			{"userId": userID, "email": adminOf("imp")}, {"email": "Admin <" + adminOf("imp") + ">"}} {
+			s.Expect(t, 400, "VALIDATION_FAILED", testsilo.Request{Method: "POST", Path: path, Token: super, Body: body})
+		}
+		s.Expect(t, 404, "NOT_FOUND", testsilo.Request{Method: "POST", Path: path, Token: super, Body: map[string]string{"email": "nobody@imp.test"}})
+		if s.rows() != before {
+			t.Fatal("refused impersonation changed the database")
+		}
+	})
+	t.Run("ByEmail", func(t *testing.T) {
+		r := s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: path, Token: super,
+			Body: map[string]string{"email": " " + strings.ToUpper(adminOf("imp"))}})
+		if r.Obj("user")["id"] != userID || r.Obj("user")["email"] != adminOf("imp") {
+			t.Fatalf("impersonation by email = %s", r.Raw)
+		}
+		me := s.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: mePath, Tenant: "imp", Token: r.Str("access_token")})
+		if me.Obj("user")["id"] != userID || me.JSON["impersonatedBy"] != superID {
+			t.Fatalf("me = %s", me.Raw)
+		}
 	})
 	t.Run("Superadmin", func(t *testing.T) {
 		r := s.Expect(t, 200, "", testsilo.Request{Method: "POST", Path: path, Token: super, Body: map[string]string{"userId": userID}})

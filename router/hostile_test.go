@@ -685,6 +685,10 @@ var hostilePublic = map[string]bool{
 	"POST /api/auth/logout": true, "POST /api/invitations/accept": true,
 }
 
+// hostileOpen are the tenant routes that answer anyone, credentials or
+// not (TestTenantBranding covers them).
+var hostileOpen = map[string]bool{"GET /api/auth/tenant": true}
+
 // fillPath replaces the route's parameters with value(name).
 func fillRoute(pattern string, value func(param string) string) string {
 	segs := strings.Split(pattern, "/")
@@ -771,9 +775,10 @@ func (f *hostileFixture) catalogue(t testing.TB) []hostileCase {
 	_ = zw.Close()
 	for _, rt := range f.hostileRoutes(t) {
 		key := rt.Method + " " + rt.Path
-		if !strings.HasPrefix(rt.Path, "/api/") || rt.Path == "/api/openapi.json" || strings.HasPrefix(rt.Path, "/api/docs") {
-			// Operations routes and the API reference answer anyone; only a
-			// non-JSON body is refused.
+		if !strings.HasPrefix(rt.Path, "/api/") || rt.Path == "/api/openapi.json" || strings.HasPrefix(rt.Path, "/api/docs") ||
+			hostileOpen[key] {
+			// Operations routes, the pages and the tenant's branding answer
+			// anyone; only a non-JSON body is refused.
 			add(hostileCase{name: "generic/" + key + "/text-body", method: rt.Method, path: rt.Path, body: "hello",
 				headers: []string{"Content-Type", "text/plain"}, want: 415, code: "UNSUPPORTED_MEDIA_TYPE"})
 			continue

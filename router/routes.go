@@ -21,6 +21,8 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler, extra []TenantRout
 	e.GET("/api/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", h.spec) })
 	e.GET("/api/docs", apiDocsPage)
 	e.GET("/api/docs/:file", apiDocsAsset)
+	e.GET("/", toConsole)
+	e.GET("/console/*path", consolePage)
 
 	c := e.Group("/api/central")
 	c.POST("/auth/login", h.centralLogin)
@@ -58,6 +60,7 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler, extra []TenantRout
 	// The tenant plane: every route resolves its tenant and leases the
 	// tenant's pooled connection first.
 	t := e.Group("/api", h.requireTenant, h.tenantDB)
+	t.GET("/auth/tenant", h.tenantBranding)
 	t.POST("/auth/register", h.tenantRegister)
 	t.POST("/auth/login", h.tenantLogin)
 	t.POST("/auth/refresh", h.tenantRefresh)

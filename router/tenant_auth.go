@@ -96,6 +96,39 @@ func (h *handlers) tenantLogin(c *gin.Context) {
 	h.tenantSession(c, s)
 }
 
+// brandingView is what a login page may show of the tenant a request
+// resolves to, before anyone logs in: its settings' branding and whether
+// it takes sign-ups. Nothing else of the tenant (no id, status, domains,
+// database or users).
+type brandingView struct {
+	Slug              string `json:"slug"`
+	Name              string `json:"name" doc:"the name to show: the displayName setting, else the tenant's name"`
+	PrimaryColor      string `json:"primaryColor" doc:"#rrggbb, or empty for the default"`
+	LogoURL           string `json:"logoUrl" doc:"an https URL, or empty"`
+	AllowPublicSignup bool   `json:"allowPublicSignup"`
+}
+
+type brandingAnswer struct {
+	Tenant brandingView `json:"tenant"`
+}
+
+// tenantBranding answers the tenant's branding: one read of its settings,
+// no credentials checked and no password hashed.
+func (h *handlers) tenantBranding(c *gin.Context) {
+	t := currentTenant(c)
+	s, err := h.store(c).Settings(c.Request.Context())
+	if err != nil {
+		Fail(c, err)
+		return
+	}
+	name := s.DisplayName
+	if name == "" {
+		name = t.Name
+	}
+	c.JSON(http.StatusOK, brandingAnswer{Tenant: brandingView{Slug: t.Slug, Name: name, PrimaryColor: s.PrimaryColor,
+		LogoURL: s.LogoURL, AllowPublicSignup: s.AllowPublicSignup}})
+}
+
 func (h *handlers) tenantRefresh(c *gin.Context) {
 	var in refreshRequest
 	if err := Decode(c, &in); err != nil {

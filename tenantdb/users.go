@@ -89,6 +89,16 @@ func UserByID(ctx context.Context, db sqlx.QueryerContext, id string) (*User, er
 	return &u, nil
 }
 
+// UserByEmail returns the tenant user with email (lower-cased), or
+// ErrUserNotFound.
+func UserByEmail(ctx context.Context, db sqlx.QueryerContext, email string) (*User, error) {
+	u, err := userByEmail(ctx, db, email)
+	if err == nil && u == nil {
+		err = ErrUserNotFound
+	}
+	return u, err
+}
+
 // userByEmail returns the tenant user with email (lower-cased), or nil.
 func userByEmail(ctx context.Context, db sqlx.QueryerContext, email string) (*User, error) {
 	var u User

@@ -58,10 +58,12 @@ func startServe(t *testing.T, env map[string]string) (string, func() error) {
 		close(done)
 	}()
 	lines := bufio.NewScanner(pr)
-	var url string
+	var url, consoleLine string
 	for lines.Scan() {
 		if u, ok := strings.CutPrefix(lines.Text(), "listening on "); ok {
 			url = u
+			lines.Scan()
+			consoleLine = lines.Text()
 			break
 		}
 	}
@@ -70,6 +72,9 @@ func startServe(t *testing.T, env map[string]string) (string, func() error) {
 		cancel()
 		<-done
 		t.Fatalf("serve did not start: %v", runErr)
+	}
+	if want := "admin console: " + url + "/console/"; url != "" && consoleLine != want {
+		t.Errorf("serve printed %q after its address, want %q", consoleLine, want)
 	}
 	stop := func() error {
 		cancel()
@@ -152,6 +157,15 @@ func TestWalkthrough(t *testing.T) {
 	status, me := do(t, req)
 	if status != 200 || me["user"].(map[string]any)["role"] != "superadmin" {
 		t.Fatalf("me: %d %v", status, me)
+	}
+	// The console is where / sends a browser.
+	res, err := http.Get(url + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 || res.Request.URL.Path != "/console/" || res.Header.Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("GET /: %d %s at %s", res.StatusCode, res.Header.Get("Content-Type"), res.Request.URL)
 	}
 	// Registration is closed now that an admin exists.
 	status, _ = postJSON(t, url+"/api/central/auth/register", map[string]string{"email": "x@example.com", "password": "correct horse battery", "firstName": "X", "lastName": "Y"}, "")
@@ -283,5 +297,15 @@ func TestMigrateCentral(t *testing.T) {
 	}
 	if _, _, err := runCmd(t, env, "migrate", "central", "sideways"); err == nil {
 		t.Fatal("unknown action accepted")
+	}
+}
+
+// The address serve prints for people is one this machine reaches.
+func TestReachable(t *testing.T) {
+	for listen, want := range map[string]string{":8080": "127.0.0.1:8080", "0.0.0.0:80": "127.0.0.1:80", "[::]:8443": "127.0.0.1:8443",
+		"127.0.0.1:9": "127.0.0.1:9", "10.1.2.3:8080": "10.1.2.3:8080", "[::1]:8080": "[::1]:8080"} {
+		if got := reachable(listen); got != want {
+			t.Errorf("reachable(%q) = %q, want %q", listen, got, want)
+		}
 	}
 }

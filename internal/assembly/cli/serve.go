@@ -69,6 +69,7 @@ func (s *session) serve(ctx context.Context) error {
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("silo serving", "addr", ln.Addr().String(), "env", cfg.Env, "central", describeDSN(cfg))
 	fmt.Fprintf(stdout, "listening on http://%s\n", ln.Addr())
+	fmt.Fprintf(stdout, "admin console: http://%s/console/\n", reachable(ln.Addr().String()))
 
 	select {
 	case err := <-errc:
@@ -105,13 +106,9 @@ func (s *session) healthcheck(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	host, port, _ := net.SplitHostPort(cfg.Listen)
-	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-		host = "127.0.0.1"
-	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
 	defer cancel()
-	url := "http://" + net.JoinHostPort(host, port) + "/healthz"
+	url := "http://" + reachable(cfg.Listen) + "/healthz"
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -122,4 +119,15 @@ func (s *session) healthcheck(ctx context.Context) error {
 		return fmt.Errorf("unhealthy: GET %s answered %s", url, res.Status)
 	}
 	return nil
+}
+
+// reachable is a listen address as this machine reaches it: an address
+// that listens on every interface (":8080", "0.0.0.0:8080", "[::]:8080")
+// becomes 127.0.0.1 with its port.
+func reachable(listen string) string {
+	host, port, _ := net.SplitHostPort(listen)
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }

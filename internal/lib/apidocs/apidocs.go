@@ -7,12 +7,11 @@
 package apidocs
 
 import (
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
-	"path"
 	"strings"
 	"sync"
+
+	"github.com/silo-dev/silo/internal/lib/webfiles"
 )
 
 //go:embed index.html init.js swagger-ui
@@ -27,13 +26,6 @@ var files embed.FS
 const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"font-src 'self'; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// File is one file of the reference.
-type File struct {
-	Body        []byte
-	ContentType string
-	ETag        string // a strong validator: a hash of Body, quoted
-}
-
 // assets maps the names served under /api/docs/ to their embedded paths.
 var assets = map[string]string{
 	"init.js":                          "init.js",
@@ -45,44 +37,23 @@ var assets = map[string]string{
 }
 
 // loaded reads every file once, on first use.
-var loaded = sync.OnceValue(func() map[string]File {
-	out := map[string]File{"": load("index.html")}
+var loaded = sync.OnceValue(func() map[string]webfiles.File {
+	out := map[string]webfiles.File{"": webfiles.Load(files, "index.html")}
 	for name, p := range assets {
-		out[name] = load(p)
+		out[name] = webfiles.Load(files, p)
 	}
 	return out
 })
 
-func load(p string) File {
-	b, err := files.ReadFile(p)
-	if err != nil {
-		panic(err) // embedded at build time: a missing file is a bug
-	}
-	sum := sha256.Sum256(b)
-	return File{Body: b, ContentType: contentType(p), ETag: `"` + hex.EncodeToString(sum[:16]) + `"`}
-}
-
-func contentType(p string) string {
-	switch path.Ext(p) {
-	case ".html":
-		return "text/html; charset=utf-8"
-	case ".js":
-		return "text/javascript; charset=utf-8"
-	case ".css":
-		return "text/css; charset=utf-8"
-	}
-	return "text/plain; charset=utf-8"
-}
-
 // Page returns the HTML page, which refers to its assets relative to
 // /api/docs (docs/NAME) and to the document as openapi.json.
-func Page() File { return loaded()[""] }
+func Page() webfiles.File { return loaded()[""] }
 
 // Asset returns the file served as /api/docs/NAME, or false when there is
 // none of that name.
-func Asset(name string) (File, bool) {
+func Asset(name string) (webfiles.File, bool) {
 	if name == "" || strings.Contains(name, "/") {
-		return File{}, false
+		return webfiles.File{}, false
 	}
 	f, ok := loaded()[name]
 	return f, ok

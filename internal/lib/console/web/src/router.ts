@@ -11,7 +11,7 @@ export interface Route {
   nav?: string;
   /** only superadmins see it in the navigation */
   superadmin?: boolean;
-  /** tenant routes: only users holding this permission see it in the navigation */
+  /** only tenant users holding this permission see it in the navigation */
   permission?: string;
   render(main: HTMLElement, params: Record<string, string>, query: URLSearchParams): void | Promise<void>;
 }
@@ -48,15 +48,41 @@ export function match(path: string): { route: Route; params: Record<string, stri
 }
 
 let go: (path: string) => void = () => {};
+let leaving: (() => void)[] = [];
+
+/**
+ * onLeave runs f when the page that is showing is left (the next
+ * navigation): pages stop what they started, such as live subscriptions.
+ */
+export function onLeave(f: () => void): void {
+  leaving.push(f);
+}
+
+/** leave runs the showing page's onLeave functions (main.ts calls it). */
+export function leave(): void {
+  const fs = leaving;
+  leaving = [];
+  for (const f of fs) {
+    try {
+      f();
+    } catch {
+      // A failing clean-up must not stop the next page.
+    }
+  }
+}
 
 export function onNavigate(f: (path: string) => void): void {
   go = f;
 }
 
-/** navigate shows path (under /console, with an optional query). */
-export function navigate(path: string): void {
-  history.pushState(null, "", base + path);
-  go(path);
+/**
+ * navigate shows path (under /console, with an optional query); replace
+ * replaces the history entry instead of adding one.
+ */
+export function navigate(path: string, replace = false): void {
+  if (replace) history.replaceState(null, "", base + path);
+  else history.pushState(null, "", base + path);
+  go(path.split("?")[0] ?? path);
 }
 
 /** link is an anchor that navigates without reloading. */

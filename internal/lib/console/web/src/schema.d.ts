@@ -4,6 +4,28 @@
  */
 
 export interface paths {
+    "/": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Send a browser to the admin console
+         * @description 302 to /console/, without a body.
+         *
+         *     Who may call: anyone (no credentials).
+         */
+        get: operations["get_"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/api-keys": {
         parameters: {
             query?: never;
@@ -190,6 +212,28 @@ export interface paths {
          *     Who may call: anyone (no credentials).
          */
         post: operations["post_api_auth_register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/auth/tenant": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The tenant's branding, for a login page
+         * @description The tenant the request resolves to (x-tenant-id, subdomain or custom domain): its slug, the name to show, primary colour, logo and whether it takes sign-ups. Nothing else; no credentials, no password hashing.
+         *
+         *     Who may call: anyone (no credentials).
+         */
+        get: operations["get_api_auth_tenant"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -509,7 +553,7 @@ export interface paths {
         put?: never;
         /**
          * Act as a tenant user (superadmin)
-         * @description A tenant access token (lifetime SILO_ACCESS_TOKEN_TTL) naming the superadmin in its act claim; audited in both logs.
+         * @description The user is named by userId or by email (exactly one). A tenant access token (lifetime SILO_ACCESS_TOKEN_TTL) naming the superadmin in its act claim; audited in both logs.
          *
          *     Who may call: a superadmin's access token.
          */
@@ -952,6 +996,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/console/{path}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The admin console (an HTML page) and its files
+         * @description A built file (app.js, app.css, app.js.map) by its name, with its type and an ETag; any other path is the console's page (its script renders the path), under its own Content-Security-Policy. A name at the top with an extension that is no file is a 404.
+         *
+         *     Who may call: anyone (no credentials).
+         */
+        get: operations["get_console_path"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -1138,6 +1204,19 @@ export interface components {
             id: string;
             type: string;
         };
+        Branding: {
+            allowPublicSignup: boolean;
+            /** @description an https URL, or empty */
+            logoUrl: string;
+            /** @description the name to show: the displayName setting, else the tenant's name */
+            name: string;
+            /** @description #rrggbb, or empty for the default */
+            primaryColor: string;
+            slug: string;
+        };
+        BrandingAnswer: {
+            tenant: components["schemas"]["Branding"];
+        };
         Collection: {
             /** Format: int64 */
             count: number;
@@ -1201,7 +1280,10 @@ export interface components {
             upToDate: number;
         };
         ImpersonateRequest: {
-            userId: string;
+            /** @description the user's email, instead of userId */
+            email?: string;
+            /** @description the user's id; or give email instead */
+            userId?: string;
         };
         ImpersonatedAs: {
             email: string;
@@ -1623,6 +1705,31 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    get_: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for the request, echoed in the answer and the logs; without it (or when it does not match), Silo makes one. */
+                "X-Request-Id"?: components["parameters"]["RequestID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Found */
+            302: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+            500: components["responses"]["E500"];
+        };
+    };
     get_api_api_keys: {
         parameters: {
             query?: never;
@@ -2021,6 +2128,39 @@ export interface operations {
             413: components["responses"]["E413"];
             415: components["responses"]["E415"];
             429: components["responses"]["E429"];
+            500: components["responses"]["E500"];
+            503: components["responses"]["E503"];
+        };
+    };
+    get_api_auth_tenant: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for the request, echoed in the answer and the logs; without it (or when it does not match), Silo makes one. */
+                "X-Request-Id"?: components["parameters"]["RequestID"];
+                /** @description The tenant's slug. Optional when the request's host is the tenant's subdomain of the base domain or one of its custom domains. */
+                "x-tenant-id"?: components["parameters"]["TenantID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BrandingAnswer"];
+                };
+            };
+            400: components["responses"]["E400"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
             500: components["responses"]["E500"];
             503: components["responses"]["E503"];
         };
@@ -3240,7 +3380,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "*/*": string;
+                    "*/*": unknown;
                 };
             };
             /** @description Not Modified */
@@ -3894,6 +4034,44 @@ export interface operations {
             415: components["responses"]["E415"];
             500: components["responses"]["E500"];
             503: components["responses"]["E503"];
+        };
+    };
+    get_console_path: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for the request, echoed in the answer and the logs; without it (or when it does not match), Silo makes one. */
+                "X-Request-Id"?: components["parameters"]["RequestID"];
+            };
+            path: {
+                path: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": unknown;
+                };
+            };
+            /** @description Not Modified */
+            304: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            404: components["responses"]["E404"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+            500: components["responses"]["E500"];
         };
     };
     get_healthz: {
