@@ -1,0 +1,137 @@
+package browser_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/silo-dev/silo/internal/testsupport/layout"
+	"github.com/silo-dev/silo/internal/testsupport/testsilo"
+)
+
+// scenario is one file of e2e/ (name.mjs), run as a subtest.
+type scenario struct {
+	name string
+	// waits names the console pages it needs that are not there yet: it
+	// runs only when SILO_E2E_SCENARIOS names it (or is "all").
+	waits string
+	// setup makes through the API what the scenario needs and gives the
+	// settings to pass it (besides those every scenario gets).
+	setup func(t *testing.T, s *site) map[string]string
+}
+
+// scenarios run in this order, on one Silo; each has tenants of its own,
+// except that those of the logins share acme.
+var scenarios = []scenario{
+	{name: "central-login"},
+	{name: "tenant-login-field", setup: tenant("acme")},
+	{name: "tenant-login-subdomain", setup: tenant("acme"), waits: "the login page reading the tenant from the host"},
+	{name: "login-errors", setup: tenant("acme")},
+	{name: "create-tenant", waits: "the central tenant pages"},
+	{name: "suspend-tenant", setup: tenant("globex"), waits: "the central tenant pages"},
+	{name: "impersonate", setup: impersonation, waits: "the central tenant pages (Impersonate)"},
+	{name: "invite", setup: tenant("hooli"), waits: "the tenant users page (Invite) and /console/invite"},
+	{name: "api-key", setup: tenant("umbrella"), waits: "the tenant API keys page"},
+	{name: "record-conflict", setup: record, waits: "the tenant records pages"},
+	{name: "fleet-live", waits: "the events backend and the fleet page"},
+	{name: "session-end", setup: member},
+}
+
+// TestConsole runs the browser scenarios against a Silo of its own.
+func TestConsole(t *testing.T) {
+	tl := findTools(t)
+	root, _, err := layout.ModuleRoot(tl.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &site{Env: testsilo.Start(t, nil), tenants: map[string]bool{}}
+	servesConsole(t, s.URL)
+	u, err := url.Parse(s.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.AdminToken() // the superadmin every scenario logs in as
+	common := map[string]string{
+		"SILO_URL": s.URL, "SILO_PORT": u.Port(), "SILO_BASE_DOMAIN": s.Config.BaseDomain,
+		"SILO_CENTRAL_EMAIL": testsilo.Superadmin, "SILO_PASSWORD": testsilo.Password,
+		"SILO_CHROMIUM": tl.chromium, "SILO_SCREENSHOTS": filepath.Join(root, "docs", "console"),
+	}
+	chosen := selected()
+	var waiting []string
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			if sc.waits != "" && !chosen["all"] && !chosen[sc.name] {
+				waiting = append(waiting, sc.name)
+				t.Skipf("waits for %s (SILO_E2E_SCENARIOS=%s runs it)", sc.waits, sc.name)
+			}
+			vars := map[string]string{}
+			if sc.setup != nil {
+				vars = sc.setup(t, s)
+			}
+			for k, v := range common {
+				vars[k] = v
+			}
+			runScenario(t, tl, sc.name, vars)
+		})
+	}
+	if len(waiting) > 0 {
+		t.Logf("scenarios waiting for console pages: %s", strings.Join(waiting, ", "))
+	}
+}
+
+// selected are the scenarios SILO_E2E_SCENARIOS names ("all": every one).
+func selected() map[string]bool {
+	out := map[string]bool{}
+	for _, n := range strings.Split(os.Getenv("SILO_E2E_SCENARIOS"), ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out[n] = true
+		}
+	}
+	return out
+}
+
+// servesConsole fails t unless Silo serves the console's page at /console/
+// under a Content-Security-Policy.
+func servesConsole(t *testing.T, base string) {
+	t.Helper()
+	res, err := http.Get(base + "/console/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /console/ answered %d %q: Silo does not serve the console", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
+		t.Fatalf("GET /console/ has no Content-Security-Policy with script-src 'self': %q", csp)
+	}
+}
+
+// runScenario runs e2e/name.mjs with vars in its environment and fails t
+// unless it passes; its output (each step, timed) goes to the test log.
+func runScenario(t *testing.T, tl tools, name string, vars map[string]string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, tl.node, name+".mjs")
+	cmd.Dir = tl.dir
+	cmd.Env = os.Environ()
+	for k, v := range vars {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.WaitDelay = 10 * time.Second
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	took := time.Since(start).Round(time.Millisecond)
+	if err != nil {
+		t.Errorf("scenario %s failed after %s (%v):\n%s", name, took, err, out)
+		return
+	}
+	t.Logf("scenario %s passed in %s:\n%s", name, took, out)
+}

@@ -1,0 +1,232 @@
+// What every browser scenario of the console shares: the settings the Go
+// test passes by environment, Debian's chromium driven by playwright-core,
+// pages that record every console message, CSP violation, page error and
+// server error (any of which fails the scenario), the login steps, a small
+// API client for what a scenario checks behind the page, and screenshots.
+//
+// A scenario is a file that calls run(name, async (s) => { … }). It exits 0
+// when every step passed and 1 otherwise, printing why.
+import { chromium } from "playwright-core";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+
+/** need reads a setting the Go test must pass. */
+export function need(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set (the Go test of internal/testsupport/browser sets it)`);
+  return v;
+}
+
+export const settings = {
+  url: need("SILO_URL"), // the Silo on a host that names no tenant
+  port: need("SILO_PORT"),
+  baseDomain: need("SILO_BASE_DOMAIN"),
+  centralEmail: need("SILO_CENTRAL_EMAIL"),
+  password: need("SILO_PASSWORD"), // every user's password
+  chromium: process.env.SILO_CHROMIUM || "/usr/bin/chromium",
+  screenshots: process.env.SILO_SCREENSHOTS || "",
+};
+
+/** tenantURL is path on tenant slug's own subdomain of the base domain. */
+export function tenantURL(slug, path) {
+  return `http://${slug}.${settings.baseDomain}:${settings.port}${path}`;
+}
+
+/** consoleURL is path under /console on the host that names no tenant. */
+export function consoleURL(path) {
+  return `${settings.url}/console${path}`;
+}
+
+const launchArgs = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+  "--no-first-run",
+  // Tenant subdomains reach the test server without any DNS.
+  `--host-resolver-rules=MAP *.${process.env.SILO_BASE_DOMAIN} 127.0.0.1`,
+];
+
+// Chrome logs every fetch answered 4xx as a console error; scenarios that
+// log in with a wrong password expect those answers, and check what the
+// page says instead.
+const expectedNetworkNoise = /^Failed to load resource: the server responded with a status of 4\d\d\b/;
+
+/** Scenario is what a scenario's body is given. */
+class Scenario {
+  constructor(browser) {
+    this.browser = browser;
+    this.problems = [];
+    this.contexts = [];
+  }
+
+  /** page opens a page in a context of its own (a separate browser session). */
+  async page(options = {}) {
+    const context = await this.browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+    context.setDefaultTimeout(15_000);
+    context.setDefaultNavigationTimeout(15_000);
+    this.contexts.push(context);
+    await context.exposeBinding("__siloReportViolation", (_source, v) => {
+      this.problems.push(`CSP violation: ${v.directive} blocked ${v.blocked || "inline code"} at ${v.source}:${v.line}`);
+    });
+    // Injected by the browser, not by the page, so the page's own policy
+    // does not apply to it.
+    await context.addInitScript(() => {
+      document.addEventListener("securitypolicyviolation", (e) => {
+        // eslint-disable-next-line no-undef
+        window.__siloReportViolation({ directive: e.violatedDirective, blocked: e.blockedURI, source: e.sourceFile, line: e.lineNumber });
+      });
+    });
+    const page = await context.newPage();
+    page.on("console", (msg) => {
+      if (!expectedNetworkNoise.test(msg.text())) this.problems.push(`console ${msg.type()}: ${msg.text()}`);
+    });
+    page.on("pageerror", (err) => this.problems.push(`page error: ${err.message}`));
+    page.on("response", (res) => {
+      if (res.status() >= 500) this.problems.push(`${res.request().method()} ${res.url()} answered ${res.status()}`);
+      if (res.request().isNavigationRequest() && new URL(res.url()).pathname.startsWith("/console")) {
+        const csp = res.headers()["content-security-policy"] ?? "";
+        if (!/script-src 'self'/.test(csp)) this.problems.push(`${res.url()} came without the console's Content-Security-Policy (got ${JSON.stringify(csp)})`);
+      }
+    });
+    page.on("requestfailed", (req) => {
+      const why = req.failure()?.errorText ?? "";
+      if (why !== "net::ERR_ABORTED") this.problems.push(`${req.method()} ${req.url()} failed: ${why}`);
+    });
+    return page;
+  }
+
+  /** step runs one named step, logging it. */
+  async step(name, f) {
+    const t0 = Date.now();
+    process.stdout.write(`  ${name} … `);
+    const out = await f();
+    process.stdout.write(`ok (${Date.now() - t0} ms)\n`);
+    return out;
+  }
+
+  /** shot saves a screenshot of page as <name>.png (docs/console). */
+  async shot(page, name) {
+    if (!settings.screenshots) return;
+    mkdirSync(settings.screenshots, { recursive: true });
+    // No caret, no animation: the same page gives the same picture.
+    await page.screenshot({ path: join(settings.screenshots, `${name}.png`), animations: "disabled", caret: "hide" });
+  }
+}
+
+/** run runs a scenario and exits with its result. */
+export async function run(name, body) {
+  const t0 = Date.now();
+  console.log(`scenario ${name}`);
+  let browser;
+  let failure = null;
+  let s;
+  try {
+    browser = await chromium.launch({ executablePath: settings.chromium, args: launchArgs, timeout: 30_000 });
+    s = new Scenario(browser);
+    await body(s);
+  } catch (err) {
+    failure = err;
+  }
+  if (s) for (const c of s.contexts) await c.close().catch(() => {});
+  await browser?.close().catch(() => {});
+  const problems = s?.problems ?? [];
+  if (failure) {
+    process.stdout.write("\n");
+    console.log(`FAIL ${name}: ${failure.stack ?? failure}`);
+  }
+  for (const p of problems) console.log(`FAIL ${name}: ${p}`);
+  console.log(`${failure || problems.length ? "FAIL" : "PASS"} ${name} (${Date.now() - t0} ms)`);
+  process.exit(failure || problems.length ? 1 : 0);
+}
+
+/** check throws message unless ok. */
+export function check(ok, message) {
+  if (!ok) throw new Error(message);
+}
+
+/** shown waits until locator is visible, and gives its text. */
+export async function shown(locator) {
+  await locator.first().waitFor({ state: "visible" });
+  return (await locator.first().innerText()).trim();
+}
+
+/** alertText waits for the page's alert (role=alert) matching pattern and gives its text. */
+export async function alertText(page, pattern = /\S/) {
+  return shown(page.getByRole("alert").filter({ hasText: pattern }));
+}
+
+/**
+ * plainWords checks that message reads as words for a person: not a code
+ * (INVALID_CREDENTIALS), not JSON, not a bare status, not a stack.
+ */
+export function plainWords(message) {
+  check(message.length > 0, "the message is empty");
+  for (const bad of [/\b[A-Z]+_[A-Z_]+\b/, /[{}]/, /\bundefined\b/, /\[object /, /^\s*\d{3}\s*$/, /\bat \w+ \(/]) {
+    check(!bad.test(message), `the message ${JSON.stringify(message)} is not in plain words (matches ${bad})`);
+  }
+  return message;
+}
+
+/** loginForm fills the login form and submits it. */
+export async function submitLogin(page, { email, password, tenant, central = false }) {
+  await page.getByLabel("Email", { exact: true }).fill(email);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  const box = page.getByLabel("Login as Central Admin");
+  if (central) await box.check();
+  else if (await box.isChecked()) await box.uncheck();
+  if (tenant !== undefined) await page.getByLabel("Tenant ID", { exact: true }).fill(tenant);
+  await page.getByRole("button", { name: "Log in" }).click();
+}
+
+/** loginCentral logs the central superadmin in on page. */
+export async function loginCentral(page, email = settings.centralEmail) {
+  await page.goto(consoleURL("/login"));
+  await submitLogin(page, { email, password: settings.password, central: true });
+  await page.waitForURL(/\/console\/central/);
+}
+
+/** loginTenant logs a tenant user in on page, naming the tenant in the Tenant ID field. */
+export async function loginTenant(page, tenant, email) {
+  await page.goto(consoleURL("/login"));
+  await submitLogin(page, { email, password: settings.password, tenant });
+  await page.waitForURL(/\/console\/tenant/);
+}
+
+/** api calls Silo's API directly (for what a scenario checks behind the page). */
+export async function api(method, path, { token, tenant, body } = {}) {
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (tenant) headers["x-tenant-id"] = tenant;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const res = await fetch(settings.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await res.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON
+  }
+  return { status: res.status, json, text };
+}
+
+/** centralToken logs the central superadmin in over the API. */
+export async function centralToken() {
+  const res = await api("POST", "/api/central/auth/login", { body: { email: settings.centralEmail, password: settings.password } });
+  check(res.status === 200, `central login answered ${res.status}: ${res.text}`);
+  return res.json.access_token;
+}
+
+/** storedSession is the console's session kept in the page's sessionStorage. */
+export async function storedSession(page) {
+  const raw = await page.evaluate(() => {
+    for (let i = 0; i < sessionStorage.length; i++) {
+      const k = sessionStorage.key(i);
+      if (k && k.startsWith("silo.")) return sessionStorage.getItem(k);
+    }
+    return null;
+  });
+  check(raw, "the console keeps no session in sessionStorage");
+  return JSON.parse(raw);
+}
