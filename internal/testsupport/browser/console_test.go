@@ -39,7 +39,7 @@ var scenarios = []scenario{
 	{name: "invite", setup: tenant("hooli"), waits: "the tenant users page (Invite) and /console/invite"},
 	{name: "api-key", setup: tenant("umbrella"), waits: "the tenant API keys page"},
 	{name: "record-conflict", setup: record, waits: "the tenant records pages"},
-	{name: "fleet-live", waits: "the events backend and the fleet page"},
+	{name: "fleet-live", setup: fleet, waits: "the events backend and the fleet page"},
 	{name: "session-end", setup: member},
 }
 

@@ -59,3 +59,11 @@ func record(t *testing.T, s *site) map[string]string {
 	return map[string]string{"TENANT": "stark", "TENANT_EMAIL": testsilo.TenantOf("stark").AdminEmail,
 		"COLLECTION": "todos", "RECORD_ID": id, "RECORD_TITLE": "Ship the console"}
 }
+
+// fleet: a few tenants for a fleet run to go through.
+func fleet(t *testing.T, s *site) map[string]string {
+	for _, slug := range []string{"fleet-a", "fleet-b", "fleet-c"} {
+		s.ensure(t, slug)
+	}
+	return map[string]string{}
+}

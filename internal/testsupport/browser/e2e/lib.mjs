@@ -230,3 +230,65 @@ export async function storedSession(page) {
   check(raw, "the console keeps no session in sessionStorage");
   return JSON.parse(raw);
 }
+
+/** nav is the header's navigation link called name. */
+export function nav(page, name) {
+  return page.getByRole("navigation").getByRole("link", { name, exact: true }).first();
+}
+
+/** control is the button, or else the link, called name (a string is matched exactly). */
+export function control(scope, name) {
+  const exact = typeof name === "string";
+  return scope.getByRole("button", { name, exact }).or(scope.getByRole("link", { name, exact })).first();
+}
+
+/** input is the form control labelled by pattern. */
+export function input(scope, pattern) {
+  return scope.getByLabel(pattern).first();
+}
+
+/** submit clicks the submit button of the form holding the page's visible inputs. */
+export async function submit(page, name) {
+  await page.locator("form").filter({ has: page.getByRole("button", { name }) }).last()
+    .getByRole("button", { name }).last().click();
+}
+
+/** mainText is what the page's main element says, the values of its inputs included. */
+export async function mainText(page) {
+  return page.locator("main").evaluate((m) => {
+    const values = [...m.querySelectorAll("input, textarea, output")].map((e) => e.value ?? e.textContent);
+    const links = [...m.querySelectorAll("a[href]")].map((a) => a.getAttribute("href"));
+    return [m.innerText, ...values, ...links].join("\n");
+  });
+}
+
+/** waitForMain waits until the main element's text (see mainText) matches pattern, and gives the match. */
+export async function waitForMain(page, pattern, timeout = 15_000) {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const m = (await mainText(page)).match(pattern);
+    if (m) return m;
+    if (Date.now() > end) throw new Error(`the page never showed ${pattern}: ${(await mainText(page)).slice(0, 500)}`);
+    await page.waitForTimeout(100);
+  }
+}
+
+/** openTenant goes from the central Tenants page to tenant slug's own page. */
+export async function openTenant(page, slug) {
+  await nav(page, "Tenants").click();
+  await shown(page.getByText(slug, { exact: false }));
+  await page.getByRole("link", { name: new RegExp(`^(${slug}|${slug.toUpperCase()})$`) }).first().click();
+  await shown(page.getByRole("heading", { level: 1 }));
+}
+
+/** eventually retries f until it gives a truthy value (or timeout ms passed). */
+export async function eventually(what, f, timeout = 15_000) {
+  const end = Date.now() + timeout;
+  let last;
+  for (;;) {
+    last = await f();
+    if (last) return last;
+    if (Date.now() > end) throw new Error(`${what} never happened`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

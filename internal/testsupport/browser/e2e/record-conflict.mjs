@@ -1,0 +1,44 @@
+// (i) Two browsers edit one record: the first save wins, the second meets
+// 412 and says so in plain words, changing nothing.
+import { alertText, api, check, control, eventually, input, loginTenant, nav, need, plainWords, run, settings, shown } from "./lib.mjs";
+
+const slug = need("TENANT");
+const email = need("TENANT_EMAIL");
+const collection = need("COLLECTION");
+const id = need("RECORD_ID");
+const title = need("RECORD_TITLE");
+
+async function openRecord(page) {
+  await loginTenant(page, slug, email);
+  await nav(page, "Records").click();
+  await page.getByRole("link", { name: collection }).first().click();
+  await page.getByRole("link", { name: new RegExp(`${title}|${id}`) }).first().click();
+  return input(page, /data/i);
+}
+
+async function stored() {
+  const login = await api("POST", "/api/auth/login", { tenant: slug, body: { email, password: settings.password } });
+  return (await api("GET", `/api/collections/${collection}/records/${id}`, { tenant: slug, token: login.json.access_token })).json?.record;
+}
+
+run("record-conflict", async (s) => {
+  const first = await s.page();
+  const second = await s.page();
+  const a = await s.step("the record open in two browsers", () => openRecord(first));
+  const b = await openRecord(second);
+  await shown(b);
+  await s.step("the first save goes through", async () => {
+    await a.fill(JSON.stringify({ title, done: true }));
+    await control(first, "Save").click();
+    await eventually("version 2 stored", async () => (await stored())?.version === 2);
+  });
+  await s.step("the second meets the change, in plain words", async () => {
+    await b.fill(JSON.stringify({ title: "Someone else's edit", done: false }));
+    await control(second, "Save").click();
+    const msg = plainWords(await alertText(second, /changed|conflict|someone|reload|version/i));
+    check(msg.length > 0, "no message");
+    await s.shot(second, "record-conflict");
+    const rec = await stored();
+    check(rec.version === 2 && rec.data.done === true, `the second save changed the record: ${JSON.stringify(rec)}`);
+  });
+});
