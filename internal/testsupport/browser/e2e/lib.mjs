@@ -94,6 +94,7 @@ class Scenario {
       const why = req.failure()?.errorText ?? "";
       if (why !== "net::ERR_ABORTED") this.problems.push(`${req.method()} ${req.url()} failed: ${why}`);
     });
+    trackCalls(page);
     return page;
   }
 
@@ -112,6 +113,45 @@ class Scenario {
     mkdirSync(settings.screenshots, { recursive: true });
     // No caret, no animation: the same page gives the same picture.
     await page.screenshot({ path: join(settings.screenshots, `${name}.png`), animations: "disabled", caret: "hide" });
+  }
+}
+
+/**
+ * trackCalls counts page's API calls in flight, for settled: a scenario
+ * that changes something behind the page waits until the page has done
+ * what it was doing, or its own change would race the page's calls.
+ */
+function trackCalls(page) {
+  let inflight = 0;
+  let last = Date.now();
+  const isAPI = (req) => new URL(req.url()).pathname.startsWith("/api/");
+  page.on("request", (req) => {
+    if (isAPI(req)) inflight++;
+  });
+  const done = (req) => {
+    if (!isAPI(req)) return;
+    inflight--;
+    last = Date.now();
+  };
+  page.on("requestfinished", done);
+  page.on("requestfailed", done);
+  page.callsSettled = () => inflight === 0 && Date.now() - last >= 250;
+}
+
+/**
+ * settled waits until page has rendered its route (its title names the
+ * page's heading, which the console sets once a page is rendered) and no
+ * API call has been in flight for a moment.
+ */
+export async function settled(page) {
+  await page.waitForFunction(() => {
+    const h1 = document.querySelector("main h1")?.textContent;
+    return !!h1 && document.title.startsWith(h1);
+  });
+  const end = Date.now() + 15_000;
+  while (!page.callsSettled()) {
+    if (Date.now() > end) throw new Error("the page's API calls never settled");
+    await page.waitForTimeout(50);
   }
 }
 
@@ -185,6 +225,7 @@ export async function loginCentral(page, email = settings.centralEmail) {
   await page.goto(consoleURL("/login"));
   await submitLogin(page, { email, password: settings.password, central: true });
   await page.waitForURL(/\/console\/central/);
+  await settled(page);
 }
 
 /** loginTenant logs a tenant user in on page, naming the tenant in the Tenant ID field. */
@@ -192,6 +233,7 @@ export async function loginTenant(page, tenant, email) {
   await page.goto(consoleURL("/login"));
   await submitLogin(page, { email, password: settings.password, tenant });
   await page.waitForURL(/\/console\/tenant/);
+  await settled(page);
 }
 
 /** api calls Silo's API directly (for what a scenario checks behind the page). */
