@@ -36,9 +36,9 @@ var scenarios = []scenario{
 	{name: "create-tenant", waits: "the central tenant pages"},
 	{name: "suspend-tenant", setup: tenant("globex"), waits: "the central tenant pages"},
 	{name: "impersonate", setup: impersonation, waits: "the central tenant pages (Impersonate)"},
-	{name: "invite", setup: tenant("hooli"), waits: "the tenant users page (Invite) and /console/invite"},
-	{name: "api-key", setup: tenant("umbrella"), waits: "the tenant API keys page"},
-	{name: "record-conflict", setup: record, waits: "the tenant records pages"},
+	{name: "invite", setup: tenant("hooli"), waits: "/console/invite, the page where an invitation is accepted"},
+	{name: "api-key", setup: tenant("umbrella")},
+	{name: "record-conflict", setup: record},
 	{name: "fleet-live", setup: fleet, waits: "the events backend and the fleet page"},
 	{name: "session-end", setup: member},
 }

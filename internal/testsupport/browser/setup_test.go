@@ -57,7 +57,7 @@ func record(t *testing.T, s *site) map[string]string {
 		Tenant: "stark", Token: token, Body: map[string]any{"data": map[string]any{"title": "Ship the console", "done": false}}})
 	id, _ := r.Obj("record")["id"].(string)
 	return map[string]string{"TENANT": "stark", "TENANT_EMAIL": testsilo.TenantOf("stark").AdminEmail,
-		"COLLECTION": "todos", "RECORD_ID": id, "RECORD_TITLE": "Ship the console"}
+		"COLLECTION": "todos", "RECORD_ID": id}
 }
 
 // fleet: a few tenants for a fleet run to go through.

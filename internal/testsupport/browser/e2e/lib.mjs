@@ -8,6 +8,7 @@
 // when every step passed and 1 otherwise, printing why.
 import { chromium } from "playwright-core";
 import { mkdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 /** need reads a setting the Go test must pass. */
@@ -63,7 +64,7 @@ class Scenario {
 
   /** page opens a page in a context of its own (a separate browser session). */
   async page(options = {}) {
-    const context = await this.browser.newContext({ viewport: { width: 1280, height: 800 }, ...options });
+    const context = await this.browser.newContext({ viewport: { width: 1280, height: 800 }, locale: "en-US", timezoneId: "UTC", ...options });
     context.setDefaultTimeout(15_000);
     context.setDefaultNavigationTimeout(15_000);
     this.contexts.push(context);
@@ -111,7 +112,8 @@ class Scenario {
   async shot(page, name) {
     if (!settings.screenshots) return;
     mkdirSync(settings.screenshots, { recursive: true });
-    // No caret, no animation: the same page gives the same picture.
+    // No focus ring, caret or animation: the same page gives the same picture.
+    await page.evaluate(() => (document.activeElement instanceof HTMLElement) && document.activeElement.blur());
     await page.screenshot({ path: join(settings.screenshots, `${name}.png`), animations: "disabled", caret: "hide" });
   }
 }
@@ -155,6 +157,19 @@ export async function settled(page) {
   }
 }
 
+/** keepEvidence saves a screenshot of every page open when a scenario failed, and says where. */
+async function keepEvidence(name, s) {
+  const dir = join(tmpdir(), "silo-e2e");
+  mkdirSync(dir, { recursive: true });
+  let n = 0;
+  for (const c of s.contexts) {
+    for (const p of c.pages()) {
+      const path = join(dir, `${name}-${++n}.png`);
+      if (await p.screenshot({ path, fullPage: true }).then(() => true, () => false)) console.log(`  page ${n} (${p.url()}) at failure: ${path}`);
+    }
+  }
+}
+
 /** run runs a scenario and exits with its result. */
 export async function run(name, body) {
   const t0 = Date.now();
@@ -169,6 +184,7 @@ export async function run(name, body) {
   } catch (err) {
     failure = err;
   }
+  if (failure && s) await keepEvidence(name, s);
   if (s) for (const c of s.contexts) await c.close().catch(() => {});
   await browser?.close().catch(() => {});
   const problems = s?.problems ?? [];
