@@ -1,12 +1,12 @@
 // (a) A central admin logs in with the "Login as Central Admin" checkbox,
 // by keyboard alone; the session outlives a reload and ends at "Log out".
-import { check, consoleURL, run, settings, shown } from "./lib.mjs";
+import { atLoginURL, check, consoleURL, run, settings, shown } from "./lib.mjs";
 
 run("central-login", async (s) => {
   const page = await s.page();
   await s.step("the console's root leads to the login form", async () => {
     await page.goto(`${settings.url}/`);
-    await page.waitForURL(/\/console\/login$/);
+    await page.waitForURL(atLoginURL);
     await shown(page.getByRole("heading", { name: "Log in" }));
     await shown(page.getByLabel("Tenant ID", { exact: true }));
     await s.shot(page, "login");
@@ -38,9 +38,9 @@ run("central-login", async (s) => {
   });
   await s.step("Log out ends it, for good", async () => {
     await page.getByRole("button", { name: "Log out" }).click();
-    await page.waitForURL(/\/console\/login$/);
+    await page.waitForURL(atLoginURL);
     await page.goto(consoleURL("/central"));
-    await page.waitForURL(/\/console\/login$/);
+    await page.waitForURL(atLoginURL);
     await shown(page.getByLabel("Email", { exact: true }));
   });
   await s.step("the login form fits a phone's screen", async () => {

@@ -28,6 +28,9 @@ export const settings = {
   screenshots: process.env.SILO_SCREENSHOTS || "",
 };
 
+/** atLoginURL matches the login page's address (with the page to return to, if any). */
+export const atLoginURL = /\/console\/login(\?.*)?$/;
+
 /** tenantURL is path on tenant slug's own subdomain of the base domain. */
 export function tenantURL(slug, path) {
   return `http://${slug}.${settings.baseDomain}:${settings.port}${path}`;
@@ -113,7 +116,10 @@ class Scenario {
     if (!settings.screenshots) return;
     mkdirSync(settings.screenshots, { recursive: true });
     // No focus ring, caret or animation: the same page gives the same picture.
-    await page.evaluate(() => (document.activeElement instanceof HTMLElement) && document.activeElement.blur());
+    await page.evaluate(() => {
+      if (document.activeElement instanceof HTMLElement) document.activeElement.blur();
+      window.scrollTo(0, 0);
+    });
     await page.screenshot({ path: join(settings.screenshots, `${name}.png`), animations: "disabled", caret: "hide" });
   }
 }

@@ -1,13 +1,13 @@
 // (c) A wrong password, a missing tenant and an unknown tenant are told in
 // plain words, and the user stays on the login form.
-import { alertText, check, consoleURL, plainWords, run, submitLogin, settings } from "./lib.mjs";
+import { alertText, atLoginURL, check, consoleURL, plainWords, run, settings, submitLogin } from "./lib.mjs";
 
 const tenant = process.env.TENANT ?? "acme";
 
 run("login-errors", async (s) => {
   const page = await s.page();
   await page.goto(consoleURL("/login"));
-  const stays = () => check(/\/console\/login$/.test(page.url()), `left the login page: ${page.url()}`);
+  const stays = () => check(atLoginURL.test(page.url()), `left the login page: ${page.url()}`);
 
   await s.step("a central admin's wrong password", async () => {
     await submitLogin(page, { email: settings.centralEmail, password: "not the password", central: true });

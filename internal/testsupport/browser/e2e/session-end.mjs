@@ -1,6 +1,6 @@
 // (k) A wrong, expired or revoked token anywhere leads back to the login
 // page with a message in plain words, never to a blank page.
-import { alertText, api, check, consoleURL, loginCentral, loginTenant, need, plainWords, run, settings, shown, storedSession } from "./lib.mjs";
+import { alertText, api, atLoginURL, check, consoleURL, loginCentral, loginTenant, need, plainWords, run, settings, shown, storedSession } from "./lib.mjs";
 
 const tenant = need("TENANT");
 const member = need("MEMBER_EMAIL");
@@ -8,7 +8,7 @@ const memberID = need("MEMBER_ID");
 
 /** atLogin checks that page shows the login form with a message. */
 async function atLogin(page) {
-  await page.waitForURL(/\/console\/login$/);
+  await page.waitForURL(atLoginURL);
   await shown(page.getByLabel("Email", { exact: true }));
   return plainWords(await alertText(page));
 }
@@ -39,13 +39,13 @@ run("session-end", async (s) => {
       }
     });
     await page.reload();
-    await page.waitForURL(/\/console\/login$/);
+    await page.waitForURL(atLoginURL);
     await shown(page.getByLabel("Email", { exact: true }));
   });
   await s.step("a deep link without a session", async () => {
     const page = await s.page();
     await page.goto(consoleURL("/central"));
-    await page.waitForURL(/\/console\/login$/);
+    await page.waitForURL(atLoginURL);
     await shown(page.getByLabel("Email", { exact: true }));
     await page.goto(consoleURL("/no/such/page"));
     const text = await page.locator("#app").innerText();

@@ -1,6 +1,6 @@
 // (e) A central admin suspends a tenant; its users are refused at login in
 // plain words; resuming lets them in again.
-import { alertText, api, centralToken, check, consoleURL, control, eventually, loginTenant, loginCentral, need, openTenant, plainWords, run, settings, shown, submitLogin } from "./lib.mjs";
+import { alertText, api, atLoginURL, centralToken, check, consoleURL, control, eventually, loginCentral, loginTenant, need, openTenant, plainWords, run, settings, shown, submitLogin } from "./lib.mjs";
 
 const slug = need("TENANT");
 const email = need("TENANT_EMAIL");
@@ -19,7 +19,7 @@ run("suspend-tenant", async (s) => {
     await control(page, "Suspend").click();
     await shown(page.locator("main").getByText(/\bsuspended\b/i));
     await eventually("the tenant suspended in the API", async () => (await status(token)) === "suspended");
-    await s.shot(page, "tenant");
+    await s.shot(page, "tenant-suspended");
   });
   await s.step("its user is refused at login, in plain words", async () => {
     const user = await s.page();
@@ -27,7 +27,7 @@ run("suspend-tenant", async (s) => {
     await submitLogin(user, { email, password: settings.password, tenant: slug });
     const msg = plainWords(await alertText(user));
     check(/suspended/i.test(msg), `the message does not say the tenant is suspended: ${msg}`);
-    check(/\/console\/login$/.test(user.url()), `left the login page: ${user.url()}`);
+    check(atLoginURL.test(user.url()), `left the login page: ${user.url()}`);
   });
   await s.step("Resume lets them in again", async () => {
     await control(page, "Resume").click();
