@@ -1,9 +1,14 @@
 package browser_test
 
 import (
+	"context"
+	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
+	"github.com/silo-dev/silo/internal/assembly/app"
+	"github.com/silo-dev/silo/internal/assembly/cli"
 	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 )
 
@@ -66,4 +71,16 @@ func fleet(t *testing.T, s *site) map[string]string {
 		s.ensure(t, slug)
 	}
 	return map[string]string{}
+}
+
+// fleetRun runs a fleet migration (silo migrate tenants up) on the
+// scenarios' Silo, as an operator would from another terminal.
+func fleetRun(s *site) error {
+	var out, errOut strings.Builder
+	getenv := func(k string) string { return s.Settings[k] }
+	err := cli.Run(context.Background(), app.Extensions{}, []string{"migrate", "tenants", "up"}, getenv, strings.NewReader(""), &out, &errOut)
+	if err != nil {
+		return fmt.Errorf("silo migrate tenants up: %w: %s", err, errOut.String())
+	}
+	return nil
 }

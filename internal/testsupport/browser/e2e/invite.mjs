@@ -1,6 +1,6 @@
 // (g) A tenant admin invites a user, who accepts in a second browser
 // (/console/invite?token=…) and can then log in.
-import { api, atLoginURL, check, control, input, loginTenant, nav, need, run, settings, shown, submit } from "./lib.mjs";
+import { api, atLoginURL, check, control, input, loginTenant, need, run, settings, shown, submit, visit } from "./lib.mjs";
 
 const slug = need("TENANT");
 const email = need("TENANT_EMAIL");
@@ -11,7 +11,7 @@ run("invite", async (s) => {
   await loginTenant(page, slug, email);
   let link;
   await s.step("Invite on the Invitations page", async () => {
-    await nav(page, "Invitations").click();
+    await visit(page, "Invitations");
     await input(page, "Email").fill(invitee);
     await page.getByRole("combobox", { name: /^Role/ }).selectOption("member");
     await control(page, "Invite").click();

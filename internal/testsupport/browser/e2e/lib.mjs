@@ -300,6 +300,16 @@ export function nav(page, name) {
   return page.getByRole("navigation").getByRole("link", { name, exact: true }).first();
 }
 
+/**
+ * visit follows the header's link called name and waits until its page
+ * (whose heading matches heading, by default name) has settled.
+ */
+export async function visit(page, name, heading = name) {
+  await nav(page, name).click();
+  await page.getByRole("heading", { level: 1, name: heading }).waitFor();
+  await settled(page);
+}
+
 /** control is the button, or else the link, called name (a string is matched exactly). */
 export function control(scope, name) {
   const exact = typeof name === "string";
@@ -339,8 +349,7 @@ export async function waitForMain(page, pattern, timeout = 15_000) {
 
 /** openTenant goes from the central Tenants page to tenant slug's own page. */
 export async function openTenant(page, slug) {
-  await nav(page, "Tenants").click();
-  await shown(page.getByText(slug, { exact: false }));
+  await visit(page, "Tenants");
   await page.getByRole("link", { name: new RegExp(`^(${slug}|${slug.toUpperCase()})$`) }).first().click();
   await shown(page.getByRole("heading", { level: 1 }));
 }
@@ -355,4 +364,21 @@ export async function eventually(what, f, timeout = 15_000) {
     if (Date.now() > end) throw new Error(`${what} never happened`);
     await new Promise((r) => setTimeout(r, 200));
   }
+}
+
+let replies = null;
+
+/**
+ * ask has the Go test do what (a hook of the scenario, e.g. "fleet-run")
+ * behind the browser's back, and waits until it is done.
+ */
+export async function ask(what) {
+  if (!replies) {
+    const { createInterface } = await import("node:readline");
+    const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+    replies = { next: async () => (await lines.next()).value };
+  }
+  process.stdout.write(`\n@@silo-e2e ask ${what}\n`);
+  const reply = await replies.next();
+  if (reply !== "ok") throw new Error(`the test could not ${what}: ${reply ?? "no answer"}`);
 }

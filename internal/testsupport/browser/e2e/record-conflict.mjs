@@ -1,6 +1,6 @@
 // (i) Two browsers edit one record: the first save wins, the second meets
 // 412 and says so in plain words, changing nothing.
-import { alertText, api, check, control, eventually, loginTenant, nav, need, plainWords, run, settings, settled } from "./lib.mjs";
+import { alertText, api, check, control, eventually, loginTenant, need, plainWords, run, settings, settled, visit } from "./lib.mjs";
 
 const slug = need("TENANT");
 const email = need("TENANT_EMAIL");
@@ -9,7 +9,7 @@ const id = need("RECORD_ID");
 
 async function openCollection(page) {
   await loginTenant(page, slug, email);
-  await nav(page, "Records").click();
+  await visit(page, "Records");
   await page.getByRole("link", { name: collection, exact: true }).click();
   await page.getByRole("link", { name: id, exact: true }).waitFor();
   return page;
