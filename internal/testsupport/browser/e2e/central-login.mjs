@@ -1,6 +1,6 @@
 // (a) A central admin logs in with the "Login as Central Admin" checkbox,
 // by keyboard alone; the session outlives a reload and ends at "Log out".
-import { atLoginURL, check, consoleURL, run, settings, shown } from "./lib.mjs";
+import { atLoginURL, check, consoleURL, run, settings, shown, tenantField } from "./lib.mjs";
 
 run("central-login", async (s) => {
   const page = await s.page();
@@ -8,14 +8,14 @@ run("central-login", async (s) => {
     await page.goto(`${settings.url}/`);
     await page.waitForURL(atLoginURL);
     await shown(page.getByRole("heading", { name: "Log in" }));
-    await shown(page.getByLabel("Tenant ID", { exact: true }));
+    await shown(tenantField(page));
     await s.shot(page, "login");
   });
   await s.step("the checkbox hides the Tenant ID field", async () => {
     await page.getByLabel("Login as Central Admin").check();
-    await page.getByLabel("Tenant ID", { exact: true }).waitFor({ state: "hidden" });
+    await tenantField(page).waitFor({ state: "hidden" });
     await page.getByLabel("Login as Central Admin").uncheck();
-    await shown(page.getByLabel("Tenant ID", { exact: true }));
+    await shown(tenantField(page));
   });
   await s.step("logging in by keyboard alone", async () => {
     await page.getByLabel("Email", { exact: true }).focus();

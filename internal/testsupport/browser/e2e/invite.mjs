@@ -1,6 +1,6 @@
 // (g) A tenant admin invites a user, who accepts in a second browser
 // (/console/invite?token=…) and can then log in.
-import { api, atLoginURL, check, control, input, loginTenant, need, run, settings, shown, submit, visit } from "./lib.mjs";
+import { api, atLoginURL, check, control, input, loginTenant, need, run, settings, settled, shown, submit, tenantField, visit } from "./lib.mjs";
 
 const slug = need("TENANT");
 const email = need("TENANT_EMAIL");
@@ -23,12 +23,14 @@ run("invite", async (s) => {
   await s.step("the invitee accepts in another browser", async () => {
     const other = await s.page();
     await other.goto(new URL(link, settings.url).toString());
-    const tenantField = other.getByLabel("Tenant ID", { exact: true });
-    if (await tenantField.isVisible().catch(() => false)) await tenantField.fill(slug);
+    await settled(other);
+    const tenant = tenantField(other);
+    if (await tenant.isVisible() && !(await tenant.inputValue())) await tenant.fill(slug);
     await input(other, /first name/i).fill("Carol");
     await input(other, /last name/i).fill("Shaw");
     for (const p of await other.getByLabel(/password/i).all()) await p.fill(settings.password);
     await s.shot(other, "invite-accept");
+    await settled(other);
     await submit(other, /accept|join|create/i);
     // The invitee is logged in at once, or sent to log in.
     await other.waitForURL((u) => u.pathname.startsWith("/console/tenant") || atLoginURL.test(u.pathname + u.search));

@@ -156,6 +156,11 @@ export async function settled(page) {
     const h1 = document.querySelector("main h1")?.textContent;
     return !!h1 && document.title.startsWith(h1);
   });
+  await callsSettled(page);
+}
+
+/** callsSettled waits until no API call of page has been in flight for a moment. */
+async function callsSettled(page) {
   const end = Date.now() + 15_000;
   while (!page.callsSettled()) {
     if (Date.now() > end) throw new Error("the page's API calls never settled");
@@ -231,6 +236,11 @@ export function plainWords(message) {
   return message;
 }
 
+/** tenantField is the "Tenant ID" field (the tenant's name, once known, joins its label). */
+export function tenantField(page) {
+  return page.getByLabel(/^Tenant ID/).first();
+}
+
 /** loginForm fills the login form and submits it. */
 export async function submitLogin(page, { email, password, tenant, central = false }) {
   await page.getByLabel("Email", { exact: true }).fill(email);
@@ -238,7 +248,13 @@ export async function submitLogin(page, { email, password, tenant, central = fal
   const box = page.getByLabel("Login as Central Admin");
   if (central) await box.check();
   else if (await box.isChecked()) await box.uncheck();
-  if (tenant !== undefined) await page.getByLabel("Tenant ID", { exact: true }).fill(tenant);
+  if (tenant !== undefined) {
+    await tenantField(page).fill(tenant);
+    // Leaving the field looks the tenant up, and its name appears below
+    // the field: a click on "Log in" while that moves the button is lost.
+    await page.keyboard.press("Tab");
+    await callsSettled(page);
+  }
   await page.getByRole("button", { name: "Log in" }).click();
 }
 
