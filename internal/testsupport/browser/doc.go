@@ -2,8 +2,10 @@
 // a whole Silo (internal/testsupport/testsilo), makes through the API what
 // the scenarios need, and runs each scenario of e2e/ (a Node.js script
 // driving Debian's chromium with playwright-core) against it as a subtest.
-// The scenarios save screenshots of the console's main pages in
-// docs/console/.
+// Any console message, Content-Security-Policy violation, page error,
+// failed request or 5xx answer on any page fails the scenario. The
+// scenarios save screenshots of the console's main pages in docs/console/;
+// a failed one saves every open page in $TMPDIR/silo-e2e and says where.
 //
 //	go test -race -count=1 -v ./internal/testsupport/browser/
 //
