@@ -11,7 +11,7 @@ endif
 
 .DEFAULT_GOAL := build
 
-.PHONY: run db test chaos fuzz bench bench-go bench-fleet load lint openapi-check build create-central-admin apidocs-vendor clean
+.PHONY: run db test chaos fuzz bench bench-go bench-fleet load lint openapi-check console-screenshots build create-central-admin apidocs-vendor clean
 
 run: db
 	$(GO) run ./cmd/silo serve
@@ -139,3 +139,7 @@ apidocs-vendor:
 
 clean:
 	rm -rf bin
+
+# The console's screenshots in docs/console/, taken by its browser tests.
+console-screenshots: db
+	SILO_E2E_SCREENSHOTS=docs $(GO) test -count=1 -run TestConsole ./internal/testsupport/browser/

@@ -60,7 +60,7 @@ func TestConsole(t *testing.T) {
 	common := map[string]string{
 		"SILO_URL": s.URL, "SILO_PORT": u.Port(), "SILO_BASE_DOMAIN": s.Config.BaseDomain,
 		"SILO_CENTRAL_EMAIL": testsilo.Superadmin, "SILO_PASSWORD": testsilo.Password,
-		"SILO_CHROMIUM": tl.chromium, "SILO_SCREENSHOTS": filepath.Join(root, "docs", "console"),
+		"SILO_CHROMIUM": tl.chromium, "SILO_SCREENSHOTS": screenshotDir(t, root),
 	}
 	chosen := selected()
 	var waiting []string
@@ -116,4 +116,14 @@ func servesConsole(t *testing.T, base string) {
 	if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "script-src 'self'") {
 		t.Fatalf("GET /console/ has no Content-Security-Policy with script-src 'self': %q", csp)
 	}
+}
+
+// screenshotDir is where the scenarios save their screenshots: docs/console
+// when SILO_E2E_SCREENSHOTS=docs (make console-screenshots), so that the
+// committed pictures change only when asked; a temporary folder otherwise.
+func screenshotDir(t *testing.T, root string) string {
+	if os.Getenv("SILO_E2E_SCREENSHOTS") == "docs" {
+		return filepath.Join(root, "docs", "console")
+	}
+	return t.TempDir()
 }

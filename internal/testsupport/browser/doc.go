@@ -4,8 +4,10 @@
 // driving Debian's chromium with playwright-core) against it as a subtest.
 // Any console message, Content-Security-Policy violation, page error,
 // failed request or 5xx answer on any page fails the scenario. The
-// scenarios save screenshots of the console's main pages in docs/console/;
-// a failed one saves every open page in $TMPDIR/silo-e2e and says where.
+// scenarios take screenshots of the console's main pages, into a temporary
+// folder, or into docs/console/ with SILO_E2E_SCREENSHOTS=docs (make
+// console-screenshots); a failed one saves every open page in
+// $TMPDIR/silo-e2e and says where.
 //
 //	go test -race -count=1 -v ./internal/testsupport/browser/
 //
