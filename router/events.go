@@ -237,7 +237,9 @@ type centralSource struct {
 	super  bool
 }
 
-func (s *centralSource) bounds(ctx context.Context) (int64, int64, error) { return s.events.Bounds(ctx) }
+func (s *centralSource) bounds(ctx context.Context) (int64, int64, error) {
+	return s.events.Bounds(ctx)
+}
 
 func (s *centralSource) fetch(ctx context.Context, after int64, limit int) ([]streamItem, error) {
 	evs, err := s.events.After(ctx, after, limit)
