@@ -149,11 +149,18 @@ func (e *Events) attachAudit(ctx context.Context, evs []Event) error {
 	return nil
 }
 
-// Bounds returns the ids of the oldest and the newest event kept (0, 0
-// when there is none).
-func (e *Events) Bounds(ctx context.Context) (oldest, newest int64, err error) {
-	row := e.db.QueryRowxContext(ctx, "SELECT IFNULL(MIN(id), 0), IFNULL(MAX(id), 0) FROM events")
-	return oldest, newest, translate(row.Scan(&oldest, &newest))
+// EventBounds are where the events are.
+type EventBounds struct {
+	Oldest, Newest int64 // the ids of the oldest and the newest event kept (0 when none)
+	Step           int64 // the server's auto_increment_increment
+}
+
+// Bounds returns the ids of the oldest and the newest event kept, and how
+// ids step.
+func (e *Events) Bounds(ctx context.Context) (EventBounds, error) {
+	var b EventBounds
+	row := e.db.QueryRowxContext(ctx, "SELECT IFNULL(MIN(id), 0), IFNULL(MAX(id), 0), @@auto_increment_increment FROM events")
+	return b, translate(row.Scan(&b.Oldest, &b.Newest, &b.Step))
 }
 
 // pruneBatch bounds the rows one DELETE of Prune removes.
@@ -163,7 +170,8 @@ const pruneBatch = 1000
 // which stays so that a stream started on an otherwise empty table knows
 // where the ids are; it returns how many it deleted.
 func (e *Events) Prune(ctx context.Context, before time.Time) (int64, error) {
-	_, newest, err := e.Bounds(ctx)
+	b, err := e.Bounds(ctx)
+	newest := b.Newest
 	if err != nil || newest == 0 {
 		return 0, err
 	}

@@ -237,7 +237,7 @@ type centralSource struct {
 	super  bool
 }
 
-func (s *centralSource) bounds(ctx context.Context) (int64, int64, error) {
+func (s *centralSource) bounds(ctx context.Context) (central.EventBounds, error) {
 	return s.events.Bounds(ctx)
 }
 
@@ -285,9 +285,9 @@ type tenantSource struct {
 	raw    string
 }
 
-func (s *tenantSource) bounds(ctx context.Context) (int64, int64, error) {
-	last, err := s.st.LastAuditID(ctx)
-	return 0, last, err // the tenant audit log is never pruned
+func (s *tenantSource) bounds(ctx context.Context) (central.EventBounds, error) {
+	last, step, err := s.st.LastAuditID(ctx)
+	return central.EventBounds{Newest: last, Step: step}, err // the tenant audit log is never pruned
 }
 
 func (s *tenantSource) fetch(ctx context.Context, after int64, limit int) ([]streamItem, error) {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/silo-dev/silo/central"
 	"github.com/silo-dev/silo/internal/lib/clock"
 	"github.com/silo-dev/silo/internal/lib/tail"
 	"github.com/silo-dev/silo/internal/lib/token"
@@ -22,8 +23,9 @@ type streamItem struct {
 // eventSource is what one stream follows: one plane's events, as one
 // caller may see them.
 type eventSource interface {
-	// bounds are the ids of the oldest event kept and of the newest.
-	bounds(ctx context.Context) (oldest, newest int64, err error)
+	// bounds are the ids of the oldest event kept and of the newest, and
+	// how ids step.
+	bounds(ctx context.Context) (central.EventBounds, error)
 	// fetch returns up to limit events with an id above after, in order.
 	fetch(ctx context.Context, after int64, limit int) ([]streamItem, error)
 	// check checks the caller again: "" while the stream may go on, else
@@ -69,12 +71,13 @@ func (h *handlers) stream(c *gin.Context, src eventSource, caller, raw string) {
 	}
 	defer release()
 	bctx, cancel := context.WithTimeout(ctx, streamTimeout)
-	pos, missed, err := startAt(bctx, src, resume, resumed)
+	b, err := src.bounds(bctx)
 	cancel()
 	if err != nil {
 		Fail(c, err)
 		return
 	}
+	pos, missed := startAt(b, resume, resumed)
 	w := newSSEWriter(c.Writer, h.streams.opts.WriteTimeout)
 	if err := w.start(streamRetry); err != nil {
 		return
@@ -83,25 +86,22 @@ func (h *handlers) stream(c *gin.Context, src eventSource, caller, raw string) {
 	if err := w.event(hello, !resumed); err != nil || w.flush() != nil {
 		return
 	}
-	h.follow(c, w, src, tail.New(pos, h.streams.opts.Grace), raw)
+	h.follow(c, w, src, tail.New(pos, b.Step, h.streams.opts.Grace), raw)
 }
 
 // startAt is where a stream starts: after the newest event for a fresh
 // stream, after the client's id for a resumed one; missed when events
 // after that id may be gone (or the id is from the future).
-func startAt(ctx context.Context, src eventSource, resume int64, resumed bool) (int64, bool, error) {
-	oldest, newest, err := src.bounds(ctx)
+func startAt(b central.EventBounds, resume int64, resumed bool) (int64, bool) {
 	switch {
-	case err != nil:
-		return 0, false, err
 	case !resumed:
-		return newest, false, nil
-	case resume > newest:
-		return newest, true, nil
-	case oldest > 0 && resume < oldest-1:
-		return oldest - 1, true, nil
+		return b.Newest, false
+	case resume > b.Newest:
+		return b.Newest, true
+	case b.Oldest > 0 && resume < b.Oldest-1:
+		return b.Oldest - 1, true
 	}
-	return resume, false, nil
+	return resume, false
 }
 
 // follow sends the source's events as they come, a heartbeat comment

@@ -88,6 +88,7 @@ func New(d Deps) http.Handler {
 	if d.Streams == nil {
 		d.Streams = NewStreams(StreamOptions{})
 	}
+	registerStreamMetrics(reg, d.Streams)
 	h := &handlers{
 		central: d.Central, tenants: d.Tenants, servers: d.Servers, metrics: metrics,
 		conns: d.Conns, tenantAuth: d.TenantAuth, resolver: resolver, cors: cors,

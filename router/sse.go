@@ -32,16 +32,15 @@ func newSSEWriter(w http.ResponseWriter, timeout time.Duration) *sseWriter {
 	return &sseWriter{w: w, rc: http.NewResponseController(w), timeout: timeout}
 }
 
-// start sends the stream's headers and the client's reconnection delay,
-// and lifts the server's read and write deadlines (http.Server's
-// ReadTimeout and WriteTimeout), which would end the stream: each write
-// sets its own.
+// start sends the stream's headers and the client's reconnection delay.
+// The server's write deadline (http.Server's WriteTimeout, counted from
+// the request) would end the stream: each flush sets its own. (Its read
+// deadline does not: net/http lifts it once a bodiless request is read.)
 func (s *sseWriter) start(retry time.Duration) error {
 	h := s.w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("X-Accel-Buffering", "no") // a buffering proxy (nginx) would hold the events back
 	s.w.WriteHeader(http.StatusOK)
-	_ = s.rc.SetReadDeadline(time.Time{}) // not every writer has deadlines (tests' recorders)
 	s.buf.WriteString("retry: " + strconv.FormatInt(retry.Milliseconds(), 10) + "\n\n")
 	return s.flush()
 }
@@ -74,7 +73,7 @@ func (s *sseWriter) flush() error {
 	if s.err != nil || s.buf.Len() == 0 {
 		return s.err
 	}
-	_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout))
+	_ = s.rc.SetWriteDeadline(time.Now().Add(s.timeout)) // not every writer has deadlines (tests' recorders)
 	_, s.err = s.w.Write(s.buf.Bytes())
 	s.buf.Reset()
 	if s.err == nil {

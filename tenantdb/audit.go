@@ -69,9 +69,9 @@ func (st *Store) AuditAfter(ctx context.Context, after int64, limit int) ([]Audi
 	return out, dberr.Translate(err)
 }
 
-// LastAuditID is the id of the newest entry (0 when the log is empty).
-func (st *Store) LastAuditID(ctx context.Context) (int64, error) {
-	var id int64
-	err := sqlx.GetContext(ctx, st.db, &id, "SELECT IFNULL(MAX(id), 0) FROM audit_log")
-	return id, dberr.Translate(err)
+// LastAuditID is the id of the newest entry (0 when the log is empty),
+// and how the ids step (the server's auto_increment_increment).
+func (st *Store) LastAuditID(ctx context.Context) (last, step int64, err error) {
+	row := st.db.QueryRowxContext(ctx, "SELECT IFNULL(MAX(id), 0), @@auto_increment_increment FROM audit_log")
+	return last, step, dberr.Translate(row.Scan(&last, &step))
 }

@@ -7,7 +7,8 @@
 // transaction (or a row deleted), and the cursor moves past it. So a
 // position a Cursor has passed never has a row appear below it, unless a
 // transaction kept an id uncommitted for longer than the grace period.
-// It imports nothing of Silo's.
+// The ids step by the server's auto_increment_increment (more than 1 on a
+// Galera or multi-primary cluster). It imports nothing of Silo's.
 package tail
 
 import "time"
@@ -16,15 +17,17 @@ import "time"
 // It is not safe for concurrent use.
 type Cursor struct {
 	pos   int64
+	step  int64
 	grace time.Duration
 	// gaps maps the id after each gap seen (in the last rows given to
 	// Take) to when the gap was first seen.
 	gaps map[int64]time.Time
 }
 
-// New returns a cursor after id pos that waits up to grace at a gap.
-func New(pos int64, grace time.Duration) *Cursor {
-	return &Cursor{pos: pos, grace: grace, gaps: map[int64]time.Time{}}
+// New returns a cursor after id pos, on ids that step by step (at least
+// 1), that waits up to grace at a gap.
+func New(pos, step int64, grace time.Duration) *Cursor {
+	return &Cursor{pos: pos, step: max(step, 1), grace: grace, gaps: map[int64]time.Time{}}
 }
 
 // Pos is the id of the last row taken (the one given to New at first).
@@ -42,7 +45,7 @@ func (c *Cursor) Take(ids []int64, now time.Time) int {
 		if id <= prev {
 			continue // not after the position: ignore it
 		}
-		if id != prev+1 {
+		if id != prev+c.step {
 			first, ok := c.gaps[id]
 			if !ok {
 				first = now

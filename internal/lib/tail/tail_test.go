@@ -10,7 +10,7 @@ import (
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 func TestTakesConsecutiveIDs(t *testing.T) {
-	c := tail.New(10, time.Second)
+	c := tail.New(10, 1, time.Second)
 	if n := c.Take([]int64{11, 12, 13}, t0); n != 3 || c.Pos() != 13 {
 		t.Fatalf("Take = %d, Pos = %d; want 3, 13", n, c.Pos())
 	}
@@ -22,7 +22,7 @@ func TestTakesConsecutiveIDs(t *testing.T) {
 // A row committed after a later one is delivered, in order, once the gap
 // fills; nothing after the gap goes out before it.
 func TestWaitsForALateRow(t *testing.T) {
-	c := tail.New(10, 5*time.Second)
+	c := tail.New(10, 1, 5*time.Second)
 	if n := c.Take([]int64{11, 13, 14}, t0); n != 1 || c.Pos() != 11 {
 		t.Fatalf("Take = %d, Pos = %d; want 1, 11 (13 waits for 12)", n, c.Pos())
 	}
@@ -37,7 +37,7 @@ func TestWaitsForALateRow(t *testing.T) {
 // A gap that stays open for the grace period (a rolled-back insert) is
 // passed; the grace counts from the first time the gap was seen.
 func TestPassesAGapAfterTheGrace(t *testing.T) {
-	c := tail.New(0, 5*time.Second)
+	c := tail.New(0, 1, 5*time.Second)
 	if n := c.Take([]int64{2, 3, 5}, t0); n != 0 || c.Pos() != 0 {
 		t.Fatalf("Take = %d, Pos = %d; want 0, 0", n, c.Pos())
 	}
@@ -55,7 +55,7 @@ func TestPassesAGapAfterTheGrace(t *testing.T) {
 }
 
 func TestSkip(t *testing.T) {
-	c := tail.New(3, time.Hour)
+	c := tail.New(3, 1, time.Hour)
 	c.Skip(2)
 	if c.Pos() != 3 {
 		t.Fatalf("Skip back: Pos = %d, want 3", c.Pos())
@@ -63,5 +63,16 @@ func TestSkip(t *testing.T) {
 	c.Skip(99)
 	if n := c.Take([]int64{100}, t0); n != 1 || c.Pos() != 100 {
 		t.Fatalf("after Skip(99): Take = %d, Pos = %d; want 1, 100", n, c.Pos())
+	}
+}
+
+// On a cluster whose ids step by 3, the next id of a writer is 3 on.
+func TestStep(t *testing.T) {
+	c := tail.New(4, 3, time.Hour)
+	if n := c.Take([]int64{7, 10, 13}, t0); n != 3 || c.Pos() != 13 {
+		t.Fatalf("Take = %d, Pos = %d; want 3, 13", n, c.Pos())
+	}
+	if n := c.Take([]int64{17}, t0); n != 0 || c.Pos() != 13 {
+		t.Fatalf("Take(17) = %d, Pos = %d; want 0, 13 (16 may come)", n, c.Pos())
 	}
 }
