@@ -191,7 +191,8 @@ func authenticateTenant(ctx context.Context, st *tenantdb.Store, raw string) (*t
 }
 
 // tenantEvents streams the tenant's audit log to a caller holding
-// audit:read.
+// audit:read. Unlike the tenant routes, it leases the tenant's pool for
+// each read alone (see tenantSource.withStore).
 func (h *handlers) tenantEvents(c *gin.Context) {
 	t := currentTenant(c)
 	raw, err := tenantCredential(c)
@@ -206,8 +207,12 @@ func (h *handlers) tenantEvents(c *gin.Context) {
 		Fail(c, err)
 		return
 	}
-	st := h.store(c)
-	caller, err := authenticateTenant(c.Request.Context(), st, raw)
+	src := &tenantSource{conns: h.conns, auth: h.tenantAuth, tenant: t, cache: h.resolver.cache, raw: raw}
+	var caller *tenantdb.Caller
+	err = src.withStore(c.Request.Context(), func(st *tenantdb.Store) (err error) {
+		caller, err = authenticateTenant(c.Request.Context(), st, raw)
+		return err
+	})
 	if err != nil {
 		Fail(c, err)
 		return
@@ -223,7 +228,6 @@ func (h *handlers) tenantEvents(c *gin.Context) {
 	case caller.APIKey != nil:
 		who += "key:" + caller.APIKey.ID
 	}
-	src := &tenantSource{st: st, tenant: t, cache: h.resolver.cache, raw: raw}
 	h.stream(c, src, who, raw)
 }
 
@@ -279,19 +283,40 @@ func (s *centralSource) check(ctx context.Context) string {
 
 // tenantSource is a tenant's audit log.
 type tenantSource struct {
-	st     *tenantdb.Store
-	tenant *central.Tenant
+	conns  TenantConns
+	auth   *tenantdb.Auth
+	tenant *central.Tenant // as the catalog cache last had it
 	cache  *central.TenantCache
 	raw    string
 }
 
-func (s *tenantSource) bounds(ctx context.Context) (central.EventBounds, error) {
-	last, step, err := s.st.LastAuditID(ctx)
-	return central.EventBounds{Newest: last, Step: step}, err // the tenant audit log is never pruned
+// withStore runs fn on the tenant's store, over a lease of its pool taken
+// for fn alone: between its reads a stream holds no connection, nor, in
+// the shared connection mode, one of the server's shared connections
+// (which a lease keeps from its first query to its release).
+func (s *tenantSource) withStore(ctx context.Context, fn func(*tenantdb.Store) error) error {
+	lease, err := s.conns.Lease(ctx, s.tenant)
+	if err != nil {
+		return err
+	}
+	defer lease.Release()
+	return fn(s.auth.Store(lease.DB, s.tenant.Slug, s.tenant.ID))
+}
+
+func (s *tenantSource) bounds(ctx context.Context) (b central.EventBounds, err error) {
+	err = s.withStore(ctx, func(st *tenantdb.Store) error {
+		b.Newest, b.Step, err = st.LastAuditID(ctx) // the tenant audit log is never pruned: no Oldest
+		return err
+	})
+	return b, err
 }
 
 func (s *tenantSource) fetch(ctx context.Context, after int64, limit int) ([]streamItem, error) {
-	entries, err := s.st.AuditAfter(ctx, after, limit)
+	var entries []tenantdb.AuditEntry
+	err := s.withStore(ctx, func(st *tenantdb.Store) (err error) {
+		entries, err = st.AuditAfter(ctx, after, limit)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -315,7 +340,12 @@ func (s *tenantSource) check(ctx context.Context) string {
 	case err != nil:
 		return "" // the catalog is away for now: check again later
 	}
-	caller, err := authenticateTenant(ctx, s.st, s.raw)
+	s.tenant = t
+	var caller *tenantdb.Caller
+	err = s.withStore(ctx, func(st *tenantdb.Store) (err error) {
+		caller, err = authenticateTenant(ctx, st, s.raw)
+		return err
+	})
 	if err != nil {
 		return endReason(err)
 	}

@@ -569,3 +569,29 @@ func TestMigrationProgressEvents(t *testing.T) {
 		}
 	}
 }
+
+// In the shared connection mode a lease keeps one of the server's shared
+// connections from its first query on: tenant streams lease theirs for
+// each read alone, so that more streams than connections leave the
+// requests theirs.
+func TestTenantStreamsHoldNoSharedConnection(t *testing.T) {
+	t.Parallel()
+	e := testsilo.Start(t, map[string]string{"SILO_TENANT_CONN_MODE": "shared", "SILO_TENANT_CONNS_MAX": "2", "SILO_REQUEST_TIMEOUT": "3s"})
+	admin := e.CreateTenant("thrifty")
+	var streams []*sseStream
+	for range 3 {
+		st := must(openStream(t, e.URL+"/api/events", append(bearerHeader(admin), "x-tenant-id", "thrifty")...))
+		st.next(t)
+		streams = append(streams, st)
+	}
+	e.Expect(t, 201, "", testsilo.Request{Method: "POST", Path: "/api/roles", Tenant: "thrifty", Token: admin,
+		Body: map[string]any{"name": "watched", "permissions": []string{}}})
+	for _, st := range streams {
+		if m := st.next(t); m.payload()["action"] != "role.create" {
+			t.Fatalf("event %+v", m.Data)
+		}
+	}
+	for range 3 {
+		e.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/api/collections", Tenant: "thrifty", Token: admin})
+	}
+}

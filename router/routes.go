@@ -30,7 +30,7 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler, extra []TenantRout
 
 	// The event streams authenticate themselves: by header or by ticket.
 	e.GET(centralStreamPath, h.streamTicket(planeCentral), h.centralEvents)
-	e.GET(tenantStreamPath, h.streamTicket(planeTenant), h.requireTenant, h.tenantDB, h.tenantEvents)
+	e.GET(tenantStreamPath, h.streamTicket(planeTenant), h.requireTenant, h.tenantEvents)
 
 	admin := c.Group("", h.requireCentral)
 	admin.GET("/auth/me", h.centralMe)
