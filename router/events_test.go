@@ -595,3 +595,50 @@ func TestTenantStreamsHoldNoSharedConnection(t *testing.T) {
 		e.Expect(t, 200, "", testsilo.Request{Method: "GET", Path: "/api/collections", Tenant: "thrifty", Token: admin})
 	}
 }
+
+// An event whose transaction commits after later ones is not skipped: the
+// stream holds the later ones back until it comes (here within the
+// grace of a minute), and sends them all in id order.
+func TestEventStreamWaitsForALateCommit(t *testing.T) {
+	t.Parallel()
+	s := newServer(t, func(o *serverOptions) {
+		fastStreams(o)
+		o.streams.Grace, o.streams.Heartbeat = time.Minute, 60*time.Millisecond
+	})
+	super := s.AdminToken()
+	s.Client.CreateTenant(t, super, testsilo.TenantOf("laggard"))
+	st := must(openStream(t, s.URL+"/api/central/events", bearerHeader(super)...))
+	st.next(t)
+	tx, err := s.db.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	res, err := tx.Exec("INSERT INTO events (type, tenant, data, created_at) VALUES ('tenant.status', 'laggard', '{\"change\":\"late\"}', ?)", time.Now().UTC())
+	if err != nil {
+		t.Fatal(err)
+	}
+	late, _ := res.LastInsertId()
+	rename(t, s, super, "laggard", "After") // two events with later ids, committed first
+	// Three heartbeats go by, and with them several polls (every 50 ms),
+	// which see the rename's events but not the late one.
+	var got []sseMsg
+	for pings := 0; pings < 3; {
+		m, ok := <-st.msgs
+		switch {
+		case !ok:
+			t.Fatal("the stream ended")
+		case m.Comment == "ping":
+			pings++
+		default:
+			got = append(got, m)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	got = append(got, st.until(t, isEvent("audit", "action", "tenant.update"))...)
+	if len(got) != 3 || got[0].ID != strconv.FormatInt(late, 10) || got[1].payload()["name"] != "After" {
+		t.Errorf("events %v, want the late one (%d) first, then the rename's two", eventIDs(got), late)
+	}
+}
