@@ -31,8 +31,8 @@ const (
 	planeTenant  = "tenant"
 )
 
-// streamPaths are the stream routes: the request timeout does not apply
-// to them (see limits).
+// The paths of the stream routes, to which the request timeout does not
+// apply (see limits).
 const (
 	centralStreamPath = "/api/central/events"
 	tenantStreamPath  = "/api/events"
