@@ -140,5 +140,12 @@ func (s *Server) Handler() http.Handler { return s.a.Handler }
 // follows the other instances' changes).
 func (s *Server) RunBackground(ctx context.Context) { s.a.RunBackground(ctx) }
 
-// Close closes the tenant pools and the database connections.
+// EndStreams ends the live event streams the Server's handler serves and
+// refuses new ones. A custom http.Server registers it with
+// RegisterOnShutdown, so that Shutdown does not wait for the streams,
+// which end only when their clients leave.
+func (s *Server) EndStreams() { s.a.EndStreams() }
+
+// Close ends the event streams, and closes the tenant pools and the
+// database connections.
 func (s *Server) Close() { s.a.Close() }

@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/silo-dev/silo/internal/lib/clock"
+	"github.com/silo-dev/silo/internal/lib/dberr"
 	"github.com/silo-dev/silo/internal/lib/login"
 	"github.com/silo-dev/silo/internal/lib/page"
 	"github.com/silo-dev/silo/internal/lib/ratelimit"
@@ -38,18 +39,36 @@ type AuditEntry struct {
 
 func nullable(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
-// audit records a mutation by the actor in ctx. Pass the transaction that
-// made the change so that the entry commits with it.
+// audit records a mutation by the actor in ctx, and announces the entry
+// (an audit event). Pass the transaction that made the change so that the
+// entry commits with it; given the pool, audit makes a transaction of its
+// own for the entry and its event.
 func audit(ctx context.Context, e sqlx.ExecerContext, at time.Time, action, targetType, target, outcome, detail string) error {
+	if db, ok := e.(*sqlx.DB); ok {
+		return dberr.InTx(ctx, db, func(tx *sqlx.Tx) error {
+			return audit(ctx, tx, at, action, targetType, target, outcome, detail)
+		})
+	}
 	a := ActorFrom(ctx)
 	if len(detail) > 1000 {
 		detail = detail[:1000]
 	}
-	_, err := e.ExecContext(ctx,
+	res, err := e.ExecContext(ctx,
 		"INSERT INTO audit_log (at, actor_kind, actor_id, actor_email, action, target_type, target, request_id, client_ip, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 		at, a.Kind, nullable(a.ID), nullable(a.Email), action, targetType, target,
 		nullable(a.RequestID), nullable(a.ClientIP), outcome, nullable(detail))
-	return translate(err)
+	if err != nil {
+		return translate(err)
+	}
+	id, err := res.LastInsertId()
+	if err != nil {
+		return translate(err)
+	}
+	tenant := ""
+	if targetType == "tenant" {
+		tenant = target
+	}
+	return appendEvent(ctx, e, at, EventAudit, tenant, auditRef{AuditID: id})
 }
 
 // Audit is the central audit log.

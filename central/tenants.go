@@ -259,6 +259,9 @@ func (c *Catalog) CreateTenant(ctx context.Context, t *Tenant, want Placement, c
 		if claimed {
 			detail += " (spare)"
 		}
+		if err := tenantEvent(ctx, tx, c.now(), t.ID, "created"); err != nil {
+			return err
+		}
 		return audit(ctx, tx, c.now(), "tenant.create", "tenant", t.Slug, OutcomeSuccess, detail)
 	})
 	return claimed, err
@@ -279,16 +282,30 @@ func insertDomains(ctx context.Context, tx *sqlx.Tx, tenantID string, domains []
 
 // SetStep records that provisioning step completed (and the schema version).
 func (c *Catalog) SetStep(ctx context.Context, id, step string, schemaVersion int64) error {
-	_, err := c.db.ExecContext(ctx, "UPDATE tenants SET step = ?, schema_version = GREATEST(schema_version, ?), updated_at = ? WHERE id = ?",
-		step, schemaVersion, c.now(), id)
-	return translate(err)
+	return dberr.InTx(ctx, c.db, func(tx *sqlx.Tx) error {
+		res, err := tx.ExecContext(ctx, "UPDATE tenants SET step = ?, schema_version = GREATEST(schema_version, ?), updated_at = ? WHERE id = ?",
+			step, schemaVersion, c.now(), id)
+		if err != nil {
+			return translate(err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // no such tenant: nothing to announce
+		}
+		return tenantEvent(ctx, tx, c.now(), id, "step")
+	})
 }
 
 // SetProvisioning marks a tenant as being provisioned again (a retry).
 func (c *Catalog) SetProvisioning(ctx context.Context, id string) error {
 	return c.mutate(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'provisioning', updated_at = ? WHERE id = ? AND status IN ('provisioning', 'failed')", c.now(), id)
-		return translate(err)
+		res, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'provisioning', updated_at = ? WHERE id = ? AND status IN ('provisioning', 'failed')", c.now(), id)
+		if err != nil {
+			return translate(err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return tenantEvent(ctx, tx, c.now(), id, "provisioning")
 	})
 }
 
@@ -298,6 +315,9 @@ func (c *Catalog) FinishProvisioning(ctx context.Context, t *Tenant) error {
 		_, err := tx.ExecContext(ctx, "UPDATE tenants SET status = 'active', step = 'done', last_error = NULL, pending_admin = NULL, updated_at = ? WHERE id = ?", c.now(), t.ID)
 		if err != nil {
 			return translate(err)
+		}
+		if err := tenantEvent(ctx, tx, c.now(), t.ID, "active"); err != nil {
+			return err
 		}
 		return audit(ctx, tx, c.now(), "tenant.provision", "tenant", t.Slug, OutcomeSuccess, "")
 	})
@@ -313,6 +333,9 @@ func (c *Catalog) FailProvisioning(ctx context.Context, t *Tenant, lastError str
 		if err != nil {
 			return translate(err)
 		}
+		if err := tenantEvent(ctx, tx, c.now(), t.ID, "failed"); err != nil {
+			return err
+		}
 		return audit(ctx, tx, c.now(), "tenant.provision", "tenant", t.Slug, OutcomeFailure, lastError)
 	})
 }
@@ -327,19 +350,26 @@ func ErrWrongStatus(status string) error {
 // recording action in the audit log.
 func (c *Catalog) ChangeStatus(ctx context.Context, slug string, from []string, to, action string) (*Tenant, error) {
 	err := c.mutate(ctx, func(tx *sqlx.Tx) error {
-		var status string
-		err := tx.GetContext(ctx, &status, "SELECT status FROM tenants WHERE slug = ? FOR UPDATE", slug)
+		var cur struct {
+			ID     string `db:"id"`
+			Status string `db:"status"`
+		}
+		err := tx.GetContext(ctx, &cur, "SELECT id, status FROM tenants WHERE slug = ? FOR UPDATE", slug)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrTenantNotFound
 		}
 		if err != nil {
 			return translate(err)
 		}
+		status := cur.Status
 		if !slices.Contains(from, status) {
 			return ErrWrongStatus(status)
 		}
 		if _, err := tx.ExecContext(ctx, "UPDATE tenants SET status = ?, updated_at = ? WHERE slug = ?", to, c.now(), slug); err != nil {
 			return translate(err)
+		}
+		if err := tenantEvent(ctx, tx, c.now(), cur.ID, statusChange(status, to)); err != nil {
+			return err
 		}
 		return audit(ctx, tx, c.now(), action, "tenant", slug, OutcomeSuccess, status+" -> "+to)
 	})
@@ -347,6 +377,14 @@ func (c *Catalog) ChangeStatus(ctx context.Context, slug string, from []string, 
 		return nil, err
 	}
 	return c.Tenant(ctx, slug)
+}
+
+// statusChange names a status change for a tenant.status event.
+func statusChange(from, to string) string {
+	if to == StatusActive && from == StatusSuspended {
+		return "resumed"
+	}
+	return to // suspended, deleted
 }
 
 // UpdateTenant changes a tenant's name and/or replaces its domains.
@@ -379,6 +417,9 @@ func (c *Catalog) UpdateTenant(ctx context.Context, slug string, name *string, d
 			}
 			changed = append(changed, "domains ["+strings.Join(domains, " ")+"]")
 		}
+		if err := tenantEvent(ctx, tx, c.now(), id, "updated"); err != nil {
+			return err
+		}
 		return audit(ctx, tx, c.now(), "tenant.update", "tenant", slug, OutcomeSuccess, strings.Join(changed, ", "))
 	})
 	if err != nil {
@@ -390,6 +431,9 @@ func (c *Catalog) UpdateTenant(ctx context.Context, slug string, name *string, d
 // RemoveTenant deletes a purged tenant's catalog row and domains.
 func (c *Catalog) RemoveTenant(ctx context.Context, t *Tenant) error {
 	return c.mutate(ctx, func(tx *sqlx.Tx) error {
+		if err := tenantEvent(ctx, tx, c.now(), t.ID, "purged"); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, "DELETE FROM tenants WHERE id = ?", t.ID)
 		if err != nil {
 			return translate(err)
@@ -404,6 +448,11 @@ func (c *Catalog) RemoveTenant(ctx context.Context, t *Tenant) error {
 		}
 		return audit(ctx, tx, c.now(), "tenant.purge", "tenant", t.Slug, OutcomeSuccess, "dropped database "+t.DatabaseName+" and DB user "+t.DBUser)
 	})
+}
+
+// RecordEvent writes a live event on its own (a fleet run's progress).
+func (c *Catalog) RecordEvent(ctx context.Context, typ, tenant string, data any) error {
+	return appendEvent(ctx, c.db, c.now(), typ, tenant, data)
 }
 
 // RecordMigration stores the schema version a fleet run left a tenant at,

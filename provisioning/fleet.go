@@ -153,16 +153,18 @@ func (p *Provisioner) MigrateFleet(ctx context.Context, o FleetOptions, progress
 	if o.OnStart != nil {
 		o.OnStart(len(items) + len(skipped))
 	}
+	events := p.fleetEvents(ctx, o, len(items)+len(skipped))
 	batch := recordBatch
 	if o.Down || o.To != 0 {
 		// A run to an explicit version (a rollback) records each tenant
 		// at once: see RecordMigrations on late records.
 		batch = 1
 	}
-	f := &fleetRun{p: p, o: o, plan: plan, recorded: recorded, progress: progress, report: report,
+	f := &fleetRun{p: p, o: o, plan: plan, recorded: recorded, progress: progress, report: report, events: events,
 		rec: newFleetRecorder(p.catalog, batch), conns: newMigratorPool(p.servers, o.Concurrency)}
 	defer f.conns.close()
 	for _, r := range skipped {
+		events.add(r)
 		if progress != nil {
 			progress(r)
 		}
@@ -170,7 +172,9 @@ func (p *Provisioner) MigrateFleet(ctx context.Context, o FleetOptions, progress
 	f.runAll(ctx, items)
 	f.releases.Wait()
 	f.flush(ctx)
-	return report.finish(start), nil
+	report.finish(start)
+	events.finish(report)
+	return report, nil
 }
 
 // runAll runs the canary tenants, then, if they all succeeded, the rest.
@@ -195,6 +199,7 @@ type fleetRun struct {
 	plan     []setPlan
 	recorded map[string]map[string]central.SetVersion
 	progress func(TenantResult)
+	events   *fleetEvents
 	rec      *fleetRecorder
 	conns    *migratorPool
 	releases sync.WaitGroup // tenant locks being released
@@ -208,6 +213,7 @@ func (f *fleetRun) record(r TenantResult) {
 	f.mu.Lock()
 	f.report.Results = append(f.report.Results, r)
 	f.mu.Unlock()
+	f.events.add(r)
 	if f.progress != nil {
 		f.progress(r)
 	}

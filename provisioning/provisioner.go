@@ -54,6 +54,8 @@ type Catalog interface {
 	SpareReady(ctx context.Context, name string, schemaVersion int64) error
 	RemoveSpare(ctx context.Context, name string) error
 	Spares(ctx context.Context) ([]central.Spare, error)
+	// RecordEvent writes a live event (see central.Events).
+	RecordEvent(ctx context.Context, typ, tenant string, data any) error
 }
 
 // Server is what provisioning needs of the database server.

@@ -83,6 +83,9 @@ func apiDocument(served gin.RoutesInfo, tenant []TenantRoute) (*openapi3.T, erro
 	for _, r := range tenant {
 		byKey[r.Method+" /api"+r.Path] = r
 	}
+	// The tenant stream authenticates itself (a ticket may stand for the
+	// credential), but as a tenant route with its permission.
+	byKey["GET "+tenantStreamPath] = TenantRoute{Method: "GET", Path: "/events", Permission: permAuditRead}
 	for _, r := range served {
 		key := r.Method + " " + r.Path
 		tr, isTenant := byKey[key]
@@ -93,6 +96,9 @@ func apiDocument(served gin.RoutesInfo, tenant []TenantRoute) (*openapi3.T, erro
 		o, err := s.operation(r.Method, r.Path, op, routeAuth(key, tr, isTenant), tr.Permission)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", key, err)
+		}
+		if r.Method == "GET" && (r.Path == centralStreamPath || r.Path == tenantStreamPath) {
+			*o.Security = append(*o.Security, openapi3.SecurityRequirement{"eventTicket": []string{}})
 		}
 		doc.AddOperation(pathParam.ReplaceAllString(r.Path, "{$1}"), r.Method, o)
 	}
@@ -188,10 +194,10 @@ func tagOf(path string) string {
 
 var (
 	centralTags = map[string]string{"auth": "Central auth", "tenants": "Tenants", "admins": "Central admins",
-		"audit": "Central audit", "servers": "Database servers", "migrations": "Migrations"}
+		"audit": "Central audit", "servers": "Database servers", "migrations": "Migrations", "events": "Live events"}
 	tenantTags = map[string]string{"auth": "Tenant auth", "users": "Users", "roles": "Roles", "settings": "Settings",
 		"audit": "Tenant audit", "invitations": "Invitations", "api-keys": "API keys", "collections": "Records",
-		"openapi": "Operations", "docs": "Operations"}
+		"openapi": "Operations", "docs": "Operations", "events": "Live events"}
 )
 
 func apiTags() openapi3.Tags {
@@ -208,6 +214,8 @@ func apiTags() openapi3.Tags {
 		"Records": "The tenant's JSON record store.", "Application": "Routes the application adds.",
 		"Operations": "Health, readiness, metrics and this document.",
 		"Console":    "The admin console: a page for people, served from the binary.",
+		"Live events": "Server-sent event streams of the central plane (tenant status, fleet migrations, audit) " +
+			"and of a tenant (its audit log), and the tickets a browser opens them with.",
 	}
 	names := make([]string, 0, len(desc))
 	for n := range desc {
@@ -229,6 +237,8 @@ func securitySchemes() openapi3.SecuritySchemes {
 			Description: "A tenant API key (silo_…) as the bearer token."}},
 		"apiKeyHeader": {Value: &openapi3.SecurityScheme{Type: "apiKey", In: "header", Name: "X-API-Key",
 			Description: "A tenant API key (silo_…) in X-API-Key."}},
+		"eventTicket": {Value: &openapi3.SecurityScheme{Type: "apiKey", In: "query", Name: "ticket",
+			Description: "A single-use ticket (evt_…, 30 s) from POST …/events/ticket: what an EventSource, which sends no header, opens an event stream with."}},
 	}
 }
 

@@ -16,6 +16,12 @@ func created(body any) map[int]any { return map[int]any{http.StatusCreated: body
 
 var noContent = map[int]any{http.StatusNoContent: nil}
 
+// streamQuery are the query parameters of the event streams.
+var streamQuery = []Param{
+	{Name: "ticket", Description: "a ticket from POST …/events/ticket, in place of the Authorization header (single use, 30 s)"},
+	{Name: "lastEventId", Description: "resume after this event id (the Last-Event-ID header wins)"},
+}
+
 // operations describe Silo's own routes (the tests check that every
 // served route has one and that each names a served route).
 var operations = map[string]Operation{
@@ -80,6 +86,17 @@ var operations = map[string]Operation{
 		Body: impersonateRequest{}, Answers: ok(impersonationAnswer{}), Errors: []int{http.StatusConflict}},
 	"GET /api/central/migrations/status": {Summary: "Every tenant's schema version", Answers: ok(fleetStatusAnswer{})},
 
+	"GET /api/central/events": {Summary: "Follow the central plane's live events (server-sent events)",
+		Description: "A text/event-stream of `tenant.status`, `migration.progress` and (superadmins only) `audit` events, " +
+			"each `id:`, `event:` and one `data:` line of JSON {id, type, tenant?, at, data}; first a `hello` event, " +
+			"`: ping` every 15 s, and an `end` event when the server ends it (token expired or revoked, shutdown). " +
+			"Authenticate with the Authorization header or a ticket (?ticket=, from POST …/events/ticket). " +
+			"Last-Event-ID (or ?lastEventId=) resumes after that event.",
+		ContentType: "text/event-stream", Answers: ok(nil), Query: streamQuery, Errors: []int{http.StatusTooManyRequests}},
+	"POST /api/central/events/ticket": {Summary: "A single-use ticket to open the central event stream (for EventSource)",
+		Description: "The ticket stands for the caller's access token for 30 seconds, once: GET /api/central/events?ticket=….",
+		Answers:     ok(ticketAnswer{})},
+
 	"GET /api/central/admins":        {Summary: "List central admins (superadmin)", Answers: ok(adminsAnswer{}), Query: paged},
 	"GET /api/central/admins/:id":    {Summary: "Get a central admin (superadmin)", Answers: ok(adminAnswer{})},
 	"PATCH /api/central/admins/:id":  {Summary: "Change a central admin (superadmin)", Body: adminPatchRequest{}, Answers: ok(adminAnswer{}), Errors: []int{http.StatusConflict}},
@@ -138,4 +155,15 @@ var operations = map[string]Operation{
 	"POST /api/api-keys":          {Summary: "Create an API key", Description: "The key is in the answer once; only its hash is kept.", Body: apiKeyRequest{}, Answers: created(apiKeyAnswer{})},
 	"GET /api/api-keys":           {Summary: "List API keys", Answers: ok(apiKeysAnswer{})},
 	"DELETE /api/api-keys/:id":    {Summary: "Revoke an API key", Answers: noContent},
+
+	"GET /api/events": {Summary: "Follow the tenant's audit log live (server-sent events)",
+		Description: "A text/event-stream of `audit` events (a new entry of the tenant's audit log), " +
+			"each `id:`, `event:` and one `data:` line of JSON {id, type, tenant, at, data}; first a `hello` event, " +
+			"`: ping` every 15 s, and an `end` event when the server ends it. Authenticate with the Authorization " +
+			"(or X-API-Key) header or a ticket (?ticket=, from POST /api/events/ticket; the ticket also names the tenant). " +
+			"Last-Event-ID (or ?lastEventId=) resumes after that entry.",
+		ContentType: "text/event-stream", Answers: ok(nil), Query: streamQuery, Errors: []int{http.StatusTooManyRequests}},
+	"POST /api/events/ticket": {Summary: "A single-use ticket to open the tenant's event stream (for EventSource)",
+		Description: "The ticket stands for the caller's credential at this tenant for 30 seconds, once: GET /api/events?ticket=….",
+		Answers:     ok(ticketAnswer{})},
 }

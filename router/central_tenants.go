@@ -199,15 +199,20 @@ func (h *handlers) listAudit(c *gin.Context) {
 		return
 	}
 	out := make([]auditView, 0, len(entries))
-	for _, e := range entries {
-		out = append(out, auditView{
-			ID: e.ID, At: e.At, Action: e.Action, Outcome: e.Outcome, Detail: e.Detail.String,
-			Actor:     auditActor{Kind: e.ActorKind, ID: e.ActorID.String, Email: e.ActorEmail.String},
-			Target:    auditTarget{Type: e.TargetType, ID: e.Target},
-			RequestID: e.RequestID.String, ClientIP: e.ClientIP.String,
-		})
+	for i := range entries {
+		out = append(out, viewAudit(&entries[i]))
 	}
 	c.JSON(http.StatusOK, auditAnswer{Entries: out, NextCursor: page.Next(next)})
+}
+
+// viewAudit is a central audit entry as the API shows it.
+func viewAudit(e *central.AuditEntry) auditView {
+	return auditView{
+		ID: e.ID, At: e.At, Action: e.Action, Outcome: e.Outcome, Detail: e.Detail.String,
+		Actor:     auditActor{Kind: e.ActorKind, ID: e.ActorID.String, Email: e.ActorEmail.String},
+		Target:    auditTarget{Type: e.TargetType, ID: e.Target},
+		RequestID: e.RequestID.String, ClientIP: e.ClientIP.String,
+	}
 }
 
 // migrationStatus reports every tenant's schema version against the latest.

@@ -17,12 +17,14 @@ import (
 
 	"github.com/silo-dev/silo/config"
 	"github.com/silo-dev/silo/internal/assembly/app"
+	"github.com/silo-dev/silo/internal/lib/clock"
 	"github.com/silo-dev/silo/internal/lib/login"
 	"github.com/silo-dev/silo/internal/lib/secretbox"
 	"github.com/silo-dev/silo/internal/lib/token"
 	"github.com/silo-dev/silo/internal/testsupport/testdb"
 	"github.com/silo-dev/silo/internal/testsupport/testsilo"
 	"github.com/silo-dev/silo/provisioning"
+	"github.com/silo-dev/silo/router"
 	"github.com/silo-dev/silo/tenantdb"
 )
 
@@ -82,6 +84,10 @@ type serverOptions struct {
 	// closedSignup provisions tenants with public sign-up off, Silo's own
 	// default; most tests sign members up, so it is on unless set.
 	closedSignup bool
+	// streams bound the event streams (zero: Silo's defaults); clock, when
+	// set, is the App's clock.
+	streams router.StreamOptions
+	clock   clock.Clock
 }
 
 func defaultOptions(opts []func(*serverOptions)) serverOptions {
@@ -138,7 +144,7 @@ func start(t testing.TB, install *config.Config, o serverOptions) *server {
 	cfg.CORSOrigins = o.corsOrigins
 	queries := new(atomic.Int64)
 	e := testsilo.StartApp(t, &cfg, slog.New(slog.DiscardHandler), app.Options{
-		AccountFailures: o.accountFailures,
+		AccountFailures: o.accountFailures, Streams: o.streams, Clock: o.clock,
 		WrapCentral: func(c driver.Connector) driver.Connector {
 			if o.wrapCentral != nil {
 				c = o.wrapCentral(c)

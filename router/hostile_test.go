@@ -559,6 +559,7 @@ func (f *hostileFixture) state(t testing.TB) hostileState {
 			"permissions, created_by, created_at, IFNULL(expires_at, '-'), IFNULL(revoked_at, '-')) ORDER BY id)), '') FROM `%s`.api_keys", db))
 	}
 	probe(f.centralDB+".audit_log (but failed logins)", f.auditWithoutFailedLogins())
+	probe(f.centralDB+".events (but audit events)", f.eventsWithoutAudit())
 	probe("(tenant databases)", "SELECT IFNULL(GROUP_CONCAT(SCHEMA_NAME ORDER BY SCHEMA_NAME SEPARATOR ' '), '') FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE ?")
 	probe("(tenant DB users)", "SELECT IFNULL(GROUP_CONCAT(User ORDER BY User SEPARATOR ' '), '') FROM mysql.user WHERE User LIKE ?")
 	values := make([]string, len(keys))
@@ -612,6 +613,14 @@ func (f *hostileFixture) auditWithoutFailedLogins() string {
 		"IFNULL(detail, '-')))), 0)) FROM `%s`.audit_log WHERE NOT (action = 'auth.login' AND outcome = 'failure')", f.centralDB)
 }
 
+// eventsWithoutAudit digests the central events but the audit events:
+// each announces an audit entry (auditWithoutFailedLogins checks those),
+// failed logins' among them.
+func (f *hostileFixture) eventsWithoutAudit() string {
+	return fmt.Sprintf("SELECT CONCAT(COUNT(*), ':', IFNULL(SUM(CRC32(CONCAT_WS('|', id, type, IFNULL(tenant, '-'), data, created_at))), 0)) "+
+		"FROM `%s`.events WHERE type <> 'audit'", f.centralDB)
+}
+
 // listTables lists every table of the central and both tenant databases,
 // from information_schema, as "db.table".
 func (f *hostileFixture) listTables(t testing.TB) []string {
@@ -631,8 +640,8 @@ func (f *hostileFixture) listTables(t testing.TB) []string {
 		if !hostileIdent.MatchString(schema) || !hostileIdent.MatchString(table) {
 			t.Fatalf("unexpected table name %q.%q", schema, table)
 		}
-		if schema == f.centralDB && table == "audit_log" {
-			continue // see auditWithoutFailedLogins
+		if schema == f.centralDB && (table == "audit_log" || table == "events") {
+			continue // see auditWithoutFailedLogins and eventsWithoutAudit
 		}
 		names = append(names, schema+"."+table)
 	}

@@ -186,3 +186,10 @@ func registerAuthMetrics(reg prometheus.Registerer, auth *tenantdb.Auth) {
 			func() float64 { _, m := auth.CallerStats(); return float64(m) }),
 	)
 }
+
+// registerStreamMetrics counts the open event streams.
+func registerStreamMetrics(reg prometheus.Registerer, streams *Streams) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "silo_event_streams_open",
+		Help: "Event streams (server-sent events) this instance serves."},
+		func() float64 { return float64(streams.Open()) }))
+}

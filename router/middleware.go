@@ -149,7 +149,8 @@ func recovery() gin.HandlerFunc {
 	}
 }
 
-// limits bounds the request body (413 past 1 MiB) and the request's time.
+// limits bounds the request body (413 past 1 MiB) and the request's time
+// (but an event stream's, which lasts as long as its client stays).
 func limits(timeout time.Duration) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.ContentLength > maxBody {
@@ -159,6 +160,10 @@ func limits(timeout time.Duration) gin.HandlerFunc {
 		if c.Request.Body != nil && c.Request.Body != http.NoBody {
 			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, maxBody)
 		}
+		if isStream(c) {
+			c.Next()
+			return
+		}
 		ctx, cancel := context.WithTimeout(c.Request.Context(), timeout)
 		defer cancel()
 		c.Request = c.Request.WithContext(ctx)
@@ -167,6 +172,15 @@ func limits(timeout time.Duration) gin.HandlerFunc {
 			Fail(c, errTimeout)
 		}
 	}
+}
+
+// isStream reports whether the request is for an event stream route.
+func isStream(c *gin.Context) bool {
+	if c.Request.Method != http.MethodGet {
+		return false
+	}
+	p := c.FullPath()
+	return p == centralStreamPath || p == tenantStreamPath
 }
 
 // jsonOnly refuses request bodies that are not JSON.

@@ -80,6 +80,8 @@ func (r *tenantResolver) resolve(c *gin.Context) (*central.Tenant, error) {
 	header := ""
 	if len(values) > 0 {
 		header = values[0]
+	} else if tk := redeemedTicket(c); tk != nil {
+		header = tk.TenantSlug // a stream's ticket, which names its tenant
 	}
 	for _, other := range values {
 		if other != header {
@@ -172,25 +174,12 @@ func (h *handlers) tenantDB(c *gin.Context) {
 // or one of this tenant's API keys (Authorization: Bearer silo_… or
 // X-API-Key).
 func (h *handlers) requireTenantUser(c *gin.Context) {
-	raw, _ := bearer(c)
-	if key := c.GetHeader("X-API-Key"); key != "" && raw == "" {
-		if !strings.HasPrefix(key, tenantdb.APIKeyPrefix) {
-			Fail(c, apperr.ErrUnauthenticated) // X-API-Key carries API keys only, never an access token
-			return
-		}
-		raw = key
-	}
-	if raw == "" {
-		Fail(c, apperr.ErrUnauthenticated)
+	raw, err := tenantCredential(c)
+	if err != nil {
+		Fail(c, err)
 		return
 	}
-	var caller *tenantdb.Caller
-	var err error
-	if strings.HasPrefix(raw, tenantdb.APIKeyPrefix) {
-		caller, err = h.store(c).AuthenticateKey(c.Request.Context(), raw)
-	} else {
-		caller, err = h.store(c).Authenticate(c.Request.Context(), raw)
-	}
+	caller, err := authenticateTenant(c.Request.Context(), h.store(c), raw)
 	if err != nil {
 		Fail(c, err)
 		return

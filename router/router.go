@@ -40,6 +40,12 @@ type Deps struct {
 	// Routes are tenant routes added to Silo's own: the record store and an
 	// application's (see CheckTenantRoutes).
 	Routes []TenantRoute
+	// Events and Tickets back the live event streams (nil: the stream
+	// routes answer 503 EVENTS_UNAVAILABLE); Streams holds the open ones
+	// (nil: the router's own, with the default bounds).
+	Events  *central.Events
+	Tickets *central.Tickets
+	Streams *Streams
 }
 
 func init() { gin.SetMode(gin.ReleaseMode) }
@@ -79,9 +85,14 @@ func New(d Deps) http.Handler {
 	e.NoRoute(func(c *gin.Context) { Fail(c, errRouteNotFound) })
 	e.NoMethod(func(c *gin.Context) { Fail(c, errMethodNotAllowed) })
 
+	if d.Streams == nil {
+		d.Streams = NewStreams(StreamOptions{})
+	}
+	registerStreamMetrics(reg, d.Streams)
 	h := &handlers{
 		central: d.Central, tenants: d.Tenants, servers: d.Servers, metrics: metrics,
 		conns: d.Conns, tenantAuth: d.TenantAuth, resolver: resolver, cors: cors,
+		events: d.Events, tickets: d.Tickets, streams: d.Streams,
 	}
 	routes(e, h, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), d.Routes)
 	h.spec = openAPI(e.Routes(), append(tenantRoutes(h), d.Routes...))
@@ -104,6 +115,10 @@ type handlers struct {
 	cors       *corsPolicy
 	conns      TenantConns
 	tenantAuth *tenantdb.Auth
+
+	events  *central.Events
+	tickets *central.Tickets
+	streams *Streams
 
 	spec []byte // the OpenAPI document, built from the routes
 }

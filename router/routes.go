@@ -30,8 +30,13 @@ func routes(e *gin.Engine, h *handlers, metrics http.Handler, extra []TenantRout
 	c.POST("/auth/refresh", h.centralRefresh)
 	c.POST("/auth/logout", h.centralLogout)
 
+	// The event streams authenticate themselves: by header or by ticket.
+	e.GET(centralStreamPath, h.streamTicket(planeCentral), h.centralEvents)
+	e.GET(tenantStreamPath, h.streamTicket(planeTenant), h.requireTenant, h.tenantEvents)
+
 	admin := c.Group("", h.requireCentral)
 	admin.GET("/auth/me", h.centralMe)
+	admin.POST("/events/ticket", h.centralEventsTicket)
 
 	admin.POST("/tenants", h.createTenant)
 	admin.GET("/tenants", h.listTenants)
@@ -151,6 +156,7 @@ func tenantRoutes(h *handlers) []TenantRoute {
 		{Method: "GET", Path: "/settings", Handler: h.getSettings},
 		{Method: "PUT", Path: "/settings", Permission: "settings:write", Handler: h.putSettings},
 		{Method: "GET", Path: "/audit", Permission: "audit:read", Handler: h.tenantAudit},
+		{Method: "POST", Path: "/events/ticket", Permission: permAuditRead, Handler: h.tenantEventsTicket},
 		{Method: "POST", Path: "/invitations", Permission: "users:write", Handler: h.createInvitation},
 		{Method: "GET", Path: "/invitations", Permission: "users:write", Handler: h.listInvitations},
 		{Method: "DELETE", Path: "/invitations/:id", Permission: "users:write", Handler: h.revokeInvitation},

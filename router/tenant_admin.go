@@ -245,10 +245,15 @@ func (h *handlers) tenantAudit(c *gin.Context) {
 		return
 	}
 	out := make([]tenantAuditView, 0, len(entries))
-	for _, e := range entries {
-		out = append(out, tenantAuditView{ID: e.ID, At: e.At, Action: e.Action, ActingAs: e.ActingAs.String,
-			Actor:  auditActor{Kind: e.ActorKind, ID: e.ActorID.String},
-			Target: auditTarget{Type: e.TargetType, ID: e.Target}, RequestID: e.RequestID.String, Detail: e.Detail.String})
+	for i := range entries {
+		out = append(out, viewTenantAudit(&entries[i]))
 	}
 	c.JSON(http.StatusOK, tenantAuditAnswer{Entries: out, NextCursor: page.Next(next)})
+}
+
+// viewTenantAudit is a tenant audit entry as the API shows it.
+func viewTenantAudit(e *tenantdb.AuditEntry) tenantAuditView {
+	return tenantAuditView{ID: e.ID, At: e.At, Action: e.Action, ActingAs: e.ActingAs.String,
+		Actor:  auditActor{Kind: e.ActorKind, ID: e.ActorID.String},
+		Target: auditTarget{Type: e.TargetType, ID: e.Target}, RequestID: e.RequestID.String, Detail: e.Detail.String}
 }

@@ -396,6 +396,7 @@ var routeCases = map[string]routeCase{
 	"GET /audit": {"audit:read", false, func(*testing.T, *adminFixture) routeReq {
 		return routeReq{query: "?limit=5", want: 200}
 	}},
+	"POST /events/ticket": {"audit:read", false, fixed(200, nil)},
 	"POST /invitations": {"users:write", false, func(_ *testing.T, f *adminFixture) routeReq {
 		return routeReq{body: map[string]any{"email": f.email(), "role": noPerms}, want: 201}
 	}},

@@ -60,3 +60,18 @@ func (st *Store) AuditLog(ctx context.Context, limit int, cursor string) ([]Audi
 	out, next := page.Cut(out, limit, func(e *AuditEntry) string { return strconv.FormatInt(e.ID, 10) })
 	return out, next, nil
 }
+
+// AuditAfter returns up to limit entries with an id above after, oldest
+// first (what a live stream of the log reads).
+func (st *Store) AuditAfter(ctx context.Context, after int64, limit int) ([]AuditEntry, error) {
+	var out []AuditEntry
+	err := sqlx.SelectContext(ctx, st.db, &out, "SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", after, limit)
+	return out, dberr.Translate(err)
+}
+
+// LastAuditID is the id of the newest entry (0 when the log is empty),
+// and how the ids step (the server's auto_increment_increment).
+func (st *Store) LastAuditID(ctx context.Context) (last, step int64, err error) {
+	row := st.db.QueryRowxContext(ctx, "SELECT IFNULL(MAX(id), 0), @@auto_increment_increment FROM audit_log")
+	return last, step, dberr.Translate(row.Scan(&last, &step))
+}

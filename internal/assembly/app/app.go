@@ -50,6 +50,12 @@ type App struct {
 	// theirs (RunBackground follows them).
 	Callers    *tenantdb.CallerCache
 	AuthEpochs *central.AuthEpochs
+	// Events are the central plane's live events (RunBackground prunes
+	// them, and the tickets), Streams the event streams this instance
+	// serves (EndStreams ends them).
+	Events  *central.Events
+	Tickets *central.Tickets
+	Streams *router.Streams
 
 	central *sqlx.DB
 	locks   *sqlx.DB
@@ -86,6 +92,9 @@ type Options struct {
 	// Clock stamps the times the central admin service writes (default
 	// clock.System); tests fix it.
 	Clock clock.Clock
+	// Streams bound the event streams (the zero value: the defaults);
+	// tests shorten their intervals.
+	Streams router.StreamOptions
 }
 
 // Open builds an App from cfg with the application's extensions, if any,
@@ -205,6 +214,7 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 	// (the same keys, so tokens issued through a.Keys verify too).
 	verifying := keys.Cached(verifiedTokens)
 	svc := central.NewService(a.central, verifying, guard, cfg.RefreshTokenTTL, a.log)
+	a.Events, a.Tickets, a.Streams = central.NewEvents(a.central), central.NewTickets(a.central, box), router.NewStreams(o.Streams)
 	a.Callers = tenantdb.NewCallerCache(cfg.AuthCacheEntries, cfg.AuthCacheTTL)
 	a.AuthEpochs = central.NewAuthEpochs(a.central, a.log)
 	tenantAuth := tenantdb.NewAuth(verifying, guard, cfg.RefreshTokenTTL, a.log).
@@ -212,6 +222,8 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 	if o.Clock != nil {
 		svc.SetClock(o.Clock)
 		tenantAuth.SetClock(o.Clock)
+		a.Events.SetClock(o.Clock)
+		a.Tickets.SetClock(o.Clock)
 	}
 	a.Provisioner = provisioning.New(catalog, a.servers, box, guard, provisioning.Options{
 		Prefix: cfg.TenantDBPrefix, CentralDatabase: cfg.CentralDSN.DBName, BaseDomain: cfg.BaseDomain, SparePool: cfg.SparePoolSize,
@@ -233,6 +245,9 @@ func (a *App) build(cfg *config.Config, box *secretbox.Box, o Options) error {
 		TrustedProxies: cfg.TrustedProxies,
 		CORSOrigins:    cfg.CORSOrigins,
 		Routes:         append(records.Routes(o.Clock), o.Routes...),
+		Events:         a.Events,
+		Tickets:        a.Tickets,
+		Streams:        a.Streams,
 	})
 	return nil
 }
@@ -256,6 +271,7 @@ func (a *App) RunBackground(ctx context.Context) {
 	wg.Go(func() { a.Cache.Run(ctx, 250*time.Millisecond) })
 	wg.Go(func() { a.AuthEpochs.Follow(ctx, 250*time.Millisecond, a.Callers) })
 	wg.Go(func() { a.checkServers(ctx, serverCheckInterval) })
+	wg.Go(func() { a.pruneEvents(ctx, pruneInterval) })
 	wg.Go(func() {
 		if resumed, err := a.Provisioner.ResumeStuck(ctx); err != nil && ctx.Err() == nil {
 			a.log.Error("resuming stuck tenant provisioning", "err", err)
@@ -295,6 +311,41 @@ func (a *App) checkServers(ctx context.Context, interval time.Duration) {
 	}
 }
 
+// pruneInterval is how often an instance prunes old events and unused
+// tickets.
+const pruneInterval = 10 * time.Minute
+
+// pruneEvents deletes the events older than central.EventRetention and
+// the expired tickets, at once and then every interval until ctx ends.
+// Every instance does it; they delete the same rows.
+func (a *App) pruneEvents(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		if _, err := a.Events.Prune(ctx, clock.Now().Add(-central.EventRetention)); err != nil && ctx.Err() == nil {
+			a.log.Warn("pruning old events failed", "err", err)
+		}
+		if _, err := a.Tickets.Prune(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("pruning expired event tickets failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// EndStreams ends the event streams this instance serves (each gets an end
+// event) and refuses new ones: call it as the HTTP server shuts down
+// (http.Server.RegisterOnShutdown), whose Shutdown would otherwise wait
+// for the streams until its deadline.
+func (a *App) EndStreams() {
+	if a.Streams != nil {
+		a.Streams.Close()
+	}
+}
+
 // announceAuthChange records a committed change to what a tenant's callers
 // may do in the central database, where the other instances poll for it.
 // A failure is logged; the bump is retried by AuthEpochs.Follow.
@@ -311,8 +362,10 @@ func (a *App) CentralDB() *sqlx.DB { return a.central }
 // databases.
 func (a *App) TenantServer() *tenantdb.Server { return a.server }
 
-// Close closes the tenant pools and the database connections.
+// Close ends the event streams, and closes the tenant pools and the
+// database connections.
 func (a *App) Close() {
+	a.EndStreams()
 	if a.Pools != nil {
 		a.Pools.Close()
 	}

@@ -65,6 +65,8 @@ func (s *session) serve(ctx context.Context) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
+	// Event streams outlive any drain: end them when the drain begins.
+	srv.RegisterOnShutdown(a.EndStreams)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("silo serving", "addr", ln.Addr().String(), "env", cfg.Env, "central", describeDSN(cfg))

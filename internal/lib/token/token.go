@@ -208,3 +208,14 @@ func (k *Keys) keyFor(t *jwt.Token) (any, error) {
 	}
 	return key, nil
 }
+
+// ExpiryOf returns the exp claim of raw without verifying the token: for
+// a token Verify has already accepted, whose holder must stop when it
+// expires (an event stream); false when raw has none.
+func ExpiryOf(raw string) (time.Time, bool) {
+	var c Claims
+	if _, _, err := jwt.NewParser().ParseUnverified(raw, &c); err != nil || c.ExpiresAt == nil {
+		return time.Time{}, false
+	}
+	return c.ExpiresAt.Time, true
+}

@@ -804,3 +804,25 @@ func BenchmarkVerifyCached(b *testing.B) {
 		}
 	}
 }
+
+func TestExpiryOf(t *testing.T) {
+	t.Parallel()
+	keys := newKeys(t, "a", map[string][]byte{"a": keyA})
+	raw, err := keys.Issue(token.CentralAudience, "user-42", token.Claims{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := keys.Verify(raw, token.CentralAudience)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exp, ok := token.ExpiryOf(raw)
+	if !ok || !exp.Equal(c.ExpiresAt.Time) {
+		t.Errorf("ExpiryOf = %v, %v; want %v, true", exp, ok, c.ExpiresAt.Time)
+	}
+	for _, bad := range []string{"", "silo_abc", "a.b.c"} {
+		if _, ok := token.ExpiryOf(bad); ok {
+			t.Errorf("ExpiryOf(%q) found an expiry", bad)
+		}
+	}
+}

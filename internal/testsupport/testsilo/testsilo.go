@@ -77,6 +77,7 @@ func randomKey() string {
 // Silo is an assembled Silo: a *silo.Server or an *app.App.
 type Silo interface {
 	RunBackground(ctx context.Context)
+	EndStreams()
 	Close()
 }
 
@@ -109,6 +110,7 @@ func Serve(t testing.TB, h http.Handler, s Silo, background bool) Client {
 	}
 	hs := httptest.NewServer(h)
 	t.Cleanup(func() {
+		s.EndStreams() // hs.Close waits for every handler, a stream's too
 		hs.Close()
 		stop()
 		<-done

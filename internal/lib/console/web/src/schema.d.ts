@@ -412,6 +412,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/central/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow the central plane's live events (server-sent events)
+         * @description A text/event-stream of `tenant.status`, `migration.progress` and (superadmins only) `audit` events, each `id:`, `event:` and one `data:` line of JSON {id, type, tenant?, at, data}; first a `hello` event, `: ping` every 15 s, and an `end` event when the server ends it (token expired or revoked, shutdown). Authenticate with the Authorization header or a ticket (?ticket=, from POST …/events/ticket). Last-Event-ID (or ?lastEventId=) resumes after that event.
+         *
+         *     Who may call: a central admin's access token.
+         */
+        get: operations["get_api_central_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/central/events/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A single-use ticket to open the central event stream (for EventSource)
+         * @description The ticket stands for the caller's access token for 30 seconds, once: GET /api/central/events?ticket=….
+         *
+         *     Who may call: a central admin's access token.
+         */
+        post: operations["post_api_central_events_ticket"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/central/migrations/status": {
         parameters: {
             query?: never;
@@ -760,6 +804,50 @@ export interface paths {
         get: operations["get_api_docs_file"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Follow the tenant's audit log live (server-sent events)
+         * @description A text/event-stream of `audit` events (a new entry of the tenant's audit log), each `id:`, `event:` and one `data:` line of JSON {id, type, tenant, at, data}; first a `hello` event, `: ping` every 15 s, and an `end` event when the server ends it. Authenticate with the Authorization (or X-API-Key) header or a ticket (?ticket=, from POST /api/events/ticket; the ticket also names the tenant). Last-Event-ID (or ?lastEventId=) resumes after that entry.
+         *
+         *     Who may call: a user of the tenant or an API key holding the permission `audit:read`.
+         */
+        get: operations["get_api_events"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/events/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A single-use ticket to open the tenant's event stream (for EventSource)
+         * @description The ticket stands for the caller's credential at this tenant for 30 seconds, once: GET /api/events?ticket=….
+         *
+         *     Who may call: a user of the tenant or an API key holding the permission `audit:read`.
+         */
+        post: operations["post_api_events_ticket"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1570,6 +1658,12 @@ export interface components {
             /** @description the cursor of the next page; null on the last page */
             nextCursor: string | null;
             tenants: components["schemas"]["Tenant"][];
+        };
+        TicketAnswer: {
+            /** @description seconds */
+            expiresIn: number;
+            /** @description single use: open the stream with ?ticket=… within expiresIn seconds */
+            ticket: string;
         };
     };
     responses: {
@@ -2512,6 +2606,74 @@ export interface operations {
             503: components["responses"]["E503"];
         };
     };
+    get_api_central_events: {
+        parameters: {
+            query?: {
+                /** @description a ticket from POST …/events/ticket, in place of the Authorization header (single use, 30 s) */
+                ticket?: string;
+                /** @description resume after this event id (the Last-Event-ID header wins) */
+                lastEventId?: string;
+            };
+            header?: {
+                /** @description Your id for the request, echoed in the answer and the logs; without it (or when it does not match), Silo makes one. */
+                "X-Request-Id"?: components["parameters"]["RequestID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+            429: components["responses"]["E429"];
+            500: components["responses"]["E500"];
+            503: components["responses"]["E503"];
+        };
+    };
+    post_api_central_events_ticket: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for the request, echoed in the answer and the logs; without it (or when it does not match), Silo makes one. */
+                "X-Request-Id"?: components["parameters"]["RequestID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketAnswer"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+            500: components["responses"]["E500"];
+            503: components["responses"]["E503"];
+        };
+    };
     get_api_central_migrations_status: {
         parameters: {
             query?: never;
@@ -3395,6 +3557,80 @@ export interface operations {
             413: components["responses"]["E413"];
             415: components["responses"]["E415"];
             500: components["responses"]["E500"];
+        };
+    };
+    get_api_events: {
+        parameters: {
+            query?: {
+                /** @description a ticket from POST …/events/ticket, in place of the Authorization header (single use, 30 s) */
+                ticket?: string;
+                /** @description resume after this event id (the Last-Event-ID header wins) */
+                lastEventId?: string;
+            };
+            header?: {
+                /** @description Your id for the request, echoed in the answer and the logs; without it (or when it does not match), Silo makes one. */
+                "X-Request-Id"?: components["parameters"]["RequestID"];
+                /** @description The tenant's slug. Optional when the request's host is the tenant's subdomain of the base domain or one of its custom domains. */
+                "x-tenant-id"?: components["parameters"]["TenantID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+            429: components["responses"]["E429"];
+            500: components["responses"]["E500"];
+            503: components["responses"]["E503"];
+        };
+    };
+    post_api_events_ticket: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for the request, echoed in the answer and the logs; without it (or when it does not match), Silo makes one. */
+                "X-Request-Id"?: components["parameters"]["RequestID"];
+                /** @description The tenant's slug. Optional when the request's host is the tenant's subdomain of the base domain or one of its custom domains. */
+                "x-tenant-id"?: components["parameters"]["TenantID"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TicketAnswer"];
+                };
+            };
+            400: components["responses"]["E400"];
+            401: components["responses"]["E401"];
+            403: components["responses"]["E403"];
+            404: components["responses"]["E404"];
+            413: components["responses"]["E413"];
+            415: components["responses"]["E415"];
+            500: components["responses"]["E500"];
+            503: components["responses"]["E503"];
         };
     };
     get_api_invitations: {
