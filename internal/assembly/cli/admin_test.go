@@ -3,12 +3,14 @@ package cli
 import (
 	"context"
 	"io"
+	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
 )
 
 // screen collects what the program writes to a pseudo-terminal.
@@ -63,6 +65,9 @@ func TestCreateCentralAdminInteractive(t *testing.T) {
 	answer := func(prompt, text string, n int) {
 		t.Helper()
 		scr.waitFor(t, prompt, n)
+		if strings.HasSuffix(prompt, "password: ") || strings.HasPrefix(prompt, "Password (") {
+			waitNoEcho(t, tty) // the prompt is printed just before echo goes off
+		}
 		if _, err := ptmx.Write([]byte(text + "\n")); err != nil {
 			t.Fatal(err)
 		}
@@ -123,5 +128,24 @@ func TestCreateCentralAdminEnvOnTerminal(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("create-central-admin prompted although the variables were set")
+	}
+}
+
+// waitNoEcho waits until the terminal tty no longer echoes what is typed.
+func waitNoEcho(t *testing.T, tty *os.File) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		st, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Lflag&unix.ECHO == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the terminal still echoes at the password prompt")
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
