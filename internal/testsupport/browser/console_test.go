@@ -39,7 +39,7 @@ var scenarios = []scenario{
 	{name: "invite", setup: tenant("hooli")},
 	{name: "api-key", setup: tenant("umbrella")},
 	{name: "record-conflict", setup: record},
-	{name: "fleet-live", setup: fleet, hooks: map[string]func(*site) error{"fleet-run": fleetRun}, waits: "the events backend and the fleet page"},
+	{name: "fleet-live", setup: fleet, hooks: map[string]func(*site) error{"fleet-run": fleetRun}},
 	{name: "session-end", setup: member},
 }
 

@@ -132,7 +132,11 @@ class Scenario {
 function trackCalls(page) {
   let inflight = 0;
   let last = Date.now();
-  const isAPI = (req) => new URL(req.url()).pathname.startsWith("/api/");
+  // An event stream stays open while the page listens: it is no call in flight.
+  const isAPI = (req) => {
+    const p = new URL(req.url()).pathname;
+    return p.startsWith("/api/") && p !== "/api/events" && p !== "/api/central/events";
+  };
   page.on("request", (req) => {
     if (isAPI(req)) inflight++;
   });

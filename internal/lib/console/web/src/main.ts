@@ -6,6 +6,7 @@ import { base, leave, link, match, navigate, onNavigate, routes, type Route } fr
 import { flash, takeFlash } from "./notice";
 import { alert, h, replace } from "./ui";
 import { prepare } from "./widgets";
+import "./stream";
 import "./pages/login";
 import "./pages/signup";
 import "./pages/invite";

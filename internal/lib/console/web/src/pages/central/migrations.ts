@@ -1,7 +1,8 @@
 // The fleet's schema state: every migration set's totals, by server, the
 // tenants whose last migration failed (with the error) and those behind.
 import { call, client, type Schemas } from "../../api";
-import { register } from "../../router";
+import { subscribe, type LiveEvent } from "../../live";
+import { onLeave, register } from "../../router";
 import { button, h, replace, table } from "../../ui";
 import { cannotLoad, serverLink, tenantLink } from "./common";
 
@@ -19,8 +20,11 @@ register({
     const behind = f.tenants.flatMap((t) => t.sets.filter((s) => s.pending > 0 && !s.lastError).map((s) => ({ t, s })));
     const all: HTMLElement = h("div", {});
     all.append(button(`Show all ${f.tenants.length} tenants`, () => replace(all, everyTenant(f)), "secondary"));
+    const live = h("p", { role: "status", class: "live" });
+    onLeave(subscribe("central", (e) => showRun(live, e)));
     replace(main,
       h("h1", {}, "Migrations"),
+      live,
       h("p", {}, `${f.totals.tenants} tenants: ${f.totals.upToDate} up to date, ${f.totals.behind} behind, ${f.totals.failed} failed ` +
         `(Silo's own set, latest version ${f.latestVersion}).`),
       h("section", { "aria-labelledby": "sets-h" }, h("h2", { id: "sets-h" }, "By migration set"),
@@ -52,4 +56,14 @@ function everyTenant(f: Schemas["FleetStatus"]): HTMLElement {
         const s = t.sets.find((x) => x.set === name);
         return s ? `${s.schemaVersion} of ${s.latestVersion}` : "—";
       })]));
+}
+
+/** showRun says how a fleet run that is under way, or has just ended, is doing. */
+function showRun(out: HTMLElement, e: LiveEvent): void {
+  if (e.type !== "migration.progress") return;
+  const n = (k: string) => (typeof e[k] === "number" ? e[k] : 0);
+  const run = typeof e["run"] === "string" ? e["run"].slice(0, 8) : "";
+  const state = e["state"] === "finished" ? "finished" : "running";
+  const dry = e["dryRun"] === true ? " (dry run)" : "";
+  replace(out, `Fleet run ${run}${dry}: ${state}, ${n("done")} of ${n("total")} tenants done, ${n("failed")} failed.`);
 }
