@@ -41,6 +41,7 @@ var scenarios = []scenario{
 	{name: "record-conflict", setup: record},
 	{name: "fleet-live", setup: fleet, hooks: map[string]func(*site) error{"fleet-run": fleetRun}},
 	{name: "session-end", setup: member},
+	{name: "audit-live"},
 }
 
 // TestConsole runs the browser scenarios against a Silo of its own.

@@ -59,3 +59,30 @@ export function subscribed(plane: Plane): boolean {
 export function whenSubscribed(start: (plane: Plane) => void): void {
   starters.push(start);
 }
+
+/** Audited is what every audit entry has, central or tenant. */
+interface Audited {
+  id: number;
+  at: string;
+  action: string;
+  actor: { kind: string };
+  target: { type: string; id: string };
+}
+
+/**
+ * newAuditEntries calls add with each audit entry of T's shape that
+ * plane's stream delivers (as GET …/audit shows it), until the function
+ * it returns is called.
+ */
+export function newAuditEntries<T extends Audited>(plane: Plane, add: (e: LiveEvent & T) => void): () => void {
+  return subscribe(plane, (e) => {
+    if (isAudited<T>(e)) add(e);
+  });
+}
+
+function isAudited<T extends Audited>(e: LiveEvent): e is LiveEvent & T {
+  const actor = e["actor"];
+  const target = e["target"];
+  return e.type === "audit" && typeof e["id"] === "number" && typeof e["at"] === "string" && typeof e["action"] === "string" &&
+    typeof actor === "object" && actor !== null && typeof target === "object" && target !== null;
+}

@@ -64,7 +64,7 @@ async function show(path: string): Promise<void> {
   }
   if (mine !== generation) return;
   document.title = `${main.querySelector("h1")?.textContent ?? "Silo"} · Silo console`;
-  (main.querySelector<HTMLElement>("[autofocus]") ?? main).focus();
+  (main.querySelector<HTMLElement>("[data-autofocus]") ?? main).focus();
 }
 
 /** visible says whether s may see route in the navigation. */

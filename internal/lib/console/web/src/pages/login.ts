@@ -22,7 +22,7 @@ register({
       h("h1", {}, "Log in"),
       current ? h("p", { class: "muted" }, `You are logged in as ${current.email}; logging in again replaces that session.`) : null,
       message,
-      field("Email", h("input", { name: "email", type: "email", autocomplete: "username", required: true, autofocus: true })),
+      field("Email", h("input", { name: "email", type: "email", autocomplete: "username", required: true, "data-autofocus": true })),
       field("Password", h("input", { name: "password", type: "password", autocomplete: "current-password", required: true })),
       h("label", { class: "check", for: "central" }, central, "Login as Central Admin"),
       pick.field,

@@ -14,7 +14,7 @@ register({
       h("h1", {}, "Create the first central admin"),
       h("p", { class: "muted" }, "Only on a new installation: once a central admin exists, superadmins add the others."),
       message,
-      field("Email", h("input", { name: "email", type: "email", autocomplete: "username", required: true, autofocus: true })),
+      field("Email", h("input", { name: "email", type: "email", autocomplete: "username", required: true, "data-autofocus": true })),
       field("First name", h("input", { name: "firstName", autocomplete: "given-name", required: true })),
       field("Last name", h("input", { name: "lastName", autocomplete: "family-name", required: true })),
       field("Password", h("input", { name: "password", type: "password", autocomplete: "new-password", minlength: 10, required: true })),

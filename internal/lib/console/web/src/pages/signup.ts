@@ -19,7 +19,7 @@ register({
       h("h1", {}, "Sign up"),
       message,
       closed,
-      field("Email", h("input", { name: "email", type: "email", autocomplete: "email", required: true, autofocus: true })),
+      field("Email", h("input", { name: "email", type: "email", autocomplete: "email", required: true, "data-autofocus": true })),
       field("First name", h("input", { name: "firstName", autocomplete: "given-name", required: true })),
       field("Last name", h("input", { name: "lastName", autocomplete: "family-name", required: true })),
       field("Password", h("input", { name: "password", type: "password", autocomplete: "new-password", required: true,

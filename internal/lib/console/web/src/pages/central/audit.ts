@@ -1,7 +1,8 @@
 // The central audit log (superadmins), newest first, a page at a time;
 // the filters narrow the page shown by action and by actor.
 import { call, client, type Schemas } from "../../api";
-import { link, navigate, register } from "../../router";
+import { newAuditEntries } from "../../live";
+import { link, navigate, onLeave, register } from "../../router";
 import { field, h, pager, replace, table, when } from "../../ui";
 import { cannotLoad, tenantLink, withQuery } from "./common";
 
@@ -32,6 +33,13 @@ register({
     action.addEventListener("input", filter);
     actor.addEventListener("input", filter);
     filter();
+    if (!cursor) { // the newest page shows new entries as they are written
+      onLeave(newAuditEntries<Entry>("central", (e) => {
+        if (entries.some((x) => x.id === e.id)) return;
+        entries.unshift(e);
+        filter();
+      }));
+    }
     replace(main,
       h("h1", {}, "Central audit log"),
       h("div", { class: "row filters", role: "search" }, field("Action", action), field("Actor", actor)),

@@ -26,7 +26,7 @@ register({
       h("h1", {}, "Create tenant"),
       message,
       field("Slug", h("input", { name: "slug", required: true, autocomplete: "off", spellcheck: "false", pattern: "[a-z][a-z0-9-]{1,38}[a-z0-9]",
-        "aria-describedby": "slug-rule", autofocus: true })),
+        "aria-describedby": "slug-rule", "data-autofocus": true })),
       h("p", { class: "muted hint", id: "slug-rule" }, "3 to 40 of a-z, 0-9 and -, starting with a letter; it names the tenant's database and can never change."),
       field("Name", h("input", { name: "name", required: true, autocomplete: "off" })),
       field("Custom domains", h("input", { name: "domains", autocomplete: "off", placeholder: "app.example.com, www.example.com" })),

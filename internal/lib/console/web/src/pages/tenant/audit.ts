@@ -1,6 +1,8 @@
 // Audit log: the tenant's audit log, newest first, a page at a time, with a
 // filter by action over the page shown.
 import { call, client } from "../../api";
+import { newAuditEntries } from "../../live";
+import { onLeave } from "../../router";
 import type { components } from "../../schema";
 import { field, h, replace } from "../../ui";
 import { emptyRow, failed, pager, say, table, uid, when } from "../../widgets";
@@ -18,12 +20,14 @@ export const auditPage: TenantPage = {
     const actions = h("datalist", { id: uid("actions") });
     const filter = h("input", { type: "search", name: "action", autocomplete: "off", list: actions.id, placeholder: "user.create" });
     let entries: Entry[] = [];
+    let newest = true; // the first page is showing: new entries join it as they are written
     const show = (): void => {
       const want = filter.value.trim().toLowerCase();
       const rows = entries.filter((e) => e.action.toLowerCase().includes(want));
       replace(body, rows.length ? rows.map(entryRow) : emptyRow(5, want ? "No entry on this page has this action." : "No entries."));
     };
     const list = pager(async (cursor) => {
+      newest = cursor === undefined;
       const res = await call(() => client.GET("/api/audit", { params: { query: { cursor } } }));
       if (!res.data) {
         say(messages, failed("Could not load the audit log.", res));
@@ -38,6 +42,11 @@ export const auditPage: TenantPage = {
       return res.data.nextCursor;
     });
     filter.addEventListener("input", show);
+    onLeave(newAuditEntries<Entry>("tenant", (e) => {
+      if (!newest || entries.some((x) => x.id === e.id)) return;
+      entries.unshift(e);
+      show();
+    }));
     replace(main, h("h1", {}, "Audit log"),
       h("div", { class: "row" }, field("Filter by action", filter), actions),
       h("p", { class: "muted" }, "The filter applies to the page shown."), messages,
