@@ -460,7 +460,7 @@ func (f *hostileFixture) verify(t testing.TB, c hostileCase, r *testsilo.Respons
 			t.Errorf("the answer leaks a secret (%.12s…): %.300s", s, answer)
 		}
 	}
-	lowAnswer, lowReq := strings.ToLower(string(r.Raw)), strings.ToLower(reqText)
+	lowAnswer, lowReq := answerText(r), strings.ToLower(reqText)
 	for _, m := range hostileSQLText {
 		m = strings.ToLower(m)
 		if strings.Contains(lowAnswer, m) && !strings.Contains(lowReq, m) {
@@ -1586,7 +1586,7 @@ func (f *hostileFixture) accepted(t *testing.T) {
 					t.Errorf("the answer leaks a secret (%.12s…): %.300s", s, r.Raw)
 				}
 			}
-			low, lowReq := strings.ToLower(string(r.Raw)), strings.ToLower(text)
+			low, lowReq := answerText(r), strings.ToLower(text)
 			for _, m := range hostileSQLText {
 				if m = strings.ToLower(m); strings.Contains(low, m) && !strings.Contains(lowReq, m) {
 					t.Errorf("the answer contains %q: %.300s", m, r.Raw)
@@ -1771,4 +1771,14 @@ func (f *hostileFixture) run(t *testing.T, cases []hostileCase, coverage bool) {
 	if coverage && ran < 150 {
 		t.Fatalf("only %d hostile requests ran, want at least 150", ran)
 	}
+}
+
+// answerText is r's body in lower case without its request id: a random id
+// may spell a word the leak checks look for ("…SQLX…").
+func answerText(r *testsilo.Response) string {
+	raw := string(r.Raw)
+	if id := r.Header.Get("X-Request-Id"); id != "" {
+		raw = strings.ReplaceAll(raw, id, "")
+	}
+	return strings.ToLower(raw)
 }
