@@ -39,12 +39,8 @@ export function say(area: HTMLElement, message: string, kind: "error" | "info" =
   replace(area, alert(message, kind));
 }
 
-/** when shows a time from the API in the reader's locale ("" for none). */
-export function when(iso: string | null | undefined): string {
-  if (!iso) return "";
-  const d = new Date(iso);
-  return Number.isNaN(d.getTime()) ? iso : d.toLocaleString();
-}
+/** when is ui.ts's: one way to show a time. */
+export { when } from "./ui";
 
 let ids = 0;
 

@@ -168,7 +168,7 @@ class RecordView {
     replace(this.conflict);
     this.reloadButton.hidden = false;
     const r = l.record;
-    const item = (term: string, value: string | number): HTMLElement[] => [h("dt", {}, term), h("dd", {}, value)];
+    const item = (term: string, value: string | number | HTMLElement): HTMLElement[] => [h("dt", {}, term), h("dd", {}, value)];
     replace(this.facts, item("ID", r.id), item("Collection", r.collection), item("Version", r.version),
       item("Created", when(r.createdAt)), item("Updated", when(r.updatedAt)), item("Created by", r.createdBy));
     this.editor.input.value = JSON.stringify(r.data, null, 2);
