@@ -66,7 +66,7 @@ export function button(text: string, onClick: () => void | Promise<void>, kind: 
  */
 type Control = HTMLButtonElement | HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement;
 
-export async function busy(el: Control | HTMLFormElement, message: Element, f: () => Promise<void>): Promise<void> {
+export async function busy(el: Control | HTMLFormElement, message: Element | null, f: () => Promise<void>): Promise<void> {
   const controls = el instanceof HTMLFormElement ? Array.from(el.querySelectorAll("button")) : [el];
   const was = controls.map((c) => c.disabled);
   controls.forEach((c) => (c.disabled = true));
@@ -74,6 +74,7 @@ export async function busy(el: Control | HTMLFormElement, message: Element, f: (
   try {
     await f();
   } catch (err) {
+    if (!message) throw err; // the caller reports it
     replace(message, alert(err instanceof TypeError ? "Silo could not be reached. Check your connection and try again."
       : `Something went wrong: ${err instanceof Error ? err.message : String(err)}`));
   } finally {
@@ -82,12 +83,14 @@ export async function busy(el: Control | HTMLFormElement, message: Element, f: (
   }
 }
 
-/** table is a table with a caption (for screen readers), headers and rows. */
-export function table(caption: string, headers: string[], rows: Child[][]): HTMLTableElement {
+/** table is a table with a caption (for screen readers), headers and rows (or the tbody a page refills). */
+export function table(caption: string, headers: readonly string[], rows: Child[][] | HTMLTableSectionElement): HTMLTableElement {
+  const body = rows instanceof HTMLTableSectionElement ? rows
+    : h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c) => h("td", {}, c)))));
   return h("table", {},
     h("caption", { class: "sr-only" }, caption),
     h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))),
-    h("tbody", {}, rows.map((cells) => h("tr", {}, cells.map((c) => h("td", {}, c))))));
+    body);
 }
 
 /** when is a time from the API, in the reader's locale (ISO in the tooltip). */

@@ -40,7 +40,7 @@ export function say(area: HTMLElement, message: string, kind: "error" | "info" =
 }
 
 /** when is ui.ts's: one way to show a time. */
-export { when } from "./ui";
+export { busy, table, when } from "./ui";
 
 let ids = 0;
 
@@ -136,16 +136,6 @@ function sameOrigin(url: string): string {
 }
 
 // ---- Controls ----
-
-/** busy disables button while run runs. */
-export async function busy(button: HTMLButtonElement, run: () => Promise<void>): Promise<void> {
-  button.disabled = true;
-  try {
-    await run();
-  } finally {
-    button.disabled = false;
-  }
-}
 
 /**
  * confirmAction asks question next to the button that asked for it; yes
@@ -300,11 +290,6 @@ export function pager(load: (cursor: string | undefined) => Promise<string | nul
   };
 }
 
-/** table is a table with column headers; its body is filled by the page. */
-export function table(caption: string, headers: readonly string[], body: HTMLTableSectionElement): HTMLTableElement {
-  return h("table", {}, h("caption", { class: "sr-only" }, caption),
-    h("thead", {}, h("tr", {}, headers.map((t) => h("th", { scope: "col" }, t)))), body);
-}
 
 /** emptyRow is the one row of a table with nothing to show. */
 export function emptyRow(columns: number, text: string): HTMLTableRowElement {

@@ -76,7 +76,7 @@ function createForm(reload: () => Promise<void>): HTMLElement {
     h("p", { class: "muted" }, "A key acts with your authority: never more than the permissions you hold at the time."), submit);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    void busy(submit, async () => {
+    void busy(submit, null, async () => {
       const body = { name: name.value.trim(), permissions: checkedValues(group), expiresAt: expiry(expires) };
       const res = await call(() => client.POST("/api/api-keys", { body }));
       if (!res.data) return say(messages, failed(`Could not create the key${body.name ? ` ${body.name}` : ""}.`, res));

@@ -38,7 +38,7 @@ function invitationRow(i: Invitation, messages: HTMLElement, reload: () => Promi
   const actions = h("td", { class: "actions" });
   if (i.status === "pending") {
     const revoke = h("button", { type: "button", class: "danger" }, "Revoke");
-    revoke.addEventListener("click", () => void busy(revoke, async () => {
+    revoke.addEventListener("click", () => void busy(revoke, null, async () => {
       const res = await call(() => client.DELETE("/api/invitations/{id}", { params: { path: { id: i.id } } }));
       if (res.response.status !== 204) return say(messages, failed(`Could not revoke the invitation of ${i.email}.`, res));
       say(messages, `Revoked the invitation of ${i.email}.`, "info");
@@ -69,7 +69,7 @@ function inviteForm(roles: string[], reload: () => Promise<void>): HTMLElement {
     field("Email", email), field("Role", role), submit);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    void busy(submit, async () => {
+    void busy(submit, null, async () => {
       const body = { email: email.value.trim(), role: role.value };
       const res = await call(() => client.POST("/api/invitations", { body }));
       if (!res.data) return say(messages, failed(`Could not invite ${body.email || "them"}.`, res));

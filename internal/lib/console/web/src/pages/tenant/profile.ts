@@ -40,7 +40,7 @@ function configForm(config: unknown): HTMLFormElement {
     e.preventDefault();
     const value = readObject(editor.input, messages);
     if (!value) return;
-    void busy(submit, async () => {
+    void busy(submit, null, async () => {
       const res = await call(() => client.PUT("/api/auth/config", { body: { config: value } }));
       if (!res.data) return say(messages, failed("Could not save your config.", res));
       editor.input.value = JSON.stringify(res.data.config, null, 2);

@@ -103,7 +103,7 @@ function createForm(collection: string | null): HTMLFormElement {
     const data = readObject(editor.input, messages);
     if (!data) return;
     const c = collection ?? name.value.trim();
-    void busy(submit, async () => {
+    void busy(submit, null, async () => {
       const res = await call(() => client.POST("/api/collections/{collection}/records", { params: { path: { collection: c } }, body: { data } }));
       if (!res.data) return say(messages, failed("Could not create the record.", res));
       navigate(`${recordPath(c, res.data.record.id)}?created=1`);
@@ -151,13 +151,13 @@ class RecordView {
     const save = h("button", { type: "submit", disabled: !writable }, "Save");
     const reload = this.reloadButton;
     const del = h("button", { type: "button", class: "danger", disabled: !writable }, "Delete");
-    reload.addEventListener("click", () => void busy(reload, () => this.reload()));
+    reload.addEventListener("click", () => void busy(reload, null, () => this.reload()));
     del.addEventListener("click", () => confirmAction(del, "Delete this record? This cannot be undone.", "Yes, delete", () => this.remove()));
     const form = h("form", { novalidate: true }, this.editor.field, h("div", { class: "row" }, save, reload, del));
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       const data = readObject(this.editor.input, this.messages);
-      if (data) void busy(save, () => this.save(data, this.loaded.etag));
+      if (data) void busy(save, null, () => this.save(data, this.loaded.etag));
     });
     this.element = h("div", {}, this.facts, this.messages, this.conflict, form);
     this.show(loaded);
@@ -207,8 +207,8 @@ class RecordView {
     theirs.value = JSON.stringify(current.data, null, 2);
     const reload = h("button", { type: "button", class: "secondary" }, "Reload");
     const overwrite = h("button", { type: "button", class: "danger" }, "Overwrite");
-    reload.addEventListener("click", () => void busy(reload, () => this.reload()));
-    overwrite.addEventListener("click", () => void busy(overwrite, () => this.save(mine, got.etag)));
+    reload.addEventListener("click", () => void busy(reload, null, () => this.reload()));
+    overwrite.addEventListener("click", () => void busy(overwrite, null, () => this.save(mine, got.etag)));
     replace(this.conflict, h("div", { class: "card conflict" },
       h("h2", {}, "This record has changed"),
       alert(`Someone changed this record after you opened version ${this.loaded.record.version}: it is now at version ${current.version}. ` +

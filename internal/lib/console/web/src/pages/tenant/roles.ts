@@ -51,7 +51,7 @@ function roleRow(r: Role, perms: string[], editable: boolean, messages: HTMLElem
     h("td", { class: "actions" }));
   if (!editable || !description) return row;
   const save = h("button", { type: "button" }, "Save");
-  save.addEventListener("click", () => void busy(save, async () => {
+  save.addEventListener("click", () => void busy(save, null, async () => {
     const body = { description: description.value.trim(), permissions: boxes.filter((b) => b.checked).map((b) => b.value) };
     const res = await call(() => client.PUT("/api/roles/{name}", { params: { path: { name: r.name } }, body }));
     if (!res.data) return say(messages, failed(`Could not save the role ${r.name}.`, res));
@@ -81,7 +81,7 @@ function createForm(reload: () => Promise<void>): HTMLFormElement {
     h("p", { class: "muted" }, "You can grant only permissions you hold yourself."), submit);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    void busy(submit, async () => {
+    void busy(submit, null, async () => {
       const body = { name: name.value.trim(), description: description.value.trim(), permissions: checkedValues(group) };
       const res = await call(() => client.POST("/api/roles", { body }));
       if (!res.data) return say(messages, failed(`Could not create the role${body.name ? ` ${body.name}` : ""}.`, res));

@@ -40,7 +40,7 @@ function settingsForm(s: Settings): HTMLFormElement {
       submit));
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    void busy(submit, async () => {
+    void busy(submit, null, async () => {
       const body = {
         displayName: name.value.trim(), logoUrl: logo.value.trim(),
         primaryColor: plain.checked ? "" : color.value, allowPublicSignup: signup.checked,

@@ -65,7 +65,7 @@ function userRow(u: User, ctx: Context): HTMLTableRowElement {
   const change = h("button", { type: "button", class: "secondary" }, "Change roles");
   change.addEventListener("click", () => editRoles(u, rolesCell, change, ctx));
   const toggle = h("button", { type: "button", class: "secondary" }, u.isActive ? "Deactivate" : "Reactivate");
-  toggle.addEventListener("click", () => void busy(toggle, () => setActive(u, !u.isActive, row, ctx)));
+  toggle.addEventListener("click", () => void busy(toggle, null, () => setActive(u, !u.isActive, row, ctx)));
   const del = h("button", { type: "button", class: "danger" }, "Delete");
   del.addEventListener("click", () => confirmAction(del, `Delete ${u.email}? This cannot be undone.`, "Yes, delete", () => remove(u, ctx)));
   actions.append(h("div", { class: "row" }, change, toggle, del));
@@ -86,7 +86,7 @@ function editRoles(u: User, cell: HTMLElement, opener: HTMLButtonElement, ctx: C
   cancel.addEventListener("click", close);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    void busy(save, async () => {
+    void busy(save, null, async () => {
       const roles = checkedValues(group);
       const res = await call(() => client.PUT("/api/users/{id}/roles", { params: { path: { id: u.id } }, body: { roles } }));
       if (!res.data) return say(ctx.messages, failed(`Could not change the roles of ${u.email}.`, res));
@@ -131,7 +131,7 @@ function addUserForm(ctx: Context): HTMLFormElement {
     field("First name", first), field("Last name", last), group, submit);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    void busy(submit, async () => {
+    void busy(submit, null, async () => {
       const body = { email: email.value.trim(), password: password.value, firstName: first.value.trim(), lastName: last.value.trim(), roles: checkedValues(group) };
       const res = await call(() => client.POST("/api/users", { body }));
       if (!res.data) return say(messages, failed(`Could not add ${body.email || "the user"}.`, res));
