@@ -42,6 +42,7 @@ var scenarios = []scenario{
 	{name: "fleet-live", setup: fleet, hooks: map[string]func(*site) error{"fleet-run": fleetRun}},
 	{name: "session-end", setup: member},
 	{name: "audit-live"},
+	{name: "settings", setup: tenant("gotham")},
 }
 
 // TestConsole runs the browser scenarios against a Silo of its own.

@@ -57,26 +57,19 @@ let meOf: Session | null = null;
 
 /**
  * prepare runs before a page of plane is shown. On the tenant plane it
- * loads the user (for their permissions) and the tenant's branding once per
- * session (again after each token refresh); on the central plane it takes
- * a tenant's branding off; public pages keep what they apply. It answers
- * false when the session ended meanwhile (the console shows the login page).
+ * loads the user (for their permissions) once per session (again after each
+ * token refresh); the header draws the tenant's branding (branding.ts). It
+ * answers false when the session ended meanwhile (the console shows the
+ * login page).
  */
 export async function prepare(plane: Plane | "public"): Promise<boolean> {
   const s = session();
-  if (plane !== "tenant" || s?.plane !== "tenant") {
-    if (plane === "central") applyBranding(null);
-    return true;
-  }
+  if (plane !== "tenant" || s?.plane !== "tenant") return true;
   if (meOf === s && me) return true;
-  const [who, settings] = await Promise.all([
-    call(() => client.GET("/api/auth/me")),
-    call(() => client.GET("/api/settings")),
-  ]);
+  const who = await call(() => client.GET("/api/auth/me"));
   if (!session()) return false;
   me = who.data ?? null;
   meOf = me ? session() : null;
-  applyBranding(settings.data?.settings ?? null);
   return true;
 }
 
@@ -94,45 +87,6 @@ export function forgetUser(): void {
 export function can(permission: string | undefined): boolean {
   if (!permission || !me) return true;
   return (me.user.permissions ?? []).includes(permission);
-}
-
-interface Branding { displayName: string; primaryColor: string; logoUrl: string }
-let branding: Branding | null = null;
-
-/**
- * applyBranding shows a tenant's display name, logo and primary colour in
- * the console at once (null: Silo's own). The colour is the CSS custom
- * property --accent; the name and logo go in the header's brand, now and
- * each time the header is drawn (brand()). The logo is shown only from the
- * console's own origin: the console's Content-Security-Policy allows no
- * image from another host.
- */
-export function applyBranding(b: Partial<Branding> | null): void {
-  branding = b ? { displayName: b.displayName ?? "", primaryColor: b.primaryColor ?? "", logoUrl: b.logoUrl ?? "" } : null;
-  const root = document.documentElement.style;
-  if (branding && /^#[0-9a-fA-F]{6}$/.test(branding.primaryColor)) root.setProperty("--accent", branding.primaryColor);
-  else root.removeProperty("--accent");
-  const el = document.querySelector("header.bar .brand");
-  const s = session();
-  if (el && s?.plane === "tenant") el.replaceChildren(brand(s.tenant));
-}
-
-/** brand is the header's brand of a tenant: its logo and display name (or the slug). */
-export function brand(slug: string): DocumentFragment {
-  const out = document.createDocumentFragment();
-  const logo = branding?.logoUrl ? sameOrigin(branding.logoUrl) : "";
-  if (logo) out.append(h("img", { src: logo, alt: "", class: "logo" }));
-  out.append(branding?.displayName || `Silo · ${slug}`);
-  return out;
-}
-
-function sameOrigin(url: string): string {
-  try {
-    const u = new URL(url, location.href);
-    return u.origin === location.origin ? u.href : "";
-  } catch {
-    return "";
-  }
 }
 
 // ---- Controls ----

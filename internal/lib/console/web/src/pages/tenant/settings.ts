@@ -1,8 +1,9 @@
 // Settings: the tenant's display name, logo, primary colour and public
 // sign-up. Saved settings are applied to the console at once.
-import { call, client } from "../../api";
+import { call, client, session } from "../../api";
 import { alert, field, h, replace } from "../../ui";
-import { applyBranding, busy, can, failed, say, type Settings } from "../../widgets";
+import { applyBranding, brandMark, forgetBranding, type Branding } from "../../branding";
+import { busy, can, failed, say, type Settings } from "../../widgets";
 import type { TenantPage } from "./index";
 
 export const settingsPage: TenantPage = {
@@ -47,9 +48,19 @@ function settingsForm(s: Settings): HTMLFormElement {
       };
       const res = await call(() => client.PUT("/api/settings", { body }));
       if (!res.data) return say(messages, failed("Could not save the settings.", res));
-      applyBranding(res.data.settings);
+      showBranding(res.data.settings);
       say(messages, "Settings saved.", "info");
     });
   });
   return form;
+}
+
+/** showBranding applies saved settings to the console at once: the colour, and the header's name and logo. */
+function showBranding(saved: Settings): void {
+  const slug = session()?.tenant ?? "";
+  forgetBranding(slug); // the next page asks the server again
+  const b: Branding = { slug, name: saved.displayName || slug, primaryColor: saved.primaryColor, logoUrl: saved.logoUrl,
+    allowPublicSignup: saved.allowPublicSignup };
+  applyBranding(b);
+  document.querySelector("header.bar .brand")?.replaceChildren(brandMark(b, slug));
 }
