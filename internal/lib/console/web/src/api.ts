@@ -220,9 +220,10 @@ export function waitWords(seconds: number): string {
   return seconds === 1 ? "1 second" : `${seconds} seconds`;
 }
 
-/** fieldWords is a field's name as words: "admin.firstName" → "Admin first name". */
+/** fieldWords is a field's name as words: "admin.firstName" → "Admin first name", "logoUrl" → "Logo URL". */
 export function fieldWords(name: string): string {
-  const w = name.replace(/[._]/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase();
+  const w = name.replace(/[._]/g, " ").replace(/([a-z])([A-Z])/g, "$1 $2").toLowerCase()
+    .replace(/\b(url|id)\b/g, (x) => x.toUpperCase());
   return w.charAt(0).toUpperCase() + w.slice(1);
 }
 

@@ -19,14 +19,8 @@ export function sentences(text: string): string {
     .split(/(?<=[.!?])\s+|;\s*/)
     .map((s) => s.trim())
     .filter(Boolean)
-    .map((s) => words(s.charAt(0).toUpperCase() + s.slice(1)) + (/[.!?]$/.test(s) ? "" : "."))
+    .map((s) => s.charAt(0).toUpperCase() + s.slice(1) + (/[.!?]$/.test(s) ? "" : "."))
     .join(" ");
-}
-
-/** words writes a sentence's leading field name in words ("LogoUrl must" → "Logo URL must"). */
-function words(s: string): string {
-  return s.replace(/^([A-Z][a-z]+)((?:[A-Z][a-z]*)+)(?= )/, (_, first: string, rest: string) =>
-    first + rest.replace(/[A-Z][a-z]*/g, (w) => ` ${w === "Url" || w === "Id" ? w.toUpperCase() : w.toLowerCase()}`));
 }
 
 /** failed says in sentences what could not be done and why (the server's words). */
